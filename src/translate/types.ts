@@ -1,0 +1,29 @@
+import type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment } from '../envoy/messages';
+
+/**
+ * The two kinds of xDS client Tether serves. Envoy gets real listeners (address + port)
+ * with an HTTP connection manager; proxyless gRPC gets one api_listener per service,
+ * named after it, and no Envoy-only filters. See xds/node-kind.ts for how a node is classified.
+ */
+export type NodeKind = 'envoy' | 'grpc';
+export const NODE_KINDS: readonly NodeKind[] = ['envoy', 'grpc'];
+
+/** One upstream address after DNS resolution (EDS carries IPs only). */
+export interface ResolvedEndpoint {
+  ip: string;
+  port: number;
+  weight: number;
+  /** The configured DNS name, when the endpoint came from one. */
+  hostname?: string;
+}
+
+/** Backend name → its resolved endpoints, in config order. */
+export type ResolvedEndpoints = ReadonlyMap<string, readonly ResolvedEndpoint[]>;
+
+/** Everything one kind of node is served, as typed Envoy messages. */
+export interface EnvoyResources {
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+}

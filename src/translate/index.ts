@@ -1,0 +1,50 @@
+/**
+ * Model → Envoy resources, for one kind of node. Pure: no I/O, no logging, no clock; the same
+ * input always gives the same resources in the same order (listeners, route configurations,
+ * clusters and assignments sorted by name; virtual hosts, routes and endpoints in model
+ * order, which is significant). Every typed_config inside is already packed through the real
+ * protos (`pack`), so an unknown field fails here, not on the client.
+ *
+ * Envoy nodes: a real listener per ListenerSpec (HCM, RDS over ADS), a RouteConfiguration per
+ * listener with a virtual host per service there. gRPC nodes (grpc-js-xds): an api_listener
+ * and a RouteConfiguration per service, named after it, and only what grpc-js-xds accepts —
+ * see the notes in route.ts, route-action.ts, hash-policy.ts and cluster.ts, and the warnings
+ * `translateWithWarnings` returns for each thing left out or replaced.
+ */
+import type { TetherConfig } from '../model/types';
+import type { EnvoyResources, NodeKind, ResolvedEndpoints, TranslateResult } from './types';
+import { clusters } from './cluster';
+import { loadAssignments } from './endpoint';
+import { envoyListeners, grpcListeners } from './listener';
+import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
+import { Warnings } from './warnings';
+
+export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
+export { NODE_KINDS } from './types';
+export { staticEndpoints } from './endpoint';
+export { toReadable, type ReadableResources } from './readable';
+export type { HttpFilterContext, HttpFilterContributor } from './http-filters';
+
+export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): EnvoyResources {
+  return translateWithWarnings(config, endpoints, kind).resources;
+}
+
+/** `translate`, plus what had to be dropped or replaced for this kind of node (as data). */
+export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): TranslateResult {
+  const warnings = new Warnings();
+  const resources: EnvoyResources =
+    kind === 'grpc'
+      ? {
+          listeners: grpcListeners(config),
+          routes: grpcRouteConfigurations(config, warnings),
+          clusters: clusters(config, kind, warnings),
+          endpoints: loadAssignments(config, endpoints, warnings),
+        }
+      : {
+          listeners: envoyListeners(config),
+          routes: envoyRouteConfigurations(config, warnings),
+          clusters: clusters(config, kind, warnings),
+          endpoints: loadAssignments(config, endpoints, warnings),
+        };
+  return { resources, warnings: warnings.list };
+}

@@ -1,0 +1,50 @@
+import type { ListenerSpec, ServiceSpec, TetherConfig } from '../model/types';
+import type { HttpConnectionManager, Listener } from '../envoy/messages';
+import { pack } from '../envoy/encode';
+import { httpFilters } from './http-filters';
+import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
+import { byName } from './proto-values';
+
+/** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
+export function envoyListeners(config: TetherConfig): Listener[] {
+  return [...config.listeners].sort(byName).map((listener) => envoyListener(config, listener));
+}
+
+function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
+  const services = config.services.filter((s) => s.listeners.includes(listener.name));
+  const hcm: HttpConnectionManager = {
+    stat_prefix: listener.name,
+    codec_type: 'AUTO',
+    ...rds(listener.name),
+    http_filters: httpFilters({ config, kind: 'envoy', services }),
+  };
+  return {
+    name: listener.name,
+    address: { socket_address: { address: listener.address, port_value: listener.port } },
+    filter_chains: [{ filters: [{ name: HTTP_CONNECTION_MANAGER_FILTER, typed_config: pack(HCM_TYPE, hcm) }] }],
+  };
+}
+
+/**
+ * Proxyless gRPC: a client dialing `xds:///<service>` asks LDS for a Listener named exactly
+ * `<service>` and reads only its api_listener (no address, no filter chains).
+ */
+export function grpcListeners(config: TetherConfig): Listener[] {
+  return [...config.services].sort(byName).map((service) => grpcListener(config, service));
+}
+
+function grpcListener(config: TetherConfig, service: ServiceSpec): Listener {
+  const hcm: HttpConnectionManager = {
+    // Unused by gRPC, but Envoy's proto validation requires it (min_len 1): keeps the
+    // resource valid for any checker that applies those rules.
+    stat_prefix: service.name,
+    ...rds(service.name),
+    http_filters: httpFilters({ config, kind: 'grpc', services: [service] }),
+  };
+  return { name: service.name, api_listener: { api_listener: pack(HCM_TYPE, hcm) } };
+}
+
+/** RDS over the ADS stream; the RouteConfiguration carries the same name. */
+function rds(routeConfigName: string): Pick<HttpConnectionManager, 'rds'> {
+  return { rds: { route_config_name: routeConfigName, config_source: { ads: {}, resource_api_version: 'V3' } } };
+}

@@ -1,0 +1,19 @@
+/**
+ * Well-known names Envoy and grpc-js-xds look for. Resource names themselves are the model's
+ * names (listener, service, backend), so there is nothing to derive: a listener's
+ * RouteConfiguration is named after the listener, a gRPC service's Listener and
+ * RouteConfiguration after the service, a Cluster and its ClusterLoadAssignment after the backend.
+ */
+
+export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+
+export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+export const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** Key of Cluster.typed_extension_protocol_options that Envoy reads HttpProtocolOptions from. */
+export const HTTP_PROTOCOL_OPTIONS_KEY = HTTP_PROTOCOL_OPTIONS_TYPE;
+
+/** grpc-js-xds clamps the ring to `grpc.lb.ring_hash.ring_size_cap`, 4096 by default. */
+export const GRPC_RING_SIZE_CAP = 4096;

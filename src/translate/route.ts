@@ -1,0 +1,95 @@
+import type { ListenerSpec, ServiceSpec, TetherConfig } from '../model/types';
+import type { RouteConfiguration } from '../envoy/messages';
+import type { Route } from '../generated/envoy/config/route/v3/Route';
+import type { VirtualHost } from '../generated/envoy/config/route/v3/VirtualHost';
+import type { NodeKind } from './types';
+import { routeMatch } from './header-match';
+import { warnGrpcAffinity } from './hash-policy';
+import { byName } from './proto-values';
+import { routeAction } from './route-action';
+import { routePath, servicePath, type Warnings } from './warnings';
+
+/**
+ * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
+ * route_config_name), with a virtual host per service that listens there.
+ */
+export function envoyRouteConfigurations(config: TetherConfig, warnings: Warnings): RouteConfiguration[] {
+  return [...config.listeners].sort(byName).map((listener) => ({
+    name: listener.name,
+    virtual_hosts: envoyVirtualHosts(listener, config.services, warnings),
+    // Clusters arrive by CDS before routes (make-before-break); Envoy must not reject a
+    // route table over a cluster it is still warming.
+    validate_clusters: { value: false },
+  }));
+}
+
+/**
+ * Envoy rejects a RouteConfiguration in which a domain (case-insensitively) appears twice.
+ * Validation should prevent that; should it reach here anyway, the service listed first in
+ * the config keeps the domain, later ones lose it with a warning, and a service left with no
+ * domain gets no virtual host (Envoy needs at least one domain) — never silently.
+ */
+function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings): VirtualHost[] {
+  const claimedBy = new Map<string, string>();
+  const hosts: VirtualHost[] = [];
+  for (const service of services) {
+    if (!service.listeners.includes(listener.name)) continue;
+    const domains: string[] = [];
+    for (const domain of service.domains) {
+      const key = domain.toLowerCase();
+      const owner = claimedBy.get(key);
+      if (owner === undefined) {
+        claimedBy.set(key, service.name);
+        domains.push(domain);
+      } else if (owner !== service.name) {
+        warnings.add(`${servicePath(service.name)}.domains`, `domain "${domain}" on listener ${listener.name} already belongs to service ${owner}; left out`);
+      }
+      // owner === service.name: a repeat within the service, dropped (same meaning).
+    }
+    if (domains.length === 0) {
+      warnings.add(servicePath(service.name), `no domain left on listener ${listener.name}; virtual host left out`);
+      continue;
+    }
+    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', warnings) });
+  }
+  return hosts;
+}
+
+/**
+ * gRPC: one RouteConfiguration per service, named after it, with a single `*` virtual host
+ * (the client looks up the host of `xds:///<service>`; `*` matches whatever it dials).
+ */
+export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings): RouteConfiguration[] {
+  return [...config.services].sort(byName).map((service) => {
+    warnGrpcAffinity(service.affinity, warnings, servicePath(service.name));
+    return {
+      name: service.name,
+      virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', warnings) }],
+    };
+  });
+}
+
+/** A service's routes in model order (first match wins). */
+function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings): Route[] {
+  const out: Route[] = [];
+  for (const spec of service.routes) {
+    const path = routePath(service.name, spec.name);
+    if (kind === 'grpc' && spec.match.queryParams.length > 0) {
+      // gRFC A28: a route with query_parameters never matches on gRPC (there is no query
+      // string), so it is ignored. grpc-js-xds 1.14 does not implement that: route.js
+      // (getPredicateForMatcher) skips query_parameters and would match the route for every
+      // RPC. Leaving the route out gives the specified behaviour on every gRPC client.
+      warnings.add(`${path}.match.queryParams`, 'gRPC requests have no query string: route left out for gRPC clients');
+      continue;
+    }
+    const built = routeAction(service, spec, kind, warnings, path);
+    if (!built) continue;
+    out.push({
+      name: spec.name,
+      match: routeMatch(spec.match, { queryParams: kind === 'envoy' }),
+      route: built.action,
+      ...built.headers,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import pino, { type Logger } from 'pino';
+import { type Replica, startReplica } from './replica';
+
+export interface SampleCliOptions {
+  /** Stops the replica like SIGINT/SIGTERM would (tests, embedding). */
+  stop?: AbortSignal;
+  /** Called once the replica listens. */
+  onReady?: (replica: Replica) => void;
+  /** Default: pino JSON on stdout at --log-level. */
+  logger?: Logger;
+}
+
+function intOption(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+/**
+ * The `sample` command: runs one replica until SIGINT/SIGTERM (or `opts.stop`), then stops it
+ * cleanly. The main `tether` CLI can mount it with `program.addCommand(createSampleCommand(...))`.
+ */
+export function createSampleCommand(opts: SampleCliOptions = {}): Command {
+  return new Command('sample')
+    .description('run a sample replica: HTTP + gRPC, slow first request per user, fast after')
+    .requiredOption('--id <id>', 'replica id shown in replies and the x-replica header')
+    .option('--version <label>', 'version label', 'v1')
+    .option('--host <address>', 'listen address (0.0.0.0 in containers)', '127.0.0.1')
+    .option('--http-port <port>', 'HTTP port (0 = any free port)', intOption(0, 65_535), 8081)
+    .option('--grpc-port <port>', 'gRPC port (0 = any free port)', intOption(0, 65_535), 9081)
+    .option('--cold-delay <ms>', "delay of a user's first request", intOption(0, 3_600_000), 200)
+    .option('--cache-size <users>', 'warm users kept (LRU)', intOption(1, 10_000_000), 100_000)
+    .option('--log-level <level>', 'pino log level', process.env.TETHER_LOG_LEVEL ?? 'info')
+    .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string }) => {
+      const logger = opts.logger ?? pino({ name: 'tether-sample', level: o.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
+      const replica = await startReplica({
+        id: o.id,
+        version: o.version,
+        host: o.host,
+        httpPort: o.httpPort,
+        grpcPort: o.grpcPort,
+        coldDelayMs: o.coldDelay,
+        cacheCapacity: o.cacheSize,
+        logger,
+      });
+      opts.onReady?.(replica);
+      const releaseSignals = await waitForStop(opts.stop, logger);
+      try {
+        await replica.close();
+      } finally {
+        releaseSignals();
+      }
+    });
+}
+
+/**
+ * Resolves on the first SIGINT/SIGTERM or abort of `stop`, with a function to call once
+ * shutdown is over: until then a second signal exits at once.
+ */
+function waitForStop(stop: AbortSignal | undefined, logger: Logger): Promise<() => void> {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+  const forceExit = () => process.exit(130);
+  const releaseForce = () => {
+    for (const s of signals) process.off(s, forceExit);
+  };
+  return new Promise((resolve) => {
+    const done = (reason: string) => {
+      for (const s of signals) process.off(s, onSignal);
+      stop?.removeEventListener('abort', onAbort);
+      logger.info({ reason }, 'stopping sample replica');
+      for (const s of signals) process.once(s, forceExit);
+      resolve(releaseForce);
+    };
+    const onSignal = (signal: NodeJS.Signals) => done(signal);
+    const onAbort = () => done('stop requested');
+    for (const s of signals) process.once(s, onSignal);
+    if (stop?.aborted) return done('stop requested');
+    stop?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Parses `argv` (the arguments only, e.g. `process.argv.slice(2)`), runs the replica, and
+ * resolves once it has stopped. Rejects on bad arguments (a CommanderError) or a failed start.
+ */
+export async function runSampleCli(argv: readonly string[], opts: SampleCliOptions = {}): Promise<void> {
+  const command = createSampleCommand(opts).exitOverride();
+  await command.parseAsync([...argv], { from: 'user' });
+}
+
+if (require.main === module) {
+  runSampleCli(process.argv.slice(2)).catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`sample replica failed: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}

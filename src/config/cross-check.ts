@@ -1,0 +1,195 @@
+import { DEFAULTS } from './defaults';
+import type { FieldError } from './field-errors';
+import { NON_HASHING_BALANCERS } from './schema';
+import { closest } from './suggestions';
+
+/**
+ * Checks that relate one part of the file to another: names, references, weights and
+ * listener/domain clashes. They read the raw (null-stripped) input defensively instead of
+ * the schema's output, so they still run when the schema found problems elsewhere and
+ * every mistake is reported in one pass. A value of the wrong type is skipped here; the
+ * schema reports it.
+ */
+
+type Rec = Record<string, unknown>;
+
+function isRec(v: unknown): v is Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+function field(v: unknown, key: string): unknown {
+  return isRec(v) ? v[key] : undefined;
+}
+
+const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]']);
+
+function unknownRef(kind: string, name: string, known: string[]): string {
+  if (known.length === 0) return `unknown ${kind} '${name}' (no ${kind}s are defined)`;
+  const near = closest(name, known);
+  return near ? `unknown ${kind} '${name}'; did you mean '${near}'?` : `unknown ${kind} '${name}'`;
+}
+
+/** Names in list order; reports each repeat at its own `.name`. */
+function uniqueNames(items: unknown[], section: string, kind: string, errors: FieldError[]): string[] {
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    const name = str(field(item, 'name'));
+    if (name === undefined) return;
+    const at = first.get(name);
+    if (at === undefined) first.set(name, i);
+    else errors.push({ path: `${section}[${i}].name`, message: `duplicate ${kind} name '${name}' (also ${section}[${at}])` });
+  });
+  return [...first.keys()];
+}
+
+function checkListenerPorts(listeners: unknown[], errors: FieldError[]): void {
+  const bound: Array<{ address: string; port: number; name: string }> = [];
+  listeners.forEach((l, i) => {
+    const port = field(l, 'port');
+    if (typeof port !== 'number') return;
+    const address = str(field(l, 'address')) ?? DEFAULTS.listenerAddress;
+    const clash = bound.find(
+      (b) => b.port === port && (b.address === address || WILDCARD_ADDRESSES.has(b.address) || WILDCARD_ADDRESSES.has(address)),
+    );
+    if (clash) {
+      errors.push({ path: `listeners[${i}].port`, message: `port ${port} is already used by listener '${clash.name}'` });
+    } else {
+      bound.push({ address, port, name: str(field(l, 'name')) ?? `listeners[${i}]` });
+    }
+  });
+}
+
+function checkRouteBackends(routePath: string, route: unknown, backendNames: string[], errors: FieldError[]): void {
+  const refs = list(field(route, 'backends'));
+  let sum = 0;
+  let summable = true;
+  refs.forEach((ref, k) => {
+    const at = `${routePath}.backends[${k}]`;
+    const name = str(field(ref, 'name'));
+    if (name !== undefined && !backendNames.includes(name)) {
+      errors.push({ path: `${at}.name`, message: unknownRef('backend', name, backendNames) });
+    }
+    const weight = field(ref, 'weight');
+    if (weight === undefined) {
+      // A split with a forgotten weight is more likely a mistake than a wish for equal shares.
+      if (refs.length > 1) {
+        errors.push({ path: `${at}.weight`, message: 'required when a route has more than one backend' });
+        summable = false;
+      } else {
+        sum += DEFAULTS.singleBackendWeight;
+      }
+    } else if (typeof weight === 'number' && Number.isInteger(weight) && weight >= 0) {
+      sum += weight;
+    } else {
+      summable = false;
+    }
+  });
+  if (refs.length > 0 && summable) {
+    if (sum === 0) errors.push({ path: `${routePath}.backends`, message: 'weights must add up to more than 0' });
+    else if (sum > 0xffffffff) errors.push({ path: `${routePath}.backends`, message: 'weights must add up to at most 4294967295' });
+  }
+}
+
+function checkService(svc: unknown, i: number, listenerNames: string[], backendNames: string[], errors: FieldError[]): void {
+  const at = `services[${i}]`;
+  const seenListeners = new Set<string>();
+  list(field(svc, 'listeners')).forEach((ref, k) => {
+    if (typeof ref !== 'string') return;
+    if (!listenerNames.includes(ref)) {
+      errors.push({ path: `${at}.listeners[${k}]`, message: unknownRef('listener', ref, listenerNames) });
+    } else if (seenListeners.has(ref)) {
+      errors.push({ path: `${at}.listeners[${k}]`, message: `listener '${ref}' is listed twice` });
+    }
+    seenListeners.add(ref);
+  });
+
+  const svcName = str(field(svc, 'name'));
+  const routeNames = new Map<string, number>();
+  list(field(svc, 'routes')).forEach((route, j) => {
+    const routePath = `${at}.routes[${j}]`;
+    const explicit = str(field(route, 'name'));
+    const name = explicit ?? (svcName !== undefined ? `${svcName}-${j}` : undefined);
+    if (name !== undefined) {
+      const earlier = routeNames.get(name);
+      if (earlier === undefined) routeNames.set(name, j);
+      else {
+        const what = explicit === undefined ? `default route name '${name}'` : `duplicate route name '${name}'`;
+        errors.push({ path: explicit === undefined ? routePath : `${routePath}.name`, message: `${what} (also ${at}.routes[${earlier}])` });
+      }
+    }
+    checkRouteBackends(routePath, route, backendNames, errors);
+  });
+}
+
+/** Services on one Envoy listener share a route table, where Envoy requires unique domains. */
+function checkDomains(services: unknown[], listenerNames: string[], errors: FieldError[]): void {
+  const owners = new Map<string, string>(); // "listener\0domain" → service name
+  services.forEach((svc, i) => {
+    const name = str(field(svc, 'name')) ?? `services[${i}]`;
+    const rawListeners = field(svc, 'listeners');
+    const listeners = Array.isArray(rawListeners) ? rawListeners.filter((l): l is string => typeof l === 'string') : listenerNames;
+    const rawDomains = field(svc, 'domains');
+    const domains = Array.isArray(rawDomains) ? rawDomains : [...DEFAULTS.domains];
+    domains.forEach((domain, d) => {
+      if (typeof domain !== 'string') return;
+      const path = Array.isArray(rawDomains) ? `services[${i}].domains[${d}]` : `services[${i}].domains`;
+      for (const listener of new Set(listeners)) {
+        if (!listenerNames.includes(listener)) continue;
+        const key = `${listener}\u0000${domain.toLowerCase()}`;
+        const owner = owners.get(key);
+        if (owner === undefined) owners.set(key, name);
+        else if (owner !== name) {
+          const which = Array.isArray(rawDomains) ? `domain '${domain}'` : `default domain '${domain}'`;
+          errors.push({ path, message: `${which} is also served by service '${owner}' on listener '${listener}'` });
+          break;
+        }
+      }
+    });
+  });
+}
+
+/** Backends with an explicit non-hashing balancer that a sticky service routes to. */
+function checkStickyBalancers(services: unknown[], backends: unknown[], errors: FieldError[]): void {
+  const stickyUser = new Map<string, string>(); // backend → first sticky service using it
+  for (const svc of services) {
+    const svcName = str(field(svc, 'name'));
+    if (svcName === undefined || field(svc, 'affinity') === undefined) continue;
+    for (const route of list(field(svc, 'routes'))) {
+      for (const ref of list(field(route, 'backends'))) {
+        const name = str(field(ref, 'name'));
+        if (name !== undefined && !stickyUser.has(name)) stickyUser.set(name, svcName);
+      }
+    }
+  }
+  backends.forEach((b, i) => {
+    const type = str(field(field(b, 'balancer'), 'type'));
+    const name = str(field(b, 'name'));
+    if (type === undefined || name === undefined || !NON_HASHING_BALANCERS.includes(type)) return;
+    const svc = stickyUser.get(name);
+    if (svc !== undefined) {
+      errors.push({ path: `backends[${i}].balancer.type`, message: `service '${svc}' has affinity; use ring_hash or maglev` });
+    }
+  });
+}
+
+export function crossCheck(raw: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const listeners = list(field(raw, 'listeners'));
+  const services = list(field(raw, 'services'));
+  const backends = list(field(raw, 'backends'));
+
+  const listenerNames = uniqueNames(listeners, 'listeners', 'listener', errors);
+  checkListenerPorts(listeners, errors);
+  uniqueNames(services, 'services', 'service', errors);
+  const backendNames = uniqueNames(backends, 'backends', 'backend', errors);
+
+  services.forEach((svc, i) => checkService(svc, i, listenerNames, backendNames, errors));
+  checkDomains(services, listenerNames, errors);
+  checkStickyBalancers(services, backends, errors);
+  return errors;
+}

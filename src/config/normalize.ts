@@ -1,0 +1,177 @@
+import type {
+  AffinityKey,
+  BackendSpec,
+  BalancerSpec,
+  HeaderMatchSpec,
+  HeaderOps,
+  PathMatchSpec,
+  RouteMatchSpec,
+  RouteSpec,
+  ServiceSpec,
+  StringMatch,
+  TetherConfig,
+  WeightedBackend,
+} from '../model/types';
+import { DEFAULTS } from './defaults';
+import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
+import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
+import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService } from './schema';
+
+/**
+ * Validated file → model, with every default filled so translate/ never has to guess.
+ * Runs only on input that passed the schema and the cross-checks. Optional model fields
+ * are left out rather than set to undefined, so the model compares and serialises cleanly.
+ */
+
+function headerOps(raw: RawHeaderOps | undefined): { ops: HeaderOps; hostRewrite?: string } {
+  const ops: HeaderOps = { set: [], add: [], remove: [] };
+  let hostRewrite: string | undefined;
+  for (const [name, value] of Object.entries(raw?.set ?? {})) {
+    if (isHostHeader(name)) hostRewrite = value;
+    else ops.set.push({ name: name.toLowerCase(), value });
+  }
+  for (const [name, value] of Object.entries(raw?.add ?? {})) ops.add.push({ name: name.toLowerCase(), value });
+  for (const name of raw?.remove ?? []) ops.remove.push(name.toLowerCase());
+  return hostRewrite === undefined ? { ops } : { ops, hostRewrite };
+}
+
+/** Request/response ops plus the Host rewrite pulled out of `request.set`. */
+function headerEdits(raw: RawHeaderEdits | undefined) {
+  const request = headerOps(raw?.request);
+  const response = headerOps(raw?.response);
+  return { requestHeaders: request.ops, responseHeaders: response.ops, hostRewrite: request.hostRewrite };
+}
+
+function stringMatch(m: RawHeaderMatcher | RawQueryMatcher): StringMatch {
+  if (m.exact !== undefined) return { exact: m.exact };
+  if (m.prefix !== undefined) return { prefix: m.prefix };
+  if (m.suffix !== undefined) return { suffix: m.suffix };
+  if (m.contains !== undefined) return { contains: m.contains };
+  return { regex: m.regex ?? '' };
+}
+
+function headerMatch(name: string, m: RawHeaderMatcher): HeaderMatchSpec {
+  const base = { name: name.toLowerCase(), invert: m.invert ?? false, ignoreCase: m.ignoreCase ?? false };
+  if (m.range !== undefined) return { ...base, range: { start: m.range.start, end: m.range.end } };
+  if (m.present !== undefined) return { ...base, present: m.present };
+  return { ...base, ...stringMatch(m) };
+}
+
+function queryMatch(name: string, m: RawQueryMatcher): RouteMatchSpec['queryParams'][number] {
+  if (m.present !== undefined) return { name, present: m.present };
+  return { name, ...stringMatch(m) };
+}
+
+function routeMatch(raw: RawRouteMatch | undefined): RouteMatchSpec {
+  let path: PathMatchSpec = { prefix: DEFAULTS.pathPrefix };
+  if (raw?.prefix !== undefined) path = { prefix: raw.prefix };
+  else if (raw?.exact !== undefined) path = { exact: raw.exact };
+  else if (raw?.regex !== undefined) path = { regex: raw.regex };
+  return {
+    path,
+    headers: Object.entries(raw?.headers ?? {}).map(([name, m]) => headerMatch(name, m)),
+    queryParams: Object.entries(raw?.queryParams ?? {}).map(([name, m]) => queryMatch(name, m)),
+  };
+}
+
+function route(serviceName: string, raw: RawRoute, index: number): RouteSpec {
+  const backends: WeightedBackend[] = raw.backends.map((b) => {
+    const edits = headerEdits(b.headers);
+    const out: WeightedBackend = {
+      backend: b.name,
+      weight: b.weight ?? DEFAULTS.singleBackendWeight,
+      requestHeaders: edits.requestHeaders,
+      responseHeaders: edits.responseHeaders,
+    };
+    if (edits.hostRewrite !== undefined) out.hostRewrite = edits.hostRewrite;
+    return out;
+  });
+  const edits = headerEdits(raw.headers);
+  const out: RouteSpec = {
+    name: raw.name ?? `${serviceName}-${index}`,
+    match: routeMatch(raw.match),
+    backends,
+    requestHeaders: edits.requestHeaders,
+    responseHeaders: edits.responseHeaders,
+  };
+  if (edits.hostRewrite !== undefined) out.hostRewrite = edits.hostRewrite;
+  if (raw.timeout !== undefined) out.timeoutMs = raw.timeout;
+  return out;
+}
+
+function affinityKey(raw: RawAffinityKey): AffinityKey {
+  const terminal = raw.terminal ?? DEFAULTS.affinityKeyTerminal;
+  if (raw.header !== undefined) return { kind: 'header', name: raw.header.toLowerCase(), terminal };
+  if (raw.cookie !== undefined) {
+    const key: AffinityKey = { kind: 'cookie', name: raw.cookie.name, terminal };
+    if (raw.cookie.ttl !== undefined) key.ttlMs = raw.cookie.ttl;
+    if (raw.cookie.path !== undefined) key.path = raw.cookie.path;
+    return key;
+  }
+  if (raw.clientIp !== undefined) return { kind: 'clientIp', terminal };
+  return { kind: 'queryParameter', name: raw.queryParameter!, terminal };
+}
+
+function service(raw: RawService, allListeners: string[]): ServiceSpec {
+  const out: ServiceSpec = {
+    name: raw.name,
+    domains: [...(raw.domains ?? DEFAULTS.domains)],
+    listeners: [...(raw.listeners ?? allListeners)],
+    routes: raw.routes.map((r, i) => route(raw.name, r, i)),
+  };
+  if (raw.affinity !== undefined) out.affinity = { keys: raw.affinity.keys.map(affinityKey) };
+  return out;
+}
+
+function balancer(raw: RawBalancer | undefined, sticky: boolean): BalancerSpec {
+  switch (raw?.type ?? (sticky ? 'ring_hash' : 'round_robin')) {
+    case 'ring_hash':
+      return {
+        type: 'ring_hash',
+        minRingSize: raw?.minRingSize ?? DEFAULTS.minRingSize,
+        maxRingSize: raw?.maxRingSize ?? DEFAULTS.maxRingSize,
+      };
+    case 'maglev':
+      return { type: 'maglev', tableSize: raw?.tableSize ?? DEFAULTS.tableSize };
+    case 'least_request':
+      return { type: 'least_request', choiceCount: raw?.choiceCount ?? DEFAULTS.choiceCount };
+    case 'random':
+      return { type: 'random' };
+    case 'round_robin':
+      return { type: 'round_robin' };
+  }
+}
+
+function backend(raw: RawBackend, sticky: boolean): BackendSpec {
+  return {
+    name: raw.name,
+    endpoints: raw.endpoints.map((e) => ({
+      host: e.address.host,
+      port: e.address.port,
+      weight: e.weight ?? DEFAULTS.endpointWeight,
+    })),
+    balancer: balancer(raw.balancer, sticky),
+    connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,
+    protocol: raw.protocol ?? DEFAULTS.protocol,
+  };
+}
+
+export function normalize(raw: RawConfig): TetherConfig {
+  const listeners = (raw.listeners ?? []).map((l) => ({
+    name: l.name,
+    address: l.address ?? DEFAULTS.listenerAddress,
+    port: l.port,
+  }));
+  const allListeners = listeners.map((l) => l.name);
+  const services = (raw.services ?? []).map((s) => service(s, allListeners));
+
+  // Hash-based balancing is what makes affinity work, so it is the default wherever a
+  // sticky service can send traffic.
+  const stickyBackends = new Set<string>();
+  for (const s of services) {
+    if (!s.affinity) continue;
+    for (const r of s.routes) for (const b of r.backends) stickyBackends.add(b.backend);
+  }
+  const backends = (raw.backends ?? []).map((b) => backend(b, stickyBackends.has(b.name)));
+  return { listeners, services, backends };
+}

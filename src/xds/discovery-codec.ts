@@ -1,0 +1,134 @@
+import * as protobuf from 'protobufjs';
+import { lookupEnvoyType } from '../envoy/protos';
+import type { DiscoveryRequest } from '../generated/envoy/service/discovery/v3/DiscoveryRequest';
+import type { ClassifiableNode } from './node-kind';
+
+/** The fields of envoy.config.core.v3.Node a stream keeps (the rest is dropped on decode). */
+export interface RequestNode {
+  id: string;
+  cluster: string;
+  user_agent_name: string;
+  user_agent_version: string;
+  metadata: ClassifiableNode['metadata'];
+}
+
+/** A decoded DiscoveryRequest, with proto3 defaults filled in. */
+export interface DiscoveryRequestIn {
+  version_info: string;
+  node: RequestNode | null;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail: { code: number; message: string } | null;
+}
+
+/**
+ * A DiscoveryResponse to encode. `resources` are the pre-encoded google.protobuf.Any messages
+ * from a snapshot; they are copied into the frame as they are, never re-encoded.
+ */
+export interface DiscoveryResponseOut {
+  version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: readonly { readonly anyBytes: Buffer }[];
+  /** Pre-encoded envoy.config.core.v3.ControlPlane (see encodeControlPlane). */
+  control_plane?: Buffer;
+}
+
+/** A decoded DiscoveryResponse (tests and tools). */
+export interface DiscoveryResponseIn {
+  version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: { type_url: string; value: Buffer }[];
+  control_plane: { identifier: string } | null;
+}
+
+// DiscoveryResponse field numbers (envoy/service/discovery/v3/discovery.proto).
+const VERSION_INFO = 1;
+const RESOURCES = 2;
+const TYPE_URL = 4;
+const NONCE = 5;
+const CONTROL_PLANE = 6;
+const LENGTH_DELIMITED = 2;
+
+const tag = (field: number): number => (field << 3) | LENGTH_DELIMITED;
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequestIn {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryRequest');
+  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
+  const node = o.node as Record<string, unknown> | undefined;
+  const error = o.error_detail as Record<string, unknown> | undefined;
+  return {
+    version_info: str(o.version_info),
+    node: node
+      ? {
+          id: str(node.id),
+          cluster: str(node.cluster),
+          user_agent_name: str(node.user_agent_name),
+          user_agent_version: str(node.user_agent_version),
+          metadata: (node.metadata as RequestNode['metadata']) ?? null,
+        }
+      : null,
+    resource_names: (o.resource_names as string[] | undefined) ?? [],
+    type_url: str(o.type_url),
+    response_nonce: str(o.response_nonce),
+    error_detail: error ? { code: typeof error.code === 'number' ? error.code : 0, message: str(error.message) } : null,
+  };
+}
+
+/**
+ * Builds the response frame by concatenation: a small header written here, then for each
+ * resource a tag, a length and the shared Any bytes. Pushing one snapshot to N clients thus
+ * encodes each resource once (in buildSnapshot), not N times.
+ */
+export function encodeDiscoveryResponse(response: DiscoveryResponseOut): Buffer {
+  const chunks: Uint8Array[] = [];
+  const head = protobuf.Writer.create();
+  head.uint32(tag(VERSION_INFO)).string(response.version_info);
+  chunks.push(head.finish());
+  for (const resource of response.resources) {
+    chunks.push(protobuf.Writer.create().uint32(tag(RESOURCES)).uint32(resource.anyBytes.length).finish());
+    chunks.push(resource.anyBytes);
+  }
+  const tail = protobuf.Writer.create();
+  tail.uint32(tag(TYPE_URL)).string(response.type_url);
+  tail.uint32(tag(NONCE)).string(response.nonce);
+  if (response.control_plane) tail.uint32(tag(CONTROL_PLANE)).bytes(response.control_plane);
+  chunks.push(tail.finish());
+  return Buffer.concat(chunks);
+}
+
+/** envoy.config.core.v3.ControlPlane{identifier}, encoded once per server. */
+export function encodeControlPlane(identifier: string): Buffer {
+  const type = lookupEnvoyType('envoy.config.core.v3.ControlPlane');
+  return Buffer.from(type.encode(type.fromObject({ identifier })).finish());
+}
+
+export function encodeDiscoveryRequest(request: DiscoveryRequest): Buffer {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryRequest');
+  const err = type.verify(request);
+  if (err) throw new Error(`DiscoveryRequest: ${err}`);
+  return Buffer.from(type.encode(type.fromObject(request as Record<string, unknown>)).finish());
+}
+
+export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponseIn {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryResponse');
+  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
+  const resources = (o.resources as { type_url?: string; value?: Uint8Array }[]).map((r) => ({
+    type_url: str(r.type_url),
+    value: Buffer.from(r.value ?? new Uint8Array()),
+  }));
+  const cp = o.control_plane as { identifier?: string } | undefined;
+  return {
+    version_info: str(o.version_info),
+    type_url: str(o.type_url),
+    nonce: str(o.nonce),
+    resources,
+    control_plane: cp ? { identifier: str(cp.identifier) } : null,
+  };
+}

@@ -1,0 +1,19 @@
+export { ADS_SERVICE_NAME, addAdsService, createAdsService, type AdsServerOptions, type AdsService } from './ads-server';
+export { classifyNode, NODE_KIND_METADATA_KEY, type ClassifiableNode } from './node-kind';
+export {
+  NodeRegistry,
+  type NodeStatus,
+  type NodeStatusChange,
+  type NodeStatusListener,
+  type StreamIdentity,
+  type TypeStatus,
+} from './node-status';
+export {
+  decodeDiscoveryRequest,
+  decodeDiscoveryResponse,
+  encodeDiscoveryRequest,
+  encodeDiscoveryResponse,
+  type DiscoveryRequestIn,
+  type DiscoveryResponseIn,
+  type DiscoveryResponseOut,
+} from './discovery-codec';

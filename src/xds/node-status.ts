@@ -1,0 +1,151 @@
+import type { ResourceTypeUrl } from '../envoy/type-urls';
+import type { NodeKind } from '../translate/types';
+
+/** Who is at the other end of one ADS stream. */
+export interface StreamIdentity {
+  streamId: string;
+  nodeId: string;
+  cluster: string;
+  kind: NodeKind;
+  /** `user_agent_name/user_agent_version`. */
+  userAgent: string;
+  connectedAt: Date;
+}
+
+/**
+ * What xDS streams report as they go. The server calls these synchronously; an
+ * implementation must be cheap and must not throw.
+ */
+export interface NodeStatusListener {
+  streamOpened(identity: StreamIdentity): void;
+  responseSent(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string): void;
+  /** The node applied `version` (an ACK, or the version a reconnecting node says it already has). */
+  acked(streamId: string, typeUrl: ResourceTypeUrl, version: string): void;
+  nacked(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string, message: string): void;
+  /** Every type the node subscribes to is ACKed at the versions of the snapshot of `configVersion`. */
+  configApplied(streamId: string, configVersion: string): void;
+  streamClosed(streamId: string): void;
+}
+
+export interface TypeStatus {
+  sentVersion?: string;
+  sentNonce?: string;
+  sentAt?: Date;
+  ackedVersion?: string;
+  ackedAt?: Date;
+  lastNack?: { version: string; nonce: string; message: string; at: Date };
+}
+
+export interface NodeStatus extends StreamIdentity {
+  types: Partial<Record<ResourceTypeUrl, TypeStatus>>;
+  /** The config version this stream has fully applied, if any. */
+  appliedConfigVersion?: string;
+  appliedAt?: Date;
+}
+
+export type NodeStatusChange = (streamId: string) => void;
+
+/** Keeps the status of every connected stream in memory; the admin API reads it. */
+export class NodeRegistry implements NodeStatusListener {
+  private readonly streams = new Map<string, NodeStatus>();
+  private readonly listeners = new Set<NodeStatusChange>();
+
+  streamOpened(identity: StreamIdentity): void {
+    this.streams.set(identity.streamId, { ...identity, types: {} });
+    this.changed(identity.streamId);
+  }
+
+  responseSent(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string): void {
+    this.update(streamId, typeUrl, (t) => {
+      t.sentVersion = version;
+      t.sentNonce = nonce;
+      t.sentAt = new Date();
+    });
+  }
+
+  acked(streamId: string, typeUrl: ResourceTypeUrl, version: string): void {
+    this.update(streamId, typeUrl, (t) => {
+      t.ackedVersion = version;
+      t.ackedAt = new Date();
+    });
+  }
+
+  nacked(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string, message: string): void {
+    this.update(streamId, typeUrl, (t) => {
+      t.lastNack = { version, nonce, message, at: new Date() };
+    });
+  }
+
+  configApplied(streamId: string, configVersion: string): void {
+    const s = this.streams.get(streamId);
+    if (!s) return;
+    s.appliedConfigVersion = configVersion;
+    s.appliedAt = new Date();
+    this.changed(streamId);
+  }
+
+  streamClosed(streamId: string): void {
+    if (this.streams.delete(streamId)) this.changed(streamId);
+  }
+
+  /** Calls `fn` after every change; returns the unsubscribe. */
+  onChange(fn: NodeStatusChange): () => void {
+    this.listeners.add(fn);
+    return () => {
+      this.listeners.delete(fn);
+    };
+  }
+
+  get(streamId: string): NodeStatus | undefined {
+    const s = this.streams.get(streamId);
+    return s && copy(s);
+  }
+
+  /** Every connected stream, oldest first (copies: safe to keep or serialize). */
+  list(kind?: NodeKind): NodeStatus[] {
+    return [...this.streams.values()].filter((s) => !kind || s.kind === kind).map(copy);
+  }
+
+  /** Connected streams (of `kind`, if given) that have not fully applied `configVersion`. */
+  lagging(configVersion: string, kind?: NodeKind): NodeStatus[] {
+    return this.list(kind).filter((s) => s.appliedConfigVersion !== configVersion);
+  }
+
+  /**
+   * Resolves true once every connected stream (of `kind`) has applied `configVersion`, or
+   * false after `timeoutMs`. Nodes that disconnect stop counting; with no node, true at once.
+   */
+  waitForConfigVersion(configVersion: string, options: { kind?: NodeKind; timeoutMs: number }): Promise<boolean> {
+    if (this.lagging(configVersion, options.kind).length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(result);
+      };
+      const timer = setTimeout(() => done(false), options.timeoutMs);
+      const unsubscribe = this.onChange(() => {
+        if (this.lagging(configVersion, options.kind).length === 0) done(true);
+      });
+    });
+  }
+
+  private update(streamId: string, typeUrl: ResourceTypeUrl, fn: (t: TypeStatus) => void): void {
+    const s = this.streams.get(streamId);
+    if (!s) return;
+    fn((s.types[typeUrl] ??= {}));
+    this.changed(streamId);
+  }
+
+  private changed(streamId: string): void {
+    for (const fn of [...this.listeners]) fn(streamId);
+  }
+}
+
+function copy(s: NodeStatus): NodeStatus {
+  const types: NodeStatus['types'] = {};
+  for (const [t, v] of Object.entries(s.types) as [ResourceTypeUrl, TypeStatus][]) {
+    types[t] = { ...v, ...(v.lastNack ? { lastNack: { ...v.lastNack } } : {}) };
+  }
+  return { ...s, types };
+}

@@ -1,0 +1,270 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../cache/snapshot';
+import type { SnapshotSource } from '../cache/snapshot-cache';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  PUSH_ORDER,
+  SHORT_NAMES,
+  WILDCARD_TYPES,
+  isResourceTypeUrl,
+  type ResourceTypeUrl,
+} from '../envoy/type-urls';
+import type { NodeKind } from '../translate/types';
+import type { DiscoveryRequestIn, DiscoveryResponseOut, RequestNode } from './discovery-codec';
+import { classifyNode } from './node-kind';
+import type { NodeStatusListener } from './node-status';
+import {
+  NO_NAMES,
+  clustersUpdated,
+  createPlanner,
+  isApplied,
+  isSubscribed,
+  newTypeState,
+  type Plan,
+  type Planner,
+  type TypeState,
+} from './stream-plan';
+
+export interface SotwStreamOptions {
+  streamId: string;
+  cache: SnapshotSource;
+  /** Parent logger; the stream logs through a child with `node` and `kind`. */
+  logger: Logger;
+  status?: NodeStatusListener;
+  /** Pre-encoded envoy.config.core.v3.ControlPlane put in every response. */
+  controlPlane?: Buffer;
+  send(response: DiscoveryResponseOut): void;
+  /** Ends the call with an error status (the stream closes itself afterwards). */
+  fail(code: GrpcStatus, details: string): void;
+}
+
+function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
+}
+
+/**
+ * One SotW ADS stream: subscriptions, ACK/NACK bookkeeping and the push decisions. It knows
+ * the cache's watch interface and a `send` function, nothing of gRPC calls.
+ */
+export class SotwStream {
+  private kind?: NodeKind;
+  private log: Logger;
+  private snapshot?: Snapshot;
+  private unwatch?: () => void;
+  private closed = false;
+  private nonceCounter = 0;
+  private appliedConfigVersion?: string;
+  private readonly types = new Map<ResourceTypeUrl, TypeState>();
+  private readonly ignoredTypes = new Set<string>();
+
+  constructor(private readonly options: SotwStreamOptions) {
+    this.log = options.logger.child({ stream: options.streamId });
+  }
+
+  get streamId(): string {
+    return this.options.streamId;
+  }
+
+  handleRequest(request: DiscoveryRequestIn): void {
+    if (this.closed) return;
+    try {
+      this.onRequest(request);
+    } catch (err) {
+      this.abort(err);
+    }
+  }
+
+  /** Stops watching and reports the stream gone. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    if (this.kind) {
+      this.report((s) => s.streamClosed(this.options.streamId));
+      this.log.info('xDS stream closed');
+    }
+  }
+
+  private onRequest(req: DiscoveryRequestIn): void {
+    if (!this.kind) {
+      if (!req.node) {
+        this.options.fail(GrpcStatus.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node');
+        this.close();
+        return;
+      }
+      this.start(req.node);
+    }
+    const typeUrl = req.type_url;
+    if (!isResourceTypeUrl(typeUrl)) {
+      if (!this.ignoredTypes.has(typeUrl)) {
+        this.ignoredTypes.add(typeUrl);
+        this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
+      }
+      return;
+    }
+    const st = this.stateOf(typeUrl);
+    const nonce = req.response_nonce;
+    // SotW: a request answering an older response is ignored entirely, subscription included.
+    // Nothing is lost: the client answers our newest response with its full, current names.
+    if (nonce !== '' && st.sentNonce !== undefined && nonce !== st.sentNonce) {
+      this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
+      return;
+    }
+    if (st.sentNonce !== undefined && nonce === st.sentNonce) {
+      this.onReply(typeUrl, st, req);
+    } else if (!st.requested && req.version_info !== '') {
+      // A client reconnecting (e.g. after our restart) says what it has: versions come from
+      // content, so if that is still current nothing needs pushing.
+      st.sentVersion = st.ackedVersion = req.version_info;
+      this.report((s) => s.acked(this.options.streamId, typeUrl, req.version_info));
+    }
+    this.subscribe(typeUrl, st, req.resource_names);
+    st.ready = true;
+    this.evaluate();
+  }
+
+  private start(node: RequestNode): void {
+    const kind = classifyNode(node);
+    this.kind = kind;
+    this.log = this.options.logger.child({ node: node.id, kind, stream: this.options.streamId });
+    const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
+    this.report((s) =>
+      s.streamOpened({
+        streamId: this.options.streamId,
+        nodeId: node.id,
+        cluster: node.cluster,
+        kind,
+        userAgent,
+        connectedAt: new Date(),
+      }),
+    );
+    this.snapshot = this.options.cache.get(kind);
+    this.unwatch = this.options.cache.watch(kind, (snapshot) => this.onSnapshot(snapshot));
+    this.log.info({ cluster: node.cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
+  }
+
+  private onSnapshot(snapshot: Snapshot): void {
+    if (this.closed) return;
+    this.snapshot = snapshot;
+    try {
+      this.evaluate();
+    } catch (err) {
+      this.abort(err);
+    }
+  }
+
+  private onReply(typeUrl: ResourceTypeUrl, st: TypeState, req: DiscoveryRequestIn): void {
+    const version = st.sentVersion ?? '';
+    if (req.error_detail) {
+      st.nackedVersion = version;
+      this.log.warn(
+        { typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce, error: req.error_detail.message, clientVersion: req.version_info },
+        'xDS NACK',
+      );
+      this.report((s) => s.nacked(this.options.streamId, typeUrl, version, req.response_nonce, req.error_detail?.message ?? ''));
+    } else if (req.version_info === version) {
+      st.ackedVersion = version;
+      this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
+      this.report((s) => s.acked(this.options.streamId, typeUrl, version));
+    }
+  }
+
+  private subscribe(typeUrl: ResourceTypeUrl, st: TypeState, names: readonly string[]): void {
+    const wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
+    const nameSet = wildcard ? NO_NAMES : new Set(names);
+    const changed = wildcard !== st.wildcard || !sameNames(nameSet, st.names);
+    if (st.requested && changed) st.forceResponse = true;
+    st.wildcard = wildcard;
+    if (changed) st.names = nameSet;
+    st.requested = true;
+  }
+
+  /**
+   * Make-before-break: types go in PUSH_ORDER (CDS, EDS, LDS, RDS), and a type is pushed only
+   * once every earlier type the stream subscribes to is ACKed at its current version. So a
+   * listener or route never reaches a client before the clusters and endpoints it needs,
+   * even when the client rejects those: after a NACK the later types stay at what the
+   * client last applied until a new snapshot fixes the rejected type. Costs one round trip
+   * per changed type (a few ms on a LAN); a change confined to one type pays nothing.
+   */
+  private evaluate(): void {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.closed) return;
+    const planOf = createPlanner(snapshot, this.types);
+    for (const typeUrl of PUSH_ORDER) {
+      const st = this.types.get(typeUrl);
+      if (!isSubscribed(st)) continue;
+      const plan = planOf(typeUrl);
+      if (st.sentVersion !== plan.version || st.forceResponse) {
+        if (!st.ready || st.nackedVersion === plan.version) break;
+        this.send(typeUrl, st, plan);
+      }
+      if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) break;
+    }
+    this.checkApplied(snapshot, planOf);
+  }
+
+  private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan): void {
+    const nonce = String(++this.nonceCounter);
+    st.sentVersion = plan.version;
+    st.sentNonce = nonce;
+    st.ready = false;
+    st.forceResponse = false;
+    if (typeUrl === CLUSTER_TYPE) {
+      // Envoy re-warms an updated cluster and waits for its ClusterLoadAssignment, but does
+      // not ask for it again (envoy#13009, go-control-plane#245): resend EDS after such a CDS.
+      const eds = this.types.get(ENDPOINT_TYPE);
+      if (this.kind === 'envoy' && eds && clustersUpdated(st.lastSent, plan.resources)) eds.forceResponse = true;
+      st.lastSent = plan.resources;
+    }
+    this.options.send({
+      version_info: plan.version,
+      type_url: typeUrl,
+      nonce,
+      resources: plan.resources,
+      control_plane: this.options.controlPlane,
+    });
+    this.log.info(
+      { typeUrl: SHORT_NAMES[typeUrl], version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) },
+      'xDS push',
+    );
+    this.report((s) => s.responseSent(this.options.streamId, typeUrl, plan.version, nonce));
+  }
+
+  /** Reports the snapshot's config version once the stream has fully applied it. */
+  private checkApplied(snapshot: Snapshot, planOf: Planner): void {
+    if (this.appliedConfigVersion === snapshot.configVersion || !isApplied(this.types, planOf)) return;
+    this.appliedConfigVersion = snapshot.configVersion;
+    this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
+    this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
+  }
+
+  private stateOf(typeUrl: ResourceTypeUrl): TypeState {
+    let st = this.types.get(typeUrl);
+    if (!st) {
+      st = newTypeState();
+      this.types.set(typeUrl, st);
+    }
+    return st;
+  }
+
+  private report(fn: (listener: NodeStatusListener) => void): void {
+    const listener = this.options.status;
+    if (!listener) return;
+    try {
+      fn(listener);
+    } catch (err) {
+      this.log.error({ err }, 'node status listener failed');
+    }
+  }
+
+  private abort(err: unknown): void {
+    this.log.error({ err }, 'xDS stream failed');
+    this.options.fail(GrpcStatus.INTERNAL, 'control plane error');
+    this.close();
+  }
+}

@@ -1,0 +1,154 @@
+import type { Snapshot, SnapshotResource } from '../cache/snapshot';
+import { resourcesVersion } from '../cache/snapshot';
+import { REFERENCED_TYPE } from '../cache/references';
+import { CLUSTER_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+
+/** Per resource type, per stream. Holds strings and references into shared snapshots only. */
+export interface TypeState {
+  requested: boolean;
+  wildcard: boolean;
+  names: ReadonlySet<string>;
+  /**
+   * The client's latest accepted request is unanswered. A type gets at most one response in
+   * flight: the next one waits for the client's ACK/NACK (go-control-plane does the same), so
+   * a burst of snapshots collapses into one push of the latest.
+   */
+  ready: boolean;
+  /**
+   * Answer even if the version is unchanged: the names changed since the last response, or
+   * (EDS on Envoy) a cluster was updated and Envoy waits for its endpoints again.
+   */
+  forceResponse: boolean;
+  /** Last version sent, or the version a reconnecting client says it already has. */
+  sentVersion?: string;
+  sentNonce?: string;
+  ackedVersion?: string;
+  /** Last version the client rejected; it is never sent to this stream again. */
+  nackedVersion?: string;
+  /** CDS only: what the last response carried, for keeping dropped clusters (see planFor). */
+  lastSent: readonly SnapshotResource[];
+}
+
+export type TypeStates = ReadonlyMap<ResourceTypeUrl, TypeState>;
+
+/** What one response of a type would carry for one stream now. */
+export interface Plan {
+  version: string;
+  resources: readonly SnapshotResource[];
+  /** Dropped clusters kept for make-before-break. */
+  retained: number;
+}
+
+export type Planner = (typeUrl: ResourceTypeUrl) => Plan;
+
+export const NO_NAMES: ReadonlySet<string> = new Set();
+
+export function newTypeState(): TypeState {
+  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [] };
+}
+
+export function isSubscribed(st: TypeState | undefined): st is TypeState {
+  return !!st && st.requested && (st.wildcard || st.names.size > 0);
+}
+
+const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Plans for one snapshot and one moment of a stream's state, each computed once. */
+export function createPlanner(snapshot: Snapshot, types: TypeStates): Planner {
+  const plans = new Map<ResourceTypeUrl, Plan>();
+  const planOf: Planner = (t) => {
+    let plan = plans.get(t);
+    if (!plan) plans.set(t, (plan = planFor(t, snapshot, types, planOf)));
+    return plan;
+  };
+  return planOf;
+}
+
+/**
+ * What this stream should hold of one type: the whole set for a wildcard, else the
+ * subscribed names that exist. Its version is the hash of exactly that, so a change to
+ * resources this stream does not subscribe to pushes nothing.
+ *
+ * Make-before-break for CDS: clusters the client last got that the snapshot has dropped
+ * are kept in CDS (a SotW CDS response that omits a cluster deletes it) until the client
+ * can no longer be routing to them: see clustersReleasable. Then CDS is sent without them.
+ */
+function planFor(typeUrl: ResourceTypeUrl, snapshot: Snapshot, types: TypeStates, planOf: Planner): Plan {
+  const set = snapshot.sets[typeUrl];
+  const st = types.get(typeUrl) as TypeState;
+  let resources: SnapshotResource[] = [];
+  if (st.wildcard) {
+    resources = [...set.resources.values()];
+  } else {
+    for (const name of [...st.names].sort()) {
+      const r = set.resources.get(name);
+      if (r) resources.push(r);
+    }
+  }
+  let retained = 0;
+  if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0 && !clustersReleasable(snapshot, st, types, planOf)) {
+    for (const r of st.lastSent) {
+      if (!set.resources.has(r.name) && (st.wildcard || st.names.has(r.name))) {
+        resources.push(r);
+        retained++;
+      }
+    }
+    if (retained > 0) resources.sort(byName);
+  }
+  const version = st.wildcard && retained === 0 ? set.version : resourcesVersion(resources);
+  return { version, resources, retained };
+}
+
+/**
+ * Dropped clusters may go once the stream has ACKed the current LDS and RDS (or does not
+ * subscribe to them), and has ACKed a CDS response holding the current version of every
+ * cluster its current routes name. The second part matters for clients that subscribe
+ * to clusters by name (gRPC): they ask for a route's new cluster only after getting the route.
+ */
+function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeStates, planOf: Planner): boolean {
+  for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
+    const st = types.get(t);
+    if (isSubscribed(st) && st.ackedVersion !== planOf(t).version) return false;
+  }
+  if (!isSubscribed(types.get(ROUTE_TYPE))) return true;
+  if (cds.ackedVersion !== cds.sentVersion) return false;
+  const delivered = new Map(cds.lastSent.map((r) => [r.name, r.hash]));
+  const clusters = snapshot.sets[CLUSTER_TYPE].resources;
+  for (const route of planOf(ROUTE_TYPE).resources) {
+    for (const name of route.refs) {
+      const current = clusters.get(name);
+      if (current && delivered.get(name) !== current.hash) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * True once every subscribed type is ACKed at its planned version and the subscriptions are
+ * closed under references (every route config a held listener names is subscribed, and so
+ * on). The second rule keeps a node that is still subscribing, e.g. has ACKed CDS but not
+ * yet asked for a new cluster's endpoints, from being reported as done.
+ */
+export function isApplied(types: TypeStates, planOf: Planner): boolean {
+  let any = false;
+  for (const typeUrl of PUSH_ORDER) {
+    const st = types.get(typeUrl);
+    if (!isSubscribed(st)) continue;
+    any = true;
+    const plan = planOf(typeUrl);
+    if (st.forceResponse || st.ackedVersion !== plan.version || st.sentVersion !== plan.version) return false;
+    const referenced = REFERENCED_TYPE[typeUrl];
+    const dst = referenced && types.get(referenced);
+    for (const r of plan.resources) {
+      for (const ref of r.refs) if (!dst?.requested || !(dst.wildcard || dst.names.has(ref))) return false;
+    }
+  }
+  return any;
+}
+
+/** True if `next` holds a cluster that `previous` had with other content. */
+export function clustersUpdated(previous: readonly SnapshotResource[], next: readonly SnapshotResource[]): boolean {
+  if (previous.length === 0) return false;
+  const before = new Map(previous.map((r) => [r.name, r.hash]));
+  return next.some((r) => before.has(r.name) && before.get(r.name) !== r.hash);
+}

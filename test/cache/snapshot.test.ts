@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { buildSnapshot, resourcesVersion } from '../../src/cache/snapshot';
+import { SnapshotCache } from '../../src/cache/snapshot-cache';
+import { decodeMessage } from '../../src/envoy/encode';
+import { lookupEnvoyType } from '../../src/envoy/protos';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { mesh, type MeshSpec } from '../xds/fixtures/resources';
+
+const SPEC: MeshSpec = { services: { b: 'c2', a: 'c1' }, clusters: { c2: [9002], c1: [9001] } };
+
+describe('buildSnapshot', () => {
+  it('encodes each resource into an Any keyed by name, sorted, with a content hash', () => {
+    const snap = buildSnapshot(mesh(SPEC), 'grpc', 'cfg-1');
+    expect(snap.kind).toBe('grpc');
+    expect(snap.configVersion).toBe('cfg-1');
+    expect([...snap.sets[CLUSTER_TYPE].resources.keys()]).toEqual(['c1', 'c2']);
+    expect([...snap.sets[ENDPOINT_TYPE].resources.keys()]).toEqual(['c1', 'c2']);
+    expect([...snap.sets[LISTENER_TYPE].resources.keys()]).toEqual(['a', 'b']);
+    expect([...snap.sets[ROUTE_TYPE].resources.keys()]).toEqual(['a', 'b']);
+    const c1 = snap.sets[CLUSTER_TYPE].resources.get('c1')!;
+    expect(c1.hash).toMatch(/^[0-9a-f]{16}$/);
+    const anyType = lookupEnvoyType('google.protobuf.Any');
+    const any = anyType.toObject(anyType.decode(c1.anyBytes)) as { type_url: string; value: Uint8Array };
+    expect(any.type_url).toBe(CLUSTER_TYPE);
+    expect(decodeMessage('envoy.config.cluster.v3.Cluster', any.value)).toMatchObject({ name: 'c1', type: 'EDS' });
+  });
+
+  it('derives versions from content only: stable across builds and config versions', () => {
+    const one = buildSnapshot(mesh(SPEC), 'envoy', 'cfg-1');
+    const two = buildSnapshot(mesh(SPEC), 'envoy', 'cfg-2');
+    expect(two.contentVersion).toBe(one.contentVersion);
+    for (const t of [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE] as const) {
+      expect(two.sets[t].version).toBe(one.sets[t].version);
+    }
+    const changed = buildSnapshot(mesh({ ...SPEC, clusters: { c1: [9001], c2: [9003] } }), 'envoy', 'cfg-3');
+    expect(changed.sets[ENDPOINT_TYPE].version).not.toBe(one.sets[ENDPOINT_TYPE].version);
+    expect(changed.sets[CLUSTER_TYPE].version).toBe(one.sets[CLUSTER_TYPE].version);
+    expect(changed.contentVersion).not.toBe(one.contentVersion);
+  });
+
+  it('computes a type version as the version of all its resources (so subsets use the same function)', () => {
+    const snap = buildSnapshot(mesh(SPEC), 'envoy', 'cfg-1');
+    const set = snap.sets[ROUTE_TYPE];
+    expect(resourcesVersion([...set.resources.values()].reverse())).toBe(set.version);
+    expect(resourcesVersion([set.resources.get('a')!])).not.toBe(set.version);
+  });
+
+  it('refuses duplicate and missing names, and invalid messages', () => {
+    const dup = mesh(SPEC);
+    dup.clusters.push({ ...dup.clusters[0]! });
+    expect(() => buildSnapshot(dup, 'envoy', 'x')).toThrow(/duplicate resource name "c2"/);
+    const unnamed = mesh(SPEC);
+    unnamed.routes.push({ virtual_hosts: [] });
+    expect(() => buildSnapshot(unnamed, 'envoy', 'x')).toThrow(/needs a name/);
+    const bad = mesh(SPEC);
+    bad.clusters.push({ name: 'z', lb_policy: 'NOPE' } as never);
+    expect(() => buildSnapshot(bad, 'envoy', 'x')).toThrow(/unknown enum value "NOPE"/);
+  });
+
+  it('is immutable', () => {
+    const snap = buildSnapshot(mesh(SPEC), 'envoy', 'cfg-1');
+    expect(Object.isFrozen(snap)).toBe(true);
+    expect(Object.isFrozen(snap.sets)).toBe(true);
+    expect(Object.isFrozen(snap.sets[CLUSTER_TYPE].resources.get('c1'))).toBe(true);
+  });
+});
+
+describe('SnapshotCache', () => {
+  it("stores one snapshot per kind and tells only that kind's watchers", () => {
+    const cache = new SnapshotCache();
+    const seen: string[] = [];
+    const stop = cache.watch('grpc', (s, prev) => seen.push(`${s.configVersion}<-${prev?.configVersion ?? 'none'}`));
+    cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'e1'));
+    expect(cache.set('grpc', buildSnapshot(mesh(SPEC), 'grpc', 'g1'))).toBe(true);
+    expect(cache.get('grpc')?.configVersion).toBe('g1');
+    expect(cache.get('envoy')?.configVersion).toBe('e1');
+    expect(seen).toEqual(['g1<-none']);
+    stop();
+    cache.set('grpc', buildSnapshot(mesh({ ...SPEC, clusters: { c1: [1] } }), 'grpc', 'g2'));
+    expect(seen).toEqual(['g1<-none']);
+    expect(cache.watcherCount('grpc')).toBe(0);
+  });
+
+  it('ignores an identical snapshot, and announces a content-identical one with a new config version', () => {
+    const cache = new SnapshotCache();
+    let calls = 0;
+    cache.watch('envoy', () => calls++);
+    cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'v1'));
+    expect(cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'v1'))).toBe(false);
+    expect(calls).toBe(1);
+    expect(cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'v2'))).toBe(true);
+    expect(calls).toBe(2);
+    expect(cache.get('envoy')?.configVersion).toBe('v2');
+  });
+
+  it('refuses a snapshot of the wrong kind and runs every watcher even if one throws', () => {
+    const cache = new SnapshotCache();
+    expect(() => cache.set('envoy', buildSnapshot(mesh(SPEC), 'grpc', 'v1'))).toThrow(/grpc nodes set as envoy/);
+    let ran = false;
+    cache.watch('envoy', () => {
+      throw new Error('boom');
+    });
+    cache.watch('envoy', () => {
+      ran = true;
+    });
+    expect(() => cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'v1'))).toThrow('boom');
+    expect(ran).toBe(true);
+  });
+});

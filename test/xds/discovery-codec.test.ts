@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { lookupEnvoyType } from '../../src/envoy/protos';
+import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { buildSnapshot } from '../../src/cache/snapshot';
+import {
+  decodeDiscoveryRequest,
+  decodeDiscoveryResponse,
+  encodeControlPlane,
+  encodeDiscoveryRequest,
+  encodeDiscoveryResponse,
+} from '../../src/xds/discovery-codec';
+import { mesh } from './fixtures/resources';
+
+describe('discovery codec', () => {
+  it('builds a response by concatenation that the real proto decodes', () => {
+    const snap = buildSnapshot(mesh({ services: {}, clusters: { c1: [1], c2: [2] } }), 'envoy', 'v');
+    const resources = [...snap.sets[CLUSTER_TYPE].resources.values()];
+    const bytes = encodeDiscoveryResponse({
+      version_info: 'abc',
+      type_url: CLUSTER_TYPE,
+      nonce: '7',
+      resources,
+      control_plane: encodeControlPlane('tether-test'),
+    });
+    const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryResponse');
+    const decoded = type.toObject(type.decode(bytes)) as Record<string, unknown>;
+    expect(decoded).toMatchObject({ version_info: 'abc', type_url: CLUSTER_TYPE, nonce: '7', control_plane: { identifier: 'tether-test' } });
+    const any = decodeDiscoveryResponse(bytes).resources;
+    expect(any.map((a) => a.type_url)).toEqual([CLUSTER_TYPE, CLUSTER_TYPE]);
+    // Each resource's Any is in the frame byte for byte.
+    for (const r of resources) expect(bytes.includes(r.anyBytes)).toBe(true);
+  });
+
+  it('encodes an empty response', () => {
+    const bytes = encodeDiscoveryResponse({ version_info: 'v', type_url: CLUSTER_TYPE, nonce: '1', resources: [] });
+    expect(decodeDiscoveryResponse(bytes)).toEqual({ version_info: 'v', type_url: CLUSTER_TYPE, nonce: '1', resources: [], control_plane: null });
+  });
+
+  it('decodes a request with proto3 defaults and only the node fields a stream keeps', () => {
+    const bytes = encodeDiscoveryRequest({
+      node: {
+        id: 'n1',
+        cluster: 'c',
+        user_agent_name: 'envoy',
+        user_agent_version: '1.36.0',
+        locality: { zone: 'z' },
+        metadata: { fields: { TETHER_NODE_KIND: { stringValue: 'grpc' } } },
+      },
+      type_url: CLUSTER_TYPE,
+      resource_names: ['a', 'b'],
+      error_detail: { code: 3, message: 'bad' },
+    });
+    expect(decodeDiscoveryRequest(bytes)).toEqual({
+      version_info: '',
+      node: {
+        id: 'n1',
+        cluster: 'c',
+        user_agent_name: 'envoy',
+        user_agent_version: '1.36.0',
+        metadata: { fields: { TETHER_NODE_KIND: { stringValue: 'grpc' } } },
+      },
+      resource_names: ['a', 'b'],
+      type_url: CLUSTER_TYPE,
+      response_nonce: '',
+      error_detail: { code: 3, message: 'bad' },
+    });
+    expect(decodeDiscoveryRequest(encodeDiscoveryRequest({ type_url: CLUSTER_TYPE }))).toEqual({
+      version_info: '',
+      node: null,
+      resource_names: [],
+      type_url: CLUSTER_TYPE,
+      response_nonce: '',
+      error_detail: null,
+    });
+  });
+});

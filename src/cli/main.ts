@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../log';
 import { startTether, ConfigRejectedError, DEFAULT_XDS_PORT } from '../server/tether';
 import { formatErrors, parseConfigText } from '../config';
+import { createSampleCommand } from '../sample/main';
 
 function port(value: string): number {
   const n = Number(value);
@@ -75,6 +76,8 @@ export function buildCli(): Command {
         process.exit(1);
       }
     });
+
+  program.addCommand(createSampleCommand());
 
   return program;
 }

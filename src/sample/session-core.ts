@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SessionCache } from './session-cache';
 
@@ -54,6 +55,8 @@ export class SessionCore {
     capacity: number,
   ) {
     this.cache = new SessionCache(capacity);
+    // Every in-flight cold request listens on this one signal; many at once is normal.
+    setMaxListeners(0, this.closing.signal);
   }
 
   async serve(user: string | undefined): Promise<ServeResult> {

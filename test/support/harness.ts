@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { startTether, type Tether } from '../../src/server/tether';
+import { startTether, type Tether, type TetherOptions } from '../../src/server/tether';
 import { silentLogger } from '../../src/log';
 import { startReplica, type Replica } from '../../src/sample/replica';
 import { createSampleClient } from '../../src/sample/sample-proto';
@@ -66,8 +66,8 @@ export class Harness {
   readonly clients: SampleClient[] = [];
   tether!: Tether;
 
-  async replica(id: string, version = 'v1', coldDelayMs = 2): Promise<Replica> {
-    const r = await startReplica({ id, version, coldDelayMs });
+  async replica(id: string, version = 'v1', coldDelayMs = 2, host = '127.0.0.1', grpcPort = 0): Promise<Replica> {
+    const r = await startReplica({ id, version, coldDelayMs, host, grpcPort });
     this.replicas.push(r);
     return r;
   }
@@ -79,9 +79,9 @@ export class Harness {
     fs.renameSync(tmp, this.configPath);
   }
 
-  async start(config: unknown): Promise<Tether> {
+  async start(config: unknown, options: Partial<TetherOptions> = {}): Promise<Tether> {
     this.writeConfig(config);
-    this.tether = await startTether({ configPath: this.configPath, xdsHost: '127.0.0.1', xdsPort: 0, logger: silentLogger() });
+    this.tether = await startTether({ configPath: this.configPath, xdsHost: '127.0.0.1', xdsPort: 0, logger: silentLogger(), ...options });
     return this.tether;
   }
 

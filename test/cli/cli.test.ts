@@ -1,0 +1,81 @@
+/**
+ * The real `tether` binary (dist/, built by `npm test` before vitest runs).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
+const hasBuild = fs.existsSync(BIN);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cli-'));
+
+function writeTmp(name: string, text: string): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const BAD = `
+services:
+  - name: shop
+    routes:
+      - backends: [{ name: shop-v1, weight: -1 }, { name: missing, weight: 1 }]
+backends:
+  - name: shop-v1
+    endpoints: ["10.0.0.1:99999"]
+`;
+
+describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
+  it('validate: accepts every example and prints every error of a bad file with its path', () => {
+    for (const example of fs.readdirSync(path.resolve(__dirname, '../../examples'))) {
+      const ok = spawnSync(process.execPath, [BIN, 'validate', '-f', path.resolve(__dirname, '../../examples', example)], { encoding: 'utf8' });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('valid');
+    }
+    const bad = spawnSync(process.execPath, [BIN, 'validate', '-f', writeTmp('bad.yaml', BAD)], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
+    expect(bad.stderr).toMatch(/services\[0\]\.routes\[0\]\.backends\[1\]\.name: .*missing/);
+    expect(bad.stderr).toMatch(/backends\[0\]\.endpoints\[0\]/);
+  });
+
+  it('serve: refuses to start on an invalid config, naming the fields', () => {
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0'], { encoding: 'utf8', timeout: 15_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
+  });
+
+  it('serve: starts on the built-in default config and logs pino JSON', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const lines: Record<string, unknown>[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no "listening" log within 15 s')), 15_000);
+        let buf = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buf += chunk.toString();
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+            buf = buf.slice(nl + 1);
+            if (lines.at(-1)!.msg === 'tether xDS server listening') {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+      });
+      expect(lines.find((l) => l.msg === 'config applied')).toMatchObject({ source: 'built-in default config', services: 1 });
+      expect(lines.at(-1)!.xdsPort).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
+it.runIf(!hasBuild)('the CLI tests need `npm run build` first (npm test does it)', () => {
+  console.warn('skipping CLI tests: dist/src/cli/main.js is missing; run `npm test` (it builds first)');
+});

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+/**
+ * Temp files are dot-files ending in `.tmp` in the directory of their final name, so a rename
+ * never crosses a file system and recovery can delete every leftover with one pattern.
+ */
+const TEMP_SUFFIX = '.tmp';
+
+export function tempPath(dir: string, name: string): string {
+  return path.join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+export function isTempName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+}
+
+/**
+ * Thrown when the new file was renamed into place but the directory fsync failed: the new
+ * content may or may not survive a crash, so the caller cannot claim either outcome.
+ */
+export class RenameNotDurableError extends Error {
+  constructor(readonly file: string, cause: unknown) {
+    super(`${file} was replaced but the directory could not be synced: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'RenameNotDurableError';
+  }
+}
+
+/**
+ * Replaces `dir/name` with `data` so that a crash at any point leaves the old or the new
+ * content, never a mix: write a temp file, fsync it, rename it over the target, fsync the
+ * directory (the rename itself lives in the directory's data).
+ */
+export async function writeFileDurably(dir: string, name: string, data: string): Promise<void> {
+  const tmp = tempPath(dir, name);
+  try {
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await fsyncDir(dir);
+  } catch (err) {
+    throw new RenameNotDurableError(path.join(dir, name), err);
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Deletes leftover temp files (torn writes of a crashed process); returns their names. */
+export async function removeTempFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    if (!isTempName(name)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}

@@ -1,0 +1,117 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from '../log';
+import { fsyncDir, isErrno, removeTempFiles, writeFileDurably } from './atomic-file';
+import type { VersionMeta, VersionRecord } from './types';
+import {
+  CURRENT_FILE,
+  decodeCurrentPointer,
+  decodeVersionFile,
+  encodeCurrentPointer,
+  versionFileName,
+  versionOfFileName,
+  VERSIONS_DIR,
+  type CurrentPointer,
+  type Decoded,
+} from './version-file';
+
+export interface IndexEntry {
+  meta: VersionMeta;
+  /** Of the record JSON; get() checks the file still holds what was indexed. */
+  sha256: string;
+}
+
+export interface Recovered {
+  /** Oldest first, at most `retain`, the last one current. */
+  entries: IndexEntry[];
+  current: VersionRecord | undefined;
+}
+
+/**
+ * Brings a store directory back to a consistent state after any crash, before it is used:
+ *
+ * 1. temp files are torn writes: deleted;
+ * 2. every version file is verified; a corrupt one is renamed to `<name>.corrupt` (kept for
+ *    inspection, never read again);
+ * 3. CURRENT wins when it names an intact version with the same checksum; otherwise (missing,
+ *    garbage, names a missing or corrupt version) the newest intact version is current, with a
+ *    warning, and CURRENT is rewritten; nothing intact → empty store;
+ * 4. version files newer than current are commits that never resolved: deleted;
+ * 5. history beyond `retain` is deleted (a crash can interrupt the pruning of a commit).
+ */
+export async function recoverStore(dir: string, retain: number, log: Logger): Promise<Recovered> {
+  const versionsDir = path.join(dir, VERSIONS_DIR);
+  const torn = [...(await removeTempFiles(dir)), ...(await removeTempFiles(versionsDir)).map((n) => `${VERSIONS_DIR}/${n}`)];
+  if (torn.length > 0) log.warn({ files: torn }, 'config store: deleted temp files left by an interrupted write');
+
+  const intact = new Map<number, { record: VersionRecord; sha256: string }>();
+  for (const name of await fs.readdir(versionsDir)) {
+    const version = versionOfFileName(name);
+    if (version === undefined) continue;
+    const decoded = decodeVersionFile(await fs.readFile(path.join(versionsDir, name), 'utf8'), version);
+    if (decoded.ok) {
+      intact.set(version, decoded.value);
+    } else {
+      log.warn({ file: `${VERSIONS_DIR}/${name}`, reason: decoded.reason }, 'config store: skipping a corrupt version file (renamed to .corrupt)');
+      await fs.rename(path.join(versionsDir, name), path.join(versionsDir, `${name}.corrupt`));
+    }
+  }
+
+  const pointer = await readCurrentPointer(dir);
+  const newest = Math.max(0, ...intact.keys());
+  let current: number;
+  if (pointer.ok && intact.get(pointer.value.version)?.sha256 === pointer.value.sha256) {
+    current = pointer.value.version;
+  } else {
+    current = newest;
+    const fresh = !pointer.ok && pointer.reason === 'missing' && intact.size === 0;
+    if (!fresh) {
+      const why = pointer.ok ? `names version ${pointer.value.version}, which is missing or corrupt` : pointer.reason;
+      log.warn({ reason: `CURRENT ${why}`, fallback: current || null }, 'config store: falling back to the newest intact version');
+    }
+    if (current > 0) {
+      await writeFileDurably(dir, CURRENT_FILE, encodeCurrentPointer({ version: current, sha256: intact.get(current)!.sha256 }));
+    } else if (!fresh) {
+      await fs.rm(path.join(dir, CURRENT_FILE), { force: true });
+      await fsyncDir(dir);
+    }
+  }
+
+  const doomed: number[] = [];
+  for (const version of intact.keys()) {
+    if (version > current) {
+      log.warn({ version }, 'config store: discarding a version newer than CURRENT (its commit never completed)');
+      doomed.push(version);
+    }
+  }
+  const kept = [...intact.keys()].filter((v) => v <= current).sort((a, b) => a - b);
+  doomed.push(...kept.splice(0, Math.max(0, kept.length - retain)));
+  for (const version of doomed) await fs.rm(path.join(versionsDir, versionFileName(version)), { force: true });
+  if (doomed.length > 0) await fsyncDir(versionsDir);
+
+  return {
+    entries: kept.map((v) => {
+      const { record, sha256 } = intact.get(v)!;
+      return { meta: metaOf(record), sha256 };
+    }),
+    current: current > 0 ? intact.get(current)!.record : undefined,
+  };
+}
+
+export function metaOf(record: VersionRecord): VersionMeta {
+  const meta: Partial<VersionRecord> = { ...record };
+  delete meta.document;
+  return meta as VersionMeta;
+}
+
+async function readCurrentPointer(dir: string): Promise<Decoded<CurrentPointer>> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, CURRENT_FILE), 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return { ok: false, reason: 'missing' };
+    return { ok: false, reason: `unreadable (${(err as Error).message})` };
+  }
+  const decoded = decodeCurrentPointer(text);
+  return decoded.ok ? decoded : { ok: false, reason: `is invalid (${decoded.reason})` };
+}

@@ -1,0 +1,51 @@
+/**
+ * Durable config history. The default implementation is file-backed (file-store.ts); the
+ * interface is small enough for a distributed store (etcd: a key per version plus a
+ * compare-and-swap on a "current" key) to implement later.
+ */
+
+/** One accepted config version, as stored. */
+export interface VersionRecord {
+  /** 1, 2, 3…: strictly increasing, never reused (also across rollbacks). */
+  version: number;
+  /** The config document exactly as accepted (file shape: docs/config-reference.md). */
+  document: Record<string, unknown>;
+  /** contentHash() of the normalised model: equal hashes → equal routing. */
+  contentHash: string;
+  /** ISO 8601. */
+  createdAt: string;
+  /** What made it: "file", "apply", "upsert-service", "rollback", "default", ... */
+  source: string;
+  description: string;
+  /** Set on versions made from a config file: the hash of the file's text, so a restart can tell whether the file changed since. */
+  fileHash?: string;
+}
+
+export type VersionMeta = Omit<VersionRecord, 'document'>;
+
+export interface ConfigStore {
+  /** The current version, or undefined for an empty store. Never returns a torn record. */
+  current(): Promise<VersionRecord | undefined>;
+  /** A version still kept in history. */
+  get(version: number): Promise<VersionRecord | undefined>;
+  /** Newest first, at most the retention limit. */
+  list(): Promise<VersionMeta[]>;
+  /**
+   * Makes `record` the current version. Resolves only when it is durable (a crash after
+   * this resolves cannot lose it). Rejects with StoreConflictError when `record.version`
+   * is not current+1 (another writer won), leaving the store unchanged.
+   */
+  commit(record: VersionRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `expected`: the version the writer tried to commit; `actual`: the store's current version
+ * (0 when empty). The writer lost a race: re-read current() and start over.
+ */
+export class StoreConflictError extends Error {
+  constructor(readonly expected: number, readonly actual: number) {
+    super(`store conflict: expected to write version ${expected} but the store is at ${actual}`);
+    this.name = 'StoreConflictError';
+  }
+}

@@ -1,0 +1,32 @@
+/** The ext_proc session-key server: finds the key where Envoy's hash policies cannot look. */
+export {
+  createExtProcService,
+  startExtProcServer,
+  SERVICE_METADATA_KEY,
+  type ExtProcService,
+  type ExtProcServiceOptions,
+  type ExtProcServer,
+  type ExtProcServerOptions,
+  type PolicyLookup,
+  type PolicyLookupInfo,
+} from './service';
+export {
+  checkPolicy,
+  compilePolicy,
+  validatePolicy,
+  PolicyError,
+  DEFAULT_BUCKET_HEADER,
+  DEFAULT_JSON_MAX_BYTES,
+  DEFAULT_TARGET_HEADER,
+  type CompiledPolicy,
+  type JsonBodySource,
+  type JwtClaimSource,
+  type JwtVerifyOptions,
+  type MintCookieOptions,
+  type PolicyIssue,
+  type SessionKeyPolicy,
+  type SessionKeySource,
+} from './policy';
+export { bucketOf, headerValueFor } from './session-key';
+export type { ExtProcStats } from './processor';
+export { EXT_PROC_METHOD_PATH, EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './codec';

@@ -1,0 +1,327 @@
+/**
+ * How the ext_proc server finds a request's session key: the user-facing policy shape,
+ * its validation (every problem at once, with a field path) and its compiled form.
+ */
+import { createJwtVerifier, type JwtVerifier } from './jwt';
+import { parseDotPath, type PathSegment } from './json-path';
+
+/** JWT signature and claim checks. Without `verify`, the token is decoded but not verified. */
+export interface JwtVerifyOptions {
+  /** Shared secret for HS256 / HS384 / HS512. */
+  hmacSecret?: string;
+  /** PEM public key (SPKI or PKCS#1) for RS*, PS*, ES* or EdDSA tokens. */
+  publicKeyPem?: string;
+  /** A JWKS file (`{"keys":[…]}`); keys are picked by `kid`, re-read when the file changes. */
+  jwksFile?: string;
+  /** Accepted `alg` values. Default: every algorithm the configured keys can verify. `none` is never accepted. */
+  algorithms?: string[];
+  /** Reject tokens without `exp`. Default false (an `exp` that is present is always checked). */
+  requireExp?: boolean;
+  /** Leeway for `exp` / `nbf`, in seconds. Default 0. */
+  clockSkewSeconds?: number;
+}
+
+export interface JwtClaimSource {
+  /** Claim to use as the key; dot path (`sub`, `org.id`, `groups[0]`). */
+  claim: string;
+  /** Header carrying the token (`Bearer ` is stripped). Default `authorization` unless `cookie` is given. */
+  header?: string;
+  /** Cookie carrying the token. */
+  cookie?: string;
+  verify?: JwtVerifyOptions;
+}
+
+export interface JsonBodySource {
+  /** Dot path into the JSON request body; array indexes as `a[0]` or `a.0` (`user`, `metadata.conversation_id`). */
+  path: string;
+  /** Larger bodies are not parsed (fail-open: no key; fail-closed: 413). Default 64 KiB. */
+  maxBytes?: number;
+}
+
+export type SessionKeySource =
+  | { header: string }
+  | { cookie: string }
+  | { query: string }
+  | { jwtClaim: JwtClaimSource }
+  | { jsonBody: JsonBodySource };
+
+export interface MintCookieOptions {
+  name: string;
+  /** Max-Age in seconds; absent → a browser-session cookie. */
+  ttlSeconds?: number;
+  /** Default `/`. */
+  path?: string;
+  domain?: string;
+  secure?: boolean;
+  /** Default true. */
+  httpOnly?: boolean;
+  sameSite?: 'Strict' | 'Lax' | 'None';
+}
+
+export interface SessionKeyPolicy {
+  /** Tried in order; the first that yields a key decides. */
+  sources: SessionKeySource[];
+  /** The header the route's hash_policy hashes on. Default `x-tether-session`. */
+  targetHeader?: string;
+  /**
+   * Header set to the key's bucket, 0..9999 (for range_match routes: sticky per-user canaries).
+   * Default `x-tether-bucket`; `false` sets no bucket header.
+   */
+  bucketHeader?: string | false;
+  /**
+   * Ask Envoy to re-match the route after the mutation. Needed only when routes match on the
+   * bucket header (the hash policy reads the target header without it). Default: true when a
+   * bucket header is set.
+   */
+  clearRouteCache?: boolean;
+  /**
+   * Put `sha256(key)` (base64url) in the target header instead of the key itself, so secrets such as API keys are
+   * not copied into another header upstream. Default false. Keys that are not valid header
+   * values (control characters, over 4 KiB) are always hashed.
+   */
+  hashKey?: boolean;
+  /**
+   * When no source yields a key, mint a random session id, use it as the key and set it as a
+   * cookie on the response. Its cookie is then tried after the listed sources, so the next
+   * request finds it even when no `cookie` source names it.
+   */
+  mintCookie?: MintCookieOptions;
+  /**
+   * `open` (default): a malformed key (bad JWT, oversized or invalid JSON body) is skipped and
+   * later sources are tried. `closed`: such a request is answered by Envoy with 401 (JWT), 413
+   * (body too large) or 400 (invalid JSON) and never reaches the upstream.
+   */
+  failureMode?: 'open' | 'closed';
+}
+
+export interface PolicyIssue {
+  path: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  constructor(readonly issues: readonly PolicyIssue[]) {
+    super(`invalid session key policy: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+export const DEFAULT_TARGET_HEADER = 'x-tether-session';
+export const DEFAULT_BUCKET_HEADER = 'x-tether-bucket';
+export const DEFAULT_JSON_MAX_BYTES = 64 * 1024;
+/** gRPC/Envoy reject larger messages long before; this only bounds a misconfiguration. */
+const MAX_JSON_MAX_BYTES = 16 * 1024 * 1024;
+
+export type CompiledSource =
+  | { kind: 'header'; label: string; name: string }
+  | { kind: 'cookie'; label: string; name: string }
+  | { kind: 'query'; label: string; name: string }
+  | { kind: 'jwt'; label: string; claim: PathSegment[]; header?: string; cookie?: string; verifier?: JwtVerifier }
+  | { kind: 'json'; label: string; path: PathSegment[]; maxBytes: number };
+
+export interface CompiledPolicy {
+  readonly sources: readonly CompiledSource[];
+  readonly targetHeader: string;
+  readonly bucketHeader: string | undefined;
+  readonly clearRouteCache: boolean;
+  readonly hashKey: boolean;
+  readonly failClosed: boolean;
+  readonly mint: { readonly name: string; readonly attributes: string } | undefined;
+  /** Largest `maxBytes` of the jsonBody sources (0: the body is never needed). */
+  readonly maxBodyBytes: number;
+}
+
+// RFC 7230 token: what a header or cookie name may contain.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+function headerNameIssue(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name === '') return 'must be a non-empty header name';
+  if (name !== name.toLowerCase()) return 'must be lower case (Envoy lower-cases header names)';
+  if (!HEADER_NAME.test(name)) return 'is not a valid header name';
+  return undefined;
+}
+
+/** Headers Envoy's default mutation rules refuse to let ext_proc set. */
+function mutableHeaderIssue(name: string): string | undefined {
+  if (name.startsWith(':') || name === 'host') return 'Envoy does not let ext_proc set pseudo-headers or host';
+  if (name.startsWith('x-envoy-')) return 'Envoy does not let ext_proc set x-envoy-* headers';
+  return undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function unknownKeys(value: Record<string, unknown>, known: readonly string[], path: string, issues: PolicyIssue[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) issues.push({ path: path ? `${path}.${key}` : key, message: 'unknown field' });
+  }
+}
+
+const SOURCE_KINDS = ['header', 'cookie', 'query', 'jwtClaim', 'jsonBody'] as const;
+
+function compileSource(raw: unknown, path: string, issues: PolicyIssue[]): CompiledSource | undefined {
+  if (!isObject(raw)) {
+    issues.push({ path, message: `must be an object with one of ${SOURCE_KINDS.join(', ')}` });
+    return undefined;
+  }
+  const kinds = Object.keys(raw);
+  if (kinds.length !== 1 || !(SOURCE_KINDS as readonly string[]).includes(kinds[0]!)) {
+    issues.push({ path, message: `must have exactly one of ${SOURCE_KINDS.join(', ')}` });
+    return undefined;
+  }
+  const kind = kinds[0] as (typeof SOURCE_KINDS)[number];
+  const value = raw[kind];
+  const at = `${path}.${kind}`;
+  switch (kind) {
+    case 'header': {
+      const issue = headerNameIssue(value);
+      if (issue) return void issues.push({ path: at, message: issue });
+      return { kind: 'header', label: `header:${value as string}`, name: value as string };
+    }
+    case 'cookie':
+    case 'query': {
+      if (typeof value !== 'string' || !TOKEN.test(value)) return void issues.push({ path: at, message: `must be a ${kind === 'cookie' ? 'cookie' : 'query parameter'} name` });
+      return kind === 'cookie' ? { kind, label: `cookie:${value}`, name: value } : { kind, label: `query:${value}`, name: value };
+    }
+    case 'jwtClaim':
+      return compileJwtSource(value, at, issues);
+    case 'jsonBody': {
+      if (!isObject(value)) return void issues.push({ path: at, message: 'must be an object {path, maxBytes?}' });
+      unknownKeys(value, ['path', 'maxBytes'], at, issues);
+      const segments = typeof value.path === 'string' ? parseDotPath(value.path) : undefined;
+      if (!segments) issues.push({ path: `${at}.path`, message: 'must be a dot path such as "user" or "metadata.conversation_id" or "messages[0].id"' });
+      const maxBytes = value.maxBytes ?? DEFAULT_JSON_MAX_BYTES;
+      if (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 2 || maxBytes > MAX_JSON_MAX_BYTES) {
+        issues.push({ path: `${at}.maxBytes`, message: `must be an integer in [2, ${MAX_JSON_MAX_BYTES}]` });
+      }
+      if (!segments || typeof maxBytes !== 'number') return undefined;
+      return { kind: 'json', label: `json:${value.path as string}`, path: segments, maxBytes };
+    }
+  }
+}
+
+function compileJwtSource(value: unknown, at: string, issues: PolicyIssue[]): CompiledSource | undefined {
+  if (!isObject(value)) return void issues.push({ path: at, message: 'must be an object {claim, header?, cookie?, verify?}' });
+  unknownKeys(value, ['claim', 'header', 'cookie', 'verify'], at, issues);
+  const claim = typeof value.claim === 'string' ? parseDotPath(value.claim) : undefined;
+  if (!claim) issues.push({ path: `${at}.claim`, message: 'must be a claim name or dot path such as "sub"' });
+  if (value.header !== undefined) {
+    const issue = headerNameIssue(value.header);
+    if (issue) issues.push({ path: `${at}.header`, message: issue });
+  }
+  if (value.cookie !== undefined && (typeof value.cookie !== 'string' || !TOKEN.test(value.cookie))) {
+    issues.push({ path: `${at}.cookie`, message: 'must be a cookie name' });
+  }
+  let verifier: JwtVerifier | undefined;
+  if (value.verify !== undefined) {
+    const made = createJwtVerifier(value.verify, `${at}.verify`);
+    issues.push(...made.issues);
+    verifier = made.verifier;
+  }
+  if (!claim) return undefined;
+  const header = typeof value.header === 'string' ? value.header : value.cookie === undefined ? 'authorization' : undefined;
+  const cookie = typeof value.cookie === 'string' ? value.cookie : undefined;
+  return { kind: 'jwt', label: `jwt:${value.claim as string}`, claim, header, cookie, verifier };
+}
+
+function compileMint(raw: unknown, issues: PolicyIssue[]): CompiledPolicy['mint'] {
+  const at = 'mintCookie';
+  if (!isObject(raw)) return void issues.push({ path: at, message: 'must be an object {name, ttlSeconds?, path?, secure?, httpOnly?, sameSite?}' });
+  unknownKeys(raw, ['name', 'ttlSeconds', 'path', 'domain', 'secure', 'httpOnly', 'sameSite'], at, issues);
+  const { name, ttlSeconds, path = '/', domain, secure = false, httpOnly = true, sameSite } = raw;
+  const before = issues.length;
+  if (typeof name !== 'string' || !TOKEN.test(name)) issues.push({ path: `${at}.name`, message: 'must be a cookie name' });
+  if (ttlSeconds !== undefined && (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0)) {
+    issues.push({ path: `${at}.ttlSeconds`, message: 'must be a positive integer' });
+  }
+  // Cookie attribute values must not break out of the Set-Cookie header.
+  if (typeof path !== 'string' || !/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path)) issues.push({ path: `${at}.path`, message: 'must start with / and contain no ; or spaces' });
+  if (domain !== undefined && (typeof domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(domain))) issues.push({ path: `${at}.domain`, message: 'must be a domain name' });
+  if (typeof secure !== 'boolean') issues.push({ path: `${at}.secure`, message: 'must be a boolean' });
+  if (typeof httpOnly !== 'boolean') issues.push({ path: `${at}.httpOnly`, message: 'must be a boolean' });
+  if (sameSite !== undefined && sameSite !== 'Strict' && sameSite !== 'Lax' && sameSite !== 'None') {
+    issues.push({ path: `${at}.sameSite`, message: 'must be Strict, Lax or None' });
+  }
+  if (sameSite === 'None' && secure !== true) issues.push({ path: `${at}.sameSite`, message: 'SameSite=None requires secure: true (browsers drop the cookie otherwise)' });
+  if (issues.length > before) return undefined;
+  let attributes = `; Path=${path as string}`;
+  if (domain !== undefined) attributes += `; Domain=${domain as string}`;
+  if (ttlSeconds !== undefined) attributes += `; Max-Age=${ttlSeconds as number}`;
+  if (secure) attributes += '; Secure';
+  if (httpOnly) attributes += '; HttpOnly';
+  if (sameSite !== undefined) attributes += `; SameSite=${sameSite as string}`;
+  return { name: name as string, attributes };
+}
+
+/** Validates and compiles a policy, or returns every problem found. Never throws. */
+export function checkPolicy(policy: unknown): { policy: CompiledPolicy; issues: [] } | { policy?: undefined; issues: PolicyIssue[] } {
+  const issues: PolicyIssue[] = [];
+  if (!isObject(policy)) return { issues: [{ path: '', message: 'a session key policy must be an object' }] };
+  unknownKeys(policy, ['sources', 'targetHeader', 'bucketHeader', 'clearRouteCache', 'hashKey', 'mintCookie', 'failureMode'], '', issues);
+
+  const sources: CompiledSource[] = [];
+  if (!Array.isArray(policy.sources)) {
+    issues.push({ path: 'sources', message: 'must be a list' });
+  } else {
+    if (policy.sources.length === 0 && policy.mintCookie === undefined) issues.push({ path: 'sources', message: 'must list at least one source (or set mintCookie)' });
+    policy.sources.forEach((raw, i) => {
+      const compiled = compileSource(raw, `sources[${i}]`, issues);
+      if (compiled) sources.push(compiled);
+    });
+  }
+
+  const targetHeader = policy.targetHeader ?? DEFAULT_TARGET_HEADER;
+  const targetIssue = headerNameIssue(targetHeader) ?? mutableHeaderIssue(targetHeader as string);
+  if (targetIssue) issues.push({ path: 'targetHeader', message: targetIssue });
+
+  let bucketHeader: string | undefined;
+  if (policy.bucketHeader !== false) {
+    const name = policy.bucketHeader ?? DEFAULT_BUCKET_HEADER;
+    const issue = headerNameIssue(name) ?? mutableHeaderIssue(name as string);
+    if (issue) issues.push({ path: 'bucketHeader', message: `${issue} (or false for none)` });
+    else if (name === targetHeader) issues.push({ path: 'bucketHeader', message: 'must differ from targetHeader' });
+    else bucketHeader = name as string;
+  }
+
+  for (const flag of ['clearRouteCache', 'hashKey'] as const) {
+    if (policy[flag] !== undefined && typeof policy[flag] !== 'boolean') issues.push({ path: flag, message: 'must be a boolean' });
+  }
+  const failureMode = policy.failureMode ?? 'open';
+  if (failureMode !== 'open' && failureMode !== 'closed') issues.push({ path: 'failureMode', message: 'must be "open" or "closed"' });
+
+  let mint: CompiledPolicy['mint'];
+  if (policy.mintCookie !== undefined) {
+    mint = compileMint(policy.mintCookie, issues);
+    // The minted cookie is how the next request finds its key: try it after the listed sources.
+    if (mint && !sources.some((s) => s.kind === 'cookie' && s.name === mint!.name)) {
+      sources.push({ kind: 'cookie', label: `cookie:${mint.name}`, name: mint.name });
+    }
+  }
+
+  if (issues.length > 0) return { issues };
+  return {
+    issues: [],
+    policy: {
+      sources,
+      targetHeader: targetHeader as string,
+      bucketHeader,
+      clearRouteCache: (policy.clearRouteCache as boolean | undefined) ?? bucketHeader !== undefined,
+      hashKey: (policy.hashKey as boolean | undefined) ?? false,
+      failClosed: failureMode === 'closed',
+      mint,
+      maxBodyBytes: Math.max(0, ...sources.map((s) => (s.kind === 'json' ? s.maxBytes : 0))),
+    },
+  };
+}
+
+/** Every problem with a policy (empty when it is valid). */
+export function validatePolicy(policy: unknown): PolicyIssue[] {
+  return checkPolicy(policy).issues;
+}
+
+/** Compiles a policy, throwing a PolicyError listing every problem. */
+export function compilePolicy(policy: SessionKeyPolicy): CompiledPolicy {
+  const result = checkPolicy(policy);
+  if (!result.policy) throw new PolicyError(result.issues);
+  return result.policy;
+}

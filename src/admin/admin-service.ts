@@ -1,0 +1,253 @@
+/**
+ * The Admin service's handlers. Each one checks auth, reads and checks its request
+ * (request-fields.ts), then makes exactly one call to the config manager, which validates
+ * the whole resulting config, persists it and publishes it, or changes nothing and throws.
+ * Whatever is thrown becomes a status in errors.ts; no handler can end the process.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { stringify as toYaml } from 'yaml';
+import { formatPath } from '../config/field-errors';
+import { parseYaml } from '../config/yaml-source';
+import { edits } from '../control/mutations';
+import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
+import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
+import type { ApplyConfigRequest__Output } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
+import type { DeleteBackendRequest__Output } from '../generated/tether/tether/admin/v1/DeleteBackendRequest';
+import type { DeleteRouteRequest__Output } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
+import type { DeleteServiceRequest__Output } from '../generated/tether/tether/admin/v1/DeleteServiceRequest';
+import type { EndpointRequest__Output } from '../generated/tether/tether/admin/v1/EndpointRequest';
+import type { GetStatusRequest__Output } from '../generated/tether/tether/admin/v1/GetStatusRequest';
+import type { PromoteRequest__Output } from '../generated/tether/tether/admin/v1/PromoteRequest';
+import type { RollbackRequest__Output } from '../generated/tether/tether/admin/v1/RollbackRequest';
+import type { SetSplitRequest__Output } from '../generated/tether/tether/admin/v1/SetSplitRequest';
+import type { UpsertBackendRequest__Output } from '../generated/tether/tether/admin/v1/UpsertBackendRequest';
+import type { UpsertRouteRequest__Output } from '../generated/tether/tether/admin/v1/UpsertRouteRequest';
+import type { UpsertServiceRequest__Output } from '../generated/tether/tether/admin/v1/UpsertServiceRequest';
+import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
+import type { MutationResponse } from '../generated/tether/tether/admin/v1/MutationResponse';
+import type { Logger } from '../log';
+import type { NodeRegistry } from '../xds/node-status';
+import type { AuthCheck } from './auth';
+import { objectToStruct, structToObject, toTimestamp } from './convert';
+import { invalidRequest, toStatus } from './errors';
+import { isMalformed } from './request-decoding';
+import { RequestFields } from './request-fields';
+import { startRolloutCall } from './rollout-call';
+import { getStatus, readNodeKind } from './status';
+
+export interface AdminServiceOptions {
+  manager: ConfigManagerApi;
+  registry: NodeRegistry;
+  logger: Logger;
+  auth: AuthCheck;
+}
+
+export interface AdminService {
+  handlers: AdminHandlers;
+  /** Ends every open WaitForRollout stream (UNAVAILABLE), so a shutdown does not wait on them. */
+  close(): void;
+}
+
+/**
+ * YAML parsing costs ~3 s per MB on one core and blocks the event loop (xDS included), so
+ * config text is capped well below the message limit; bigger configs go as a Struct.
+ */
+export const MAX_CONFIG_TEXT_BYTES = 1024 * 1024;
+
+function toMutationResponse(result: MutationResult): MutationResponse {
+  return {
+    version: result.version,
+    changed: result.changed,
+    dry_run: result.dryRun,
+    changes: result.changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
+  };
+}
+
+export function createAdminService(options: AdminServiceOptions): AdminService {
+  const { manager, registry, auth } = options;
+  const log = options.logger;
+  const rollouts = new Set<() => void>();
+
+  /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
+  function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const context = { method, peer: call.getPeer() };
+      const denied = auth(call.metadata);
+      if (denied) {
+        log.warn({ ...context, reason: denied.details }, 'admin call refused');
+        callback(denied);
+        return;
+      }
+      const request: unknown = call.request;
+      new Promise<Res>((resolve) => {
+        if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
+        resolve(fn(request as Req));
+      }).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(toStatus(err, log, context)),
+      );
+    };
+  }
+
+  /** A mutation: validated request → one manager call → its result, logged. */
+  function mutation<Req extends { options: MutationOptions__Output | null }>(
+    method: string,
+    run: (request: Req, fields: RequestFields) => (opts: MutationOptions) => Promise<MutationResult>,
+  ) {
+    return unary<Req, MutationResponse>(method, async (request) => {
+      const fields = new RequestFields();
+      const opts = fields.mutationOptions(request.options);
+      const call = run(request, fields);
+      fields.done();
+      const result = await call(opts);
+      log.info({ method, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length }, 'admin mutation');
+      return toMutationResponse(result);
+    });
+  }
+
+  /** A targeted edit of the current document, under `source` in the version history. */
+  const edit = (source: string, documentEdit: DocumentEdit) => (opts: MutationOptions) => manager.mutate(source, documentEdit, opts);
+
+  const handlers: AdminHandlers = {
+    GetConfig: unary('GetConfig', () => {
+      const current = manager.current();
+      return {
+        version: current.version,
+        config: objectToStruct(current.document),
+        yaml: toYaml(current.document),
+        applied_at: toTimestamp(current.createdAt),
+      };
+    }),
+
+    ApplyConfig: mutation('ApplyConfig', (req: ApplyConfigRequest__Output, fields) => {
+      let document: unknown;
+      if (req.config) document = structToObject(req.config, ['config'], fields.errors);
+      else if (Buffer.byteLength(req.text) > MAX_CONFIG_TEXT_BYTES) {
+        fields.problem('text', `at most ${MAX_CONFIG_TEXT_BYTES} bytes of YAML/JSON; send a bigger config as \`config\` (a Struct)`);
+      } else if (req.text.trim() !== '') {
+        const parsed = parseYaml(req.text, 'text');
+        if (parsed.ok) document = parsed.value;
+        else fields.errors.push(...parsed.errors.map((e) => ({ path: 'text', message: e.path ? `${e.path}: ${e.message}` : e.message })));
+      } else fields.problem('config', 'required: the config as a Struct, or as YAML/JSON in `text`');
+      return (opts) => manager.apply(document, { ...opts, source: 'apply' });
+    }),
+
+    UpsertService: mutation('UpsertService', (req: UpsertServiceRequest__Output, fields) => {
+      const service = fields.document(req.service, 'service');
+      return edit('upsert-service', edits.upsertService(service));
+    }),
+
+    DeleteService: mutation('DeleteService', (req: DeleteServiceRequest__Output, fields) => {
+      const name = fields.name(req.name, 'name');
+      return edit('delete-service', edits.deleteService(name));
+    }),
+
+    UpsertRoute: mutation('UpsertRoute', (req: UpsertRouteRequest__Output, fields) => {
+      const service = fields.name(req.service, 'service');
+      const route = fields.document(req.route, 'route');
+      return edit('upsert-route', edits.upsertRoute(service, route, req.position));
+    }),
+
+    DeleteRoute: mutation('DeleteRoute', (req: DeleteRouteRequest__Output, fields) => {
+      const service = fields.name(req.service, 'service');
+      const route = fields.name(req.route, 'route');
+      return edit('delete-route', edits.deleteRoute(service, route));
+    }),
+
+    UpsertBackend: mutation('UpsertBackend', (req: UpsertBackendRequest__Output, fields) => {
+      const backend = fields.document(req.backend, 'backend');
+      return edit('upsert-backend', edits.upsertBackend(backend));
+    }),
+
+    DeleteBackend: mutation('DeleteBackend', (req: DeleteBackendRequest__Output, fields) => {
+      const name = fields.name(req.name, 'name');
+      return edit('delete-backend', edits.deleteBackend(name));
+    }),
+
+    SetSplit: mutation('SetSplit', (req: SetSplitRequest__Output, fields) => {
+      const service = fields.name(req.service, 'service');
+      const route = fields.optionalName(req.route, 'route') ?? '';
+      const weights: Record<string, number> = {};
+      const entries = Object.entries(req.weights ?? {});
+      if (entries.length === 0) fields.problem('weights', 'required: at least one backend name → weight');
+      for (const [backend, weight] of entries) {
+        fields.name(backend, formatPath(['weights', backend.slice(0, 80)]));
+        weights[backend] = weight;
+      }
+      if (entries.length > 0 && entries.every(([, w]) => w === 0)) fields.problem('weights', 'the weights must add up to more than 0');
+      return edit('set-split', edits.setSplit(service, route, weights));
+    }),
+
+    Promote: mutation('Promote', (req: PromoteRequest__Output, fields) => {
+      const service = fields.name(req.service, 'service');
+      const backend = fields.name(req.backend, 'backend');
+      const route = fields.optionalName(req.route, 'route');
+      return edit('promote', edits.promote(service, backend, route));
+    }),
+
+    Rollback: mutation('Rollback', (req: RollbackRequest__Output, fields) => {
+      const toVersion = fields.uint64(req.to_version, 'to_version');
+      return (opts) => manager.rollback(toVersion, opts);
+    }),
+
+    ListVersions: unary('ListVersions', async () => {
+      const versions = await manager.history();
+      return {
+        current_version: manager.current().version,
+        versions: versions.map((v) => ({
+          version: v.version,
+          created_at: toTimestamp(v.createdAt),
+          source: v.source,
+          description: v.description,
+          content_hash: v.contentHash,
+        })),
+      };
+    }),
+
+    AddEndpoint: mutation('AddEndpoint', (req: EndpointRequest__Output, fields) => {
+      const backend = fields.name(req.backend, 'backend');
+      const address = fields.address(req.address, 'address');
+      const weight = req.weight || 1;
+      return edit('add-endpoint', edits.addEndpoint(backend, address, weight));
+    }),
+
+    RemoveEndpoint: mutation('RemoveEndpoint', (req: EndpointRequest__Output, fields) => {
+      const backend = fields.name(req.backend, 'backend');
+      const address = fields.address(req.address, 'address');
+      if (req.weight) fields.problem('weight', 'only AddEndpoint takes a weight');
+      return edit('remove-endpoint', edits.removeEndpoint(backend, address));
+    }),
+
+    DrainEndpoint: mutation('DrainEndpoint', (req: EndpointRequest__Output, fields) => {
+      const backend = fields.name(req.backend, 'backend');
+      const address = fields.address(req.address, 'address');
+      if (req.weight) fields.problem('weight', 'only AddEndpoint takes a weight');
+      return edit('drain-endpoint', edits.drainEndpoint(backend, address));
+    }),
+
+    GetStatus: unary('GetStatus', (req: GetStatusRequest__Output) => {
+      const fields = new RequestFields();
+      const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
+      fields.done();
+      return getStatus(registry, manager.current().version, kind);
+    }),
+
+    WaitForRollout: (call) => {
+      const context = { method: 'WaitForRollout', peer: call.getPeer() };
+      const denied = auth(call.metadata);
+      if (denied) {
+        log.warn({ ...context, reason: denied.details }, 'admin call refused');
+        call.emit('error', denied);
+        return;
+      }
+      startRolloutCall(call, { manager, registry, log, context, rollouts });
+    },
+  };
+
+  return {
+    handlers,
+    close() {
+      for (const cancel of [...rollouts]) cancel();
+    },
+  };
+}

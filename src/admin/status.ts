@@ -1,0 +1,71 @@
+/**
+ * Node status for GetStatus and WaitForRollout: the registry's per-stream view in the admin
+ * API's shape.
+ */
+import type { FieldError } from '../config';
+import { LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
+import type { GetStatusResponse } from '../generated/tether/tether/admin/v1/GetStatusResponse';
+import type { NodeInfo } from '../generated/tether/tether/admin/v1/NodeInfo';
+import type { TypeStatus as TypeStatusMessage } from '../generated/tether/tether/admin/v1/TypeStatus';
+import { NODE_KINDS, type NodeKind } from '../translate/types';
+import type { NodeRegistry, NodeStatus, TypeStatus } from '../xds/node-status';
+import { toTimestamp } from './convert';
+
+/** The order types are listed in: as people say it ("LDS, RDS, CDS, EDS"). */
+const TYPE_ORDER: readonly ResourceTypeUrl[] = [LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE];
+
+/**
+ * The config version a stream has fully applied, as a number; 0 when none yet, or when the
+ * stream's snapshot version is not a config version number.
+ */
+export function appliedVersionOf(node: NodeStatus): number {
+  const n = Number(node.appliedConfigVersion);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/**
+ * The type's NACK when the node's latest answer for it was one (a later ACK clears it: the
+ * registry keeps the last NACK, so it is compared with the last ACK's time).
+ */
+export function activeNack(t: TypeStatus): TypeStatus['lastNack'] {
+  const nack = t.lastNack;
+  if (!nack) return undefined;
+  return !t.ackedAt || nack.at.getTime() >= t.ackedAt.getTime() ? nack : undefined;
+}
+
+export function toNodeInfo(node: NodeStatus): NodeInfo {
+  const types: TypeStatusMessage[] = [];
+  for (const typeUrl of TYPE_ORDER) {
+    const t = node.types[typeUrl];
+    if (!t) continue;
+    const nack = activeNack(t);
+    types.push({
+      type: SHORT_NAMES[typeUrl],
+      sent_version: t.sentVersion ?? '',
+      acked_version: t.ackedVersion ?? '',
+      last_nack: nack ? { version: nack.version, error: nack.message, at: toTimestamp(nack.at) } : null,
+    });
+  }
+  return {
+    node_id: node.nodeId,
+    cluster: node.cluster,
+    kind: node.kind,
+    user_agent: node.userAgent,
+    applied_version: appliedVersionOf(node),
+    connected_at: toTimestamp(node.connectedAt),
+    types,
+    stream_id: node.streamId,
+  };
+}
+
+/** Validates a request's node_kind: '' → all kinds. */
+export function readNodeKind(value: string | undefined, path: string, errors: FieldError[]): NodeKind | undefined {
+  if (!value) return undefined;
+  if ((NODE_KINDS as readonly string[]).includes(value)) return value as NodeKind;
+  errors.push({ path, message: `must be one of ${NODE_KINDS.map((k) => `"${k}"`).join(', ')} (or empty for all), got ${JSON.stringify(value.slice(0, 100))}` });
+  return undefined;
+}
+
+export function getStatus(registry: NodeRegistry, currentVersion: number, kind?: NodeKind): GetStatusResponse {
+  return { current_version: currentVersion, nodes: registry.list(kind).map(toNodeInfo) };
+}

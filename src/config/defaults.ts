@@ -10,6 +10,7 @@ export const DEFAULTS = {
   affinityKeyTerminal: true,
   singleBackendWeight: 1,
   endpointWeight: 1,
+  endpointDrain: false,
   connectTimeoutMs: 1000,
   protocol: 'http1',
   minRingSize: 1024,

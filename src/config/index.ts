@@ -1,9 +1,12 @@
 export {
   DEFAULT_CONFIG_YAML,
+  configDocument,
   defaultConfig,
   formatErrors,
+  parseConfigDocument,
   parseConfigText,
   validateConfig,
+  type DocumentResult,
   type FieldError,
   type ParseResult,
 } from './parse';

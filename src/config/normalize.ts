@@ -149,6 +149,7 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
       host: e.address.host,
       port: e.address.port,
       weight: e.weight ?? DEFAULTS.endpointWeight,
+      drain: e.drain ?? DEFAULTS.endpointDrain,
     })),
     balancer: balancer(raw.balancer, sticky),
     connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,

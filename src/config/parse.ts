@@ -1,7 +1,7 @@
 import type { TetherConfig } from '../model/types';
 import { crossCheck } from './cross-check';
 import { DEFAULT_CONFIG_YAML } from './default-config';
-import { dedupeErrors, formatErrors, type FieldError } from './field-errors';
+import { dedupeErrors, formatErrors, formatPath, type FieldError } from './field-errors';
 import { normalize } from './normalize';
 import { configSchema } from './schema';
 import { parseYaml } from './yaml-source';
@@ -23,6 +23,56 @@ export function parseConfigText(text: string, sourceName?: string): ParseResult 
   if (!parsed.ok) return parsed;
   // An empty file (or one with only comments) is a valid, empty config.
   return validateConfig(parsed.value ?? {});
+}
+
+export type DocumentResult = { ok: true; document: Record<string, unknown> } | { ok: false; errors: FieldError[] };
+
+/**
+ * YAML or JSON text → the document as written (file shape, no defaults filled, not yet
+ * validated), for callers that keep the user's form, such as the config history. An empty
+ * file is `{}`. See {@link configDocument} for what the document looks like.
+ */
+export function parseConfigDocument(text: string, sourceName?: string): DocumentResult {
+  const parsed = parseYaml(text, sourceName);
+  if (!parsed.ok) return parsed;
+  return configDocument(parsed.value ?? {});
+}
+
+/**
+ * Any value → a config document that is a plain JSON tree: an object at the top, YAML aliases
+ * expanded into copies (so editing one place never edits another), nulls kept (they mean
+ * "not set", see validateConfig). Values JSON cannot hold (a recursive alias, a function) are
+ * errors; numbers JSON cannot hold (NaN, Infinity) are kept for the validator to report.
+ */
+export function configDocument(value: unknown): DocumentResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }] };
+  }
+  const errors: FieldError[] = [];
+  const ancestors = new Set<object>();
+  const visit = (v: unknown, path: Array<string | number>): unknown => {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+    if (typeof v !== 'object') {
+      errors.push({ path: formatPath(path), message: `must be plain data, not a ${typeof v}` });
+      return null;
+    }
+    if (ancestors.has(v)) {
+      errors.push({ path: formatPath(path), message: 'refers to itself (recursive alias)' });
+      return null;
+    }
+    ancestors.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map((item, i) => visit(item, [...path, i]));
+    else {
+      const copy: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) if (item !== undefined) copy[k] = visit(item, [...path, k]);
+      out = copy;
+    }
+    ancestors.delete(v);
+    return out;
+  };
+  const document = visit(value, []) as Record<string, unknown>;
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, document };
 }
 
 /** For already-parsed objects, e.g. a JSON body on the admin API. */

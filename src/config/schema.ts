@@ -137,6 +137,7 @@ const endpoint = z.preprocess(
       return parsed;
     }),
     weight: z.int().min(1, 'must be >= 1').max(0xffffffff, 'must be <= 4294967295').optional(),
+    drain: z.boolean().optional(),
   }),
 );
 

@@ -62,6 +62,11 @@ export interface EndpointSpec {
   port: number;
   /** Load-balancing weight, >= 1. Default 1. */
   weight: number;
+  /**
+   * Keep the endpoint known but send it no new requests (EDS health_status DRAINING), e.g.
+   * while a replica shuts down. Default false.
+   */
+  drain: boolean;
 }
 
 export interface BackendSpec {

@@ -86,7 +86,7 @@ export function sameResolvedEndpoints(a: ResolvedEndpoints, b: ResolvedEndpoints
     for (let i = 0; i < list.length; i++) {
       const x = list[i]!;
       const y = other[i]!;
-      if (x.ip !== y.ip || x.port !== y.port || x.weight !== y.weight || x.hostname !== y.hostname) return false;
+      if (x.ip !== y.ip || x.port !== y.port || x.weight !== y.weight || x.hostname !== y.hostname || !!x.drain !== !!y.drain) return false;
     }
   }
   return true;
@@ -158,11 +158,12 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     for (const backend of cfg.backends) {
       const list: ResolvedEndpoint[] = [];
       for (const ep of backend.endpoints) {
+        const drain = ep.drain ? { drain: true } : {};
         if (isIpLiteral(ep.host)) {
-          list.push({ ip: stripBrackets(ep.host), port: ep.port, weight: ep.weight });
+          list.push({ ip: stripBrackets(ep.host), port: ep.port, weight: ep.weight, ...drain });
           continue;
         }
-        for (const ip of known.get(ep.host) ?? []) list.push({ ip, port: ep.port, weight: ep.weight, hostname: ep.host });
+        for (const ip of known.get(ep.host) ?? []) list.push({ ip, port: ep.port, weight: ep.weight, hostname: ep.host, ...drain });
       }
       if (list.length === 0 && backend.endpoints.length > 0) {
         logger.warn({ backend: backend.name }, 'backend has no resolvable endpoints');

@@ -1,23 +1,32 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { formatErrors, parseConfigText, DEFAULT_CONFIG_YAML } from '../config';
+import { formatErrors, parseConfigDocument, DEFAULT_CONFIG_YAML } from '../config';
 import type { FieldError } from '../config';
 import type { TetherConfig } from '../model/types';
-import { translate } from '../translate';
-import { NODE_KINDS, type NodeKind, type ResolvedEndpoints } from '../translate/types';
-import { buildSnapshot } from '../cache/snapshot';
-import type { Snapshot } from '../cache/snapshot';
 import { SnapshotCache } from '../cache/snapshot-cache';
+import { openConfigManager, type ConfigManager } from '../control/config-manager';
+import { toTetherError } from '../control/errors';
+import { createPublisher } from '../control/publisher';
+import { createFileStore } from '../store/file-store';
+import type { ConfigStore } from '../store/types';
 import { addAdsService } from '../xds/ads-server';
 import { NodeRegistry } from '../xds/node-status';
-import { createEndpointResolver, type EndpointResolver } from '../resolve/resolver';
 import type { Logger } from '../log';
-import { contentHash } from '../util/content-hash';
 import { watchConfigFile } from './config-file-watcher';
 
 export interface TetherOptions {
   /** Config file to serve and watch; absent → the built-in default config. */
   configPath?: string;
+  /**
+   * Directory of the config history (file store: every accepted version, fsynced). Default
+   * `.tether` in the working directory. A restart serves the version stored here, unless the
+   * config file changed while Tether was down. One Tether process per directory.
+   */
+  dataDir?: string;
+  /** How many config versions the history keeps (rollback reaches back that far). Default 50. */
+  historyLimit?: number;
   /** Where the xDS (ADS) server listens. Default 0.0.0.0:18000. */
   xdsHost?: string;
   xdsPort?: number;
@@ -36,90 +45,135 @@ export interface Tether {
   readonly xdsPort: number;
   readonly cache: SnapshotCache;
   readonly registry: NodeRegistry;
-  /** The config being served and its content version. */
+  /** Every config change goes through here (admin API, config file, applyText). */
+  readonly manager: ConfigManager;
+  /** The config being served and its version (the store's version number, as a string). */
   current(): { config: TetherConfig; version: string };
-  /** Validates and applies a config file's text; on any error nothing changes. */
+  /**
+   * Validates and applies a config file's text; on any error nothing changes. Text from the
+   * configured file (`source` equal to configPath) is recorded as source "file".
+   */
   applyText(text: string, source: string): Promise<ApplyResult>;
   close(): Promise<void>;
 }
 
 export const DEFAULT_XDS_PORT = 18000;
+export const DEFAULT_DATA_DIR = '.tether';
 
-/** Starts Tether: config → model → translate → snapshot cache → ADS streams. */
+const DEFAULT_SOURCE_LABEL = 'built-in default config';
+
+/** Identifies a config file's text, so a restart can tell whether the file changed meanwhile. */
+export function fileHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Starts Tether: config history (store) → config manager → publisher (resolve, translate,
+ * snapshot cache) → ADS streams. The config file (or the built-in default) seeds an empty
+ * history; afterwards the history's current version is what is served.
+ */
 export async function startTether(options: TetherOptions): Promise<Tether> {
   const logger = options.logger;
   const cache = new SnapshotCache();
   const registry = new NodeRegistry();
-  let served: { config: TetherConfig; version: string } | undefined;
+  const configPath = options.configPath;
+  const label = configPath ?? DEFAULT_SOURCE_LABEL;
 
-  const publish = (config: TetherConfig, version: string, endpoints: ResolvedEndpoints) => {
-    // Build every kind's snapshot before publishing any, so an encoding failure leaves the
-    // previous config served everywhere (never half-applied).
-    const snapshots = new Map<NodeKind, Snapshot>();
-    for (const kind of NODE_KINDS) snapshots.set(kind, buildSnapshot(translate(config, endpoints, kind), kind, version));
-    for (const [kind, snapshot] of snapshots) cache.set(kind, snapshot);
+  const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
+  const initialDocument = parseConfigDocument(initialText, label);
+
+  const store: ConfigStore = await createFileStore({
+    dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+    ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+    logger,
+  });
+  const publisher = createPublisher({
+    cache,
+    logger,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
+  });
+  const shutdown = async () => {
+    publisher.close();
+    await store.close();
   };
 
-  const resolver: EndpointResolver = createEndpointResolver({
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-    ...(options.resolveIntervalMs !== undefined ? { intervalMs: options.resolveIntervalMs } : {}),
-    logger: logger.child({ component: 'resolver' }),
-    onChange: (endpoints) => {
-      if (!served) return;
-      try {
-        publish(served.config, served.version, endpoints);
-        logger.info({ version: served.version }, 'endpoints re-resolved; pushed');
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
-      }
-    },
-  });
+  let manager: ConfigManager;
+  try {
+    if (!initialDocument.ok && !(await store.current())) throw new ConfigRejectedError(initialDocument.errors);
+    if (!initialDocument.ok) {
+      logger.error({ source: label, errors: initialDocument.errors }, `config file rejected; serving the stored version:\n${formatErrors(initialDocument.errors)}`);
+    }
+    manager = await openConfigManager({
+      store,
+      publisher,
+      logger,
+      // A file that does not parse seeds nothing and, without a fileHash, replaces nothing.
+      initial: initialDocument.ok
+        ? {
+            document: initialDocument.document,
+            source: configPath ? 'file' : 'default',
+            description: label,
+            ...(configPath ? { fileHash: fileHash(initialText) } : {}),
+          }
+        : { document: {}, source: 'file', description: label },
+    });
+  } catch (err) {
+    await shutdown();
+    if (err instanceof ConfigRejectedError) throw err;
+    const e = toTetherError(err);
+    throw e.code === 'INVALID_ARGUMENT' ? new ConfigRejectedError(e.fieldErrors) : e;
+  }
 
   const applyText = async (text: string, source: string): Promise<ApplyResult> => {
-    const parsed = parseConfigText(text, source);
-    if (!parsed.ok) {
-      logger.error({ source, errors: parsed.errors }, `config rejected; still serving ${served?.version ?? 'nothing'}:\n${formatErrors(parsed.errors)}`);
-      return { ok: false, errors: parsed.errors };
+    const fromFile = configPath !== undefined && source === configPath;
+    const parsed = parseConfigDocument(text, source);
+    let errors: FieldError[];
+    if (parsed.ok) {
+      try {
+        const result = await manager.apply(parsed.document, {
+          source: fromFile ? 'file' : 'apply',
+          description: source,
+          ...(fromFile ? { fileHash: fileHash(text) } : {}),
+        });
+        return { ok: true, version: String(result.version), changed: result.changed };
+      } catch (err) {
+        const e = toTetherError(err);
+        errors = e.fieldErrors.length > 0 ? e.fieldErrors : [{ path: '', message: e.message }];
+      }
+    } else {
+      errors = parsed.errors;
     }
-    const version = contentHash(parsed.config);
-    if (served && served.version === version) return { ok: true, version, changed: false };
-    try {
-      const endpoints = await resolver.setConfig(parsed.config);
-      publish(parsed.config, version, endpoints);
-    } catch (err) {
-      const errors = [{ path: '', message: `could not translate config: ${(err as Error).message}` }];
-      logger.error({ source, err: (err as Error).message }, 'config rejected during translation; keeping previous');
-      if (served) await resolver.setConfig(served.config).catch(() => undefined);
-      return { ok: false, errors };
-    }
-    served = { config: parsed.config, version };
-    logger.info({ source, version, services: parsed.config.services.length, backends: parsed.config.backends.length }, 'config applied');
-    return { ok: true, version, changed: true };
+    logger.error({ source, errors }, `config rejected; still serving version ${manager.current().version}:\n${formatErrors(errors)}`);
+    return { ok: false, errors };
   };
-
-  const initialText = options.configPath ? fs.readFileSync(options.configPath, 'utf8') : DEFAULT_CONFIG_YAML;
-  const initial = await applyText(initialText, options.configPath ?? 'built-in default config');
-  if (!initial.ok) {
-    resolver.close();
-    throw new ConfigRejectedError(initial.errors);
-  }
 
   const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: registry });
+  // The admin API (src/admin) is added to this same server here, e.g.
+  // addAdminService(server, { manager, registry, cache, logger }), before bindAsync.
   const xdsHost = options.xdsHost ?? '0.0.0.0';
-  const xdsPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
-  );
-  logger.info({ xdsPort, host: xdsHost, config: options.configPath ?? 'built-in default' }, 'tether xDS server listening');
+  let xdsPort: number;
+  try {
+    xdsPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+  } catch (err) {
+    server.forceShutdown();
+    await manager.close();
+    await shutdown();
+    throw err;
+  }
+  logger.info({ xdsPort, host: xdsHost, config: label, version: manager.current().version }, 'tether xDS server listening');
 
   const watcher =
-    options.configPath && options.watch !== false
-      ? watchConfigFile(options.configPath, {
+    configPath && options.watch !== false
+      ? watchConfigFile(configPath, {
           logger,
           initialText,
-          onChange: (text) => void applyText(text, options.configPath!),
+          onChange: (text) => void applyText(text, configPath),
         })
       : undefined;
 
@@ -127,13 +181,18 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     xdsPort,
     cache,
     registry,
-    current: () => served!,
+    manager,
+    current: () => {
+      const { config, version } = manager.current();
+      return { config, version: String(version) };
+    },
     applyText,
     async close() {
       watcher?.close();
-      resolver.close();
+      await manager.close();
       // ADS streams never end on their own, so a graceful shutdown would wait forever.
       server.forceShutdown();
+      await shutdown();
     },
   };
 }

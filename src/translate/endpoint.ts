@@ -26,12 +26,19 @@ function loadAssignment(backend: BackendSpec, resolved: readonly ResolvedEndpoin
   };
 }
 
+/**
+ * A drained endpoint is sent as DRAINING rather than left out, so clients keep its
+ * connections while they finish: Envoy counts DRAINING as unhealthy (no new requests;
+ * subject to the cluster's panic threshold), grpc-js-xds uses only UNKNOWN and HEALTHY
+ * endpoints (xds-dependency-manager.js).
+ */
 function lbEndpoint(e: ResolvedEndpoint): LbEndpoint {
   return {
     endpoint: {
       address: { socket_address: { address: e.ip, port_value: e.port } },
       ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
     },
+    ...(e.drain ? { health_status: 'DRAINING' as const } : {}),
     load_balancing_weight: { value: e.weight },
   };
 }
@@ -48,7 +55,12 @@ function dedupe(resolved: readonly ResolvedEndpoint[], backend: string, warnings
     const key = `${e.ip.toLowerCase()}|${e.port}`;
     const first = byAddress.get(key);
     if (first) {
-      first.weight += e.weight;
+      // A drained copy adds no traffic share; one live copy keeps the address live.
+      if (!!first.drain === !!e.drain) first.weight += e.weight;
+      else if (first.drain) {
+        first.weight = e.weight;
+        delete first.drain;
+      }
       warnings.add(`${backendPath(backend)}.endpoints`, `${e.hostname ?? e.ip}:${e.port} resolves to an address already listed; weights added`);
     } else {
       byAddress.set(key, { ...e });
@@ -66,7 +78,9 @@ export function staticEndpoints(config: TetherConfig): ResolvedEndpoints {
   for (const backend of config.backends) {
     out.set(
       backend.name,
-      backend.endpoints.filter((e) => isIP(e.host) !== 0).map((e) => ({ ip: e.host, port: e.port, weight: e.weight })),
+      backend.endpoints
+        .filter((e) => isIP(e.host) !== 0)
+        .map((e) => ({ ip: e.host, port: e.port, weight: e.weight, ...(e.drain ? { drain: true } : {}) })),
     );
   }
   return out;

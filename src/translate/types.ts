@@ -15,6 +15,8 @@ export interface ResolvedEndpoint {
   weight: number;
   /** The configured DNS name, when the endpoint came from one. */
   hostname?: string;
+  /** The configured endpoint says `drain: true` (see EndpointSpec.drain). */
+  drain?: boolean;
 }
 
 /** Backend name → its resolved endpoints, in config order. */

@@ -42,13 +42,14 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
   });
 
   it('serve: refuses to start on an invalid config, naming the fields', () => {
-    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0'], { encoding: 'utf8', timeout: 15_000 });
+    // cwd: the config history goes to .tether in the working directory.
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
   });
 
   it('serve: starts on the built-in default config and logs pino JSON', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
     try {
       const lines: Record<string, unknown>[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -68,7 +69,7 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
         });
         child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
       });
-      expect(lines.find((l) => l.msg === 'config applied')).toMatchObject({ source: 'built-in default config', services: 1 });
+      expect(lines.find((l) => l.msg === 'config applied')).toMatchObject({ source: 'default', description: 'built-in default config', version: 1, services: 1 });
       expect(lines.at(-1)!.xdsPort).toBeGreaterThan(0);
     } finally {
       child.kill('SIGTERM');

@@ -44,9 +44,9 @@ backends:
         {
           name: 'shop-v1',
           endpoints: [
-            { host: '10.0.0.1', port: 8080, weight: 1 },
-            { host: '::1', port: 8081, weight: 3 },
-            { host: 'replica-2.shop.svc', port: 8080, weight: 1 },
+            { host: '10.0.0.1', port: 8080, weight: 1, drain: false },
+            { host: '::1', port: 8081, weight: 3, drain: false },
+            { host: 'replica-2.shop.svc', port: 8080, weight: 1, drain: false },
           ],
           balancer: { type: 'round_robin' },
           connectTimeoutMs: 1000,

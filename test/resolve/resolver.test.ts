@@ -14,7 +14,7 @@ import {
 function backend(name: string, endpoints: Array<Partial<EndpointSpec> & { host: string }>): BackendSpec {
   return {
     name,
-    endpoints: endpoints.map((e) => ({ port: 8080, weight: 1, ...e })),
+    endpoints: endpoints.map((e) => ({ port: 8080, weight: 1, drain: false, ...e })),
     balancer: { type: 'round_robin' },
     connectTimeoutMs: 1000,
     protocol: 'http1',

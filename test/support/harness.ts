@@ -81,7 +81,14 @@ export class Harness {
 
   async start(config: unknown, options: Partial<TetherOptions> = {}): Promise<Tether> {
     this.writeConfig(config);
-    this.tether = await startTether({ configPath: this.configPath, xdsHost: '127.0.0.1', xdsPort: 0, logger: silentLogger(), ...options });
+    this.tether = await startTether({
+      configPath: this.configPath,
+      dataDir: path.join(this.dir, 'data'),
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      logger: silentLogger(),
+      ...options,
+    });
     return this.tether;
   }
 

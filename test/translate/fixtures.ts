@@ -26,7 +26,7 @@ export function service(name: string, routes: RouteSpec[], extra: Partial<Servic
 export function backend(name: string, extra: Partial<BackendSpec> = {}): BackendSpec {
   return {
     name,
-    endpoints: [{ host: '10.0.0.1', port: 8080, weight: 1 }],
+    endpoints: [{ host: '10.0.0.1', port: 8080, weight: 1, drain: false }],
     balancer: { type: 'round_robin' },
     connectTimeoutMs: 1000,
     protocol: 'http1',

@@ -12,7 +12,7 @@ function twoListeners(): TetherConfig {
       service('admin', [route('r', [backendRef('admin')])], { listeners: ['internal'], domains: ['*'] }),
       service('both', [route('r', [backendRef('shop-v1')])], { listeners: ['public', 'internal'], domains: ['both.example.com'] }),
     ],
-    [backend('shop-v1'), backend('admin', { endpoints: [{ host: 'admin.svc', port: 80, weight: 1 }] })],
+    [backend('shop-v1'), backend('admin', { endpoints: [{ host: 'admin.svc', port: 80, weight: 1, drain: false }] })],
     {
       listeners: [
         { name: 'public', address: '0.0.0.0', port: 10000 },
@@ -171,7 +171,7 @@ describe('endpoints', () => {
   });
 
   it('staticEndpoints keeps IP literals and leaves DNS names to the resolver', () => {
-    const c = config([], [backend('m', { endpoints: [{ host: '10.1.1.1', port: 1, weight: 2 }, { host: 'db.svc', port: 2, weight: 1 }, { host: 'fe80::1', port: 3, weight: 1 }] })]);
+    const c = config([], [backend('m', { endpoints: [{ host: '10.1.1.1', port: 1, weight: 2, drain: false }, { host: 'db.svc', port: 2, weight: 1, drain: false }, { host: 'fe80::1', port: 3, weight: 1, drain: false }] })]);
     expect(staticEndpoints(c).get('m')).toEqual([
       { ip: '10.1.1.1', port: 1, weight: 2 },
       { ip: 'fe80::1', port: 3, weight: 1 },

@@ -1,0 +1,284 @@
+import { configDocument, formatErrors, validateConfig } from '../config';
+import type { Logger } from '../log';
+import type { TetherConfig } from '../model/types';
+import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
+import { contentHash } from '../util/content-hash';
+import { rewritePaths } from './document';
+import { TetherError, toTetherError } from './errors';
+import type { Publisher } from './publisher';
+import { diffResources } from './resource-diff';
+import type {
+  ConfigDocument,
+  ConfigManagerApi,
+  CurrentConfig,
+  DocumentEdit,
+  MutationOptions,
+  MutationResult,
+  PathRewrite,
+  ResourceChange,
+} from './types';
+
+export interface ConfigManagerOptions {
+  /** Durable history; the manager is its only writer while open. */
+  store: ConfigStore;
+  publisher: Publisher;
+  logger: Logger;
+  /**
+   * The config Tether was started with (config file or built-in default). Committed as
+   * version 1 into an empty store. With a non-empty store the stored current version is
+   * served instead, unless `fileHash` is set and differs from the one on the newest version
+   * made from a file: then the file changed while Tether was down, and it is applied as a
+   * new version.
+   */
+  initial: { document: unknown; source: string; fileHash?: string; description?: string };
+  /** Clock for createdAt (tests). */
+  now?: () => Date;
+}
+
+export interface ConfigManager extends ConfigManagerApi {
+  /** Lets queued mutations finish; later ones fail with UNAVAILABLE. The store and publisher stay open. */
+  close(): Promise<void>;
+}
+
+interface State {
+  version: number;
+  /** Deep-frozen: handed out by current() and to edits, never copied per call. */
+  document: ConfigDocument;
+  config: TetherConfig;
+  contentHash: string;
+  createdAt: string;
+}
+
+/** One requested change: where it comes from and how to build the new document from the current one. */
+interface Change {
+  source: string;
+  description: string;
+  fileHash?: string;
+  build(current: ConfigDocument | undefined): { document: unknown; errorPaths?: (result: ConfigDocument) => PathRewrite[] };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Opens the manager: restores the store's current version exactly (same number, same
+ * snapshots, so connected clients see nothing new), or commits `initial` into an empty
+ * store, then applies a config file that changed while Tether was down (see
+ * ConfigManagerOptions.initial). Throws TetherError when there is nothing valid to serve.
+ */
+export async function openConfigManager(options: ConfigManagerOptions): Promise<ConfigManager> {
+  const { store, publisher, initial } = options;
+  const log = options.logger.child({ component: 'config' });
+  const now = options.now ?? (() => new Date());
+  let state: State | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  let closing = false;
+
+  /** Mutations run one at a time, in call order; a failed one does not block the next. */
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    if (closing) return Promise.reject(new TetherError('UNAVAILABLE', 'the config manager is shut down'));
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
+  };
+
+  const validate = (document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) => {
+    const plain = configDocument(document);
+    if (!plain.ok) throw TetherError.invalid(plain.errors);
+    const result = validateConfig(plain.document);
+    if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
+    return { document: plain.document, config: result.config };
+  };
+
+  /** The whole flow of one mutation; runs inside `serially`. */
+  const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
+    const dryRun = options.dryRun === true;
+    const built = c.build(state?.document);
+    const { document, config } = validate(built.document, built.errorPaths);
+    if (options.expectedVersion && options.expectedVersion !== state?.version) {
+      throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
+    }
+    const hash = contentHash(config);
+    if (state && hash === state.contentHash) {
+      log.debug({ source: c.source, version: state.version }, 'config unchanged');
+      return { version: state.version, changed: false, dryRun, changes: [] };
+    }
+
+    const version = (state?.version ?? 0) + 1;
+    const prepared = await publisher.prepare(config, version);
+    let changes: ResourceChange[];
+    try {
+      changes = diffResources(publisher.served()?.resources, prepared.resources);
+    } catch (err) {
+      await prepared.discard();
+      throw err;
+    }
+    if (dryRun) {
+      await prepared.discard();
+      return { version: state?.version ?? 0, changed: false, dryRun, changes };
+    }
+
+    const record: VersionRecord = {
+      version,
+      document,
+      contentHash: hash,
+      createdAt: now().toISOString(),
+      source: c.source,
+      description: c.description,
+      ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
+    };
+    try {
+      await store.commit(record);
+    } catch (err) {
+      await prepared.discard();
+      if (err instanceof StoreConflictError) {
+        throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
+      }
+      throw new TetherError('INTERNAL', `could not save config version ${version}: ${(err as Error).message}; nothing changed`);
+    }
+    prepared.publish();
+    state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt };
+    log.info(
+      { source: c.source, version, description: c.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
+      'config applied',
+    );
+    return { version, changed: true, dryRun, changes };
+  };
+
+  /** Passes the error on, logging rejected configs (the caller gets every error too). */
+  const logRejection = (source: string) => (err: unknown) => {
+    const e = toTetherError(err);
+    if (e.code === 'INVALID_ARGUMENT') log.warn({ source, errors: e.fieldErrors }, 'config rejected');
+    throw e;
+  };
+
+  const restore = async (stored: VersionRecord) => {
+    let valid;
+    try {
+      valid = validate(stored.document);
+    } catch (err) {
+      const e = toTetherError(err);
+      throw new TetherError(
+        'FAILED_PRECONDITION',
+        `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`,
+        e.fieldErrors,
+      );
+    }
+    const prepared = await publisher.prepare(valid.config, stored.version);
+    prepared.publish();
+    state = {
+      version: stored.version,
+      document: deepFreeze(valid.document),
+      config: valid.config,
+      contentHash: contentHash(valid.config),
+      createdAt: stored.createdAt,
+    };
+    log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
+  };
+
+  const initialChange: Change = {
+    source: initial.source,
+    description: initial.description ?? '',
+    ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
+    build: () => ({ document: initial.document }),
+  };
+
+  const stored = await store.current();
+  if (!stored) {
+    await serially(() => change(initialChange, {})).catch(logRejection(initial.source));
+  } else {
+    await serially(() => restore(stored));
+    if (initial.fileHash !== undefined) {
+      const lastFromFile = (await store.list()).find((m) => m.fileHash !== undefined);
+      if (lastFromFile?.fileHash !== initial.fileHash) {
+        // Also when no file version is left in history: applying an unchanged file is a no-op.
+        await serially(() => change({ ...initialChange, description: initialChange.description || 'changed while Tether was down' }, {})).catch(
+          (err: unknown) => {
+            const e = toTetherError(err);
+            log.error(
+              { source: initial.source, code: e.code, errors: e.fieldErrors, version: state?.version },
+              `the config file changed while Tether was down and cannot be applied; serving stored version ${state?.version}:\n${e.message}`,
+            );
+          },
+        );
+      }
+    }
+  }
+
+  const currentState = (): State => {
+    if (!state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
+    return state;
+  };
+
+  return {
+    current(): CurrentConfig {
+      const s = currentState();
+      return { version: s.version, document: s.document, config: s.config, createdAt: s.createdAt };
+    },
+
+    apply(document, options) {
+      return serially(() =>
+        change(
+          {
+            source: options.source,
+            description: options.description ?? '',
+            ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
+            build: () => ({ document }),
+          },
+          options,
+        ),
+      ).catch(logRejection(options.source));
+    },
+
+    mutate(source, edit: DocumentEdit | ((document: ConfigDocument) => ConfigDocument), options) {
+      const apply = typeof edit === 'function' ? edit : (doc: ConfigDocument) => edit.apply(doc);
+      const errorPaths = typeof edit === 'function' ? undefined : edit.errorPaths?.bind(edit);
+      return serially(() =>
+        change(
+          {
+            source,
+            description: options.description ?? '',
+            build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
+          },
+          options,
+        ),
+      ).catch(logRejection(source));
+    },
+
+    rollback(toVersion, options) {
+      return serially(async () => {
+        const current = currentState().version;
+        let target = toVersion;
+        if (target === 0) {
+          const previous = (await store.list()).find((m) => m.version < current);
+          if (!previous) throw new TetherError('NOT_FOUND', `no version before ${current} is kept in history`);
+          target = previous.version;
+        }
+        const record = target <= current ? await store.get(target) : undefined;
+        if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange()})`);
+        const why = options.description ? `: ${options.description}` : '';
+        return change({ source: 'rollback', description: `rollback to v${target}${why}`, build: () => ({ document: record.document }) }, options);
+      }).catch(logRejection('rollback'));
+    },
+
+    history(): Promise<VersionMeta[]> {
+      return store.list();
+    },
+
+    async close() {
+      closing = true;
+      await queue;
+    },
+  };
+
+  async function keptRange(): Promise<string> {
+    const kept = await store.list();
+    if (kept.length === 0) return 'no versions are kept';
+    return `kept: ${kept[kept.length - 1]!.version} to ${kept[0]!.version}`;
+  }
+}

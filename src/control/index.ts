@@ -1,0 +1,35 @@
+/**
+ * The control layer: every change to the served config (admin API, CLI, config file) goes
+ * through the config manager, which validates, diffs, stores and publishes it.
+ */
+export { openConfigManager, type ConfigManager, type ConfigManagerOptions } from './config-manager';
+export { createPublisher, type Publisher, type PublisherOptions, type PreparedConfig, type ServedConfig } from './publisher';
+export { diffResources } from './resource-diff';
+export { unifiedDiff } from './line-diff';
+export {
+  addEndpoint,
+  deleteBackend,
+  deleteRoute,
+  deleteService,
+  drainEndpoint,
+  edits,
+  promote,
+  removeEndpoint,
+  setSplit,
+  upsertBackend,
+  upsertRoute,
+  upsertService,
+} from './mutations';
+export { rewritePaths } from './document';
+export { TetherError, toTetherError, type TetherErrorCode } from './errors';
+export type {
+  ConfigDocument,
+  ConfigManagerApi,
+  CurrentConfig,
+  DocumentEdit,
+  MutationOptions,
+  MutationResult,
+  PathRewrite,
+  ResourceChange,
+  ResourceTypeName,
+} from './types';

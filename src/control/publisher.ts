@@ -1,0 +1,147 @@
+import type { Logger } from '../log';
+import type { TetherConfig } from '../model/types';
+import { buildSnapshot, type Snapshot } from '../cache/snapshot';
+import type { SnapshotCache } from '../cache/snapshot-cache';
+import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
+import { translate } from '../translate';
+import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { TetherError } from './errors';
+
+/** A config translated, resolved and encoded for every kind of node, not yet served. */
+export interface PreparedConfig {
+  readonly version: number;
+  /** What each kind of node would be sent (for diffs). */
+  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
+  /** Makes every kind's snapshot current at once. Call at most once, and only for the latest prepare. */
+  publish(): void;
+  /** Not publishing after all (dry run, failed commit): DNS re-resolution goes back to the served config. */
+  discard(): Promise<void>;
+}
+
+export interface ServedConfig {
+  readonly config: TetherConfig;
+  readonly version: number;
+  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
+}
+
+/**
+ * The path from a validated config to the snapshot cache: resolve DNS names, translate for
+ * each kind of node, encode once (buildSnapshot). Two steps so that a caller can make a
+ * version durable between building it and serving it, and so that nothing is served unless
+ * every kind built. It also re-publishes the served config when its DNS names resolve to
+ * new addresses (same config version, new content).
+ */
+export interface Publisher {
+  /** Throws TetherError INVALID_ARGUMENT when the config cannot be translated or encoded. */
+  prepare(config: TetherConfig, version: number): Promise<PreparedConfig>;
+  served(): ServedConfig | undefined;
+  close(): void;
+}
+
+export interface PublisherOptions {
+  cache: SnapshotCache;
+  logger: Logger;
+  /** DNS lookup for endpoint names (default: getaddrinfo; tests inject one). */
+  lookup?: LookupFn;
+  /** How often DNS names are re-resolved. Default 30 s. */
+  resolveIntervalMs?: number;
+}
+
+interface Built {
+  snapshots: Map<NodeKind, Snapshot>;
+  resources: Map<NodeKind, EnvoyResources>;
+}
+
+/** Every kind or nothing: a kind that fails to translate or encode fails the whole config. */
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number): Built {
+  const built: Built = { snapshots: new Map(), resources: new Map() };
+  for (const kind of NODE_KINDS) {
+    const resources = translate(config, endpoints, kind);
+    built.resources.set(kind, resources);
+    // The registry compares a node's applied version with this string.
+    built.snapshots.set(kind, buildSnapshot(resources, kind, String(version)));
+  }
+  return built;
+}
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const { cache, logger } = options;
+  let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
+  /** The config the resolver is currently resolving (served, or one being prepared). */
+  let resolving: TetherConfig | undefined;
+
+  const serve = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built) => {
+    for (const [kind, snapshot] of built.snapshots) {
+      try {
+        cache.set(kind, snapshot);
+      } catch (err) {
+        // The snapshot is stored before watchers run; one failing stream must not stop the other kind.
+        logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
+      }
+    }
+    served = { config, version, endpoints, resources: built.resources };
+  };
+
+  const resolver = createEndpointResolver({
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.resolveIntervalMs !== undefined ? { intervalMs: options.resolveIntervalMs } : {}),
+    logger: logger.child({ component: 'resolver' }),
+    onChange: (endpoints) => republish(endpoints),
+  });
+
+  const republish = (endpoints: ResolvedEndpoints) => {
+    // While another config is being prepared, its publish() picks up the new addresses.
+    if (!served || resolving !== served.config) return;
+    const { config, version } = served;
+    try {
+      serve(config, version, endpoints, build(config, endpoints, version));
+      logger.info({ version }, 'endpoints re-resolved; pushed');
+    } catch (err) {
+      logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
+    }
+  };
+
+  const resolve = (config: TetherConfig): Promise<ResolvedEndpoints> => {
+    resolving = config;
+    return resolver.setConfig(config);
+  };
+
+  const restore = async () => {
+    if (served && resolving !== served.config) await resolve(served.config).catch(() => undefined);
+  };
+
+  return {
+    async prepare(config, version) {
+      const endpoints = await resolve(config);
+      let built: Built;
+      try {
+        built = build(config, endpoints, version);
+      } catch (err) {
+        await restore();
+        throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
+          { path: '', message: `could not translate config: ${(err as Error).message}` },
+        ]);
+      }
+      let settled = false;
+      return {
+        version,
+        resources: built.resources,
+        publish() {
+          if (settled) throw new Error(`config version ${version} was already published or discarded`);
+          settled = true;
+          serve(config, version, endpoints, built);
+          // A re-resolution that finished after prepare() was skipped by republish(); use it now.
+          const latest = resolver.current();
+          if (resolving === config && latest !== endpoints) republish(latest);
+        },
+        async discard() {
+          if (settled) return;
+          settled = true;
+          await restore();
+        },
+      };
+    },
+    served: () => served,
+    close: () => resolver.close(),
+  };
+}

@@ -5,6 +5,7 @@ import { createLogger } from '../log';
 import { startTether, ConfigRejectedError, DEFAULT_XDS_PORT } from '../server/tether';
 import { formatErrors, parseConfigText } from '../config';
 import { createSampleCommand } from '../sample/main';
+import { addAdminCommands, type CliIo, processIo } from './commands';
 
 function port(value: string): number {
   const n = Number(value);
@@ -12,7 +13,8 @@ function port(value: string): number {
   return n;
 }
 
-export function buildCli(): Command {
+/** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
+export function buildCli(io: CliIo = processIo): Command {
   const program = new Command('tether')
     .description('Envoy xDS control plane for session affinity and safe traffic shifting')
     .showHelpAfterError();
@@ -78,6 +80,7 @@ export function buildCli(): Command {
     });
 
   program.addCommand(createSampleCommand());
+  addAdminCommands(program, io);
 
   return program;
 }

@@ -1,6 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import pino, { type Logger } from 'pino';
 import { type Replica, startReplica } from './replica';
+import { createAdminClient, resolveConnection } from '../cli/admin-client';
+import { durationArg } from '../cli/args';
+import { type Registration, startRegistration } from '../cli/endpoint-registration';
 
 export interface SampleCliOptions {
   /** Stops the replica like SIGINT/SIGTERM would (tests, embedding). */
@@ -34,7 +37,16 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--cold-delay <ms>', "delay of a user's first request", intOption(0, 3_600_000), 200)
     .option('--cache-size <users>', 'warm users kept (LRU)', intOption(1, 10_000_000), 100_000)
     .option('--log-level <level>', 'pino log level', process.env.TETHER_LOG_LEVEL ?? 'info')
-    .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string }) => {
+    .option('--register-backend <name>', "register in this Tether backend on start; drain and deregister on SIGTERM/SIGINT")
+    .option('--admin <host:port>', 'Tether admin API for --register-backend [env TETHER_ADMIN_ADDR] (default: 127.0.0.1:18001)')
+    .option('--admin-token <token>', 'admin bearer token [env TETHER_ADMIN_TOKEN] (default: ./.tether/admin-token if present)')
+    .option('--admin-token-file <file>', 'read the admin bearer token from a file')
+    .option('--admin-tls-ca <file>', 'reach the admin API over TLS, trusting this CA (PEM)')
+    .option('--advertise <host:port>', 'address to register (default: the HTTP listen address, or gRPC with --register-grpc)')
+    .option('--register-grpc', 'register the gRPC port instead of the HTTP port')
+    .option('--register-weight <n>', 'endpoint weight (default 1)', intOption(1, 4_294_967_295))
+    .option('--drain-grace <duration>', 'time between draining and deregistering on shutdown', durationArg, 1_000)
+    .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string } & RegisterFlags) => {
       const logger = opts.logger ?? pino({ name: 'tether-sample', level: o.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
       const replica = await startReplica({
         id: o.id,
@@ -47,13 +59,52 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
         logger,
       });
       opts.onReady?.(replica);
+      const registration = o.registerBackend ? register(o, replica, logger) : undefined;
       const releaseSignals = await waitForStop(opts.stop, logger);
       try {
+        // Drain and deregister while still serving, so in-flight and late requests succeed.
+        await registration?.deregister();
         await replica.close();
       } finally {
         releaseSignals();
       }
     });
+}
+
+interface RegisterFlags {
+  registerBackend?: string;
+  admin?: string;
+  adminToken?: string;
+  adminTokenFile?: string;
+  adminTlsCa?: string;
+  advertise?: string;
+  registerGrpc?: boolean;
+  registerWeight?: number;
+  drainGrace: number;
+}
+
+/** Self-registration (--register-backend); any failure is logged, never fatal to the replica. */
+function register(o: RegisterFlags, replica: Replica, logger: Logger): Registration | undefined {
+  // replica.address is the reachable gRPC `host:port` (a wildcard listen host becomes loopback).
+  const host = replica.address.slice(0, replica.address.lastIndexOf(':'));
+  const address = o.advertise ?? `${host}:${o.registerGrpc ? replica.grpcPort : replica.httpPort}`;
+  try {
+    const client = createAdminClient({
+      ...resolveConnection({ server: o.admin, token: o.adminToken, tokenFile: o.adminTokenFile, tlsCa: o.adminTlsCa }),
+      deadlineMs: 3_000,
+    });
+    return startRegistration({
+      client,
+      backend: o.registerBackend!,
+      address,
+      logger,
+      drainGraceMs: o.drainGrace,
+      ...(o.registerWeight !== undefined ? { weight: o.registerWeight } : {}),
+    });
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'cannot set up endpoint registration; serving unregistered');
+    return undefined;
+  }
 }
 
 /**

@@ -1,0 +1,68 @@
+/**
+ * Parsers for command-line values. Each throws commander's InvalidArgumentError (shown with
+ * the usage) or a CliError with a message that says what to write instead.
+ */
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../config/durations';
+import { CliError } from './errors';
+
+const UINT32_MAX = 0xffff_ffff;
+
+/** A duration such as `30s`, `500ms` or `1m30s`, in milliseconds. */
+export function durationArg(value: string): number {
+  const parsed = parseDuration(value);
+  if ('error' in parsed) throw new InvalidArgumentError(`${parsed.error}`);
+  return parsed.ms;
+}
+
+/** A config version: a positive integer, kept as a decimal string (the API's uint64). */
+export function versionArg(value: string): string {
+  if (!/^\d+$/.test(value) || /^0+$/.test(value)) throw new InvalidArgumentError('expected a version number (1, 2, 3…)');
+  return value.replace(/^0+/, '');
+}
+
+/** A non-negative integer that fits the API's uint32 (weights). */
+export function uint32Arg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > UINT32_MAX) throw new InvalidArgumentError(`expected an integer in 0..${UINT32_MAX}`);
+  return n;
+}
+
+export interface SplitArgs {
+  service: string;
+  /** Empty when the service's only route is meant. */
+  route: string;
+  weights: Record<string, number>;
+}
+
+/**
+ * `SERVICE [ROUTE] backend=weight...`: the first word without `=` after the service is the
+ * route; `--route` says the same and must agree with it.
+ */
+export function parseSplitArgs(service: string, words: readonly string[], routeFlag?: string): SplitArgs {
+  let route = routeFlag ?? '';
+  const weights: Record<string, number> = {};
+  words.forEach((word, i) => {
+    const eq = word.indexOf('=');
+    if (eq < 0) {
+      if (i !== 0) throw new CliError(`'${word}': expected backend=weight (e.g. v2=10); the route name goes right after the service`);
+      if (routeFlag && routeFlag !== word) throw new CliError(`route given twice: '${word}' and --route '${routeFlag}'`);
+      route = word;
+      return;
+    }
+    const backend = word.slice(0, eq).trim();
+    const text = word.slice(eq + 1).trim();
+    if (!backend) throw new CliError(`'${word}': missing backend name before '='`);
+    if (!/^\d+$/.test(text) || Number(text) > UINT32_MAX) throw new CliError(`'${word}': weight must be a whole number >= 0`);
+    if (backend in weights) throw new CliError(`backend '${backend}' given twice`);
+    weights[backend] = Number(text);
+  });
+  if (Object.keys(weights).length === 0) throw new CliError('no weights given: write backend=weight for each backend, e.g. `tether split shop v1=90 v2=10`');
+  if (Object.values(weights).every((w) => w === 0)) throw new CliError('the weights must not all be 0');
+  return { service, route, weights };
+}
+
+/** For repeatable options: `--node a --node b`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

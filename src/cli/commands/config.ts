@@ -1,0 +1,47 @@
+/** `tether apply` and `tether get`: the whole config document. */
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { CliError } from '../errors';
+import { fromStruct } from '../struct';
+import { type CliIo, mutationOptions, printMutation, runWithClient, withConnectionOptions, withMutationOptions } from './common';
+
+function readConfigFile(file: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export function addConfigCommands(program: Command, io: CliIo): void {
+  withMutationOptions(
+    withConnectionOptions(
+      program
+        .command('apply')
+        .description('replace the served config with a YAML/JSON file (validated by the server; --dry-run shows the diff)')
+        .requiredOption('-f, --file <file>', 'config file (YAML or JSON; - for stdin)'),
+    ),
+  ).action(async (flags: { file: string; dryRun?: boolean; expectedVersion?: string; message?: string }, command: Command) => {
+    await runWithClient(command, io, async (ctx) => {
+      // Sent as text so the server parses it exactly as it would the file, with the same error paths.
+      const text = readConfigFile(flags.file);
+      printMutation(ctx, await ctx.client.call('ApplyConfig', { options: mutationOptions(flags), text }));
+    });
+  });
+
+  withConnectionOptions(
+    program.command('get').description('print the served config: YAML with a "# version N" header, or -o json (the document, ready for `apply -f`)'),
+  ).action(async (_flags: unknown, command: Command) => {
+    await runWithClient(command, io, async (ctx) => {
+      const res = await ctx.client.call('GetConfig', {});
+      const document = fromStruct(res.config);
+      if (ctx.output === 'json') {
+        ctx.io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+        return;
+      }
+      const yaml = res.yaml || toYaml(document);
+      ctx.io.stdout(`# version ${res.version}\n${yaml.endsWith('\n') ? yaml : `${yaml}\n`}`);
+    });
+  });
+}

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { type CliIo, processIo } from './common';
+import { addConfigCommands } from './config';
+import { addEndpointCommands } from './endpoints';
+import { addStatusCommands } from './status';
+import { addTrafficCommands } from './traffic';
+import { addVersionCommands } from './versions';
+
+export { type CliIo, processIo } from './common';
+export { WAIT_EXIT } from './status';
+
+/** Mounts the admin API subcommands (apply, get, split, promote, rollback, history, endpoints, status, wait). */
+export function addAdminCommands(program: Command, io: CliIo = processIo): void {
+  addConfigCommands(program, io);
+  addTrafficCommands(program, io);
+  addVersionCommands(program, io);
+  addEndpointCommands(program, io);
+  addStatusCommands(program, io);
+}

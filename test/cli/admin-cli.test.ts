@@ -1,0 +1,251 @@
+/**
+ * The admin subcommands end to end: the real built binary (dist/, built by `npm test`)
+ * against a real Tether with its admin API, both on 127.0.0.1 with ephemeral ports.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
+import { type CliTestServer, startCliTestServer, TOKEN } from './server';
+
+const CONFIG = `
+listeners:
+  - name: http
+    port: 10000
+services:
+  - name: shop
+    routes:
+      - name: main
+        backends:
+          - name: shop-v1
+            weight: 100
+backends:
+  - name: shop-v1
+    endpoints: [127.0.0.1:8081]
+  - name: shop-v2
+    endpoints: [127.0.0.1:8083]
+`;
+
+const BAD = `
+services:
+  - name: shop
+    routes:
+      - backends: [{ name: shop-v1, weight: -1 }, { name: missing, weight: 1 }]
+backends:
+  - name: shop-v1
+    endpoints: ["10.0.0.1:99999"]
+`;
+
+interface Doc {
+  services: { name: string; routes: { name?: string; backends: { name: string; weight?: number }[] }[] }[];
+  backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean })[] }[];
+}
+
+describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)', () => {
+  let server: CliTestServer;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const tether = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extraEnv }, cwd: dir });
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text);
+    return p;
+  };
+  const doc = () => server.document() as unknown as Doc;
+  const shopBackends = () => doc().services[0]!.routes[0]!.backends;
+  const currentVersion = () => server.currentVersion();
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-admin-cli-'));
+    server = await startCliTestServer(CONFIG, dir);
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('apply: --dry-run prints the resource diff and changes nothing; then applies; re-applying is no change', async () => {
+    const before = currentVersion();
+    const next = file('v2.yaml', CONFIG.replace('weight: 100', 'weight: 90\n          - name: shop-v2\n            weight: 10'));
+    const dry = await tether(['apply', '-f', next, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^~ envoy RDS \S+$/m);
+    expect(dry.stdout).toMatch(/^~ grpc RDS shop$/m);
+    expect(dry.stdout).toMatch(/^-\s+cluster: shop-v1$/m);
+    expect(dry.stdout).toMatch(/^\+\s+weighted_clusters:$/m);
+    expect(dry.stdout).toContain(`version ${before} unchanged`);
+    expect(currentVersion()).toBe(before);
+
+    const applied = await tether(['apply', '-f', next, '-m', 'canary 10%']);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^~ envoy RDS \S+$/m);
+    expect(applied.stdout).not.toContain('weighted_clusters');
+    expect(applied.stdout).toMatch(new RegExp(`applied version ${before + 1}\n$`));
+    expect(currentVersion()).toBe(before + 1);
+
+    const again = await tether(['apply', '-f', next]);
+    expect(again.stdout).toBe(`no change (version ${before + 1})\n`);
+  });
+
+  it('get: YAML with a version header; -o json round-trips through apply', async () => {
+    const yaml = await tether(['get']);
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(yaml.stdout.startsWith(`# version ${currentVersion()}\n`)).toBe(true);
+    expect(yaml.stdout).toContain('shop-v1');
+
+    const json = await tether(['get', '-o', 'json']);
+    expect(JSON.parse(json.stdout)).toEqual(server.document());
+    const roundTrip = await tether(['apply', '-f', file('round-trip.json', json.stdout)]);
+    expect(roundTrip.code, roundTrip.stderr).toBe(0);
+    expect(roundTrip.stdout).toBe(`no change (version ${currentVersion()})\n`);
+  });
+
+  it('split, with the route implied or named; -o json prints the raw response', async () => {
+    const split = await tether(['split', 'shop', 'shop-v1=50', 'shop-v2=50']);
+    expect(split.code, split.stderr).toBe(0);
+    expect(split.stdout).toMatch(/^~ envoy RDS /m);
+    expect(split.stdout).toContain(`applied version ${currentVersion()}`);
+    expect(shopBackends()).toEqual([expect.objectContaining({ name: 'shop-v1', weight: 50 }), expect.objectContaining({ name: 'shop-v2', weight: 50 })]);
+
+    const named = await tether(['split', 'shop', 'main', 'shop-v1=80', 'shop-v2=20', '-o', 'json']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(JSON.parse(named.stdout)).toMatchObject({ version: String(currentVersion()), changed: true, dry_run: false, changes: expect.arrayContaining([expect.objectContaining({ type: 'RDS' })]) });
+  });
+
+  it('promote; unknown names fail with NOT_FOUND', async () => {
+    const promote = await tether(['promote', 'shop', 'shop-v2']);
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(promote.stdout).toContain(`applied version ${currentVersion()}`);
+    expect(shopBackends().map((b) => b.name)).toEqual(['shop-v2']);
+
+    const missing = await tether(['split', 'nope', 'a=1']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/^tether: NOT_FOUND: .*nope/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('history lists versions, newest first, the current one marked', async () => {
+    const history = await tether(['history']);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^\s+VERSION\s+CREATED\s+SOURCE\s+HASH\s+DESCRIPTION$/m);
+    expect(history.stdout).toMatch(new RegExp(`^\\* ${currentVersion()}\\s+\\S+\\s+promote\\s`, 'm'));
+    expect(history.stdout).toMatch(/^ {2}2 .*canary 10%$/m);
+    const json = JSON.parse((await tether(['history', '-o', 'json'])).stdout) as { current_version: string; versions: { source: string; created_at: string }[] };
+    expect(json.current_version).toBe(String(currentVersion()));
+    expect(json.versions[0]).toMatchObject({ source: 'promote', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  it('rollback restores the previous or a given version, as a new version', async () => {
+    const before = currentVersion();
+    const back = await tether(['rollback']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(`applied version ${before + 1}`);
+    // The version before the promote: 80/20.
+    expect(shopBackends().map((b) => b.weight)).toEqual([80, 20]);
+
+    const toFirst = await tether(['rollback', '1', '-o', 'json']);
+    expect(toFirst.code, toFirst.stderr).toBe(0);
+    expect(JSON.parse(toFirst.stdout)).toMatchObject({ version: String(before + 2), changed: true });
+    expect(shopBackends()).toEqual([expect.objectContaining({ name: 'shop-v1', weight: 100 })]);
+  });
+
+  it('endpoints add, drain, remove', async () => {
+    const endpointsOf = () => doc().backends.find((b) => b.name === 'shop-v1')!.endpoints;
+    const add = await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9999', '--weight', '3']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/^~ envoy EDS shop-v1$/m);
+    expect(add.stdout).toContain(`applied version ${currentVersion()}`);
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', weight: 3 }));
+
+    const drain = await tether(['endpoints', 'drain', 'shop-v1', '127.0.0.1:9999']);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', drain: true }));
+
+    const remove = await tether(['endpoints', 'remove', 'shop-v1', '127.0.0.1:9999']);
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(JSON.stringify(endpointsOf())).not.toContain('9999');
+  });
+
+  it('an invalid apply prints every field error on its own line; a stale --expected-version is ABORTED', async () => {
+    const before = currentVersion();
+    const res = await tether(['apply', '-f', file('bad.yaml', BAD)]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    const lines = res.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^tether: INVALID_ARGUMENT: /);
+    expect(lines).toContainEqual(expect.stringMatching(/^\s+services\[0\]\.routes\[0\]\.backends\[0\]\.weight: must be >= 0$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^\s+services\[0\]\.routes\[0\]\.backends\[1\]\.name: .*missing/));
+    expect(lines).toContainEqual(expect.stringMatching(/^\s+backends\[0\]\.endpoints\[0\]/));
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+
+    const stale = await tether(['apply', '-f', file('stale.yaml', CONFIG.replace('8083', '8084')), '--expected-version', String(before - 1)]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/^tether: ABORTED: .*expected version/);
+    expect(currentVersion()).toBe(before);
+  });
+
+  it('a missing or wrong token fails with UNAUTHENTICATED; ./.tether/admin-token is used when present', async () => {
+    const none = await runCli(['get'], { env: cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress }), cwd: dir });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^tether: UNAUTHENTICATED: /);
+    const wrong = await tether(['history', '--token', 'not-the-token']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^tether: UNAUTHENTICATED: /);
+    const cwd = path.join(dir, 'cwd');
+    fs.mkdirSync(path.join(cwd, '.tether'), { recursive: true });
+    fs.writeFileSync(path.join(cwd, '.tether', 'admin-token'), `${TOKEN}\n`);
+    const fromFile = await runCli(['history', '--server', server.adminAddress], { env: cleanEnv(), cwd });
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+  });
+
+  describe('with an xDS node', () => {
+    let node: TestNode;
+    beforeAll(() => {
+      node = new TestNode(server.xdsAddress, 'envoy-cli-1', server.cache);
+    });
+    afterAll(async () => {
+      await node?.close();
+    });
+
+    it('wait converges (exit 0); status shows the node', async () => {
+      // Named, so the wait cannot start before the node's stream is known and find nothing to wait for.
+      const wait = await tether(['wait', '--node', 'envoy-cli-1', '--timeout', '5s']);
+      expect(wait.code, wait.stderr).toBe(0);
+      expect(wait.stdout).toBe(`version ${currentVersion()} applied by 1 node\n`);
+
+      const status = await tether(['status']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^NODE\s+KIND\s+STREAM\s+APPLIED\s+LDS\s+RDS\s+CDS\s+EDS\s+NACK$/m);
+      const row = status.stdout.split('\n').find((l) => l.startsWith('envoy-cli-1'));
+      expect(row).toMatch(new RegExp(`^envoy-cli-1\\s+envoy\\s+\\S+\\s+${currentVersion()}(\\s+[0-9a-f]{8}){4}$`));
+      const grpcOnly = await tether(['status', '--kind', 'grpc', '-o', 'json']);
+      expect(JSON.parse(grpcOnly.stdout)).toMatchObject({ current_version: String(currentVersion()), nodes: [] });
+    });
+
+    it('wait times out (exit 2) while a node does not answer', async () => {
+      node.setMode('ignore');
+      expect((await tether(['split', 'shop', 'shop-v1=70', 'shop-v2=30'])).code).toBe(0);
+      const timedOut = await tether(['wait', '--timeout', '700ms']);
+      expect(timedOut.code, timedOut.stderr).toBe(2);
+      expect(timedOut.stderr).toMatch(/^waiting: .*pending: envoy-cli-1/m);
+      expect(timedOut.stderr).toMatch(/^tether: timed out waiting for version \d+; pending: envoy-cli-1$/m);
+    });
+
+    it('wait fails (exit 1) with the error of a node that NACKs; status shows the NACK', async () => {
+      node.nackMessage = 'route: unsupported on this proxy';
+      node.setMode('nack');
+      expect((await tether(['split', 'shop', 'shop-v1=60', 'shop-v2=40'])).code).toBe(0);
+      const failed = await tether(['wait', '--timeout', '5s']);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(failed.stderr).toMatch(/^ {2}envoy-cli-1: .*route: unsupported on this proxy/m);
+      const status = await tether(['status']);
+      expect(status.stdout).toMatch(/^envoy-cli-1 .*RDS: route: unsupported on this proxy$/m);
+    });
+  });
+});
+
+it.runIf(!hasBuild)('the admin CLI tests need `npm run build` first (npm test does it)', () => {
+  console.warn('skipping admin CLI tests: dist/src/cli/main.js is missing; run `npm test` (it builds first)');
+});

@@ -1,0 +1,125 @@
+/**
+ * For the end-to-end CLI tests: runs the built `tether` binary as a child process, and plays
+ * an xDS node that ACKs, NACKs or ignores what Tether pushes.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import type { SnapshotCache } from '../../src/cache/snapshot-cache';
+import type { NodeKind } from '../../src/translate/types';
+import { AdsClient, type ReceivedResponse } from '../support/ads-client';
+
+export const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
+export const hasBuild = fs.existsSync(BIN);
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a child without any admin settings of the machine running the tests. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('TETHER_')) delete env[key];
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `tether args...` and collects its output. Asynchronous on purpose: the server under
+ * test runs in this process, so a blocking spawnSync would stop it from answering.
+ */
+export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tether ${args.join(' ')} did not finish within ${options.timeoutMs ?? 8000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 8000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export type NodeMode = 'ack' | 'nack' | 'ignore';
+
+/**
+ * A raw ADS node that subscribes to every resource of its kind's snapshot (wildcard CDS and
+ * LDS; EDS and RDS by the snapshot's names, which is what a real client ends up asking for)
+ * and answers every push as `mode` says: ACK, NACK with `nackMessage`, or nothing.
+ */
+export class TestNode {
+  nackMessage = 'test node: rejected on purpose';
+  private mode: NodeMode = 'ack';
+  /** The latest unanswered push per type while ignoring (answered on the next setMode). */
+  private readonly held = new Map<string, ReceivedResponse>();
+  private readonly client: AdsClient;
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    xdsAddress: string,
+    readonly id: string,
+    private readonly cache: SnapshotCache,
+    private readonly kind: NodeKind = 'envoy',
+  ) {
+    this.client = new AdsClient(xdsAddress, {
+      // The user agent decides the node's kind (src/xds/node-kind.ts).
+      node: { id, cluster: 'cli-test', user_agent_name: kind === 'envoy' ? 'envoy' : 'gRPC Node' },
+    });
+    this.client.send(CLUSTER_TYPE, []);
+    this.client.send(ENDPOINT_TYPE, this.names(ENDPOINT_TYPE));
+    this.client.send(LISTENER_TYPE, []);
+    this.client.send(ROUTE_TYPE, this.names(ROUTE_TYPE));
+    this.loop = this.run();
+  }
+
+  private names(typeUrl: string): string[] {
+    if (typeUrl === CLUSTER_TYPE || typeUrl === LISTENER_TYPE) return [];
+    const set = this.cache.get(this.kind)?.sets[typeUrl as typeof ENDPOINT_TYPE];
+    return set ? [...set.resources.keys()] : [];
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let response: ReceivedResponse;
+      try {
+        response = await this.client.next(200);
+      } catch (err) {
+        if (/ended/.test((err as Error).message)) return;
+        continue;
+      }
+      this.answer(response);
+    }
+  }
+
+  /** From now on answer pushes this way; pushes held while ignoring are answered now. */
+  setMode(mode: NodeMode): void {
+    this.mode = mode;
+    if (mode === 'ignore') return;
+    const held = [...this.held.values()];
+    this.held.clear();
+    for (const response of held) this.answer(response);
+  }
+
+  private answer(response: ReceivedResponse): void {
+    if (this.mode === 'ack') this.client.ack(response, this.names(response.type_url));
+    else if (this.mode === 'nack') this.client.nack(response, this.nackMessage);
+    else this.held.set(response.type_url, response);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.client.close();
+  }
+}

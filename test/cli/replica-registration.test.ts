@@ -1,0 +1,98 @@
+/**
+ * `tether sample --register-backend`: a replica adds itself to a backend through the admin
+ * API on start, and on SIGTERM drains, waits its grace, removes itself and exits.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, hasBuild, runCli } from './harness';
+import { type CliTestServer, startCliTestServer, TOKEN } from './server';
+
+const CONFIG = `
+services:
+  - name: shop
+    routes:
+      - backends: [{ name: shop-v1 }]
+backends:
+  - name: shop-v1
+    endpoints: [127.0.0.1:8081]
+`;
+
+type Endpoint = string | { address: string; drain?: boolean };
+
+describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether)', () => {
+  let server: CliTestServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-register-'));
+    server = await startCliTestServer(CONFIG, dir);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const registered = (): Endpoint | undefined => {
+    const doc = server.document() as { backends: { name: string; endpoints: Endpoint[] }[] };
+    const eps = doc.backends.find((b) => b.name === 'shop-v1')!.endpoints;
+    return eps.find((e) => (typeof e === 'string' ? e : e.address) !== '127.0.0.1:8081');
+  };
+
+  it('registers on start, drains then deregisters on SIGTERM, and exits cleanly', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sample', '--id', 'r1', '--http-port', '0', '--grpc-port', '0', '--register-backend', 'shop-v1', '--admin', server.adminAddress, '--drain-grace', '1500ms'],
+      { env: cleanEnv({ TETHER_ADMIN_TOKEN: TOKEN, TETHER_LOG_LEVEL: 'info' }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const logs: string[] = [];
+    child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(registered, { timeout: 5000, interval: 50 }).toBeDefined();
+      const endpoint = registered()!;
+      const address = typeof endpoint === 'string' ? endpoint : endpoint.address;
+      // The default advertised address is the replica's HTTP listen address.
+      expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+      await expect.poll(() => logs.join(''), { timeout: 3000 }).toContain('registered endpoint');
+
+      const get = await runCli(['get', '-o', 'json'], { env: cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: TOKEN }), cwd: dir });
+      expect(get.stdout).toContain(address);
+
+      child.kill('SIGTERM');
+      await expect.poll(registered, { timeout: 3000, interval: 20 }).toMatchObject({ address, drain: true });
+      // Still serving during the grace.
+      expect(child.exitCode).toBeNull();
+      await expect.poll(registered, { timeout: 4000, interval: 20 }).toBeUndefined();
+      expect(await exited).toBe(0);
+      expect(logs.join('')).toContain('endpoint removed');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a replica whose registration is refused keeps serving and stops cleanly', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'sample', '--id', 'r2', '--http-port', '0', '--grpc-port', '0', '--register-backend', 'no-such-backend', '--admin', server.adminAddress],
+      { env: cleanEnv({ TETHER_ADMIN_TOKEN: TOKEN }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => out, { timeout: 5000, interval: 50 }).toContain('could not register endpoint');
+      expect(out).toContain('NOT_FOUND');
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+it.runIf(!hasBuild)('the registration tests need `npm run build` first (npm test does it)', () => {
+  console.warn('skipping registration tests: dist/src/cli/main.js is missing; run `npm test` (it builds first)');
+});

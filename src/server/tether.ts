@@ -15,6 +15,7 @@ import { addAdsService } from '../xds/ads-server';
 import { NodeRegistry } from '../xds/node-status';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
+import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
 
 export interface TetherOptions {
   /** Config file to serve and watch; absent → the built-in default config. */
@@ -36,13 +37,33 @@ export interface TetherOptions {
   lookup?: (host: string) => Promise<string[]>;
   /** Watch configPath and apply edits live (default true). */
   watch?: boolean;
+  /** TLS for the xDS port (mTLS when `ca` is set: proxies must present a client certificate). */
+  xdsTls?: TlsFiles;
+  /** The admin API; `false` disables it. Default: 127.0.0.1:18001 with a bearer token. */
+  admin?: false | AdminOptions;
   logger: Logger;
+}
+
+export interface AdminOptions {
+  /** Default 127.0.0.1: the admin API changes routing, so exposing it is a deliberate choice. */
+  host?: string;
+  /** Default 18001; 0 → ephemeral. */
+  port?: number;
+  /**
+   * Default: a bearer token from `tokenFile`, else TETHER_ADMIN_TOKEN, else `<dataDir>/admin-token`
+   * (generated, mode 0600, on first start). `{ mode: 'none' }` turns auth off.
+   */
+  auth?: AdminAuth;
+  tokenFile?: string;
+  tls?: TlsFiles;
 }
 
 export type ApplyResult = { ok: true; version: string; changed: boolean } | { ok: false; errors: FieldError[] };
 
 export interface Tether {
   readonly xdsPort: number;
+  /** Undefined when the admin API is disabled. */
+  readonly adminPort: number | undefined;
   readonly cache: SnapshotCache;
   readonly registry: NodeRegistry;
   /** Every config change goes through here (admin API, config file, applyText). */
@@ -150,23 +171,26 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
 
   const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: registry });
-  // The admin API (src/admin) is added to this same server here, e.g.
-  // addAdminService(server, { manager, registry, cache, logger }), before bindAsync.
   const xdsHost = options.xdsHost ?? '0.0.0.0';
   let xdsPort: number;
+  let admin: AdminServer | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
   } catch (err) {
     server.forceShutdown();
     await manager.close();
     await shutdown();
     throw err;
   }
-  logger.info({ xdsPort, host: xdsHost, config: label, version: manager.current().version }, 'tether xDS server listening');
+  logger.info(
+    { xdsPort, host: xdsHost, tls: options.xdsTls ? (options.xdsTls.ca ? 'mtls' : 'tls') : 'off', config: label, version: manager.current().version },
+    'tether xDS server listening',
+  );
 
   const watcher =
     configPath && options.watch !== false
@@ -179,6 +203,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
 
   return {
     xdsPort,
+    adminPort: admin?.port,
     cache,
     registry,
     manager,
@@ -189,12 +214,41 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     applyText,
     async close() {
       watcher?.close();
+      await admin?.close();
       await manager.close();
       // ADS streams never end on their own, so a graceful shutdown would wait forever.
       server.forceShutdown();
       await shutdown();
     },
   };
+}
+
+async function startAdmin(
+  options: AdminOptions,
+  dataDir: string,
+  manager: ConfigManager,
+  registry: NodeRegistry,
+  logger: Logger,
+): Promise<AdminServer> {
+  let auth = options.auth;
+  if (!auth) {
+    const token = loadAdminToken({ dataDir, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
+    // Say where the token is, never what it is.
+    logger.info(
+      { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
+      token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
+    );
+    auth = { mode: 'token', tokens: [token.token] };
+  }
+  return startAdminServer({
+    manager,
+    registry,
+    logger,
+    auth,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? DEFAULT_ADMIN_PORT,
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
 }
 
 export class ConfigRejectedError extends Error {

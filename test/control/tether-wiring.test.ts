@@ -25,7 +25,7 @@ function paths() {
 
 async function start(options: Partial<TetherOptions> = {}): Promise<Tether> {
   const { configPath, dataDir } = paths();
-  const t = await startTether({ configPath, dataDir, xdsHost: '127.0.0.1', xdsPort: 0, watch: false, logger: silentLogger(), ...options });
+  const t = await startTether({ configPath, dataDir, xdsHost: '127.0.0.1', xdsPort: 0, admin: false, watch: false, logger: silentLogger(), ...options });
   running.push(t);
   return t;
 }

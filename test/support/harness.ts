@@ -8,6 +8,9 @@ import { startReplica, type Replica } from '../../src/sample/replica';
 import { createSampleClient } from '../../src/sample/sample-proto';
 import type { HelloReply__Output } from '../../src/generated/tether/tether/sample/v1/HelloReply';
 
+/** The admin token every harness Tether accepts. */
+export const ADMIN_TOKEN = 'test-admin-token';
+
 let xdsRegistered = false;
 
 /** grpc-js-xds registers the xds: scheme process-wide; do it once. */
@@ -86,6 +89,7 @@ export class Harness {
       dataDir: path.join(this.dir, 'data'),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
+      admin: { host: '127.0.0.1', port: 0, auth: { mode: 'token', tokens: [ADMIN_TOKEN] } },
       logger: silentLogger(),
       ...options,
     });

@@ -1,7 +1,6 @@
 /** A real Tether with its admin API for the CLI tests: temp data dir, 127.0.0.1, ephemeral ports. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startAdminServer } from '../../src/admin';
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { silentLogger } from '../../src/log';
 import { startTether } from '../../src/server/tether';
@@ -22,27 +21,21 @@ export interface CliTestServer {
 export async function startCliTestServer(configText: string, dir: string, tls?: { cert: string; key: string; ca?: string }): Promise<CliTestServer> {
   const configPath = path.join(dir, 'tether.yaml');
   fs.writeFileSync(configPath, configText);
-  const logger = silentLogger();
-  const tether = await startTether({ configPath, dataDir: path.join(dir, 'data'), xdsHost: '127.0.0.1', xdsPort: 0, watch: false, logger });
-  const admin = await startAdminServer({
-    manager: tether.manager,
-    registry: tether.registry,
-    logger,
-    host: '127.0.0.1',
-    port: 0,
-    auth: { mode: 'token', tokens: [TOKEN] },
-    shutdownGraceMs: 200,
-    ...(tls ? { tls } : {}),
+  const tether = await startTether({
+    configPath,
+    dataDir: path.join(dir, 'data'),
+    xdsHost: '127.0.0.1',
+    xdsPort: 0,
+    admin: { host: '127.0.0.1', port: 0, auth: { mode: 'token', tokens: [TOKEN] }, ...(tls ? { tls } : {}) },
+    watch: false,
+    logger: silentLogger(),
   });
   return {
-    adminAddress: `127.0.0.1:${admin.port}`,
+    adminAddress: `127.0.0.1:${tether.adminPort}`,
     xdsAddress: `127.0.0.1:${tether.xdsPort}`,
     cache: tether.cache,
     currentVersion: () => tether.manager.current().version,
     document: () => JSON.parse(JSON.stringify(tether.manager.current().document)) as Record<string, unknown>,
-    async close() {
-      await admin.close();
-      await tether.close();
-    },
+    close: () => tether.close(),
   };
 }

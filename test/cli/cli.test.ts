@@ -43,13 +43,13 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
 
   it('serve: refuses to start on an invalid config, naming the fields', () => {
     // cwd: the config history goes to .tether in the working directory.
-    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0', '--admin-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
   });
 
   it('serve: starts on the built-in default config and logs pino JSON', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
+    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
     try {
       const lines: Record<string, unknown>[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -71,6 +71,14 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
       });
       expect(lines.find((l) => l.msg === 'config applied')).toMatchObject({ source: 'default', description: 'built-in default config', version: 1, services: 1 });
       expect(lines.at(-1)!.xdsPort).toBeGreaterThan(0);
+      // A default start generates an admin token in its data dir and says where, never what.
+      const tokenLine = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('admin API token in'));
+      expect(tokenLine).toMatchObject({ source: 'generated', created: true, path: path.join(fs.realpathSync(tmp), '.tether', 'admin-token') });
+      const token = fs.readFileSync(path.join(tmp, '.tether', 'admin-token'), 'utf8').trim();
+      expect(token.length).toBeGreaterThanOrEqual(40);
+      expect(JSON.stringify(lines)).not.toContain(token);
+      expect(fs.statSync(path.join(tmp, '.tether', 'admin-token')).mode & 0o777).toBe(0o600);
+      expect(lines.find((l) => l.msg === 'admin API listening')).toMatchObject({ host: '127.0.0.1', auth: 'token' });
     } finally {
       child.kill('SIGTERM');
     }

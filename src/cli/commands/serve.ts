@@ -1,0 +1,114 @@
+import * as fs from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import type { TlsFiles } from '../../admin/tls';
+
+const DEFAULT_XDS_PORT = 18000;
+const DEFAULT_ADMIN_PORT = 18001;
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function tlsFiles(prefix: string, o: { cert?: string; key?: string; ca?: string }): TlsFiles | undefined {
+  if (!o.cert && !o.key && !o.ca) return undefined;
+  if (!o.cert || !o.key) throw new InvalidArgumentError(`--${prefix}-tls-cert and --${prefix}-tls-key go together`);
+  return { cert: o.cert, key: o.key, ...(o.ca ? { ca: o.ca } : {}) };
+}
+
+interface ServeOptions {
+  config?: string;
+  dataDir: string;
+  historyLimit: number;
+  xdsHost: string;
+  xdsPort: number;
+  xdsTlsCert?: string;
+  xdsTlsKey?: string;
+  xdsTlsCa?: string;
+  admin: boolean;
+  adminHost: string;
+  adminPort: number;
+  adminTokenFile?: string;
+  adminAuth: boolean;
+  adminTlsCert?: string;
+  adminTlsKey?: string;
+  adminTlsCa?: string;
+  resolveInterval: number;
+  logLevel: string;
+}
+
+/** `tether serve`: the control plane itself. The server code is loaded only when it runs. */
+export function createServeCommand(): Command {
+  const env = process.env;
+  return new Command('serve')
+    .description('serve a config over ADS to Envoy and proxyless gRPC clients (default: the built-in config)')
+    .option('-c, --config <file>', 'config file (YAML or JSON), watched for edits [env TETHER_CONFIG]', env.TETHER_CONFIG)
+    .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
+    .option('--history-limit <n>', 'config versions kept for rollback', positiveInt, 50)
+    .option('--xds-host <host>', 'xDS listen address [env TETHER_XDS_HOST]', env.TETHER_XDS_HOST ?? '0.0.0.0')
+    .option('--xds-port <port>', 'xDS (ADS) port [env TETHER_XDS_PORT]', port, env.TETHER_XDS_PORT ? port(env.TETHER_XDS_PORT) : DEFAULT_XDS_PORT)
+    .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
+    .option('--xds-tls-key <file>', 'TLS key for the xDS port')
+    .option('--xds-tls-ca <file>', 'CA for client certificates: proxies must present one (mTLS)')
+    .option('--no-admin', 'do not serve the admin API')
+    .option('--admin-host <host>', 'admin API listen address [env TETHER_ADMIN_HOST]', env.TETHER_ADMIN_HOST ?? '127.0.0.1')
+    .option('--admin-port <port>', 'admin API port [env TETHER_ADMIN_PORT]', port, env.TETHER_ADMIN_PORT ? port(env.TETHER_ADMIN_PORT) : DEFAULT_ADMIN_PORT)
+    .option('--admin-token-file <file>', 'file holding the admin bearer token (else TETHER_ADMIN_TOKEN, else <data-dir>/admin-token, generated)')
+    .option('--no-admin-auth', 'accept admin calls without a token (only on a trusted network)')
+    .option('--admin-tls-cert <file>', 'TLS certificate for the admin API')
+    .option('--admin-tls-key <file>', 'TLS key for the admin API')
+    .option('--admin-tls-ca <file>', 'CA for admin client certificates (mTLS)')
+    .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveInt, 30_000)
+    .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
+    .action(async (opts: ServeOptions) => {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { createLogger } = require('../../log') as typeof import('../../log');
+      const { startTether, ConfigRejectedError } = require('../../server/tether') as typeof import('../../server/tether');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const logger = createLogger({ level: opts.logLevel });
+      try {
+        const xdsTls = tlsFiles('xds', { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, ca: opts.xdsTlsCa });
+        const adminTls = tlsFiles('admin', { cert: opts.adminTlsCert, key: opts.adminTlsKey, ca: opts.adminTlsCa });
+        const tether = await startTether({
+          ...(opts.config ? { configPath: opts.config } : {}),
+          dataDir: opts.dataDir,
+          historyLimit: opts.historyLimit,
+          xdsHost: opts.xdsHost,
+          xdsPort: opts.xdsPort,
+          ...(xdsTls ? { xdsTls } : {}),
+          admin: opts.admin
+            ? {
+                host: opts.adminHost,
+                port: opts.adminPort,
+                ...(opts.adminAuth ? {} : { auth: { mode: 'none' as const } }),
+                ...(opts.adminTokenFile ? { tokenFile: opts.adminTokenFile } : {}),
+                ...(adminTls ? { tls: adminTls } : {}),
+              }
+            : false,
+          resolveIntervalMs: opts.resolveInterval,
+          logger,
+        });
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down');
+          void tether.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        if (opts.config) {
+          const file = opts.config;
+          process.on('SIGHUP', () => void tether.applyText(fs.readFileSync(file, 'utf8'), file));
+        }
+      } catch (err) {
+        if (err instanceof ConfigRejectedError) process.stderr.write(`tether: ${err.message}\n`);
+        else logger.fatal({ err: (err as Error).message }, 'tether failed to start');
+        process.exit(1);
+      }
+    });
+}

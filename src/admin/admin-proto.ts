@@ -1,6 +1,10 @@
+/**
+ * The admin API's proto, loaded once with the options the generated types assume: one
+ * package definition for the server and reflection, one client factory for the tests and
+ * the CLI (which wraps it in src/cli/admin-client.ts).
+ */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import { TETHER_PROTO_DIR } from '../envoy/protos';
 import type { ProtoGrpcType } from '../generated/tether/admin';
 import type { AdminClient } from '../generated/tether/tether/admin/v1/Admin';
@@ -39,6 +43,10 @@ export function adminPackageDefinition(): protoLoader.PackageDefinition {
  * proto file.
  */
 export function reflectedPackageDefinition(): protoLoader.PackageDefinition {
+  // Required here, not at the top: the package parses its proto when loaded, which every
+  // CLI command would pay for though only the server reflects.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { protoPath: HEALTH_PROTO_PATH } = require('grpc-health-check') as typeof import('grpc-health-check');
   const health = protoLoader.loadSync(HEALTH_PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   return { ...health, ...adminPackageDefinition() };
 }

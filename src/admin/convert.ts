@@ -8,7 +8,7 @@
  * stopping at the first, like config validation does.
  */
 import type { FieldError } from '../config';
-import { formatPath } from '../config/field-errors';
+import { formatErrors, formatPath } from '../config/field-errors';
 import type { ListValue } from '../generated/tether/google/protobuf/ListValue';
 import type { Struct, Struct__Output } from '../generated/tether/google/protobuf/Struct';
 import type { Timestamp } from '../generated/tether/google/protobuf/Timestamp';
@@ -29,6 +29,17 @@ export function structToObject(struct: Struct__Output | null | undefined, path: 
     return {};
   }
   return readStruct(struct, path, errors, 1);
+}
+
+/**
+ * structToObject for a reader with nobody to hand field errors to (the CLI reading a
+ * response): any problem throws a TypeError listing every "path: message".
+ */
+export function structToObjectOrThrow(struct: Struct__Output | null | undefined, path: Path): Record<string, unknown> {
+  const errors: FieldError[] = [];
+  const out = structToObject(struct, path, errors);
+  if (errors.length > 0) throw new TypeError(formatErrors(errors));
+  return out;
 }
 
 function readStruct(struct: Struct__Output, path: Path, errors: FieldError[], depth: number): Record<string, unknown> {

@@ -1,15 +1,12 @@
 /**
  * A typed client for tether.admin.v1.Admin: promise wrappers with deadlines, bearer-token
- * metadata, TLS or plaintext. Used by the `tether` subcommands and by sample replicas that
- * register themselves.
+ * metadata, TLS or plaintext, around the raw client of src/admin/admin-proto.ts. Used by the
+ * `tether` subcommands and by sample replicas that register themselves.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { TETHER_PROTO_DIR } from '../envoy/protos';
-import type { ProtoGrpcType } from '../generated/tether/admin';
-import type { AdminClient as RawAdminClient } from '../generated/tether/tether/admin/v1/Admin';
+import { createAdminClient as createRawAdminClient, type AdminClient as RawAdminClient } from '../admin/admin-proto';
 import type { ApplyConfigRequest } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
 import type { DeleteBackendRequest } from '../generated/tether/tether/admin/v1/DeleteBackendRequest';
 import type { DeleteRouteRequest } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
@@ -38,7 +35,6 @@ export type { ResourceChange__Output } from '../generated/tether/tether/admin/v1
 export type { VersionInfo__Output } from '../generated/tether/tether/admin/v1/VersionInfo';
 export type { MutationOptions } from '../generated/tether/tether/admin/v1/MutationOptions';
 
-export const ADMIN_PROTO_FILE = 'tether/admin/v1/admin.proto';
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:18001';
 /** Where `tether serve` with its default data dir writes the token it generates. */
 export const DEFAULT_TOKEN_FILE = path.join('.tether', 'admin-token');
@@ -103,24 +99,6 @@ export interface AdminClient {
   close(): void;
 }
 
-let adminService: ProtoGrpcType['tether']['admin']['v1']['Admin'] | undefined;
-
-/** The Admin service constructor, loaded once with the options the generated types assume. */
-function adminConstructor(): ProtoGrpcType['tether']['admin']['v1']['Admin'] {
-  if (!adminService) {
-    const definition = protoLoader.loadSync(ADMIN_PROTO_FILE, {
-      includeDirs: [TETHER_PROTO_DIR],
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    adminService = (grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType).tether.admin.v1.Admin;
-  }
-  return adminService;
-}
-
 function channelCredentials(tls: AdminClientOptions['tls']): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
   if ((tls.cert && !tls.key) || (!tls.cert && tls.key)) throw new CliError('mTLS needs both a client certificate and its key');
@@ -130,8 +108,7 @@ function channelCredentials(tls: AdminClientOptions['tls']): grpc.ChannelCredent
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const channelOptions: grpc.ChannelOptions = {};
   if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
-  const Admin = adminConstructor();
-  const raw: RawAdminClient = new Admin(options.address, channelCredentials(options.tls), channelOptions);
+  const raw: RawAdminClient = createRawAdminClient(options.address, channelCredentials(options.tls), channelOptions);
   const defaultDeadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
 
   const metadata = (): grpc.Metadata => {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuthCheck, loadAdminToken } from '../../src/admin/auth';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 function md(authorization?: string | string[]): grpc.Metadata {
   const m = new grpc.Metadata();
@@ -48,12 +48,12 @@ describe('createAuthCheck', () => {
 describe('loadAdminToken', () => {
   const dirs: string[] = [];
   const tmp = (): string => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-token-'));
+    const d = makeTempDir('token');
     dirs.push(d);
     return d;
   };
   afterEach(() => {
-    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of dirs.splice(0)) removeTempDir(d);
   });
 
   it('prefers an explicit token file, then the environment, then <dataDir>/admin-token', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldError } from '../../src/config';
-import { MAX_STRUCT_DEPTH, objectToStruct, readUint64, structToObject, toTimestamp } from '../../src/admin/convert';
+import { MAX_STRUCT_DEPTH, objectToStruct, readUint64, structToObject, structToObjectOrThrow, toTimestamp } from '../../src/admin/convert';
 import { strictDeserializer, isMalformed } from '../../src/admin/request-decoding';
 import { adminProto } from '../../src/admin/admin-proto';
 import type { Struct__Output } from '../../src/generated/tether/google/protobuf/Struct';
@@ -82,7 +82,31 @@ describe('Struct <-> plain objects', () => {
   it('refuses to put values JSON cannot hold into a Struct', () => {
     expect(() => objectToStruct({ a: { b: NaN } })).toThrow('a.b: NaN has no JSON form');
     expect(() => objectToStruct({ f: () => 1 })).toThrow('f: a function has no JSON form');
+    expect(() => objectToStruct({ big: 1n })).toThrow('big: a bigint has no JSON form');
     expect(objectToStruct({ skip: undefined, d: new Date(0) })).toEqual({ fields: { d: { stringValue: '1970-01-01T00:00:00.000Z' } } });
+  });
+});
+
+describe('a response Struct as the CLI reads it', () => {
+  // The CLI's client decodes with adminProto() too, so this is `tether get`'s path byte for byte.
+  const { responseSerialize, responseDeserialize } = adminProto().Admin.service.GetConfig;
+
+  it('round-trips a config document as the client decodes it (numbers are doubles)', () => {
+    const doc = {
+      services: [{ name: 'shop', routes: [{ name: 'main', backends: [{ name: 'v1', weight: 90 }, { name: 'v2', weight: 10.5 }] }] }],
+      backends: [{ name: 'v1', endpoints: ['10.0.0.1:80'], healthy: true, note: null, empty: {}, list: [] }],
+      zero: 0,
+      negative: -3,
+      unicode: 'naïve ✓',
+    };
+    const response = responseDeserialize(responseSerialize({ version: '3', config: objectToStruct(doc), yaml: '' }));
+    expect(structToObjectOrThrow(response.config, ['config'])).toEqual(doc);
+  });
+
+  it('throws every problem at once with its path, an absent Struct included', () => {
+    expect(() => structToObjectOrThrow(null, ['config'])).toThrow(new TypeError('config: required'));
+    const bad: Struct__Output = { fields: { n: { kind: 'numberValue', numberValue: 'NaN' }, l: { kind: 'listValue', listValue: { values: [{}] } } } };
+    expect(() => structToObjectOrThrow(bad, ['config'])).toThrow(/^config\.n: must be a finite number, got NaN\nconfig\.l\[0\]: a value with no kind set/);
   });
 });
 

@@ -3,8 +3,6 @@
  * manager, the publisher into a snapshot cache, an ADS server reporting into the node
  * registry, and a real gRPC client (generated types) with promise helpers.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAdminClient, type AdminClient } from '../../src/admin/admin-proto';
@@ -38,6 +36,7 @@ import type { UpsertRouteRequest } from '../../src/generated/tether/tether/admin
 import type { UpsertServiceRequest } from '../../src/generated/tether/tether/admin/v1/UpsertServiceRequest';
 import type { WaitForRolloutRequest } from '../../src/generated/tether/tether/admin/v1/WaitForRolloutRequest';
 import { AdsClient } from '../support/ads-client';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
 
 export const TOKEN = 'test-admin-token-0123456789';
@@ -176,7 +175,7 @@ export interface HarnessOptions {
 }
 
 export class AdminHarness {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-admin-'));
+  readonly dir = makeTempDir('admin');
   readonly cache = new SnapshotCache();
   readonly registry = new NodeRegistry();
   store!: FileStore;
@@ -263,6 +262,6 @@ export class AdminHarness {
     await this.manager?.close();
     this.publisher?.close();
     await this.store?.close();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 }

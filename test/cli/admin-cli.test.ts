@@ -3,11 +3,12 @@
  * against a real Tether with its admin API, both on 127.0.0.1 with ephemeral ports.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminTether, startAdminTether } from '../support/admin-tether';
+import { ADMIN_TOKEN } from '../support/harness';
+import { INVALID_CONFIG } from './fixtures';
 import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
-import { type CliTestServer, startCliTestServer, TOKEN } from './server';
 
 const CONFIG = `
 listeners:
@@ -27,23 +28,13 @@ backends:
     endpoints: [127.0.0.1:8083]
 `;
 
-const BAD = `
-services:
-  - name: shop
-    routes:
-      - backends: [{ name: shop-v1, weight: -1 }, { name: missing, weight: 1 }]
-backends:
-  - name: shop-v1
-    endpoints: ["10.0.0.1:99999"]
-`;
-
 interface Doc {
   services: { name: string; routes: { name?: string; backends: { name: string; weight?: number }[] }[] }[];
   backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean })[] }[];
 }
 
 describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)', () => {
-  let server: CliTestServer;
+  let server: AdminTether;
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const tether = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extraEnv }, cwd: dir });
@@ -57,9 +48,9 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
   const currentVersion = () => server.currentVersion();
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-admin-cli-'));
-    server = await startCliTestServer(CONFIG, dir);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: TOKEN });
+    server = await startAdminTether(CONFIG);
+    dir = server.dir;
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
   });
   afterAll(async () => {
     await server?.close();
@@ -170,7 +161,7 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
 
   it('an invalid apply prints every field error on its own line; a stale --expected-version is ABORTED', async () => {
     const before = currentVersion();
-    const res = await tether(['apply', '-f', file('bad.yaml', BAD)]);
+    const res = await tether(['apply', '-f', file('bad.yaml', INVALID_CONFIG)]);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     const lines = res.stderr.trim().split('\n');
@@ -195,7 +186,7 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
     expect(wrong.stderr).toMatch(/^tether: UNAUTHENTICATED: /);
     const cwd = path.join(dir, 'cwd');
     fs.mkdirSync(path.join(cwd, '.tether'), { recursive: true });
-    fs.writeFileSync(path.join(cwd, '.tether', 'admin-token'), `${TOKEN}\n`);
+    fs.writeFileSync(path.join(cwd, '.tether', 'admin-token'), `${ADMIN_TOKEN}\n`);
     const fromFile = await runCli(['history', '--server', server.adminAddress], { env: cleanEnv(), cwd });
     expect(fromFile.code, fromFile.stderr).toBe(0);
   });

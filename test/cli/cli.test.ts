@@ -3,29 +3,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/temp-dir';
+import { INVALID_CONFIG } from './fixtures';
+import { BIN, hasBuild } from './harness';
 
-const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
-const hasBuild = fs.existsSync(BIN);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cli-'));
+const tmp = makeTempDir('cli');
 
 function writeTmp(name: string, text: string): string {
   const file = path.join(tmp, name);
   fs.writeFileSync(file, text);
   return file;
 }
-
-const BAD = `
-services:
-  - name: shop
-    routes:
-      - backends: [{ name: shop-v1, weight: -1 }, { name: missing, weight: 1 }]
-backends:
-  - name: shop-v1
-    endpoints: ["10.0.0.1:99999"]
-`;
 
 describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
   it('validate: accepts every example and prints every error of a bad file with its path', () => {
@@ -34,7 +24,7 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
       expect(ok.status, ok.stderr).toBe(0);
       expect(ok.stdout).toContain('valid');
     }
-    const bad = spawnSync(process.execPath, [BIN, 'validate', '-f', writeTmp('bad.yaml', BAD)], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [BIN, 'validate', '-f', writeTmp('bad.yaml', INVALID_CONFIG)], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
     expect(bad.stderr).toMatch(/services\[0\]\.routes\[0\]\.backends\[1\]\.name: .*missing/);
@@ -43,7 +33,7 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
 
   it('serve: refuses to start on an invalid config, naming the fields', () => {
     // cwd: the config history goes to .tether in the working directory.
-    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', BAD), '--xds-port', '0', '--admin-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', INVALID_CONFIG), '--xds-port', '0', '--admin-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
   });

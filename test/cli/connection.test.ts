@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ADMIN_ADDRESS, resolveConnection } from '../../src/cli/admin-client';
+import { makeTempDir } from '../support/temp-dir';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-conn-'));
+const dir = makeTempDir('conn');
 const file = (name: string, text: string) => {
   const p = path.join(dir, name);
   fs.mkdirSync(path.dirname(p), { recursive: true });

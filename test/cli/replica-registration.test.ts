@@ -3,31 +3,20 @@
  * API on start, and on SIGTERM drains, waits its grace, removes itself and exits.
  */
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminTether, startAdminTether } from '../support/admin-tether';
+import { ADMIN_TOKEN } from '../support/harness';
+import { ONE_BACKEND_CONFIG } from './fixtures';
 import { BIN, cleanEnv, hasBuild, runCli } from './harness';
-import { type CliTestServer, startCliTestServer, TOKEN } from './server';
-
-const CONFIG = `
-services:
-  - name: shop
-    routes:
-      - backends: [{ name: shop-v1 }]
-backends:
-  - name: shop-v1
-    endpoints: [127.0.0.1:8081]
-`;
 
 type Endpoint = string | { address: string; drain?: boolean };
 
 describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether)', () => {
-  let server: CliTestServer;
+  let server: AdminTether;
   let dir: string;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-register-'));
-    server = await startCliTestServer(CONFIG, dir);
+    server = await startAdminTether(ONE_BACKEND_CONFIG);
+    dir = server.dir;
   });
   afterAll(async () => {
     await server?.close();
@@ -43,7 +32,7 @@ describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether
     const child = spawn(
       process.execPath,
       [BIN, 'sample', '--id', 'r1', '--http-port', '0', '--grpc-port', '0', '--register-backend', 'shop-v1', '--admin', server.adminAddress, '--drain-grace', '1500ms'],
-      { env: cleanEnv({ TETHER_ADMIN_TOKEN: TOKEN, TETHER_LOG_LEVEL: 'info' }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: cleanEnv({ TETHER_ADMIN_TOKEN: ADMIN_TOKEN, TETHER_LOG_LEVEL: 'info' }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const logs: string[] = [];
     child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -57,7 +46,7 @@ describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether
       expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
       await expect.poll(() => logs.join(''), { timeout: 3000 }).toContain('registered endpoint');
 
-      const get = await runCli(['get', '-o', 'json'], { env: cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: TOKEN }), cwd: dir });
+      const get = await runCli(['get', '-o', 'json'], { env: cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN }), cwd: dir });
       expect(get.stdout).toContain(address);
 
       child.kill('SIGTERM');
@@ -76,7 +65,7 @@ describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether
     const child = spawn(
       process.execPath,
       [BIN, 'sample', '--id', 'r2', '--http-port', '0', '--grpc-port', '0', '--register-backend', 'no-such-backend', '--admin', server.adminAddress],
-      { env: cleanEnv({ TETHER_ADMIN_TOKEN: TOKEN }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: cleanEnv({ TETHER_ADMIN_TOKEN: ADMIN_TOKEN }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,15 +1,21 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { startTether, type Tether, type TetherOptions } from '../../src/server/tether';
+import type { TlsFiles } from '../../src/admin/tls';
+import { startTether, type AdminOptions, type Tether, type TetherOptions } from '../../src/server/tether';
 import { silentLogger } from '../../src/log';
 import { startReplica, type Replica } from '../../src/sample/replica';
 import { createSampleClient } from '../../src/sample/sample-proto';
 import type { HelloReply__Output } from '../../src/generated/tether/tether/sample/v1/HelloReply';
+import { makeTempDir, removeTempDir } from './temp-dir';
 
 /** The admin token every harness Tether accepts. */
 export const ADMIN_TOKEN = 'test-admin-token';
+
+/** The admin API of a test Tether: 127.0.0.1, an ephemeral port, ADMIN_TOKEN; TLS (mTLS with `ca`) when given. */
+export function testAdminOptions(tls?: TlsFiles): AdminOptions {
+  return { host: '127.0.0.1', port: 0, auth: { mode: 'token', tokens: [ADMIN_TOKEN] }, ...(tls ? { tls } : {}) };
+}
 
 let xdsRegistered = false;
 
@@ -63,7 +69,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 
 /** Replicas, a config file in a temp dir, and Tether serving it on 127.0.0.1. */
 export class Harness {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-test-'));
+  readonly dir = makeTempDir('test');
   readonly configPath = path.join(this.dir, 'config.yaml');
   readonly replicas: Replica[] = [];
   readonly clients: SampleClient[] = [];
@@ -89,7 +95,7 @@ export class Harness {
       dataDir: path.join(this.dir, 'data'),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
-      admin: { host: '127.0.0.1', port: 0, auth: { mode: 'token', tokens: [ADMIN_TOKEN] } },
+      admin: testAdminOptions(),
       logger: silentLogger(),
       ...options,
     });
@@ -106,6 +112,6 @@ export class Harness {
     for (const c of this.clients) c.close();
     await this.tether?.close();
     await Promise.all(this.replicas.map((r) => r.close()));
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 }

@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { structToObjectOrThrow } from '../../admin/convert';
 import { CliError } from '../errors';
-import { fromStruct } from '../struct';
 import { type CliIo, mutationOptions, printMutation, runWithClient, withConnectionOptions, withMutationOptions } from './common';
 
 function readConfigFile(file: string): string {
@@ -35,7 +35,7 @@ export function addConfigCommands(program: Command, io: CliIo): void {
   ).action(async (_flags: unknown, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
       const res = await ctx.client.call('GetConfig', {});
-      const document = fromStruct(res.config);
+      const document = structToObjectOrThrow(res.config, ['config']);
       if (ctx.output === 'json') {
         ctx.io.stdout(`${JSON.stringify(document, null, 2)}\n`);
         return;

@@ -16,6 +16,7 @@ import type { DeleteBackendRequest__Output } from '../generated/tether/tether/ad
 import type { DeleteRouteRequest__Output } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
 import type { DeleteServiceRequest__Output } from '../generated/tether/tether/admin/v1/DeleteServiceRequest';
 import type { EndpointRequest__Output } from '../generated/tether/tether/admin/v1/EndpointRequest';
+import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { GetStatusRequest__Output } from '../generated/tether/tether/admin/v1/GetStatusRequest';
 import type { PromoteRequest__Output } from '../generated/tether/tether/admin/v1/PromoteRequest';
 import type { RollbackRequest__Output } from '../generated/tether/tether/admin/v1/RollbackRequest';
@@ -23,6 +24,7 @@ import type { SetSplitRequest__Output } from '../generated/tether/tether/admin/v
 import type { UpsertBackendRequest__Output } from '../generated/tether/tether/admin/v1/UpsertBackendRequest';
 import type { UpsertRouteRequest__Output } from '../generated/tether/tether/admin/v1/UpsertRouteRequest';
 import type { UpsertServiceRequest__Output } from '../generated/tether/tether/admin/v1/UpsertServiceRequest';
+import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
 import type { MutationResponse } from '../generated/tether/tether/admin/v1/MutationResponse';
 import type { Logger } from '../log';
@@ -30,10 +32,13 @@ import type { NodeRegistry } from '../xds/node-status';
 import type { AuthCheck } from './auth';
 import { objectToStruct, structToObject, toTimestamp } from './convert';
 import { invalidRequest, toStatus } from './errors';
+import { explain } from './explain';
+import { createExplainSource } from './explain-source';
 import { isMalformed } from './request-decoding';
 import { RequestFields } from './request-fields';
 import { startRolloutCall } from './rollout-call';
 import { getStatus, readNodeKind } from './status';
+import { whatIf } from './what-if';
 
 export interface AdminServiceOptions {
   manager: ConfigManagerApi;
@@ -67,6 +72,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
   const { manager, registry, auth } = options;
   const log = options.logger;
   const rollouts = new Set<() => void>();
+  const explainSource = createExplainSource({ manager, logger: log });
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
   function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
@@ -231,6 +237,10 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       fields.done();
       return getStatus(registry, manager.current().version, kind);
     }),
+
+    Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req)),
+
+    WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req)),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type CliIo, processIo } from './common';
 import { addConfigCommands } from './config';
 import { addEndpointCommands } from './endpoints';
+import { addExplainCommands } from './explain';
 import { addStatusCommands } from './status';
 import { addTrafficCommands } from './traffic';
 import { addVersionCommands } from './versions';
@@ -16,4 +17,5 @@ export function addAdminCommands(program: Command, io: CliIo = processIo): void 
   addVersionCommands(program, io);
   addEndpointCommands(program, io);
   addStatusCommands(program, io);
+  addExplainCommands(program, io);
 }

@@ -1,0 +1,101 @@
+/**
+ * The translated resources Explain and WhatIf read: a config translated for a kind of node
+ * with its endpoints resolved the way the publisher resolves them (resolve/resolver.ts; no
+ * lookup at all for IP endpoints), so they equal what the snapshot cache serves for it. The
+ * current config's translation is kept until the config changes (or, when it names DNS
+ * hosts, for a few seconds), so a burst of Explain calls translates once.
+ */
+import type { ConfigManagerApi, CurrentConfig } from '../control/types';
+import { TetherError } from '../control/errors';
+import { endpointOwners, wireResources, type EndpointOwners, type WireResources } from '../control/explain';
+import type { Logger } from '../log';
+import type { TetherConfig } from '../model/types';
+import { createEndpointResolver, isIpLiteral, type LookupFn } from '../resolve/resolver';
+import { translate } from '../translate';
+import type { EnvoyResources, NodeKind, ResolvedEndpoints } from '../translate/types';
+
+/** How long a translation of a config with DNS names is reused (names may resolve anew). */
+const DNS_REUSE_MS = 5_000;
+
+export interface TranslatedConfig {
+  readonly config: TetherConfig;
+  readonly endpoints: ResolvedEndpoints;
+  readonly owners: EndpointOwners;
+  /** Caveats about how the resources were obtained. */
+  readonly notes: readonly string[];
+  resources(kind: NodeKind): EnvoyResources;
+  wire(kind: NodeKind): WireResources;
+}
+
+export interface ExplainSourceOptions {
+  manager: ConfigManagerApi;
+  logger: Logger;
+  /** DNS lookup for endpoint names (default: the resolver's, getaddrinfo). */
+  lookup?: LookupFn;
+}
+
+export interface ExplainSource {
+  /** The current config and its translation. */
+  current(): Promise<{ current: CurrentConfig; translated: TranslatedConfig }>;
+  /** Any (validated) config, translated the same way. */
+  translate(config: TetherConfig): Promise<TranslatedConfig>;
+}
+
+function dnsNames(config: TetherConfig): string[] {
+  return [...new Set(config.backends.flatMap((b) => b.endpoints.filter((e) => !isIpLiteral(e.host)).map((e) => e.host)))];
+}
+
+export function createExplainSource(options: ExplainSourceOptions): ExplainSource {
+  const log = options.logger;
+  let cached: { config: TetherConfig; at: number; translated: TranslatedConfig } | undefined;
+
+  const translateConfig = async (config: TetherConfig): Promise<TranslatedConfig> => {
+    const names = dnsNames(config);
+    let endpoints: ResolvedEndpoints;
+    const resolver = createEndpointResolver({ onChange: () => undefined, logger: log, ...(options.lookup ? { lookup: options.lookup } : {}) });
+    try {
+      endpoints = await resolver.setConfig(config);
+    } finally {
+      resolver.close();
+    }
+    const byKind = new Map<NodeKind, { resources: EnvoyResources; wire?: WireResources }>();
+    const entry = (kind: NodeKind) => {
+      let e = byKind.get(kind);
+      if (!e) {
+        try {
+          e = { resources: translate(config, endpoints, kind) };
+        } catch (err) {
+          const message = `could not translate config: ${(err as Error).message}`;
+          throw new TetherError('INVALID_ARGUMENT', message, [{ path: '', message }]);
+        }
+        byKind.set(kind, e);
+      }
+      return e;
+    };
+    return {
+      config,
+      endpoints,
+      owners: endpointOwners(endpoints),
+      notes: names.length > 0 ? [`DNS names resolved for this answer: ${names.join(', ')}`] : [],
+      resources: (kind) => entry(kind).resources,
+      wire(kind) {
+        const e = entry(kind);
+        e.wire ??= wireResources(e.resources);
+        return e.wire;
+      },
+    };
+  };
+
+  return {
+    async current() {
+      const current = options.manager.current();
+      const fresh =
+        cached?.config === current.config && (cached.translated.notes.length === 0 || Date.now() - cached.at < DNS_REUSE_MS);
+      if (fresh) return { current, translated: cached!.translated };
+      const translated = await translateConfig(current.config);
+      cached = { config: current.config, at: Date.now(), translated };
+      return { current, translated };
+    },
+    translate: translateConfig,
+  };
+}

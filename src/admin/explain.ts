@@ -1,0 +1,128 @@
+/**
+ * The Explain rpc: a checked request → src/control/explain over the current config's
+ * translation for the node kind → ExplainResponse. Reads only; changes nothing.
+ */
+import { isIP } from 'node:net';
+import { initHashing, splitHostPort } from '../affinity';
+import { closest } from '../config/suggestions';
+import { TetherError } from '../control/errors';
+import { explainRequest, type ExplainOutcome, type ExplainQuery, type PickOutcome } from '../control/explain';
+import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
+import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
+import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
+import type { NodeKind } from '../translate/types';
+import type { ExplainSource } from './explain-source';
+import { RequestFields, quote } from './request-fields';
+import { readNodeKind } from './status';
+
+/** Bounds on what one request may describe (each value is also hashed and echoed back). */
+const MAX_ENTRIES = 200;
+const MAX_NAME = 256;
+const MAX_VALUE = 8192;
+
+function readEntries(fields: RequestFields, entries: Array<[string, string]>, path: string): void {
+  if (entries.length > MAX_ENTRIES) fields.problem(path, `at most ${MAX_ENTRIES} entries`);
+  for (const [name, value] of entries.slice(0, MAX_ENTRIES)) {
+    if (name === '' || name.length > MAX_NAME) fields.problem(path, `names must have 1 to ${MAX_NAME} characters, got ${quote(name)}`);
+    if (value.length > MAX_VALUE) fields.problem(`${path}[${name.slice(0, 80)}]`, `at most ${MAX_VALUE} characters`);
+  }
+}
+
+/** Reads and checks the request into a query; throws INVALID_ARGUMENT listing every problem. */
+export function readExplainRequest(req: ExplainRequest__Output): ExplainQuery {
+  const fields = new RequestFields();
+  const service = fields.name(req.service, 'service');
+  const kind: NodeKind = readNodeKind(req.node_kind, 'node_kind', fields.errors) ?? 'envoy';
+
+  const headerEntries = req.headers.map((h): [string, string] => [h.name, h.value]);
+  readEntries(fields, headerEntries, 'headers');
+  readEntries(fields, Object.entries(req.cookies), 'cookies');
+  readEntries(fields, Object.entries(req.query), 'query');
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of headerEntries) {
+    const key = name.toLowerCase();
+    const existing = headers[key];
+    headers[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+
+  if (req.client_ip && !splitHostPort(req.client_ip)) fields.problem('client_ip', `${quote(req.client_ip)} is not an IP address`);
+  if (req.path && (!req.path.startsWith('/') || req.path.length > MAX_VALUE)) fields.problem('path', `must start with "/" and have at most ${MAX_VALUE} characters`);
+  const connection = readConnection(fields, req.connection_remote, req.connection_local);
+  fields.done();
+
+  const query: ExplainQuery = { service, kind, headers };
+  if (Object.keys(req.cookies).length > 0) query.cookies = { ...req.cookies };
+  if (Object.keys(req.query).length > 0) query.query = { ...req.query };
+  if (req.client_ip) query.clientIp = req.client_ip;
+  if (req.path) query.path = req.path;
+  if (connection) query.connection = connection;
+  return query;
+}
+
+function readConnection(fields: RequestFields, remote: string, local: string): { remote: string; local: string } | undefined {
+  if (!remote && !local) return undefined;
+  for (const [path, value] of [
+    ['connection_remote', remote],
+    ['connection_local', local],
+  ] as const) {
+    const parsed = value ? splitHostPort(value) : undefined;
+    if (!parsed || parsed.port === undefined || isIP(parsed.ip) === 0) {
+      fields.problem(path, value ? `${quote(value)} is not "ip:port"` : 'required with the other connection address ("ip:port" each)');
+    }
+  }
+  return { remote, local };
+}
+
+function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
+  if (!pick) return null;
+  return {
+    cluster: pick.cluster,
+    balancer: pick.balancer,
+    address: pick.address,
+    backends: pick.backends,
+    index: pick.index,
+    size: pick.size,
+    entry_hash: pick.entryHash ?? '',
+  };
+}
+
+export function toExplainResponse(version: number, outcome: ExplainOutcome, notes: readonly string[] = []): ExplainResponse {
+  return {
+    version,
+    node_kind: outcome.kind,
+    service: outcome.service,
+    route_config: outcome.routeConfig,
+    route: outcome.route ?? '',
+    routes: outcome.routes.map((r) => ({ route: r.route, matched: r.matched, reason: r.reason ?? '' })),
+    steps: outcome.steps.map((s) => ({
+      key: s.key,
+      outcome: s.outcome,
+      input: s.input ?? '',
+      hash: s.hash ?? '',
+      combined: s.combined ?? '',
+      note: s.note ?? '',
+    })),
+    used_keys: outcome.usedKeys,
+    request_hash: outcome.requestHash ?? '',
+    cluster: outcome.cluster ?? '',
+    weighted_clusters: outcome.weightedClusters.map((c) => ({ cluster: c.cluster, weight: c.weight, share: c.share, pick: pickInfo(c.pick) })),
+    pick: pickInfo(outcome.pick),
+    predictable: outcome.pick !== undefined,
+    reason: outcome.reason ?? '',
+    set_cookie: outcome.setCookie ?? '',
+    notes: [...outcome.notes, ...notes],
+  };
+}
+
+export async function explain(source: ExplainSource, req: ExplainRequest__Output): Promise<ExplainResponse> {
+  const query = readExplainRequest(req);
+  await initHashing();
+  const { current, translated } = await source.current();
+  const names = current.config.services.map((s) => s.name);
+  if (!names.includes(query.service)) {
+    const near = closest(query.service, names);
+    throw new TetherError('NOT_FOUND', `unknown service '${query.service}'${near ? `; did you mean '${near}'?` : ''}`);
+  }
+  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners });
+  return toExplainResponse(current.version, outcome, translated.notes);
+}

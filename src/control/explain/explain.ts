@@ -1,0 +1,251 @@
+/**
+ * Explain: where one request lands, computed from the resources a kind of node is served, in
+ * the order the client decides it: the service's virtual host → the first route that matches
+ * → that route's hash_policy list (the request hash) → its cluster (one, or a weighted split
+ * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
+ * Pure: needs `await initHashing()` first, like everything in affinity/.
+ */
+import { explain as explainPick, hex64, type AffinityRequest, type HashStep, type PickLocation } from '../../affinity';
+import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
+import type { AffinityKey } from '../../model/types';
+import type { NodeKind } from '../../translate/types';
+import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { matchRoutes, type RouteMatchOutcome } from './route-match';
+import { servedService, type EndpointOwners } from './served-service';
+import type { WireResources } from './wire';
+
+export interface ExplainQuery {
+  service: string;
+  kind: NodeKind;
+  /** Header name → value(s); names match case-insensitively. */
+  headers?: Record<string, string | string[]>;
+  /** Cookie name → value; absent → the `cookie` header(s) are parsed. */
+  cookies?: Record<string, string>;
+  clientIp?: string;
+  /** Query parameter → raw value, over those in `path`. */
+  query?: Record<string, string>;
+  /** The :path, query string included or not. Default "/". */
+  path?: string;
+  /** The downstream connection, to predict a cookie Envoy generates. */
+  connection?: { remote: string; local: string };
+}
+
+export interface PickOutcome {
+  cluster: string;
+  balancer: 'ring_hash' | 'maglev';
+  address: string;
+  backends: string[];
+  /** Ring entry index or maglev slot, and the ring / table size. */
+  index: number;
+  size: number;
+  /** The ring entry's hash, "0x…" (ring hash only). */
+  entryHash?: string;
+}
+
+export interface HashStepOutcome {
+  key: string;
+  outcome: string;
+  input?: string;
+  hash?: string;
+  combined?: string;
+  note?: string;
+}
+
+export interface WeightedClusterOutcome {
+  cluster: string;
+  weight: number;
+  share: number;
+  pick?: PickOutcome;
+}
+
+export interface ExplainOutcome {
+  service: string;
+  kind: NodeKind;
+  routeConfig: string;
+  /** The matched route; undefined when none matched. */
+  route?: string;
+  routes: RouteMatchOutcome[];
+  steps: HashStepOutcome[];
+  usedKeys: string[];
+  /** "0x" + 16 hex digits. */
+  requestHash?: string;
+  hash?: bigint;
+  cluster?: string;
+  weightedClusters: WeightedClusterOutcome[];
+  pick?: PickOutcome;
+  /** Why there is no pick. */
+  reason?: string;
+  setCookie?: string;
+  notes: string[];
+}
+
+export interface ExplainContext {
+  resources: WireResources;
+  owners: EndpointOwners;
+}
+
+export const hashHex = (h: bigint): string => `0x${hex64(h)}`;
+
+/** Envoy's query parsing (no percent-decoding; first value wins), then `query` on top. */
+export function mergedQuery(path: string | undefined, query: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const q = path?.indexOf('?') ?? -1;
+  if (path && q >= 0) {
+    const hash = path.indexOf('#', q);
+    for (const param of path.slice(q + 1, hash < 0 ? undefined : hash).split('&')) {
+      if (param === '') continue;
+      const eq = param.indexOf('=');
+      const name = eq < 0 ? param : param.slice(0, eq);
+      if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = eq < 0 ? '' : param.slice(eq + 1);
+    }
+  }
+  return { ...out, ...query };
+}
+
+function affinityRequest(query: ExplainQuery, mergedParams: Record<string, string>): AffinityRequest {
+  const request: AffinityRequest = { headers: query.headers ?? {}, query: mergedParams };
+  if (query.cookies && Object.keys(query.cookies).length > 0) request.cookies = query.cookies;
+  if (query.clientIp) request.clientIp = query.clientIp;
+  if (query.path) request.path = query.path;
+  if (query.connection) request.connection = query.connection;
+  return request;
+}
+
+function stepOutcome(step: HashStep): HashStepOutcome {
+  return {
+    key: step.key,
+    outcome: step.outcome,
+    ...(step.input !== undefined ? { input: step.input } : {}),
+    ...(step.hash !== undefined ? { hash: hashHex(step.hash) } : {}),
+    ...(step.combined !== undefined ? { combined: hashHex(step.combined) } : {}),
+    ...(step.note !== undefined ? { note: step.note } : {}),
+  };
+}
+
+function pickOutcome(cluster: string, location: PickLocation, owners: EndpointOwners): PickOutcome {
+  if (location.kind === 'ring_hash') {
+    return {
+      cluster,
+      balancer: 'ring_hash',
+      address: location.address,
+      backends: owners(location.address),
+      index: location.index,
+      size: location.ringSize,
+      entryHash: hashHex(location.entryHash),
+    };
+  }
+  return { cluster, balancer: 'maglev', address: location.address, backends: owners(location.address), index: location.slot, size: location.tableSize };
+}
+
+interface Placement {
+  pick?: PickOutcome;
+  reason?: string;
+  notes: string[];
+}
+
+/** Where `request` lands in `cluster` (all of its non-drained endpoints assumed reachable). */
+function placeIn(cluster: string, keys: readonly AffinityKey[], request: AffinityRequest, query: ExplainQuery, ctx: ExplainContext): Placement & { explained?: ReturnType<typeof explainPick> } {
+  const served = ctx.resources.clusters.get(cluster);
+  if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
+  const lb = clusterBalancer(served, query.kind);
+  const endpoints = clusterEndpoints(ctx.resources.endpoints.get(cluster), lb.useHostname);
+  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer });
+  if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
+  const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
+  if (generated) {
+    // affinity/ words this for its own API; say which request fields predict it.
+    const reason = `Envoy generates ${generated.key} from the connection's client and listener addresses; give both (connection_remote and connection_local) to predict it`;
+    return { reason, notes: lb.notes, explained };
+  }
+  if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
+  return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
+}
+
+function routeNotes(route: Route__Output): string[] {
+  const notes: string[] = [];
+  const filters = Object.keys(route.typed_per_filter_config ?? {});
+  if (filters.some((f) => f.includes('stateful_session'))) {
+    notes.push('stateful sessions: a request carrying a valid session cookie/header goes to the replica it names, whatever the hash says');
+  }
+  for (const mirror of route.route?.request_mirror_policies ?? []) {
+    notes.push(`also mirrored to cluster ${mirror.cluster} (shadow traffic; its answer is discarded)`);
+  }
+  return notes;
+}
+
+export function explainRequest(query: ExplainQuery, ctx: ExplainContext): ExplainOutcome {
+  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind);
+  const params = mergedQuery(query.path, query.query);
+  const match = matchRoutes(virtualHost.routes, { path: query.path || '/', headers: query.headers ?? {}, query: params }, query.kind);
+  const outcome: ExplainOutcome = {
+    service: query.service,
+    kind: query.kind,
+    routeConfig,
+    routes: match.outcomes,
+    steps: [],
+    usedKeys: [],
+    weightedClusters: [],
+    notes: [],
+  };
+  if (match.index < 0) {
+    outcome.reason =
+      query.kind === 'grpc' ? 'no route matches: the call fails with UNAVAILABLE' : 'no route matches: Envoy answers 404 (NR)';
+    return outcome;
+  }
+  const route = virtualHost.routes[match.index]!;
+  outcome.route = route.name;
+  const action = route.route;
+  if (!action) {
+    outcome.reason = `route ${route.name} does not forward (${route.action ?? 'no action'})`;
+    return outcome;
+  }
+  const { keys, notes: keyNotes } = routeKeys(action.hash_policy);
+  const request = affinityRequest(query, params);
+  outcome.notes.push(...keyNotes, ...routeNotes(route));
+
+  const absorb = (placed: ReturnType<typeof placeIn>) => {
+    const e = placed.explained;
+    if (e && outcome.steps.length === 0) {
+      outcome.steps = e.steps.map(stepOutcome);
+      outcome.usedKeys = e.usedKeys;
+      if (e.hash !== undefined) {
+        outcome.hash = e.hash;
+        outcome.requestHash = hashHex(e.hash);
+      }
+      if (e.generatedCookie) outcome.setCookie = e.generatedCookie.setCookie;
+    }
+    for (const n of placed.notes) if (!outcome.notes.includes(n)) outcome.notes.push(n);
+  };
+
+  if (action.cluster_specifier === 'cluster' && action.cluster) {
+    outcome.cluster = action.cluster;
+    const placed = placeIn(action.cluster, keys, request, query, ctx);
+    absorb(placed);
+    if (placed.pick) outcome.pick = placed.pick;
+    else outcome.reason = placed.reason;
+    return outcome;
+  }
+
+  if (action.cluster_specifier === 'weighted_clusters' && action.weighted_clusters) {
+    const clusters = action.weighted_clusters.clusters;
+    const total = action.weighted_clusters.total_weight?.value || clusters.reduce((sum, c) => sum + (c.weight?.value ?? 0), 0);
+    for (const c of clusters) {
+      const weight = c.weight?.value ?? 0;
+      const placed = placeIn(c.name, keys, request, query, ctx);
+      absorb(placed);
+      outcome.weightedClusters.push({ cluster: c.name, weight, share: total > 0 ? weight / total : 0, ...(placed.pick ? { pick: placed.pick } : {}) });
+    }
+    const split = outcome.weightedClusters.map((c) => `${c.cluster} ${formatPercent(c.share)}`).join(', ');
+    outcome.reason = action.weighted_clusters.header_name
+      ? `weighted split (${split}) chosen by the value of header ${action.weighted_clusters.header_name}, not modelled here`
+      : `weighted split (${split}): the cluster is picked at random per request, so the replica is not sticky across requests`;
+    return outcome;
+  }
+
+  outcome.reason = `route ${route.name} picks its cluster by ${action.cluster_specifier ?? 'nothing'}, not modelled here`;
+  return outcome;
+}
+
+export function formatPercent(share: number): string {
+  return `${(share * 100).toFixed(1)} %`;
+}

@@ -1,0 +1,32 @@
+/**
+ * Explain and what-if over the resources Tether serves: which replica a request lands on,
+ * and how a proposed change moves sticky sessions. Pure (no I/O); the admin API feeds it the
+ * translated resources of the current (and proposed) config. `await initHashing()` first.
+ */
+export { wireResources, type WireResources } from './wire';
+export { servedService, endpointOwners, type EndpointOwners, type ServedService } from './served-service';
+export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
+export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
+export {
+  explainRequest,
+  formatPercent,
+  hashHex,
+  mergedQuery,
+  type ExplainContext,
+  type ExplainOutcome,
+  type ExplainQuery,
+  type HashStepOutcome,
+  type PickOutcome,
+  type WeightedClusterOutcome,
+} from './explain';
+export {
+  routeImpacts,
+  plannedImpacts,
+  MAX_WHAT_IF_SAMPLES,
+  type BackendShareOutcome,
+  type ReplicaShareOutcome,
+  type RouteImpactOutcome,
+  type WhatIfOptions,
+  type WhatIfSide,
+} from './what-if';
+export { proposeConfig, type Proposal, type ProposedChange } from './proposal';

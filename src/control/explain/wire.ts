@@ -1,0 +1,63 @@
+/**
+ * The resources a node is served, in their wire form: each translated resource encoded
+ * through the real Envoy proto and decoded back (defaults filled in, int64 as strings, enums
+ * by name), so explain and what-if read exactly what a client receives, not the typed input
+ * objects translate/ builds them from.
+ */
+import { lookupEnvoyType } from '../../envoy/protos';
+import { encodeMessage } from '../../envoy/encode';
+import { messageNameOf } from '../../envoy/type-urls';
+import type { Cluster__Output } from '../../generated/envoy/config/cluster/v3/Cluster';
+import type { ClusterLoadAssignment__Output } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
+import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
+import type { EnvoyResources } from '../../translate/types';
+
+export interface WireResources {
+  routes: RouteConfiguration__Output[];
+  clusters: Map<string, Cluster__Output>;
+  /** By cluster_name. */
+  endpoints: Map<string, ClusterLoadAssignment__Output>;
+}
+
+/** The options the generated `__Output` types were made with (scripts/gen-types.sh). */
+const OUTPUT_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true } as const;
+
+/** Decodes `bytes` of `typeName` into its generated `__Output` shape. */
+export function decodeOutput<T>(typeName: string, bytes: Uint8Array): T {
+  const type = lookupEnvoyType(typeName);
+  return type.toObject(type.decode(bytes), OUTPUT_OPTIONS) as T;
+}
+
+/** An Any's type URL ('' when absent). Typed loosely: the generated Any__Output is a union. */
+export function anyTypeUrl(any: unknown): string {
+  const url = (any as { type_url?: unknown } | null | undefined)?.type_url;
+  return typeof url === 'string' ? url : '';
+}
+
+/** An Any's payload decoded, or undefined when it is absent. */
+export function unpackAny<T>(any: unknown): T | undefined {
+  const typeUrl = anyTypeUrl(any);
+  if (!typeUrl) return undefined;
+  const value = (any as { value?: unknown }).value;
+  return decodeOutput<T>(messageNameOf(typeUrl), value instanceof Uint8Array ? value : new Uint8Array());
+}
+
+export function wireResources(resources: EnvoyResources): WireResources {
+  const routes = resources.routes.map((r) =>
+    decodeOutput<RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', r)),
+  );
+  const clusters = new Map<string, Cluster__Output>();
+  for (const c of resources.clusters) {
+    const decoded = decodeOutput<Cluster__Output>('envoy.config.cluster.v3.Cluster', encodeMessage('envoy.config.cluster.v3.Cluster', c));
+    clusters.set(decoded.name, decoded);
+  }
+  const endpoints = new Map<string, ClusterLoadAssignment__Output>();
+  for (const e of resources.endpoints) {
+    const decoded = decodeOutput<ClusterLoadAssignment__Output>(
+      'envoy.config.endpoint.v3.ClusterLoadAssignment',
+      encodeMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', e),
+    );
+    endpoints.set(decoded.cluster_name, decoded);
+  }
+  return { routes, clusters, endpoints };
+}

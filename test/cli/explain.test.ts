@@ -1,0 +1,98 @@
+/**
+ * `tether explain` and `tether what-if` end to end: the built binary against a real Tether
+ * with its admin API on 127.0.0.1.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN } from '../support/harness';
+import { startAdminTether, type AdminTether } from '../support/admin-tether';
+import { cleanEnv, hasBuild, runCli } from './harness';
+
+const CONFIG = `
+listeners: [{ name: http, port: 10000 }]
+services:
+  - name: shop
+    affinity: { keys: [{ header: x-user }, { cookie: { name: sid, ttl: 1h } }] }
+    routes:
+      - name: main
+        backends: [{ name: shop-v1 }]
+backends:
+  - name: shop-v1
+    endpoints: ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"]
+    balancer: { type: ring_hash, minRingSize: 1024 }
+  - name: shop-v2
+    endpoints: ["10.0.1.1:8080"]
+    balancer: { type: ring_hash, minRingSize: 1024 }
+`;
+
+if (!hasBuild) console.warn('skipping the explain/what-if CLI tests: dist/ is missing (npm run build)');
+
+describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)', () => {
+  let server: AdminTether;
+  let env: NodeJS.ProcessEnv;
+  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 20_000 });
+
+  beforeAll(async () => {
+    server = await startAdminTether(CONFIG);
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('explain: key → hash → ring entry → replica (backend), the same as -o json says', async () => {
+    const text = await tether(['explain', 'shop', '-H', 'x-user=alice']);
+    expect(text.code, text.stderr).toBe(0);
+    const line = /^x-user=alice → hash (0x[0-9a-f]{16}) → ring entry (\d+)\/1026 → (10\.0\.0\.[123]:8080) \(backend shop-v1\)$/m.exec(text.stdout);
+    expect(line, text.stdout).not.toBeNull();
+    expect(text.stdout).toMatch(/^service shop, envoy nodes, config version 1\nroute main\n/);
+
+    const json = await tether(['explain', 'shop', '-H', 'x-user: alice', '--kind', 'grpc', '-o', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    const res = JSON.parse(json.stdout);
+    expect(res).toMatchObject({ node_kind: 'grpc', route: 'main', predictable: true, request_hash: line![1], pick: { address: line![3], index: Number(line![2]) } });
+  });
+
+  it('explain: no key → random; the cookie Envoy would generate; unknown service fails', async () => {
+    const none = await tether(['explain', 'shop']);
+    expect(none.stdout).toMatch(/x-user absent, cookie sid unpredictable → Envoy generates cookie:sid .*--remote-address and --local-address/);
+    const cookie = await tether(['explain', 'shop', '--remote-address', '192.0.2.1:40000', '--local-address', '10.9.9.9:10000']);
+    expect(cookie.stdout).toMatch(/^cookie sid=[0-9a-f]{16} → hash 0x[0-9a-f]{16} → ring entry \d+\/1026 → 10\.0\.0\.\d:8080 \(backend shop-v1\)$/m);
+    expect(cookie.stdout).toMatch(/^Envoy sets: Set-Cookie: sid="[0-9a-f]{16}"; Max-Age=3600; HttpOnly$/m);
+    const random = await tether(['explain', 'shop', '--kind', 'grpc']);
+    expect(random.stdout).toMatch(/x-user absent → no affinity key had a value: the balancer picks with a random hash/);
+    const missing = await tether(['explain', 'shopp']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("tether: NOT_FOUND: unknown service 'shopp'; did you mean 'shop'?\n");
+  });
+
+  it('what-if endpoints add: a table per route and the sessions moving; nothing changes', async () => {
+    const res = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '20000']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^shop\/main → shop-v1 \(header:x-user, 20,000 sessions, envoy\)\nREPLICA {8}BACKEND {2}BEFORE {2}AFTER\n/);
+    expect(res.stdout).toMatch(/^10\.0\.0\.4:8080 {2}shop-v1 {2}0\.0 % {3}2\d\.\d %$/m);
+    const moving = /^sessions moving: (\d+\.\d) % \(ideal 25\.0 %\)$/m.exec(res.stdout);
+    expect(Number(moving![1])).toBeGreaterThan(30);
+    expect(res.stdout).toMatch(/^ {2}~ envoy EDS shop-v1$/m);
+    expect(server.currentVersion()).toBe(1);
+  });
+
+  it('what-if split and drain; -o json; errors exit 1 with the server text', async () => {
+    const split = await tether(['what-if', 'split', 'shop', 'main', 'shop-v1=50', 'shop-v2=50', '--samples', '5000']);
+    expect(split.code, split.stderr).toBe(0);
+    expect(split.stdout).toMatch(/^BACKEND {2}BEFORE {3}AFTER\nshop-v1 {2}100\.0 % {2}50\.0 %\nshop-v2 {2}0\.0 % {4}50\.0 %$/m);
+    expect(split.stdout).toContain('note: not sticky after the change');
+
+    const drain = await tether(['what-if', 'endpoints', 'drain', 'shop-v1', '10.0.0.3:8080', '--kind', 'grpc', '--samples', '5000', '-o', 'json']);
+    expect(drain.code, drain.stderr).toBe(0);
+    const res = JSON.parse(drain.stdout);
+    expect(res).toMatchObject({ version: '1', node_kind: 'grpc', samples: 5000, changed: true });
+    expect(res.routes[0].replicas.find((r: { address: string }) => r.address === '10.0.0.3:8080').after).toBe(0);
+
+    const missing = await tether(['what-if', 'endpoints', 'remove', 'shop-v9', '10.0.0.1:8080']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^tether: NOT_FOUND: unknown backend 'shop-v9'/);
+    const zero = await tether(['what-if', 'split', 'shop', 'shop-v1=0']);
+    expect(zero.code).toBe(1);
+    expect(server.currentVersion()).toBe(1);
+  });
+});

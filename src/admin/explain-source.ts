@@ -47,7 +47,7 @@ function dnsNames(config: TetherConfig): string[] {
 
 export function createExplainSource(options: ExplainSourceOptions): ExplainSource {
   const log = options.logger;
-  let cached: { config: TetherConfig; at: number; translated: TranslatedConfig } | undefined;
+  let cached: { config: TetherConfig; at: number; dns: boolean; translated: TranslatedConfig } | undefined;
 
   const translateConfig = async (config: TetherConfig): Promise<TranslatedConfig> => {
     const names = dnsNames(config);
@@ -89,11 +89,10 @@ export function createExplainSource(options: ExplainSourceOptions): ExplainSourc
   return {
     async current() {
       const current = options.manager.current();
-      const fresh =
-        cached?.config === current.config && (cached.translated.notes.length === 0 || Date.now() - cached.at < DNS_REUSE_MS);
+      const fresh = cached?.config === current.config && (!cached.dns || Date.now() - cached.at < DNS_REUSE_MS);
       if (fresh) return { current, translated: cached!.translated };
       const translated = await translateConfig(current.config);
-      cached = { config: current.config, at: Date.now(), translated };
+      cached = { config: current.config, at: Date.now(), dns: dnsNames(current.config).length > 0, translated };
       return { current, translated };
     },
     translate: translateConfig,

@@ -6,7 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { explain as affinityExplain, hex64, initHashing, rotl64, xxh64 } from '../../src/affinity';
 import { TetherError } from '../../src/control/errors';
-import { explainRequest, type ExplainQuery } from '../../src/control/explain';
+import { clusterBalancer, explainRequest, type ExplainQuery } from '../../src/control/explain';
+import { decodeOutput } from '../../src/control/explain/wire';
+import { encodeMessage, pack } from '../../src/envoy/encode';
+import type { Cluster, Cluster__Output } from '../../src/generated/envoy/config/cluster/v3/Cluster';
 import { served, stickyDoc, validConfig } from './explain-helpers';
 
 beforeAll(() => initHashing());
@@ -257,5 +260,47 @@ describe('clusters', () => {
     doc.listeners = [];
     expect(() => explainRequest(q({}), served(doc, 'envoy'))).toThrow(/not served to envoy nodes/);
     expect(explainRequest(q({ kind: 'grpc', headers: { 'x-user': 'a' } }), served(doc, 'grpc')).pick).toBeDefined();
+  });
+});
+
+describe('cluster balancer forms', () => {
+  const wire = (cluster: Cluster) => decodeOutput<Cluster__Output>('envoy.config.cluster.v3.Cluster', encodeMessage('envoy.config.cluster.v3.Cluster', cluster));
+
+  it('the typed load_balancing_policy extensions, with the bounded-load caveat for Envoy', () => {
+    const ring = wire({
+      name: 'c',
+      load_balancing_policy: {
+        policies: [
+          {
+            typed_extension_config: {
+              name: 'ring',
+              typed_config: pack('envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash', {
+                minimum_ring_size: { value: '2048' },
+                consistent_hashing_lb_config: { hash_balance_factor: { value: 150 } },
+              }),
+            },
+          },
+        ],
+      },
+    });
+    const envoy = clusterBalancer(ring, 'envoy');
+    expect(envoy.balancer).toEqual({ type: 'ring_hash', minRingSize: 2048, maxRingSize: 8_388_608 });
+    expect(envoy.notes).toEqual([expect.stringMatching(/^bounded load \(hash_balance_factor 150\)/)]);
+    expect(clusterBalancer(ring, 'grpc').notes).toEqual([]);
+    const maglev = wire({
+      name: 'm',
+      load_balancing_policy: {
+        policies: [{ typed_extension_config: { name: 'mg', typed_config: pack('envoy.extensions.load_balancing_policies.maglev.v3.Maglev', { table_size: { value: '7' } }) } }],
+      },
+    });
+    expect(clusterBalancer(maglev, 'envoy').balancer).toEqual({ type: 'maglev', tableSize: 7 });
+  });
+
+  it('the legacy fields: lb_policy with its config, common_lb_config, and defaults', () => {
+    expect(clusterBalancer(wire({ name: 'c', lb_policy: 'RING_HASH' }), 'envoy').balancer).toEqual({ type: 'ring_hash', minRingSize: 1024, maxRingSize: 8_388_608 });
+    const hostnames = clusterBalancer(wire({ name: 'c', lb_policy: 'MAGLEV', common_lb_config: { consistent_hashing_lb_config: { use_hostname_for_hashing: true } } }), 'envoy');
+    expect(hostnames).toMatchObject({ balancer: { type: 'maglev', tableSize: 65537 }, useHostname: true });
+    expect(clusterBalancer(wire({ name: 'c', lb_policy: 'RING_HASH', ring_hash_lb_config: { hash_function: 'MURMUR_HASH_2' } }), 'envoy').unsupported).toMatch(/MURMUR_HASH_2/);
+    expect(clusterBalancer(wire({ name: 'c' }), 'envoy').balancer).toEqual({ type: 'round_robin' });
   });
 });

@@ -31,6 +31,7 @@ const MAGLEV_TYPE = 'envoy.extensions.load_balancing_policies.maglev.v3.Maglev';
 
 const num = (v: { value: string | number } | null | undefined, fallback: number): number => (v ? Number(v.value) : fallback);
 
+/** Reads consistent_hashing_lb_config: adds the bounded-load caveat, returns whether hosts hash by hostname. */
 function consistentHashing(notes: string[], flavour: Flavour, cfg: { use_hostname_for_hashing: boolean; hash_balance_factor: { value: number } | null } | null | undefined): boolean {
   if (!cfg) return false;
   if (cfg.hash_balance_factor && flavour === 'envoy') {

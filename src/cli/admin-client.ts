@@ -16,6 +16,10 @@ import type { GetConfigRequest } from '../generated/tether/tether/admin/v1/GetCo
 import type { GetConfigResponse__Output } from '../generated/tether/tether/admin/v1/GetConfigResponse';
 import type { GetStatusRequest } from '../generated/tether/tether/admin/v1/GetStatusRequest';
 import type { GetStatusResponse__Output } from '../generated/tether/tether/admin/v1/GetStatusResponse';
+import type { ExplainRequest } from '../generated/tether/tether/admin/v1/ExplainRequest';
+import type { ExplainResponse__Output } from '../generated/tether/tether/admin/v1/ExplainResponse';
+import type { WhatIfRequest } from '../generated/tether/tether/admin/v1/WhatIfRequest';
+import type { WhatIfResponse__Output } from '../generated/tether/tether/admin/v1/WhatIfResponse';
 import type { ListVersionsRequest } from '../generated/tether/tether/admin/v1/ListVersionsRequest';
 import type { ListVersionsResponse__Output } from '../generated/tether/tether/admin/v1/ListVersionsResponse';
 import type { MutationResponse__Output } from '../generated/tether/tether/admin/v1/MutationResponse';
@@ -58,6 +62,8 @@ export interface UnaryMethods {
   RemoveEndpoint: [EndpointRequest, MutationResponse__Output];
   DrainEndpoint: [EndpointRequest, MutationResponse__Output];
   GetStatus: [GetStatusRequest, GetStatusResponse__Output];
+  Explain: [ExplainRequest, ExplainResponse__Output];
+  WhatIf: [WhatIfRequest, WhatIfResponse__Output];
 }
 export type UnaryMethod = keyof UnaryMethods;
 

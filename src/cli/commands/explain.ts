@@ -17,13 +17,6 @@ import { CliError } from '../errors';
 import { changeHeading, renderTable } from '../format';
 import { type CliIo, type CommandContext, runWithClient, withConnectionOptions } from './common';
 
-declare module '../admin-client' {
-  interface UnaryMethods {
-    Explain: [ExplainRequest, ExplainResponse__Output];
-    WhatIf: [WhatIfRequest, WhatIfResponse__Output];
-  }
-}
-
 /** What-if samples 100,000 sessions per route; a config change may touch many routes. */
 const WHAT_IF_DEADLINE_MS = 60_000;
 

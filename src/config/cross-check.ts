@@ -95,7 +95,51 @@ function checkRouteBackends(routePath: string, route: unknown, backendNames: str
   }
 }
 
-function checkService(svc: unknown, i: number, listenerNames: string[], backendNames: string[], errors: FieldError[]): void {
+/** Ring-mode sticky split: checks that need the service or the backends. */
+function checkStickySplit(routePath: string, route: unknown, sticky: boolean, protocols: Map<string, string>, errors: FieldError[]): void {
+  const split = field(route, 'stickySplit');
+  if (split === undefined || split === false) return;
+  if (!sticky) {
+    errors.push({
+      path: `${routePath}.stickySplit`,
+      message: "needs the service's affinity (its keys place each user on the ring that picks the version)",
+    });
+  }
+  // Ring mode (true or mode: ring) puts every version in one cluster with one protocol.
+  const ringMode = split === true || (isRec(split) && (split.mode === undefined || split.mode === 'ring'));
+  if (!ringMode) return;
+  let first: { name: string; protocol: string } | undefined;
+  list(field(route, 'backends')).forEach((ref, k) => {
+    const name = str(field(ref, 'name'));
+    const protocol = name === undefined ? undefined : protocols.get(name);
+    if (name === undefined || protocol === undefined) return;
+    if (!first) first = { name, protocol };
+    else if (protocol !== first.protocol) {
+      errors.push({
+        path: `${routePath}.backends[${k}].name`,
+        message: `'${name}' uses protocol ${protocol} and '${first.name}' ${first.protocol}: a stickySplit route puts every version in one cluster, with one protocol`,
+      });
+    }
+  });
+}
+
+function checkMirrors(routePath: string, route: unknown, backendNames: string[], errors: FieldError[]): void {
+  list(field(route, 'mirror')).forEach((m, k) => {
+    const name = str(field(m, 'backend'));
+    if (name !== undefined && !backendNames.includes(name)) {
+      errors.push({ path: `${routePath}.mirror[${k}].backend`, message: unknownRef('backend', name, backendNames) });
+    }
+  });
+}
+
+function checkService(
+  svc: unknown,
+  i: number,
+  listenerNames: string[],
+  backendNames: string[],
+  protocols: Map<string, string>,
+  errors: FieldError[],
+): void {
   const at = `services[${i}]`;
   const seenListeners = new Set<string>();
   list(field(svc, 'listeners')).forEach((ref, k) => {
@@ -123,6 +167,8 @@ function checkService(svc: unknown, i: number, listenerNames: string[], backendN
       }
     }
     checkRouteBackends(routePath, route, backendNames, errors);
+    checkStickySplit(routePath, route, field(svc, 'affinity') !== undefined, protocols, errors);
+    checkMirrors(routePath, route, backendNames, errors);
   });
 }
 
@@ -188,7 +234,13 @@ export function crossCheck(raw: unknown): FieldError[] {
   uniqueNames(services, 'services', 'service', errors);
   const backendNames = uniqueNames(backends, 'backends', 'backend', errors);
 
-  services.forEach((svc, i) => checkService(svc, i, listenerNames, backendNames, errors));
+  const protocols = new Map<string, string>();
+  for (const b of backends) {
+    const name = str(field(b, 'name'));
+    const protocol = field(b, 'protocol') ?? DEFAULTS.protocol;
+    if (name !== undefined && typeof protocol === 'string' && !protocols.has(name)) protocols.set(name, protocol);
+  }
+  services.forEach((svc, i) => checkService(svc, i, listenerNames, backendNames, protocols, errors));
   checkDomains(services, listenerNames, errors);
   checkStickyBalancers(services, backends, errors);
   return errors;

@@ -7,7 +7,9 @@ import type {
   PathMatchSpec,
   RouteMatchSpec,
   RouteSpec,
+  MirrorSpec,
   ServiceSpec,
+  StrongAffinitySpec,
   StringMatch,
   TetherConfig,
   WeightedBackend,
@@ -15,7 +17,7 @@ import type {
 import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
-import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService } from './schema';
+import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService, RawStrong } from './schema';
 
 /**
  * Validated file → model, with every default filled so translate/ never has to guess.
@@ -96,6 +98,15 @@ function route(serviceName: string, raw: RawRoute, index: number): RouteSpec {
   };
   if (edits.hostRewrite !== undefined) out.hostRewrite = edits.hostRewrite;
   if (raw.timeout !== undefined) out.timeoutMs = raw.timeout;
+  if (raw.stickySplit !== undefined) {
+    out.stickySplit =
+      raw.stickySplit.mode === 'header'
+        ? { mode: 'header', header: (raw.stickySplit.header ?? DEFAULTS.stickySplitHeader).toLowerCase() }
+        : { mode: 'ring' };
+  }
+  if (raw.mirror !== undefined && raw.mirror.length > 0) {
+    out.mirrors = raw.mirror.map((m): MirrorSpec => ({ backend: m.backend, percent: m.percent ?? DEFAULTS.mirrorPercent }));
+  }
   return out;
 }
 
@@ -119,20 +130,43 @@ function service(raw: RawService, allListeners: string[]): ServiceSpec {
     listeners: [...(raw.listeners ?? allListeners)],
     routes: raw.routes.map((r, i) => route(raw.name, r, i)),
   };
-  if (raw.affinity !== undefined) out.affinity = { keys: raw.affinity.keys.map(affinityKey) };
+  if (raw.affinity !== undefined) {
+    out.affinity = { keys: raw.affinity.keys.map(affinityKey) };
+    if (raw.affinity.strong !== undefined) out.affinity.strong = strong(raw.affinity.strong);
+  }
   return out;
+}
+
+function strong(raw: RawStrong): StrongAffinitySpec {
+  const strict = raw.strict ?? DEFAULTS.strongStrict;
+  if (raw.header !== undefined) return { session: { kind: 'header', name: raw.header.toLowerCase() }, strict };
+  const cookie = raw.cookie!;
+  const session: StrongAffinitySpec['session'] = { kind: 'cookie', name: cookie.name };
+  if (cookie.ttl !== undefined) session.ttlMs = cookie.ttl;
+  if (cookie.path !== undefined) session.path = cookie.path;
+  return { session, strict };
 }
 
 function balancer(raw: RawBalancer | undefined, sticky: boolean): BalancerSpec {
   switch (raw?.type ?? (sticky ? 'ring_hash' : 'round_robin')) {
-    case 'ring_hash':
-      return {
+    case 'ring_hash': {
+      // Given sizes mean the fixed ring they describe; otherwise the ring is stable.
+      const sized = raw?.minRingSize !== undefined || raw?.maxRingSize !== undefined;
+      const out: BalancerSpec = {
         type: 'ring_hash',
         minRingSize: raw?.minRingSize ?? DEFAULTS.minRingSize,
         maxRingSize: raw?.maxRingSize ?? DEFAULTS.maxRingSize,
+        ring: raw?.ring ?? (sized ? 'fixed' : DEFAULTS.ringSizing),
       };
-    case 'maglev':
-      return { type: 'maglev', tableSize: raw?.tableSize ?? DEFAULTS.tableSize };
+      if (raw?.pointsPerHost !== undefined) out.pointsPerHost = raw.pointsPerHost;
+      if (raw?.hashBalanceFactor !== undefined) out.hashBalanceFactor = raw.hashBalanceFactor;
+      return out;
+    }
+    case 'maglev': {
+      const out: BalancerSpec = { type: 'maglev', tableSize: raw?.tableSize ?? DEFAULTS.tableSize };
+      if (raw?.hashBalanceFactor !== undefined) out.hashBalanceFactor = raw.hashBalanceFactor;
+      return out;
+    }
     case 'least_request':
       return { type: 'least_request', choiceCount: raw?.choiceCount ?? DEFAULTS.choiceCount };
     case 'random':
@@ -150,6 +184,7 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
       port: e.address.port,
       weight: e.weight ?? DEFAULTS.endpointWeight,
       drain: e.drain ?? DEFAULTS.endpointDrain,
+      ...(e.hashKey !== undefined ? { hashKey: e.hashKey } : {}),
     })),
     balancer: balancer(raw.balancer, sticky),
     connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,

@@ -7,6 +7,7 @@ import {
   duration,
   exactlyOne,
   headerName,
+  headerNameProblem,
   nonEmptyString,
   port,
   presentKeys,
@@ -33,16 +34,19 @@ const listener = z.strictObject({
   address: bindAddress.optional(),
 });
 
+const cookieName = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((s) => s.length === 0 || /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s), 'invalid cookie name');
+const cookiePath = z.string().refine((s) => s.startsWith('/'), "must start with '/'");
+
 // Shorthands: `cookie: name` and `- host:port` expand to their object forms.
 const cookieKey = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
   z.strictObject({
-    name: z
-      .string()
-      .min(1, 'must not be empty')
-      .refine((s) => s.length === 0 || /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s), 'invalid cookie name'),
+    name: cookieName,
     ttl: duration().optional(),
-    path: z.string().refine((s) => s.startsWith('/'), "must start with '/'").optional(),
+    path: cookiePath.optional(),
   }),
 );
 
@@ -63,20 +67,65 @@ const affinityKey = z
     exactlyOne(k, AFFINITY_SOURCES, ctx, 'an affinity key');
   }, ALWAYS);
 
+/**
+ * Strong stickiness (Envoy's stateful_session filter). The cookie is Envoy's
+ * CookieBasedSessionState: Envoy reads only whole seconds of its ttl and always marks it
+ * HttpOnly; the Cookie message of the Envoy API Tether speaks (grpc-js-xds 1.14.1's protos)
+ * has no attributes, so it cannot be made Secure. Those two fields exist so a file that
+ * states them is checked against what Envoy will really do instead of being misread.
+ */
+const strongCookie = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.strictObject({
+    name: cookieName,
+    ttl: duration()
+      .refine((ms) => ms % 1000 === 0, 'must be a whole number of seconds (Envoy reads only the seconds)')
+      .optional(),
+    path: cookiePath.optional(),
+    secure: z
+      .boolean()
+      .refine((b) => !b, 'cannot be true: the Envoy API Tether speaks has no cookie attributes, so Envoy sets no Secure flag (terminate TLS in front and rely on HTTPS-only access, or leave this out)')
+      .optional(),
+    httpOnly: z.boolean().refine((b) => b, 'cannot be false: Envoy always marks the stateful-session cookie HttpOnly').optional(),
+  }),
+);
+
+export const STRONG_SOURCES = ['cookie', 'header'] as const;
+
+const strong = z
+  .strictObject({
+    cookie: strongCookie.optional(),
+    header: z
+      .string()
+      .superRefine((s, ctx) => {
+        const problem = headerNameProblem(s, false);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    strict: z.boolean().optional(),
+  })
+  .superRefine((k, ctx) => {
+    exactlyOne(k, STRONG_SOURCES, ctx, 'strong stickiness');
+  }, ALWAYS);
+
 const affinity = z.strictObject({
   keys: z.array(affinityKey).min(1, 'must have at least one key'),
+  strong: strong.optional(),
 });
 
 export const BALANCER_TYPES = ['ring_hash', 'maglev', 'round_robin', 'least_request', 'random'] as const;
 /** Balancers that ignore the hash policy, so they cannot serve a sticky service. */
 export const NON_HASHING_BALANCERS: readonly string[] = ['round_robin', 'least_request', 'random'];
 
-// Which tuning field belongs to which type, so a misplaced one is named, not ignored.
-const BALANCER_FIELDS: Record<string, string> = {
-  minRingSize: 'ring_hash',
-  maxRingSize: 'ring_hash',
-  tableSize: 'maglev',
-  choiceCount: 'least_request',
+// Which tuning field belongs to which types, so a misplaced one is named, not ignored.
+const BALANCER_FIELDS: Record<string, readonly string[]> = {
+  ring: ['ring_hash'],
+  pointsPerHost: ['ring_hash'],
+  minRingSize: ['ring_hash'],
+  maxRingSize: ['ring_hash'],
+  tableSize: ['maglev'],
+  choiceCount: ['least_request'],
+  hashBalanceFactor: ['ring_hash', 'maglev'],
 };
 
 function isPrime(n: number): boolean {
@@ -93,6 +142,12 @@ const ringSize = z
 const balancer = z
   .strictObject({
     type: z.enum(BALANCER_TYPES),
+    ring: z.enum(['stable', 'fixed']).optional(),
+    pointsPerHost: z
+      .int()
+      .min(1, 'must be >= 1')
+      .max(BALANCER_LIMITS.maxPointsPerHost, `must be <= ${BALANCER_LIMITS.maxPointsPerHost}`)
+      .optional(),
     minRingSize: ringSize.optional(),
     maxRingSize: ringSize.optional(),
     tableSize: z
@@ -102,14 +157,35 @@ const balancer = z
       .refine(isPrime, 'must be a prime number (e.g. 65537 or 5000011)')
       .optional(),
     choiceCount: z.int().min(2, 'must be >= 2').optional(),
+    hashBalanceFactor: z
+      .int()
+      .min(BALANCER_LIMITS.minHashBalanceFactor, `must be >= ${BALANCER_LIMITS.minHashBalanceFactor} (a percentage of the average load)`)
+      .max(0xffffffff, 'must be <= 4294967295')
+      .optional(),
   })
   .superRefine((b, ctx) => {
     const type: unknown = b.type;
     if (typeof type !== 'string' || !(BALANCER_TYPES as readonly string[]).includes(type)) return;
     for (const field of presentKeys(b, Object.keys(BALANCER_FIELDS))) {
-      const owner = BALANCER_FIELDS[field];
-      if (owner !== type) {
-        ctx.addIssue({ code: 'custom', path: [field], message: `only applies to type ${owner}` });
+      const owners = BALANCER_FIELDS[field]!;
+      if (!owners.includes(type)) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `only applies to type ${owners.join(' or ')}` });
+      }
+    }
+    if (type === 'ring_hash') {
+      // Sizes mean a fixed ring; a stable ring is sized from the endpoints of each snapshot.
+      const sized = presentKeys(b, ['minRingSize', 'maxRingSize']);
+      if (b.ring === 'stable') {
+        for (const field of sized) {
+          ctx.addIssue({ code: 'custom', path: [field], message: 'only applies to ring: fixed (a stable ring is sized from the endpoints)' });
+        }
+      }
+      if (b.pointsPerHost !== undefined && (b.ring === 'fixed' || (b.ring === undefined && sized.length > 0))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pointsPerHost'],
+          message: b.ring === 'fixed' ? 'only applies to ring: stable' : 'only applies to ring: stable (minRingSize/maxRingSize make the ring fixed)',
+        });
       }
     }
     if (type === 'ring_hash' && typeof b.minRingSize === 'number') {
@@ -138,6 +214,7 @@ const endpoint = z.preprocess(
     }),
     weight: z.int().min(1, 'must be >= 1').max(0xffffffff, 'must be <= 4294967295').optional(),
     drain: z.boolean().optional(),
+    hashKey: nonEmptyString.optional(),
   }),
 );
 
@@ -148,11 +225,17 @@ const backend = z.strictObject({
     .min(1, 'must have at least one endpoint')
     .superRefine((eps, ctx) => {
       const seen = new Map<string, number>();
+      const keys = new Map<string, number>();
       eps.forEach((ep, i) => {
         const key = `${ep.address.host.toLowerCase()}:${ep.address.port}`;
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);
         else ctx.addIssue({ code: 'custom', path: [i], message: `duplicates endpoints[${first}]` });
+        // Two replicas with one hash key would take the very same ring positions.
+        if (ep.hashKey === undefined) return;
+        const firstKey = keys.get(ep.hashKey);
+        if (firstKey === undefined) keys.set(ep.hashKey, i);
+        else ctx.addIssue({ code: 'custom', path: [i, 'hashKey'], message: `duplicates endpoints[${firstKey}].hashKey` });
       });
     }),
   balancer: balancer.optional(),
@@ -174,13 +257,75 @@ const domain = z
     "must be a host name, optionally with a port or a leading/trailing '*' wildcard",
   );
 
-const route = z.strictObject({
-  name: resourceName.optional(),
-  match: routeMatch.optional(),
-  backends: z.array(weightedBackend).min(1, 'must have at least one backend'),
-  headers: headerEdits.optional(),
-  timeout: duration().optional(),
+export const STICKY_SPLIT_MODES = ['ring', 'header'] as const;
+
+// `stickySplit: true` is ring mode; false is the same as leaving it out.
+const stickySplit = z.preprocess(
+  (v) => (v === true ? { mode: 'ring' } : v === false ? undefined : v),
+  z
+    .strictObject({
+      mode: z.enum(STICKY_SPLIT_MODES),
+      header: z
+        .string()
+        .superRefine((s, ctx) => {
+          const problem = headerNameProblem(s, false);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+    }, { error: (iss) => (iss.code === 'invalid_type' ? 'must be true, false or { mode: ring | header, header? }' : undefined) })
+    .superRefine((v, ctx) => {
+      if (v.mode === 'ring' && v.header !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['header'], message: 'only applies to mode: header' });
+      }
+    }, ALWAYS)
+    .optional(),
+);
+
+/** Up to 4 decimals: FractionalPercent over a million holds exactly that. */
+const mirrorPercent = z
+  .number()
+  .min(0, 'must be >= 0')
+  .max(100, 'must be <= 100')
+  .refine((p) => Math.abs(Math.round(p * 10_000) - p * 10_000) < 1e-6, 'must have at most 4 decimals');
+
+const mirror = z.strictObject({
+  backend: z.string(),
+  percent: mirrorPercent.optional(),
 });
+
+const route = z
+  .strictObject({
+    name: resourceName.optional(),
+    match: routeMatch.optional(),
+    backends: z.array(weightedBackend).min(1, 'must have at least one backend'),
+    headers: headerEdits.optional(),
+    timeout: duration().optional(),
+    stickySplit,
+    mirror: z.array(mirror).optional(),
+  })
+  .superRefine((r, ctx) => {
+    // One cluster holds every version in ring mode, so nothing can differ by version.
+    if (r.stickySplit?.mode === 'ring') {
+      (Array.isArray(r.backends) ? r.backends : []).forEach((b, k) => {
+        if (b && typeof b === 'object' && b.headers !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['backends', k, 'headers'],
+            message:
+              'cannot differ by backend on a stickySplit route: every version is in one cluster, so Envoy cannot tell ' +
+              'which version a request reaches; move them to the route, or use stickySplit: { mode: header } (Envoy)',
+          });
+        }
+      });
+    }
+    const seen = new Map<string, number>();
+    (Array.isArray(r.mirror) ? r.mirror : []).forEach((m, k) => {
+      if (!m || typeof m.backend !== 'string') return;
+      const first = seen.get(m.backend);
+      if (first === undefined) seen.set(m.backend, k);
+      else ctx.addIssue({ code: 'custom', path: ['mirror', k, 'backend'], message: `duplicates mirror[${first}]` });
+    });
+  }, ALWAYS);
 
 const service = z.strictObject({
   name: resourceName,
@@ -202,3 +347,4 @@ export type RawRoute = RawService['routes'][number];
 export type RawBackend = NonNullable<RawConfig['backends']>[number];
 export type RawBalancer = NonNullable<RawBackend['balancer']>;
 export type RawAffinityKey = NonNullable<RawService['affinity']>['keys'][number];
+export type RawStrong = NonNullable<NonNullable<RawService['affinity']>['strong']>;

@@ -45,11 +45,53 @@ export type AffinityKey =
 
 export interface AffinitySpec {
   keys: AffinityKey[];
+  /** Pin each session to the replica that served it first (Envoy only); see StrongAffinitySpec. */
+  strong?: StrongAffinitySpec;
 }
 
+/**
+ * Strong stickiness: Envoy's stateful_session filter remembers the replica a session was sent
+ * to (in a cookie or a header) and sends the session back there, whatever the ring says, so
+ * scale events move no existing session. The affinity keys still pick the first replica.
+ */
+export interface StrongAffinitySpec {
+  session:
+    | {
+        kind: 'cookie';
+        name: string;
+        /** Cookie lifetime, whole seconds in ms; absent → a session cookie (no Max-Age). */
+        ttlMs?: number;
+        path?: string;
+      }
+    | { kind: 'header'; name: string };
+  /** true: 503 when the remembered replica is gone; false: balance anew (and re-pin). */
+  strict: boolean;
+}
+
+/**
+ * How a ring_hash ring is sized. `stable`: per snapshot, K entries per unit of the smallest
+ * endpoint weight (see translate/cluster.ts), so adding or removing a replica moves only its
+ * own share of sessions. `fixed`: minRingSize/maxRingSize as given (Envoy's behaviour).
+ */
+export type RingSizing = 'stable' | 'fixed';
+
 export type BalancerSpec =
-  | { type: 'ring_hash'; minRingSize: number; maxRingSize: number }
-  | { type: 'maglev'; tableSize: number }
+  | {
+      type: 'ring_hash';
+      /** Used when `ring` is `fixed` (or absent); a stable ring is sized by translate/ instead. */
+      minRingSize: number;
+      maxRingSize: number;
+      /**
+       * Absent means `fixed`: a model built from a served Cluster carries its concrete sizes.
+       * The config parser always sets it (`stable` unless sizes are given).
+       */
+      ring?: RingSizing;
+      /** Stable rings only: K for every node kind; absent → Envoy 1024, gRPC 256. */
+      pointsPerHost?: number;
+      /** Bounded load (consistent_hashing_lb_config.hash_balance_factor), >= 100. */
+      hashBalanceFactor?: number;
+    }
+  | { type: 'maglev'; tableSize: number; hashBalanceFactor?: number }
   | { type: 'round_robin' }
   | { type: 'least_request'; choiceCount: number }
   | { type: 'random' };
@@ -67,6 +109,12 @@ export interface EndpointSpec {
    * while a replica shuts down. Default false.
    */
   drain: boolean;
+  /**
+   * Stable identity for hashing (Envoy's `envoy.lb` metadata `hash_key`): Envoy places the
+   * replica on the ring by this instead of ip:port, so a restart with a new IP keeps its
+   * sessions. gRPC clients ignore it (they hash the address).
+   */
+  hashKey?: string;
 }
 
 export interface BackendSpec {
@@ -117,6 +165,23 @@ export interface WeightedBackend {
   hostRewrite?: string;
 }
 
+/**
+ * Keep every user on one version of a weighted split, and move users only from earlier-listed
+ * backends to later ones as weights shift (old → new).
+ * - `ring`: one synthetic cluster holding every version's replicas on one ring, each with as
+ *   many ring points as its share of the split (translate/sticky-split.ts). Both node kinds.
+ * - `header`: Envoy's WeightedCluster `header_name`: the request header's integer value
+ *   (e.g. the ext_proc bucket, 0–9999) picks the version. Envoy only; gRPC gets `ring`.
+ */
+export type StickySplitSpec = { mode: 'ring' } | { mode: 'header'; header: string };
+
+/** Shadow traffic: a copy of `percent` % of the route's requests also goes to `backend`. */
+export interface MirrorSpec {
+  backend: string; // a BackendSpec name
+  /** 0–100, at most 4 decimals. */
+  percent: number;
+}
+
 export interface RouteSpec {
   name: string; // default "<service>-<index>"
   match: RouteMatchSpec;
@@ -125,4 +190,8 @@ export interface RouteSpec {
   responseHeaders: HeaderOps;
   hostRewrite?: string;
   timeoutMs?: number;
+  /** Absent: a split picks the backend at random per request. Requires service affinity. */
+  stickySplit?: StickySplitSpec;
+  /** Shadow copies; in config order. Default none. */
+  mirrors?: MirrorSpec[];
 }

@@ -150,7 +150,7 @@ backends:
       ],
     });
     expect(config.backends.map((b) => [b.connectTimeoutMs, b.protocol, b.balancer])).toStrictEqual([
-      [250, 'http2', { type: 'ring_hash', minRingSize: 4096, maxRingSize: 8388608 }],
+      [250, 'http2', { type: 'ring_hash', minRingSize: 4096, maxRingSize: 8388608, ring: 'fixed' }],
       [1000, 'http1', { type: 'least_request', choiceCount: 2 }],
       [1000, 'http1', { type: 'random' }],
       [1000, 'http1', { type: 'maglev', tableSize: 5000011 }],
@@ -196,8 +196,8 @@ backends:
 `;
   it('ring_hash where any sticky service routes, round_robin elsewhere', () => {
     expect(configOf(text).backends.map((b) => [b.name, b.balancer])).toStrictEqual([
-      ['a', { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608 }],
-      ['b', { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608 }],
+      ['a', { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' }],
+      ['b', { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' }],
       ['c', { type: 'round_robin' }],
       ['unused', { type: 'round_robin' }],
     ]);

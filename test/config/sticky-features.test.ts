@@ -98,11 +98,13 @@ describe('endpoint hashKey', () => {
   });
 });
 
+type RouteDoc = Record<string, unknown> & { backends: Array<Record<string, unknown>> };
+
 /** shop (sticky) splitting shop-v1/shop-v2. */
-function canary(patch: (route: Record<string, unknown>, c: ReturnType<typeof sticky>) => void = () => {}) {
+function canary(patch: (route: RouteDoc, c: ReturnType<typeof sticky>) => void = () => {}) {
   return sticky((c) => {
     c.backends.push({ name: 'shop-v2', endpoints: ['10.0.1.1:8080'] });
-    const route: Record<string, unknown> & { backends: Array<Record<string, unknown>> } = {
+    const route: RouteDoc = {
       name: 'main',
       stickySplit: true,
       backends: [

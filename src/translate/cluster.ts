@@ -2,30 +2,39 @@ import type { BackendSpec, BalancerSpec, TetherConfig } from '../model/types';
 import type { Cluster } from '../envoy/messages';
 import { pack } from '../envoy/encode';
 import type { NodeKind } from './types';
+import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';
 import { byName, durationFromMs } from './proto-values';
+import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
-type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config'>;
+export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
 
 /**
  * One EDS cluster per backend, named after it; its endpoints come over ADS under the same
  * name (grpc-js-xds waits for a ClusterLoadAssignment whose cluster_name equals service_name).
  */
-export function clusters(config: TetherConfig, kind: NodeKind, warnings: Warnings): Cluster[] {
-  return [...config.backends].sort(byName).map((backend) => cluster(backend, kind, warnings));
+export function clusters(config: TetherConfig, endpoints: PreparedEndpoints, kind: NodeKind, warnings: Warnings): Cluster[] {
+  return [...config.backends].sort(byName).map((backend) => cluster(backend, liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
 }
 
-function cluster(backend: BackendSpec, kind: NodeKind, warnings: Warnings): Cluster {
-  const out: Cluster = {
-    name: backend.name,
-    type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: backend.name },
-    connect_timeout: durationFromMs(backend.connectTimeoutMs),
-    ...(kind === 'grpc' ? grpcLb(backend, warnings) : envoyLb(backend.balancer)),
+function cluster(backend: BackendSpec, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
+  return {
+    ...edsCluster(backend.name, backend.connectTimeoutMs, backend.protocol),
+    ...(kind === 'grpc' ? grpcLb(backend, weights, warnings) : envoyLb(backend, weights, warnings)),
   };
-  if (backend.protocol === 'http2') {
+}
+
+/** The parts every Tether cluster shares: EDS over ADS under its own name, timeout, protocol. */
+export function edsCluster(name: string, connectTimeoutMs: number, protocol: BackendSpec['protocol']): Cluster {
+  const out: Cluster = {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name },
+    connect_timeout: durationFromMs(connectTimeoutMs),
+  };
+  if (protocol === 'http2') {
     // Envoy talks HTTP/1.1 upstream unless told otherwise (gRPC backends need h2).
     // grpc-js-xds ignores this field; it always speaks HTTP/2.
     out.typed_extension_protocol_options = {
@@ -35,18 +44,13 @@ function cluster(backend: BackendSpec, kind: NodeKind, warnings: Warnings): Clus
   return out;
 }
 
-function envoyLb(balancer: BalancerSpec): LbFields {
+function envoyLb(backend: BackendSpec, weights: readonly number[], warnings: Warnings): LbFields {
+  const balancer = backend.balancer;
   switch (balancer.type) {
     case 'ring_hash':
-      return {
-        lb_policy: 'RING_HASH',
-        ring_hash_lb_config: {
-          minimum_ring_size: { value: String(balancer.minRingSize) },
-          maximum_ring_size: { value: String(balancer.maxRingSize) },
-        },
-      };
+      return { ...ringHashLb(backend.name, balancer, weights, 'envoy', warnings), ...boundedLoad(balancer) };
     case 'maglev':
-      return { lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: String(balancer.tableSize) } } };
+      return { lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: String(balancer.tableSize) } }, ...boundedLoad(balancer) };
     case 'round_robin':
       return { lb_policy: 'ROUND_ROBIN' };
     case 'least_request':
@@ -56,32 +60,60 @@ function envoyLb(balancer: BalancerSpec): LbFields {
   }
 }
 
+function ringHashLb(name: string, balancer: RingHashSpec, weights: readonly number[], kind: NodeKind, warnings: Warnings): LbFields {
+  const sizes = ringSizes(balancer, weights, kind);
+  if (sizes.cappedAt !== undefined) {
+    const who = kind === 'grpc' ? `gRPC clients cap the ring at ${GRPC_RING_SIZE_CAP} entries` : "Envoy's ring is at most 8388608 entries";
+    warnings.add(
+      `${backendPath(name)}.balancer`,
+      `${who}: a stable ring of ${sizes.pointsPerHost} points per host does not fit these ${weights.length} replicas (weights), ` +
+        `so it is pinned at ${sizes.cappedAt} and adding or removing a replica moves more sessions than its share (lower pointsPerHost to fit)`,
+    );
+  }
+  return {
+    lb_policy: 'RING_HASH',
+    ring_hash_lb_config: { minimum_ring_size: { value: String(sizes.minRingSize) }, maximum_ring_size: { value: String(sizes.maxRingSize) } },
+  };
+}
+
+/** Bounded load: a replica over factor % of the average load passes requests to the next one. */
+function boundedLoad(balancer: Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>): LbFields {
+  if (balancer.hashBalanceFactor === undefined) return {};
+  return { common_lb_config: { consistent_hashing_lb_config: { hash_balance_factor: { value: balancer.hashBalanceFactor } } } };
+}
+
 /**
  * grpc-js-xds accepts lb_policy ROUND_ROBIN and RING_HASH only and NACKs the rest
  * (cluster-resource-type.js: "unsupported lb_policy"). Maglev, being consistent hashing,
- * becomes a ring hash with the default sizes (a maglev table size is no ring size);
- * least-request and random become round robin.
+ * becomes a ring hash with the default sizes (a maglev table size is no ring size; src/affinity's
+ * picker models exactly that); least-request and random become round robin. grpc-js-xds never
+ * reads common_lb_config, so a hash_balance_factor is accepted and ignored: it is still sent
+ * (the cluster stays what the config says) with a warning that gRPC clients do not bound load.
  */
-function grpcLb(backend: BackendSpec, warnings: Warnings): LbFields {
+function grpcLb(backend: BackendSpec, weights: readonly number[], warnings: Warnings): LbFields {
   const balancer = backend.balancer;
+  const at = `${backendPath(backend.name)}.balancer`;
+  if ((balancer.type === 'ring_hash' || balancer.type === 'maglev') && balancer.hashBalanceFactor !== undefined) {
+    warnings.add(`${at}.hashBalanceFactor`, 'gRPC clients ignore hash_balance_factor (grpc-js-xds does not read common_lb_config): no bounded load for them');
+  }
   switch (balancer.type) {
     case 'ring_hash':
-      if (balancer.minRingSize > GRPC_RING_SIZE_CAP) {
+      if (balancer.ring !== 'stable' && balancer.minRingSize > GRPC_RING_SIZE_CAP) {
         warnings.add(
-          `${backendPath(backend.name)}.balancer`,
+          at,
           `gRPC clients cap the ring at ${GRPC_RING_SIZE_CAP} entries (channel option grpc.lb.ring_hash.ring_size_cap): ` +
             `minRingSize ${balancer.minRingSize} gives them a smaller ring than Envoy's, so keys may map differently`,
         );
       }
-      return envoyLb(balancer);
+      return { ...ringHashLb(backend.name, balancer, weights, 'grpc', warnings), ...boundedLoad(balancer) };
     case 'maglev':
-      warnings.add(`${backendPath(backend.name)}.balancer`, 'gRPC clients have no maglev: ring_hash with default ring sizes instead');
-      return { lb_policy: 'RING_HASH' };
+      warnings.add(at, 'gRPC clients have no maglev: ring_hash with default ring sizes instead');
+      return { lb_policy: 'RING_HASH', ...boundedLoad(balancer) };
     case 'least_request':
     case 'random':
-      warnings.add(`${backendPath(backend.name)}.balancer`, `gRPC clients have no ${balancer.type}: round_robin instead`);
+      warnings.add(at, `gRPC clients have no ${balancer.type}: round_robin instead`);
       return { lb_policy: 'ROUND_ROBIN' };
     case 'round_robin':
-      return envoyLb(balancer);
+      return { lb_policy: 'ROUND_ROBIN' };
   }
 }

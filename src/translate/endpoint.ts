@@ -2,25 +2,76 @@ import { isIP } from 'node:net';
 import type { BackendSpec, TetherConfig } from '../model/types';
 import type { ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
-import type { ResolvedEndpoint, ResolvedEndpoints } from './types';
+import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from './types';
+import { LB_METADATA_NAMESPACE } from './names';
 import { byName } from './proto-values';
 import { backendPath, type Warnings } from './warnings';
 
-/**
- * One ClusterLoadAssignment per backend, named after it, in one locality. Identical for both
- * kinds of node. A backend with no resolved endpoints still gets one, empty: a missing
- * assignment would leave the cluster warming (and grpc-js-xds waiting 15 s) instead of
- * failing fast with "no healthy upstream".
- */
-export function loadAssignments(config: TetherConfig, endpoints: ResolvedEndpoints, warnings: Warnings): ClusterLoadAssignment[] {
-  return [...config.backends].sort(byName).map((backend) => loadAssignment(backend, endpoints.get(backend.name) ?? [], warnings));
+/** A resolved endpoint, duplicates folded, with the hash key its config endpoint gives. */
+export interface PreparedEndpoint extends ResolvedEndpoint {
+  hashKey?: string;
 }
 
-function loadAssignment(backend: BackendSpec, resolved: readonly ResolvedEndpoint[], warnings: Warnings): ClusterLoadAssignment {
-  const lbEndpoints = dedupe(resolved, backend.name, warnings).map(lbEndpoint);
-  if (lbEndpoints.length === 0) return { cluster_name: backend.name, endpoints: [] };
+/** Backend name → its endpoints as every resource of the snapshot sees them. */
+export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>;
+
+/**
+ * The endpoints of each backend once, for the assignments, the ring sizes and the sticky-split
+ * clusters alike: duplicates folded (see dedupe), `hashKey` taken from the config endpoint an
+ * address came from (the resolver does not carry it).
+ */
+export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, warnings: Warnings): PreparedEndpoints {
+  const out = new Map<string, PreparedEndpoint[]>();
+  for (const backend of [...config.backends].sort(byName)) {
+    out.set(backend.name, dedupe(withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings), backend.name, warnings));
+  }
+  return out;
+}
+
+/**
+ * A hash key names one replica. A DNS name that resolves to several addresses would give
+ * them all the same key, i.e. the same ring entries, so the key is left out for all of them.
+ */
+function withHashKeys(backend: BackendSpec, resolved: readonly ResolvedEndpoint[], warnings: Warnings): PreparedEndpoint[] {
+  const keyed = backend.endpoints.filter((e) => e.hashKey !== undefined);
+  if (keyed.length === 0) return [...resolved];
+  const sourceOf = (e: ResolvedEndpoint) =>
+    keyed.find((c) => c.port === e.port && c.host.toLowerCase() === (e.hostname ?? e.ip).toLowerCase());
+  const addresses = new Map<string, number>();
+  for (const e of resolved) {
+    const source = sourceOf(e);
+    if (source) addresses.set(source.hashKey!, (addresses.get(source.hashKey!) ?? 0) + 1);
+  }
+  for (const [key, count] of addresses) {
+    if (count > 1) {
+      warnings.add(`${backendPath(backend.name)}.endpoints`, `hashKey "${key}" is on a name that resolves to ${count} addresses; left out for them`);
+    }
+  }
+  return resolved.map((e) => {
+    const key = sourceOf(e)?.hashKey;
+    return key !== undefined && addresses.get(key) === 1 ? { ...e, hashKey: key } : { ...e };
+  });
+}
+
+/** Weights of the endpoints a balancer uses (drained ones are excluded by both kinds of client). */
+export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
+  return endpoints.filter((e) => !e.drain).map((e) => e.weight);
+}
+
+/**
+ * One ClusterLoadAssignment per backend, named after it, in one locality. The same for both
+ * kinds of node except the hash keys, which only Envoy reads. A backend with no resolved
+ * endpoints still gets one, empty: a missing assignment would leave the cluster warming (and
+ * grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
+ */
+export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind): ClusterLoadAssignment[] {
+  return [...config.backends].sort(byName).map((backend) => loadAssignment(backend.name, (prepared.get(backend.name) ?? []).map((e) => lbEndpoint(e, kind))));
+}
+
+export function loadAssignment(name: string, lbEndpoints: LbEndpoint[]): ClusterLoadAssignment {
+  if (lbEndpoints.length === 0) return { cluster_name: name, endpoints: [] };
   return {
-    cluster_name: backend.name,
+    cluster_name: name,
     // grpc-js-xds silently drops a locality without load_balancing_weight.
     endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: lbEndpoints }],
   };
@@ -31,16 +82,24 @@ function loadAssignment(backend: BackendSpec, resolved: readonly ResolvedEndpoin
  * connections while they finish: Envoy counts DRAINING as unhealthy (no new requests;
  * subject to the cluster's panic threshold), grpc-js-xds uses only UNKNOWN and HEALTHY
  * endpoints (xds-dependency-manager.js).
+ *
+ * A hash key goes into `envoy.lb` metadata, which Envoy's ring hash and maglev hash instead of
+ * ip:port (so a replica that comes back on a new IP keeps its ring positions). grpc-js-xds
+ * always hashes the address (load-balancer-ring-hash.js), so gRPC nodes do not get it.
  */
-function lbEndpoint(e: ResolvedEndpoint): LbEndpoint {
-  return {
+export function lbEndpoint(e: PreparedEndpoint, kind: NodeKind, weight = e.weight): LbEndpoint {
+  const out: LbEndpoint = {
     endpoint: {
       address: { socket_address: { address: e.ip, port_value: e.port } },
       ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
     },
     ...(e.drain ? { health_status: 'DRAINING' as const } : {}),
-    load_balancing_weight: { value: e.weight },
+    load_balancing_weight: { value: weight },
   };
+  if (kind === 'envoy' && e.hashKey !== undefined) {
+    out.metadata = { filter_metadata: { [LB_METADATA_NAMESPACE]: { fields: { hash_key: { stringValue: e.hashKey } } } } };
+  }
+  return out;
 }
 
 /**
@@ -49,8 +108,8 @@ function lbEndpoint(e: ResolvedEndpoint): LbEndpoint {
  * folded into the first, weights added: for ring hash (same host key) and round robin alike
  * that is the traffic share the duplicates would have had.
  */
-function dedupe(resolved: readonly ResolvedEndpoint[], backend: string, warnings: Warnings): ResolvedEndpoint[] {
-  const byAddress = new Map<string, ResolvedEndpoint>();
+function dedupe(resolved: readonly PreparedEndpoint[], backend: string, warnings: Warnings): PreparedEndpoint[] {
+  const byAddress = new Map<string, PreparedEndpoint>();
   for (const e of resolved) {
     const key = `${e.ip.toLowerCase()}|${e.port}`;
     const first = byAddress.get(key);

@@ -3,6 +3,7 @@ import type { HttpFilter } from '../generated/envoy/extensions/filters/network/h
 import { pack } from '../envoy/encode';
 import type { NodeKind } from './types';
 import { ROUTER_FILTER, ROUTER_TYPE } from './names';
+import { statefulSessionFilter } from './strong-session';
 
 /** What a filter contributor may look at when deciding which filters an HCM gets. */
 export interface HttpFilterContext {
@@ -20,7 +21,7 @@ export interface HttpFilterContext {
  */
 export type HttpFilterContributor = (ctx: HttpFilterContext) => HttpFilter[];
 
-const BEFORE_ROUTER: readonly HttpFilterContributor[] = [];
+const BEFORE_ROUTER: readonly HttpFilterContributor[] = [statefulSessionFilter];
 
 export function httpFilters(ctx: HttpFilterContext): HttpFilter[] {
   return [...BEFORE_ROUTER.flatMap((contribute) => contribute(ctx)), routerFilter()];

@@ -14,7 +14,9 @@
 import type { TetherConfig } from '../model/types';
 import type { EnvoyResources, NodeKind, ResolvedEndpoints, TranslateResult } from './types';
 import { clusters } from './cluster';
-import { loadAssignments } from './endpoint';
+import { loadAssignments, prepareEndpoints } from './endpoint';
+import { byName } from './proto-values';
+import { stickyResources } from './sticky-split';
 import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
@@ -32,19 +34,19 @@ export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, ki
 /** `translate`, plus what had to be dropped or replaced for this kind of node (as data). */
 export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): TranslateResult {
   const warnings = new Warnings();
-  const resources: EnvoyResources =
-    kind === 'grpc'
-      ? {
-          listeners: grpcListeners(config),
-          routes: grpcRouteConfigurations(config, warnings),
-          clusters: clusters(config, kind, warnings),
-          endpoints: loadAssignments(config, endpoints, warnings),
-        }
-      : {
-          listeners: envoyListeners(config),
-          routes: envoyRouteConfigurations(config, warnings),
-          clusters: clusters(config, kind, warnings),
-          endpoints: loadAssignments(config, endpoints, warnings),
-        };
+  // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
+  const endpointWarnings = new Warnings();
+  const prepared = prepareEndpoints(config, endpoints, endpointWarnings);
+  const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
+  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings) : envoyRouteConfigurations(config, warnings);
+  const backendClusters = clusters(config, prepared, kind, warnings);
+  const sticky = stickyResources(config, prepared, kind, warnings);
+  const resources: EnvoyResources = {
+    listeners,
+    routes,
+    clusters: [...backendClusters, ...sticky.clusters].sort(byName),
+    endpoints: [...loadAssignments(config, prepared, kind), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+  };
+  warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };
 }

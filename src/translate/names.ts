@@ -17,3 +17,22 @@ export const HTTP_PROTOCOL_OPTIONS_KEY = HTTP_PROTOCOL_OPTIONS_TYPE;
 
 /** grpc-js-xds clamps the ring to `grpc.lb.ring_hash.ring_size_cap`, 4096 by default. */
 export const GRPC_RING_SIZE_CAP = 4096;
+
+/** Endpoint metadata namespace whose `hash_key` Envoy's hashing balancers read. */
+export const LB_METADATA_NAMESPACE = 'envoy.lb';
+
+export const STATEFUL_SESSION_FILTER = 'envoy.filters.http.stateful_session';
+export const STATEFUL_SESSION_TYPE = 'envoy.extensions.filters.http.stateful_session.v3.StatefulSession';
+export const STATEFUL_SESSION_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.stateful_session.v3.StatefulSessionPerRoute';
+export const COOKIE_SESSION_STATE = 'envoy.http.stateful_session.cookie';
+export const COOKIE_SESSION_STATE_TYPE = 'envoy.extensions.http.stateful_session.cookie.v3.CookieBasedSessionState';
+export const HEADER_SESSION_STATE = 'envoy.http.stateful_session.header';
+export const HEADER_SESSION_STATE_TYPE = 'envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState';
+
+/**
+ * The synthetic cluster of a stickySplit route (translate/sticky-split.ts). `~` cannot occur in
+ * Tether names, so it never collides with a backend's cluster.
+ */
+export function stickyClusterName(service: string, route: string): string {
+  return `${service}~${route}~sticky`;
+}

@@ -4,8 +4,17 @@ import type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as ClusterWei
 import type { NodeKind } from './types';
 import { hashPolicies } from './hash-policy';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';
+import { mirrorPolicies } from './mirror';
+import { stickyClusterName } from './names';
 import { durationFromMs } from './proto-values';
+import { usesStickyRing } from './sticky-split';
 import { Warnings } from './warnings';
+
+/**
+ * Header-mode sticky split: weights are rescaled to this total, so the ext_proc bucket header
+ * (0–9999) maps one to one onto the split (Envoy takes header value % total weight).
+ */
+export const HEADER_SPLIT_TOTAL = 10_000;
 
 export interface BuiltAction {
   action: RouteAction;
@@ -27,11 +36,20 @@ export function routeAction(
   warnings: Warnings,
   path: string,
 ): BuiltAction | undefined {
-  const live = route.backends.filter((b) => b.weight > 0);
+  let live = route.backends.filter((b) => b.weight > 0);
   if (live.length === 0) {
     warnings.add(`${path}.backends`, 'no backend has a weight above 0; route left out');
     return undefined;
   }
+  if (route.stickySplit !== undefined && route.stickySplit.mode === 'header' && kind === 'grpc') {
+    warnings.add(
+      `${path}.stickySplit`,
+      'gRPC clients pick weighted clusters at random (grpc-js-xds ignores header_name): ring mode, one cluster over all versions, instead',
+    );
+  }
+  if (usesStickyRing(route, kind)) return stickyRingAction(service, route, kind, warnings, path);
+  const headerSplit = route.stickySplit?.mode === 'header' ? route.stickySplit.header : undefined;
+  if (headerSplit !== undefined) live = headerSplitWeights(live, warnings, path);
   // gRPC clients apply no header or host rewrites (A28: only routing fields are read), so
   // the operations are checked against a throwaway sink and reported once, as left out.
   const sink = kind === 'envoy' ? warnings : new Warnings();
@@ -67,11 +85,16 @@ export function routeAction(
       if (host !== undefined) cw.host_rewrite_literal = host;
       return cw;
     });
-    action.weighted_clusters = { clusters };
+    action.weighted_clusters = { clusters, ...(headerSplit !== undefined ? { header_name: headerSplit } : {}) };
     if (!perBackendHost && routeHost !== undefined) action.host_rewrite_literal = routeHost;
     headers = mutations(routeOps);
   }
+  finish(action, service, route, kind, warnings, path);
+  return { action, headers };
+}
 
+/** What every route action gets whatever its target: hash policy, deadline, mirrors. */
+function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kind: NodeKind, warnings: Warnings, path: string): void {
   const hashes = hashPolicies(service.affinity, kind);
   if (hashes.length > 0) action.hash_policy = hashes;
   if (route.timeoutMs !== undefined) {
@@ -79,5 +102,60 @@ export function routeAction(
     if (kind === 'grpc') action.max_stream_duration = { max_stream_duration: durationFromMs(route.timeoutMs) };
     else action.timeout = durationFromMs(route.timeoutMs);
   }
+  const mirrors = mirrorPolicies(route.mirrors, kind, warnings, path);
+  if (mirrors.length > 0) action.request_mirror_policies = mirrors;
+}
+
+/**
+ * Ring-mode sticky split: the one synthetic cluster of sticky-split.ts. Only route-level header
+ * operations exist here (validation refuses per-backend ones: they cannot apply by version).
+ */
+function stickyRingAction(service: ServiceSpec, route: RouteSpec, kind: NodeKind, warnings: Warnings, path: string): BuiltAction {
+  const action: RouteAction = { cluster: stickyClusterName(service.name, route.name) };
+  let headers: HeaderMutations = {};
+  if (kind === 'envoy') {
+    const routeOps = levelOps(route.requestHeaders, route.responseHeaders, warnings, path);
+    headers = mutations(routeOps);
+    const host = route.hostRewrite ?? routeOps.hostFromSet;
+    if (host !== undefined) action.host_rewrite_literal = host;
+    if (route.backends.some((b) => !isEmptyBackendOps(b))) {
+      // Header mode falls back to this for gRPC only; for Envoy, validation refuses them in ring
+      // mode, but a model built elsewhere may carry them: never apply them to every version.
+      warnings.add(`${path}.backends`, 'per-backend header operations cannot apply by version in one sticky cluster; left out');
+    }
+  } else {
+    const routeOps = levelOps(route.requestHeaders, route.responseHeaders, new Warnings(), path);
+    const rewrites = !isEmpty(routeOps) || route.hostRewrite !== undefined || route.backends.some((b) => !isEmptyBackendOps(b));
+    if (rewrites) warnings.add(path, 'gRPC clients apply no header or host rewrites; left out');
+  }
+  finish(action, service, route, kind, warnings, path);
   return { action, headers };
+}
+
+function isEmptyBackendOps(b: WeightedBackend): boolean {
+  const none = (o: WeightedBackend['requestHeaders']) => o.set.length === 0 && o.add.length === 0 && o.remove.length === 0;
+  return none(b.requestHeaders) && none(b.responseHeaders) && b.hostRewrite === undefined;
+}
+
+/**
+ * Header-mode sticky split (Envoy): Envoy picks the backend whose cumulative weight range holds
+ * `value % total` (value: the header's integer, or a random one without it). Weights are scaled
+ * to a fixed total by rounding the cumulative sums, in route order: shifting weight to later
+ * backends only lowers every boundary, so a user's value can only fall into a later backend
+ * (old → new), and the total never changes, so `value % total` stays put. A backend whose
+ * rounded share is 0 is left out.
+ */
+function headerSplitWeights(live: WeightedBackend[], warnings: Warnings, path: string): WeightedBackend[] {
+  const sum = live.reduce((a, b) => a + b.weight, 0);
+  let cumulative = 0;
+  let boundary = 0;
+  const out: WeightedBackend[] = [];
+  for (const b of live) {
+    cumulative += b.weight;
+    const next = Math.round((cumulative * HEADER_SPLIT_TOTAL) / sum);
+    if (next > boundary) out.push({ ...b, weight: next - boundary });
+    else warnings.add(`${path}.backends[${b.backend}]`, `share below 1/${HEADER_SPLIT_TOTAL} of the header split: left out`);
+    boundary = next;
+  }
+  return out;
 }

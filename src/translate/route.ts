@@ -7,6 +7,7 @@ import { routeMatch } from './header-match';
 import { warnGrpcAffinity } from './hash-policy';
 import { byName } from './proto-values';
 import { routeAction } from './route-action';
+import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
 import { routePath, servicePath, type Warnings } from './warnings';
 
 /**
@@ -62,6 +63,7 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
 export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings): RouteConfiguration[] {
   return [...config.services].sort(byName).map((service) => {
     warnGrpcAffinity(service.affinity, warnings, servicePath(service.name));
+    warnGrpcStrong(service, warnings, servicePath(service.name));
     return {
       name: service.name,
       virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', warnings) }],
@@ -72,6 +74,7 @@ export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings
 /** A service's routes in model order (first match wins). */
 function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings): Route[] {
   const out: Route[] = [];
+  const sessions = kind === 'envoy' ? statefulSessionPerRoute(service) : undefined;
   for (const spec of service.routes) {
     const path = routePath(service.name, spec.name);
     if (kind === 'grpc' && spec.match.queryParams.length > 0) {
@@ -84,11 +87,20 @@ function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings): Route
     }
     const built = routeAction(service, spec, kind, warnings, path);
     if (!built) continue;
+    if (sessions && spec.stickySplit === undefined && built.action.weighted_clusters && service.affinity?.strong?.strict) {
+      // The pinned replica belongs to one backend; a random pick of another one cannot reach it.
+      warnings.add(
+        path,
+        'strict strong stickiness with a random weighted split: a request sent to a backend other than the one its session is ' +
+          'pinned to gets 503; use stickySplit, or strict: false',
+      );
+    }
     out.push({
       name: spec.name,
       match: routeMatch(spec.match, { queryParams: kind === 'envoy' }),
       route: built.action,
       ...built.headers,
+      ...(sessions ? { typed_per_filter_config: sessions } : {}),
     });
   }
   return out;

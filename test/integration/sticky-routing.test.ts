@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, hello, waitFor, type SampleClient } from '../support/harness';
-import { buildRing, hashHeader, pick, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../support/ring-hash-reference';
+import { buildRing, hashHeader, pick, DEFAULT_MAX_RING_SIZE } from '../support/ring-hash-reference';
+import { decodeMessage } from '../../src/envoy/encode';
+import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
 import type { Replica } from '../../src/sample/replica';
 
 const h = new Harness();
@@ -51,14 +53,29 @@ function config(stickyReplicas: Replica[], opts: { canaryWeight?: number; invali
 
 const users = (n: number, prefix = 'user') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-/** Which replica the reference ring (grpc-js-xds sizing: 1024 min, capped at 4096) predicts. */
+/**
+ * Tether's stable ring for gRPC nodes: 256 entries per host of equal weight (the config
+ * reference's documented sizing), i.e. minimum_ring_size = 256 × N. Only this size comes from
+ * Tether's config; the prediction itself is the independent reference implementation.
+ */
+const GRPC_POINTS_PER_HOST = 256;
+
+/** Which replica the reference ring (grpc-js-xds's algorithm and 4096 cap) predicts. */
 function predict(replicas: Replica[], user: string): string {
   const ring = buildRing(
     replicas.map((r) => ({ address: r.address, weight: 1 })),
-    { minRingSize: DEFAULT_MIN_RING_SIZE, maxRingSize: DEFAULT_MAX_RING_SIZE },
+    { minRingSize: GRPC_POINTS_PER_HOST * replicas.length, maxRingSize: DEFAULT_MAX_RING_SIZE },
   );
   const address = pick(ring, hashHeader(user));
   return replicas.find((r) => r.address === address)!.id;
+}
+
+/** minimum_ring_size of a cluster as Tether serves it to gRPC nodes right now. */
+function servedMinRingSize(cluster: string): number {
+  const resource = h.tether.cache.get('grpc')!.sets[CLUSTER_TYPE].resources.get(cluster)!;
+  const any = decodeMessage('google.protobuf.Any', resource.anyBytes) as { value: Uint8Array };
+  const decoded = decodeMessage('envoy.config.cluster.v3.Cluster', any.value) as { ring_hash_lb_config?: { minimum_ring_size?: { value: string } } };
+  return Number(decoded.ring_hash_lb_config?.minimum_ring_size?.value);
 }
 
 async function replicaOf(client: SampleClient, user: string): Promise<string> {
@@ -97,6 +114,7 @@ describe('sticky routing through grpc-js-xds', () => {
     for (const id of got) counts.set(id, (counts.get(id) ?? 0) + 1);
     expect([...counts.keys()].sort()).toEqual(['sticky-1', 'sticky-2', 'sticky-3']);
     for (const n of counts.values()) expect(n).toBeGreaterThan(300 * 0.15);
+    expect(servedMinRingSize('sticky')).toBe(GRPC_POINTS_PER_HOST * sticky.length);
     expect(got).toEqual(users(300).map((u) => predict(sticky, u)));
   });
 
@@ -107,8 +125,7 @@ describe('sticky routing through grpc-js-xds', () => {
     const grown = [...sticky, extra];
     const expectedAfter = all.map((u) => predict(grown, u));
     const expectedMovers = all.filter((_, i) => expectedAfter[i] !== before[i]);
-    // The reference predicts real movement. With the default fixed-size ring (1024 points) some
-    // users also shuffle between the old replicas, not only onto the new one (see field notes).
+    // The reference predicts real movement: about a quarter of the users, the new replica's share.
     expect(expectedMovers.length).toBeGreaterThan(30);
     expect(before).toEqual(all.map((u) => predict(sticky, u)));
 
@@ -123,6 +140,9 @@ describe('sticky routing through grpc-js-xds', () => {
     expect(after).toEqual(expectedAfter);
     const movers = all.filter((_, i) => after[i] !== before[i]);
     expect(movers).toEqual(expectedMovers);
+    expect(servedMinRingSize('sticky')).toBe(GRPC_POINTS_PER_HOST * grown.length);
+    // Stable ring: every user who moved went to the new replica; none moved between old ones.
+    for (let i = 0; i < all.length; i++) if (after[i] !== before[i]) expect(after[i], all[i]).toBe('sticky-4');
 
     h.writeConfig(config(sticky));
     const toExtra = all.find((_, i) => expectedAfter[i] === 'sticky-4')!;

@@ -1,0 +1,316 @@
+/**
+ * Sticky canary (stickySplit): what translate emits, and — with src/affinity's exact model of
+ * Envoy's and grpc-js-xds's ring — that every user stays on one version at each step and, as
+ * the canary grows 1 % → 10 % → 50 % → 100 %, only ever moves from v1 to v2.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildRing, initHashing, ringPick, syntheticHashes, type AffinityEndpoint, type Flavour } from '../../src/affinity';
+import type { ClusterLoadAssignment } from '../../src/envoy/messages';
+import type { Cluster } from '../../src/envoy/messages';
+import type { EndpointSpec, TetherConfig } from '../../src/model/types';
+import { NODE_KINDS, staticEndpoints, toReadable, translate, translateWithWarnings, type NodeKind } from '../../src/translate';
+import { apportion } from '../../src/translate/apportion';
+import { STICKY_RING_POINTS } from '../../src/translate/sticky-split';
+import { backend, backendRef, config, route, service } from './fixtures';
+import { grpcXdsErrors } from './grpc-xds-validator';
+
+beforeAll(() => initHashing());
+
+const STICKY = 'canary~main~sticky';
+const eps = (prefix: string, n: number, weight = 1): EndpointSpec[] =>
+  Array.from({ length: n }, (_, i) => ({ host: `${prefix}.${i + 1}`, port: 8080, weight, drain: false }));
+
+function canary(v1: number, v2: number, opts: { v1Hosts?: EndpointSpec[]; v2Hosts?: EndpointSpec[]; mode?: 'ring' | 'header' } = {}): TetherConfig {
+  const split = opts.mode === 'header' ? { mode: 'header' as const, header: 'x-tether-bucket' } : { mode: 'ring' as const };
+  return config(
+    [
+      service('canary', [route('main', [backendRef('v1', v1), backendRef('v2', v2)], { stickySplit: split })], {
+        affinity: { keys: [{ kind: 'header', name: 'x-user', terminal: true }] },
+      }),
+    ],
+    [
+      backend('v1', { endpoints: opts.v1Hosts ?? eps('10.1.0', 3), balancer: { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' } }),
+      backend('v2', { endpoints: opts.v2Hosts ?? eps('10.2.0', 2), balancer: { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' } }),
+    ],
+  );
+}
+
+function stickyOf(cfg: TetherConfig, kind: NodeKind): { cluster: Cluster; cla: ClusterLoadAssignment } {
+  const out = translate(cfg, staticEndpoints(cfg), kind);
+  return { cluster: out.clusters.find((c) => c.name === STICKY)!, cla: out.endpoints.find((c) => c.cluster_name === STICKY)! };
+}
+
+/** The served assignment as src/affinity takes it (what explain does with a served cluster). */
+function endpointsOf(cla: ClusterLoadAssignment): AffinityEndpoint[] {
+  return (cla.endpoints ?? []).flatMap((l) =>
+    (l.lb_endpoints ?? []).map((lb) => ({
+      ip: lb.endpoint!.address!.socket_address!.address!,
+      port: lb.endpoint!.address!.socket_address!.port_value!,
+      weight: lb.load_balancing_weight!.value!,
+      ...(lb.health_status === 'DRAINING' ? { drain: true } : {}),
+    })),
+  );
+}
+
+function ringOf(cfg: TetherConfig, kind: NodeKind) {
+  const { cluster, cla } = stickyOf(cfg, kind);
+  const endpoints = endpointsOf(cla);
+  const flavour: Flavour = kind;
+  const hosts = endpoints.filter((e) => !e.drain).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
+  const ring = buildRing(hosts, {
+    flavour,
+    minRingSize: Number(cluster.ring_hash_lb_config!.minimum_ring_size!.value),
+    maxRingSize: Number(cluster.ring_hash_lb_config!.maximum_ring_size!.value),
+  });
+  return { ring, hosts };
+}
+
+const versionOf = (address: string | undefined): string => (address?.startsWith('10.2.') ? 'v2' : 'v1');
+
+describe('stickySplit (ring mode): translation', () => {
+  it('one synthetic cluster over every version, the route points at it, hash policy kept', () => {
+    for (const kind of NODE_KINDS) {
+      const out = translate(canary(90, 10), staticEndpoints(canary(90, 10)), kind);
+      const action = out.routes[0]!.virtual_hosts![0]!.routes![0]!.route!;
+      expect(action.cluster).toBe(STICKY);
+      expect(action.weighted_clusters).toBeUndefined();
+      expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
+      expect(out.clusters.map((c) => c.name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
+      expect(out.endpoints.map((c) => c.cluster_name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
+      const { cluster } = stickyOf(canary(90, 10), kind);
+      expect(cluster).toMatchObject({
+        type: 'EDS',
+        eds_cluster_config: { service_name: STICKY },
+        lb_policy: 'RING_HASH',
+        ring_hash_lb_config: {
+          minimum_ring_size: { value: String(STICKY_RING_POINTS[kind]) },
+          maximum_ring_size: { value: kind === 'grpc' ? '4096' : '8388608' },
+        },
+      });
+    }
+  });
+
+  it.each(NODE_KINDS)('%s: the weights are whole ring points that add up to the ring size, a power of two', (kind) => {
+    const T = STICKY_RING_POINTS[kind];
+    expect(Math.log2(T) % 1).toBe(0);
+    for (const step of [1, 10, 33, 50, 99, 100]) {
+      const weights = endpointsOf(stickyOf(canary(100 - step, step), kind).cla).map((e) => e.weight);
+      expect(weights.reduce((a, b) => a + b, 0)).toBe(T);
+      const v2 = endpointsOf(stickyOf(canary(100 - step, step), kind).cla)
+        .filter((e) => e.ip.startsWith('10.2.'))
+        .reduce((a, e) => a + e.weight, 0);
+      expect(Math.abs(v2 - (T * step) / 100)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it.each(NODE_KINDS)('%s: the client ring gives every host exactly its weight in points (src/affinity buildRing)', (kind) => {
+    for (const step of [1, 10, 50, 100]) {
+      const { ring, hosts } = ringOf(canary(100 - step, step), kind);
+      expect(ring.hashes.length).toBe(STICKY_RING_POINTS[kind]);
+      expect(ring.pointsPerHost).toEqual(hosts.map((h) => h.weight));
+    }
+  });
+
+  it.each(NODE_KINDS)('%s: 20,000 users, 1 → 10 → 50 → 100 %%: each on one version per step, never back from v2 to v1', (kind) => {
+    const users = syntheticHashes(20_000, 'user');
+    const history = users.map(() => [] as string[]);
+    for (const step of [1, 10, 50, 100]) {
+      const { ring } = ringOf(canary(100 - step, step), kind);
+      const again = ringOf(canary(100 - step, step), kind).ring;
+      let onV2 = 0;
+      users.forEach((h, i) => {
+        const address = ringPick(ring, h);
+        expect(ringPick(again, h)).toBe(address); // stable per user at each step
+        const version = versionOf(address);
+        if (version === 'v2') onV2++;
+        history[i]!.push(version);
+      });
+      expect(Math.abs((onV2 / users.length) * 100 - step)).toBeLessThan(step === 1 ? 1 : 3);
+    }
+    for (const versions of history) {
+      const first = versions.indexOf('v2');
+      if (first >= 0) expect(versions.slice(first).every((v) => v === 'v2')).toBe(true);
+    }
+    expect(history.every((v) => v[3] === 'v2')).toBe(true);
+  });
+
+  it.each(NODE_KINDS)('%s: growing the canary only adds v2 entries and removes v1 entries', (kind) => {
+    let previous = ringOf(canary(99, 1), kind).ring;
+    for (const step of [5, 10, 50, 99, 100]) {
+      const next = ringOf(canary(100 - step, step), kind).ring;
+      const entries = (r: typeof next) => new Map([...r.hashes].map((h, i) => [h, r.hosts[r.owners[i]!]!.address]));
+      const before = entries(previous);
+      const after = entries(next);
+      for (const [h, address] of after) if (!before.has(h)) expect(versionOf(address)).toBe('v2');
+      for (const [h, address] of before) if (!after.has(h)) expect(versionOf(address)).toBe('v1');
+      previous = next;
+    }
+  });
+
+  it.each(NODE_KINDS)('%s: scaling v2 from 2 to 3 replicas at a fixed split moves users within and, by up to the re-shared points, across versions', (kind) => {
+    const users = syntheticHashes(20_000, 'scale');
+    const T = STICKY_RING_POINTS[kind];
+    for (const [v1, v2] of [
+      [90, 10],
+      [70, 30],
+      [50, 50],
+    ] as const) {
+      const two = ringOf(canary(v1, v2), kind);
+      const three = ringOf(canary(v1, v2, { v2Hosts: eps('10.2.0', 3) }), kind);
+      // The points v2's first two replicas give up to the third (the rest of the ring is unchanged).
+      const reshared = two.ring.pointsPerHost.slice(3).reduce((a, p, i) => a + p - three.ring.pointsPerHost[3 + i]!, 0);
+      let across = 0;
+      let within = 0;
+      for (const h of users) {
+        const a = ringPick(two.ring, h);
+        const b = ringPick(three.ring, h);
+        if (a === b) continue;
+        if (versionOf(a) === versionOf(b)) within++;
+        else across++;
+      }
+      console.info(`${kind} ${v1}/${v2}: v2 2 → 3 replicas: ${(within / users.length * 100).toFixed(1)} % moved within v2, ${(across / users.length * 100).toFixed(1)} % across versions (re-shared ${(reshared / T * 100).toFixed(1)} % of the ring)`);
+      expect(within).toBeGreaterThan(0);
+      // A user changes version only if its entry was one of the re-shared points, or the new
+      // replica's entries now come first: at most twice the re-shared share (sampling slack).
+      expect(across / users.length).toBeLessThan((2 * reshared) / T + 0.01);
+    }
+  });
+
+  it('drained replicas stay in EDS as DRAINING and count for nothing; replicas without a point are left out, with a warning', () => {
+    const v2Hosts = [...eps('10.2.0', 2), { host: '10.2.0.9', port: 8080, weight: 1, drain: true }];
+    const cfg = canary(99, 1, { v1Hosts: eps('10.1.0', 3), v2Hosts });
+    const lbs = stickyOf(cfg, 'envoy').cla.endpoints![0]!.lb_endpoints!;
+    const drained = lbs.filter((l) => l.health_status === 'DRAINING');
+    expect(drained.map((l) => l.endpoint!.address!.socket_address!.address)).toEqual(['10.2.0.9']);
+    expect(lbs.filter((l) => l.health_status !== 'DRAINING').reduce((a, l) => a + l.load_balancing_weight!.value!, 0)).toBe(131_072);
+
+    // gRPC: 1 % of 4096 is 41 points; 60 v2 replicas cannot all have one.
+    const many = canary(99, 1, { v2Hosts: eps('10.2.0', 60) });
+    const { resources, warnings } = translateWithWarnings(many, staticEndpoints(many), 'grpc');
+    const cla = resources.endpoints.find((c) => c.cluster_name === STICKY)!;
+    expect(cla.endpoints![0]!.lb_endpoints!.filter((l) => l.endpoint!.address!.socket_address!.address!.startsWith('10.2.'))).toHaveLength(41);
+    expect(warnings).toContainEqual({
+      path: 'services[canary].routes[main].stickySplit',
+      message: 'v2: 19 of 60 replicas get no ring point at 41 points (its share of 4096); they get users as its share grows',
+    });
+  });
+
+  it('per-backend header operations are never applied to the shared cluster', () => {
+    const cfg = canary(50, 50);
+    cfg.services[0]!.routes[0]!.backends[1]!.responseHeaders = { set: [{ name: 'version', value: 'v2' }], add: [], remove: [] };
+    cfg.services[0]!.routes[0]!.responseHeaders = { set: [{ name: 'x-canary', value: 'sticky' }], add: [], remove: [] };
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    const r = resources.routes[0]!.virtual_hosts![0]!.routes![0]!;
+    expect(r.response_headers_to_add).toEqual([{ header: { key: 'x-canary', value: 'sticky' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
+    expect(warnings.map((w) => w.path)).toContain('services[canary].routes[main].backends');
+  });
+
+  it('bounded load of a member backend is not applied, with a warning', () => {
+    const cfg = canary(50, 50);
+    cfg.backends[0]!.balancer = { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable', hashBalanceFactor: 150 };
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    expect(resources.clusters.find((c) => c.name === STICKY)!.common_lb_config).toBeUndefined();
+    expect(warnings.find((w) => w.path === 'services[canary].routes[main].stickySplit')?.message).toMatch(/hashBalanceFactor of v1 not applied/);
+  });
+
+  it('encodes, and grpc-js-xds accepts the gRPC flavour', () => {
+    for (const step of [1, 50, 100]) {
+      const cfg = canary(100 - step, step);
+      for (const kind of NODE_KINDS) expect(() => toReadable(translate(cfg, staticEndpoints(cfg), kind))).not.toThrow();
+      expect(grpcXdsErrors(translate(cfg, staticEndpoints(cfg), 'grpc'))).toEqual([]);
+    }
+  });
+});
+
+describe('stickySplit (header mode)', () => {
+  it('Envoy: weighted clusters scaled to 10,000 in route order, header_name set, per-backend headers kept', () => {
+    const cfg = canary(97, 3, { mode: 'header' });
+    cfg.services[0]!.routes[0]!.backends[1]!.responseHeaders = { set: [{ name: 'version', value: 'v2' }], add: [], remove: [] };
+    const action = translate(cfg, staticEndpoints(cfg), 'envoy').routes[0]!.virtual_hosts![0]!.routes![0]!.route!;
+    expect(action.weighted_clusters).toEqual({
+      clusters: [
+        { name: 'v1', weight: { value: 9700 } },
+        {
+          name: 'v2',
+          weight: { value: 300 },
+          response_headers_to_add: [{ header: { key: 'version', value: 'v2' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+        },
+      ],
+      header_name: 'x-tether-bucket',
+    });
+    expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
+    expect(translate(cfg, staticEndpoints(cfg), 'envoy').clusters.map((c) => c.name)).toEqual(['v1', 'v2']);
+  });
+
+  it('Envoy: a bucket (value % 10,000) only moves to later backends as the split shifts (cumulative rounding)', () => {
+    const pick = (weights: number[], bucket: number): number => {
+      const cfg = config(
+        [service('s', [route('r', weights.map((w, i) => backendRef(`b${i}`, w)), { stickySplit: { mode: 'header', header: 'x-b' } })], { affinity: { keys: [{ kind: 'header', name: 'x-user', terminal: true }] } })],
+        weights.map((_, i) => backend(`b${i}`)),
+      );
+      const clusters = translate(cfg, staticEndpoints(cfg), 'envoy').routes[0]!.virtual_hosts![0]!.routes![0]!.route!.weighted_clusters!.clusters!;
+      let end = 0;
+      for (const c of clusters) {
+        end += c.weight!.value!;
+        if (bucket % end === bucket && bucket < end) return Number(c.name!.slice(1));
+      }
+      throw new Error('no cluster');
+    };
+    const steps = [
+      [98, 1, 1],
+      [90, 7, 3],
+      [70, 20, 10],
+      [40, 35, 25],
+      [10, 30, 60],
+      [1, 2, 97],
+    ];
+    for (let bucket = 0; bucket < 10_000; bucket += 7) {
+      let last = -1;
+      for (const w of steps) {
+        const got = pick(w, bucket);
+        expect(got).toBeGreaterThanOrEqual(last);
+        last = got;
+      }
+    }
+  });
+
+  it('gRPC: falls back to the ring mode, with a warning', () => {
+    const cfg = canary(90, 10, { mode: 'header' });
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'grpc');
+    expect(resources.routes[0]!.virtual_hosts![0]!.routes![0]!.route!.cluster).toBe(STICKY);
+    expect(warnings[0]).toEqual({
+      path: 'services[canary].routes[main].stickySplit',
+      message: 'gRPC clients pick weighted clusters at random (grpc-js-xds ignores header_name): ring mode, one cluster over all versions, instead',
+    });
+    expect(grpcXdsErrors(resources)).toEqual([]);
+  });
+});
+
+describe('apportion (Webster, seat by seat)', () => {
+  it('adds up, and is proportional for exact shares', () => {
+    expect(apportion([1, 1, 2], 4096)).toEqual([1024, 1024, 2048]);
+    expect(apportion([99, 1], 4096)).toEqual([4055, 41]);
+    expect(apportion([0, 5], 10)).toEqual([0, 10]);
+    expect(apportion([0, 0], 10)).toEqual([0, 0]);
+    expect(apportion([1, 1, 1], 4096).reduce((a, b) => a + b)).toBe(4096);
+  });
+
+  it('house monotone: one more seat never takes one from anybody', () => {
+    const weights = [7, 3, 11, 1, 5];
+    let previous = apportion(weights, 0);
+    for (let seats = 1; seats <= 300; seats++) {
+      const next = apportion(weights, seats);
+      next.forEach((s, i) => expect(s).toBeGreaterThanOrEqual(previous[i]!));
+      previous = next;
+    }
+  });
+
+  it('two parties: the growing one never loses a seat', () => {
+    let previous = 0;
+    for (let share = 0; share <= 1000; share++) {
+      const [, grown] = apportion([1000 - share, share], 4096);
+      expect(grown!).toBeGreaterThanOrEqual(previous);
+      previous = grown!;
+    }
+  });
+});

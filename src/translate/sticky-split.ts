@@ -25,7 +25,7 @@
  * - one cluster means one set of per-cluster settings: per-backend header operations and host
  *   rewrites cannot apply by version (validation refuses them in ring mode), the cluster uses
  *   one protocol and the longest connect timeout, and no bounded load (its overflow would go to
- *   the next ring entry, which may be another version);
+ *   another ring entry, which may be another version);
  * - changing one version's replica count re-shares that version's points among its replicas:
  *   the old replicas give up their last entries and the new one adds entries elsewhere on the
  *   ring, so users move within the version AND across versions, both ways: about
@@ -105,7 +105,7 @@ function stickyCluster(name: string, specs: readonly BackendSpec[], kind: NodeKi
     warnings.add(
       `${path}.stickySplit`,
       `hashBalanceFactor of ${bounded.map((s) => s.name).join(', ')} not applied to the sticky cluster: bounded load would send ` +
-        'overflow to the next ring entry, which may belong to another version',
+        'overflow to another ring entry, which may belong to another version',
     );
   }
   const T = STICKY_RING_POINTS[kind];

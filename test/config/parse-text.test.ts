@@ -133,6 +133,11 @@ describe('shipped configs', () => {
         'client-ip-affinity.yaml',
         'header-prefix-canary.yaml',
         'weighted-canary.yaml',
+        'sticky-canary.yaml',
+        'strong-stickiness.yaml',
+        'shadow-traffic.yaml',
+        'bounded-load.yaml',
+        'stable-ring.yaml',
       ]),
     );
   });
@@ -161,5 +166,23 @@ describe('shipped configs', () => {
       ['shop-v1', 90],
       ['shop-v2', 10],
     ]);
+
+    expect(load('header-affinity.yaml').backends[0]!.balancer).toMatchObject({ type: 'ring_hash', ring: 'stable' });
+    expect(load('cookie-affinity.yaml').backends[0]!.balancer).toMatchObject({ type: 'ring_hash', ring: 'stable' });
+    const canary = load('sticky-canary.yaml').services[0]!.routes[0]!;
+    expect([canary.stickySplit, canary.backends.map((b) => [b.backend, b.weight])]).toEqual([
+      { mode: 'ring' },
+      [
+        ['shop-v1', 99],
+        ['shop-v2', 1],
+      ],
+    ]);
+    expect(load('strong-stickiness.yaml').services[0]!.affinity!.strong).toEqual({
+      session: { kind: 'cookie', name: 'shop-pin', ttlMs: 8 * 3_600_000, path: '/' },
+      strict: false,
+    });
+    expect(load('shadow-traffic.yaml').services[0]!.routes[0]!.mirrors).toEqual([{ backend: 'shop-v2', percent: 10 }]);
+    expect(load('bounded-load.yaml').backends[0]!.balancer).toMatchObject({ type: 'ring_hash', ring: 'stable', hashBalanceFactor: 150 });
+    expect(load('stable-ring.yaml').backends[0]!.endpoints.map((e) => e.hashKey)).toEqual(['shop-0', 'shop-1', 'shop-2']);
   });
 });

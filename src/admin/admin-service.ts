@@ -6,8 +6,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { stringify as toYaml } from 'yaml';
-import { formatPath } from '../config/field-errors';
-import { parseYaml } from '../config/yaml-source';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
 import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
@@ -30,7 +28,7 @@ import type { MutationResponse } from '../generated/tether/tether/admin/v1/Mutat
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { AuthCheck } from './auth';
-import { objectToStruct, structToObject, toTimestamp } from './convert';
+import { objectToStruct, toTimestamp } from './convert';
 import { invalidRequest, toStatus } from './errors';
 import { explain } from './explain';
 import { createExplainSource } from './explain-source';
@@ -39,6 +37,7 @@ import { RequestFields } from './request-fields';
 import { startRolloutCall } from './rollout-call';
 import { getStatus, readNodeKind } from './status';
 import { whatIf } from './what-if';
+import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 
 export interface AdminServiceOptions {
   manager: ConfigManagerApi;
@@ -57,7 +56,6 @@ export interface AdminService {
  * YAML parsing costs ~3 s per MB on one core and blocks the event loop (xDS included), so
  * config text is capped well below the message limit; bigger configs go as a Struct.
  */
-export const MAX_CONFIG_TEXT_BYTES = 1024 * 1024;
 
 function toMutationResponse(result: MutationResult): MutationResponse {
   return {
@@ -126,15 +124,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     }),
 
     ApplyConfig: mutation('ApplyConfig', (req: ApplyConfigRequest__Output, fields) => {
-      let document: unknown;
-      if (req.config) document = structToObject(req.config, ['config'], fields.errors);
-      else if (Buffer.byteLength(req.text) > MAX_CONFIG_TEXT_BYTES) {
-        fields.problem('text', `at most ${MAX_CONFIG_TEXT_BYTES} bytes of YAML/JSON; send a bigger config as \`config\` (a Struct)`);
-      } else if (req.text.trim() !== '') {
-        const parsed = parseYaml(req.text, 'text');
-        if (parsed.ok) document = parsed.value;
-        else fields.errors.push(...parsed.errors.map((e) => ({ path: 'text', message: e.path ? `${e.path}: ${e.message}` : e.message })));
-      } else fields.problem('config', 'required: the config as a Struct, or as YAML/JSON in `text`');
+      const document = readConfigDocument(fields, req);
       return (opts) => manager.apply(document, { ...opts, source: 'apply' });
     }),
 
@@ -171,16 +161,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     }),
 
     SetSplit: mutation('SetSplit', (req: SetSplitRequest__Output, fields) => {
-      const service = fields.name(req.service, 'service');
-      const route = fields.optionalName(req.route, 'route') ?? '';
-      const weights: Record<string, number> = {};
-      const entries = Object.entries(req.weights ?? {});
-      if (entries.length === 0) fields.problem('weights', 'required: at least one backend name → weight');
-      for (const [backend, weight] of entries) {
-        fields.name(backend, formatPath(['weights', backend.slice(0, 80)]));
-        weights[backend] = weight;
-      }
-      if (entries.length > 0 && entries.every(([, w]) => w === 0)) fields.problem('weights', 'the weights must add up to more than 0');
+      const { service, route, weights } = readSplit(fields, req);
       return edit('set-split', edits.setSplit(service, route, weights));
     }),
 
@@ -211,23 +192,17 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     }),
 
     AddEndpoint: mutation('AddEndpoint', (req: EndpointRequest__Output, fields) => {
-      const backend = fields.name(req.backend, 'backend');
-      const address = fields.address(req.address, 'address');
-      const weight = req.weight || 1;
+      const { backend, address, weight } = readEndpoint(fields, req, true);
       return edit('add-endpoint', edits.addEndpoint(backend, address, weight));
     }),
 
     RemoveEndpoint: mutation('RemoveEndpoint', (req: EndpointRequest__Output, fields) => {
-      const backend = fields.name(req.backend, 'backend');
-      const address = fields.address(req.address, 'address');
-      if (req.weight) fields.problem('weight', 'only AddEndpoint takes a weight');
+      const { backend, address } = readEndpoint(fields, req, false);
       return edit('remove-endpoint', edits.removeEndpoint(backend, address));
     }),
 
     DrainEndpoint: mutation('DrainEndpoint', (req: EndpointRequest__Output, fields) => {
-      const backend = fields.name(req.backend, 'backend');
-      const address = fields.address(req.address, 'address');
-      if (req.weight) fields.problem('weight', 'only AddEndpoint takes a weight');
+      const { backend, address } = readEndpoint(fields, req, false);
       return edit('drain-endpoint', edits.drainEndpoint(backend, address));
     }),
 

@@ -4,23 +4,19 @@
  * translated for the node kind beside the current config, and compared (src/control/explain).
  * Nothing is stored or published.
  */
-import { formatPath } from '../config/field-errors';
-import { parseYaml } from '../config/yaml-source';
 import { TetherError } from '../control/errors';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
 import { diffResources } from '../control/resource-diff';
 import { DEFAULT_SAMPLES, initHashing } from '../affinity';
-import type { EndpointRequest__Output } from '../generated/tether/tether/admin/v1/EndpointRequest';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
 import type { RouteImpact } from '../generated/tether/tether/admin/v1/RouteImpact';
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
 import type { NodeKind } from '../translate/types';
 import { contentHash } from '../util/content-hash';
-import { MAX_CONFIG_TEXT_BYTES } from './admin-service';
-import { structToObject } from './convert';
+import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { ExplainSource } from './explain-source';
 import { RequestFields } from './request-fields';
 import { readNodeKind } from './status';
@@ -32,13 +28,6 @@ interface ReadWhatIf {
   kind: NodeKind;
   samples: number;
   expectedVersion: number;
-}
-
-function endpointFields(fields: RequestFields, req: EndpointRequest__Output, field: string, takesWeight: boolean) {
-  const backend = fields.name(req.backend, `${field}.backend`);
-  const address = fields.address(req.address, `${field}.address`);
-  if (!takesWeight && req.weight) fields.problem(`${field}.weight`, 'only AddEndpoint takes a weight');
-  return { backend, address, weight: req.weight || 1 };
 }
 
 /** The change as the matching mutation handler reads it, with paths under the oneof member. */
@@ -55,29 +44,24 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
     case 'set_split': {
       const r = req.set_split!;
       options = r.options;
-      const service = fields.name(r.service, `${field}.service`);
-      const route = fields.optionalName(r.route, `${field}.route`) ?? '';
-      const entries = Object.entries(r.weights ?? {});
-      if (entries.length === 0) fields.problem(`${field}.weights`, 'required: at least one backend name → weight');
-      for (const [backend] of entries) fields.name(backend, `${field}.${formatPath(['weights', backend.slice(0, 80)])}`);
-      if (entries.length > 0 && entries.every(([, w]) => w === 0)) fields.problem(`${field}.weights`, 'the weights must add up to more than 0');
-      change = { edit: edits.setSplit(service, route, Object.fromEntries(entries)), field };
+      const { service, route, weights } = readSplit(fields, r, field);
+      change = { edit: edits.setSplit(service, route, weights), field };
       break;
     }
     case 'add_endpoint': {
-      const e = endpointFields(fields, req.add_endpoint!, field, true);
+      const e = readEndpoint(fields, req.add_endpoint!, true, field);
       options = req.add_endpoint!.options;
       change = { edit: edits.addEndpoint(e.backend, e.address, e.weight), field };
       break;
     }
     case 'remove_endpoint': {
-      const e = endpointFields(fields, req.remove_endpoint!, field, false);
+      const e = readEndpoint(fields, req.remove_endpoint!, false, field);
       options = req.remove_endpoint!.options;
       change = { edit: edits.removeEndpoint(e.backend, e.address), field };
       break;
     }
     case 'drain_endpoint': {
-      const e = endpointFields(fields, req.drain_endpoint!, field, false);
+      const e = readEndpoint(fields, req.drain_endpoint!, false, field);
       options = req.drain_endpoint!.options;
       change = { edit: edits.drainEndpoint(e.backend, e.address), field };
       break;
@@ -91,15 +75,7 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
     case 'apply_config': {
       const r = req.apply_config!;
       options = r.options;
-      let document: unknown;
-      if (r.config) document = structToObject(r.config, [field, 'config'], fields.errors);
-      else if (Buffer.byteLength(r.text) > MAX_CONFIG_TEXT_BYTES) {
-        fields.problem(`${field}.text`, `at most ${MAX_CONFIG_TEXT_BYTES} bytes of YAML/JSON; send a bigger config as \`config\` (a Struct)`);
-      } else if (r.text.trim() !== '') {
-        const parsed = parseYaml(r.text, 'text');
-        if (parsed.ok) document = parsed.value;
-        else fields.errors.push(...parsed.errors.map((e) => ({ path: `${field}.text`, message: e.path ? `${e.path}: ${e.message}` : e.message })));
-      } else fields.problem(`${field}.config`, 'required: the config as a Struct, or as YAML/JSON in `text`');
+      const document = readConfigDocument(fields, r, field);
       change = { document, field };
       break;
     }

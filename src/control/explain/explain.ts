@@ -14,21 +14,8 @@ import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import type { WireResources } from './wire';
 
-export interface ExplainQuery {
-  service: string;
-  kind: NodeKind;
-  /** Header name → value(s); names match case-insensitively. */
-  headers?: Record<string, string | string[]>;
-  /** Cookie name → value; absent → the `cookie` header(s) are parsed. */
-  cookies?: Record<string, string>;
-  clientIp?: string;
-  /** Query parameter → raw value, over those in `path`. */
-  query?: Record<string, string>;
-  /** The :path, query string included or not. Default "/". */
-  path?: string;
-  /** The downstream connection, to predict a cookie Envoy generates. */
-  connection?: { remote: string; local: string };
-}
+/** A request's session-key material (see AffinityRequest), for one service and kind of node. */
+export type ExplainQuery = AffinityRequest & { service: string; kind: NodeKind };
 
 export interface PickOutcome {
   cluster: string;

@@ -8,13 +8,14 @@ import { TetherError } from '../control/errors';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
+import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources } from '../control/resource-diff';
 import { DEFAULT_SAMPLES, initHashing } from '../affinity';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
 import type { RouteImpact } from '../generated/tether/tether/admin/v1/RouteImpact';
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
-import type { NodeKind } from '../translate/types';
+import type { EnvoyResources, NodeKind } from '../translate/types';
 import { contentHash } from '../util/content-hash';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { ExplainSource } from './explain-source';
@@ -125,7 +126,9 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output):
     await nextTurn();
     routes.push(measure());
   }
-  const changes = diffResources(new Map([[kind, before.resources(kind)]]), new Map([[kind, after.resources(kind)]]));
+  const encodings = new EncodeCache();
+  const snapshotOf = (resources: EnvoyResources) => new Map([[kind, buildSnapshot(resources, kind, '', encodings)]]);
+  const changes = diffResources(snapshotOf(before.resources(kind)), snapshotOf(after.resources(kind)));
   return {
     version: current.version,
     node_kind: kind,

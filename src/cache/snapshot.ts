@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as protobuf from 'protobufjs';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
@@ -33,6 +34,8 @@ export interface ResourceSet {
   /** `resourcesVersion` of every resource: equal content ⇔ equal version. */
   readonly version: string;
   readonly resources: ReadonlyMap<string, SnapshotResource>;
+  /** The same resources as one sorted array, shared by every stream that gets them all. */
+  readonly list: readonly SnapshotResource[];
 }
 
 /** What one kind of node is served at one config version. Immutable and shared by all its streams. */
@@ -68,10 +71,70 @@ function encodeAny(typeUrl: ResourceTypeUrl, bytes: Buffer): Buffer {
   return Buffer.from(anyType.encode(anyType.fromObject({ type_url: typeUrl, value: bytes })).finish());
 }
 
+/**
+ * Remembers encodings across builds, keyed by the message's JSON: a config change re-encodes
+ * only the resources (and virtual hosts) whose content changed. Every entry was produced by
+ * the strict `encodeMessage` once, so a hit is as checked as a miss. Entries unused by the
+ * latest build are dropped at `endBuild`, so the cache holds about one config's worth.
+ */
+export class EncodeCache {
+  private previous = new Map<string, Buffer>();
+  private current = new Map<string, Buffer>();
+  hits = 0;
+  misses = 0;
+
+  encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
+    let key: string;
+    try {
+      key = `${typeName}\n${JSON.stringify(message)}`;
+    } catch {
+      return encodeMessage(typeName, message); // not JSON-able (never expected): no caching
+    }
+    let bytes = this.current.get(key) ?? this.previous.get(key);
+    if (bytes) this.hits++;
+    else {
+      this.misses++;
+      bytes = encodeMessage(typeName, message);
+    }
+    this.current.set(key, bytes);
+    return bytes;
+  }
+
+  /** Call after each complete build (all node kinds): forgets what that build did not use. */
+  endBuild(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
+
+const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
+let virtualHostsField: number | undefined;
+
+/**
+ * A RouteConfiguration is encoded as its fields without virtual_hosts followed by each virtual
+ * host as its own length-delimited field (protobuf allows fields in any order): a route
+ * config of 10,000 virtual hosts changed in one is re-encoded for one, not 10,000.
+ */
+function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Buffer {
+  virtualHostsField ??= lookupEnvoyType(ROUTE_CONFIGURATION).fields.virtual_hosts!.id;
+  const { virtual_hosts: hosts = [], ...shell } = message;
+  const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
+  for (const host of hosts) {
+    const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
+    chunks.push(Buffer.from(protobuf.Writer.create().uint32((virtualHostsField << 3) | 2).uint32(bytes.length).finish()), bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
 function buildSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
+  cache: EncodeCache,
 ): ResourceSet {
   const typeName = messageNameOf(typeUrl) as K;
   const byName = new Map<string, SnapshotResource>();
@@ -79,27 +142,34 @@ function buildSet<K extends EnvoyMessageName>(
     const name = nameOf(message);
     if (!name) throw new Error(`${typeName}[${i}]: a resource needs a name`);
     if (byName.has(name)) throw new Error(`${typeName}[${i}]: duplicate resource name ${JSON.stringify(name)}`);
-    const anyBytes = encodeAny(typeUrl, encodeMessage(typeName, message));
+    const payload =
+      typeName === ROUTE_CONFIGURATION
+        ? encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache)
+        : cache.encode(typeName, message);
+    const anyBytes = encodeAny(typeUrl, payload);
     const refs = Object.freeze(referencesOf(typeUrl, message));
     byName.set(name, Object.freeze({ name, hash: shortHash(anyBytes), anyBytes, refs }));
   }
-  const sorted = new Map([...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return Object.freeze({ typeUrl, version: resourcesVersion(sorted.values()), resources: sorted });
+  const list = Object.freeze([...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  const sorted = new Map(list.map((r) => [r.name, r]));
+  return Object.freeze({ typeUrl, version: resourcesVersion(list), resources: sorted, list });
 }
 
 /**
- * Encodes every resource exactly once through the real Envoy protos. Throws (EncodeError or
- * a plain Error for missing/duplicate names) when the translator produced something invalid.
+ * Encodes every resource through the real Envoy protos (once per content: pass the same
+ * `cache` to successive builds). Throws (EncodeError or a plain Error for missing/duplicate
+ * names) when the translator produced something invalid.
  */
-export function buildSnapshot(resources: EnvoyResources, kind: NodeKind, configVersion: string): Snapshot {
+export function buildSnapshot(resources: EnvoyResources, kind: NodeKind, configVersion: string, cache = new EncodeCache()): Snapshot {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name),
-    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name),
-    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name),
+    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache),
+    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache),
+    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache),
     [ENDPOINT_TYPE]: buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
+      cache,
     ),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));

@@ -113,7 +113,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
-      changes = diffResources(publisher.served()?.resources, prepared.resources);
+      changes = diffResources(publisher.served()?.snapshots, prepared.snapshots);
     } catch (err) {
       await prepared.discard();
       throw err;

@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
-import { buildSnapshot, type Snapshot } from '../cache/snapshot';
+import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { translate } from '../translate';
@@ -12,6 +12,8 @@ export interface PreparedConfig {
   readonly version: number;
   /** What each kind of node would be sent (for diffs). */
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
+  /** The encoded snapshots publish() would serve (for diffs). */
+  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
   /** Makes every kind's snapshot current at once. Call at most once, and only for the latest prepare. */
   publish(): void;
   /** Not publishing after all (dry run, failed commit): DNS re-resolution goes back to the served config. */
@@ -22,6 +24,7 @@ export interface ServedConfig {
   readonly config: TetherConfig;
   readonly version: number;
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
+  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
 }
 
 /**
@@ -53,19 +56,25 @@ interface Built {
 }
 
 /** Every kind or nothing: a kind that fails to translate or encode fails the whole config. */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number): Built {
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache): Built {
   const built: Built = { snapshots: new Map(), resources: new Map() };
-  for (const kind of NODE_KINDS) {
-    const resources = translate(config, endpoints, kind);
-    built.resources.set(kind, resources);
-    // The registry compares a node's applied version with this string.
-    built.snapshots.set(kind, buildSnapshot(resources, kind, String(version)));
+  try {
+    for (const kind of NODE_KINDS) {
+      const resources = translate(config, endpoints, kind);
+      built.resources.set(kind, resources);
+      // The registry compares a node's applied version with this string.
+      built.snapshots.set(kind, buildSnapshot(resources, kind, String(version), cache));
+    }
+  } finally {
+    cache.endBuild();
   }
   return built;
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const { cache, logger } = options;
+  /** Encodings of the last build: a change re-encodes only what it changed. */
+  const encodeCache = new EncodeCache();
   let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
@@ -79,7 +88,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
-    served = { config, version, endpoints, resources: built.resources };
+    served = { config, version, endpoints, resources: built.resources, snapshots: built.snapshots };
   };
 
   const resolver = createEndpointResolver({
@@ -94,7 +103,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
     try {
-      serve(config, version, endpoints, build(config, endpoints, version));
+      serve(config, version, endpoints, build(config, endpoints, version, encodeCache));
       logger.info({ version }, 'endpoints re-resolved; pushed');
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
@@ -115,7 +124,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const endpoints = await resolve(config);
       let built: Built;
       try {
-        built = build(config, endpoints, version);
+        built = build(config, endpoints, version, encodeCache);
       } catch (err) {
         await restore();
         throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
@@ -126,6 +135,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return {
         version,
         resources: built.resources,
+        snapshots: built.snapshots,
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;

@@ -52,3 +52,12 @@ function isAny(obj: Record<string, unknown>): obj is { type_url: string; value?:
     (obj.value === undefined || obj.value instanceof Uint8Array)
   );
 }
+
+/** One encoded google.protobuf.Any (an xDS resource as sent) as a plain object, Anys unpacked. */
+export function readableAny(anyBytes: Uint8Array): Record<string, unknown> {
+  const any = decodeMessage('google.protobuf.Any', anyBytes);
+  const unpacked = unpackAnys(any) as Record<string, unknown>;
+  // The resource itself: drop the outer '@type' the unpacking added.
+  const { '@type': _type, ...resource } = unpacked;
+  return resource;
+}

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeMessage } from '../../src/envoy/encode';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { buildSnapshot, EncodeCache } from '../../src/cache/snapshot';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { readableAny, toReadable } from '../../src/translate/readable';
 import { mesh } from '../xds/fixtures/resources';
 import { startAds, type AdsHarness } from '../xds/harness';
 
@@ -21,7 +23,8 @@ describe('encoding cost', () => {
     const spy = vi.mocked(encodeMessage);
     spy.mockClear();
     h.publish('envoy', resources, 'cfg-1');
-    expect(spy).toHaveBeenCalledTimes(1 + 1 + 3 + 3);
+    // listener, route config (its fields, then its one virtual host), 3 clusters, 3 endpoints
+    expect(spy).toHaveBeenCalledTimes(1 + 2 + 3 + 3);
 
     const snap = h.cache.get('envoy')!;
     const clients = [h.client(), h.client(), h.client()];
@@ -35,6 +38,39 @@ describe('encoding cost', () => {
       for (const r of snap.sets[CLUSTER_TYPE].resources.values()) expect(cds.raw.includes(r.anyBytes)).toBe(true);
       expect(eds.raw.includes(snap.sets[ENDPOINT_TYPE].resources.get('c3')!.anyBytes)).toBe(true);
     }
-    expect(spy).toHaveBeenCalledTimes(8);
+    expect(spy).toHaveBeenCalledTimes(9);
+  });
+
+  it('a build with the previous build\'s cache encodes only what changed', () => {
+    const cache = new EncodeCache();
+    const before = mesh({ services: { a: 'c1', b: 'c2' }, clusters: { c1: [1], c2: [2], c3: [3] } });
+    const first = buildSnapshot(before, 'envoy', '1', cache);
+    cache.endBuild();
+    const spy = vi.mocked(encodeMessage);
+    spy.mockClear();
+    const after = mesh({ services: { a: 'c1', b: 'c3' }, clusters: { c1: [1], c2: [2], c3: [3, 4] } });
+    const second = buildSnapshot(after, 'envoy', '2', cache);
+    cache.endBuild();
+    // The route config's own fields are unchanged; virtual host b and c3's cluster and endpoints changed.
+    const encoded = spy.mock.calls.map(([type]) => type);
+    expect(encoded.sort()).toEqual(['envoy.config.endpoint.v3.ClusterLoadAssignment', 'envoy.config.route.v3.VirtualHost']);
+    // Same bytes as a build from scratch, and only the changed resources changed.
+    const fresh = buildSnapshot(after, 'envoy', '2');
+    for (const t of [CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE] as const) {
+      for (const [name, r] of fresh.sets[t].resources) expect(second.sets[t].resources.get(name)!.anyBytes.equals(r.anyBytes)).toBe(true);
+    }
+    expect(second.sets[CLUSTER_TYPE].version).toBe(first.sets[CLUSTER_TYPE].version);
+    expect(second.sets[ENDPOINT_TYPE].resources.get('c1')).toEqual(first.sets[ENDPOINT_TYPE].resources.get('c1'));
+    expect(second.sets[ENDPOINT_TYPE].resources.get('c3')!.hash).not.toBe(first.sets[ENDPOINT_TYPE].resources.get('c3')!.hash);
+  });
+
+  it('a route configuration spliced from its virtual hosts decodes to the same message', () => {
+    const parts = mesh({ services: { a: 'c1', b: 'c2', c: 'c1' }, clusters: { c1: [1], c2: [2] } });
+    const all = { name: 'all', virtual_hosts: parts.routes.flatMap((r) => r.virtual_hosts ?? []), validate_clusters: { value: false } };
+    const resources = { ...parts, routes: [all] };
+    const snap = buildSnapshot(resources, 'envoy', '1');
+    const [route] = toReadable(resources).routes;
+    expect(readableAny(snap.sets[ROUTE_TYPE].list[0]!.anyBytes)).toEqual(route);
+    expect((route as { virtual_hosts: unknown[] }).virtual_hosts).toHaveLength(3);
   });
 });

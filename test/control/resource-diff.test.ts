@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config';
 import { unifiedDiff } from '../../src/control/line-diff';
 import { diffResources } from '../../src/control/resource-diff';
-import { NODE_KINDS, staticEndpoints, translate, type EnvoyResources, type NodeKind } from '../../src/translate';
+import { buildSnapshot, type Snapshot } from '../../src/cache/snapshot';
+import { NODE_KINDS, staticEndpoints, translate, type NodeKind } from '../../src/translate';
 
 const labels = { from: 'a/x', to: 'b/x' };
 const lines = (n: number, f: (i: number) => string = (i) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join('\n') + '\n';
@@ -59,10 +60,10 @@ describe('unifiedDiff', () => {
   });
 });
 
-function resources(yaml: string): Map<NodeKind, EnvoyResources> {
+function resources(yaml: string): Map<NodeKind, Snapshot> {
   const parsed = parseConfigText(yaml);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-  return new Map(NODE_KINDS.map((k) => [k, translate(parsed.config, staticEndpoints(parsed.config), k)]));
+  return new Map(NODE_KINDS.map((k) => [k, buildSnapshot(translate(parsed.config, staticEndpoints(parsed.config), k), k, '1')]));
 }
 
 const BASE = `

@@ -1,5 +1,6 @@
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
+import type { DeltaDiscoveryRequest } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest';
 import type { DiscoveryRequest } from '../generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { ClassifiableNode } from './node-kind';
 
@@ -65,15 +66,7 @@ export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequestIn {
   const error = o.error_detail as Record<string, unknown> | undefined;
   return {
     version_info: str(o.version_info),
-    node: node
-      ? {
-          id: str(node.id),
-          cluster: str(node.cluster),
-          user_agent_name: str(node.user_agent_name),
-          user_agent_version: str(node.user_agent_version),
-          metadata: (node.metadata as RequestNode['metadata']) ?? null,
-        }
-      : null,
+    node: decodeNode(node),
     resource_names: (o.resource_names as string[] | undefined) ?? [],
     type_url: str(o.type_url),
     response_nonce: str(o.response_nonce),
@@ -131,4 +124,150 @@ export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponseIn {
     resources,
     control_plane: cp ? { identifier: str(cp.identifier) } : null,
   };
+}
+
+// ---- Incremental (delta) xDS ----
+
+/** A decoded DeltaDiscoveryRequest, with proto3 defaults filled in. */
+export interface DeltaDiscoveryRequestIn {
+  node: RequestNode | null;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail: { code: number; message: string } | null;
+}
+
+/** One resource of a DeltaDiscoveryResponse: a shared, pre-encoded envoy.service.discovery.v3.Resource. */
+export interface DeltaResourceOut {
+  readonly resourceBytes: Buffer;
+}
+
+export interface DeltaDiscoveryResponseOut {
+  system_version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: readonly DeltaResourceOut[];
+  removed_resources: readonly string[];
+  control_plane?: Buffer;
+}
+
+/** A decoded DeltaDiscoveryResponse (tests and tools). */
+export interface DeltaDiscoveryResponseIn {
+  system_version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: { name: string; version: string; resource: { type_url: string; value: Buffer } | null }[];
+  removed_resources: string[];
+  control_plane: { identifier: string } | null;
+}
+
+function decodeNode(node: Record<string, unknown> | undefined): RequestNode | null {
+  return node
+    ? {
+        id: str(node.id),
+        cluster: str(node.cluster),
+        user_agent_name: str(node.user_agent_name),
+        user_agent_version: str(node.user_agent_version),
+        metadata: (node.metadata as RequestNode['metadata']) ?? null,
+      }
+    : null;
+}
+
+export function decodeDeltaDiscoveryRequest(bytes: Buffer): DeltaDiscoveryRequestIn {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true, objects: true }) as Record<string, unknown>;
+  const error = o.error_detail as Record<string, unknown> | undefined;
+  return {
+    node: decodeNode(o.node as Record<string, unknown> | undefined),
+    type_url: str(o.type_url),
+    resource_names_subscribe: (o.resource_names_subscribe as string[] | undefined) ?? [],
+    resource_names_unsubscribe: (o.resource_names_unsubscribe as string[] | undefined) ?? [],
+    initial_resource_versions: (o.initial_resource_versions as Record<string, string> | undefined) ?? {},
+    response_nonce: str(o.response_nonce),
+    error_detail: error ? { code: typeof error.code === 'number' ? error.code : 0, message: str(error.message) } : null,
+  };
+}
+
+let deltaFields: { response: Record<string, number>; resource: Record<string, number> } | undefined;
+
+/** Field numbers read from the real protos (DeltaDiscoveryResponse and Resource). */
+function deltaFieldNumbers(): NonNullable<typeof deltaFields> {
+  if (!deltaFields) {
+    const ids = (name: string, fields: string[]) => {
+      const type = lookupEnvoyType(name);
+      return Object.fromEntries(
+        fields.map((f) => {
+          const field = type.fields[f];
+          if (!field) throw new Error(`${name} has no field ${f}`);
+          return [f, field.id];
+        }),
+      );
+    };
+    deltaFields = {
+      response: ids('envoy.service.discovery.v3.DeltaDiscoveryResponse', ['system_version_info', 'resources', 'type_url', 'removed_resources', 'nonce', 'control_plane']),
+      resource: ids('envoy.service.discovery.v3.Resource', ['name', 'version', 'resource']),
+    };
+  }
+  return deltaFields;
+}
+
+/**
+ * envoy.service.discovery.v3.Resource{name, version, resource} around a snapshot's Any bytes,
+ * by concatenation (the Any is copied as it is). Encoded once per resource version and shared
+ * by every delta stream that sends it.
+ */
+export function encodeDeltaResource(name: string, version: string, anyBytes: Buffer): Buffer {
+  const f = deltaFieldNumbers().resource;
+  const head = protobuf.Writer.create();
+  head.uint32(tag(f.name!)).string(name);
+  head.uint32(tag(f.version!)).string(version);
+  head.uint32(tag(f.resource!)).uint32(anyBytes.length);
+  return Buffer.concat([head.finish(), anyBytes]);
+}
+
+export function encodeDeltaDiscoveryResponse(response: DeltaDiscoveryResponseOut): Buffer {
+  const f = deltaFieldNumbers().response;
+  const chunks: Uint8Array[] = [];
+  const head = protobuf.Writer.create();
+  if (response.system_version_info) head.uint32(tag(f.system_version_info!)).string(response.system_version_info);
+  chunks.push(head.finish());
+  for (const r of response.resources) {
+    chunks.push(protobuf.Writer.create().uint32(tag(f.resources!)).uint32(r.resourceBytes.length).finish());
+    chunks.push(r.resourceBytes);
+  }
+  const tail = protobuf.Writer.create();
+  tail.uint32(tag(f.type_url!)).string(response.type_url);
+  for (const name of response.removed_resources) tail.uint32(tag(f.removed_resources!)).string(name);
+  tail.uint32(tag(f.nonce!)).string(response.nonce);
+  if (response.control_plane) tail.uint32(tag(f.control_plane!)).bytes(response.control_plane);
+  chunks.push(tail.finish());
+  return Buffer.concat(chunks);
+}
+
+export function decodeDeltaDiscoveryResponse(bytes: Buffer): DeltaDiscoveryResponseIn {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
+  const resources = (o.resources as { name?: string; version?: string; resource?: { type_url?: string; value?: Uint8Array } }[]).map((r) => ({
+    name: str(r.name),
+    version: str(r.version),
+    resource: r.resource ? { type_url: str(r.resource.type_url), value: Buffer.from(r.resource.value ?? new Uint8Array()) } : null,
+  }));
+  const cp = o.control_plane as { identifier?: string } | undefined;
+  return {
+    system_version_info: str(o.system_version_info),
+    type_url: str(o.type_url),
+    nonce: str(o.nonce),
+    resources,
+    removed_resources: (o.removed_resources as string[] | undefined) ?? [],
+    control_plane: cp ? { identifier: str(cp.identifier) } : null,
+  };
+}
+
+export function encodeDeltaDiscoveryRequest(request: DeltaDiscoveryRequest): Buffer {
+  const type = lookupEnvoyType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+  const err = type.verify(request);
+  if (err) throw new Error(`DeltaDiscoveryRequest: ${err}`);
+  return Buffer.from(type.encode(type.fromObject(request as Record<string, unknown>)).finish());
 }

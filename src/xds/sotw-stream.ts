@@ -1,7 +1,3 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
-import type { Snapshot } from '../cache/snapshot';
-import type { SnapshotSource } from '../cache/snapshot-cache';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -11,10 +7,8 @@ import {
   isResourceTypeUrl,
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
-import type { NodeKind } from '../translate/types';
-import type { DiscoveryRequestIn, DiscoveryResponseOut, RequestNode } from './discovery-codec';
-import { classifyNode } from './node-kind';
-import type { NodeStatusListener } from './node-status';
+import type { DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
+import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import {
   NO_NAMES,
   clustersUpdated,
@@ -23,21 +17,11 @@ import {
   isSubscribed,
   newTypeState,
   type Plan,
-  type Planner,
   type TypeState,
 } from './stream-plan';
 
-export interface SotwStreamOptions {
-  streamId: string;
-  cache: SnapshotSource;
-  /** Parent logger; the stream logs through a child with `node` and `kind`. */
-  logger: Logger;
-  status?: NodeStatusListener;
-  /** Pre-encoded envoy.config.core.v3.ControlPlane put in every response. */
-  controlPlane?: Buffer;
+export interface SotwStreamOptions extends StreamBaseOptions {
   send(response: DiscoveryResponseOut): void;
-  /** Ends the call with an error status (the stream closes itself afterwards). */
-  fail(code: GrpcStatus, details: string): void;
 }
 
 function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -50,54 +34,21 @@ function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
  * One SotW ADS stream: subscriptions, ACK/NACK bookkeeping and the push decisions. It knows
  * the cache's watch interface and a `send` function, nothing of gRPC calls.
  */
-export class SotwStream {
-  private kind?: NodeKind;
-  private log: Logger;
-  private snapshot?: Snapshot;
-  private unwatch?: () => void;
-  private closed = false;
+export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
   private nonceCounter = 0;
-  private appliedConfigVersion?: string;
   private readonly types = new Map<ResourceTypeUrl, TypeState>();
   private readonly ignoredTypes = new Set<string>();
 
-  constructor(private readonly options: SotwStreamOptions) {
-    this.log = options.logger.child({ stream: options.streamId });
-  }
-
-  get streamId(): string {
-    return this.options.streamId;
+  constructor(options: SotwStreamOptions) {
+    super(options, 'sotw');
   }
 
   handleRequest(request: DiscoveryRequestIn): void {
-    if (this.closed) return;
-    try {
-      this.onRequest(request);
-    } catch (err) {
-      this.abort(err);
-    }
-  }
-
-  /** Stops watching and reports the stream gone. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
-    if (this.kind) {
-      this.report((s) => s.streamClosed(this.options.streamId));
-      this.log.info('xDS stream closed');
-    }
+    this.guarded(() => this.onRequest(request));
   }
 
   private onRequest(req: DiscoveryRequestIn): void {
-    if (!this.kind) {
-      if (!req.node) {
-        this.options.fail(GrpcStatus.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node');
-        this.close();
-        return;
-      }
-      this.start(req.node);
-    }
+    if (!this.startIfNeeded(req.node)) return;
     const typeUrl = req.type_url;
     if (!isResourceTypeUrl(typeUrl)) {
       if (!this.ignoredTypes.has(typeUrl)) {
@@ -125,36 +76,6 @@ export class SotwStream {
     this.subscribe(typeUrl, st, req.resource_names);
     st.ready = true;
     this.evaluate();
-  }
-
-  private start(node: RequestNode): void {
-    const kind = classifyNode(node);
-    this.kind = kind;
-    this.log = this.options.logger.child({ node: node.id, kind, stream: this.options.streamId });
-    const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
-    this.report((s) =>
-      s.streamOpened({
-        streamId: this.options.streamId,
-        nodeId: node.id,
-        cluster: node.cluster,
-        kind,
-        userAgent,
-        connectedAt: new Date(),
-      }),
-    );
-    this.snapshot = this.options.cache.get(kind);
-    this.unwatch = this.options.cache.watch(kind, (snapshot) => this.onSnapshot(snapshot));
-    this.log.info({ cluster: node.cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
-  }
-
-  private onSnapshot(snapshot: Snapshot): void {
-    if (this.closed) return;
-    this.snapshot = snapshot;
-    try {
-      this.evaluate();
-    } catch (err) {
-      this.abort(err);
-    }
   }
 
   private onReply(typeUrl: ResourceTypeUrl, st: TypeState, req: DiscoveryRequestIn): void {
@@ -191,7 +112,7 @@ export class SotwStream {
    * client last applied until a new snapshot fixes the rejected type. Costs one round trip
    * per changed type (a few ms on a LAN); a change confined to one type pays nothing.
    */
-  private evaluate(): void {
+  protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
     const planOf = createPlanner(snapshot, this.types);
@@ -205,7 +126,7 @@ export class SotwStream {
       }
       if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) break;
     }
-    this.checkApplied(snapshot, planOf);
+    this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }
 
   private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan): void {
@@ -235,14 +156,6 @@ export class SotwStream {
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, plan.version, nonce));
   }
 
-  /** Reports the snapshot's config version once the stream has fully applied it. */
-  private checkApplied(snapshot: Snapshot, planOf: Planner): void {
-    if (this.appliedConfigVersion === snapshot.configVersion || !isApplied(this.types, planOf)) return;
-    this.appliedConfigVersion = snapshot.configVersion;
-    this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
-    this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
-  }
-
   private stateOf(typeUrl: ResourceTypeUrl): TypeState {
     let st = this.types.get(typeUrl);
     if (!st) {
@@ -250,21 +163,5 @@ export class SotwStream {
       this.types.set(typeUrl, st);
     }
     return st;
-  }
-
-  private report(fn: (listener: NodeStatusListener) => void): void {
-    const listener = this.options.status;
-    if (!listener) return;
-    try {
-      fn(listener);
-    } catch (err) {
-      this.log.error({ err }, 'node status listener failed');
-    }
-  }
-
-  private abort(err: unknown): void {
-    this.log.error({ err }, 'xDS stream failed');
-    this.options.fail(GrpcStatus.INTERNAL, 'control plane error');
-    this.close();
   }
 }

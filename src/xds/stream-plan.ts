@@ -76,27 +76,30 @@ export function createPlanner(snapshot: Snapshot, types: TypeStates): Planner {
 function planFor(typeUrl: ResourceTypeUrl, snapshot: Snapshot, types: TypeStates, planOf: Planner): Plan {
   const set = snapshot.sets[typeUrl];
   const st = types.get(typeUrl) as TypeState;
-  let resources: SnapshotResource[] = [];
-  if (st.wildcard) {
-    resources = [...set.resources.values()];
-  } else {
-    for (const name of [...st.names].sort()) {
-      const r = set.resources.get(name);
-      if (r) resources.push(r);
-    }
-  }
+  // A wildcard stream shares the snapshot's own sorted list.
+  let resources: readonly SnapshotResource[] = st.wildcard ? set.list : subscribedOf(set.resources, st.names);
   let retained = 0;
   if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0 && !clustersReleasable(snapshot, st, types, planOf)) {
+    const kept = [...resources];
     for (const r of st.lastSent) {
       if (!set.resources.has(r.name) && (st.wildcard || st.names.has(r.name))) {
-        resources.push(r);
+        kept.push(r);
         retained++;
       }
     }
-    if (retained > 0) resources.sort(byName);
+    if (retained > 0) resources = kept.sort(byName);
   }
   const version = st.wildcard && retained === 0 ? set.version : resourcesVersion(resources);
   return { version, resources, retained };
+}
+
+function subscribedOf(resources: ReadonlyMap<string, SnapshotResource>, names: ReadonlySet<string>): SnapshotResource[] {
+  const out: SnapshotResource[] = [];
+  for (const name of [...names].sort()) {
+    const r = resources.get(name);
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 /**
@@ -139,11 +142,37 @@ export function isApplied(types: TypeStates, planOf: Planner): boolean {
     if (st.forceResponse || st.ackedVersion !== plan.version || st.sentVersion !== plan.version) return false;
     const referenced = REFERENCED_TYPE[typeUrl];
     const dst = referenced && types.get(referenced);
-    for (const r of plan.resources) {
-      for (const ref of r.refs) if (!dst?.requested || !(dst.wildcard || dst.names.has(ref))) return false;
-    }
+    if (!refsSubscribed(plan.resources, dst)) return false;
   }
   return any;
+}
+
+/** (resources, subscribed names) → whether every reference is subscribed; both sides are shared, immutable objects. */
+const refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
+
+/**
+ * True if every resource a group refers to is subscribed in `dst` (undefined: nothing of that
+ * type is subscribed). Remembered per (resource list, name set): thousands of streams holding
+ * the same snapshot list and subscribing to the same names check it once.
+ */
+export function refsSubscribed(resources: readonly SnapshotResource[], dst: { requested: boolean; wildcard: boolean; names: ReadonlySet<string> } | undefined): boolean {
+  if (dst?.requested && dst.wildcard) return true;
+  const names = dst?.requested ? dst.names : NO_NAMES;
+  let byNames = refsMemo.get(resources);
+  const known = byNames?.get(names);
+  if (known !== undefined) return known;
+  let ok = true;
+  outer: for (const r of resources) {
+    for (const ref of r.refs) {
+      if (!names.has(ref)) {
+        ok = false;
+        break outer;
+      }
+    }
+  }
+  if (!byNames) refsMemo.set(resources, (byNames = new WeakMap()));
+  byNames.set(names, ok);
+  return ok;
 }
 
 /** True if `next` holds a cluster that `previous` had with other content. */

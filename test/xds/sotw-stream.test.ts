@@ -79,7 +79,7 @@ describe('SotwStream', () => {
     const cache = new SnapshotCache();
     const s = open(cache, 'x');
     s.stream.handleRequest(request(CLUSTER_TYPE, []));
-    expect(s.failures).toEqual(['the first DiscoveryRequest on a stream must carry node']);
+    expect(s.failures).toEqual(['the first request on a stream must carry node']);
     expect(cache.watcherCount('envoy')).toBe(0);
   });
 

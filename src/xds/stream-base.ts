@@ -1,0 +1,117 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../cache/snapshot';
+import type { SnapshotSource } from '../cache/snapshot-cache';
+import type { NodeKind } from '../translate/types';
+import type { RequestNode } from './discovery-codec';
+import { classifyNode } from './node-kind';
+import type { NodeStatusListener } from './node-status';
+
+export interface StreamBaseOptions {
+  streamId: string;
+  cache: SnapshotSource;
+  /** Parent logger; the stream logs through a child with `node` and `kind`. */
+  logger: Logger;
+  status?: NodeStatusListener;
+  /** Pre-encoded envoy.config.core.v3.ControlPlane put in every response. */
+  controlPlane?: Buffer;
+  /** Ends the call with an error status (the stream closes itself afterwards). */
+  fail(code: GrpcStatus, details: string): void;
+}
+
+/**
+ * What SotW and delta ADS streams share: learning the node from the first request, watching
+ * its kind's snapshot, reporting to the status listener, and failing safely. Subclasses
+ * decide what to push in `evaluate()`, which runs after every request and snapshot.
+ */
+export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
+  protected kind?: NodeKind;
+  protected log: Logger;
+  protected snapshot?: Snapshot;
+  protected closed = false;
+  private unwatch?: () => void;
+  private appliedConfigVersion?: string;
+
+  constructor(
+    protected readonly options: Options,
+    private readonly protocol: 'sotw' | 'delta',
+  ) {
+    this.log = options.logger.child({ stream: options.streamId });
+  }
+
+  get streamId(): string {
+    return this.options.streamId;
+  }
+
+  /** Stops watching and reports the stream gone. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    if (this.kind) {
+      this.report((s) => s.streamClosed(this.options.streamId));
+      this.log.info('xDS stream closed');
+    }
+  }
+
+  protected abstract evaluate(): void;
+
+  /** Runs `fn` for one request; an exception ends the stream with INTERNAL. */
+  protected guarded(fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (err) {
+      this.abort(err);
+    }
+  }
+
+  /** The first request: false (and the stream failed) when it carries no node. */
+  protected startIfNeeded(node: RequestNode | null): boolean {
+    if (this.kind) return true;
+    if (!node) {
+      this.options.fail(GrpcStatus.INVALID_ARGUMENT, 'the first request on a stream must carry node');
+      this.close();
+      return false;
+    }
+    const kind = classifyNode(node);
+    this.kind = kind;
+    this.log = this.options.logger.child({ node: node.id, kind, stream: this.options.streamId, protocol: this.protocol });
+    const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
+    this.report((s) =>
+      s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster: node.cluster, kind, userAgent, connectedAt: new Date() }),
+    );
+    this.snapshot = this.options.cache.get(kind);
+    this.unwatch = this.options.cache.watch(kind, (snapshot) => {
+      if (this.closed) return;
+      this.snapshot = snapshot;
+      this.guarded(() => this.evaluate());
+    });
+    this.log.info({ cluster: node.cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
+    return true;
+  }
+
+  /** Reports the snapshot's config version once (per version) when `applied` says the stream has it all. */
+  protected reportApplied(snapshot: Snapshot, applied: () => boolean): void {
+    if (this.appliedConfigVersion === snapshot.configVersion || !applied()) return;
+    this.appliedConfigVersion = snapshot.configVersion;
+    this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
+    this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
+  }
+
+  protected report(fn: (listener: NodeStatusListener) => void): void {
+    const listener = this.options.status;
+    if (!listener) return;
+    try {
+      fn(listener);
+    } catch (err) {
+      this.log.error({ err }, 'node status listener failed');
+    }
+  }
+
+  private abort(err: unknown): void {
+    this.log.error({ err }, 'xDS stream failed');
+    this.options.fail(GrpcStatus.INTERNAL, 'control plane error');
+    this.close();
+  }
+}

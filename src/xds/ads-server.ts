@@ -2,12 +2,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotSource } from '../cache/snapshot-cache';
 import {
+  decodeDeltaDiscoveryRequest,
   decodeDiscoveryRequest,
   encodeControlPlane,
+  encodeDeltaDiscoveryResponse,
   encodeDiscoveryResponse,
-  type DiscoveryRequestIn,
-  type DiscoveryResponseOut,
 } from './discovery-codec';
+import { DeltaStream } from './delta-stream';
+import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut, DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
 import type { NodeStatusListener } from './node-status';
 import { SotwStream } from './sotw-stream';
 
@@ -25,7 +27,7 @@ export interface AdsServerOptions {
 }
 
 export interface AdsService {
-  /** Hand-made service definition: protobufjs-decoded requests, concatenation-encoded responses. */
+  /** Hand-made service definition: protobufjs-decoded requests, concatenation-encoded responses (SotW and delta). */
   readonly definition: grpc.ServiceDefinition;
   readonly implementation: grpc.UntypedServiceImplementation;
   /** Open streams. */
@@ -37,9 +39,13 @@ export interface AdsService {
   close(): void;
 }
 
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequestIn, DiscoveryResponseOut>;
+type AdsCall<Req = unknown, Res = unknown> = grpc.ServerDuplexStream<Req, Res>;
 
-function method<Req>(name: string, requestDeserialize: (bytes: Buffer) => Req): grpc.MethodDefinition<Req, DiscoveryResponseOut> {
+function method<Req, Res>(
+  name: string,
+  requestDeserialize: (bytes: Buffer) => Req,
+  responseSerialize: (response: Res) => Buffer,
+): grpc.MethodDefinition<Req, Res> {
   return {
     path: `/${ADS_SERVICE_NAME}/${name}`,
     requestStream: true,
@@ -48,7 +54,7 @@ function method<Req>(name: string, requestDeserialize: (bytes: Buffer) => Req): 
       throw new Error('the ADS server does not serialize requests');
     },
     requestDeserialize,
-    responseSerialize: encodeDiscoveryResponse,
+    responseSerialize,
     responseDeserialize: () => {
       throw new Error('the ADS server does not deserialize responses');
     },
@@ -57,11 +63,17 @@ function method<Req>(name: string, requestDeserialize: (bytes: Buffer) => Req): 
 
 let streamCounter = 0;
 
-/** The SotW ADS service over a snapshot source. Add it with `server.addService(definition, implementation)`. */
+/** What the server needs of a protocol's stream object. */
+interface AdsStream<Req> {
+  handleRequest(request: Req): void;
+  close(): void;
+}
+
+/** The ADS service (SotW and delta) over a snapshot source. Add it with `server.addService(definition, implementation)`. */
 export function createAdsService(options: AdsServerOptions): AdsService {
   const controlPlane = encodeControlPlane(options.controlPlaneId ?? 'tether');
   /** Open streams → ends the call with UNAVAILABLE. */
-  const open = new Map<SotwStream, () => void>();
+  const open = new Map<AdsStream<never>, () => void>();
   let closing = false;
 
   const endWithError = (call: AdsCall, code: grpc.status, details: string): void => {
@@ -69,7 +81,11 @@ export function createAdsService(options: AdsServerOptions): AdsService {
     call.emit('error', { code, details } satisfies Partial<grpc.StatusObject>);
   };
 
-  const streamAggregatedResources = (call: AdsCall): void => {
+  /** One ADS call of either protocol: the stream object does the protocol, this the call's lifecycle. */
+  const serve = <Req, Res>(
+    call: AdsCall<Req, Res>,
+    create: (send: (response: Res) => void, fail: (code: grpc.status, details: string) => void, streamId: string) => AdsStream<Req>,
+  ): void => {
     if (closing) {
       endWithError(call, grpc.status.UNAVAILABLE, 'control plane shutting down');
       return;
@@ -81,25 +97,18 @@ export function createAdsService(options: AdsServerOptions): AdsService {
       if (code === undefined) call.end();
       else endWithError(call, code, details);
     };
-    const stream = new SotwStream({
-      streamId: `ads-${++streamCounter}`,
-      cache: options.cache,
-      logger: options.logger,
-      status: options.status,
-      controlPlane,
-      // No backpressure handling needed: SotW flow control keeps at most one response per
-      // type in flight, so a slow client holds at most four responses in grpc-js's buffer.
-      send: (response) => {
-        if (!ended && !call.cancelled) call.write(response);
-      },
-      fail: (code, details) => end(code, details),
-    });
+    // Flow control: a type has at most one response in flight until the client ACKs it, so a
+    // slow or stuck client holds at most four responses in grpc-js's buffer and delays nobody.
+    const send = (response: Res) => {
+      if (!ended && !call.cancelled) call.write(response);
+    };
+    const stream = create(send, (code, details) => end(code, details), `ads-${++streamCounter}`);
     open.set(stream, () => end(grpc.status.UNAVAILABLE, 'control plane shutting down'));
     const finish = (): void => {
       open.delete(stream);
       stream.close();
     };
-    call.on('data', (request: DiscoveryRequestIn) => stream.handleRequest(request));
+    call.on('data', (request: Req) => stream.handleRequest(request));
     call.on('end', () => {
       // The client half-closed: answer with OK and forget the stream.
       finish();
@@ -110,20 +119,26 @@ export function createAdsService(options: AdsServerOptions): AdsService {
     call.on('close', finish);
   };
 
+  const common = (streamId: string, fail: (code: grpc.status, details: string) => void) => ({
+    streamId,
+    cache: options.cache,
+    logger: options.logger,
+    status: options.status,
+    controlPlane,
+    fail,
+  });
+
   const implementation: grpc.UntypedServiceImplementation = {
-    StreamAggregatedResources: streamAggregatedResources as grpc.handleBidiStreamingCall<unknown, unknown>,
-    DeltaAggregatedResources: ((call: AdsCall) =>
-      endWithError(call, grpc.status.UNIMPLEMENTED, 'incremental (delta) xDS is not implemented yet; use SotW ADS')) as grpc.handleBidiStreamingCall<
-      unknown,
-      unknown
-    >,
+    StreamAggregatedResources: ((call: AdsCall<DiscoveryRequestIn, DiscoveryResponseOut>) =>
+      serve(call, (send, fail, streamId) => new SotwStream({ ...common(streamId, fail), send }))) as grpc.handleBidiStreamingCall<unknown, unknown>,
+    DeltaAggregatedResources: ((call: AdsCall<DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut>) =>
+      serve(call, (send, fail, streamId) => new DeltaStream({ ...common(streamId, fail), send }))) as grpc.handleBidiStreamingCall<unknown, unknown>,
   };
 
   return {
     definition: {
-      StreamAggregatedResources: method('StreamAggregatedResources', decodeDiscoveryRequest),
-      // Delta requests are another message; they are never read, only refused.
-      DeltaAggregatedResources: method('DeltaAggregatedResources', (bytes) => bytes),
+      StreamAggregatedResources: method('StreamAggregatedResources', decodeDiscoveryRequest, encodeDiscoveryResponse),
+      DeltaAggregatedResources: method('DeltaAggregatedResources', decodeDeltaDiscoveryRequest, encodeDeltaDiscoveryResponse),
     },
     implementation,
     get streamCount() {

@@ -391,20 +391,4 @@ describe('SotW ADS: node kinds and stream lifecycle', () => {
     await eventually(() => h.registry.list().length === 0 && h.ads.streamCount === 0, 3000, 'stream cleanup');
     expect(h.cache.watcherCount('envoy')).toBe(0);
   });
-
-  it('answers DeltaAggregatedResources with UNIMPLEMENTED', async () => {
-    const client = new grpc.Client(h.address, grpc.credentials.createInsecure());
-    try {
-      const call = client.makeBidiStreamRequest(
-        '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-      );
-      call.on('error', () => undefined);
-      const status = await new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      expect(status.code).toBe(grpc.status.UNIMPLEMENTED);
-    } finally {
-      client.close();
-    }
-  });
 });

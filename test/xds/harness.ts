@@ -8,6 +8,7 @@ import { addAdsService, type AdsService } from '../../src/xds/ads-server';
 import { NodeRegistry } from '../../src/xds/node-status';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
 import { AdsClient } from '../support/ads-client';
+import { DeltaClient } from '../support/delta-client';
 
 export interface LogLine {
   level: number;
@@ -26,6 +27,8 @@ export interface AdsHarness {
   publish(kind: NodeKind, resources: EnvoyResources, configVersion: string): void;
   /** A raw ADS client; closed by close(). */
   client(node?: Partial<Node>): AdsClient;
+  /** A raw delta ADS client; closed by close(). */
+  deltaClient(node?: Partial<Node>): DeltaClient;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,7 @@ export async function startAds(): Promise<AdsHarness> {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const address = `127.0.0.1:${port}`;
-  const clients: AdsClient[] = [];
+  const clients: (AdsClient | DeltaClient)[] = [];
   let nodeCount = 0;
   return {
     address,
@@ -54,6 +57,11 @@ export async function startAds(): Promise<AdsHarness> {
     },
     client(node = {}) {
       const c = new AdsClient(address, { node: { id: `node-${++nodeCount}`, cluster: 'test', user_agent_name: 'envoy', ...node } });
+      clients.push(c);
+      return c;
+    },
+    deltaClient(node = {}) {
+      const c = new DeltaClient(address, { id: `node-${++nodeCount}`, cluster: 'test', user_agent_name: 'envoy', ...node });
       clients.push(c);
       return c;
     },

@@ -1,0 +1,368 @@
+import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
+import { REFERENCED_TYPE } from '../cache/references';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
+import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
+import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
+import { NO_NAMES, refsSubscribed } from './stream-plan';
+
+export interface DeltaStreamOptions extends StreamBaseOptions {
+  send(response: DeltaDiscoveryResponseOut): void;
+}
+
+/** The client does not hold the resource (never got it, or dropped it on unsubscribe). */
+const NOT_HELD = '';
+/** The client was told the resource does not exist (a removed_resources entry it ACKed). */
+const TOLD_ABSENT = '\0absent';
+
+/** Per resource type, per delta stream. Everything large is a reference into a shared snapshot. */
+interface DeltaTypeState {
+  requested: boolean;
+  wildcard: boolean;
+  /** Explicit subscriptions. Replaced, never mutated (memo keys). */
+  names: ReadonlySet<string>;
+  /**
+   * What the client holds: `held` entries override `base`, a snapshot's resource map the
+   * client was last fully in sync with (for names in its subscription). After every sync
+   * `held` is emptied again, so an idle stream keeps a reference per type and little else.
+   */
+  base?: ReadonlyMap<string, SnapshotResource>;
+  held: Map<string, string>;
+  /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
+  dirty: boolean;
+  /** The response in flight (one per type) and what it changes on the client once ACKed. */
+  pending?: { nonce: string; version: string; changes: Map<string, string> };
+  /** Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): never resent. */
+  nacked: Map<string, string>;
+}
+
+interface Changes {
+  updates: SnapshotResource[];
+  removals: string[];
+  /** Something differs but the client rejected exactly that version: wait for a new snapshot. */
+  blocked: boolean;
+  /** Removals held back until no route can still point at them (CDS, EDS). */
+  withheld: number;
+}
+
+const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
+
+/** (old map, new map) → the resources that changed between two snapshots; computed once for all streams. */
+const setDiffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, { updates: SnapshotResource[]; removals: string[] }>>();
+
+function diffSets(a: ReadonlyMap<string, SnapshotResource>, b: ReadonlyMap<string, SnapshotResource>): { updates: SnapshotResource[]; removals: string[] } {
+  let byB = setDiffs.get(a);
+  let d = byB?.get(b);
+  if (d) return d;
+  d = { updates: [], removals: [] };
+  for (const [name, r] of b) if (a.get(name)?.hash !== r.hash) d.updates.push(r);
+  for (const name of a.keys()) if (!b.has(name)) d.removals.push(name);
+  if (!byB) setDiffs.set(a, (byB = new WeakMap()));
+  byB.set(b, d);
+  return d;
+}
+
+/** envoy.service.discovery.v3.Resource bytes per snapshot resource, shared by every delta stream. */
+const resourceBytes = new WeakMap<SnapshotResource, Buffer>();
+
+function deltaResource(r: SnapshotResource): { resourceBytes: Buffer } {
+  let bytes = resourceBytes.get(r);
+  if (!bytes) resourceBytes.set(r, (bytes = encodeDeltaResource(r.name, r.hash, r.anyBytes)));
+  return { resourceBytes: bytes };
+}
+
+function newState(): DeltaTypeState {
+  return { requested: false, wildcard: false, names: NO_NAMES, held: new Map(), dirty: true, nacked: new Map() };
+}
+
+function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
+  return !!st && st.requested && (st.wildcard || st.names.size > 0);
+}
+
+/**
+ * One incremental (delta) ADS stream. Same push discipline as SotW (one response in flight
+ * per type, types in make-before-break order, a type waits until the earlier ones are ACKed,
+ * a rejected version is never resent, a removed cluster stays until no route can use it),
+ * but each response carries only the resources that changed for this client, each with its
+ * own version (its content hash), and `removed_resources` for the ones gone. A client that
+ * reconnects with `initial_resource_versions` is sent only what differs from those.
+ *
+ * Subscription changes are honoured on every request, even one with a stale nonce; the
+ * ACK/NACK part of a request counts only for the latest response of its type.
+ */
+export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
+  private nonceCounter = 0;
+  private readonly types = new Map<ResourceTypeUrl, DeltaTypeState>();
+  private readonly ignoredTypes = new Set<string>();
+
+  constructor(options: DeltaStreamOptions) {
+    super(options, 'delta');
+  }
+
+  handleRequest(request: DeltaDiscoveryRequestIn): void {
+    this.guarded(() => this.onRequest(request));
+  }
+
+  private onRequest(req: DeltaDiscoveryRequestIn): void {
+    if (!this.startIfNeeded(req.node)) return;
+    const typeUrl = req.type_url;
+    if (!isResourceTypeUrl(typeUrl)) {
+      if (!this.ignoredTypes.has(typeUrl)) {
+        this.ignoredTypes.add(typeUrl);
+        this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
+      }
+      return;
+    }
+    let st = this.types.get(typeUrl);
+    if (!st) this.types.set(typeUrl, (st = newState()));
+    this.updateSubscription(typeUrl, st, req);
+    if (req.response_nonce !== '') {
+      if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
+      else this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
+    }
+    this.evaluate();
+  }
+
+  private updateSubscription(typeUrl: ResourceTypeUrl, st: DeltaTypeState, req: DeltaDiscoveryRequestIn): void {
+    const changing = req.resource_names_subscribe.length > 0 || req.resource_names_unsubscribe.length > 0;
+    const names = changing ? new Set(st.names) : st.names;
+    if (!st.requested) {
+      st.requested = true;
+      for (const [name, version] of Object.entries(req.initial_resource_versions)) st.held.set(name, version);
+      st.dirty = true;
+      // The first request of a wildcard type without names subscribes to everything (legacy wildcard).
+      if (req.resource_names_subscribe.length === 0 && WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
+    }
+    for (const name of req.resource_names_subscribe) {
+      if (name === '*') {
+        if (WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
+        continue;
+      }
+      // A name the client did not hold through a wildcard: it holds nothing of it yet (unless
+      // it said so in initial_resource_versions).
+      if (!st.wildcard && !names.has(name) && !(name in req.initial_resource_versions)) st.held.set(name, NOT_HELD);
+      (names as Set<string>).add(name);
+    }
+    for (const name of req.resource_names_unsubscribe) {
+      if (name === '*') {
+        st.wildcard = false;
+        continue;
+      }
+      (names as Set<string>).delete(name);
+      st.nacked.delete(name);
+      // The client drops it; under a wildcard it is still in scope, so it gets it again.
+      st.held.set(name, NOT_HELD);
+    }
+    if (!changing) return;
+    st.dirty = true;
+    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = names.size === 0 ? NO_NAMES : names;
+  }
+
+  private onReply(typeUrl: ResourceTypeUrl, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {
+    st.pending = undefined;
+    if (req.error_detail) {
+      for (const [name, version] of pending.changes) st.nacked.set(name, version);
+      this.log.warn({ typeUrl: SHORT_NAMES[typeUrl], version: pending.version, nonce: pending.nonce, error: req.error_detail.message }, 'xDS NACK');
+      this.report((s) => s.nacked(this.options.streamId, typeUrl, pending.version, pending.nonce, req.error_detail?.message ?? ''));
+      return;
+    }
+    for (const [name, version] of pending.changes) {
+      st.held.set(name, version);
+      st.nacked.delete(name);
+    }
+    this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version: pending.version, nonce: pending.nonce }, 'xDS ACK');
+    this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
+  }
+
+  protected evaluate(): void {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.closed) return;
+    const releasable = this.clusterRemovalsReleasable();
+    let applied = true;
+    for (const typeUrl of PUSH_ORDER) {
+      const st = this.types.get(typeUrl);
+      if (!isSubscribed(st)) continue;
+      if (st.pending) {
+        applied = false;
+        break;
+      }
+      const set = snapshot.sets[typeUrl];
+      // A removed cluster, and its endpoints, stay on the client until no route can use them.
+      const changes = this.changesFor(st, set, (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) && !releasable);
+      if (changes.updates.length > 0 || changes.removals.length > 0) {
+        if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
+          applied = false;
+          break;
+        }
+        this.send(typeUrl, st, set, changes);
+        applied = false;
+        break;
+      }
+      if (changes.blocked) {
+        applied = false;
+        break;
+      }
+      if (changes.withheld > 0) {
+        applied = false;
+        continue;
+      }
+      this.compact(st, set);
+    }
+    if (applied) this.reportApplied(snapshot, () => this.referencesSubscribed());
+  }
+
+  /**
+   * Routes go out only once the client holds, at their current versions, the clusters they
+   * name and those clusters' endpoints, for every cluster its CDS subscription covers (Envoy:
+   * all; a proxyless gRPC client asks for a route's clusters only after getting the route).
+   * Otherwise a route could send traffic to a cluster that is still warming.
+   */
+  private clustersReady(routes: readonly SnapshotResource[]): boolean {
+    const snapshot = this.snapshot!;
+    const cds = this.types.get(CLUSTER_TYPE);
+    const eds = this.types.get(ENDPOINT_TYPE);
+    const current = (st: DeltaTypeState | undefined, set: ResourceSet, name: string): boolean => {
+      const r = set.resources.get(name);
+      return !r || (!!st && !st.pending && this.heldVersion(st, name) === r.hash);
+    };
+    for (const route of routes) {
+      for (const cluster of route.refs) {
+        if (!isSubscribed(cds) || !(cds.wildcard || cds.names.has(cluster))) continue;
+        if (!current(cds, snapshot.sets[CLUSTER_TYPE], cluster)) return false;
+        for (const endpoints of snapshot.sets[CLUSTER_TYPE].resources.get(cluster)?.refs ?? []) {
+          if (!eds?.requested || !(eds.wildcard || eds.names.has(endpoints))) return false;
+          if (!current(eds, snapshot.sets[ENDPOINT_TYPE], endpoints)) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Clusters a client no longer needs may go once its listeners and routes are in sync. */
+  private clusterRemovalsReleasable(): boolean {
+    const snapshot = this.snapshot!;
+    for (const t of [ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE] as const) {
+      const st = this.types.get(t);
+      if (!isSubscribed(st)) continue;
+      if (t === ENDPOINT_TYPE) continue; // endpoints never point at clusters
+      if (st.pending) return false;
+      const c = this.changesFor(st, snapshot.sets[t], false);
+      if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
+    }
+    return true;
+  }
+
+  private heldVersion(st: DeltaTypeState, name: string): string {
+    const v = st.held.get(name);
+    if (v !== undefined) return v;
+    return st.base?.get(name)?.hash ?? NOT_HELD;
+  }
+
+  /** What the client lacks of `set` within its subscription. */
+  private changesFor(st: DeltaTypeState, set: ResourceSet, withholdRemovals: boolean): Changes {
+    if (!st.dirty && st.held.size === 0 && st.base) {
+      // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
+      if (st.base === set.resources) return NO_CHANGES;
+      const d = diffSets(st.base, set.resources);
+      const inScope = (name: string) => st.wildcard || st.names.has(name);
+      return this.filter(
+        st,
+        d.updates.filter((r) => inScope(r.name)),
+        d.removals.filter(inScope),
+        withholdRemovals,
+      );
+    }
+    const updates: SnapshotResource[] = [];
+    const removals: string[] = [];
+    const consider = (name: string, explicit: boolean) => {
+      const r = set.resources.get(name);
+      const held = this.heldVersion(st, name);
+      if (r) {
+        if (held !== r.hash) updates.push(r);
+      } else if (held !== TOLD_ABSENT && (held !== NOT_HELD || explicit)) {
+        // A resource the client holds is gone; or a name it asked for does not exist.
+        removals.push(name);
+      }
+    };
+    for (const name of st.names) consider(name, true);
+    if (st.wildcard) {
+      for (const r of set.list) if (!st.names.has(r.name)) consider(r.name, false);
+      const heldNames = new Set([...(st.base?.keys() ?? []), ...st.held.keys()]);
+      for (const name of heldNames) if (!set.resources.has(name) && !st.names.has(name)) consider(name, false);
+    }
+    return this.filter(st, updates, removals, withholdRemovals);
+  }
+
+  private filter(st: DeltaTypeState, updates: SnapshotResource[], removals: string[], withholdRemovals: boolean): Changes {
+    let blocked = false;
+    let withheld = 0;
+    const u = updates.filter((r) => {
+      if (st.nacked.get(r.name) !== r.hash) return true;
+      blocked = true;
+      return false;
+    });
+    const rm = removals.filter((name) => {
+      if (st.nacked.get(name) === TOLD_ABSENT) {
+        blocked = true;
+        return false;
+      }
+      const held = this.heldVersion(st, name);
+      if (withholdRemovals && held !== NOT_HELD && held !== TOLD_ABSENT) {
+        withheld++;
+        return false;
+      }
+      return true;
+    });
+    u.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    rm.sort();
+    return { updates: u, removals: rm, blocked, withheld };
+  }
+
+  /** In sync with `set`: remember it as the base and forget per-name entries. */
+  private compact(st: DeltaTypeState, set: ResourceSet): void {
+    if (!st.dirty && st.held.size === 0 && st.base === set.resources) return;
+    const held = new Map<string, string>();
+    // Names asked for that do not exist stay "told absent"; everything else is in `set`.
+    for (const name of st.names) if (!set.resources.has(name)) held.set(name, TOLD_ABSENT);
+    st.base = set.resources;
+    st.held = held;
+    st.dirty = held.size > 0;
+  }
+
+  private send(typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+    const nonce = String(++this.nonceCounter);
+    const pending = new Map<string, string>();
+    for (const r of changes.updates) pending.set(r.name, r.hash);
+    for (const name of changes.removals) pending.set(name, TOLD_ABSENT);
+    st.pending = { nonce, version: set.version, changes: pending };
+    this.options.send({
+      system_version_info: set.version,
+      type_url: typeUrl,
+      nonce,
+      resources: changes.updates.map(deltaResource),
+      removed_resources: changes.removals,
+      control_plane: this.options.controlPlane,
+    });
+    this.log.info(
+      { typeUrl: SHORT_NAMES[typeUrl], version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) },
+      'xDS push',
+    );
+    this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
+  }
+
+  /** Subscriptions closed under references: every route config a held listener names is subscribed, and so on. */
+  private referencesSubscribed(): boolean {
+    const snapshot = this.snapshot!;
+    let any = false;
+    for (const typeUrl of PUSH_ORDER) {
+      const st = this.types.get(typeUrl);
+      if (!isSubscribed(st)) continue;
+      any = true;
+      const referenced = REFERENCED_TYPE[typeUrl];
+      if (!referenced) continue;
+      const set = snapshot.sets[typeUrl];
+      const held = st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
+      if (!refsSubscribed(held, this.types.get(referenced))) return false;
+    }
+    return any;
+  }
+}

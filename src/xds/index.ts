@@ -1,4 +1,6 @@
 export { ADS_SERVICE_NAME, addAdsService, createAdsService, type AdsServerOptions, type AdsService } from './ads-server';
+export { DeltaStream, type DeltaStreamOptions } from './delta-stream';
+export { SotwStream, type SotwStreamOptions } from './sotw-stream';
 export { classifyNode, NODE_KIND_METADATA_KEY, type ClassifiableNode } from './node-kind';
 export {
   NodeRegistry,
@@ -16,4 +18,11 @@ export {
   type DiscoveryRequestIn,
   type DiscoveryResponseIn,
   type DiscoveryResponseOut,
+  decodeDeltaDiscoveryRequest,
+  decodeDeltaDiscoveryResponse,
+  encodeDeltaDiscoveryRequest,
+  encodeDeltaDiscoveryResponse,
+  type DeltaDiscoveryRequestIn,
+  type DeltaDiscoveryResponseIn,
+  type DeltaDiscoveryResponseOut,
 } from './discovery-codec';

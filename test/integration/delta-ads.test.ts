@@ -31,7 +31,7 @@ function delta(kind: 'envoy' | 'grpc', id: string): DeltaClient {
     id,
     cluster: 'test',
     user_agent_name: kind === 'envoy' ? 'envoy' : 'gRPC Node Pure JS',
-    metadata: { fields: { TETHER_NODE_KIND: { string_value: kind } } },
+    metadata: { fields: { TETHER_NODE_KIND: { stringValue: kind } } } as never,
   });
   clients.push(c);
   return c;

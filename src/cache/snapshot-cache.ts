@@ -13,24 +13,79 @@ export interface SnapshotSource {
   watch(kind: NodeKind, fn: SnapshotWatcher): () => void;
 }
 
-/** The current snapshot per node kind. */
+export interface SnapshotCacheOptions {
+  /**
+   * Coalesces bursts: after a push, further snapshots of the same kind within this many ms
+   * are pushed once, at the end of the window, as the latest of them. The first snapshot
+   * after a quiet period is pushed at once, so a single edit is never delayed. 0 (default)
+   * pushes every snapshot immediately. `get()` always returns the latest snapshot.
+   */
+  debounceMs?: number;
+}
+
+interface KindState {
+  /** Latest snapshot set. */
+  current?: Snapshot;
+  /** Latest snapshot watchers were told about. */
+  announced?: Snapshot;
+  lastAnnounceAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** The current snapshot per node kind; tells watchers (the xDS streams) about changes. */
 export class SnapshotCache implements SnapshotSource {
-  private readonly current = new Map<NodeKind, Snapshot>();
+  private readonly kinds = new Map<NodeKind, KindState>();
   private readonly watchers = new Map<NodeKind, Set<SnapshotWatcher>>();
+  private readonly debounceMs: number;
+  /** Pushes announced, and snapshots that were superseded within a debounce window. */
+  readonly stats = { announced: 0, coalesced: 0 };
+
+  constructor(options: SnapshotCacheOptions = {}) {
+    this.debounceMs = Math.max(0, options.debounceMs ?? 0);
+  }
 
   /**
-   * Replaces the kind's snapshot and tells its watchers. A snapshot equal in content and
-   * config version to the current one is a no-op (returns false). A content-identical
-   * snapshot with a new config version is stored and announced: streams push nothing
-   * (per-type versions are unchanged) but can report that nodes are at the new config version.
+   * Replaces the kind's snapshot and tells its watchers (now, or at the end of the debounce
+   * window). A snapshot equal in content and config version to the current one is a no-op
+   * (returns false). A content-identical snapshot with a new config version is stored and
+   * announced: streams push nothing (per-type versions are unchanged) but can report that
+   * nodes are at the new config version.
    */
   set(kind: NodeKind, snapshot: Snapshot): boolean {
     if (snapshot.kind !== kind) throw new Error(`snapshot for ${snapshot.kind} nodes set as ${kind}`);
-    const previous = this.current.get(kind);
+    const st = this.stateOf(kind);
+    const previous = st.current;
     if (previous && previous.contentVersion === snapshot.contentVersion && previous.configVersion === snapshot.configVersion) {
       return false;
     }
-    this.current.set(kind, snapshot);
+    st.current = snapshot;
+    if (st.timer) {
+      this.stats.coalesced++;
+      return true;
+    }
+    const wait = st.lastAnnounceAt + this.debounceMs - Date.now();
+    if (this.debounceMs === 0 || wait <= 0) {
+      this.announce(kind, st);
+    } else {
+      st.timer = setTimeout(() => {
+        st.timer = undefined;
+        try {
+          this.announce(kind, st);
+        } catch {
+          // Watchers report their own failures; nobody is waiting on a timer.
+        }
+      }, wait);
+      st.timer.unref?.();
+    }
+    return true;
+  }
+
+  private announce(kind: NodeKind, st: KindState): void {
+    const snapshot = st.current!;
+    const previous = st.announced;
+    st.announced = snapshot;
+    st.lastAnnounceAt = Date.now();
+    this.stats.announced++;
     const errors: unknown[] = [];
     for (const fn of [...(this.watchers.get(kind) ?? [])]) {
       try {
@@ -42,11 +97,10 @@ export class SnapshotCache implements SnapshotSource {
     // Every watcher ran; a failing one must not starve the others.
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} snapshot watchers failed`);
-    return true;
   }
 
   get(kind: NodeKind): Snapshot | undefined {
-    return this.current.get(kind);
+    return this.kinds.get(kind)?.current;
   }
 
   watch(kind: NodeKind, fn: SnapshotWatcher): () => void {
@@ -61,5 +115,19 @@ export class SnapshotCache implements SnapshotSource {
   /** Number of watchers of a kind (streams currently attached). */
   watcherCount(kind: NodeKind): number {
     return this.watchers.get(kind)?.size ?? 0;
+  }
+
+  /** Cancels pending debounced pushes (shutdown). */
+  close(): void {
+    for (const st of this.kinds.values()) {
+      if (st.timer) clearTimeout(st.timer);
+      st.timer = undefined;
+    }
+  }
+
+  private stateOf(kind: NodeKind): KindState {
+    let st = this.kinds.get(kind);
+    if (!st) this.kinds.set(kind, (st = { lastAnnounceAt: -Infinity }));
+    return st;
   }
 }

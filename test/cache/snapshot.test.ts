@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildSnapshot, resourcesVersion } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { decodeMessage } from '../../src/envoy/encode';
@@ -105,5 +105,48 @@ describe('SnapshotCache', () => {
     });
     expect(() => cache.set('envoy', buildSnapshot(mesh(SPEC), 'envoy', 'v1'))).toThrow('boom');
     expect(ran).toBe(true);
+  });
+});
+
+describe('SnapshotCache debounce', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const snapshots = (n: number) =>
+    Array.from({ length: n }, (_, i) => buildSnapshot(mesh({ services: { a: 'c1' }, clusters: { c1: [9000 + i] } }), 'envoy', `cfg-${i}`));
+
+  it('pushes the first snapshot at once and a burst after it once, as its latest, at the end of the window', () => {
+    vi.useFakeTimers();
+    const cache = new SnapshotCache({ debounceMs: 100 });
+    const seen: [string, string | undefined][] = [];
+    cache.watch('envoy', (s, prev) => seen.push([s.configVersion, prev?.configVersion]));
+    const [s0, s1, s2, s3, s4] = snapshots(5);
+    cache.set('envoy', s0!);
+    expect(seen).toEqual([['cfg-0', undefined]]);
+    vi.advanceTimersByTime(10);
+    cache.set('envoy', s1!);
+    cache.set('envoy', s2!);
+    cache.set('envoy', s3!);
+    // New streams start from the latest at once; watchers wait for the window to end.
+    expect(cache.get('envoy')).toBe(s3);
+    expect(seen).toHaveLength(1);
+    vi.advanceTimersByTime(89);
+    expect(seen).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual([['cfg-0', undefined], ['cfg-3', 'cfg-0']]);
+    expect(cache.stats).toEqual({ announced: 2, coalesced: 2 });
+    // After a quiet window, the next one goes at once again.
+    vi.advanceTimersByTime(500);
+    cache.set('envoy', s4!);
+    expect(seen.at(-1)).toEqual(['cfg-4', 'cfg-3']);
+  });
+
+  it('without debounce every snapshot is pushed at once', () => {
+    const cache = new SnapshotCache();
+    const seen: string[] = [];
+    cache.watch('envoy', (s) => seen.push(s.configVersion));
+    for (const s of snapshots(3)) cache.set('envoy', s);
+    expect(seen).toEqual(['cfg-0', 'cfg-1', 'cfg-2']);
   });
 });

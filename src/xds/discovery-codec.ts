@@ -77,23 +77,34 @@ export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequestIn {
 /**
  * Builds the response frame by concatenation: a small header written here, then for each
  * resource a tag, a length and the shared Any bytes. Pushing one snapshot to N clients thus
- * encodes each resource once (in buildSnapshot), not N times.
+ * encodes each resource once (in buildSnapshot), not N times, and the framed resources of a
+ * shared (frozen) list once per list.
  */
 export function encodeDiscoveryResponse(response: DiscoveryResponseOut): Buffer {
-  const chunks: Uint8Array[] = [];
   const head = protobuf.Writer.create();
   head.uint32(tag(VERSION_INFO)).string(response.version_info);
-  chunks.push(head.finish());
-  for (const resource of response.resources) {
-    chunks.push(protobuf.Writer.create().uint32(tag(RESOURCES)).uint32(resource.anyBytes.length).finish());
-    chunks.push(resource.anyBytes);
-  }
   const tail = protobuf.Writer.create();
   tail.uint32(tag(TYPE_URL)).string(response.type_url);
   tail.uint32(tag(NONCE)).string(response.nonce);
   if (response.control_plane) tail.uint32(tag(CONTROL_PLANE)).bytes(response.control_plane);
-  chunks.push(tail.finish());
-  return Buffer.concat(chunks);
+  return Buffer.concat([head.finish(), resourcesField(response.resources), tail.finish()]);
+}
+
+/** The `resources` fields of a response, per resource list: streams sent the same list share the bytes. */
+const resourceFields = new WeakMap<readonly { readonly anyBytes: Buffer }[], Buffer>();
+
+function resourcesField(resources: readonly { readonly anyBytes: Buffer }[]): Buffer {
+  let bytes = resourceFields.get(resources);
+  if (bytes) return bytes;
+  const chunks: Uint8Array[] = [];
+  for (const resource of resources) {
+    chunks.push(protobuf.Writer.create().uint32(tag(RESOURCES)).uint32(resource.anyBytes.length).finish());
+    chunks.push(resource.anyBytes);
+  }
+  bytes = Buffer.concat(chunks);
+  // Snapshot lists are frozen and shared (a wildcard stream sends the snapshot's own list).
+  if (Object.isFrozen(resources)) resourceFields.set(resources, bytes);
+  return bytes;
 }
 
 /** envoy.config.core.v3.ControlPlane{identifier}, encoded once per server. */

@@ -156,6 +156,11 @@ export class AdsClient {
     });
   }
 
+  /** Stops reading responses (a stuck client: HTTP/2 flow control then stops the server's writes). */
+  pause(): void {
+    this.call.pause();
+  }
+
   /** Half-closes the request side (the server should end the stream with OK). */
   end(): void {
     this.call.end();

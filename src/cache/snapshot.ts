@@ -80,16 +80,14 @@ function encodeAny(typeUrl: ResourceTypeUrl, bytes: Buffer): Buffer {
 export class EncodeCache {
   private previous = new Map<string, Buffer>();
   private current = new Map<string, Buffer>();
+  private previousResources = new Map<string, CachedResource>();
+  private currentResources = new Map<string, CachedResource>();
   hits = 0;
   misses = 0;
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
-    let key: string;
-    try {
-      key = `${typeName}\n${JSON.stringify(message)}`;
-    } catch {
-      return encodeMessage(typeName, message); // not JSON-able (never expected): no caching
-    }
+    const key = keyOf(typeName, message);
+    if (key === undefined) return encodeMessage(typeName, message);
     let bytes = this.current.get(key) ?? this.previous.get(key);
     if (bytes) this.hits++;
     else {
@@ -100,14 +98,41 @@ export class EncodeCache {
     return bytes;
   }
 
+  /** A whole xDS resource (its Any bytes and content hash), built by `make` only when its content is new. */
+  resource(typeUrl: ResourceTypeUrl, message: unknown, make: () => CachedResource): CachedResource {
+    const key = keyOf(typeUrl, message);
+    if (key === undefined) return make();
+    let entry = this.currentResources.get(key) ?? this.previousResources.get(key);
+    if (entry) this.hits++;
+    else entry = make();
+    this.currentResources.set(key, entry);
+    return entry;
+  }
+
   /** Call after each complete build (all node kinds): forgets what that build did not use. */
   endBuild(): void {
     this.previous = this.current;
     this.current = new Map();
+    this.previousResources = this.currentResources;
+    this.currentResources = new Map();
   }
 
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.current.size + this.previous.size + this.currentResources.size + this.previousResources.size;
+  }
+}
+
+interface CachedResource {
+  readonly anyBytes: Buffer;
+  readonly hash: string;
+  readonly refs: readonly string[];
+}
+
+function keyOf(prefix: string, message: unknown): string | undefined {
+  try {
+    return `${prefix}\n${JSON.stringify(message)}`;
+  } catch {
+    return undefined; // not JSON-able (never expected): no caching
   }
 }
 
@@ -142,13 +167,17 @@ function buildSet<K extends EnvoyMessageName>(
     const name = nameOf(message);
     if (!name) throw new Error(`${typeName}[${i}]: a resource needs a name`);
     if (byName.has(name)) throw new Error(`${typeName}[${i}]: duplicate resource name ${JSON.stringify(name)}`);
-    const payload =
+    const made = (payload: Buffer): CachedResource => {
+      const anyBytes = encodeAny(typeUrl, payload);
+      return { anyBytes, hash: shortHash(anyBytes), refs: Object.freeze(referencesOf(typeUrl, message)) };
+    };
+    // A route configuration is spliced from cached virtual hosts (a big one changes often in
+    // one place); any other resource is cached whole, Any bytes and hash included.
+    const { anyBytes, hash, refs } =
       typeName === ROUTE_CONFIGURATION
-        ? encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache)
-        : cache.encode(typeName, message);
-    const anyBytes = encodeAny(typeUrl, payload);
-    const refs = Object.freeze(referencesOf(typeUrl, message));
-    byName.set(name, Object.freeze({ name, hash: shortHash(anyBytes), anyBytes, refs }));
+        ? made(encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
+        : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
+    byName.set(name, Object.freeze({ name, hash, anyBytes, refs }));
   }
   const list = Object.freeze([...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
   const sorted = new Map(list.map((r) => [r.name, r]));

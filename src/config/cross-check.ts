@@ -28,6 +28,12 @@ function field(v: unknown, key: string): unknown {
 
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]']);
 
+/** Names in definition order (for suggestions) and as a set (for lookups). */
+interface Names {
+  readonly list: string[];
+  readonly set: ReadonlySet<string>;
+}
+
 function unknownRef(kind: string, name: string, known: string[]): string {
   if (known.length === 0) return `unknown ${kind} '${name}' (no ${kind}s are defined)`;
   const near = closest(name, known);
@@ -64,15 +70,15 @@ function checkListenerPorts(listeners: unknown[], errors: FieldError[]): void {
   });
 }
 
-function checkRouteBackends(routePath: string, route: unknown, backendNames: string[], errors: FieldError[]): void {
+function checkRouteBackends(routePath: string, route: unknown, backendNames: Names, errors: FieldError[]): void {
   const refs = list(field(route, 'backends'));
   let sum = 0;
   let summable = true;
   refs.forEach((ref, k) => {
     const at = `${routePath}.backends[${k}]`;
     const name = str(field(ref, 'name'));
-    if (name !== undefined && !backendNames.includes(name)) {
-      errors.push({ path: `${at}.name`, message: unknownRef('backend', name, backendNames) });
+    if (name !== undefined && !backendNames.set.has(name)) {
+      errors.push({ path: `${at}.name`, message: unknownRef('backend', name, backendNames.list) });
     }
     const weight = field(ref, 'weight');
     if (weight === undefined) {
@@ -123,11 +129,11 @@ function checkStickySplit(routePath: string, route: unknown, sticky: boolean, pr
   });
 }
 
-function checkMirrors(routePath: string, route: unknown, backendNames: string[], errors: FieldError[]): void {
+function checkMirrors(routePath: string, route: unknown, backendNames: Names, errors: FieldError[]): void {
   list(field(route, 'mirror')).forEach((m, k) => {
     const name = str(field(m, 'backend'));
-    if (name !== undefined && !backendNames.includes(name)) {
-      errors.push({ path: `${routePath}.mirror[${k}].backend`, message: unknownRef('backend', name, backendNames) });
+    if (name !== undefined && !backendNames.set.has(name)) {
+      errors.push({ path: `${routePath}.mirror[${k}].backend`, message: unknownRef('backend', name, backendNames.list) });
     }
   });
 }
@@ -136,7 +142,7 @@ function checkService(
   svc: unknown,
   i: number,
   listenerNames: string[],
-  backendNames: string[],
+  backendNames: Names,
   protocols: Map<string, string>,
   errors: FieldError[],
 ): void {
@@ -232,7 +238,9 @@ export function crossCheck(raw: unknown): FieldError[] {
   const listenerNames = uniqueNames(listeners, 'listeners', 'listener', errors);
   checkListenerPorts(listeners, errors);
   uniqueNames(services, 'services', 'service', errors);
-  const backendNames = uniqueNames(backends, 'backends', 'backend', errors);
+  const backendList = uniqueNames(backends, 'backends', 'backend', errors);
+  // Thousands of routes look names up here: a set, not Array.includes (quadratic at 10,000 services).
+  const backendNames: Names = { list: backendList, set: new Set(backendList) };
 
   const protocols = new Map<string, string>();
   for (const b of backends) {

@@ -1,6 +1,6 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, type ResourceTypeUrl } from '../envoy/type-urls';
 import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import { NO_NAMES, refsSubscribed } from './stream-plan';
@@ -92,7 +92,6 @@ function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
 export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   private nonceCounter = 0;
   private readonly types = new Map<ResourceTypeUrl, DeltaTypeState>();
-  private readonly ignoredTypes = new Set<string>();
 
   constructor(options: DeltaStreamOptions) {
     super(options, 'delta');
@@ -104,14 +103,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
 
   private onRequest(req: DeltaDiscoveryRequestIn): void {
     if (!this.startIfNeeded(req.node)) return;
-    const typeUrl = req.type_url;
-    if (!isResourceTypeUrl(typeUrl)) {
-      if (!this.ignoredTypes.has(typeUrl)) {
-        this.ignoredTypes.add(typeUrl);
-        this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
-      }
-      return;
-    }
+    const typeUrl = this.servedType(req.type_url);
+    if (!typeUrl) return;
     let st = this.types.get(typeUrl);
     if (!st) this.types.set(typeUrl, (st = newState()));
     this.updateSubscription(typeUrl, st, req);

@@ -59,6 +59,15 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+type AnyObject = { type_url?: string; value?: Uint8Array };
+
+const anyOf = (a: AnyObject): { type_url: string; value: Buffer } => ({ type_url: str(a.type_url), value: Buffer.from(a.value ?? new Uint8Array()) });
+
+function controlPlaneOf(o: Record<string, unknown>): { identifier: string } | null {
+  const cp = o.control_plane as { identifier?: string } | undefined;
+  return cp ? { identifier: str(cp.identifier) } : null;
+}
+
 export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequestIn {
   const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryRequest');
   const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
@@ -123,17 +132,12 @@ export function encodeDiscoveryRequest(request: DiscoveryRequest): Buffer {
 export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponseIn {
   const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryResponse');
   const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
-  const resources = (o.resources as { type_url?: string; value?: Uint8Array }[]).map((r) => ({
-    type_url: str(r.type_url),
-    value: Buffer.from(r.value ?? new Uint8Array()),
-  }));
-  const cp = o.control_plane as { identifier?: string } | undefined;
   return {
     version_info: str(o.version_info),
     type_url: str(o.type_url),
     nonce: str(o.nonce),
-    resources,
-    control_plane: cp ? { identifier: str(cp.identifier) } : null,
+    resources: (o.resources as AnyObject[]).map(anyOf),
+    control_plane: controlPlaneOf(o),
   };
 }
 
@@ -260,19 +264,18 @@ export function encodeDeltaDiscoveryResponse(response: DeltaDiscoveryResponseOut
 export function decodeDeltaDiscoveryResponse(bytes: Buffer): DeltaDiscoveryResponseIn {
   const type = lookupEnvoyType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
   const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
-  const resources = (o.resources as { name?: string; version?: string; resource?: { type_url?: string; value?: Uint8Array } }[]).map((r) => ({
+  const resources = (o.resources as { name?: string; version?: string; resource?: AnyObject }[]).map((r) => ({
     name: str(r.name),
     version: str(r.version),
-    resource: r.resource ? { type_url: str(r.resource.type_url), value: Buffer.from(r.resource.value ?? new Uint8Array()) } : null,
+    resource: r.resource ? anyOf(r.resource) : null,
   }));
-  const cp = o.control_plane as { identifier?: string } | undefined;
   return {
     system_version_info: str(o.system_version_info),
     type_url: str(o.type_url),
     nonce: str(o.nonce),
     resources,
     removed_resources: (o.removed_resources as string[] | undefined) ?? [],
-    control_plane: cp ? { identifier: str(cp.identifier) } : null,
+    control_plane: controlPlaneOf(o),
   };
 }
 

@@ -4,7 +4,7 @@ import {
   PUSH_ORDER,
   SHORT_NAMES,
   WILDCARD_TYPES,
-  isResourceTypeUrl,
+ 
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
 import type { DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
@@ -37,7 +37,6 @@ function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
   private nonceCounter = 0;
   private readonly types = new Map<ResourceTypeUrl, TypeState>();
-  private readonly ignoredTypes = new Set<string>();
 
   constructor(options: SotwStreamOptions) {
     super(options, 'sotw');
@@ -49,14 +48,8 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
 
   private onRequest(req: DiscoveryRequestIn): void {
     if (!this.startIfNeeded(req.node)) return;
-    const typeUrl = req.type_url;
-    if (!isResourceTypeUrl(typeUrl)) {
-      if (!this.ignoredTypes.has(typeUrl)) {
-        this.ignoredTypes.add(typeUrl);
-        this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
-      }
-      return;
-    }
+    const typeUrl = this.servedType(req.type_url);
+    if (!typeUrl) return;
     const st = this.stateOf(typeUrl);
     const nonce = req.response_nonce;
     // SotW: a request answering an older response is ignored entirely, subscription included.

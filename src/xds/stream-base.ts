@@ -2,6 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
+import { isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
 import type { NodeKind } from '../translate/types';
 import type { RequestNode } from './discovery-codec';
 import { classifyNode } from './node-kind';
@@ -31,6 +32,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected closed = false;
   private unwatch?: () => void;
   private appliedConfigVersion?: string;
+  private readonly ignoredTypes = new Set<string>();
 
   constructor(
     protected readonly options: Options,
@@ -89,6 +91,16 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     });
     this.log.info({ cluster: node.cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
     return true;
+  }
+
+  /** The request's type if Tether serves it; other types are ignored (and logged once). */
+  protected servedType(typeUrl: string): ResourceTypeUrl | undefined {
+    if (isResourceTypeUrl(typeUrl)) return typeUrl;
+    if (!this.ignoredTypes.has(typeUrl)) {
+      this.ignoredTypes.add(typeUrl);
+      this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
+    }
+    return undefined;
   }
 
   /** Reports the snapshot's config version once (per version) when `applied` says the stream has it all. */

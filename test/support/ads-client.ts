@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeMessage } from '../../src/envoy/encode';
 import { messageNameOf } from '../../src/envoy/type-urls';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
+import { ResponseQueue } from './response-queue';
 import { decodeDiscoveryResponse, encodeDiscoveryRequest, type DiscoveryResponseIn } from '../../src/xds/discovery-codec';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
@@ -35,10 +36,8 @@ export interface AdsClientOptions {
 export class AdsClient {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, ReceivedResponse>;
-  private readonly queue: ReceivedResponse[] = [];
-  private waiters: { resolve: (r: ReceivedResponse) => void; reject: (e: Error) => void }[] = [];
+  private readonly responses = new ResponseQueue<ReceivedResponse>('DiscoveryResponse');
   private sentNode = false;
-  private ended?: grpc.StatusObject;
   /** Per type: names of the last request and the last version ACKed, for ack()/nack(). */
   private readonly names = new Map<string, readonly string[]>();
   private readonly acked = new Map<string, string>();
@@ -54,19 +53,13 @@ export class AdsClient {
       (b: Buffer) => b,
       (raw: Buffer) => ({ ...decodeDiscoveryResponse(raw), raw }),
     );
-    this.call.on('data', (r: ReceivedResponse) => {
-      const waiter = this.waiters.shift();
-      if (waiter) waiter.resolve(r);
-      else this.queue.push(r);
-    });
+    this.call.on('data', (r: ReceivedResponse) => this.responses.push(r));
     this.call.on('error', () => {
       /* reported through `status` */
     });
     this.status = new Promise((resolve) => {
       this.call.on('status', (s: grpc.StatusObject) => {
-        this.ended = s;
-        for (const w of this.waiters) w.reject(new Error(`ADS stream ended: ${grpc.status[s.code]} ${s.details}`));
-        this.waiters = [];
+        this.responses.end(new Error(`ADS stream ended: ${grpc.status[s.code]} ${s.details}`));
         resolve(s);
       });
     });
@@ -96,26 +89,7 @@ export class AdsClient {
 
   /** The next response of any type; rejects after `timeoutMs` or when the stream ends. */
   next(timeoutMs = this.options.timeoutMs ?? 3000): Promise<ReceivedResponse> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.ended) return Promise.reject(new Error(`ADS stream ended: ${grpc.status[this.ended.code]} ${this.ended.details}`));
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: (r: ReceivedResponse) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no DiscoveryResponse within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.responses.next(timeoutMs);
   }
 
   /** The next response, which must be of `typeUrl`. */
@@ -127,7 +101,7 @@ export class AdsClient {
 
   /** Resolves if nothing arrives for `ms`; rejects with the unexpected response otherwise. */
   async expectNothing(ms = 150): Promise<void> {
-    const queued = this.queue.shift();
+    const queued = this.responses.shift();
     if (queued) throw new Error(`unexpected ${queued.type_url} response (version ${queued.version_info})`);
     let got: ReceivedResponse | undefined;
     try {

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeMessage } from '../../src/envoy/encode';
 import { messageNameOf } from '../../src/envoy/type-urls';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
+import { ResponseQueue } from './response-queue';
 import { decodeDeltaDiscoveryResponse, encodeDeltaDiscoveryRequest, type DeltaDiscoveryResponseIn } from '../../src/xds/discovery-codec';
 
 const DELTA_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
@@ -29,10 +30,8 @@ export interface HeldResource {
 export class DeltaClient {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, DeltaDiscoveryResponseIn>;
-  private readonly queue: DeltaDiscoveryResponseIn[] = [];
-  private waiters: { resolve: (r: DeltaDiscoveryResponseIn) => void; reject: (e: Error) => void }[] = [];
+  private readonly responses = new ResponseQueue<DeltaDiscoveryResponseIn>('DeltaDiscoveryResponse');
   private sentNode = false;
-  private ended?: grpc.StatusObject;
   /** What the client holds per type after the responses it ACKed. */
   readonly held = new Map<string, Map<string, HeldResource>>();
   readonly status: Promise<grpc.StatusObject>;
@@ -43,19 +42,13 @@ export class DeltaClient {
   ) {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure());
     this.call = this.client.makeBidiStreamRequest(DELTA_PATH, (b: Buffer) => b, decodeDeltaDiscoveryResponse);
-    this.call.on('data', (r: DeltaDiscoveryResponseIn) => {
-      const waiter = this.waiters.shift();
-      if (waiter) waiter.resolve(r);
-      else this.queue.push(r);
-    });
+    this.call.on('data', (r: DeltaDiscoveryResponseIn) => this.responses.push(r));
     this.call.on('error', () => {
       /* reported through `status` */
     });
     this.status = new Promise((resolve) => {
       this.call.on('status', (s: grpc.StatusObject) => {
-        this.ended = s;
-        for (const w of this.waiters) w.reject(new Error(`delta ADS stream ended: ${grpc.status[s.code]} ${s.details}`));
-        this.waiters = [];
+        this.responses.end(new Error(`delta ADS stream ended: ${grpc.status[s.code]} ${s.details}`));
         resolve(s);
       });
     });
@@ -80,26 +73,7 @@ export class DeltaClient {
   }
 
   next(timeoutMs = 3000): Promise<DeltaDiscoveryResponseIn> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.ended) return Promise.reject(new Error(`delta ADS stream ended: ${grpc.status[this.ended.code]} ${this.ended.details}`));
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: (r: DeltaDiscoveryResponseIn) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no DeltaDiscoveryResponse within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.responses.next(timeoutMs);
   }
 
   async nextOf(typeUrl: string, timeoutMs?: number): Promise<DeltaDiscoveryResponseIn> {

@@ -1,0 +1,606 @@
+/**
+ * xDS fan-out benchmark (issue #7): how long a one-route admin edit takes to reach N ADS clients,
+ * what it costs the server, and what an idle client costs in memory — for Tether and for a
+ * baseline grpc-js server that only writes one pre-encoded response to every stream.
+ *
+ *   npm run build && node dist/bench/xds/bench.js [--clients 100,1000,10000] [--services 10,1000,10000]
+ *       [--modes sotw,delta] [--edits 5] [--profile auto|envoy|grpc] [--per-client 3]
+ *       [--streams-per-conn auto|K] [--loadgens 1] [--quiet-ms 200] [--json FILE] [--cpu-prof DIR]
+ *
+ * Processes: this runner; Tether (tether-server.js: startTether with a generated config, admin
+ * API without auth, --expose-gc); the baseline (baseline-server.js); one or more load generators
+ * (loadgen.js) holding the client streams. They share the machine's cores.
+ *
+ * Per services count S: Tether starts with the config; the build time of a one-route change is
+ * measured in its process. Then per clients count N and mode: idle memory with 0 clients, N
+ * clients connect and sync, idle memory again (after GC); `edits` times: the load generator
+ * starts counting, the runner reads Tether's CPU time, takes t0, calls admin UpsertRoute (svc-0's
+ * `edit` route gets a new header value: one route, RDS only), waits until every client has ACKed a
+ * response and no response has arrived for --quiet-ms, reads CPU time again; each client's
+ * convergence is (its last ACK − t0). After the last edit WaitForRollout must report CONVERGED.
+ * Then the same N clients connect to the baseline, which is told to write, per client, as many
+ * responses and bytes as Tether sent per client for the edit; same measurement.
+ * The runner kills the children it started (by PID) on exit.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { objectToStruct } from '../../src/admin/convert';
+import { createAdminClient, type AdminClient } from '../../src/cli/admin-client';
+import { lookupEnvoyType } from '../../src/envoy/protos';
+import { EDITED_SERVICE, editRoute, type Mode, type Profile } from './config-gen';
+import type { ConnectCommand } from './loadgen';
+import { ANY, DELTA_REQ, DELTA_RES, NODE, RESOURCE, SOTW_REQ, SOTW_RES, TYPE } from './wire';
+
+// ---------- flags ----------
+
+export interface BenchOptions {
+  clients: number[];
+  services: number[];
+  modes: Mode[];
+  edits: number;
+  profile: 'auto' | Profile;
+  perClient: number;
+  streamsPerConn: 'auto' | number;
+  loadgens: number;
+  quietMs: number;
+  cpuProfDir?: string;
+  /** Skip the baseline (e.g. while profiling Tether). */
+  baseline: boolean;
+  /** Give up on one convergence after this long. */
+  editTimeoutMs: number;
+}
+
+function arg(argv: string[], name: string, fallback: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const list = (s: string) => s.split(',').map((x) => Number(x.replace(/_/g, '')));
+  const spc = arg(argv, 'streams-per-conn', 'auto');
+  const profile = arg(argv, 'profile', 'auto');
+  if (!['auto', 'envoy', 'grpc'].includes(profile)) throw new Error(`--profile: auto, envoy or grpc`);
+  const modes = arg(argv, 'modes', 'sotw,delta').split(',') as Mode[];
+  for (const m of modes) if (m !== 'sotw' && m !== 'delta') throw new Error(`--modes: sotw and/or delta`);
+  const cpuProf = arg(argv, 'cpu-prof', '');
+  return {
+    clients: list(arg(argv, 'clients', '100,1000,10000')),
+    services: list(arg(argv, 'services', '10,1000,10000')),
+    modes,
+    edits: Number(arg(argv, 'edits', '5')),
+    profile: profile as BenchOptions['profile'],
+    perClient: Number(arg(argv, 'per-client', '3')),
+    streamsPerConn: spc === 'auto' ? 'auto' : Number(spc),
+    loadgens: Number(arg(argv, 'loadgens', '1')),
+    quietMs: Number(arg(argv, 'quiet-ms', '200')),
+    ...(cpuProf ? { cpuProfDir: path.resolve(cpuProf) } : {}),
+    baseline: !argv.includes('--no-baseline'),
+    editTimeoutMs: Number(arg(argv, 'edit-timeout-ms', '60000')),
+  };
+}
+
+/** Full state (Envoy) while the initial sync stays around 1 GB in total; named subscriptions (proxyless gRPC) beyond. */
+export function profileFor(o: BenchOptions, clients: number, services: number): Profile {
+  if (o.profile !== 'auto') return o.profile;
+  return clients * services <= 1_000_000 ? 'envoy' : 'grpc';
+}
+
+export function streamsPerConnFor(o: BenchOptions, clients: number): number {
+  if (o.streamsPerConn !== 'auto') return o.streamsPerConn;
+  return clients >= 10_000 ? 10 : 1;
+}
+
+// ---------- children ----------
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  /** Resolves with the next message of this `cmd`. */
+  next<T = Record<string, unknown>>(cmd: string, timeoutMs?: number): Promise<T>;
+  request<T = Record<string, unknown>>(message: Record<string, unknown>, reply: string, timeoutMs?: number): Promise<T>;
+}
+
+const children = new Set<ChildProcess>();
+
+function killChildren(): void {
+  for (const c of children) {
+    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  children.clear();
+}
+process.on('exit', killChildren);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killChildren();
+    process.exit(130);
+  });
+}
+
+function start(name: string, file: string, args: string[], execArgv: string[]): Child {
+  const proc = fork(path.join(__dirname, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  children.add(proc);
+  const waiting = new Map<string, ((m: Record<string, unknown>) => void)[]>();
+  const early = new Map<string, Record<string, unknown>[]>();
+  let exited: string | undefined;
+  proc.on('message', (m: Record<string, unknown>) => {
+    const cmd = String(m.cmd);
+    const q = waiting.get(cmd);
+    if (q && q.length > 0) q.shift()!(m);
+    else early.set(cmd, [...(early.get(cmd) ?? []), m]);
+  });
+  proc.on('exit', (code, signal) => {
+    exited = `${name} exited (code ${code}, signal ${signal})`;
+    children.delete(proc);
+    for (const q of waiting.values()) for (const fn of q.splice(0)) fn({ cmd: '__exit__' });
+  });
+  const next = <T>(cmd: string, timeoutMs = 120_000): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const got = early.get(cmd);
+      if (got && got.length > 0) return resolve(got.shift() as T);
+      if (exited) return reject(new Error(exited));
+      const timer = setTimeout(() => reject(new Error(`${name}: no '${cmd}' within ${timeoutMs} ms`)), timeoutMs);
+      const q = waiting.get(cmd) ?? [];
+      q.push((m) => {
+        clearTimeout(timer);
+        if (m.cmd === '__exit__') reject(new Error(exited ?? `${name} exited`));
+        else resolve(m as T);
+      });
+      waiting.set(cmd, q);
+    });
+  return {
+    name,
+    proc,
+    next,
+    request: (message, reply, timeoutMs) => {
+      const p = next(reply, timeoutMs);
+      proc.send(message);
+      return p as never;
+    },
+  };
+}
+
+async function stop(child: Child, message: Record<string, unknown>): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()));
+  child.proc.send(message);
+  const timer = setTimeout(() => child.proc.pid !== undefined && process.kill(child.proc.pid, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------- measurement helpers ----------
+
+interface Stats {
+  cpu: { user: number; system: number };
+  mem: NodeJS.MemoryUsage;
+  streams: number;
+}
+
+const cpuMs = (a: Stats, b: Stats) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+const hr = () => process.hrtime.bigint();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+interface Progress {
+  synced: number;
+  acked: number;
+  responses: number;
+  failed: number;
+  failures: string[];
+  sessionErrors: number;
+  sinceLastResponseMs: number;
+}
+
+class Loadgens {
+  constructor(readonly procs: Child[]) {}
+
+  async connect(port: number, base: Omit<ConnectCommand, 'cmd' | 'port' | 'from' | 'to'>, n: number): Promise<number> {
+    const k = this.procs.length;
+    let sessions = 0;
+    await Promise.all(
+      this.procs.map(async (p, j) => {
+        // Split on stream-per-connection boundaries.
+        const per = Math.ceil(n / k / base.streamsPerConn) * base.streamsPerConn;
+        const from = Math.min(n, j * per);
+        const to = Math.min(n, from + per);
+        const r = await p.request<{ sessions: number }>({ cmd: 'connect', port, ...base, from, to }, 'connecting');
+        sessions += r.sessions;
+      }),
+    );
+    return sessions;
+  }
+
+  async progress(): Promise<Progress> {
+    const all = await Promise.all(this.procs.map((p) => p.request<Progress>({ cmd: 'progress' }, 'progress')));
+    return all.reduce((a, b) => ({
+      synced: a.synced + b.synced,
+      acked: a.acked + b.acked,
+      responses: a.responses + b.responses,
+      failed: a.failed + b.failed,
+      failures: [...a.failures, ...b.failures],
+      sessionErrors: a.sessionErrors + b.sessionErrors,
+      sinceLastResponseMs: Math.min(a.sinceLastResponseMs, b.sinceLastResponseMs),
+    }));
+  }
+
+  async mark(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.request({ cmd: 'mark' }, 'marked')));
+  }
+
+  async collect(): Promise<{ lastAck: bigint[]; responses: number[]; bytes: number[] }> {
+    const all = await Promise.all(this.procs.map((p) => p.request<{ lastAck: string[]; responses: number[]; bytes: number[] }>({ cmd: 'collect' }, 'collected')));
+    return {
+      lastAck: all.flatMap((a) => a.lastAck.map((s) => BigInt(s))),
+      responses: all.flatMap((a) => a.responses),
+      bytes: all.flatMap((a) => a.bytes),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.request({ cmd: 'close' }, 'closed', 30_000)));
+  }
+}
+
+/** Waits until all n clients synced, then until nothing has arrived for quietMs. */
+async function waitSynced(lg: Loadgens, n: number, timeoutMs: number, quietMs: number, what: string): Promise<number> {
+  const t0 = hr();
+  const deadline = Date.now() + timeoutMs;
+  let synced = -1;
+  for (;;) {
+    const p = await lg.progress();
+    if (p.failed > 0) throw new Error(`${what}: ${p.failed} clients failed: ${p.failures.join('; ')}`);
+    if (p.synced === n && synced < 0) synced = Number(hr() - t0) / 1e6;
+    if (synced >= 0 && p.sinceLastResponseMs >= quietMs) return synced;
+    if (Date.now() > deadline) throw new Error(`${what}: ${p.synced}/${n} clients synced after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+interface EditOutcome {
+  /** When the edit started (runner's hrtime). */
+  t0: bigint;
+  /** Per client: last ACK − t0, ms. */
+  latencies: number[];
+  cpuMs: number;
+  responsesPerClient: number;
+  bytesPerClient: number;
+  adminMs?: number;
+  snapshotMs?: number;
+  version?: string;
+}
+
+/** After `trigger` (at t0): every client ACKed at least once, then quiet. */
+async function converge(lg: Loadgens, n: number, server: Child, trigger: () => Promise<Partial<EditOutcome>>, o: BenchOptions, what: string): Promise<EditOutcome> {
+  await lg.mark();
+  const before = await server.request<Stats>({ cmd: 'stats', gc: false }, 'stats');
+  const t0 = hr();
+  const extra = await trigger();
+  const deadline = Date.now() + o.editTimeoutMs;
+  let after: Stats | undefined;
+  for (;;) {
+    const p = await lg.progress();
+    if (p.failed > 0) throw new Error(`${what}: ${p.failed} clients failed: ${p.failures.join('; ')}`);
+    if (p.acked === n && !after) after = await server.request<Stats>({ cmd: 'stats', gc: false }, 'stats');
+    if (after && p.sinceLastResponseMs >= o.quietMs) break;
+    if (Date.now() > deadline) throw new Error(`${what}: ${p.acked}/${n} clients ACKed within ${o.editTimeoutMs} ms`);
+    await sleep(p.acked === n ? 20 : 5);
+  }
+  const c = await lg.collect();
+  const latencies = c.lastAck.map((t) => Number(t - t0) / 1e6);
+  if (latencies.some((l) => l < 0)) throw new Error(`${what}: a client has no ACK after the edit`);
+  return {
+    ...extra,
+    t0,
+    latencies,
+    cpuMs: cpuMs(before, after),
+    responsesPerClient: c.responses.reduce((a, b) => a + b, 0) / n,
+    bytesPerClient: c.bytes.reduce((a, b) => a + b, 0) / n,
+  };
+}
+
+interface Side {
+  p50: number;
+  p99: number;
+  /** Median over edits of the time until the last client ACKed. */
+  all: number;
+  cpuPerPushMs: number;
+  /** Idle memory per client, bytes: heapUsed + external, and RSS. */
+  heapPerClient: number;
+  rssPerClient: number;
+  syncMs: number;
+  responsesPerClient: number;
+  bytesPerClient: number;
+}
+
+export interface Row {
+  mode: Mode;
+  profile: Profile;
+  clients: number;
+  services: number;
+  streamsPerConn: number;
+  connections: number;
+  edits: number;
+  tether: Side & { adminMs: number; snapshotMs: number };
+  baseline?: Side;
+}
+
+export interface BuildRow {
+  services: number;
+  startMs: number;
+  coldBuildMs: number;
+  editBuildMs: number;
+}
+
+export interface BenchResult {
+  options: BenchOptions;
+  node: string;
+  cpus: string;
+  date: string;
+  loadBefore: number;
+  loadAfter: number;
+  builds: BuildRow[];
+  rows: Row[];
+}
+
+function summarize(edits: EditOutcome[], mem0: Stats, mem1: Stats, n: number, syncMs: number): Side {
+  const pooled = edits.flatMap((e) => e.latencies).sort((a, b) => a - b);
+  return {
+    p50: quantile(pooled, 0.5),
+    p99: quantile(pooled, 0.99),
+    all: median(edits.map((e) => Math.max(...e.latencies))),
+    cpuPerPushMs: median(edits.map((e) => e.cpuMs)),
+    heapPerClient: (mem1.mem.heapUsed + mem1.mem.external - mem0.mem.heapUsed - mem0.mem.external) / n,
+    rssPerClient: (mem1.mem.rss - mem0.mem.rss) / n,
+    syncMs,
+    responsesPerClient: median(edits.map((e) => e.responsesPerClient)),
+    bytesPerClient: median(edits.map((e) => e.bytesPerClient)),
+  };
+}
+
+async function waitStreams(server: Child, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await server.request<Stats>({ cmd: 'stats', gc: false }, 'stats');
+    if (s.streams === expected) return;
+    if (Date.now() > deadline) throw new Error(`${server.name}: ${s.streams} streams open, expected ${expected}`);
+    await sleep(50);
+  }
+}
+
+/** Envoy's field numbers, checked once against the loaded protos (wire.ts hard-codes them). */
+function checkFieldNumbers(): void {
+  const check = (type: string, expected: Record<string, number>) => {
+    const t = lookupEnvoyType(type);
+    for (const [name, id] of Object.entries(expected)) {
+      if (t.fields[name]?.id !== id) throw new Error(`${type}.${name} is field ${t.fields[name]?.id}, wire.ts says ${id}`);
+    }
+  };
+  check('envoy.service.discovery.v3.DiscoveryRequest', SOTW_REQ);
+  check('envoy.service.discovery.v3.DiscoveryResponse', SOTW_RES);
+  check('envoy.service.discovery.v3.DeltaDiscoveryRequest', DELTA_REQ);
+  check('envoy.service.discovery.v3.DeltaDiscoveryResponse', DELTA_RES);
+  check('envoy.service.discovery.v3.Resource', RESOURCE);
+  check('google.protobuf.Any', ANY);
+  check('envoy.config.core.v3.Node', NODE);
+}
+
+export async function runBench(o: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BenchResult> {
+  checkFieldNumbers();
+  const loadBefore = os.loadavg()[0]!;
+  const lg = new Loadgens(Array.from({ length: o.loadgens }, (_, i) => start(`loadgen-${i}`, 'loadgen.js', [], ['--max-old-space-size=8192'])));
+  await Promise.all(lg.procs.map((p) => p.next('ready')));
+  const baseline = o.baseline ? start('baseline', 'baseline-server.js', [], ['--expose-gc']) : undefined;
+  const baselinePort = baseline ? Number((await baseline.next('ready')).port) : 0;
+  const builds: BuildRow[] = [];
+  const rows: Row[] = [];
+  let runId = 0;
+  try {
+    for (const services of o.services) {
+      const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
+      if (o.cpuProfDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=tether-S${services}-${Date.now()}.cpuprofile`);
+      const tether = start(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
+      const ready = await tether.next<{ xdsPort: number; adminPort: number; startMs: number }>('ready', 300_000);
+      const build = await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000);
+      if (build.error) throw new Error(`build timing: ${build.error}`);
+      builds.push({ services, startMs: ready.startMs, coldBuildMs: build.coldMs, editBuildMs: median(build.editMs) });
+      log(`S=${services}: Tether started in ${ready.startMs.toFixed(0)} ms; build cold ${build.coldMs.toFixed(0)} ms, one-route edit ${median(build.editMs).toFixed(0)} ms`);
+      const admin: AdminClient = createAdminClient({ address: `127.0.0.1:${ready.adminPort}`, deadlineMs: 120_000 });
+      let editSeq = 0;
+      try {
+        for (const clients of o.clients) {
+          for (const mode of o.modes) {
+            const profile = profileFor(o, clients, services);
+            const spc = streamsPerConnFor(o, clients);
+            const cell = `${mode} ${profile} N=${clients} S=${services}`;
+            const connectTimeout = 60_000 + (profile === 'envoy' ? clients * services * 0.2 : clients * 5);
+            const base = { mode, profile, services, perClient: o.perClient, streamsPerConn: spc };
+
+            // Tether.
+            await waitStreams(tether, 0, 30_000);
+            const t0Mem = await tether.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+            const connections = await lg.connect(ready.xdsPort, { ...base, idPrefix: `r${++runId}-${mode}` }, clients);
+            const syncMs = await waitSynced(lg, clients, connectTimeout, o.quietMs, `${cell} (Tether sync)`);
+            const t1Mem = await tether.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+            log(`${cell}: ${clients} clients on ${connections} connections synced in ${syncMs.toFixed(0)} ms`);
+            const edits: EditOutcome[] = [];
+            for (let e = 0; e < o.edits; e++) {
+              const k = ++editSeq;
+              const out = await converge(
+                lg,
+                clients,
+                tether,
+                async () => {
+                  const t = hr();
+                  const r = await admin.call('UpsertRoute', { service: EDITED_SERVICE, route: objectToStruct(editRoute(k)), position: 0 });
+                  if (!r.changed) throw new Error('the edit changed nothing');
+                  return { adminMs: Number(hr() - t) / 1e6, version: String(r.version) };
+                },
+                o,
+                `${cell} edit ${k}`,
+              );
+              const ann = await tether.request<{ announces: { version: string; at: string }[] }>({ cmd: 'announces' }, 'announces');
+              const ats = ann.announces.filter((a) => a.version === out.version).map((a) => BigInt(a.at));
+              // Both node kinds' snapshots announced: the edit is built and published.
+              out.snapshotMs = ats.length > 0 ? Number(ats.reduce((a, b) => (a > b ? a : b)) - out.t0) / 1e6 : NaN;
+              edits.push(out);
+              log(
+                `  edit ${k}: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
+                  `admin call ${out.adminMs?.toFixed(1)} ms, CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client`,
+              );
+            }
+            const rollout = await admin.waitForRollout({ version: edits[edits.length - 1]!.version!, timeout_ms: 10_000 }, { deadlineMs: 20_000 });
+            if (rollout.state !== 'CONVERGED') throw new Error(`${cell}: WaitForRollout says ${rollout.state} (${rollout.pending.length} pending)`);
+            await lg.close();
+            const tside = summarize(edits, t0Mem, t1Mem, clients, syncMs);
+            const row: Row = {
+              mode,
+              profile,
+              clients,
+              services,
+              streamsPerConn: spc,
+              connections,
+              edits: o.edits,
+              tether: { ...tside, adminMs: median(edits.map((e) => e.adminMs ?? NaN)), snapshotMs: median(edits.map((e) => e.snapshotMs ?? NaN)) },
+            };
+
+            // Baseline: same clients, same bytes and responses per client per push.
+            if (baseline) {
+              await waitStreams(baseline, 0, 30_000);
+              const b0 = await baseline.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+              await lg.connect(baselinePort, { ...base, idPrefix: `b${runId}-${mode}` }, clients);
+              const bSync = await waitSynced(lg, clients, connectTimeout, o.quietMs, `${cell} (baseline sync)`);
+              const b1 = await baseline.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+              const count = Math.max(1, Math.round(tside.responsesPerClient));
+              const size = Math.max(64, Math.round(tside.bytesPerClient / count));
+              const bEdits: EditOutcome[] = [];
+              for (let e = 0; e < o.edits; e++) {
+                const seq = ++editSeq;
+                bEdits.push(
+                  await converge(
+                    lg,
+                    clients,
+                    baseline,
+                    async () => {
+                      baseline.proc.send({ cmd: 'push', delta: mode === 'delta', typeUrl: TYPE.RDS, size, count, seq });
+                      return {};
+                    },
+                    o,
+                    `${cell} baseline push ${e + 1}`,
+                  ),
+                );
+              }
+              await lg.close();
+              row.baseline = summarize(bEdits, b0, b1, clients, bSync);
+            }
+            rows.push(row);
+            log(formatRowLine(row));
+          }
+        }
+      } finally {
+        admin.close();
+        await stop(tether, { cmd: 'stop' });
+      }
+    }
+  } finally {
+    if (baseline) await stop(baseline, { cmd: 'stop' });
+    for (const p of lg.procs) await stop(p, { cmd: 'exit' });
+  }
+  return {
+    options: o,
+    node: process.version,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    date: new Date().toISOString().slice(0, 10),
+    loadBefore,
+    loadAfter: os.loadavg()[0]!,
+    builds,
+    rows,
+  };
+}
+
+// ---------- output ----------
+
+const ms = (x: number) => (Number.isNaN(x) ? '–' : x >= 100 ? `${x.toFixed(0)} ms` : `${x.toFixed(1)} ms`);
+const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+const ratio = (a: number, b: number | undefined) => (b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`);
+
+function formatRowLine(r: Row): string {
+  return (
+    `${r.mode} ${r.profile} N=${r.clients} S=${r.services}: Tether p50 ${ms(r.tether.p50)} p99 ${ms(r.tether.p99)} all ${ms(r.tether.all)}` +
+    (r.baseline ? ` | baseline p50 ${ms(r.baseline.p50)} p99 ${ms(r.baseline.p99)} all ${ms(r.baseline.all)}` : '')
+  );
+}
+
+export function formatMarkdown(res: BenchResult): string {
+  const out: string[] = [];
+  out.push(
+    `node ${res.node}, ${res.cpus}, ${res.date}; ${res.options.edits} edits per row; 1-min load average ${res.loadBefore.toFixed(1)} before / ${res.loadAfter.toFixed(1)} after`,
+    '',
+    'Convergence (edit → every client ACKed; p50/p99 over all clients of all edits; "all" = median over edits of the last client):',
+    '',
+    '| mode | clients (profile) | N | S | conns | Tether p50 | p99 | all | baseline p50 | p99 | all | p99 ratio | all ratio | admin call | edit → snapshot | bytes / client / edit |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of res.rows) {
+    const b = r.baseline;
+    out.push(
+      `| ${r.mode} | ${r.profile} | ${r.clients} | ${r.services} | ${r.connections} | ${ms(r.tether.p50)} | ${ms(r.tether.p99)} | ${ms(r.tether.all)} | ` +
+        `${b ? ms(b.p50) : '–'} | ${b ? ms(b.p99) : '–'} | ${b ? ms(b.all) : '–'} | ${ratio(r.tether.p99, b?.p99)} | ${ratio(r.tether.all, b?.all)} | ` +
+        `${ms(r.tether.adminMs)} | ${ms(r.tether.snapshotMs)} | ${Math.round(r.tether.bytesPerClient)} B in ${r.tether.responsesPerClient.toFixed(0)} |`,
+    );
+  }
+  out.push(
+    '',
+    'Server cost (CPU time of the server process per edit, from the admin call to the last ACK; idle memory per connected client after GC):',
+    '',
+    '| mode | profile | N | S | Tether CPU / push | baseline CPU / push | ratio | Tether heap+ext / client | RSS / client | baseline heap+ext / client | RSS / client | initial sync (Tether / baseline) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of res.rows) {
+    const b = r.baseline;
+    out.push(
+      `| ${r.mode} | ${r.profile} | ${r.clients} | ${r.services} | ${ms(r.tether.cpuPerPushMs)} | ${b ? ms(b.cpuPerPushMs) : '–'} | ${ratio(r.tether.cpuPerPushMs, b?.cpuPerPushMs)} | ` +
+        `${kib(r.tether.heapPerClient)} | ${kib(r.tether.rssPerClient)} | ${b ? kib(b.heapPerClient) : '–'} | ${b ? kib(b.rssPerClient) : '–'} | ${ms(r.tether.syncMs)} / ${b ? ms(b.syncMs) : '–'} |`,
+    );
+  }
+  out.push('', 'Build (in the Tether process: resolve + translate + buildSnapshot for both node kinds; edit = one route, warm encode cache, median of 3):', '');
+  out.push('| S | Tether start | cold build | one-route edit build |', '| ---: | ---: | ---: | ---: |');
+  for (const b of res.builds) out.push(`| ${b.services} | ${ms(b.startMs)} | ${ms(b.coldBuildMs)} | ${ms(b.editBuildMs)} |`);
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const maxSeconds = Number(arg(process.argv, 'max-seconds', '1800'));
+  const timer = setTimeout(() => {
+    process.stderr.write(`giving up after ${maxSeconds} s\n`);
+    killChildren();
+    process.exit(2);
+  }, maxSeconds * 1000);
+  timer.unref();
+  const res = await runBench(o);
+  const json = arg(process.argv, 'json', '');
+  if (json) fs.writeFileSync(json, JSON.stringify(res, null, 2));
+  console.log(formatMarkdown(res));
+  clearTimeout(timer);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    killChildren();
+    process.exit(1);
+  });
+}

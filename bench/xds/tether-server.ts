@@ -1,0 +1,124 @@
+/**
+ * Tether under test, in its own process (run with --expose-gc): the real server (startTether)
+ * serving a generated config of S services from a temporary data dir, xDS and admin (auth
+ * off) on 127.0.0.1 ephemeral ports, logging at `warn` (at `info` Tether writes a line per push
+ * per stream). Over IPC it reports its CPU time and memory (after a full GC when asked), the
+ * moment each config version's snapshot was announced to the streams, and the build time of a
+ * one-route change measured in process.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../src/config';
+import { createPublisher } from '../../src/control/publisher';
+import { SnapshotCache } from '../../src/cache/snapshot-cache';
+import { startTether } from '../../src/server/tether';
+import { configDocument, editedDocument } from './config-gen';
+
+export type TetherCommand =
+  | { cmd: 'stats'; gc: boolean }
+  | { cmd: 'announces' }
+  | { cmd: 'build'; edits: number }
+  | { cmd: 'stop' };
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (!g) throw new Error('run with --expose-gc');
+  g();
+  g();
+}
+
+/** translate + buildSnapshot (both node kinds) for a cold start, then for one-route edits with a warm encode cache. */
+async function buildTimes(services: number, edits: number): Promise<{ coldMs: number; editMs: number[] }> {
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const publisher = createPublisher({ cache: new SnapshotCache(), logger, resolveIntervalMs: 3_600_000 });
+  const parse = (doc: Record<string, unknown>) => {
+    const r = parseConfigText(stringify(doc));
+    if (!r.ok) throw new Error(`generated config invalid: ${JSON.stringify(r.errors.slice(0, 3))}`);
+    return r.config;
+  };
+  try {
+    const base = parse(configDocument(services));
+    let t = process.hrtime.bigint();
+    (await publisher.prepare(base, 1)).publish();
+    const coldMs = Number(process.hrtime.bigint() - t) / 1e6;
+    const editMs: number[] = [];
+    for (let k = 1; k <= edits; k++) {
+      const config = parse(editedDocument(services, 1000 + k));
+      t = process.hrtime.bigint();
+      const prepared = await publisher.prepare(config, 1 + k);
+      editMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+      prepared.publish();
+    }
+    return { coldMs, editMs };
+  } finally {
+    publisher.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const services = Number(process.argv[2]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-xds-bench-'));
+  const configPath = path.join(dir, 'config.yaml');
+  fs.writeFileSync(configPath, stringify(configDocument(services)));
+  const logger = pino({ level: process.env.BENCH_TETHER_LOG ?? 'warn' }, pino.destination(2));
+  const started = process.hrtime.bigint();
+  const tether = await startTether({
+    configPath,
+    dataDir: path.join(dir, 'data'),
+    xdsHost: '127.0.0.1',
+    xdsPort: 0,
+    watch: false,
+    resolveIntervalMs: 3_600_000,
+    admin: { host: '127.0.0.1', port: 0, auth: { mode: 'none' } },
+    logger,
+  });
+  const startMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready.
+  const announces: { kind: string; version: string; at: string }[] = [];
+  for (const kind of ['envoy', 'grpc'] as const) {
+    tether.cache.watch(kind, (s) => announces.push({ kind, version: s.configVersion, at: process.hrtime.bigint().toString() }));
+  }
+  process.send!({ cmd: 'ready', xdsPort: tether.xdsPort, adminPort: tether.adminPort, startMs, version: tether.current().version });
+
+  process.on('message', (m: TetherCommand) => {
+    switch (m.cmd) {
+      case 'stats': {
+        if (m.gc) gc();
+        process.send!({
+          cmd: 'stats',
+          cpu: process.cpuUsage(),
+          mem: process.memoryUsage(),
+          streams: tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc') - 2,
+        });
+        break;
+      }
+      case 'announces':
+        process.send!({ cmd: 'announces', announces: announces.splice(0) });
+        break;
+      case 'build':
+        void buildTimes(services, m.edits).then(
+          (r) => process.send!({ cmd: 'build', ...r }),
+          (err: Error) => process.send!({ cmd: 'build', error: err.message }),
+        );
+        break;
+      case 'stop':
+        void tether.close().finally(() => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          process.exit(0);
+        });
+        break;
+    }
+  });
+  process.on('disconnect', () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -410,7 +410,6 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
   try {
     for (const services of o.services) {
       const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
-      if (o.cpuProfDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=tether-S${services}-${Date.now()}.cpuprofile`);
       const tether = start(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
       const ready = await tether.next<{ xdsPort: number; adminPort: number; startMs: number }>('ready', 300_000);
       const build = await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000);
@@ -436,6 +435,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
             const t1Mem = await tether.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
             log(`${cell}: ${clients} clients on ${connections} connections synced in ${syncMs.toFixed(0)} ms`);
             const edits: EditOutcome[] = [];
+            if (o.cpuProfDir) await tether.request({ cmd: 'profile' }, 'profile');
             for (let e = 0; e < o.edits; e++) {
               const k = ++editSeq;
               const out = await converge(
@@ -460,6 +460,12 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
                 `  edit ${k}: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
                   `admin call ${out.adminMs?.toFixed(1)} ms, CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client`,
               );
+            }
+            if (o.cpuProfDir) {
+              fs.mkdirSync(o.cpuProfDir, { recursive: true });
+              const file = path.join(o.cpuProfDir, `tether-${mode}-N${clients}-S${services}.cpuprofile`);
+              await tether.request({ cmd: 'profile', file }, 'profile', 60_000);
+              log(`  CPU profile of the edits: ${file}`);
             }
             const rollout = await admin.waitForRollout({ version: edits[edits.length - 1]!.version!, timeout_ms: 10_000 }, { deadlineMs: 20_000 });
             if (rollout.state !== 'CONVERGED') throw new Error(`${cell}: WaitForRollout says ${rollout.state} (${rollout.pending.length} pending)`);

@@ -7,6 +7,7 @@
  * one-route change measured in process.
  */
 import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
@@ -21,6 +22,7 @@ export type TetherCommand =
   | { cmd: 'stats'; gc: boolean }
   | { cmd: 'announces' }
   | { cmd: 'build'; edits: number }
+  | { cmd: 'profile'; file?: string }
   | { cmd: 'stop' };
 
 function gc(): void {
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
   }
   process.send!({ cmd: 'ready', xdsPort: tether.xdsPort, adminPort: tether.adminPort, startMs, version: tether.current().version });
 
+  let profiler: inspector.Session | undefined;
   process.on('message', (m: TetherCommand) => {
     switch (m.cmd) {
       case 'stats': {
@@ -103,6 +106,21 @@ async function main(): Promise<void> {
           (r) => process.send!({ cmd: 'build', ...r }),
           (err: Error) => process.send!({ cmd: 'build', error: err.message }),
         );
+        break;
+      case 'profile':
+        // Profiles only the edits (not start-up or the initial sync): start with no file, stop with one.
+        if (!m.file) {
+          profiler ??= new inspector.Session();
+          profiler.connect();
+          profiler.post('Profiler.enable', () => profiler!.post('Profiler.start', () => process.send!({ cmd: 'profile' })));
+        } else {
+          const file = m.file;
+          profiler!.post('Profiler.stop', (err, r) => {
+            if (!err) fs.writeFileSync(file, JSON.stringify(r.profile));
+            profiler!.disconnect();
+            process.send!({ cmd: 'profile', ...(err ? { error: err.message } : {}) });
+          });
+        }
         break;
       case 'stop':
         void tether.close().finally(() => {

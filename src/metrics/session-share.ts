@@ -1,0 +1,209 @@
+/**
+ * Each replica's share of a sticky service's sessions, as Envoy nodes are served it: for every
+ * cluster a route sends to whose balancer hashes (RING_HASH or MAGLEV), the share of the 64-bit
+ * hash space each endpoint owns on the ring (arc lengths) or in the maglev table (slots / M),
+ * from src/affinity's exact model of Envoy's construction. Sessions hash uniformly over that
+ * space, so this is the share of sessions each replica gets (all replicas reachable).
+ *
+ * Cost control, since a config may hold thousands of sticky clusters with rings of millions of
+ * entries:
+ * - A cluster is recomputed only when its Cluster or ClusterLoadAssignment content changes
+ *   (the snapshot's per-resource content hashes); everything else is reused.
+ * - Non-hashing clusters, and clusters no route sends to, are skipped without decoding.
+ * - Each call builds at most `budget` ring entries / table slots synchronously. Clusters past
+ *   the budget (and all clusters before XXH64 is loaded) first show their nominal share
+ *   (endpoint weight / total, what the algorithm approximates), then are refined exactly in
+ *   later event-loop turns, `budget` entries per turn.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import {
+  balancerHosts,
+  createPicker,
+  hashingReady,
+  initHashing,
+  isHashing,
+  nominalShares,
+  type AffinityEndpoint,
+} from '../affinity';
+import type { Snapshot } from '../cache/snapshot';
+import { lookupEnvoyType } from '../envoy/protos';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, messageNameOf } from '../envoy/type-urls';
+import { clusterBalancer, clusterEndpoints } from '../control/explain/cluster-view';
+import { decodeOutput } from '../control/explain/wire';
+import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
+import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
+import type { Logger } from '../log';
+import type { BalancerSpec } from '../model/types';
+import type { EnvoyResources, NodeKind } from '../translate/types';
+
+/** What the share computation reads of a served config (publisher.ts `ServedConfig` has it). */
+export interface ServedResources {
+  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
+  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
+}
+
+/** Ring entries + table slots built per synchronous slice. */
+export const DEFAULT_SHARE_BUDGET = 2_000_000;
+
+type HashingBalancer = Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
+
+interface ClusterShares {
+  /** Content hashes of the Cluster and its ClusterLoadAssignment. */
+  signature: string;
+  /** Undefined: the cluster does not hash (or is not modelled); no series. */
+  shares?: Map<string, number>;
+  exact: boolean;
+  /** Kept until the exact shares are computed. */
+  pending?: { endpoints: AffinityEndpoint[]; balancer: HashingBalancer };
+}
+
+export interface SessionShareMetrics {
+  servedConfigChanged(served: ServedResources | undefined): void;
+  /** Resolves once every share reflects the latest served config exactly. */
+  settled(): Promise<void>;
+}
+
+/** Legacy lb_policy values (name or number) that hash, or a typed policy that may. */
+function mayHash(cluster: EnvoyResources['clusters'][number]): boolean {
+  const p = cluster.lb_policy as unknown;
+  return p === 'RING_HASH' || p === 'MAGLEV' || p === 2 || p === 5 || (cluster.load_balancing_policy?.policies?.length ?? 0) > 0;
+}
+
+/** Cluster → the services (Envoy virtual host names) with a route that sends to it. */
+function servicesByCluster(resources: EnvoyResources): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (cluster: string | undefined, service: string) => {
+    if (!cluster) return;
+    let set = out.get(cluster);
+    if (!set) out.set(cluster, (set = new Set()));
+    set.add(service);
+  };
+  for (const config of resources.routes) {
+    for (const vh of config.virtual_hosts ?? []) {
+      const service = vh.name ?? '';
+      for (const route of vh.routes ?? []) {
+        const action = route.route;
+        if (!action) continue;
+        add(action.cluster, service);
+        for (const w of action.weighted_clusters?.clusters ?? []) add(w.name, service);
+      }
+    }
+  }
+  return out;
+}
+
+function decodeAny<T>(anyBytes: Buffer): T {
+  const anyType = lookupEnvoyType('google.protobuf.Any');
+  const any = anyType.decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
+  return decodeOutput<T>(messageNameOf(any.type_url), any.value);
+}
+
+/** Entries a balancer builds (an estimate for rings: the configured minimum, which stable rings set to their size). */
+function cost(balancer: HashingBalancer, hosts: number): number {
+  if (balancer.type === 'maglev') return balancer.tableSize;
+  return Math.max(hosts, Math.min(balancer.minRingSize, balancer.maxRingSize));
+}
+
+export function createSessionShareMetrics(registry: Registry, options: { budget: number; logger?: Logger }): SessionShareMetrics {
+  let byCluster = new Map<string, ClusterShares>();
+  let services = new Map<string, Set<string>>();
+  let generation = 0;
+  let refining: Promise<void> = Promise.resolve();
+
+  new Gauge({
+    name: 'tether_replica_session_share',
+    help:
+      'Share (0..1) of a sticky service\'s sessions each replica of a consistent-hash cluster serves on Envoy nodes: ' +
+      'its share of the hash space on the ring (RING_HASH) or in the table (MAGLEV), assuming all replicas reachable.',
+    labelNames: ['service', 'cluster', 'replica'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cluster, entry] of byCluster) {
+        if (!entry.shares) continue;
+        for (const service of services.get(cluster) ?? []) {
+          for (const [replica, share] of entry.shares) this.set({ service, cluster, replica }, share);
+        }
+      }
+    },
+  });
+
+  /** Computes pending clusters exactly until `budget` entries are spent; returns whether any remain. */
+  const computeExact = (entries: Map<string, ClusterShares>, budget: number): boolean => {
+    let spent = 0;
+    for (const [name, entry] of entries) {
+      if (!entry.pending) continue;
+      const c = cost(entry.pending.balancer, entry.pending.endpoints.length);
+      // One cluster larger than the whole budget still gets its turn (alone).
+      if (spent > 0 && spent + c > budget) return true;
+      spent += c;
+      try {
+        entry.shares = createPicker(entry.pending.endpoints, entry.pending.balancer, { flavour: 'envoy' })!.shares();
+        entry.exact = true;
+      } catch (err) {
+        options.logger?.warn({ cluster: name, err: (err as Error).message }, 'replica session shares: keeping nominal shares');
+      }
+      delete entry.pending;
+    }
+    return false;
+  };
+
+  const refine = async (gen: number, entries: Map<string, ClusterShares>): Promise<void> => {
+    await initHashing();
+    for (;;) {
+      if (gen !== generation) return;
+      if (!computeExact(entries, options.budget)) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
+
+  const plan = (signature: string, cluster: Buffer, cla: Buffer | undefined): ClusterShares => {
+    const decoded = decodeAny<Cluster__Output>(cluster);
+    const lb = clusterBalancer(decoded, 'envoy');
+    if (!isHashing(lb.balancer) || lb.unsupported) return { signature, exact: true };
+    const endpoints = clusterEndpoints(cla && decodeAny<ClusterLoadAssignment__Output>(cla), lb.useHostname);
+    return {
+      signature,
+      shares: nominalShares(balancerHosts(endpoints, 'envoy')),
+      exact: false,
+      pending: { endpoints, balancer: lb.balancer },
+    };
+  };
+
+  return {
+    servedConfigChanged(served) {
+      const gen = ++generation;
+      const resources = served?.resources.get('envoy');
+      const snapshot = served?.snapshots.get('envoy');
+      const next = new Map<string, ClusterShares>();
+      const nextServices = resources ? servicesByCluster(resources) : new Map<string, Set<string>>();
+      if (resources && snapshot) {
+        for (const cluster of resources.clusters) {
+          const name = cluster.name;
+          if (!name || !nextServices.has(name) || !mayHash(cluster)) continue;
+          const clusterRes = snapshot.sets[CLUSTER_TYPE].resources.get(name);
+          if (!clusterRes) continue;
+          const claRes = snapshot.sets[ENDPOINT_TYPE].resources.get(name);
+          const signature = `${clusterRes.hash}/${claRes?.hash ?? ''}`;
+          const previous = byCluster.get(name);
+          if (previous?.signature === signature) {
+            next.set(name, previous);
+            continue;
+          }
+          try {
+            next.set(name, plan(signature, clusterRes.anyBytes, claRes?.anyBytes));
+          } catch (err) {
+            options.logger?.warn({ cluster: name, err: (err as Error).message }, 'replica session shares: cluster skipped');
+          }
+        }
+      }
+      byCluster = next;
+      services = nextServices;
+      const remaining = hashingReady() ? computeExact(next, options.budget) : [...next.values()].some((e) => e.pending);
+      refining = remaining ? refine(gen, next) : Promise.resolve();
+    },
+    settled() {
+      return refining;
+    },
+  };
+}

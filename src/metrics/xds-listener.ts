@@ -1,0 +1,165 @@
+/**
+ * xDS traffic as Prometheus metrics: a NodeStatusListener that only bumps plain numbers on the
+ * hot path (thousands of streams report every push synchronously) and hands them to
+ * prom-client when it is scraped. Per stream it keeps its kind and when it opened, dropped on
+ * streamClosed.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { NODE_KINDS, type NodeKind } from '../translate/types';
+import type { NodeStatusListener, StreamIdentity } from '../xds/node-status';
+
+/** The `type` label: a resource type's short name. */
+export const TYPE_LABELS: Readonly<Record<ResourceTypeUrl, string>> = {
+  [LISTENER_TYPE]: 'listener',
+  [ROUTE_TYPE]: 'route',
+  [CLUSTER_TYPE]: 'cluster',
+  [ENDPOINT_TYPE]: 'endpoint',
+};
+
+/** Seconds; from a loopback push (~1 ms) to a slow fleet (10 s). */
+export const CONVERGENCE_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Config versions whose publish time is remembered (per kind, and kind-less). */
+export const DEFAULT_PUBLISHED_VERSIONS_KEPT = 16;
+
+interface StreamState {
+  kind: NodeKind;
+  /** Clock time the stream opened (ms). */
+  openedAt: number;
+}
+
+/** Event counts per kind and type URL. */
+type Tally = Record<NodeKind, Record<ResourceTypeUrl, number>>;
+
+const newTally = (): Tally =>
+  Object.fromEntries(
+    NODE_KINDS.map((k) => [k, { [LISTENER_TYPE]: 0, [ROUTE_TYPE]: 0, [CLUSTER_TYPE]: 0, [ENDPOINT_TYPE]: 0 }]),
+  ) as Tally;
+
+export interface XdsMetricsOptions {
+  registry: Registry;
+  /** Monotonic clock in ms (default performance.now); tests inject one. */
+  now: () => number;
+  publishedVersionsKept: number;
+}
+
+export interface XdsMetrics {
+  readonly listener: NodeStatusListener;
+  configPublished(configVersion: string, kind?: NodeKind): void;
+  /** Streams currently tracked (for tests and debugging). */
+  readonly trackedStreams: number;
+}
+
+export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
+  const { registry, now } = options;
+  const streams = new Map<string, StreamState>();
+  const connected: Record<NodeKind, number> = Object.fromEntries(NODE_KINDS.map((k) => [k, 0])) as Record<NodeKind, number>;
+  const pushes = newTally();
+  const acks = newTally();
+  const nacks = newTally();
+  /** `${kind}\n${version}` or `\n${version}` (any kind) → publish time; insertion order = age. */
+  const published = new Map<string, number>();
+
+  new Gauge({
+    name: 'tether_xds_connected_nodes',
+    help: 'Open ADS streams (SotW and delta) whose node sent its first request, by node kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const kind of NODE_KINDS) this.set({ kind }, connected[kind]);
+    },
+  });
+
+  const tallyCounter = (name: string, help: string, tally: Tally): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['kind', 'type'],
+      registers: [registry],
+      collect() {
+        // The tallies are the truth; the counter is rebuilt from them at each scrape.
+        this.reset();
+        for (const kind of NODE_KINDS) {
+          for (const [typeUrl, type] of Object.entries(TYPE_LABELS) as [ResourceTypeUrl, string][]) {
+            this.inc({ kind, type }, tally[kind][typeUrl]);
+          }
+        }
+      },
+    });
+  };
+  tallyCounter('tether_xds_pushes_total', 'xDS responses sent, by node kind and resource type.', pushes);
+  tallyCounter(
+    'tether_xds_acks_total',
+    'xDS responses ACKed (and versions a reconnecting node says it already has), by node kind and resource type.',
+    acks,
+  );
+  tallyCounter('tether_xds_nacks_total', 'xDS responses NACKed, by node kind and resource type.', nacks);
+
+  const convergence = new Histogram({
+    name: 'tether_xds_convergence_seconds',
+    help:
+      'Time from a config version being published to a stream having applied it (every subscribed type ACKed), by node kind. ' +
+      'Streams that opened after the publish are not counted.',
+    labelNames: ['kind'],
+    buckets: [...CONVERGENCE_BUCKETS],
+    registers: [registry],
+  });
+
+  const bump = (tally: Tally, streamId: string, typeUrl: ResourceTypeUrl): void => {
+    const s = streams.get(streamId);
+    if (!s) return;
+    const row = tally[s.kind];
+    // An unknown type URL (never expected) is ignored rather than creating a series.
+    if (row[typeUrl] !== undefined) row[typeUrl]++;
+  };
+
+  const listener: NodeStatusListener = {
+    streamOpened(identity: StreamIdentity): void {
+      if (streams.has(identity.streamId) || connected[identity.kind] === undefined) return;
+      streams.set(identity.streamId, { kind: identity.kind, openedAt: now() });
+      connected[identity.kind]++;
+    },
+    responseSent(streamId, typeUrl) {
+      bump(pushes, streamId, typeUrl);
+    },
+    acked(streamId, typeUrl) {
+      bump(acks, streamId, typeUrl);
+    },
+    nacked(streamId, typeUrl) {
+      bump(nacks, streamId, typeUrl);
+    },
+    configApplied(streamId, configVersion) {
+      const s = streams.get(streamId);
+      if (!s) return;
+      const at = published.get(`${s.kind}\n${configVersion}`) ?? published.get(`\n${configVersion}`);
+      // A stream that connected after the publish measures its own connection, not the push.
+      if (at === undefined || s.openedAt > at) return;
+      try {
+        convergence.observe({ kind: s.kind }, Math.max(0, now() - at) / 1000);
+      } catch {
+        // Never expected (valid label, finite value); a metric must not break a stream.
+      }
+    },
+    streamClosed(streamId) {
+      const s = streams.get(streamId);
+      if (!s) return;
+      streams.delete(streamId);
+      connected[s.kind]--;
+    },
+  };
+
+  return {
+    listener,
+    configPublished(configVersion, kind) {
+      const key = `${kind ?? ''}\n${configVersion}`;
+      // Re-publishing a version (DNS re-resolution) restarts its clock and makes it the newest.
+      published.delete(key);
+      published.set(key, now());
+      while (published.size > options.publishedVersionsKept) published.delete(published.keys().next().value!);
+    },
+    get trackedStreams() {
+      return streams.size;
+    },
+  };
+}

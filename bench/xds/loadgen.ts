@@ -62,7 +62,10 @@ interface TypeState {
 
 const typeField = (delta: boolean, t: TypeName) => field(delta ? DELTA_REQ.type_url : SOTW_REQ.type_url, TYPE[t]);
 
-/** Pre-encoded request parts shared by clients with equal subscriptions (all Envoy-profile clients). */
+/**
+ * Pre-encoded request parts shared by clients with equal subscriptions (all Envoy-profile
+ * clients of one run). Keyed by the name count too: Envoy-profile names depend only on S.
+ */
 const sharedTails = new Map<string, Buffer>();
 
 function namesPart(delta: boolean, names: readonly string[], key: string | undefined): Buffer {
@@ -102,7 +105,7 @@ class Client {
     for (const t of ['LDS', 'RDS', 'CDS', 'EDS'] as TypeName[]) {
       const wildcard = t === 'LDS' || t === 'CDS' ? sub.wildcard[t] : false;
       // SotW ACKs repeat the subscription; delta ACKs carry only type and nonce.
-      const names = this.delta ? Buffer.alloc(0) : wildcard ? Buffer.alloc(0) : namesPart(false, sub[t], shared ? `sotw:${t}` : undefined);
+      const names = this.delta ? Buffer.alloc(0) : wildcard ? Buffer.alloc(0) : namesPart(false, sub[t], shared ? `sotw:${t}:${sub[t].length}` : undefined);
       this.types.set(t, { subscribed: false, ackTail: Buffer.concat([names, typeField(this.delta, t)]), acks: 0 });
     }
   }
@@ -150,7 +153,7 @@ class Client {
     if (st.subscribed) return;
     st.subscribed = true;
     const wildcard = t === 'LDS' || t === 'CDS' ? this.sub.wildcard[t] : false;
-    const shared = this.sub.kind === 'envoy' ? `${this.mode}:sub:${t}` : undefined;
+    const shared = this.sub.kind === 'envoy' ? `${this.mode}:sub:${t}:${this.sub[t].length}` : undefined;
     if (this.delta) {
       const names = wildcard ? field(DELTA_REQ.resource_names_subscribe, '*') : namesPart(true, this.sub[t], shared);
       this.write([names, typeField(true, t)]);

@@ -105,6 +105,8 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     buckets: [...CONVERGENCE_BUCKETS],
     registers: [registry],
   });
+  // Every kind's series exists from the start, so rate() and absent-series alerts work from zero.
+  for (const kind of NODE_KINDS) convergence.zero({ kind });
 
   const bump = (tally: Tally, streamId: string, typeUrl: ResourceTypeUrl): void => {
     const s = streams.get(streamId);

@@ -10,10 +10,14 @@
  * - A cluster is recomputed only when its Cluster or ClusterLoadAssignment content changes
  *   (the snapshot's per-resource content hashes); everything else is reused.
  * - Non-hashing clusters, and clusters no route sends to, are skipped without decoding.
- * - Each call builds at most `budget` ring entries / table slots synchronously. Clusters past
- *   the budget (and all clusters before XXH64 is loaded) first show their nominal share
- *   (endpoint weight / total, what the algorithm approximates), then are refined exactly in
- *   later event-loop turns, `budget` entries per turn.
+ * - Exact shares are computed in slices of about `sliceMs` of CPU (at least one cluster per
+ *   slice), the first one synchronously in servedConfigChanged, the rest in later event-loop
+ *   turns so xDS streams are not held up. Until its turn (and before XXH64 is loaded) a
+ *   cluster shows its nominal shares (endpoint weight / total, what the algorithm approximates).
+ *   Changed clusters are decoded synchronously (~0.2 s for 10,000 the first time).
+ *   Measured on the dev machine: 1,000 maglev clusters (65,537 slots) ~1.7 s of background
+ *   work, 1,000 / 10,000 stable rings of 3 replicas ~1.7 s / ~15 s, never holding the event loop
+ *   more than ~50 ms; an unchanged config of 10,000 is re-checked in ~36 ms.
  */
 import { Gauge, type Registry } from 'prom-client';
 import {
@@ -42,8 +46,8 @@ export interface ServedResources {
   readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
 }
 
-/** Ring entries + table slots built per synchronous slice. */
-export const DEFAULT_SHARE_BUDGET = 2_000_000;
+/** CPU time per slice of the exact computation, ms. */
+export const DEFAULT_SHARE_SLICE_MS = 20;
 
 type HashingBalancer = Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
 
@@ -98,13 +102,7 @@ function decodeAny<T>(anyBytes: Buffer): T {
   return decodeOutput<T>(messageNameOf(any.type_url), any.value);
 }
 
-/** Entries a balancer builds (an estimate for rings: the configured minimum, which stable rings set to their size). */
-function cost(balancer: HashingBalancer, hosts: number): number {
-  if (balancer.type === 'maglev') return balancer.tableSize;
-  return Math.max(hosts, Math.min(balancer.minRingSize, balancer.maxRingSize));
-}
-
-export function createSessionShareMetrics(registry: Registry, options: { budget: number; logger?: Logger }): SessionShareMetrics {
+export function createSessionShareMetrics(registry: Registry, options: { sliceMs: number; logger?: Logger }): SessionShareMetrics {
   let byCluster = new Map<string, ClusterShares>();
   let services = new Map<string, Set<string>>();
   let generation = 0;
@@ -128,15 +126,14 @@ export function createSessionShareMetrics(registry: Registry, options: { budget:
     },
   });
 
-  /** Computes pending clusters exactly until `budget` entries are spent; returns whether any remain. */
-  const computeExact = (entries: Map<string, ClusterShares>, budget: number): boolean => {
-    let spent = 0;
+  /** Computes pending clusters exactly for about `sliceMs` (at least one); returns whether any remain. */
+  const computeExact = (entries: Map<string, ClusterShares>): boolean => {
+    const deadline = performance.now() + options.sliceMs;
+    let computed = 0;
     for (const [name, entry] of entries) {
       if (!entry.pending) continue;
-      const c = cost(entry.pending.balancer, entry.pending.endpoints.length);
-      // One cluster larger than the whole budget still gets its turn (alone).
-      if (spent > 0 && spent + c > budget) return true;
-      spent += c;
+      if (computed > 0 && performance.now() >= deadline) return true;
+      computed++;
       try {
         entry.shares = createPicker(entry.pending.endpoints, entry.pending.balancer, { flavour: 'envoy' })!.shares();
         entry.exact = true;
@@ -152,7 +149,7 @@ export function createSessionShareMetrics(registry: Registry, options: { budget:
     await initHashing();
     for (;;) {
       if (gen !== generation) return;
-      if (!computeExact(entries, options.budget)) return;
+      if (!computeExact(entries)) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
@@ -199,7 +196,7 @@ export function createSessionShareMetrics(registry: Registry, options: { budget:
       }
       byCluster = next;
       services = nextServices;
-      const remaining = hashingReady() ? computeExact(next, options.budget) : [...next.values()].some((e) => e.pending);
+      const remaining = hashingReady() ? computeExact(next) : [...next.values()].some((e) => e.pending);
       refining = remaining ? refine(gen, next) : Promise.resolve();
     },
     settled() {

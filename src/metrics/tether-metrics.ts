@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import type { NodeKind } from '../translate/types';
 import type { NodeStatusListener } from '../xds/node-status';
 import { createConfigSizeMetrics } from './config-size';
-import { createSessionShareMetrics, DEFAULT_SHARE_BUDGET, type ServedResources } from './session-share';
+import { createSessionShareMetrics, DEFAULT_SHARE_SLICE_MS, type ServedResources } from './session-share';
 import { createXdsMetrics, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';
 
 export interface TetherMetricsOptions {
@@ -13,8 +13,8 @@ export interface TetherMetricsOptions {
   processMetrics?: boolean;
   /** Config versions whose publish time is kept for convergence timing. Default 16. */
   publishedVersionsKept?: number;
-  /** Ring entries / maglev slots built per synchronous slice of the session-share computation. Default 2,000,000. */
-  shareBudget?: number;
+  /** CPU time per slice of the exact session-share computation (at least one cluster per slice), ms. Default 20. */
+  shareSliceMs?: number;
   /** Monotonic clock in ms. Default performance.now. */
   now?: () => number;
   /** Where share-computation problems are logged (warn). Default: not logged. */
@@ -48,7 +48,7 @@ export function createTetherMetrics(options: TetherMetricsOptions = {}): TetherM
   });
   const size = createConfigSizeMetrics(registry);
   const shares = createSessionShareMetrics(registry, {
-    budget: Math.max(1, options.shareBudget ?? DEFAULT_SHARE_BUDGET),
+    sliceMs: Math.max(0, options.shareSliceMs ?? DEFAULT_SHARE_SLICE_MS),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   return {

@@ -12,6 +12,8 @@ import { createPublisher } from '../control/publisher';
 import { createFileStore } from '../store/file-store';
 import type { ConfigStore } from '../store/types';
 import { addAdsService } from '../xds/ads-server';
+import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
+import { NODE_KINDS } from '../translate/types';
 import { NodeRegistry } from '../xds/node-status';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
@@ -41,6 +43,13 @@ export interface TetherOptions {
   xdsTls?: TlsFiles;
   /** The admin API; `false` disables it. Default: 127.0.0.1:18001 with a bearer token. */
   admin?: false | AdminOptions;
+  /** The Prometheus endpoint (`GET /metrics`). Default: not served (metrics are still kept). */
+  metrics?: false | MetricsOptions;
+  /**
+   * Push debounce: after a push, snapshots within this many ms are pushed once, as the
+   * latest, at the end of the window; a lone edit goes at once. Default 0 (off).
+   */
+  pushDebounceMs?: number;
   logger: Logger;
 }
 
@@ -58,14 +67,25 @@ export interface AdminOptions {
   tls?: TlsFiles;
 }
 
+export interface MetricsOptions {
+  /** Default 0.0.0.0 (Prometheus scrapes from elsewhere). */
+  host?: string;
+  /** Default 18003; 0 → ephemeral. */
+  port?: number;
+}
+
 export type ApplyResult = { ok: true; version: string; changed: boolean } | { ok: false; errors: FieldError[] };
 
 export interface Tether {
   readonly xdsPort: number;
   /** Undefined when the admin API is disabled. */
   readonly adminPort: number | undefined;
+  /** Undefined when the metrics endpoint is not served. */
+  readonly metricsPort: number | undefined;
   readonly cache: SnapshotCache;
   readonly registry: NodeRegistry;
+  /** Prometheus metrics (served on metricsPort when enabled). */
+  readonly metrics: TetherMetrics;
   /** Every config change goes through here (admin API, config file, applyText). */
   readonly manager: ConfigManager;
   /** The config being served and its version (the store's version number, as a string). */
@@ -79,6 +99,7 @@ export interface Tether {
 }
 
 export const DEFAULT_XDS_PORT = 18000;
+export const DEFAULT_METRICS_PORT = 18003;
 export const DEFAULT_DATA_DIR = '.tether';
 
 const DEFAULT_SOURCE_LABEL = 'built-in default config';
@@ -95,8 +116,9 @@ export function fileHash(text: string): string {
  */
 export async function startTether(options: TetherOptions): Promise<Tether> {
   const logger = options.logger;
-  const cache = new SnapshotCache();
+  const cache = new SnapshotCache({ debounceMs: options.pushDebounceMs ?? 0 });
   const registry = new NodeRegistry();
+  const metrics = createTetherMetrics({ logger: logger.child({ component: 'metrics' }) });
   const configPath = options.configPath;
   const label = configPath ?? DEFAULT_SOURCE_LABEL;
 
@@ -115,9 +137,28 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
   const shutdown = async () => {
+    cache.close();
     publisher.close();
     await store.close();
   };
+  // Metrics see each push before the streams do (watchers run in order), so convergence is
+  // timed from the moment a version goes out to the moment each node has applied it.
+  let sharesOf: unknown;
+  for (const kind of NODE_KINDS) {
+    cache.watch(kind, (snapshot) => {
+      metrics.configPublished(snapshot.configVersion, kind);
+      metrics.snapshotPublished(snapshot);
+      // Session shares cost CPU (exact rings): computed only when the endpoint is served.
+      // publisher.served() is updated once every kind is set: read it after this turn.
+      if (options.metrics) setImmediate(() => {
+        const served = publisher.served();
+        if (served && served !== sharesOf) {
+          sharesOf = served;
+          metrics.servedConfigChanged(served);
+        }
+      });
+    });
+  }
 
   let manager: ConfigManager;
   try {
@@ -170,19 +211,29 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   };
 
   const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: registry });
+  addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: combineListeners(registry, metrics.listener) });
   const xdsHost = options.xdsHost ?? '0.0.0.0';
   let xdsPort: number;
   let admin: AdminServer | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );
+    if (options.metrics) {
+      metricsServer = await startMetricsServer({
+        host: options.metrics.host ?? '0.0.0.0',
+        port: options.metrics.port ?? DEFAULT_METRICS_PORT,
+        metrics,
+        logger,
+      });
+    }
     if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
   } catch (err) {
     server.forceShutdown();
+    await metricsServer?.close();
     await manager.close();
     await shutdown();
     throw err;
@@ -204,8 +255,10 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   return {
     xdsPort,
     adminPort: admin?.port,
+    metricsPort: metricsServer?.port,
     cache,
     registry,
+    metrics,
     manager,
     current: () => {
       const { config, version } = manager.current();
@@ -215,6 +268,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     async close() {
       watcher?.close();
       await admin?.close();
+      await metricsServer?.close();
       await manager.close();
       // ADS streams never end on their own, so a graceful shutdown would wait forever.
       server.forceShutdown();

@@ -4,6 +4,8 @@ import type { TlsFiles } from '../../admin/tls';
 
 const DEFAULT_XDS_PORT = 18000;
 const DEFAULT_ADMIN_PORT = 18001;
+const DEFAULT_METRICS_PORT = 18003;
+const DEFAULT_PUSH_DEBOUNCE_MS = 100;
 
 function port(value: string): number {
   const n = Number(value);
@@ -40,8 +42,17 @@ interface ServeOptions {
   adminTlsCert?: string;
   adminTlsKey?: string;
   adminTlsCa?: string;
+  metrics: boolean;
+  metricsHost: string;
+  metricsPort: number;
+  pushDebounce: number;
   resolveInterval: number;
   logLevel: string;
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number (0 or more)');
+  return Number(value);
 }
 
 /** `tether serve`: the control plane itself. The server code is loaded only when it runs. */
@@ -65,6 +76,10 @@ export function createServeCommand(): Command {
     .option('--admin-tls-cert <file>', 'TLS certificate for the admin API')
     .option('--admin-tls-key <file>', 'TLS key for the admin API')
     .option('--admin-tls-ca <file>', 'CA for admin client certificates (mTLS)')
+    .option('--no-metrics', 'do not serve the Prometheus endpoint')
+    .option('--metrics-host <host>', 'Prometheus endpoint listen address [env TETHER_METRICS_HOST]', env.TETHER_METRICS_HOST ?? '0.0.0.0')
+    .option('--metrics-port <port>', 'Prometheus endpoint port (GET /metrics) [env TETHER_METRICS_PORT]', port, env.TETHER_METRICS_PORT ? port(env.TETHER_METRICS_PORT) : DEFAULT_METRICS_PORT)
+    .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeInt, DEFAULT_PUSH_DEBOUNCE_MS)
     .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveInt, 30_000)
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ServeOptions) => {
@@ -92,6 +107,8 @@ export function createServeCommand(): Command {
                 ...(adminTls ? { tls: adminTls } : {}),
               }
             : false,
+          metrics: opts.metrics ? { host: opts.metricsHost, port: opts.metricsPort } : false,
+          pushDebounceMs: opts.pushDebounce,
           resolveIntervalMs: opts.resolveInterval,
           logger,
         });

@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   for (const kind of ['envoy', 'grpc'] as const) {
     tether.cache.watch(kind, (s) => announces.push({ kind, version: s.configVersion, at: process.hrtime.bigint().toString() }));
   }
+  // Watchers that are not streams (Tether's own, e.g. metrics, and the two above): streams are the rest.
+  const fixedWatchers = tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc');
   process.send!({ cmd: 'ready', xdsPort: tether.xdsPort, adminPort: tether.adminPort, startMs, version: tether.current().version });
 
   let profiler: inspector.Session | undefined;
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
           cmd: 'stats',
           cpu: process.cpuUsage(),
           mem: process.memoryUsage(),
-          streams: tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc') - 2,
+          streams: tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc') - fixedWatchers,
         });
         break;
       }

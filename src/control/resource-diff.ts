@@ -1,7 +1,9 @@
 import { stringify } from 'yaml';
 import type { Snapshot } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
-import { NODE_KINDS, readableAny, type NodeKind } from '../translate';
+import * as protobuf from 'protobufjs';
+import { lookupEnvoyType } from '../envoy/protos';
+import { NODE_KINDS, readableAny, readableMessage, type NodeKind } from '../translate';
 import { stableStringify } from '../util/content-hash';
 import { unifiedDiff } from './line-diff';
 import type { ResourceChange, ResourceTypeName } from './types';
@@ -16,14 +18,102 @@ const TYPES: ReadonlyArray<{ type: ResourceTypeName; typeUrl: ResourceTypeUrl }>
 
 const yaml = (resource: Record<string, unknown>): string => stringify(resource, { lineWidth: 0 });
 
+function textDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined, label: string): string {
+  if (a && b && stableStringify(a) === stableStringify(b)) return '';
+  return unifiedDiff(a ? yaml(a) : '', b ? yaml(b) : '', { from: `a/${label}`, to: `b/${label}` });
+}
+
+function resourceDiff(before: Buffer, after: Buffer, label: string): string {
+  return textDiff(readableAny(before), readableAny(after), label);
+}
+
+/** The payload of an encoded google.protobuf.Any (field 2), without decoding anything else. */
+function anyPayload(anyBytes: Buffer): Buffer {
+  const r = protobuf.Reader.create(anyBytes);
+  let payload: Buffer = Buffer.alloc(0);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 2 && (tag & 7) === 2) {
+      const len = r.uint32();
+      payload = anyBytes.subarray(r.pos, r.pos + len);
+      r.skip(len);
+    } else r.skipType(tag & 7);
+  }
+  return payload;
+}
+
+let fieldIds: { virtualHosts: number; hostName: number } | undefined;
+
+/**
+ * A RouteConfiguration split at the wire level into its other fields and its virtual hosts
+ * by name (each still encoded): a config of 10,000 services is one such resource, and an
+ * edit of one route changes one virtual host in it.
+ */
+function splitRouteConfiguration(anyBytes: Buffer): { shell: Buffer; hosts: Map<string, Buffer> } {
+  fieldIds ??= {
+    virtualHosts: lookupEnvoyType('envoy.config.route.v3.RouteConfiguration').fields.virtual_hosts!.id,
+    hostName: lookupEnvoyType('envoy.config.route.v3.VirtualHost').fields.name!.id,
+  };
+  const bytes = anyPayload(anyBytes);
+  const r = protobuf.Reader.create(bytes);
+  const shell: Buffer[] = [];
+  const hosts = new Map<string, Buffer>();
+  while (r.pos < r.len) {
+    const start = r.pos;
+    const tag = r.uint32();
+    if (tag >>> 3 === fieldIds.virtualHosts && (tag & 7) === 2) {
+      const len = r.uint32();
+      const host = bytes.subarray(r.pos, r.pos + len);
+      r.skip(len);
+      hosts.set(hostName(host, fieldIds.hostName), host);
+    } else {
+      r.skipType(tag & 7);
+      shell.push(bytes.subarray(start, r.pos));
+    }
+  }
+  return { shell: Buffer.concat(shell), hosts };
+}
+
+function hostName(host: Buffer, nameField: number): string {
+  const r = protobuf.Reader.create(host);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === nameField && (tag & 7) === 2) return r.string();
+    r.skipType(tag & 7);
+  }
+  return '';
+}
+
+/**
+ * A route configuration's diff, virtual host by virtual host: only the parts that changed
+ * are decoded and printed (`…/virtual_hosts/<name>`), so its cost follows the edit, not the
+ * size of the config.
+ */
+function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): string {
+  const a = splitRouteConfiguration(before);
+  const b = splitRouteConfiguration(after);
+  const ROUTE = 'envoy.config.route.v3.RouteConfiguration';
+  const HOST = 'envoy.config.route.v3.VirtualHost';
+  const parts: string[] = [];
+  if (!a.shell.equals(b.shell)) parts.push(textDiff(readableMessage(ROUTE, a.shell), readableMessage(ROUTE, b.shell), label));
+  const names = [...new Set([...a.hosts.keys(), ...b.hosts.keys()])].sort();
+  for (const name of names) {
+    const x = a.hosts.get(name);
+    const y = b.hosts.get(name);
+    if (x && y && x.equals(y)) continue;
+    parts.push(textDiff(x && readableMessage(HOST, x), y && readableMessage(HOST, y), `${label}/virtual_hosts/${name}`));
+  }
+  return parts.join('');
+}
+
 /**
  * What clients would see change between two sets of snapshots: per node kind (envoy, then
  * grpc) and type (LDS, RDS, CDS, EDS), the resources added, removed or modified, by name.
  * Resources are compared in their wire form: a type whose version is unchanged is skipped
  * whole, and only resources whose encoded bytes differ are decoded (so an edit of one
  * route in a config of 10,000 services decodes two resources, not 80,000). MODIFIED entries
- * carry a unified diff of the decoded form as YAML. `before` undefined means nothing was
- * served yet.
+ * carry a unified diff of the decoded form as YAML (for a route configuration, one per
+ * changed virtual host). `before` undefined means nothing was served yet.
  */
 export function diffResources(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): ResourceChange[] {
   const kinds = NODE_KINDS.filter((k) => before?.has(k) || after.has(k));
@@ -42,11 +132,9 @@ export function diffResources(before: ReadonlyMap<NodeKind, Snapshot> | undefine
         if (!x) changes.push({ nodeKind, type, name, action: 'ADDED' });
         else if (!y) changes.push({ nodeKind, type, name, action: 'REMOVED' });
         else if (x.hash !== y.hash) {
-          const a = readableAny(x.anyBytes);
-          const b = readableAny(y.anyBytes);
-          if (stableStringify(a) === stableStringify(b)) continue;
           const label = `${nodeKind}/${type}/${name}`;
-          changes.push({ nodeKind, type, name, action: 'MODIFIED', diff: unifiedDiff(yaml(a), yaml(b), { from: `a/${label}`, to: `b/${label}` }) });
+          const diff = typeUrl === ROUTE_TYPE ? routeConfigurationDiff(x.anyBytes, y.anyBytes, label) : resourceDiff(x.anyBytes, y.anyBytes, label);
+          if (diff !== '') changes.push({ nodeKind, type, name, action: 'MODIFIED', diff });
         }
       }
     }

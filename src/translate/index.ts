@@ -24,7 +24,7 @@ import { Warnings } from './warnings';
 export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
 export { staticEndpoints } from './endpoint';
-export { readableAny, toReadable, type ReadableResources } from './readable';
+export { readableAny, readableMessage, toReadable, type ReadableResources } from './readable';
 export type { HttpFilterContext, HttpFilterContributor } from './http-filters';
 
 export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): EnvoyResources {

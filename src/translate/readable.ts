@@ -61,3 +61,8 @@ export function readableAny(anyBytes: Uint8Array): Record<string, unknown> {
   const { '@type': _type, ...resource } = unpacked;
   return resource;
 }
+
+/** One encoded message of `typeName` as a plain object, Anys unpacked (as toReadable shows it). */
+export function readableMessage(typeName: string, bytes: Uint8Array): Record<string, unknown> {
+  return roundTrip(typeName, bytes);
+}

@@ -121,4 +121,21 @@ describe('diffResources', () => {
       'EDS shop-v2 REMOVED',
     ]);
   });
+
+  it('a route configuration is diffed per virtual host: only the changed one is shown, labelled by its name', () => {
+    const many = (weight: number) =>
+      [
+        'listeners: [{ name: http, port: 10000 }]',
+        'services:',
+        ...Array.from({ length: 50 }, (_, i) => `  - name: s${i}\n    domains: [s${i}.example]\n    routes: [{ backends: [{ name: b${i}, weight: ${i === 7 ? weight : 1} }, { name: b${i}x, weight: 1 }] }]`),
+        'backends:',
+        ...Array.from({ length: 50 }, (_, i) => `  - name: b${i}\n    endpoints: ["10.0.0.${i}:8080"]\n  - name: b${i}x\n    endpoints: ["10.0.1.${i}:8080"]`),
+      ].join('\n');
+    const changes = diffResources(resources(many(1)), resources(many(3))).filter((c) => c.nodeKind === 'envoy');
+    expect(changes.map((c) => `${c.type} ${c.name} ${c.action}`)).toEqual(['RDS http MODIFIED']);
+    const diff = changes[0]!.diff!;
+    expect(diff.split('\n').slice(0, 2)).toEqual(['--- a/envoy/RDS/http/virtual_hosts/s7', '+++ b/envoy/RDS/http/virtual_hosts/s7']);
+    expect(diff).not.toMatch(/virtual_hosts\/s[0-68-9]/);
+    expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual(['-              value: 1', '+              value: 3']);
+  });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_BUCKET_HEADER } from '../extproc/policy';
 import { DEFAULTS } from './defaults';
 import type { FieldError } from './field-errors';
 import { NON_HASHING_BALANCERS } from './schema';
@@ -229,6 +230,52 @@ function checkStickyBalancers(services: unknown[], backends: unknown[], errors: 
   });
 }
 
+/**
+ * A sessionKey's bucket header reaches route matching only when the ext_proc server clears
+ * Envoy's route cache (the route was chosen before ext_proc ran), so a route that picks a
+ * version or matches on that header needs clearRouteCache (its default with a bucket header).
+ */
+function checkSessionKey(svc: unknown, i: number, errors: FieldError[]): void {
+  const key = field(field(svc, 'affinity'), 'sessionKey');
+  if (!isRec(key)) return;
+  const at = `services[${i}]`;
+  const bucketHeader = key.bucketHeader === false ? undefined : (str(key.bucketHeader) ?? DEFAULT_BUCKET_HEADER).toLowerCase();
+  const clears = key.clearRouteCache === undefined ? bucketHeader !== undefined : key.clearRouteCache === true;
+  list(field(svc, 'routes')).forEach((route, j) => {
+    const split = field(route, 'stickySplit');
+    if (isRec(split) && split.mode === 'header') {
+      const header = str(split.header)?.toLowerCase() ?? bucketHeader;
+      if (header === undefined) {
+        errors.push({
+          path: `${at}.routes[${j}].stickySplit`,
+          message: 'needs a header: the service\'s sessionKey sets no bucket header (bucketHeader: false)',
+        });
+      } else if (header === bucketHeader && !clears) {
+        errors.push({
+          path: `${at}.affinity.sessionKey.clearRouteCache`,
+          message: `must be true: routes[${j}].stickySplit picks the version from ${header}, which Envoy sees only after a route re-match`,
+        });
+      }
+    }
+    const headers = field(field(route, 'match'), 'headers');
+    if (bucketHeader !== undefined && !clears && isRec(headers) && Object.keys(headers).some((h) => h.toLowerCase() === bucketHeader)) {
+      errors.push({
+        path: `${at}.affinity.sessionKey.clearRouteCache`,
+        message: `must be true: routes[${j}] matches on ${bucketHeader}, which Envoy sees only after a route re-match`,
+      });
+    }
+  });
+}
+
+/** The ext_proc cluster shares Envoy's cluster namespace with the backends. */
+function checkExtProc(raw: unknown, backendNames: Names, errors: FieldError[]): void {
+  const cluster = str(field(field(raw, 'extProc'), 'cluster')) ?? DEFAULTS.extProcCluster;
+  const usesExtProc = field(raw, 'extProc') !== undefined || list(field(raw, 'services')).some((s) => field(field(s, 'affinity'), 'sessionKey') !== undefined);
+  if (!usesExtProc || !backendNames.set.has(cluster)) return;
+  const path = field(field(raw, 'extProc'), 'cluster') === undefined ? 'extProc' : 'extProc.cluster';
+  errors.push({ path, message: `cluster '${cluster}' is also a backend's name; name the ext_proc cluster or the backend differently` });
+}
+
 export function crossCheck(raw: unknown): FieldError[] {
   const errors: FieldError[] = [];
   const listeners = list(field(raw, 'listeners'));
@@ -249,6 +296,8 @@ export function crossCheck(raw: unknown): FieldError[] {
     if (name !== undefined && typeof protocol === 'string' && !protocols.has(name)) protocols.set(name, protocol);
   }
   services.forEach((svc, i) => checkService(svc, i, listenerNames, backendNames, protocols, errors));
+  services.forEach((svc, i) => checkSessionKey(svc, i, errors));
+  checkExtProc(raw, backendNames, errors);
   checkDomains(services, listenerNames, errors);
   checkStickyBalancers(services, backends, errors);
   return errors;

@@ -23,6 +23,11 @@ export const DEFAULTS = {
   stickySplitHeader: 'x-tether-bucket',
   mirrorPercent: 100,
   strongStrict: false,
+  /** ext_proc (see src/extproc/README.md): the cluster envoy/sidecar.yaml and gateway.yaml define. */
+  extProcCluster: 'tether-extproc',
+  extProcFailureModeAllow: true,
+  /** Envoy's own default message_timeout. */
+  extProcMessageTimeoutMs: 200,
 } as const;
 
 /** Upper bounds from Envoy's proto validation rules (cluster.proto). */

@@ -9,11 +9,15 @@ import type {
   RouteSpec,
   MirrorSpec,
   ServiceSpec,
+  SessionKeySpec,
   StrongAffinitySpec,
   StringMatch,
   TetherConfig,
   WeightedBackend,
+  ExtProcSpec,
 } from '../model/types';
+import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../extproc/policy';
+import type { RawExtProcSettings } from './ext-proc-schema';
 import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
@@ -76,7 +80,8 @@ function routeMatch(raw: RawRouteMatch | undefined): RouteMatchSpec {
   };
 }
 
-function route(serviceName: string, raw: RawRoute, index: number): RouteSpec {
+/** `bucketHeader`: a sessionKey's bucket header, the natural default for header-mode stickySplit. */
+function route(serviceName: string, raw: RawRoute, index: number, bucketHeader: string | undefined): RouteSpec {
   const backends: WeightedBackend[] = raw.backends.map((b) => {
     const edits = headerEdits(b.headers);
     const out: WeightedBackend = {
@@ -101,7 +106,7 @@ function route(serviceName: string, raw: RawRoute, index: number): RouteSpec {
   if (raw.stickySplit !== undefined) {
     out.stickySplit =
       raw.stickySplit.mode === 'header'
-        ? { mode: 'header', header: (raw.stickySplit.header ?? DEFAULTS.stickySplitHeader).toLowerCase() }
+        ? { mode: 'header', header: (raw.stickySplit.header ?? bucketHeader ?? DEFAULTS.stickySplitHeader).toLowerCase() }
         : { mode: 'ring' };
   }
   if (raw.mirror !== undefined && raw.mirror.length > 0) {
@@ -124,16 +129,40 @@ function affinityKey(raw: RawAffinityKey): AffinityKey {
 }
 
 function service(raw: RawService, allListeners: string[]): ServiceSpec {
+  const key = raw.affinity?.sessionKey !== undefined ? sessionKey(raw.affinity.sessionKey) : undefined;
+  const bucketHeader = key && key.bucketHeader !== false ? key.bucketHeader : undefined;
   const out: ServiceSpec = {
     name: raw.name,
     domains: [...(raw.domains ?? DEFAULTS.domains)],
     listeners: [...(raw.listeners ?? allListeners)],
-    routes: raw.routes.map((r, i) => route(raw.name, r, i)),
+    routes: raw.routes.map((r, i) => route(raw.name, r, i, bucketHeader)),
   };
   if (raw.affinity !== undefined) {
-    out.affinity = { keys: raw.affinity.keys.map(affinityKey) };
+    out.affinity = { keys: (raw.affinity.keys ?? []).map(affinityKey) };
     if (raw.affinity.strong !== undefined) out.affinity.strong = strong(raw.affinity.strong);
+    if (key !== undefined) out.affinity.sessionKey = key;
   }
+  return out;
+}
+
+/** Validated by src/extproc/policy.ts (schema); only the header names and failure mode get defaults. */
+function sessionKey(raw: unknown): SessionKeySpec {
+  const policy = raw as SessionKeyPolicy;
+  return {
+    ...policy,
+    targetHeader: policy.targetHeader ?? DEFAULT_TARGET_HEADER,
+    bucketHeader: policy.bucketHeader ?? DEFAULT_BUCKET_HEADER,
+    failureMode: policy.failureMode ?? 'open',
+  };
+}
+
+function extProc(raw: RawExtProcSettings | undefined): ExtProcSpec {
+  const out: ExtProcSpec = {
+    cluster: raw?.cluster ?? DEFAULTS.extProcCluster,
+    failureModeAllow: raw?.failureModeAllow ?? DEFAULTS.extProcFailureModeAllow,
+    messageTimeoutMs: raw?.messageTimeout ?? DEFAULTS.extProcMessageTimeoutMs,
+  };
+  if (raw?.address !== undefined) out.address = { host: raw.address.host, port: raw.address.port };
   return out;
 }
 
@@ -209,5 +238,7 @@ export function normalize(raw: RawConfig): TetherConfig {
     for (const r of s.routes) for (const b of r.backends) stickyBackends.add(b.backend);
   }
   const backends = (raw.backends ?? []).map((b) => backend(b, stickyBackends.has(b.name)));
-  return { listeners, services, backends };
+  const out: TetherConfig = { listeners, services, backends };
+  if (raw.extProc !== undefined || services.some((s) => s.affinity?.sessionKey !== undefined)) out.extProc = extProc(raw.extProc);
+  return out;
 }

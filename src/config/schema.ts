@@ -14,6 +14,7 @@ import {
   resourceName,
 } from './schema-primitives';
 import { BALANCER_LIMITS } from './defaults';
+import { extProcSettings, sessionKeyPolicy } from './ext-proc-schema';
 
 /**
  * The file format's shape and every check that needs only the value itself. Checks that
@@ -108,10 +109,18 @@ const strong = z
     exactlyOne(k, STRONG_SOURCES, ctx, 'strong stickiness');
   }, ALWAYS);
 
-const affinity = z.strictObject({
-  keys: z.array(affinityKey).min(1, 'must have at least one key'),
-  strong: strong.optional(),
-});
+const affinity = z
+  .strictObject({
+    keys: z.array(affinityKey).min(1, 'must have at least one key').optional(),
+    strong: strong.optional(),
+    sessionKey: sessionKeyPolicy.optional(),
+  })
+  .superRefine((a, ctx) => {
+    // With a sessionKey, Envoy hashes on the header the ext_proc server writes; keys are the fallback.
+    if (a.keys === undefined && a.sessionKey === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'required (at least one key), unless a sessionKey finds the key' });
+    }
+  }, ALWAYS);
 
 export const BALANCER_TYPES = ['ring_hash', 'maglev', 'round_robin', 'least_request', 'random'] as const;
 /** Balancers that ignore the hash policy, so they cannot serve a sticky service. */
@@ -339,6 +348,7 @@ export const configSchema = z.strictObject({
   listeners: z.array(listener).optional(),
   services: z.array(service).optional(),
   backends: z.array(backend).optional(),
+  extProc: extProcSettings.optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -346,5 +356,5 @@ export type RawService = NonNullable<RawConfig['services']>[number];
 export type RawRoute = RawService['routes'][number];
 export type RawBackend = NonNullable<RawConfig['backends']>[number];
 export type RawBalancer = NonNullable<RawBackend['balancer']>;
-export type RawAffinityKey = NonNullable<RawService['affinity']>['keys'][number];
+export type RawAffinityKey = NonNullable<NonNullable<RawService['affinity']>['keys']>[number];
 export type RawStrong = NonNullable<NonNullable<RawService['affinity']>['strong']>;

@@ -3,12 +3,44 @@
  * default filled in. `translate/` turns it into Envoy resources; nothing else does.
  * Durations are milliseconds. Names are unique within their list (validation enforces).
  */
+import type { SessionKeyPolicy } from '../extproc/policy';
 
 export interface TetherConfig {
   listeners: ListenerSpec[];
   services: ServiceSpec[];
   backends: BackendSpec[];
+  /**
+   * How Envoy reaches the ext_proc session-key server. Present when the file sets it or a
+   * service has an `affinity.sessionKey` (then with every default filled in); absent otherwise,
+   * so configs that do not use ext_proc keep their exact model (and content hash).
+   */
+  extProc?: ExtProcSpec;
 }
+
+/** The ext_proc filter Tether gives Envoy listeners that serve a service with a sessionKey. */
+export interface ExtProcSpec {
+  /** The Envoy cluster the filter's grpc_service names. Default `tether-extproc` (envoy/*.yaml). */
+  cluster: string;
+  /**
+   * When set, Tether sends that cluster over CDS (HTTP/2, STATIC for an IP, else STRICT_DNS).
+   * Absent: the Envoy bootstrap defines it (envoy/sidecar.yaml and gateway.yaml do, → tether:18002).
+   */
+  address?: { host: string; port: number };
+  /** Envoy's failure_mode_allow: ext_proc unreachable or late → the request goes on without a key. Default true. */
+  failureModeAllow: boolean;
+  /** Envoy's message_timeout, per exchange. Default 200. */
+  messageTimeoutMs: number;
+}
+
+/**
+ * A service's ext_proc session-key policy (src/extproc/policy.ts validates and runs it), with
+ * the header names and failure mode filled in. The other fields are as written.
+ */
+export type SessionKeySpec = SessionKeyPolicy & {
+  targetHeader: string;
+  bucketHeader: string | false;
+  failureMode: 'open' | 'closed';
+};
 
 /** An Envoy listener (a port). gRPC nodes have no real listeners; see translate/. */
 export interface ListenerSpec {
@@ -44,7 +76,14 @@ export type AffinityKey =
   | { kind: 'queryParameter'; name: string; terminal: boolean };
 
 export interface AffinitySpec {
+  /** Envoy's own hash policies; may be empty when a sessionKey gives the key. */
   keys: AffinityKey[];
+  /**
+   * Envoy nodes: Tether's ext_proc server finds the key (JWT claim, JSON body field, header,
+   * cookie, query…) and writes it into `targetHeader`, which the route hashes on before `keys`.
+   * gRPC nodes have no ext_proc and use `keys` only.
+   */
+  sessionKey?: SessionKeySpec;
   /** Pin each session to the replica that served it first (Envoy only); see StrongAffinitySpec. */
   strong?: StrongAffinitySpec;
 }

@@ -88,7 +88,7 @@ backends:
 
   it('affinity errors: empty keys, no source, two sources, clientIp false', () => {
     expect(errorsOf(sticky((c) => (c.services[0]!.affinity = {})))).toEqual([
-      { path: 'services[0].affinity.keys', message: 'required' },
+      { path: 'services[0].affinity.keys', message: 'required (at least one key), unless a sessionKey finds the key' },
     ]);
     expect(
       errorsOf(sticky((c) => (c.services[0]!.affinity = { keys: [{ terminal: true }, { header: 'a', clientIp: true }, { clientIp: false }] }))),

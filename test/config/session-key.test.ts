@@ -142,7 +142,7 @@ describe('affinity.sessionKey', () => {
 
 describe('extProc', () => {
   it('fills defaults and parses the address', () => {
-    const config = configOf(sticky((c) => ((c as Loose).extProc = { address: 'extproc.internal:9002', failureModeAllow: false, messageTimeout: '150ms' })));
+    const config = configOf(sticky((c) => ((c as unknown as Loose).extProc = { address: 'extproc.internal:9002', failureModeAllow: false, messageTimeout: '150ms' })));
     expect(config.extProc).toStrictEqual({
       cluster: 'tether-extproc',
       address: { host: 'extproc.internal', port: 9002 },
@@ -153,7 +153,7 @@ describe('extProc', () => {
 
   it('reports each field’s problem at its path', () => {
     expect(
-      errorsOf(sticky((c) => ((c as Loose).extProc = { cluster: 'Bad_Name', address: 'nowhere', failureModeAllow: 'yes', messageTimeout: '0s', timeout: 1 }))),
+      errorsOf(sticky((c) => ((c as unknown as Loose).extProc = { cluster: 'Bad_Name', address: 'nowhere', failureModeAllow: 'yes', messageTimeout: '0s', timeout: 1 }))),
     ).toEqual([
       { path: 'extProc.cluster', message: "must be lowercase letters, digits, '-' or '.', starting and ending with a letter or digit" },
       { path: 'extProc.address', message: 'missing port (e.g. nowhere:8080)' },
@@ -161,7 +161,7 @@ describe('extProc', () => {
       { path: 'extProc.messageTimeout', message: 'must be greater than 0' },
       { path: 'extProc', message: "unknown field 'timeout'" },
     ]);
-    expectOnlyError(sticky((c) => ((c as Loose).extProc = { messageTimeout: '2h' })), 'extProc.messageTimeout', 'must be at most 1h (Envoy refuses more)');
+    expectOnlyError(sticky((c) => ((c as unknown as Loose).extProc = { messageTimeout: '2h' })), 'extProc.messageTimeout', 'must be at most 1h (Envoy refuses more)');
   });
 
   it('the ext_proc cluster must not share a backend’s name', () => {
@@ -173,7 +173,7 @@ describe('extProc', () => {
       "cluster 'tether-extproc' is also a backend's name; name the ext_proc cluster or the backend differently",
     );
     expectOnlyError(
-      sticky((c) => ((c as Loose).extProc = { cluster: 'shop-v1' })),
+      sticky((c) => ((c as unknown as Loose).extProc = { cluster: 'shop-v1' })),
       'extProc.cluster',
       "cluster 'shop-v1' is also a backend's name; name the ext_proc cluster or the backend differently",
     );

@@ -3,7 +3,7 @@ import { REFERENCED_TYPE } from '../cache/references';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, type ResourceTypeUrl } from '../envoy/type-urls';
 import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
-import { NO_NAMES, refsSubscribed } from './stream-plan';
+import { NO_NAMES, internNames, refsSubscribed } from './stream-plan';
 
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
@@ -147,7 +147,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     }
     if (!changing) return;
     st.dirty = true;
-    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = names.size === 0 ? NO_NAMES : names;
+    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = internNames(names);
   }
 
   private onReply(typeUrl: ResourceTypeUrl, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {

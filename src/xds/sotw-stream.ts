@@ -12,6 +12,7 @@ import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import {
   NO_NAMES,
   clustersUpdated,
+  internNames,
   createPlanner,
   isApplied,
   isSubscribed,
@@ -89,7 +90,9 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
 
   private subscribe(typeUrl: ResourceTypeUrl, st: TypeState, names: readonly string[]): void {
     const wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
-    const nameSet = wildcard ? NO_NAMES : new Set(names);
+    // An ACK repeats the whole subscription: keep the current (interned) set when it is unchanged.
+    const same = !wildcard && names.length === st.names.size && names.every((n) => st.names.has(n));
+    const nameSet = wildcard ? NO_NAMES : same ? st.names : internNames(names);
     const changed = wildcard !== st.wildcard || !sameNames(nameSet, st.names);
     if (st.requested && changed) st.forceResponse = true;
     st.wildcard = wildcard;

@@ -76,8 +76,10 @@ export function createPlanner(snapshot: Snapshot, types: TypeStates): Planner {
 function planFor(typeUrl: ResourceTypeUrl, snapshot: Snapshot, types: TypeStates, planOf: Planner): Plan {
   const set = snapshot.sets[typeUrl];
   const st = types.get(typeUrl) as TypeState;
-  // A wildcard stream shares the snapshot's own sorted list.
-  let resources: readonly SnapshotResource[] = st.wildcard ? set.list : subscribedOf(set.resources, st.names);
+  // A wildcard stream shares the snapshot's own sorted list; streams subscribing to the same
+  // names (interned sets) share one list and version per snapshot.
+  const named = st.wildcard ? undefined : subscribedOf(set.resources, st.names);
+  let resources: readonly SnapshotResource[] = named ? named.resources : set.list;
   let retained = 0;
   if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0 && !clustersReleasable(snapshot, st, types, planOf)) {
     const kept = [...resources];
@@ -89,17 +91,56 @@ function planFor(typeUrl: ResourceTypeUrl, snapshot: Snapshot, types: TypeStates
     }
     if (retained > 0) resources = kept.sort(byName);
   }
-  const version = st.wildcard && retained === 0 ? set.version : resourcesVersion(resources);
+  const version = retained > 0 ? resourcesVersion(resources) : named ? named.version : set.version;
   return { version, resources, retained };
 }
 
-function subscribedOf(resources: ReadonlyMap<string, SnapshotResource>, names: ReadonlySet<string>): SnapshotResource[] {
+const subscribedMemo = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlySet<string>, { resources: readonly SnapshotResource[]; version: string }>>();
+
+/** The subscribed resources of a snapshot set, sorted, and their version; once per (set, name set). */
+function subscribedOf(
+  resources: ReadonlyMap<string, SnapshotResource>,
+  names: ReadonlySet<string>,
+): { resources: readonly SnapshotResource[]; version: string } {
+  let byNames = subscribedMemo.get(resources);
+  const known = byNames?.get(names);
+  if (known) return known;
   const out: SnapshotResource[] = [];
   for (const name of [...names].sort()) {
     const r = resources.get(name);
     if (r) out.push(r);
   }
-  return out;
+  const entry = { resources: Object.freeze(out), version: resourcesVersion(out) };
+  if (!byNames) subscribedMemo.set(resources, (byNames = new WeakMap()));
+  byNames.set(names, entry);
+  return entry;
+}
+
+/** Interned name sets: streams subscribing to the same names share one frozen Set (memory, and memo hits). */
+const internedSets = new Map<string, WeakRef<ReadonlySet<string>>>();
+const internCleanup = new FinalizationRegistry<string>((key) => {
+  if (!internedSets.get(key)?.deref()) internedSets.delete(key);
+});
+
+export function internNames(names: Iterable<string>): ReadonlySet<string> {
+  const sorted = [...new Set(names)].sort();
+  if (sorted.length === 0) return NO_NAMES;
+  const key = sorted.join('\n');
+  const existing = internedSets.get(key)?.deref();
+  if (existing) return existing;
+  const set: ReadonlySet<string> = Object.freeze(new Set(sorted));
+  internedSets.set(key, new WeakRef(set));
+  internCleanup.register(set, key);
+  return set;
+}
+
+const deliveredMemo = new WeakMap<readonly SnapshotResource[], ReadonlyMap<string, string>>();
+
+/** name → content hash of a sent list (lists are shared by streams, so is this map). */
+function hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string> {
+  let m = deliveredMemo.get(list);
+  if (!m) deliveredMemo.set(list, (m = new Map(list.map((r) => [r.name, r.hash]))));
+  return m;
 }
 
 /**
@@ -115,7 +156,7 @@ function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeState
   }
   if (!isSubscribed(types.get(ROUTE_TYPE))) return true;
   if (cds.ackedVersion !== cds.sentVersion) return false;
-  const delivered = new Map(cds.lastSent.map((r) => [r.name, r.hash]));
+  const delivered = hashesOf(cds.lastSent);
   const clusters = snapshot.sets[CLUSTER_TYPE].resources;
   for (const route of planOf(ROUTE_TYPE).resources) {
     for (const name of route.refs) {

@@ -6,6 +6,7 @@
 import type { Listener } from '../generated/envoy/config/listener/v3/Listener';
 import type { RouteConfiguration } from '../generated/envoy/config/route/v3/RouteConfiguration';
 import type { VirtualHost } from '../generated/envoy/config/route/v3/VirtualHost';
+import type { FilterConfig } from '../generated/envoy/config/route/v3/FilterConfig';
 import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { HttpConnectionManager } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
@@ -27,6 +28,7 @@ export interface EnvoyMessages {
   'envoy.config.listener.v3.Listener': Listener;
   'envoy.config.route.v3.RouteConfiguration': RouteConfiguration;
   'envoy.config.route.v3.VirtualHost': VirtualHost;
+  'envoy.config.route.v3.FilterConfig': FilterConfig;
   'envoy.config.cluster.v3.Cluster': Cluster;
   'envoy.config.endpoint.v3.ClusterLoadAssignment': ClusterLoadAssignment;
   'envoy.config.bootstrap.v3.Bootstrap': Bootstrap;

@@ -4,6 +4,7 @@ import { pack } from '../envoy/encode';
 import type { NodeKind } from './types';
 import { ROUTER_FILTER, ROUTER_TYPE } from './names';
 import { statefulSessionFilter } from './strong-session';
+import { extProcFilter } from './ext-proc';
 
 /** What a filter contributor may look at when deciding which filters an HCM gets. */
 export interface HttpFilterContext {
@@ -21,7 +22,9 @@ export interface HttpFilterContext {
  */
 export type HttpFilterContributor = (ctx: HttpFilterContext) => HttpFilter[];
 
-const BEFORE_ROUTER: readonly HttpFilterContributor[] = [statefulSessionFilter];
+// ext_proc first: it writes the session key and bucket headers and may clear the route cache,
+// which every later filter that reads the route (stateful_session) must see.
+const BEFORE_ROUTER: readonly HttpFilterContributor[] = [extProcFilter, statefulSessionFilter];
 
 export function httpFilters(ctx: HttpFilterContext): HttpFilter[] {
   return [...BEFORE_ROUTER.flatMap((contribute) => contribute(ctx)), routerFilter()];

@@ -20,6 +20,7 @@ import { stickyResources } from './sticky-split';
 import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
+import { extProcClusters } from './ext-proc';
 
 export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
@@ -44,7 +45,7 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
   const resources: EnvoyResources = {
     listeners,
     routes,
-    clusters: [...backendClusters, ...sticky.clusters].sort(byName),
+    clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
     endpoints: [...loadAssignments(config, prepared, kind), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
   };
   warnings.list.push(...endpointWarnings.list);

@@ -29,6 +29,12 @@ export const COOKIE_SESSION_STATE_TYPE = 'envoy.extensions.http.stateful_session
 export const HEADER_SESSION_STATE = 'envoy.http.stateful_session.header';
 export const HEADER_SESSION_STATE_TYPE = 'envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState';
 
+export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+export const EXT_PROC_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+export const EXT_PROC_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+/** The wrapper that enables, per route, a filter the HCM lists with `disabled: true`. */
+export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
+
 /**
  * The synthetic cluster of a stickySplit route (translate/sticky-split.ts). `~` cannot occur in
  * Tether names, so it never collides with a backend's cluster.

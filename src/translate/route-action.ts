@@ -3,6 +3,7 @@ import type { RouteAction } from '../generated/envoy/config/route/v3/RouteAction
 import type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as ClusterWeight } from '../generated/envoy/config/route/v3/WeightedCluster';
 import type { NodeKind } from './types';
 import { hashPolicies } from './hash-policy';
+import { sessionKeyHashPolicy } from './ext-proc';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';
 import { mirrorPolicies } from './mirror';
 import { stickyClusterName } from './names';
@@ -95,7 +96,8 @@ export function routeAction(
 
 /** What every route action gets whatever its target: hash policy, deadline, mirrors. */
 function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kind: NodeKind, warnings: Warnings, path: string): void {
-  const hashes = hashPolicies(service.affinity, kind);
+  // The ext_proc server's header first (Envoy): a key it found decides; else the service's keys.
+  const hashes = [...sessionKeyHashPolicy(service, kind), ...hashPolicies(service.affinity, kind)];
   if (hashes.length > 0) action.hash_policy = hashes;
   if (route.timeoutMs !== undefined) {
     // grpc-js-xds reads the deadline from max_stream_duration (gRFC A31), not `timeout`.

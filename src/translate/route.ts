@@ -8,6 +8,7 @@ import { warnGrpcAffinity } from './hash-policy';
 import { byName } from './proto-values';
 import { routeAction } from './route-action';
 import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
+import { extProcPerRoute, hasSessionKey, warnGrpcSessionKey } from './ext-proc';
 import { routePath, servicePath, type Warnings } from './warnings';
 
 /**
@@ -33,6 +34,8 @@ export function envoyRouteConfigurations(config: TetherConfig, warnings: Warning
 function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings): VirtualHost[] {
   const claimedBy = new Map<string, string>();
   const hosts: VirtualHost[] = [];
+  // The listener's HCM has the ext_proc filter iff a service on it has a sessionKey (ext-proc.ts).
+  const extProc = services.some((s) => s.listeners.includes(listener.name) && hasSessionKey(s));
   for (const service of services) {
     if (!service.listeners.includes(listener.name)) continue;
     const domains: string[] = [];
@@ -51,7 +54,7 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
       warnings.add(servicePath(service.name), `no domain left on listener ${listener.name}; virtual host left out`);
       continue;
     }
-    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', warnings) });
+    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', warnings, extProc) });
   }
   return hosts;
 }
@@ -64,6 +67,7 @@ export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings
   return [...config.services].sort(byName).map((service) => {
     warnGrpcAffinity(service.affinity, warnings, servicePath(service.name));
     warnGrpcStrong(service, warnings, servicePath(service.name));
+    warnGrpcSessionKey(service, warnings, servicePath(service.name));
     return {
       name: service.name,
       virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', warnings) }],
@@ -72,9 +76,11 @@ export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings
 }
 
 /** A service's routes in model order (first match wins). */
-function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings): Route[] {
+function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings, listenerHasExtProc = false): Route[] {
   const out: Route[] = [];
   const sessions = kind === 'envoy' ? statefulSessionPerRoute(service) : undefined;
+  const extProc = kind === 'envoy' ? extProcPerRoute(service, listenerHasExtProc) : undefined;
+  const perFilter = sessions || extProc ? { ...extProc, ...sessions } : undefined;
   for (const spec of service.routes) {
     const path = routePath(service.name, spec.name);
     if (kind === 'grpc' && spec.match.queryParams.length > 0) {
@@ -100,7 +106,7 @@ function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings): Route
       match: routeMatch(spec.match, { queryParams: kind === 'envoy' }),
       route: built.action,
       ...built.headers,
-      ...(sessions ? { typed_per_filter_config: sessions } : {}),
+      ...(perFilter ? { typed_per_filter_config: perFilter } : {}),
     });
   }
   return out;

@@ -44,6 +44,14 @@ export function parseConfigDocument(text: string, sourceName?: string): Document
  * "not set", see validateConfig). Values JSON cannot hold (a recursive alias, a function) are
  * errors; numbers JSON cannot hold (NaN, Infinity) are kept for the validator to report.
  */
+/**
+ * Objects configDocument produced. One that is also frozen (the config manager deep-freezes
+ * what it keeps) cannot have changed since it was checked, so an edit that shares most of
+ * the previous document with the new one (structural sharing) is checked and copied only
+ * where it is new.
+ */
+const checkedPlain = new WeakSet<object>();
+
 export function configDocument(value: unknown): DocumentResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }] };
@@ -56,6 +64,7 @@ export function configDocument(value: unknown): DocumentResult {
       errors.push({ path: formatPath(path), message: `must be plain data, not a ${typeof v}` });
       return null;
     }
+    if (Object.isFrozen(v) && checkedPlain.has(v)) return v;
     if (ancestors.has(v)) {
       errors.push({ path: formatPath(path), message: 'refers to itself (recursive alias)' });
       return null;
@@ -69,6 +78,7 @@ export function configDocument(value: unknown): DocumentResult {
       out = copy;
     }
     ancestors.delete(v);
+    checkedPlain.add(out as object);
     return out;
   };
   const document = visit(value, []) as Record<string, unknown>;
@@ -137,6 +147,7 @@ function withoutNulls(value: unknown): { value: unknown } | { cycle: string } {
       out = copy;
     }
     ancestors.delete(v);
+    checkedPlain.add(out as object);
     return out;
   };
   const result = visit(value, '');

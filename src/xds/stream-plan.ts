@@ -156,15 +156,39 @@ function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeState
   }
   if (!isSubscribed(types.get(ROUTE_TYPE))) return true;
   if (cds.ackedVersion !== cds.sentVersion) return false;
-  const delivered = hashesOf(cds.lastSent);
-  const clusters = snapshot.sets[CLUSTER_TYPE].resources;
-  for (const route of planOf(ROUTE_TYPE).resources) {
+  return routedClustersDelivered(planOf(ROUTE_TYPE).resources, cds.lastSent, snapshot.sets[CLUSTER_TYPE].resources);
+}
+
+const routedMemo = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
+
+/**
+ * Every cluster the routes name was delivered at its current version. The route list (per
+ * snapshot and name set) and the sent cluster list are shared by streams, so thousands of
+ * streams in the same state check it once.
+ */
+function routedClustersDelivered(
+  routes: readonly SnapshotResource[],
+  sent: readonly SnapshotResource[],
+  clusters: ReadonlyMap<string, SnapshotResource>,
+): boolean {
+  let bySent = routedMemo.get(routes);
+  const known = bySent?.get(sent);
+  if (known !== undefined) return known;
+  const delivered = hashesOf(sent);
+  let ok = true;
+  outer: for (const route of routes) {
     for (const name of route.refs) {
       const current = clusters.get(name);
-      if (current && delivered.get(name) !== current.hash) return false;
+      if (current && delivered.get(name) !== current.hash) {
+        ok = false;
+        break outer;
+      }
     }
   }
-  return true;
+  // Routes and clusters of one snapshot: the route list identifies the snapshot.
+  if (!bySent) routedMemo.set(routes, (bySent = new WeakMap()));
+  bySent.set(sent, ok);
+  return ok;
 }
 
 /**

@@ -5,6 +5,7 @@ import { formatErrors, parseConfigText } from '../config';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
+import { createExtProcCommand } from './commands/ext-proc';
 
 /** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
 export function buildCli(io: CliIo = processIo): Command {
@@ -13,6 +14,7 @@ export function buildCli(io: CliIo = processIo): Command {
     .showHelpAfterError();
 
   program.addCommand(createServeCommand());
+  program.addCommand(createExtProcCommand());
 
   program
     .command('validate')

@@ -28,5 +28,6 @@ export {
   type SessionKeySource,
 } from './policy';
 export { bucketOf, headerValueFor } from './session-key';
+export { policiesFromConfig } from './config-policies';
 export type { ExtProcStats } from './processor';
 export { EXT_PROC_METHOD_PATH, EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './codec';

@@ -15,6 +15,7 @@ import { addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
 import { NodeRegistry } from '../xds/node-status';
+import { policiesFromConfig, startExtProcServer, type ExtProcServer } from '../extproc';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
 import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
@@ -46,6 +47,12 @@ export interface TetherOptions {
   /** The Prometheus endpoint (`GET /metrics`). Default: not served (metrics are still kept). */
   metrics?: false | MetricsOptions;
   /**
+   * The ext_proc session-key server (src/extproc), serving the `affinity.sessionKey` policies of
+   * the config being served, read live: an edit applies to the next request. Default: not
+   * served (`tether serve` serves it on 0.0.0.0:18002, where envoy/*.yaml point).
+   */
+  extProc?: false | ExtProcOptions;
+  /**
    * Push debounce: after a push, snapshots within this many ms are pushed once, as the
    * latest, at the end of the window; a lone edit goes at once. Default 0 (off).
    */
@@ -74,6 +81,13 @@ export interface MetricsOptions {
   port?: number;
 }
 
+export interface ExtProcOptions {
+  /** Default 0.0.0.0 (Envoy reaches it over the network, like xDS). */
+  host?: string;
+  /** Default 18002; 0 → ephemeral. */
+  port?: number;
+}
+
 export type ApplyResult = { ok: true; version: string; changed: boolean } | { ok: false; errors: FieldError[] };
 
 export interface Tether {
@@ -82,6 +96,8 @@ export interface Tether {
   readonly adminPort: number | undefined;
   /** Undefined when the metrics endpoint is not served. */
   readonly metricsPort: number | undefined;
+  /** Undefined when the ext_proc server is not served. */
+  readonly extProcPort: number | undefined;
   readonly cache: SnapshotCache;
   readonly registry: NodeRegistry;
   /** Prometheus metrics (served on metricsPort when enabled). */
@@ -100,6 +116,7 @@ export interface Tether {
 
 export const DEFAULT_XDS_PORT = 18000;
 export const DEFAULT_METRICS_PORT = 18003;
+export const DEFAULT_EXT_PROC_PORT = 18002;
 export const DEFAULT_DATA_DIR = '.tether';
 
 const DEFAULT_SOURCE_LABEL = 'built-in default config';
@@ -216,6 +233,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let xdsPort: number;
   let admin: AdminServer | undefined;
   let metricsServer: MetricsServer | undefined;
+  let extProc: ExtProcServer | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
@@ -230,10 +248,19 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
+    if (options.extProc) {
+      extProc = await startExtProcServer({
+        host: options.extProc.host ?? '0.0.0.0',
+        port: options.extProc.port ?? DEFAULT_EXT_PROC_PORT,
+        services: policiesFromConfig(() => manager.current().config),
+        logger,
+      });
+    }
     if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
   } catch (err) {
     server.forceShutdown();
     await metricsServer?.close();
+    await extProc?.close(0);
     await manager.close();
     await shutdown();
     throw err;
@@ -256,6 +283,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     xdsPort,
     adminPort: admin?.port,
     metricsPort: metricsServer?.port,
+    extProcPort: extProc?.port,
     cache,
     registry,
     metrics,
@@ -269,6 +297,8 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       watcher?.close();
       await admin?.close();
       await metricsServer?.close();
+      // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
+      await extProc?.close(1000);
       await manager.close();
       // ADS streams never end on their own, so a graceful shutdown would wait forever.
       server.forceShutdown();

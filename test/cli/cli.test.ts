@@ -33,13 +33,13 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
 
   it('serve: refuses to start on an invalid config, naming the fields', () => {
     // cwd: the config history goes to .tether in the working directory.
-    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', INVALID_CONFIG), '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--config', writeTmp('bad2.yaml', INVALID_CONFIG), '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('services[0].routes[0].backends[0].weight: must be >= 0');
   });
 
   it('serve: starts on the built-in default config and logs pino JSON', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
+    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
     try {
       const lines: Record<string, unknown>[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -69,6 +69,8 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
       expect(JSON.stringify(lines)).not.toContain(token);
       expect(fs.statSync(path.join(tmp, '.tether', 'admin-token')).mode & 0o777).toBe(0o600);
       expect(lines.find((l) => l.msg === 'admin API listening')).toMatchObject({ host: '127.0.0.1', auth: 'token' });
+      // The ext_proc session-key server is on by default (port 0 here: any free port).
+      expect(lines.find((l) => l.msg === 'ext_proc server listening')?.address).toMatch(/^0\.0\.0\.0:[1-9]\d*$/);
     } finally {
       child.kill('SIGTERM');
     }

@@ -15,13 +15,14 @@ import { startExtProcServer, type ExtProcServer, type ExtProcServerOptions } fro
 export type { ProcessingResponse__Output };
 
 type ProcessStream = grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse__Output>;
-interface ExternalProcessorClient extends grpc.Client {
+export interface ExternalProcessorClient extends grpc.Client {
   Process(metadata?: grpc.Metadata, options?: grpc.CallOptions): ProcessStream;
 }
 
 let clientCtor: (new (address: string, creds: grpc.ChannelCredentials) => ExternalProcessorClient) | undefined;
 
-function externalProcessorClient(address: string): ExternalProcessorClient {
+/** A client of envoy.service.ext_proc.v3.ExternalProcessor built from the real proto (Envoy's side). */
+export function externalProcessorClient(address: string): ExternalProcessorClient {
   if (!clientCtor) {
     const definition = protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
       keepCase: true,

@@ -33,7 +33,7 @@ backends:
 function serve(): Promise<{ child: ChildProcess; adminPort: number }> {
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--log-level', 'info'],
+    [BIN, 'serve', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0', '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TETHER_ADMIN_TOKEN: TOKEN } },
   );
   children.push(child);

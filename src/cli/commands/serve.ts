@@ -5,6 +5,7 @@ import type { TlsFiles } from '../../admin/tls';
 const DEFAULT_XDS_PORT = 18000;
 const DEFAULT_ADMIN_PORT = 18001;
 const DEFAULT_METRICS_PORT = 18003;
+const DEFAULT_EXT_PROC_PORT = 18002;
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
 
 function port(value: string): number {
@@ -44,6 +45,9 @@ interface ServeOptions {
   adminTlsCa?: string;
   metrics: boolean;
   metricsHost: string;
+  extProc: boolean;
+  extProcHost: string;
+  extProcPort: number;
   metricsPort: number;
   pushDebounce: number;
   resolveInterval: number;
@@ -79,6 +83,14 @@ export function createServeCommand(): Command {
     .option('--no-metrics', 'do not serve the Prometheus endpoint')
     .option('--metrics-host <host>', 'Prometheus endpoint listen address [env TETHER_METRICS_HOST]', env.TETHER_METRICS_HOST ?? '0.0.0.0')
     .option('--metrics-port <port>', 'Prometheus endpoint port (GET /metrics) [env TETHER_METRICS_PORT]', port, env.TETHER_METRICS_PORT ? port(env.TETHER_METRICS_PORT) : DEFAULT_METRICS_PORT)
+    .option('--no-ext-proc', 'do not serve the ext_proc session-key server')
+    .option('--ext-proc-host <host>', 'ext_proc server listen address [env TETHER_EXT_PROC_HOST]', env.TETHER_EXT_PROC_HOST ?? '0.0.0.0')
+    .option(
+      '--ext-proc-port <port>',
+      "ext_proc server port (the bootstraps' tether-extproc cluster; 0: any free port) [env TETHER_EXT_PROC_PORT]",
+      port,
+      env.TETHER_EXT_PROC_PORT ? port(env.TETHER_EXT_PROC_PORT) : DEFAULT_EXT_PROC_PORT,
+    )
     .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeInt, DEFAULT_PUSH_DEBOUNCE_MS)
     .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveInt, 30_000)
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
@@ -108,6 +120,7 @@ export function createServeCommand(): Command {
               }
             : false,
           metrics: opts.metrics ? { host: opts.metricsHost, port: opts.metricsPort } : false,
+          extProc: opts.extProc ? { host: opts.extProcHost, port: opts.extProcPort } : false,
           pushDebounceMs: opts.pushDebounce,
           resolveIntervalMs: opts.resolveInterval,
           logger,

@@ -138,6 +138,7 @@ describe('shipped configs', () => {
         'shadow-traffic.yaml',
         'bounded-load.yaml',
         'stable-ring.yaml',
+        'session-key.yaml',
       ]),
     );
   });
@@ -160,6 +161,10 @@ describe('shipped configs', () => {
       [['flowers-v2', 'flowers-predictor-default.ns-candidate', [{ name: 'version', value: 'flowers-v2' }]]],
       [['flowers-v1', 'flowers-predictor-default.ns-baseline', [{ name: 'version', value: 'flowers-v1' }]]],
     ]);
+
+    const chat = load('session-key.yaml').services[0]!;
+    expect(chat.affinity!.sessionKey).toMatchObject({ targetHeader: 'x-tether-session', bucketHeader: 'x-tether-bucket', mintCookie: { name: 'chat-sid' } });
+    expect(chat.routes[0]!.match.headers).toEqual([{ name: 'x-tether-bucket', invert: false, ignoreCase: false, range: { start: 0, end: 1000 } }]);
 
     const split = load('weighted-canary.yaml').services[0]!.routes[0]!.backends;
     expect(split.map((b) => [b.backend, b.weight])).toEqual([

@@ -97,17 +97,32 @@ export interface JwtVerifier {
 export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtVerifier; issues: PolicyIssue[] } {
   const issues: PolicyIssue[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { issues: [{ path, message: 'must be an object {hmacSecret?, publicKeyPem?, jwksFile?, algorithms?, requireExp?}' }] };
+    return { issues: [{ path, message: 'must be an object {hmacSecret?, hmacSecretFile?, publicKeyPem?, jwksFile?, algorithms?, requireExp?}' }] };
   }
   const opts = raw as JwtVerifyOptions & Record<string, unknown>;
-  const known = ['hmacSecret', 'publicKeyPem', 'jwksFile', 'algorithms', 'requireExp', 'clockSkewSeconds'];
+  const known = ['hmacSecret', 'hmacSecretFile', 'publicKeyPem', 'jwksFile', 'algorithms', 'requireExp', 'clockSkewSeconds'];
   for (const key of Object.keys(opts)) if (!known.includes(key)) issues.push({ path: `${path}.${key}`, message: 'unknown field' });
 
   let hmacSecret: Buffer | undefined;
-  if (opts.hmacSecret !== undefined) {
+  if (opts.hmacSecret !== undefined && opts.hmacSecretFile !== undefined) {
+    issues.push({ path: `${path}.hmacSecretFile`, message: 'give hmacSecret or hmacSecretFile, not both' });
+  } else if (opts.hmacSecret !== undefined) {
     if (typeof opts.hmacSecret !== 'string' || opts.hmacSecret.length < 16) issues.push({ path: `${path}.hmacSecret`, message: 'must be a string of at least 16 characters' });
     else hmacSecret = Buffer.from(opts.hmacSecret, 'utf8');
+  } else if (opts.hmacSecretFile !== undefined) {
+    // The secret stays out of the config (and so out of the config history and admin reads).
+    if (typeof opts.hmacSecretFile !== 'string' || opts.hmacSecretFile === '') issues.push({ path: `${path}.hmacSecretFile`, message: 'must be a file path' });
+    else {
+      try {
+        const secret = fs.readFileSync(opts.hmacSecretFile, 'utf8').replace(/\r?\n$/, '');
+        if (secret.length < 16) issues.push({ path: `${path}.hmacSecretFile`, message: 'must hold a secret of at least 16 characters' });
+        else hmacSecret = Buffer.from(secret, 'utf8');
+      } catch (err) {
+        issues.push({ path: `${path}.hmacSecretFile`, message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      }
+    }
   }
+  const hasHmac = opts.hmacSecret !== undefined || opts.hmacSecretFile !== undefined;
   let publicKey: crypto.KeyObject | undefined;
   if (opts.publicKeyPem !== undefined) {
     try {
@@ -131,11 +146,11 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
       }
     }
   }
-  if (opts.hmacSecret === undefined && opts.publicKeyPem === undefined && opts.jwksFile === undefined) {
-    issues.push({ path, message: 'needs hmacSecret, publicKeyPem or jwksFile (omit verify to decode without verifying)' });
+  if (!hasHmac && opts.publicKeyPem === undefined && opts.jwksFile === undefined) {
+    issues.push({ path, message: 'needs hmacSecret, hmacSecretFile, publicKeyPem or jwksFile (omit verify to decode without verifying)' });
   }
 
-  const defaults = [...(opts.hmacSecret !== undefined ? HMAC_ALGS : []), ...(opts.publicKeyPem !== undefined || opts.jwksFile !== undefined ? ASYMMETRIC_ALGS : [])];
+  const defaults = [...(hasHmac ? HMAC_ALGS : []), ...(opts.publicKeyPem !== undefined || opts.jwksFile !== undefined ? ASYMMETRIC_ALGS : [])];
   let algorithms: string[] = defaults;
   if (opts.algorithms !== undefined) {
     if (!Array.isArray(opts.algorithms) || opts.algorithms.length === 0) {
@@ -144,7 +159,7 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
       algorithms = [];
       opts.algorithms.forEach((alg, i) => {
         if (typeof alg !== 'string' || !KNOWN_ALGS.has(alg)) issues.push({ path: `${path}.algorithms[${i}]`, message: `must be one of ${[...KNOWN_ALGS].join(', ')}` });
-        else if (alg.startsWith('HS') && opts.hmacSecret === undefined) issues.push({ path: `${path}.algorithms[${i}]`, message: `${alg} needs hmacSecret` });
+        else if (alg.startsWith('HS') && !hasHmac) issues.push({ path: `${path}.algorithms[${i}]`, message: `${alg} needs hmacSecret or hmacSecretFile` });
         else if (!alg.startsWith('HS') && opts.publicKeyPem === undefined && opts.jwksFile === undefined) issues.push({ path: `${path}.algorithms[${i}]`, message: `${alg} needs publicKeyPem or jwksFile` });
         else algorithms.push(alg);
       });

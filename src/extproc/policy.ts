@@ -9,6 +9,8 @@ import { parseDotPath, type PathSegment } from './json-path';
 export interface JwtVerifyOptions {
   /** Shared secret for HS256 / HS384 / HS512. */
   hmacSecret?: string;
+  /** A file holding the shared secret (a trailing newline is ignored), read when the policy is checked: keeps the secret out of the config and its history. */
+  hmacSecretFile?: string;
   /** PEM public key (SPKI or PKCS#1) for RS*, PS*, ES* or EdDSA tokens. */
   publicKeyPem?: string;
   /** A JWKS file (`{"keys":[…]}`); keys are picked by `kid`, re-read when the file changes. */

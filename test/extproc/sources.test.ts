@@ -50,6 +50,9 @@ beforeAll(async () => {
   const jwk = (key: crypto.KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid, use: 'sig' });
   fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk(otherRsa.publicKey, 'old'), jwk(rsa.publicKey, 'k1'), jwk(ec.publicKey, 'ec1')] }));
   policies.jwks = { sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile } } }] };
+  const secretFile = path.join(tmp, 'hmac-secret');
+  fs.writeFileSync(secretFile, `${SECRET}\n`);
+  policies.hsFile = { sources: [{ jwtClaim: { claim: 'sub', verify: { hmacSecretFile: secretFile } } }] };
   policies.jwksRsOnly = { sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile, algorithms: ['RS256'] } } }] };
   const map = new Map(Object.entries(policies));
   map.set('shop.example.com', { sources: [{ header: 'x-by-authority' }] });
@@ -197,6 +200,12 @@ describe('JWT claim source', () => {
     const [head, , sig] = signHs({ sub: 'alice' }, SECRET).split('.');
     const tampered = `${head}.${Buffer.from(JSON.stringify({ sub: 'mallory' })).toString('base64url')}.${sig}`;
     expect(setHeaders(await decide('hs', { authorization: `Bearer ${tampered}` }))).toEqual({});
+  });
+
+  test('HS256 with the secret in a file (hmacSecretFile): same checks, the secret never in the policy', async () => {
+    expect(JSON.stringify(policies.hsFile)).not.toContain(SECRET);
+    expect(setHeaders(await decide('hsFile', { authorization: `Bearer ${signHs({ sub: 'file-user' }, SECRET)}` }))['x-tether-session']).toBe('file-user');
+    expect(setHeaders(await decide('hsFile', { authorization: `Bearer ${signHs({ sub: 'mallory' }, 'not-the-shared-secret!!')}` }))).toEqual({});
   });
 
   test('fail-closed: bad signature, expired or missing exp → immediate 401; a valid token passes', async () => {

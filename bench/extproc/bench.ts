@@ -248,7 +248,9 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '4'));
   const concurrencies = arg('concurrency', '1,16,64').split(',').map(Number);
   const loadBefore = os.loadavg()[0]!;
-  const child: ChildProcess = fork(__filename, ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --server-node-args "--max-semi-space-size=32": V8 flags for the server (GC tuning experiments).
+  const nodeArgs = arg('server-node-args', '').split(/\s+/).filter(Boolean);
+  const child: ChildProcess = fork(__filename, ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...nodeArgs] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const kind = arg('client', 'h2');

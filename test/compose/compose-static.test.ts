@@ -220,6 +220,13 @@ describe('docker-compose.yml (static)', () => {
         expect(isIp || compose.services[h] !== undefined, `${backend.name}: ${h} is not a compose service`).toBe(true);
       }
     }
+    // The demo's ext_proc service: Envoy's filter names the bootstrap's tether-extproc cluster
+    // (checked below), served by `tether serve` on its default port.
+    expect(result.config.services.some((svc) => svc.affinity.sessionKey)).toBe(true);
+    expect(result.config.extProc?.cluster).toBe('tether-extproc');
+    expect(result.config.extProc?.address).toBeUndefined();
+    expect(tetherArgv).not.toContain('--no-ext-proc');
+    expect(flag(tetherArgv, '--ext-proc-port') ?? '18002').toBe('18002');
     // Envoy publishes the port of the config's listener.
     const listenerPorts = result.config.listeners.map((l) => l.port);
     for (const p of words(envoy.ports)) expect(listenerPorts).toContain(Number(p.split(':').at(-1)));

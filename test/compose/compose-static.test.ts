@@ -222,7 +222,7 @@ describe('docker-compose.yml (static)', () => {
     }
     // The demo's ext_proc service: Envoy's filter names the bootstrap's tether-extproc cluster
     // (checked below), served by `tether serve` on its default port.
-    expect(result.config.services.some((svc) => svc.affinity.sessionKey)).toBe(true);
+    expect(result.config.services.some((svc) => svc.affinity?.sessionKey)).toBe(true);
     expect(result.config.extProc?.cluster).toBe('tether-extproc');
     expect(result.config.extProc?.address).toBeUndefined();
     expect(tetherArgv).not.toContain('--no-ext-proc');

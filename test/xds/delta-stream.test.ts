@@ -224,6 +224,31 @@ describe('delta ADS', () => {
     expect(names(await c.nextOf(ROUTE_TYPE))).toEqual(['a']);
   });
 
+  it("'*' subscribes to everything; a name dropped under the wildcard is sent again; unsubscribing '*' leaves only explicit names", async () => {
+    h = await startAds();
+    h.publish('envoy', base(), '1');
+    const c = h.deltaClient();
+    c.send(CLUSTER_TYPE, { subscribe: ['*', 'c1'] });
+    const all = await c.nextOf(CLUSTER_TYPE);
+    expect(names(all)).toEqual(['c1', 'c2']);
+    c.ack(all);
+    // Envoy drops a resource it unsubscribes; under a wildcard the server must send it back.
+    c.send(CLUSTER_TYPE, { unsubscribe: ['c2'] });
+    const back = await c.nextOf(CLUSTER_TYPE);
+    expect(names(back)).toEqual(['c2']);
+    c.ack(back);
+    // Without the wildcard, only c1 (explicit) is followed: a change to c2 sends nothing.
+    c.send(CLUSTER_TYPE, { unsubscribe: ['*'] });
+    await c.expectNothing();
+    const changed = base();
+    changed.clusters = changed.clusters.map((cl) => (cl.name === 'c2' ? { ...cl, lb_policy: 'LEAST_REQUEST' as const } : cl));
+    h.publish('envoy', changed, '2');
+    await c.expectNothing();
+    const c1changed = { ...changed, clusters: changed.clusters.map((cl) => (cl.name === 'c1' ? { ...cl, lb_policy: 'LEAST_REQUEST' as const } : cl)) };
+    h.publish('envoy', c1changed, '3');
+    expect(names(await c.nextOf(CLUSTER_TYPE))).toEqual(['c1']);
+  });
+
   it('refuses a first request without node', async () => {
     h = await startAds();
     const c = h.deltaClient();

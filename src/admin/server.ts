@@ -9,8 +9,9 @@ import { createAdminService } from './admin-service';
 import { createAuthCheck, type AdminAuth } from './auth';
 import { withStrictDecoding } from './request-decoding';
 import { serverCredentials, type TlsFiles } from './tls';
+import { DEFAULT_PORTS } from '../ports';
 
-export const DEFAULT_ADMIN_PORT = 18001;
+export const DEFAULT_ADMIN_PORT = DEFAULT_PORTS.admin;
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface AddAdminServiceOptions {

@@ -32,6 +32,7 @@ import type { UpsertRouteRequest } from '../generated/tether/tether/admin/v1/Ups
 import type { UpsertServiceRequest } from '../generated/tether/tether/admin/v1/UpsertServiceRequest';
 import type { WaitForRolloutRequest } from '../generated/tether/tether/admin/v1/WaitForRolloutRequest';
 import { CliError, toCliError } from './errors';
+import { DEFAULT_PORTS } from '../ports';
 
 export type { GetConfigResponse__Output, GetStatusResponse__Output, ListVersionsResponse__Output, MutationResponse__Output, RolloutProgress__Output };
 export type { NodeInfo__Output } from '../generated/tether/tether/admin/v1/NodeInfo';
@@ -39,7 +40,7 @@ export type { ResourceChange__Output } from '../generated/tether/tether/admin/v1
 export type { VersionInfo__Output } from '../generated/tether/tether/admin/v1/VersionInfo';
 export type { MutationOptions } from '../generated/tether/tether/admin/v1/MutationOptions';
 
-export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:18001';
+export const DEFAULT_ADMIN_ADDRESS = `127.0.0.1:${DEFAULT_PORTS.admin}`;
 /** Where `tether serve` with its default data dir writes the token it generates. */
 export const DEFAULT_TOKEN_FILE = path.join('.tether', 'admin-token');
 export const DEFAULT_DEADLINE_MS = 10_000;

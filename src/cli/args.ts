@@ -2,7 +2,7 @@
  * Parsers for command-line values. Each throws commander's InvalidArgumentError (shown with
  * the usage) or a CliError with a message that says what to write instead.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../config/durations';
 import { CliError } from './errors';
 
@@ -65,4 +65,36 @@ export function parseSplitArgs(service: string, words: readonly string[], routeF
 /** For repeatable options: `--node a --node b`. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A TCP port, 0 (any free port) to 65535. */
+export function portArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+export function positiveIntArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function nonNegativeIntArg(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number (0 or more)');
+  return Number(value);
+}
+
+/**
+ * `--<prefix>-host` and `--<prefix>-port` (or `--host`/`--port` without a prefix) for a
+ * listener, each defaulting to its environment variable (`<env>_HOST`, `<env>_PORT`), then to
+ * `host` and `port`.
+ */
+export function listenOptions(command: Command, o: { prefix?: string; what: string; env: string; host: string; port: number; portNote?: string }): Command {
+  const env = process.env;
+  const flag = (name: string) => (o.prefix ? `--${o.prefix}-${name}` : `--${name}`);
+  const envPort = env[`${o.env}_PORT`];
+  return command
+    .option(`${flag('host')} <host>`, `${o.what} listen address [env ${o.env}_HOST]`, env[`${o.env}_HOST`] ?? o.host)
+    .option(`${flag('port')} <port>`, `${o.what} port${o.portNote ? ` (${o.portNote})` : ''} [env ${o.env}_PORT]`, portArg, envPort ? portArg(envPort) : o.port);
 }

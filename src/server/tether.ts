@@ -11,6 +11,7 @@ import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { createFileStore } from '../store/file-store';
 import type { ConfigStore } from '../store/types';
+import { DEFAULT_PORTS } from '../ports';
 import { addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
@@ -114,9 +115,9 @@ export interface Tether {
   close(): Promise<void>;
 }
 
-export const DEFAULT_XDS_PORT = 18000;
-export const DEFAULT_METRICS_PORT = 18003;
-export const DEFAULT_EXT_PROC_PORT = 18002;
+export const DEFAULT_XDS_PORT = DEFAULT_PORTS.xds;
+export const DEFAULT_METRICS_PORT = DEFAULT_PORTS.metrics;
+export const DEFAULT_EXT_PROC_PORT = DEFAULT_PORTS.extProc;
 export const DEFAULT_DATA_DIR = '.tether';
 
 const DEFAULT_SOURCE_LABEL = 'built-in default config';

@@ -1,13 +1,8 @@
 import * as fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { DEFAULT_PORTS } from '../../ports';
+import { listenOptions } from '../args';
 
-const DEFAULT_EXT_PROC_PORT = 18002;
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
-  return n;
-}
 
 interface ExtProcOptions {
   config: string;
@@ -26,11 +21,10 @@ interface ExtProcOptions {
  */
 export function createExtProcCommand(): Command {
   const env = process.env;
-  return new Command('ext-proc')
+  const command = new Command('ext-proc')
     .description('serve only the ext_proc session-key server, with the sessionKey policies of a config file')
-    .requiredOption('-c, --config <file>', 'config file (YAML or JSON) [env TETHER_CONFIG]', env.TETHER_CONFIG)
-    .option('--host <host>', 'listen address [env TETHER_EXT_PROC_HOST]', env.TETHER_EXT_PROC_HOST ?? '0.0.0.0')
-    .option('--port <port>', 'port (0: any free port) [env TETHER_EXT_PROC_PORT]', port, env.TETHER_EXT_PROC_PORT ? port(env.TETHER_EXT_PROC_PORT) : DEFAULT_EXT_PROC_PORT)
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON) [env TETHER_CONFIG]', env.TETHER_CONFIG);
+  return listenOptions(command, { what: 'ext_proc server', env: 'TETHER_EXT_PROC', host: '0.0.0.0', port: DEFAULT_PORTS.extProc, portNote: '0: any free port' })
     .option('--no-watch', 'do not re-read the file when it changes (SIGHUP still does)')
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ExtProcOptions) => {

@@ -1,24 +1,10 @@
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { TlsFiles } from '../../admin/tls';
+import { DEFAULT_PORTS } from '../../ports';
+import { listenOptions, nonNegativeIntArg, positiveIntArg } from '../args';
 
-const DEFAULT_XDS_PORT = 18000;
-const DEFAULT_ADMIN_PORT = 18001;
-const DEFAULT_METRICS_PORT = 18003;
-const DEFAULT_EXT_PROC_PORT = 18002;
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
 function tlsFiles(prefix: string, o: { cert?: string; key?: string; ca?: string }): TlsFiles | undefined {
   if (!o.cert && !o.key && !o.ca) return undefined;
@@ -54,45 +40,40 @@ interface ServeOptions {
   logLevel: string;
 }
 
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number (0 or more)');
-  return Number(value);
-}
 
 /** `tether serve`: the control plane itself. The server code is loaded only when it runs. */
 export function createServeCommand(): Command {
   const env = process.env;
-  return new Command('serve')
+  const command = new Command('serve')
     .description('serve a config over ADS to Envoy and proxyless gRPC clients (default: the built-in config)')
     .option('-c, --config <file>', 'config file (YAML or JSON), watched for edits [env TETHER_CONFIG]', env.TETHER_CONFIG)
     .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
-    .option('--history-limit <n>', 'config versions kept for rollback', positiveInt, 50)
-    .option('--xds-host <host>', 'xDS listen address [env TETHER_XDS_HOST]', env.TETHER_XDS_HOST ?? '0.0.0.0')
-    .option('--xds-port <port>', 'xDS (ADS) port [env TETHER_XDS_PORT]', port, env.TETHER_XDS_PORT ? port(env.TETHER_XDS_PORT) : DEFAULT_XDS_PORT)
+    .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50);
+  listenOptions(command, { prefix: 'xds', what: 'xDS (ADS)', env: 'TETHER_XDS', host: '0.0.0.0', port: DEFAULT_PORTS.xds })
     .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
     .option('--xds-tls-key <file>', 'TLS key for the xDS port')
     .option('--xds-tls-ca <file>', 'CA for client certificates: proxies must present one (mTLS)')
-    .option('--no-admin', 'do not serve the admin API')
-    .option('--admin-host <host>', 'admin API listen address [env TETHER_ADMIN_HOST]', env.TETHER_ADMIN_HOST ?? '127.0.0.1')
-    .option('--admin-port <port>', 'admin API port [env TETHER_ADMIN_PORT]', port, env.TETHER_ADMIN_PORT ? port(env.TETHER_ADMIN_PORT) : DEFAULT_ADMIN_PORT)
+    .option('--no-admin', 'do not serve the admin API');
+  listenOptions(command, { prefix: 'admin', what: 'admin API', env: 'TETHER_ADMIN', host: '127.0.0.1', port: DEFAULT_PORTS.admin })
     .option('--admin-token-file <file>', 'file holding the admin bearer token (else TETHER_ADMIN_TOKEN, else <data-dir>/admin-token, generated)')
     .option('--no-admin-auth', 'accept admin calls without a token (only on a trusted network)')
     .option('--admin-tls-cert <file>', 'TLS certificate for the admin API')
     .option('--admin-tls-key <file>', 'TLS key for the admin API')
     .option('--admin-tls-ca <file>', 'CA for admin client certificates (mTLS)')
-    .option('--no-metrics', 'do not serve the Prometheus endpoint')
-    .option('--metrics-host <host>', 'Prometheus endpoint listen address [env TETHER_METRICS_HOST]', env.TETHER_METRICS_HOST ?? '0.0.0.0')
-    .option('--metrics-port <port>', 'Prometheus endpoint port (GET /metrics) [env TETHER_METRICS_PORT]', port, env.TETHER_METRICS_PORT ? port(env.TETHER_METRICS_PORT) : DEFAULT_METRICS_PORT)
-    .option('--no-ext-proc', 'do not serve the ext_proc session-key server')
-    .option('--ext-proc-host <host>', 'ext_proc server listen address [env TETHER_EXT_PROC_HOST]', env.TETHER_EXT_PROC_HOST ?? '0.0.0.0')
-    .option(
-      '--ext-proc-port <port>',
-      "ext_proc server port (the bootstraps' tether-extproc cluster; 0: any free port) [env TETHER_EXT_PROC_PORT]",
-      port,
-      env.TETHER_EXT_PROC_PORT ? port(env.TETHER_EXT_PROC_PORT) : DEFAULT_EXT_PROC_PORT,
-    )
-    .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeInt, DEFAULT_PUSH_DEBOUNCE_MS)
-    .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveInt, 30_000)
+    .option('--no-metrics', 'do not serve the Prometheus endpoint');
+  listenOptions(command, { prefix: 'metrics', what: 'Prometheus endpoint (GET /metrics)', env: 'TETHER_METRICS', host: '0.0.0.0', port: DEFAULT_PORTS.metrics })
+    .option('--no-ext-proc', 'do not serve the ext_proc session-key server');
+  listenOptions(command, {
+    prefix: 'ext-proc',
+    what: 'ext_proc server',
+    env: 'TETHER_EXT_PROC',
+    host: '0.0.0.0',
+    port: DEFAULT_PORTS.extProc,
+    portNote: "the bootstraps' tether-extproc cluster; 0: any free port",
+  });
+  return command
+    .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeIntArg, DEFAULT_PUSH_DEBOUNCE_MS)
+    .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveIntArg, 30_000)
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ServeOptions) => {
       /* eslint-disable @typescript-eslint/no-require-imports */

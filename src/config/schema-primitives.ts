@@ -43,6 +43,14 @@ export const headerName = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** A header name where pseudo-headers make no sense (headers Envoy writes or reads back). */
+export const plainHeaderName = z
+  .string()
+  .superRefine((s, ctx) => {
+    const problem = headerNameProblem(s, false);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const nonEmptyString = z.string().min(1, 'must not be empty');
 
 export const regexString = z.string().superRefine((s, ctx) => {

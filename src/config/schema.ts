@@ -7,7 +7,7 @@ import {
   duration,
   exactlyOne,
   headerName,
-  headerNameProblem,
+  plainHeaderName,
   nonEmptyString,
   port,
   presentKeys,
@@ -96,13 +96,7 @@ export const STRONG_SOURCES = ['cookie', 'header'] as const;
 const strong = z
   .strictObject({
     cookie: strongCookie.optional(),
-    header: z
-      .string()
-      .superRefine((s, ctx) => {
-        const problem = headerNameProblem(s, false);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .optional(),
+    header: plainHeaderName.optional(),
     strict: z.boolean().optional(),
   })
   .superRefine((k, ctx) => {
@@ -274,13 +268,7 @@ const stickySplit = z.preprocess(
   z
     .strictObject({
       mode: z.enum(STICKY_SPLIT_MODES),
-      header: z
-        .string()
-        .superRefine((s, ctx) => {
-          const problem = headerNameProblem(s, false);
-          if (problem) ctx.addIssue({ code: 'custom', message: problem });
-        })
-        .optional(),
+      header: plainHeaderName.optional(),
     }, { error: (iss) => (iss.code === 'invalid_type' ? 'must be true, false or { mode: ring | header, header? }' : undefined) })
     .superRefine((v, ctx) => {
       if (v.mode === 'ring' && v.header !== undefined) {

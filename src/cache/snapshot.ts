@@ -82,18 +82,11 @@ export class EncodeCache {
   private current = new Map<string, Buffer>();
   private previousResources = new Map<string, CachedResource>();
   private currentResources = new Map<string, CachedResource>();
-  hits = 0;
-  misses = 0;
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
     const key = keyOf(typeName, message);
     if (key === undefined) return encodeMessage(typeName, message);
-    let bytes = this.current.get(key) ?? this.previous.get(key);
-    if (bytes) this.hits++;
-    else {
-      this.misses++;
-      bytes = encodeMessage(typeName, message);
-    }
+    const bytes = this.current.get(key) ?? this.previous.get(key) ?? encodeMessage(typeName, message);
     this.current.set(key, bytes);
     return bytes;
   }
@@ -102,9 +95,7 @@ export class EncodeCache {
   resource(typeUrl: ResourceTypeUrl, message: unknown, make: () => CachedResource): CachedResource {
     const key = keyOf(typeUrl, message);
     if (key === undefined) return make();
-    let entry = this.currentResources.get(key) ?? this.previousResources.get(key);
-    if (entry) this.hits++;
-    else entry = make();
+    const entry = this.currentResources.get(key) ?? this.previousResources.get(key) ?? make();
     this.currentResources.set(key, entry);
     return entry;
   }
@@ -115,10 +106,6 @@ export class EncodeCache {
     this.current = new Map();
     this.previousResources = this.currentResources;
     this.currentResources = new Map();
-  }
-
-  get size(): number {
-    return this.current.size + this.previous.size + this.currentResources.size + this.previousResources.size;
   }
 }
 

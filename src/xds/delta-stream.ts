@@ -44,6 +44,8 @@ interface Changes {
   withheld: number;
 }
 
+const NEVER = (): boolean => false;
+
 const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
 
 /** (old map, new map) → the resources that changed between two snapshots; computed once for all streams. */
@@ -169,7 +171,9 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
-    const releasable = this.clusterRemovalsReleasable();
+    // Asked only when a removal of something the client holds is pending (rare).
+    let releasable: boolean | undefined;
+    const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
     let applied = true;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
@@ -180,7 +184,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       }
       const set = snapshot.sets[typeUrl];
       // A removed cluster, and its endpoints, stay on the client until no route can use them.
-      const changes = this.changesFor(st, set, (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) && !releasable);
+      const changes = this.changesFor(st, set, typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
           applied = false;
@@ -233,12 +237,11 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   /** Clusters a client no longer needs may go once its listeners and routes are in sync. */
   private clusterRemovalsReleasable(): boolean {
     const snapshot = this.snapshot!;
-    for (const t of [ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE] as const) {
+    for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
       const st = this.types.get(t);
       if (!isSubscribed(st)) continue;
-      if (t === ENDPOINT_TYPE) continue; // endpoints never point at clusters
       if (st.pending) return false;
-      const c = this.changesFor(st, snapshot.sets[t], false);
+      const c = this.changesFor(st, snapshot.sets[t], NEVER);
       if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
     }
     return true;
@@ -251,7 +254,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   }
 
   /** What the client lacks of `set` within its subscription. */
-  private changesFor(st: DeltaTypeState, set: ResourceSet, withholdRemovals: boolean): Changes {
+  private changesFor(st: DeltaTypeState, set: ResourceSet, withholdRemovals: () => boolean): Changes {
     if (!st.dirty && st.held.size === 0 && st.base) {
       // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
       if (st.base === set.resources) return NO_CHANGES;
@@ -285,7 +288,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     return this.filter(st, updates, removals, withholdRemovals);
   }
 
-  private filter(st: DeltaTypeState, updates: SnapshotResource[], removals: string[], withholdRemovals: boolean): Changes {
+  private filter(st: DeltaTypeState, updates: SnapshotResource[], removals: string[], withholdRemovals: () => boolean): Changes {
     let blocked = false;
     let withheld = 0;
     const u = updates.filter((r) => {
@@ -299,7 +302,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         return false;
       }
       const held = this.heldVersion(st, name);
-      if (withholdRemovals && held !== NOT_HELD && held !== TOLD_ABSENT) {
+      if (held !== NOT_HELD && held !== TOLD_ABSENT && withholdRemovals()) {
         withheld++;
         return false;
       }

@@ -25,12 +25,6 @@ export interface SotwStreamOptions extends StreamBaseOptions {
   send(response: DiscoveryResponseOut): void;
 }
 
-function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const n of a) if (!b.has(n)) return false;
-  return true;
-}
-
 /**
  * One SotW ADS stream: subscriptions, ACK/NACK bookkeeping and the push decisions. It knows
  * the cache's watch interface and a `send` function, nothing of gRPC calls.
@@ -93,7 +87,8 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     // An ACK repeats the whole subscription: keep the current (interned) set when it is unchanged.
     const same = !wildcard && names.length === st.names.size && names.every((n) => st.names.has(n));
     const nameSet = wildcard ? NO_NAMES : same ? st.names : internNames(names);
-    const changed = wildcard !== st.wildcard || !sameNames(nameSet, st.names);
+    // Name sets are interned: equal names ⇔ the same set.
+    const changed = wildcard !== st.wildcard || nameSet !== st.names;
     if (st.requested && changed) st.forceResponse = true;
     st.wildcard = wildcard;
     if (changed) st.names = nameSet;

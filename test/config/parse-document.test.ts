@@ -53,3 +53,33 @@ describe('configDocument', () => {
     expect(configDocument({ x: () => 1 })).toEqual({ ok: false, errors: [{ path: 'x', message: 'must be plain data, not a function' }] });
   });
 });
+
+describe('configDocument and shared, already-checked parts', () => {
+  const deepFreeze = <T>(v: T): T => {
+    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+      Object.freeze(v);
+      for (const x of Object.values(v)) deepFreeze(x);
+    }
+    return v;
+  };
+
+  it('reuses a frozen subtree it produced before, and copies what is new', () => {
+    const first = configDocument({ services: [{ name: 'a' }, { name: 'b' }] });
+    if (!first.ok) throw new Error('expected ok');
+    const kept = deepFreeze(first.document);
+    const services = kept.services as object[];
+    const edited = { ...kept, services: [services[0], { name: 'b2' }] };
+    const second = configDocument(edited);
+    if (!second.ok) throw new Error('expected ok');
+    const out = second.document.services as object[];
+    expect(out[0]).toBe(services[0]);
+    expect(out[1]).toEqual({ name: 'b2' });
+    expect(out[1]).not.toBe(edited.services[1]);
+  });
+
+  it('still checks frozen objects it did not produce', () => {
+    const foreign = Object.freeze({ name: 'a', hook: () => 1 });
+    const result = configDocument({ services: [foreign] });
+    expect(result.ok ? [] : result.errors.map((e) => e.path)).toEqual(['services[0].hook']);
+  });
+});

@@ -4,7 +4,7 @@ import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { createHash } from 'node:crypto';
 import { rewritePaths } from './document';
-import { TetherError, toTetherError } from './errors';
+import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
 import { diffResources } from './resource-diff';
 import type {
@@ -119,7 +119,8 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       return { version: state.version, changed: false, dryRun, changes: [] };
     }
 
-    const version = (state?.version ?? 0) + 1;
+    // Never a number used before, also when the store fell back to an older version.
+    const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
@@ -149,7 +150,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       if (err instanceof StoreConflictError) {
         throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
       }
-      throw new TetherError('INTERNAL', `could not save config version ${version}: ${(err as Error).message}; nothing changed`);
+      throw storageError(err, `could not save config version ${version}`);
     }
     prepared.publish();
     state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt };

@@ -21,7 +21,7 @@ export {
   upsertService,
 } from './mutations';
 export { rewritePaths } from './document';
-export { TetherError, toTetherError, type TetherErrorCode } from './errors';
+export { storageError, TetherError, toTetherError, type TetherErrorCode } from './errors';
 export type {
   ConfigDocument,
   ConfigManagerApi,

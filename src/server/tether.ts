@@ -32,6 +32,12 @@ export interface TetherOptions {
   dataDir?: string;
   /** How many config versions the history keeps (rollback reaches back that far). Default 50. */
   historyLimit?: number;
+  /**
+   * The data dir had a history and none of it is intact: start a new one from `configPath`
+   * (required then), numbered after the highest version ever seen. Without it Tether refuses
+   * to start (StoreHistoryLostError) rather than serve something else over a lost history.
+   */
+  startNewHistory?: boolean;
   /** Where the xDS (ADS) server listens. Default 0.0.0.0:18000. */
   xdsHost?: string;
   xdsPort?: number;
@@ -143,9 +149,11 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
   const initialDocument = parseConfigDocument(initialText, label);
 
+  if (options.startNewHistory && !configPath) throw new Error('starting a new config history needs a config file (--config FILE)');
   const store: ConfigStore = await createFileStore({
     dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
     ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+    ...(options.startNewHistory ? { startNewHistory: true } : {}),
     logger,
   });
   const publisher = createPublisher({

@@ -45,6 +45,8 @@ export async function writeFileDurably(dir: string, name: string, data: string):
     await fs.rename(tmp, path.join(dir, name));
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
+    // Writes through a handle carry no path; the caller's message names where it failed.
+    if (typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = tmp;
     throw err;
   }
   try {

@@ -22,6 +22,28 @@ export interface FileStoreOptions {
   retain?: number;
   /** Recovery warnings (skipped corrupt files, fallbacks) go here; silent by default. */
   logger?: Logger;
+  /**
+   * When the directory had a history and none of it is intact, open it empty (a new history,
+   * numbered after the highest version ever seen) instead of refusing with
+   * StoreHistoryLostError. Only for an operator who said so (`--start-new-history`).
+   */
+  startNewHistory?: boolean;
+}
+
+/** The directory had a history and none of it survived: Tether must not guess what to serve. */
+export class StoreHistoryLostError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+    readonly highestSeen: number,
+  ) {
+    super(
+      `config store ${dir}: the config history is lost (${reason}). Refusing to start: serving any other config ` +
+        `would silently replace version ${highestSeen || 'unknown'}. To recover, restore ${dir} from a backup, or start a new ` +
+        `history from a config file with --config FILE --start-new-history (versions continue from ${highestSeen + 1}).`,
+    );
+    this.name = 'StoreHistoryLostError';
+  }
 }
 
 export interface FileStore extends ConfigStore {
@@ -48,7 +70,11 @@ export async function createFileStore(options: FileStoreOptions): Promise<FileSt
       if (!isErrno(err, 'EEXIST')) throw err;
     });
     const recovered = await recoverStore(dir, retain, log);
-    return new FileStoreImpl(dir, retain, log, lock, recovered.entries, recovered.current);
+    if (recovered.lost) {
+      if (!options.startNewHistory) throw new StoreHistoryLostError(dir, recovered.lost, recovered.highestSeen);
+      log.warn({ reason: recovered.lost, next: recovered.highestSeen + 1 }, 'config store: starting a new history, as asked');
+    }
+    return new FileStoreImpl(dir, retain, log, lock, recovered.entries, recovered.current, recovered.highestSeen);
   } catch (err) {
     await lock.release();
     throw err;
@@ -74,10 +100,15 @@ class FileStoreImpl implements FileStore {
     private readonly lock: StoreLock,
     entries: IndexEntry[],
     current: VersionRecord | undefined,
+    private highest: number,
   ) {
     this.versionsDir = path.join(dir, VERSIONS_DIR);
     this.entries = entries;
     this.currentRecord = current;
+  }
+
+  highestVersion(): number {
+    return this.highest;
   }
 
   async current(): Promise<VersionRecord | undefined> {
@@ -128,7 +159,8 @@ class FileStoreImpl implements FileStore {
 
   private async commitNow(record: VersionRecord): Promise<void> {
     if (this.broken) throw this.broken;
-    const at = this.currentRecord?.version ?? 0;
+    // Above every number this directory ever used, also after a fallback to an older version.
+    const at = this.highest;
     if (record.version !== at + 1) throw new StoreConflictError(record.version, at);
     const problem = recordProblem(record);
     if (problem) throw new TypeError(`config store: refusing to commit an invalid record: ${problem}`);
@@ -147,6 +179,7 @@ class FileStoreImpl implements FileStore {
     }
     this.entries.push({ meta: metaOf(encoded.record), sha256: encoded.sha256 });
     this.currentRecord = encoded.record;
+    this.highest = record.version;
     this.log.debug({ version: record.version, source: record.source }, 'config version committed');
     await this.prune();
   }

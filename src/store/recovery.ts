@@ -25,6 +25,13 @@ export interface Recovered {
   /** Oldest first, at most `retain`, the last one current. */
   entries: IndexEntry[];
   current: VersionRecord | undefined;
+  /**
+   * The highest version number this directory shows any trace of (intact or corrupt version
+   * files, CURRENT): the next commit must be above it, so no number is ever reused.
+   */
+  highestSeen: number;
+  /** Set when the directory had a history and none of it is intact: why, for the operator. */
+  lost?: string;
 }
 
 /**
@@ -35,7 +42,9 @@ export interface Recovered {
  *    inspection, never read again);
  * 3. CURRENT wins when it names an intact version with the same checksum; otherwise (missing,
  *    garbage, names a missing or corrupt version) the newest intact version is current, with a
- *    warning, and CURRENT is rewritten; nothing intact → empty store;
+ *    warning, and CURRENT is rewritten. Nothing intact in a directory that had a history
+ *    (CURRENT or corrupt version files are there) is `lost`: CURRENT is left as it is, so
+ *    every later start sees the loss too, and the caller decides (file-store.ts refuses);
  * 4. version files newer than current are commits that never resolved: deleted;
  * 5. history beyond `retain` is deleted (a crash can interrupt the pruning of a commit).
  */
@@ -45,7 +54,14 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
   if (torn.length > 0) log.warn({ files: torn }, 'config store: deleted temp files left by an interrupted write');
 
   const intact = new Map<number, { record: VersionRecord; sha256: string }>();
+  let highestCorrupt = 0;
+  let corrupt = 0;
   for (const name of await fs.readdir(versionsDir)) {
+    const earlier = name.endsWith(CORRUPT_SUFFIX) ? versionOfFileName(name.slice(0, -CORRUPT_SUFFIX.length)) : undefined;
+    if (earlier !== undefined) {
+      corrupt++;
+      highestCorrupt = Math.max(highestCorrupt, earlier);
+    }
     const version = versionOfFileName(name);
     if (version === undefined) continue;
     const decoded = decodeVersionFile(await fs.readFile(path.join(versionsDir, name), 'utf8'), version);
@@ -53,29 +69,34 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
       intact.set(version, decoded.value);
     } else {
       log.warn({ file: `${VERSIONS_DIR}/${name}`, reason: decoded.reason }, 'config store: skipping a corrupt version file (renamed to .corrupt)');
-      await fs.rename(path.join(versionsDir, name), path.join(versionsDir, `${name}.corrupt`));
+      await fs.rename(path.join(versionsDir, name), path.join(versionsDir, `${name}${CORRUPT_SUFFIX}`));
+      corrupt++;
+      highestCorrupt = Math.max(highestCorrupt, version);
     }
   }
 
   const pointer = await readCurrentPointer(dir);
   const newest = Math.max(0, ...intact.keys());
   let current: number;
+  let lost: string | undefined;
   if (pointer.ok && intact.get(pointer.value.version)?.sha256 === pointer.value.sha256) {
     current = pointer.value.version;
   } else {
     current = newest;
-    const fresh = !pointer.ok && pointer.reason === 'missing' && intact.size === 0;
-    if (!fresh) {
-      const why = pointer.ok ? `names version ${pointer.value.version}, which is missing or corrupt` : pointer.reason;
-      log.warn({ reason: `CURRENT ${why}`, fallback: current || null }, 'config store: falling back to the newest intact version');
-    }
+    const hadHistory = !(!pointer.ok && pointer.reason === 'missing') || corrupt > 0;
+    const why = pointer.ok ? `names version ${pointer.value.version}, which is missing or corrupt` : pointer.reason;
     if (current > 0) {
+      log.warn({ reason: `CURRENT ${why}`, fallback: current }, 'config store: falling back to the newest intact version');
       await writeFileDurably(dir, CURRENT_FILE, encodeCurrentPointer({ version: current, sha256: intact.get(current)!.sha256 }));
-    } else if (!fresh) {
-      await fs.rm(path.join(dir, CURRENT_FILE), { force: true });
-      await fsyncDir(dir);
+    } else if (hadHistory) {
+      lost = `CURRENT ${why}; no intact version file is left in ${versionsDir}` + (corrupt > 0 ? ` (${corrupt} corrupt, renamed *${CORRUPT_SUFFIX})` : '');
+      log.error({ reason: lost }, 'config store: the history is lost');
     }
   }
+
+  // Every version CURRENT ever named was acknowledged to someone: its number is never used
+  // again, even if its file is gone. Without a readable CURRENT, corrupt files count too.
+  const highestSeen = Math.max(current, pointer.ok ? pointer.value.version : highestCorrupt);
 
   const doomed: number[] = [];
   for (const version of intact.keys()) {
@@ -95,8 +116,13 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
       return { meta: metaOf(record), sha256 };
     }),
     current: current > 0 ? intact.get(current)!.record : undefined,
+    highestSeen,
+    ...(lost ? { lost } : {}),
   };
 }
+
+/** A version file that failed verification is renamed with this suffix and never read again. */
+export const CORRUPT_SUFFIX = '.corrupt';
 
 export function metaOf(record: VersionRecord): VersionMeta {
   const meta: Partial<VersionRecord> = { ...record };

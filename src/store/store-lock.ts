@@ -1,45 +1,119 @@
 import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from '../log';
 import { isErrno, tempPath } from './atomic-file';
 
 export const LOCK_FILE = 'LOCK';
 
+/** The holder touches its lock this often… */
+export const LOCK_REFRESH_MS = 10_000;
+/** …and a lock from another host or container untouched this long is stale. */
+export const LOCK_STALE_MS = 60_000;
+
 /**
  * Lock files this process holds, shared by every copy of this module (a store opened twice in
- * one process is as wrong as two processes sharing it). It also tells a stale lock that
- * happens to carry our own pid (containers restart as pid 1) from one we really hold.
+ * one process is as wrong as two processes sharing it).
  */
 const held: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tether.store.heldLocks')] ??= new Set<string>()) as Set<string>;
+
+/**
+ * Who holds a lock. A PID alone names no process once volumes are shared: two containers both
+ * run Tether as PID 1, and a restarted container is PID 1 again. So the lock also says which
+ * kernel (boot id) and which host (the container's hostname) the PID belongs to, and when that
+ * process started; only a holder on this very host and boot can be checked directly, any
+ * other is judged by its heartbeat (the file's mtime, refreshed every LOCK_REFRESH_MS).
+ */
+export interface LockOwner {
+  host: string;
+  boot: string;
+  pid: number;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); '' if unknown. */
+  started: string;
+}
 
 export interface StoreLock {
   release(): Promise<void>;
 }
 
+function bootId(): string {
+  try {
+    return fsSync.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Start time of a process, which tells a PID's current process from an earlier one. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state is field 3, starttime field 22.
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // a zombie holds nothing
+    return fields[19] ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
+export function ownLockOwner(): LockOwner {
+  return { host: os.hostname(), boot: bootId(), pid: process.pid, started: processStart(process.pid) ?? '' };
+}
+
+function parseOwner(text: string, self: LockOwner): LockOwner | undefined {
+  // A plain PID: the lock of an earlier Tether release, which only ran on this host.
+  const legacy = /^(\d+)\n?$/.exec(text);
+  if (legacy) return { ...self, pid: Number(legacy[1]), started: '' };
+  try {
+    const v = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof v.host === 'string' && typeof v.boot === 'string' && Number.isSafeInteger(v.pid) && typeof v.started === 'string') return v as LockOwner;
+  } catch {
+    /* an older plain-PID lock, or garbage */
+  }
+  return undefined;
+}
+
+/** Whether the lock's holder may still be alive; `ageMs`: since the file was last touched. */
+export function holderAlive(owner: LockOwner | undefined, ageMs: number, self: LockOwner = ownLockOwner()): boolean {
+  // Not a lock any Tether writes (a lock is linked into place whole, never torn).
+  if (!owner) return false;
+  if (owner.host === self.host && owner.boot !== '' && owner.boot === self.boot) {
+    if (owner.pid === self.pid) return false; // ours by PID but not held by us: an earlier incarnation
+    const started = processStart(owner.pid);
+    return started !== undefined && (owner.started === '' || started === owner.started);
+  }
+  // Another host, container or boot: only its heartbeat can tell.
+  return ageMs < LOCK_STALE_MS;
+}
+
 /**
  * Takes `dir/LOCK` for this process. The file is written complete under a temp name and
  * hard-linked into place (link fails if the name exists), so no one ever reads a
- * half-written lock. A lock whose pid is not running is stale and is taken over.
+ * half-written lock; a stale one (see holderAlive) is taken over.
  */
 export async function acquireStoreLock(dir: string, log: Logger): Promise<StoreLock> {
   const lockPath = path.join(dir, LOCK_FILE);
   if (held.has(lockPath)) throw new Error(`config store ${dir} is already open in this process`);
   held.add(lockPath);
+  const self = ownLockOwner();
+  const text = `${JSON.stringify(self)}\n`;
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (await tryCreate(dir, lockPath)) return { release: () => release(lockPath, log) };
-      const text = await readOrUndefined(lockPath);
-      if (text === undefined) continue; // released meanwhile: try again
-      const pid = parsePid(text);
-      if (pid !== undefined && pid !== process.pid && isRunning(pid)) {
+      if (await tryCreate(dir, lockPath, text)) return heldLock(lockPath, text, log);
+      const found = await readWithAge(lockPath);
+      if (found === undefined) continue; // released meanwhile: try again
+      const owner = parseOwner(found.text, self);
+      if (holderAlive(owner, found.ageMs, self)) {
+        const who = owner ? `process ${owner.pid} on ${owner.host}` : 'another process';
         throw new Error(
-          `config store ${dir} is in use by process ${pid} (${lockPath}); two Tether processes must not share one store. ` +
-            `If process ${pid} is not a Tether using this store, delete ${lockPath}.`,
+          `config store ${dir} is in use by ${who} (${lockPath}, touched ${Math.round(found.ageMs / 1000)} s ago); two Tether processes must not share one store. ` +
+            `A lock from another host or container is taken over once untouched for ${LOCK_STALE_MS / 1000} s; delete ${lockPath} only if no Tether uses this store.`,
         );
       }
-      log.warn({ lock: lockPath, stalePid: pid ?? text.trim().slice(0, 40) }, 'taking over a stale config store lock');
-      await removeIfUnchanged(dir, lockPath, text);
+      log.warn({ lock: lockPath, stale: owner ?? found.text.trim().slice(0, 80) }, 'taking over a stale config store lock');
+      await removeIfUnchanged(dir, lockPath, found.text);
     }
     throw new Error(`config store ${dir}: could not take ${lockPath}, another process keeps changing it`);
   } catch (err) {
@@ -48,17 +122,32 @@ export async function acquireStoreLock(dir: string, log: Logger): Promise<StoreL
   }
 }
 
-async function tryCreate(dir: string, lockPath: string): Promise<boolean> {
+function heldLock(lockPath: string, text: string, log: Logger): StoreLock {
+  // The heartbeat that tells other hosts and containers this lock is alive.
+  const timer = setInterval(() => {
+    const now = new Date();
+    fs.utimes(lockPath, now, now).catch((err: unknown) => log.warn({ lock: lockPath, err: (err as Error).message }, 'could not refresh the config store lock'));
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      await release(lockPath, text, log);
+    },
+  };
+}
+
+async function tryCreate(dir: string, lockPath: string, text: string): Promise<boolean> {
   const tmp = tempPath(dir, LOCK_FILE);
   try {
-    await fs.writeFile(tmp, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
+    await fs.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
     await fs.link(tmp, lockPath);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
     throw err;
   } finally {
-    await fs.rm(tmp, { force: true });
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 
@@ -75,51 +164,34 @@ async function removeIfUnchanged(dir: string, lockPath: string, staleText: strin
     throw err;
   }
   try {
-    if ((await readOrUndefined(aside)) !== staleText) await fs.link(aside, lockPath).catch(() => undefined);
+    if ((await readWithAge(aside))?.text !== staleText) await fs.link(aside, lockPath).catch(() => undefined);
   } finally {
     await fs.rm(aside, { force: true });
   }
 }
 
-async function release(lockPath: string, log: Logger): Promise<void> {
+/**
+ * Never throws: it runs on shutdown, where a read-only or vanished data dir must not turn a
+ * SIGTERM into a crash. A lock that cannot be deleted is left naming this process, which a
+ * later start recognises as stale (this PID's process is gone or is another one).
+ */
+async function release(lockPath: string, text: string, log: Logger): Promise<void> {
   if (!held.delete(lockPath)) return;
-  const text = await readOrUndefined(lockPath);
-  if (text !== undefined && parsePid(text) === process.pid) {
-    await fs.rm(lockPath, { force: true });
-  } else {
-    log.warn({ lock: lockPath }, 'config store lock was removed or taken by another process while open');
+  try {
+    const found = await readWithAge(lockPath);
+    if (found?.text === text) await fs.rm(lockPath, { force: true });
+    else log.warn({ lock: lockPath }, 'config store lock was removed or taken by another process while open');
+  } catch (err) {
+    log.warn({ lock: lockPath, err: (err as Error).message }, 'could not remove the config store lock; the next start will find it stale');
   }
 }
 
-async function readOrUndefined(file: string): Promise<string | undefined> {
+async function readWithAge(file: string): Promise<{ text: string; ageMs: number } | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    return { text, ageMs: Math.max(0, Date.now() - stat.mtimeMs) };
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   }
-}
-
-function parsePid(text: string): number | undefined {
-  const m = /^(\d+)\n?$/.exec(text);
-  const pid = m ? Number(m[1]) : NaN;
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/** Signal 0 probes without signalling; EPERM means it exists under another user. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
-  // A zombie (killed, not yet reaped) still answers signal 0 but holds nothing (Linux only).
-  try {
-    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return false;
-  } catch {
-    // no /proc: trust signal 0
-  }
-  return true;
 }

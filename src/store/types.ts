@@ -31,16 +31,22 @@ export interface ConfigStore {
   /** Newest first, at most the retention limit. */
   list(): Promise<VersionMeta[]>;
   /**
+   * The highest version number ever committed (or found on disk, corrupt files included); 0
+   * for a new store. The next commit must be exactly this + 1: numbers are never reused,
+   * also when the current version fell back to an older one after damage.
+   */
+  highestVersion(): number;
+  /**
    * Makes `record` the current version. Resolves only when it is durable (a crash after
    * this resolves cannot lose it). Rejects with StoreConflictError when `record.version`
-   * is not current+1 (another writer won), leaving the store unchanged.
+   * is not highestVersion()+1 (another writer won), leaving the store unchanged.
    */
   commit(record: VersionRecord): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * `expected`: the version the writer tried to commit; `actual`: the store's current version
+ * `expected`: the version the writer tried to commit; `actual`: the store's highest version
  * (0 when empty). The writer lost a race: re-read current() and start over.
  */
 export class StoreConflictError extends Error {

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createFileStore } from '../../src/store';
 import { makeTempDir } from '../support/temp-dir';
 import { INVALID_CONFIG } from './fixtures';
 import { BIN, hasBuild } from './harness';
@@ -71,6 +72,51 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
       expect(lines.find((l) => l.msg === 'admin API listening')).toMatchObject({ host: '127.0.0.1', auth: 'token' });
       // The ext_proc session-key server is on by default (port 0 here: any free port).
       expect(lines.find((l) => l.msg === 'ext_proc server listening')?.address).toMatch(/^0\.0\.0\.0:[1-9]\d*$/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('serve: refuses to start over a lost history (never the default config); --start-new-history with --config continues the numbering', async () => {
+    const data = path.join(tmp, 'lost-history');
+    const store = await createFileStore({ dir: data });
+    for (const version of [1, 2]) {
+      await store.commit({ version, document: {}, contentHash: `h${version}`, createdAt: new Date().toISOString(), source: 'apply', description: '' });
+    }
+    await store.close();
+    for (const f of fs.readdirSync(path.join(data, 'versions'))) fs.writeFileSync(path.join(data, 'versions', f), 'garbage');
+    const ports = ['--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'];
+    const refused = spawnSync(process.execPath, [BIN, 'serve', '--data-dir', data, ...ports], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`config store ${fs.realpathSync(data)}: the config history is lost`);
+    expect(refused.stderr).toContain('--start-new-history');
+    expect(refused.stdout).not.toContain('"config applied"');
+
+    const noConfig = spawnSync(process.execPath, [BIN, 'serve', '--data-dir', data, '--start-new-history', ...ports], { encoding: 'utf8', timeout: 15_000, cwd: tmp });
+    expect(noConfig.status).toBe(1);
+    expect(noConfig.stdout + noConfig.stderr).toContain('needs a config file');
+
+    const config = writeTmp('new-history.yaml', 'services: [{ name: s, routes: [{ backends: [{ name: b }] }] }]\nbackends: [{ name: b, endpoints: ["127.0.0.1:1"] }]\n');
+    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', data, '--config', config, '--start-new-history', ...ports], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
+    try {
+      const applied = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no "config applied" log within 15 s')), 15_000);
+        let buf = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buf += chunk.toString();
+          for (const line of buf.split('\n').slice(0, -1)) {
+            const parsed = JSON.parse(line) as Record<string, unknown>;
+            if (parsed.msg === 'config applied') {
+              clearTimeout(timer);
+              resolve(parsed);
+            }
+          }
+          buf = buf.slice(buf.lastIndexOf('\n') + 1);
+        });
+        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+      });
+      // Versions 1 and 2 were acknowledged once: the new history starts at 3.
+      expect(applied).toMatchObject({ version: 3, source: 'file' });
     } finally {
       child.kill('SIGTERM');
     }

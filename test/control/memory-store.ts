@@ -28,6 +28,10 @@ export class MemoryStore implements ConfigStore {
       .reverse();
   }
 
+  highestVersion(): number {
+    return this.records[this.records.length - 1]?.version ?? 0;
+  }
+
   async commit(record: VersionRecord): Promise<void> {
     const failure = this.failNextCommit;
     this.failNextCommit = undefined;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFileStore, type FileStore } from '../../src/store';
+import { createFileStore, StoreHistoryLostError, type FileStore } from '../../src/store';
 import { encodeCurrentPointer, encodeVersionFile } from '../../src/store/version-file';
 import { capturingLogger, meta, record, tempStoreDir, versionFiles } from './helpers';
 
@@ -27,13 +27,18 @@ async function reopen(dir: string): Promise<{ store: FileStore; warnings: string
   return { store, warnings };
 }
 
-/** The store is usable from `version`: state exact, next commit is version+1. */
-async function expectAt(store: FileStore, version: number, history: number[]): Promise<void> {
+/**
+ * The store is usable from `version`: state exact, and the next commit is `next` (version+1,
+ * unless a number above it was acknowledged before the damage: numbers are never reused).
+ */
+async function expectAt(store: FileStore, version: number, history: number[], next = version + 1): Promise<void> {
   expect(await store.current()).toEqual(version ? record(version) : undefined);
   expect(await store.list()).toEqual(history.map((n) => meta(record(n))));
   for (const n of history) expect(await store.get(n)).toEqual(record(n));
-  await store.commit(record(version + 1));
-  expect((await store.current())!.version).toBe(version + 1);
+  expect(store.highestVersion()).toBe(next - 1);
+  if (next !== version + 1) await expect(store.commit(record(version + 1))).rejects.toThrow(/store conflict/);
+  await store.commit(record(next));
+  expect((await store.current())!.version).toBe(next);
 }
 
 function write(dir: string, file: string, data: string | Buffer): void {
@@ -86,7 +91,8 @@ describe('file store recovery', () => {
       expect(warnings.join('\n')).toMatch(/falling back/);
       expect(await store.get(3)).toBeUndefined();
       expect(versionFiles(dir)).toContain('0000000003.json.corrupt');
-      await expectAt(store, 2, [2, 1]);
+      // Version 3 was acknowledged before the disk damaged it: 3 is never used again.
+      await expectAt(store, 2, [2, 1], 4);
       await store.close();
     });
   }
@@ -116,7 +122,7 @@ describe('file store recovery', () => {
       const { store, warnings } = await reopen(dir);
       expect(warnings.join('\n')).toMatch(/falling back/);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8')).version).toBe(3);
-      await expectAt(store, 3, [3, 2, 1]);
+      await expectAt(store, 3, [3, 2, 1], name === 'naming a missing version' ? 10 : 4);
       await store.close();
     });
   }
@@ -126,18 +132,37 @@ describe('file store recovery', () => {
     fs.rmSync(path.join(dir, v(3)));
     const { store, warnings } = await reopen(dir);
     expect(warnings.join('\n')).toMatch(/CURRENT names version 3, which is missing or corrupt/);
-    await expectAt(store, 2, [2, 1]);
+    await expectAt(store, 2, [2, 1], 4);
     await store.close();
   });
 
-  it('nothing intact: the store opens empty and starts again at version 1', async () => {
+  for (const [name, damage] of [
+    ['every version file corrupt', (dir: string) => (write(dir, v(1), '{"format":1,'), write(dir, v(2), 'garbage'))],
+    ['versions/ deleted', (dir: string) => (fs.rmSync(path.join(dir, 'versions'), { recursive: true }), fs.mkdirSync(path.join(dir, 'versions')))],
+    ['every version file corrupt and CURRENT garbage', (dir: string) => (write(dir, v(1), 'x'), write(dir, v(2), 'y'), write(dir, 'CURRENT', 'zz'))],
+  ] as const) {
+    it(`${name}: the store refuses to open, naming the directory and how to recover, and keeps refusing`, async () => {
+      const dir = await storeAt(2);
+      damage(dir);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const err = (await createFileStore({ dir }).catch((e: unknown) => e)) as Error;
+        expect(err).toBeInstanceOf(StoreHistoryLostError);
+        expect(err.message).toContain(`config store ${fs.realpathSync(dir)}: the config history is lost`);
+        expect(err.message).toMatch(/restore .* from a backup, or start a new history from a config file with --config FILE --start-new-history \(versions continue from 3\)/);
+      }
+      // The lock is not left behind by the refusal.
+      expect(fs.existsSync(path.join(dir, 'LOCK'))).toBe(false);
+    });
+  }
+
+  it('a lost history, with startNewHistory: opens empty and numbers the new history after the last version seen', async () => {
     const dir = await storeAt(2);
     write(dir, v(1), '{"format":1,');
     write(dir, v(2), 'garbage');
-    const { store, warnings } = await reopen(dir);
-    expect(warnings.join('\n')).toMatch(/corrupt version file/);
-    expect(fs.existsSync(path.join(dir, 'CURRENT'))).toBe(false);
-    await expectAt(store, 0, []);
+    const { logger, lines } = capturingLogger();
+    const store = await createFileStore({ dir, logger, startNewHistory: true });
+    expect(lines.map((l) => l.msg)).toContain('config store: starting a new history, as asked');
+    await expectAt(store, 0, [], 3);
     await store.close();
   });
 

@@ -16,6 +16,7 @@ interface ServeOptions {
   config?: string;
   dataDir: string;
   historyLimit: number;
+  startNewHistory?: boolean;
   xdsHost: string;
   xdsPort: number;
   xdsTlsCert?: string;
@@ -48,7 +49,8 @@ export function createServeCommand(): Command {
     .description('serve a config over ADS to Envoy and proxyless gRPC clients (default: the built-in config)')
     .option('-c, --config <file>', 'config file (YAML or JSON), watched for edits [env TETHER_CONFIG]', env.TETHER_CONFIG)
     .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
-    .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50);
+    .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50)
+    .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen');
   listenOptions(command, { prefix: 'xds', what: 'xDS (ADS)', env: 'TETHER_XDS', host: '0.0.0.0', port: DEFAULT_PORTS.xds })
     .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
     .option('--xds-tls-key <file>', 'TLS key for the xDS port')
@@ -88,6 +90,7 @@ export function createServeCommand(): Command {
           ...(opts.config ? { configPath: opts.config } : {}),
           dataDir: opts.dataDir,
           historyLimit: opts.historyLimit,
+          ...(opts.startNewHistory ? { startNewHistory: true } : {}),
           xdsHost: opts.xdsHost,
           xdsPort: opts.xdsPort,
           ...(xdsTls ? { xdsTls } : {}),
@@ -117,7 +120,7 @@ export function createServeCommand(): Command {
           process.on('SIGHUP', () => void tether.applyText(fs.readFileSync(file, 'utf8'), file));
         }
       } catch (err) {
-        if (err instanceof ConfigRejectedError) process.stderr.write(`tether: ${err.message}\n`);
+        if (err instanceof ConfigRejectedError || (err as Error).name === 'StoreHistoryLostError') process.stderr.write(`tether: ${(err as Error).message}\n`);
         else logger.fatal({ err: (err as Error).message }, 'tether failed to start');
         process.exit(1);
       }

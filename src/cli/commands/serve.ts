@@ -111,7 +111,14 @@ export function createServeCommand(): Command {
         });
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
-          void tether.close().then(() => process.exit(0));
+          // Whatever fails on the way out (a data dir gone read-only…) is logged, never a crash.
+          tether
+            .close()
+            .then(() => process.exit(0))
+            .catch((err: unknown) => {
+              logger.error({ err: (err as Error).message }, 'error while shutting down');
+              process.exit(1);
+            });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -74,7 +74,7 @@ export function configDocument(value: unknown): DocumentResult {
     if (Array.isArray(v)) out = v.map((item, i) => visit(item, [...path, i]));
     else {
       const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) if (item !== undefined) copy[k] = visit(item, [...path, k]);
+      for (const [k, item] of Object.entries(v)) if (item !== undefined) setOwn(copy, k, visit(item, [...path, k]));
       out = copy;
     }
     ancestors.delete(v);
@@ -124,6 +124,16 @@ export function defaultConfig(): TetherConfig {
  * are dropped from objects before validation; a copy is made so the caller's data is
  * untouched. Cycles (possible with YAML aliases) are reported instead of recursed into.
  */
+/**
+ * `copy[key] = value`, except that a key named `__proto__` (which YAML and JSON.parse keep as
+ * an ordinary key) stays an ordinary own field instead of replacing the copy's prototype: the
+ * schema then reports it as an unknown field, like any other misspelling.
+ */
+function setOwn(copy: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  else copy[key] = value;
+}
+
 function withoutNulls(value: unknown): { value: unknown } | { cycle: string } {
   const ancestors = new Set<object>();
   let cyclePath: string | undefined;
@@ -142,7 +152,7 @@ function withoutNulls(value: unknown): { value: unknown } | { cycle: string } {
     } else {
       const copy: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) {
-        if (item !== null) copy[k] = visit(item, path === '' ? k : `${path}.${k}`);
+        if (item !== null) setOwn(copy, k, visit(item, path === '' ? k : `${path}.${k}`));
       }
       out = copy;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatErrors } from '../../src/config';
+import { formatErrors, parseConfigText, validateConfig } from '../../src/config';
 import { errorsOf, expectOnlyError, sticky } from './helpers';
 
 describe('schema errors: path and message', () => {
@@ -28,6 +28,24 @@ describe('schema errors: path and message', () => {
       c.services[0]!.routes[0]!.backends = [{ name: 'shop-v1', weigth: 2 }];
     });
     expectOnlyError(c, 'services[0].routes[0].backends[0]', "unknown field 'weigth'; did you mean 'weight'?");
+  });
+
+  it('__proto__ (YAML and JSON keep it as a key) is an unknown field, not a silently dropped prototype', () => {
+    const yaml = [
+      '__proto__: { polluted: true }',
+      'services:',
+      '  - name: s',
+      '    __proto__: { x: 1 }',
+      '    routes: [{ backends: [{ name: b }] }]',
+      'backends: [{ name: b, endpoints: ["127.0.0.1:1"] }]',
+    ].join('\n');
+    for (const result of [parseConfigText(yaml), validateConfig(JSON.parse('{"__proto__": {"polluted": true}, "services": []}'))]) {
+      expect(result.ok).toBe(false);
+      const messages = result.ok ? [] : result.errors.map((e) => `${e.path}: ${e.message}`);
+      expect(messages).toContain(": unknown field '__proto__'");
+      expect(messages.join('\n')).not.toContain('polluted');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('unknown field far from any known one gets no suggestion', () => {

@@ -5,6 +5,7 @@
  * Whatever is thrown becomes a status in errors.ts; no handler can end the process.
  */
 import * as grpc from '@grpc/grpc-js';
+import { createLogLimiter } from '../util/log-limiter';
 import { stringify as toYaml } from 'yaml';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
@@ -66,10 +67,24 @@ function toMutationResponse(result: MutationResult): MutationResponse {
   };
 }
 
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/** `ipv4:1.2.3.4:5678` → `ipv4:1.2.3.4`: a client's every connection is one peer for the log limiter. */
+function peerHost(peer: string): string {
+  const cut = peer.lastIndexOf(':');
+  return cut > 0 ? peer.slice(0, cut) : peer;
+}
+
 export function createAdminService(options: AdminServiceOptions): AdminService {
   const { manager, registry, auth } = options;
   const log = options.logger;
   const rollouts = new Set<() => void>();
+  // A client retrying with a bad token must not fill the log: one line per peer and reason per 10 s.
+  const refusals = createLogLimiter(REFUSAL_LOG_INTERVAL_MS);
+  const refused = (context: { method: string; peer: string }, reason: string | undefined) => {
+    const held = refusals.admit(`${peerHost(context.peer)} ${reason ?? ''}`);
+    if (held !== undefined) log.warn({ ...context, reason, ...(held > 0 ? { heldBack: held } : {}) }, 'admin call refused');
+  };
   const explainSource = createExplainSource({ manager, logger: log });
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
@@ -78,7 +93,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const context = { method, peer: call.getPeer() };
       const denied = auth(call.metadata);
       if (denied) {
-        log.warn({ ...context, reason: denied.details }, 'admin call refused');
+        refused(context, denied.details);
         callback(denied);
         return;
       }
@@ -221,7 +236,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };
       const denied = auth(call.metadata);
       if (denied) {
-        log.warn({ ...context, reason: denied.details }, 'admin call refused');
+        refused(context, denied.details);
         call.emit('error', denied);
         return;
       }

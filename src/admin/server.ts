@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
@@ -47,10 +48,6 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.startsWith('127.') || host === '::1' || host === '[::1]';
-}
-
 export interface AddedAdminService {
   /** Health of '' and 'tether.admin.v1.Admin' (NOT_SERVING until set). */
   setServing(serving: boolean): void;
@@ -87,7 +84,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const log = options.logger.child({ component: 'admin' });
   const host = options.host ?? '127.0.0.1';
-  if (options.auth.mode === 'none' && !isLoopback(host)) {
+  if (options.auth.mode === 'none' && !isLoopbackHost(host)) {
     log.warn({ host }, 'admin API auth is disabled on a non-loopback address: anyone who can reach it can change routing');
   }
   const credentials = serverCredentials(options.tls);

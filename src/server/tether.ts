@@ -10,6 +10,7 @@ import { openConfigManager, type ConfigManager } from '../control/config-manager
 import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { createFileStore } from '../store/file-store';
+import { warnExposures } from './startup-checks';
 import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
 import { addAdsService } from '../xds/ads-server';
@@ -240,7 +241,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: combineListeners(registry, metrics.listener) });
   const xdsHost = options.xdsHost ?? '0.0.0.0';
   let xdsPort: number;
-  let admin: AdminServer | undefined;
+  let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
   let extProc: ExtProcServer | undefined;
   try {
@@ -266,6 +267,14 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       });
     }
     if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
+    warnExposures(
+      {
+        ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
+        dataDir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+        ...(admin?.tokenFile ? { tokenFile: admin.tokenFile } : {}),
+      },
+      logger,
+    );
   } catch (err) {
     server.forceShutdown();
     await metricsServer?.close();
@@ -322,8 +331,9 @@ async function startAdmin(
   manager: ConfigManager,
   registry: NodeRegistry,
   logger: Logger,
-): Promise<AdminServer> {
+): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
+  let tokenFile: string | undefined;
   if (!auth) {
     const token = loadAdminToken({ dataDir, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
     // Say where the token is, never what it is.
@@ -332,8 +342,9 @@ async function startAdmin(
       token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
     );
     auth = { mode: 'token', tokens: [token.token] };
+    tokenFile = token.path;
   }
-  return startAdminServer({
+  const server = await startAdminServer({
     manager,
     registry,
     logger,
@@ -342,6 +353,7 @@ async function startAdmin(
     port: options.port ?? DEFAULT_ADMIN_PORT,
     ...(options.tls ? { tls: options.tls } : {}),
   });
+  return Object.assign(server, tokenFile ? { tokenFile } : {});
 }
 
 export class ConfigRejectedError extends Error {

@@ -4,6 +4,7 @@ import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { createHash } from 'node:crypto';
 import { rewritePaths } from './document';
+import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
 import { diffResources } from './resource-diff';
@@ -31,6 +32,11 @@ export interface ConfigManagerOptions {
    * new version.
    */
   initial: { document: unknown; source: string; fileHash?: string; description?: string };
+  /**
+   * The config file and who wins between it and the admin API (config-source.ts); without a
+   * file every source may change the config.
+   */
+  configSource?: { mode: ConfigSourceMode; file: string };
   /** Clock for createdAt (tests). */
   now?: () => Date;
 }
@@ -47,6 +53,9 @@ interface State {
   config: TetherConfig;
   contentHash: string;
   createdAt: string;
+  /** Who made this version (VersionRecord.source, .description). */
+  source: string;
+  description: string;
 }
 
 /** One requested change: where it comes from and how to build the new document from the current one. */
@@ -83,6 +92,7 @@ function deepFreeze<T>(value: T): T {
  */
 export async function openConfigManager(options: ConfigManagerOptions): Promise<ConfigManager> {
   const { store, publisher, initial } = options;
+  const sourcePolicy = options.configSource;
   const log = options.logger.child({ component: 'config' });
   const now = options.now ?? (() => new Date());
   let state: State | undefined;
@@ -108,6 +118,8 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
   /** The whole flow of one mutation; runs inside `serially`. */
   const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
     const dryRun = options.dryRun === true;
+    const conflict = sourcePolicy && sourceConflict(sourcePolicy.mode, sourcePolicy.file, c.source, state);
+    if (conflict) throw conflict;
     const built = c.build(state?.document);
     const { document, config } = validate(built.document, built.errorPaths);
     if (options.expectedVersion && options.expectedVersion !== state?.version) {
@@ -153,7 +165,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       throw storageError(err, `could not save config version ${version}`);
     }
     prepared.publish();
-    state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt };
+    state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
     log.info(
       { source: c.source, version, description: c.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
       'config applied',
@@ -188,6 +200,8 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       config: valid.config,
       contentHash: configHash(valid.config),
       createdAt: stored.createdAt,
+      source: stored.source,
+      description: stored.description,
     };
     log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
   };

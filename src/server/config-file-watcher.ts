@@ -5,14 +5,16 @@ import type { Logger } from '../log';
 /**
  * Calls `onChange(text)` when the file's content changes. Watches the directory, not the
  * file, because editors and `kubectl`-style tools replace files by rename, which ends a
- * watch on the old inode. Bursts of events are debounced; identical content is ignored.
+ * watch on the old inode. Any event in the directory leads to a read: a Kubernetes ConfigMap
+ * volume changes `config.yaml` (a symlink to `..data/config.yaml`) by swapping the `..data`
+ * symlink, so no event ever names the file itself. Bursts of events are debounced; identical
+ * content is ignored.
  */
 export function watchConfigFile(
   file: string,
   options: { debounceMs?: number; logger: Logger; initialText: string; onChange: (text: string) => void },
 ): { close(): void } {
   const dir = path.dirname(path.resolve(file));
-  const base = path.basename(file);
   let lastText = options.initialText;
   let timer: NodeJS.Timeout | undefined;
 
@@ -30,8 +32,7 @@ export function watchConfigFile(
     options.onChange(text);
   };
 
-  const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-    if (name !== null && name !== base) return;
+  const watcher = fs.watch(dir, { persistent: false }, () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(check, options.debounceMs ?? 100);
     timer.unref();

@@ -11,6 +11,7 @@ import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { createFileStore } from '../store/file-store';
 import { warnExposures } from './startup-checks';
+import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
 import { addAdsService } from '../xds/ads-server';
@@ -46,8 +47,14 @@ export interface TetherOptions {
   resolveIntervalMs?: number;
   /** Inject a DNS lookup (tests). */
   lookup?: (host: string) => Promise<string[]>;
-  /** Watch configPath and apply edits live (default true). */
+  /** Watch configPath and apply edits live (default true; never with configSource 'api'). */
   watch?: boolean;
+  /**
+   * Who wins between the config file and the admin API (src/control/config-source.ts):
+   * 'auto' (default) refuses a file change that would drop admin edits, 'file' makes the
+   * file the only truth, 'api' lets the file only seed an empty history.
+   */
+  configSource?: ConfigSourceMode;
   /** TLS for the xDS port (mTLS when `ca` is set: proxies must present a client certificate). */
   xdsTls?: TlsFiles;
   /** The admin API; `false` disables it. Default: 127.0.0.1:18001 with a bearer token. */
@@ -197,6 +204,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       store,
       publisher,
       logger,
+      ...(configPath ? { configSource: { mode: options.configSource ?? 'auto', file: configPath } } : {}),
       // A file that does not parse seeds nothing and, without a fileHash, replaces nothing.
       initial: initialDocument.ok
         ? {
@@ -289,7 +297,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   );
 
   const watcher =
-    configPath && options.watch !== false
+    configPath && options.watch !== false && options.configSource !== 'api'
       ? watchConfigFile(configPath, {
           logger,
           initialText,

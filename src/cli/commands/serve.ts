@@ -1,10 +1,16 @@
 import * as fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { TlsFiles } from '../../admin/tls';
+import { CONFIG_SOURCE_MODES, type ConfigSourceMode } from '../../control/config-source';
 import { DEFAULT_PORTS } from '../../ports';
 import { listenOptions, nonNegativeIntArg, positiveIntArg } from '../args';
 
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
+
+function configSourceArg(value: string): string {
+  if (!(CONFIG_SOURCE_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${CONFIG_SOURCE_MODES.join(', ')}`);
+  return value;
+}
 
 function tlsFiles(prefix: string, o: { cert?: string; key?: string; ca?: string }): TlsFiles | undefined {
   if (!o.cert && !o.key && !o.ca) return undefined;
@@ -17,6 +23,7 @@ interface ServeOptions {
   dataDir: string;
   historyLimit: number;
   startNewHistory?: boolean;
+  configSource: string;
   xdsHost: string;
   xdsPort: number;
   xdsTlsCert?: string;
@@ -50,6 +57,7 @@ export function createServeCommand(): Command {
     .option('-c, --config <file>', 'config file (YAML or JSON), watched for edits [env TETHER_CONFIG]', env.TETHER_CONFIG)
     .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
     .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50)
+    .option('--config-source <mode>', "who wins between --config and the admin API: auto (a file change that would drop admin edits is refused), file (the file only; admin edits refused), api (the file only seeds an empty history) [env TETHER_CONFIG_SOURCE]", configSourceArg, env.TETHER_CONFIG_SOURCE ?? 'auto')
     .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen');
   listenOptions(command, { prefix: 'xds', what: 'xDS (ADS)', env: 'TETHER_XDS', host: '0.0.0.0', port: DEFAULT_PORTS.xds })
     .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
@@ -91,6 +99,7 @@ export function createServeCommand(): Command {
           dataDir: opts.dataDir,
           historyLimit: opts.historyLimit,
           ...(opts.startNewHistory ? { startNewHistory: true } : {}),
+          configSource: opts.configSource as ConfigSourceMode,
           xdsHost: opts.xdsHost,
           xdsPort: opts.xdsPort,
           ...(xdsTls ? { xdsTls } : {}),

@@ -234,6 +234,26 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
       const status = await tether(['status']);
       expect(status.stdout).toMatch(/^envoy-cli-1 .*RDS: route: unsupported on this proxy$/m);
     });
+
+    it('a later version that keeps the rejected routes fails wait at once (exit 1); once the node ACKed other routes, those bytes are sent again', async () => {
+      // Continues from the NACKed 60/40 split: the node now accepts everything.
+      node.setMode('ack');
+      expect((await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9998'])).code).toBe(0);
+      // The new version changes only endpoints: its RDS is exactly what the node rejected.
+      const started = Date.now();
+      const blocked = await tether(['wait', '--timeout', '20s']);
+      expect(blocked.code, blocked.stderr).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(blocked.stderr).toMatch(/^ {2}envoy-cli-1: .*RDS: route: unsupported on this proxy/m);
+      expect((await tether(['status'])).stdout).toMatch(/^envoy-cli-1 .*RDS: route: unsupported on this proxy$/m);
+
+      expect((await tether(['split', 'shop', 'shop-v1=100', 'shop-v2=0'])).code).toBe(0);
+      expect((await tether(['wait', '--timeout', '5s'])).code).toBe(0);
+      // The 60/40 routes again, byte for byte: delivered and applied this time.
+      expect((await tether(['split', 'shop', 'shop-v1=60', 'shop-v2=40'])).code).toBe(0);
+      const applied = await tether(['wait', '--timeout', '5s']);
+      expect(applied.code, applied.stderr).toBe(0);
+    });
   });
 });
 

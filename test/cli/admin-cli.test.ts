@@ -30,7 +30,7 @@ backends:
 
 interface Doc {
   services: { name: string; routes: { name?: string; backends: { name: string; weight?: number }[] }[] }[];
-  backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean })[] }[];
+  backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean; grpcPort?: number })[] }[];
 }
 
 describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)', () => {
@@ -144,15 +144,16 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
 
   it('endpoints add, drain, remove', async () => {
     const endpointsOf = () => doc().backends.find((b) => b.name === 'shop-v1')!.endpoints;
-    const add = await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9999', '--weight', '3']);
+    const add = await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9999', '--weight', '3', '--grpc-port', '9997']);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/^~ envoy EDS shop-v1$/m);
+    expect(add.stdout).toMatch(/^~ grpc EDS shop-v1$/m);
     expect(add.stdout).toContain(`applied version ${currentVersion()}`);
-    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', weight: 3 }));
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', weight: 3, grpcPort: 9997 }));
 
     const drain = await tether(['endpoints', 'drain', 'shop-v1', '127.0.0.1:9999']);
     expect(drain.code, drain.stderr).toBe(0);
-    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', drain: true }));
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', drain: true, grpcPort: 9997 }));
 
     const remove = await tether(['endpoints', 'remove', 'shop-v1', '127.0.0.1:9999']);
     expect(remove.code, remove.stderr).toBe(0);

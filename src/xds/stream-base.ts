@@ -115,7 +115,8 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
 
   /**
    * Reports whether the stream is stuck on the snapshot: `typeUrl` when what the node should
-   * hold of it is exactly the version it rejected (never resent), so nothing moves until the
+   * hold of it is exactly the version it rejected (not resent before the node ACKs another of
+   * that type, which it cannot while stuck here), so nothing moves until the
    * config changes. Reported on change only; status and WaitForRollout show it as a failure
    * rather than letting a wait run into its timeout.
    */

@@ -207,8 +207,8 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     }),
 
     AddEndpoint: mutation('AddEndpoint', (req: EndpointRequest__Output, fields) => {
-      const { backend, address, weight } = readEndpoint(fields, req, true);
-      return edit('add-endpoint', edits.addEndpoint(backend, address, weight));
+      const { backend, address, weight, grpcPort } = readEndpoint(fields, req, true);
+      return edit('add-endpoint', edits.addEndpoint(backend, address, weight, grpcPort));
     }),
 
     RemoveEndpoint: mutation('RemoveEndpoint', (req: EndpointRequest__Output, fields) => {

@@ -46,10 +46,12 @@ export function readSplit(fields: RequestFields, req: SetSplitRequest__Output, p
   return { service, route, weights: Object.fromEntries(entries) as Record<string, number> };
 }
 
-/** Only AddEndpoint takes a weight (0 → 1). */
-export function readEndpoint(fields: RequestFields, req: EndpointRequest__Output, takesWeight: boolean, prefix = '') {
+/** Only AddEndpoint takes a weight (0 → 1) and a gRPC port (0 → none). */
+export function readEndpoint(fields: RequestFields, req: EndpointRequest__Output, isAdd: boolean, prefix = '') {
   const backend = fields.name(req.backend, under(prefix, 'backend'));
   const address = fields.address(req.address, under(prefix, 'address'));
-  if (!takesWeight && req.weight) fields.problem(under(prefix, 'weight'), 'only AddEndpoint takes a weight');
-  return { backend, address, weight: req.weight || 1 };
+  if (!isAdd && req.weight) fields.problem(under(prefix, 'weight'), 'only AddEndpoint takes a weight');
+  if (!isAdd && req.grpc_port) fields.problem(under(prefix, 'grpc_port'), 'only AddEndpoint takes a gRPC port');
+  else if (req.grpc_port > 65535) fields.problem(under(prefix, 'grpc_port'), 'must be a port number from 1 to 65535 (or 0 for none)');
+  return { backend, address, weight: req.weight || 1, ...(req.grpc_port ? { grpcPort: req.grpc_port } : {}) };
 }

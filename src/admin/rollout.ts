@@ -10,14 +10,16 @@
  *    joins). Named ids that are not connected stay pending until they connect. With no node
  *    named and none connected, the rollout has converged at once: there is nobody to wait for.
  *  - FAILED when a selected node that has not applied V has a NACK as its latest answer for
- *    some type, and that NACK came after V was published (`nackCutoff`). An older NACK
- *    does not fail the rollout: the node may still accept the newer push; if it never does,
- *    the rollout times out.
+ *    some type, and that NACK came after V was published (`nackCutoff`); or when one of its
+ *    streams is blocked on a version >= V: what the node should hold of some type is exactly
+ *    a version it rejected earlier (a new config can reproduce rejected bytes), which is not
+ *    resent, so the node cannot get there. Any other older NACK does not fail the rollout:
+ *    the node may still accept the newer push; if it never does, the rollout times out.
  *  - Progress (WAITING) is sent at most every `throttleMs`; the final state at once.
  */
 import type { NodeKind } from '../translate/types';
 import type { NodeRegistry, NodeStatus } from '../xds/node-status';
-import { activeNack, appliedVersionOf } from './status';
+import { activeNack, appliedVersionOf, blockedVersionOf } from './status';
 
 export type RolloutState = 'WAITING' | 'CONVERGED' | 'FAILED' | 'TIMED_OUT';
 
@@ -56,10 +58,12 @@ export function evaluateRollout(nodes: readonly NodeStatus[], target: number, se
     if (streams.length > 0 && lagging.length === 0) applied.push(id);
     else pending.push(id);
     for (const s of lagging) {
-      const rejected = Object.values(s.types).some((t) => {
-        const nack = t && activeNack(t);
-        return !!nack && nack.at.getTime() >= nackCutoff.getTime();
-      });
+      const rejected =
+        blockedVersionOf(s) >= target ||
+        Object.values(s.types).some((t) => {
+          const nack = t && activeNack(t);
+          return !!nack && nack.at.getTime() >= nackCutoff.getTime();
+        });
       if (rejected) nacked.push(s);
     }
   }

@@ -19,18 +19,28 @@ const TYPE_ORDER: readonly ResourceTypeUrl[] = [LISTENER_TYPE, ROUTE_TYPE, CLUST
  * stream's snapshot version is not a config version number.
  */
 export function appliedVersionOf(node: NodeStatus): number {
-  const n = Number(node.appliedConfigVersion);
+  return configVersionNumber(node.appliedConfigVersion);
+}
+
+/** The config version a stream is stuck on because the node rejected part of it (0: none). */
+export function blockedVersionOf(node: NodeStatus): number {
+  return configVersionNumber(node.blocked?.configVersion);
+}
+
+function configVersionNumber(version: string | undefined): number {
+  const n = Number(version);
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 /**
  * The type's NACK when the node's latest answer for it was one (a later ACK clears it: the
- * registry keeps the last NACK, so it is compared with the last ACK's time).
+ * registry keeps the last NACK, so it is compared with the last ACK's time), or when the
+ * stream is blocked on it (the current version of the type is the one rejected).
  */
-export function activeNack(t: TypeStatus): TypeStatus['lastNack'] {
+export function activeNack(t: TypeStatus, blocked = false): TypeStatus['lastNack'] {
   const nack = t.lastNack;
   if (!nack) return undefined;
-  return !t.ackedAt || nack.at.getTime() >= t.ackedAt.getTime() ? nack : undefined;
+  return blocked || !t.ackedAt || nack.at.getTime() >= t.ackedAt.getTime() ? nack : undefined;
 }
 
 export function toNodeInfo(node: NodeStatus): NodeInfo {
@@ -38,7 +48,7 @@ export function toNodeInfo(node: NodeStatus): NodeInfo {
   for (const typeUrl of TYPE_ORDER) {
     const t = node.types[typeUrl];
     if (!t) continue;
-    const nack = activeNack(t);
+    const nack = activeNack(t, node.blocked?.typeUrl === typeUrl);
     types.push({
       type: SHORT_NAMES[typeUrl],
       sent_version: t.sentVersion ?? '',

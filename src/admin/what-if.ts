@@ -52,7 +52,7 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
     case 'add_endpoint': {
       const e = readEndpoint(fields, req.add_endpoint!, true, field);
       options = req.add_endpoint!.options;
-      change = { edit: edits.addEndpoint(e.backend, e.address, e.weight), field };
+      change = { edit: edits.addEndpoint(e.backend, e.address, e.weight, e.grpcPort), field };
       break;
     }
     case 'remove_endpoint': {

@@ -16,6 +16,8 @@ export interface RegistrationOptions {
   address: string;
   /** AddEndpoint weight; 0 → the server's default (1). */
   weight?: number;
+  /** The port gRPC clients reach the replica on, when `address` is not its gRPC address. */
+  grpcPort?: number;
   logger: Logger;
   /** Time between drain and remove, ms. Default 1 s. */
   drainGraceMs?: number;
@@ -71,7 +73,7 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const maxDelay = options.retry?.maxDelayMs ?? 5_000;
   const maxAttempts = options.retry?.maxAttempts ?? 20;
   const deadlineMs = options.callDeadlineMs ?? 3_000;
-  const request = { backend, address, weight: options.weight ?? 0 };
+  const request = { backend, address, weight: options.weight ?? 0, grpc_port: options.grpcPort ?? 0 };
   const stop = new AbortController();
   // True once an AddEndpoint may have reached the server (so shutdown must undo it).
   let maybeRegistered = false;

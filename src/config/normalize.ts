@@ -214,6 +214,7 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
       weight: e.weight ?? DEFAULTS.endpointWeight,
       drain: e.drain ?? DEFAULTS.endpointDrain,
       ...(e.hashKey !== undefined ? { hashKey: e.hashKey } : {}),
+      ...(e.grpcPort !== undefined ? { grpcPort: e.grpcPort } : {}),
     })),
     balancer: balancer(raw.balancer, sticky),
     connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,

@@ -218,6 +218,7 @@ const endpoint = z.preprocess(
     weight: z.int().min(1, 'must be >= 1').max(0xffffffff, 'must be <= 4294967295').optional(),
     drain: z.boolean().optional(),
     hashKey: nonEmptyString.optional(),
+    grpcPort: port.optional(),
   }),
 );
 
@@ -229,11 +230,20 @@ const backend = z.strictObject({
     .superRefine((eps, ctx) => {
       const seen = new Map<string, number>();
       const keys = new Map<string, number>();
+      const grpcSeen = new Map<string, number>();
       eps.forEach((ep, i) => {
-        const key = `${ep.address.host.toLowerCase()}:${ep.address.port}`;
+        const host = ep.address.host.toLowerCase();
+        const key = `${host}:${ep.address.port}`;
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);
         else ctx.addIssue({ code: 'custom', path: [i], message: `duplicates endpoints[${first}]` });
+        // gRPC clients would get one address twice, which grpc-js-xds NACKs.
+        const grpcPort = ep.grpcPort ?? ep.address.port;
+        const grpcFirst = grpcSeen.get(`${host}:${grpcPort}`);
+        if (grpcFirst === undefined) grpcSeen.set(`${host}:${grpcPort}`, i);
+        else if (first === undefined || ep.grpcPort !== undefined || eps[grpcFirst]!.grpcPort !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [i, ...(ep.grpcPort !== undefined ? ['grpcPort'] : [])], message: `gRPC clients would reach it at the same address as endpoints[${grpcFirst}] (port ${grpcPort})` });
+        }
         // Two replicas with one hash key would take the very same ring positions.
         if (ep.hashKey === undefined) return;
         const firstKey = keys.get(ep.hashKey);

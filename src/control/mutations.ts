@@ -231,11 +231,12 @@ function existingEndpoint(doc: Doc, backendName: string, address: string): { end
 }
 
 /**
- * Adds `address` to the backend with `weight` (0 or absent → 1). An address already there,
- * in any spelling, keeps its place and form and gets `weight`, and stops draining: adding is
- * what a replica does when it is ready for traffic, so repeating it is harmless.
+ * Adds `address` to the backend with `weight` (0 or absent → 1) and, when given, the port gRPC
+ * clients use (`grpcPort`). An address already there, in any spelling, keeps its place and
+ * form and gets `weight` (and `grpcPort` if given), and stops draining: adding is what a
+ * replica does when it is ready for traffic, so repeating it is harmless.
  */
-export function addEndpoint(doc: Doc, backendName: string, address: string, weight = 1): Doc {
+export function addEndpoint(doc: Doc, backendName: string, address: string, weight = 1, grpcPort?: number): Doc {
   const w = weight === 0 ? 1 : weight;
   if (!Number.isInteger(w) || w < 1 || w > MAX_WEIGHT) {
     throw TetherError.invalid([{ path: 'weight', message: `must be a whole number from 1 to ${MAX_WEIGHT}` }], 'invalid endpoint');
@@ -245,16 +246,17 @@ export function addEndpoint(doc: Doc, backendName: string, address: string, weig
   const backend = editBackend(out, backendName);
   const endpoints = editableList(backend, 'endpoints');
   const index = findEndpoint(backend, key);
+  const extra = grpcPort !== undefined ? { grpcPort } : {};
   if (index < 0) {
-    endpoints.push(w === 1 ? text : { address: text, weight: w });
+    endpoints.push(w === 1 && grpcPort === undefined ? text : { address: text, ...(w !== 1 ? { weight: w } : {}), ...extra });
     return out;
   }
   const current = endpoints[index];
   if (typeof current === 'string') {
-    if (w !== 1) endpoints[index] = { address: current, weight: w };
+    if (w !== 1 || grpcPort !== undefined) endpoints[index] = { address: current, ...(w !== 1 ? { weight: w } : {}), ...extra };
     return out;
   }
-  const updated: Entry = { ...(current as Entry) };
+  const updated: Entry = { ...(current as Entry), ...extra };
   delete updated.drain;
   if (w !== 1 || updated.weight !== undefined) updated.weight = w;
   endpoints[index] = updated;
@@ -312,6 +314,7 @@ function endpointPaths(doc: Doc, backend: string, address: string): PathRewrite[
   const base = `backends[${k}].endpoints[${n}]`;
   return [
     { from: `${base}.weight`, to: 'weight' },
+    { from: `${base}.grpcPort`, to: 'grpc_port' },
     { from: base, to: 'address' },
   ];
 }
@@ -347,8 +350,8 @@ export const edits = {
     },
   }),
   promote: (service: string, backend: string, route?: string): DocumentEdit => ({ apply: (doc) => promote(doc, service, backend, route) }),
-  addEndpoint: (backend: string, address: string, weight?: number): DocumentEdit => ({
-    apply: (doc) => addEndpoint(doc, backend, address, weight),
+  addEndpoint: (backend: string, address: string, weight?: number, grpcPort?: number): DocumentEdit => ({
+    apply: (doc) => addEndpoint(doc, backend, address, weight, grpcPort),
     errorPaths: (doc) => endpointPaths(doc, backend, address),
   }),
   removeEndpoint: (backend: string, address: string): DocumentEdit => ({ apply: (doc) => removeEndpoint(doc, backend, address) }),

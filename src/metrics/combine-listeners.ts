@@ -24,6 +24,7 @@ export function combineListeners(...listeners: NodeStatusListener[]): NodeStatus
     acked: (streamId, typeUrl, version) => each((l) => l.acked(streamId, typeUrl, version)),
     nacked: (streamId, typeUrl, version, nonce, message) => each((l) => l.nacked(streamId, typeUrl, version, nonce, message)),
     configApplied: (streamId, configVersion) => each((l) => l.configApplied(streamId, configVersion)),
+    configBlocked: (streamId, blocked) => each((l) => l.configBlocked(streamId, blocked)),
     streamClosed: (streamId) => each((l) => l.streamClosed(streamId)),
   };
 }

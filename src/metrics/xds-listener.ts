@@ -143,6 +143,9 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
         // Never expected (valid label, finite value); a metric must not break a stream.
       }
     },
+    configBlocked() {
+      // Counted as NACKs when they happen; being stuck on one is the registry's to show.
+    },
     streamClosed(streamId) {
       const s = streams.get(streamId);
       if (!s) return;

@@ -154,6 +154,12 @@ export interface EndpointSpec {
    * sessions. gRPC clients ignore it (they hash the address).
    */
   hashKey?: string;
+  /**
+   * The port proxyless gRPC clients (gRPC nodes) reach this replica on, when it is not `port`:
+   * a replica serving HTTP on one port and gRPC on another (Istio's WorkloadEntry `ports`, per
+   * protocol). Envoy nodes always use `port`. Absent → `port` for both kinds.
+   */
+  grpcPort?: number;
 }
 
 export interface BackendSpec {

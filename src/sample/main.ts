@@ -43,7 +43,7 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--admin-token-file <file>', 'read the admin bearer token from a file')
     .option('--admin-tls-ca <file>', 'reach the admin API over TLS, trusting this CA (PEM)')
     .option('--advertise <host:port>', 'address to register (default: the HTTP listen address, or gRPC with --register-grpc)')
-    .option('--register-grpc', 'register the gRPC port instead of the HTTP port')
+    .option('--register-grpc', 'register the gRPC port as the address (default: the HTTP port, with the gRPC port as grpcPort)')
     .option('--register-weight <n>', 'endpoint weight (default 1)', intOption(1, 4_294_967_295))
     .option('--drain-grace <duration>', 'time between draining and deregistering on shutdown', durationArg, 1_000)
     .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string } & RegisterFlags) => {
@@ -100,6 +100,8 @@ function register(o: RegisterFlags, replica: Replica, logger: Logger): Registrat
       logger,
       drainGraceMs: o.drainGrace,
       ...(o.registerWeight !== undefined ? { weight: o.registerWeight } : {}),
+      // Registered by its HTTP port (for Envoy), a replica tells gRPC clients its gRPC port.
+      ...(o.registerGrpc ? {} : { grpcPort: replica.grpcPort }),
     });
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'cannot set up endpoint registration; serving unregistered');

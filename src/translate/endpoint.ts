@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { BackendSpec, TetherConfig } from '../model/types';
+import type { BackendSpec, EndpointSpec, TetherConfig } from '../model/types';
 import type { ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
 import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from './types';
@@ -16,16 +16,33 @@ export interface PreparedEndpoint extends ResolvedEndpoint {
 export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>;
 
 /**
- * The endpoints of each backend once, for the assignments, the ring sizes and the sticky-split
- * clusters alike: duplicates folded (see dedupe), `hashKey` taken from the config endpoint an
- * address came from (the resolver does not carry it).
+ * The endpoints of each backend once, as `kind` reaches them, for the assignments, the ring
+ * sizes and the sticky-split clusters alike: on gRPC nodes at their `grpcPort`, duplicates
+ * folded (see dedupe), `hashKey` taken from the config endpoint an address came from (the
+ * resolver carries neither).
  */
-export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, warnings: Warnings): PreparedEndpoints {
+export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings): PreparedEndpoints {
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of [...config.backends].sort(byName)) {
-    out.set(backend.name, dedupe(withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings), backend.name, warnings));
+    const resolved = withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings);
+    out.set(backend.name, dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings));
   }
   return out;
+}
+
+/** The config endpoint a resolved address came from (its IP literal, or its DNS name). */
+function sourceOf(backend: BackendSpec, e: ResolvedEndpoint): EndpointSpec | undefined {
+  const host = (e.hostname ?? e.ip).toLowerCase();
+  return backend.endpoints.find((c) => c.port === e.port && c.host.toLowerCase() === host);
+}
+
+/** Replicas that serve gRPC on another port than the one Envoy uses are reached there by gRPC nodes. */
+function atGrpcPorts(backend: BackendSpec, resolved: PreparedEndpoint[]): PreparedEndpoint[] {
+  if (!backend.endpoints.some((c) => c.grpcPort !== undefined)) return resolved;
+  return resolved.map((e) => {
+    const grpcPort = sourceOf(backend, e)?.grpcPort;
+    return grpcPort === undefined ? e : { ...e, port: grpcPort };
+  });
 }
 
 /**
@@ -33,14 +50,11 @@ export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoi
  * them all the same key, i.e. the same ring entries, so the key is left out for all of them.
  */
 function withHashKeys(backend: BackendSpec, resolved: readonly ResolvedEndpoint[], warnings: Warnings): PreparedEndpoint[] {
-  const keyed = backend.endpoints.filter((e) => e.hashKey !== undefined);
-  if (keyed.length === 0) return [...resolved];
-  const sourceOf = (e: ResolvedEndpoint) =>
-    keyed.find((c) => c.port === e.port && c.host.toLowerCase() === (e.hostname ?? e.ip).toLowerCase());
+  if (!backend.endpoints.some((e) => e.hashKey !== undefined)) return [...resolved];
   const addresses = new Map<string, number>();
   for (const e of resolved) {
-    const source = sourceOf(e);
-    if (source) addresses.set(source.hashKey!, (addresses.get(source.hashKey!) ?? 0) + 1);
+    const key = sourceOf(backend, e)?.hashKey;
+    if (key !== undefined) addresses.set(key, (addresses.get(key) ?? 0) + 1);
   }
   for (const [key, count] of addresses) {
     if (count > 1) {
@@ -48,7 +62,7 @@ function withHashKeys(backend: BackendSpec, resolved: readonly ResolvedEndpoint[
     }
   }
   return resolved.map((e) => {
-    const key = sourceOf(e)?.hashKey;
+    const key = sourceOf(backend, e)?.hashKey;
     return key !== undefined && addresses.get(key) === 1 ? { ...e, hashKey: key } : { ...e };
   });
 }

@@ -37,7 +37,7 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
-  const prepared = prepareEndpoints(config, endpoints, endpointWarnings);
+  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings);
   const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
   const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings) : envoyRouteConfigurations(config, warnings);
   const backendClusters = clusters(config, prepared, kind, warnings);

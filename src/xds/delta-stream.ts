@@ -31,7 +31,10 @@ interface DeltaTypeState {
   dirty: boolean;
   /** The response in flight (one per type) and what it changes on the client once ACKed. */
   pending?: { nonce: string; version: string; changes: Map<string, string> };
-  /** Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): never resent. */
+  /**
+   * Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): not resent
+   * until the client ACKs a response of the type.
+   */
   nacked: Map<string, string>;
 }
 
@@ -160,10 +163,10 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       this.report((s) => s.nacked(this.options.streamId, typeUrl, pending.version, pending.nonce, req.error_detail?.message ?? ''));
       return;
     }
-    for (const [name, version] of pending.changes) {
-      st.held.set(name, version);
-      st.nacked.delete(name);
-    }
+    for (const [name, version] of pending.changes) st.held.set(name, version);
+    // The node has moved on: a version it rejected before may be right now (a content hash
+    // recurs when a later config's resource happens to match), so it may be sent again.
+    st.nacked.clear();
     this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version: pending.version, nonce: pending.nonce }, 'xDS ACK');
     this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
   }
@@ -175,6 +178,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
     let applied = true;
+    let blocked: ResourceTypeUrl | undefined;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
@@ -195,6 +199,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         break;
       }
       if (changes.blocked) {
+        blocked = typeUrl;
         applied = false;
         break;
       }
@@ -204,6 +209,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       }
       this.compact(st, set);
     }
+    this.reportBlocked(snapshot, blocked);
     if (applied) this.reportApplied(snapshot, () => this.referencesSubscribed());
   }
 

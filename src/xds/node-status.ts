@@ -24,7 +24,18 @@ export interface NodeStatusListener {
   nacked(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string, message: string): void;
   /** Every type the node subscribes to is ACKed at the versions of the snapshot of `configVersion`. */
   configApplied(streamId: string, configVersion: string): void;
+  /**
+   * The stream cannot apply the snapshot of `configVersion`: what the node should hold of
+   * `typeUrl` is exactly a version it rejected, which is not resent. `undefined`: no longer
+   * blocked (a new snapshot, or the node moved on).
+   */
+  configBlocked(streamId: string, blocked: BlockedConfig | undefined): void;
   streamClosed(streamId: string): void;
+}
+
+export interface BlockedConfig {
+  configVersion: string;
+  typeUrl: ResourceTypeUrl;
 }
 
 export interface TypeStatus {
@@ -41,6 +52,8 @@ export interface NodeStatus extends StreamIdentity {
   /** The config version this stream has fully applied, if any. */
   appliedConfigVersion?: string;
   appliedAt?: Date;
+  /** Set while the stream is stuck on a version the node NACKed (see configBlocked). */
+  blocked?: BlockedConfig;
 }
 
 export type NodeStatusChange = (streamId: string) => void;
@@ -81,6 +94,14 @@ export class NodeRegistry implements NodeStatusListener {
     if (!s) return;
     s.appliedConfigVersion = configVersion;
     s.appliedAt = new Date();
+    this.changed(streamId);
+  }
+
+  configBlocked(streamId: string, blocked: BlockedConfig | undefined): void {
+    const s = this.streams.get(streamId);
+    if (!s) return;
+    if (blocked) s.blocked = { ...blocked };
+    else delete s.blocked;
     this.changed(streamId);
   }
 
@@ -147,5 +168,5 @@ function copy(s: NodeStatus): NodeStatus {
   for (const [t, v] of Object.entries(s.types) as [ResourceTypeUrl, TypeStatus][]) {
     types[t] = { ...v, ...(v.lastNack ? { lastNack: { ...v.lastNack } } : {}) };
   }
-  return { ...s, types };
+  return { ...s, types, ...(s.blocked ? { blocked: { ...s.blocked } } : {}) };
 }

@@ -70,6 +70,9 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const version = st.sentVersion ?? '';
     if (req.error_detail) {
       st.nackedVersion = version;
+      // Clusters that came only in the rejected response are not the client's to keep: without
+      // this, a config dropping them would retain them and reproduce the rejected version.
+      st.lastSent = st.lastAcked;
       this.log.warn(
         { typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce, error: req.error_detail.message, clientVersion: req.version_info },
         'xDS NACK',
@@ -77,6 +80,10 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       this.report((s) => s.nacked(this.options.streamId, typeUrl, version, req.response_nonce, req.error_detail?.message ?? ''));
     } else if (req.version_info === version) {
       st.ackedVersion = version;
+      st.lastAcked = st.lastSent;
+      // The node has moved on: a version it rejected before may be right now (a content hash
+      // recurs when a later config's resources happen to match), so it may be sent again.
+      st.nackedVersion = undefined;
       this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
       this.report((s) => s.acked(this.options.streamId, typeUrl, version));
     }
@@ -107,16 +114,23 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
     const planOf = createPlanner(snapshot, this.types);
+    let blocked: ResourceTypeUrl | undefined;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
       const plan = planOf(typeUrl);
+      // The node rejected exactly what it should hold now: resending would only be NACKed again.
+      if (st.nackedVersion === plan.version) {
+        blocked = typeUrl;
+        break;
+      }
       if (st.sentVersion !== plan.version || st.forceResponse) {
-        if (!st.ready || st.nackedVersion === plan.version) break;
+        if (!st.ready) break;
         this.send(typeUrl, st, plan);
       }
       if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) break;
     }
+    this.reportBlocked(snapshot, blocked);
     this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }
 

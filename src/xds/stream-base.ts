@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
-import { isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
+import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
 import type { NodeKind } from '../translate/types';
 import type { RequestNode } from './discovery-codec';
 import { classifyNode } from './node-kind';
@@ -32,6 +32,8 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected closed = false;
   private unwatch?: () => void;
   private appliedConfigVersion?: string;
+  /** `configVersion\ntypeUrl` of the blocked state last reported, if blocked. */
+  private blockedKey?: string;
   private readonly ignoredTypes = new Set<string>();
 
   constructor(
@@ -109,6 +111,28 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     this.appliedConfigVersion = snapshot.configVersion;
     this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
     this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
+  }
+
+  /**
+   * Reports whether the stream is stuck on the snapshot: `typeUrl` when what the node should
+   * hold of it is exactly the version it rejected (not resent before the node ACKs another of
+   * that type, which it cannot while stuck here), so nothing moves until the
+   * config changes. Reported on change only; status and WaitForRollout show it as a failure
+   * rather than letting a wait run into its timeout.
+   */
+  protected reportBlocked(snapshot: Snapshot, typeUrl: ResourceTypeUrl | undefined): void {
+    const key = typeUrl && `${snapshot.configVersion}\n${typeUrl}`;
+    if (key === this.blockedKey) return;
+    this.blockedKey = key;
+    if (typeUrl) {
+      this.log.warn(
+        { configVersion: snapshot.configVersion, typeUrl: SHORT_NAMES[typeUrl] },
+        'config blocked: the node rejected exactly this version of the type; waiting for a config change',
+      );
+      this.report((s) => s.configBlocked(this.options.streamId, { configVersion: snapshot.configVersion, typeUrl }));
+    } else {
+      this.report((s) => s.configBlocked(this.options.streamId, undefined));
+    }
   }
 
   protected report(fn: (listener: NodeStatusListener) => void): void {

@@ -23,10 +23,15 @@ export interface TypeState {
   sentVersion?: string;
   sentNonce?: string;
   ackedVersion?: string;
-  /** Last version the client rejected; it is never sent to this stream again. */
+  /** Last version the client rejected; not sent to this stream again until it ACKs another one. */
   nackedVersion?: string;
-  /** CDS only: what the last response carried, for keeping dropped clusters (see planFor). */
+  /**
+   * CDS only: what the client holds, for keeping dropped clusters (see planFor): what the last
+   * response carried, or after a NACK what the last ACKed one did (the client kept that).
+   */
   lastSent: readonly SnapshotResource[];
+  /** CDS only: what the last ACKed response carried. */
+  lastAcked: readonly SnapshotResource[];
 }
 
 export type TypeStates = ReadonlyMap<ResourceTypeUrl, TypeState>;
@@ -44,7 +49,7 @@ export type Planner = (typeUrl: ResourceTypeUrl) => Plan;
 export const NO_NAMES: ReadonlySet<string> = new Set();
 
 export function newTypeState(): TypeState {
-  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [] };
+  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
 }
 
 export function isSubscribed(st: TypeState | undefined): st is TypeState {

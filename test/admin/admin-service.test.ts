@@ -306,6 +306,21 @@ describe('endpoints', () => {
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     expect(h.version()).toBe(1);
   });
+
+  it('AddEndpoint grpc_port: the endpoint grpcPort gRPC nodes get; validated, and only on AddEndpoint', async () => {
+    expect(await h.api.AddEndpoint({ backend: 'shop-v2', address: '127.0.0.1:8084', grpc_port: 9084 })).toMatchObject({ version: '2', changed: true });
+    const backend = (plain((await h.api.GetConfig()).config).backends as { name: string; endpoints: unknown[] }[])[1]!;
+    expect(backend.endpoints).toEqual(['127.0.0.1:8083', { address: '127.0.0.1:8084', grpcPort: 9084 }]);
+    let err = await failure(h.api.AddEndpoint({ backend: 'shop-v2', address: '127.0.0.1:8085', grpc_port: 70000 }));
+    expect(badRequest(err).violations).toEqual([{ field: 'grpc_port', description: 'must be a port number from 1 to 65535 (or 0 for none)' }]);
+    err = await failure(h.api.DrainEndpoint({ backend: 'shop-v2', address: '127.0.0.1:8084', grpc_port: 9084 }));
+    expect(badRequest(err).violations).toEqual([{ field: 'grpc_port', description: 'only AddEndpoint takes a gRPC port' }]);
+    // gRPC clients would reach 127.0.0.1:8083 twice.
+    err = await failure(h.api.AddEndpoint({ backend: 'shop-v2', address: '127.0.0.1:8086', grpc_port: 8083 }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequest(err).violations).toEqual([{ field: 'grpc_port', description: 'gRPC clients would reach it at the same address as endpoints[0] (port 8083)' }]);
+    expect(h.version()).toBe(2);
+  });
 });
 
 describe('unexpected failures', () => {

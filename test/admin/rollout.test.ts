@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRollout, watchRollout, type RolloutView } from '../../src/admin/rollout';
+import { toNodeInfo } from '../../src/admin/status';
 import { CLUSTER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
 import { NodeRegistry } from '../../src/xds/node-status';
 import type { NodeKind } from '../../src/translate/types';
@@ -61,6 +62,30 @@ describe('evaluateRollout', () => {
     r.nacked('s2', CLUSTER_TYPE, 'v-cds', '4', 'bad cluster');
     r.configApplied('s2', '2');
     expect(evaluateRollout(r.list(), 2, { nodeIds: ['b'] }, EPOCH).state).toBe('CONVERGED');
+  });
+});
+
+describe('evaluateRollout: a stream blocked on a version the node rejected', () => {
+  it('fails a target at or below the blocked config version, whenever the NACK happened; status shows the NACK', () => {
+    const r = registry();
+    r.open('s1', 'a');
+    r.configApplied('s1', '1');
+    r.nacked('s1', ROUTE_TYPE, 'v-rds', '3', 'bad route');
+    const later = new Date(Date.now() + 60_000);
+    // Config 3 reproduces the rejected RDS: an old NACK, but the node cannot get past it.
+    expect(evaluateRollout(r.list(), 3, { nodeIds: [] }, later).state).toBe('WAITING');
+    r.configBlocked('s1', { configVersion: '3', typeUrl: ROUTE_TYPE });
+    const failed = evaluateRollout(r.list(), 3, { nodeIds: [] }, later);
+    expect(failed).toMatchObject({ state: 'FAILED', pending: ['a'] });
+    expect(toNodeInfo(failed.nacked[0]!).types!.find((t) => t.type === 'RDS')!.last_nack).toMatchObject({ version: 'v-rds', error: 'bad route' });
+    expect(evaluateRollout(r.list(), 2, { nodeIds: [] }, later).state).toBe('FAILED');
+    // A newer target than the blocked config may still arrive.
+    expect(evaluateRollout(r.list(), 4, { nodeIds: [] }, later).state).toBe('WAITING');
+    // Shown while blocked even if an ACK of the type came after the NACK.
+    r.acked('s1', ROUTE_TYPE, 'v-rds-other');
+    expect(toNodeInfo(r.list()[0]!).types!.find((t) => t.type === 'RDS')!.last_nack).not.toBeNull();
+    r.configBlocked('s1', undefined);
+    expect(evaluateRollout(r.list(), 3, { nodeIds: [] }, later).state).toBe('WAITING');
   });
 });
 

@@ -30,7 +30,7 @@ backends:
 
 interface Doc {
   services: { name: string; routes: { name?: string; backends: { name: string; weight?: number }[] }[] }[];
-  backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean })[] }[];
+  backends: { name: string; endpoints: (string | { address: string; weight?: number; drain?: boolean; grpcPort?: number })[] }[];
 }
 
 describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)', () => {
@@ -144,15 +144,16 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
 
   it('endpoints add, drain, remove', async () => {
     const endpointsOf = () => doc().backends.find((b) => b.name === 'shop-v1')!.endpoints;
-    const add = await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9999', '--weight', '3']);
+    const add = await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9999', '--weight', '3', '--grpc-port', '9997']);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/^~ envoy EDS shop-v1$/m);
+    expect(add.stdout).toMatch(/^~ grpc EDS shop-v1$/m);
     expect(add.stdout).toContain(`applied version ${currentVersion()}`);
-    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', weight: 3 }));
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', weight: 3, grpcPort: 9997 }));
 
     const drain = await tether(['endpoints', 'drain', 'shop-v1', '127.0.0.1:9999']);
     expect(drain.code, drain.stderr).toBe(0);
-    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', drain: true }));
+    expect(endpointsOf()).toContainEqual(expect.objectContaining({ address: '127.0.0.1:9999', drain: true, grpcPort: 9997 }));
 
     const remove = await tether(['endpoints', 'remove', 'shop-v1', '127.0.0.1:9999']);
     expect(remove.code, remove.stderr).toBe(0);
@@ -233,6 +234,26 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
       expect(failed.stderr).toMatch(/^ {2}envoy-cli-1: .*route: unsupported on this proxy/m);
       const status = await tether(['status']);
       expect(status.stdout).toMatch(/^envoy-cli-1 .*RDS: route: unsupported on this proxy$/m);
+    });
+
+    it('a later version that keeps the rejected routes fails wait at once (exit 1); once the node ACKed other routes, those bytes are sent again', async () => {
+      // Continues from the NACKed 60/40 split: the node now accepts everything.
+      node.setMode('ack');
+      expect((await tether(['endpoints', 'add', 'shop-v1', '127.0.0.1:9998'])).code).toBe(0);
+      // The new version changes only endpoints: its RDS is exactly what the node rejected.
+      const started = Date.now();
+      const blocked = await tether(['wait', '--timeout', '20s']);
+      expect(blocked.code, blocked.stderr).toBe(1);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(blocked.stderr).toMatch(/^ {2}envoy-cli-1: .*RDS: route: unsupported on this proxy/m);
+      expect((await tether(['status'])).stdout).toMatch(/^envoy-cli-1 .*RDS: route: unsupported on this proxy$/m);
+
+      expect((await tether(['split', 'shop', 'shop-v1=100', 'shop-v2=0'])).code).toBe(0);
+      expect((await tether(['wait', '--timeout', '5s'])).code).toBe(0);
+      // The 60/40 routes again, byte for byte: delivered and applied this time.
+      expect((await tether(['split', 'shop', 'shop-v1=60', 'shop-v2=40'])).code).toBe(0);
+      const applied = await tether(['wait', '--timeout', '5s']);
+      expect(applied.code, applied.stderr).toBe(0);
     });
   });
 });

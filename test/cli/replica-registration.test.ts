@@ -9,7 +9,7 @@ import { ADMIN_TOKEN } from '../support/harness';
 import { ONE_BACKEND_CONFIG } from './fixtures';
 import { BIN, cleanEnv, hasBuild, runCli } from './harness';
 
-type Endpoint = string | { address: string; drain?: boolean };
+type Endpoint = string | { address: string; drain?: boolean; grpcPort?: number };
 
 describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether)', () => {
   let server: AdminTether;
@@ -42,8 +42,12 @@ describe.skipIf(!hasBuild)('replica self-registration (built binary, real Tether
       await expect.poll(registered, { timeout: 5000, interval: 50 }).toBeDefined();
       const endpoint = registered()!;
       const address = typeof endpoint === 'string' ? endpoint : endpoint.address;
-      // The default advertised address is the replica's HTTP listen address.
+      // The default advertised address is the replica's HTTP listen address, with its gRPC port for gRPC clients.
       expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(endpoint).toMatchObject({ grpcPort: expect.any(Number) });
+      expect((endpoint as { grpcPort: number }).grpcPort).not.toBe(Number(address.split(':')[1]));
+      // …the port it actually serves gRPC on.
+      await expect.poll(() => logs.join(''), { timeout: 3000 }).toContain(`"grpcPort":${(endpoint as { grpcPort: number }).grpcPort}`);
       await expect.poll(() => logs.join(''), { timeout: 3000 }).toContain('registered endpoint');
 
       const get = await runCli(['get', '-o', 'json'], { env: cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN }), cwd: dir });

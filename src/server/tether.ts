@@ -257,7 +257,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger, options.lookup);
   } catch (err) {
     server.forceShutdown();
     await metricsServer?.close();
@@ -314,6 +314,7 @@ async function startAdmin(
   manager: ConfigManager,
   registry: NodeRegistry,
   logger: Logger,
+  lookup: TetherOptions['lookup'],
 ): Promise<AdminServer> {
   let auth = options.auth;
   if (!auth) {
@@ -330,6 +331,7 @@ async function startAdmin(
     registry,
     logger,
     auth,
+    ...(lookup ? { lookup } : {}),
     host: options.host ?? '127.0.0.1',
     port: options.port ?? DEFAULT_ADMIN_PORT,
     ...(options.tls ? { tls: options.tls } : {}),

@@ -55,7 +55,7 @@ export class LocalDemo {
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly child: ChildProcess;
 
-  constructor(readonly ports: DemoPorts, readonly stateDir: string, extraArgs: string[] = []) {
+  constructor(readonly ports: DemoPorts, readonly stateDir: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}) {
     const flags = [
       `--state-dir=${stateDir}`,
       `--gateway-port=${ports.gateway}`,
@@ -68,7 +68,7 @@ export class LocalDemo {
       `--replica-grpc-port=${ports.replicaGrpc}`,
       ...extraArgs,
     ];
-    const env = { ...process.env };
+    const env = { ...process.env, ...extraEnv };
     delete env.TETHER_ADMIN_TOKEN;
     this.child = spawn(process.execPath, [CLI, 'demo', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const take = (d: Buffer) => {
@@ -107,6 +107,13 @@ export class LocalDemo {
   /** The processes the start-up table lists (`  name  pid N  …`). */
   processes(): ListedProcess[] {
     return [...this.output.matchAll(/^ {2}(\S+)\s+pid (\d+)\s/gm)].map((m) => ({ name: m[1]!, pid: Number(m[2]) }));
+  }
+
+  /** Waits until the demo exits on its own. */
+  async waitForExit(timeoutMs: number): Promise<void> {
+    await this.waitForOutput('the demo to exit', () => undefined, timeoutMs).catch((err: Error) => {
+      if (!this.exit) throw err;
+    });
   }
 
   /** Sends `signal` (default SIGINT, a Ctrl-C) and waits for the demo to exit. */

@@ -89,6 +89,12 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   if (!envoyBin) throw new DemoStartError(ENVOY_HOWTO);
   const { ports, out } = options;
   const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const seen = new Map<string, string>();
+  for (const [host, port, flag] of bindings(ports)) {
+    const other = seen.get(`${host}:${port}`);
+    if (other && other !== flag) throw new DemoStartError(`${other} and ${flag} both give port ${port} on ${host}`);
+    seen.set(`${host}:${port}`, flag);
+  }
   for (const [host, port, flag] of bindings(ports)) await assertBindable(host, port, flag);
 
   const files = demoPaths(options.stateDir);

@@ -73,6 +73,13 @@ describe.skipIf(!hasBuild)('tether demo: failed and interrupted starts', () => {
     }
   }, 60_000);
 
+  it('refuses two flags giving the same port', async () => {
+    const demo = await start(fakeEnvoy(dir, 'unused-envoy-2', 'exit 0'), (p) => (p.admin = p.xds));
+    await demo.waitForExit(30_000);
+    expect(demo.exitStatus()).toEqual({ code: 1, signal: null });
+    expect(demo.logs()).toContain(`tether demo: --xds-port and --admin-port both give port ${demo.ports.xds} on 127.0.0.1`);
+  }, 60_000);
+
   it('says how to get Envoy when there is none', async () => {
     const demo = await start(path.join(dir, 'no-such-envoy'));
     await demo.waitForExit(30_000);

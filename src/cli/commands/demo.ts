@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { COMPOSE_PORTS, DEMO_LOAD, type DemoPorts } from '../../demo/topology';
 import { portArg, positiveIntArg } from '../args';
 
@@ -26,9 +26,9 @@ interface DemoFlags {
  * fails or a process dies on its own.
  */
 export function createDemoCommand(): Command {
-  const port = (flag: string, what: string, value: number) => [`--${flag} <port>`, `${what} (compose: ${value})`, portArg, value] as const;
+  const port = (flag: string, what: string, value: number) => [`--${flag} <port>`, what, fixedPortArg, value] as const;
   return new Command('demo')
-    .description("run docker-compose.yml's demo as local processes: Tether, an Envoy gateway, sample replicas and a load client")
+    .description("run docker-compose.yml's demo as local processes: Tether, an Envoy gateway, sample replicas and a load client (default ports: compose's)")
     .option('--state-dir <dir>', 'generated files, config history and logs (reset on every start)', '.tether-demo')
     .option(...port('gateway-port', "Envoy's listener", COMPOSE_PORTS.gateway))
     .option(...port('envoy-admin-port', "Envoy's admin", COMPOSE_PORTS.envoyAdmin))
@@ -103,6 +103,13 @@ export function createDemoCommand(): Command {
         return finish('a process exited', 1);
       });
     });
+}
+
+/** A port the demo can name in its copies of the config and bootstrap: 0 (any port) cannot be. */
+function fixedPortArg(value: string): number {
+  const port = portArg(value);
+  if (port === 0) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return port;
 }
 
 function tryKill(pid: number): void {

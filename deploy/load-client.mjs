@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Demo load client for docker-compose.yml: N users (x-user: user-0 … user-N-1) send requests
- * through Envoy at a steady rate. Every interval it prints one line: requests, errors, the
- * share of each `version` response header, requests per replica (x-replica), and `moved`:
- * users whose replica changed within one version since the previous line (with header
- * stickiness it stays 0 unless replicas are added or removed).
+ * Demo load client for docker-compose.yml (and `tether demo`, its local twin): N users
+ * (x-user: user-0 … user-N-1) send requests through Envoy at a steady rate. Every interval it
+ * prints one line: requests, errors, the share of each `version` response header, requests per
+ * replica (x-replica), and `moved`: users whose replica changed within one version since the
+ * previous line (with header stickiness it stays 0 unless replicas are added or removed).
+ * Below it, one line per replica: the users it answered last (which replica each user reaches).
  *
  *   node deploy/load-client.mjs --target=http://envoy:10000/ --rps=10 --users=50 --interval=5
  *
@@ -30,7 +31,7 @@ let window = newWindow();
 let next = 0;
 
 function newWindow() {
-  return { requests: 0, errors: 0, versions: new Map(), replicas: new Map(), moved: new Set(), statuses: new Map() };
+  return { requests: 0, errors: 0, versions: new Map(), replicas: new Map(), moved: new Set(), statuses: new Map(), lastSeen: new Map() };
 }
 
 /** @param {Map<string, number>} map @param {string} key */
@@ -40,7 +41,6 @@ function bump(map, key) {
 
 async function once() {
   const user = `user-${next++ % users}`;
-  window.requests++;
   try {
     const res = await fetch(target, { headers: { 'x-user': user }, signal: AbortSignal.timeout(2000) });
     await res.arrayBuffer();
@@ -58,9 +58,13 @@ async function once() {
     if (before !== undefined && before !== replica) window.moved.add(user);
     seen.set(version, replica);
     lastReplica.set(user, seen);
+    window.lastSeen.set(user, `${replica} (${version})`);
   } catch (err) {
     window.errors++;
     bump(window.statuses, /** @type {Error} */ (err).name);
+  } finally {
+    // Counted when answered, in the window its answer is counted in (shares stay <= 100 %).
+    window.requests++;
   }
 }
 
@@ -75,6 +79,13 @@ function report() {
   const errors = w.errors === 0 ? '0' : `${w.errors} (${sorted(w.statuses).map(([s, n]) => `${s}:${n}`).join(' ')})`;
   const time = new Date().toISOString().slice(11, 19);
   console.log(`[${time}] requests ${w.requests}  errors ${errors}  ${versions}  replicas ${replicas}  moved ${w.moved.size}`);
+  /** "replica (version)" → its users, in user order. */
+  const byReplica = new Map();
+  const userNumber = (/** @type {string} */ u) => Number(u.slice(u.lastIndexOf('-') + 1));
+  for (const [user, where] of [...w.lastSeen].sort(([a], [b]) => userNumber(a) - userNumber(b))) {
+    byReplica.set(where, [...(byReplica.get(where) ?? []), user]);
+  }
+  for (const [where, list] of sorted(byReplica)) console.log(`  ${where}: ${list.join(' ')}`);
 }
 
 console.log(`load client: ${users} users, ${rps} requests/s → ${target}`);

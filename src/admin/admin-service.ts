@@ -28,6 +28,7 @@ import type { MutationOptions__Output } from '../generated/tether/tether/admin/v
 import type { MutationResponse } from '../generated/tether/tether/admin/v1/MutationResponse';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
+import type { LookupFn } from '../resolve/resolver';
 import type { AuthCheck } from './auth';
 import { objectToStruct, toTimestamp } from './convert';
 import { invalidRequest, toStatus } from './errors';
@@ -45,6 +46,8 @@ export interface AdminServiceOptions {
   registry: NodeRegistry;
   logger: Logger;
   auth: AuthCheck;
+  /** DNS lookup for Explain/WhatIf: the publisher's, so they see the endpoints that are served. */
+  lookup?: LookupFn;
 }
 
 export interface AdminService {
@@ -85,7 +88,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     const held = refusals.admit(`${peerHost(context.peer)} ${reason ?? ''}`);
     if (held !== undefined) log.warn({ ...context, reason, ...(held > 0 ? { heldBack: held } : {}) }, 'admin call refused');
   };
-  const explainSource = createExplainSource({ manager, logger: log });
+  const explainSource = createExplainSource({ manager, logger: log, ...(options.lookup ? { lookup: options.lookup } : {}) });
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
   function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {

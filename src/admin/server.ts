@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
+import type { LookupFn } from '../resolve/resolver';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
 import { createAdminService } from './admin-service';
 import { createAuthCheck, type AdminAuth } from './auth';
@@ -23,6 +24,8 @@ export interface AddAdminServiceOptions {
   logger: Logger;
   /** Bearer tokens for Admin calls (health and reflection stay open: probes and grpcurl discovery). */
   auth: AdminAuth;
+  /** The DNS lookup the publisher uses, so Explain and WhatIf resolve endpoint names alike. */
+  lookup?: LookupFn;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -62,7 +65,13 @@ export interface AddedAdminService {
  */
 export function addAdminService(server: grpc.Server, options: AddAdminServiceOptions): AddedAdminService {
   const log = options.logger.child({ component: 'admin' });
-  const service = createAdminService({ manager: options.manager, registry: options.registry, logger: log, auth: createAuthCheck(options.auth) });
+  const service = createAdminService({
+    manager: options.manager,
+    registry: options.registry,
+    logger: log,
+    auth: createAuthCheck(options.auth),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [ADMIN_SERVICE_NAME]: 'NOT_SERVING' });

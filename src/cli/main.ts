@@ -6,6 +6,7 @@ import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
 import { createExtProcCommand } from './commands/ext-proc';
+import { createDemoCommand } from './commands/demo';
 
 /** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
 export function buildCli(io: CliIo = processIo): Command {
@@ -38,6 +39,7 @@ export function buildCli(io: CliIo = processIo): Command {
     });
 
   program.addCommand(createSampleCommand());
+  program.addCommand(createDemoCommand());
   addAdminCommands(program, io);
 
   return program;

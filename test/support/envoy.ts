@@ -341,7 +341,8 @@ export class EnvoyProcess {
         }
       }
     }
-    return [...names].sort();
+    // Envoy writes ':' in a stat name as '_'.
+    return [...names].map((n) => n.replace(/:/g, '_')).sort();
   }
 
   /**

@@ -289,10 +289,50 @@ export class EnvoyProcess {
     return rejectionsAt(this.adminPort);
   }
 
-  /** Throws unless no xDS update was ever rejected. */
+  /**
+   * The `update_rejected` counters Envoy must keep for what it holds, named as Envoy 1.40 emits
+   * them: `listener_manager.lds.`, `cluster_manager.cds.`, `cluster.<name>.` for every EDS
+   * cluster (active or warming), `http.<stat_prefix>.rds.<route_config_name>.` for every HTTP
+   * connection manager on RDS (active or warming listeners).
+   */
+  async rejectionStatNames(): Promise<string[]> {
+    const names = new Set(['listener_manager.lds.update_rejected', 'cluster_manager.cds.update_rejected']);
+    const dump = await this.configDump();
+    const section = (suffix: string): Json => dump.configs.find((c) => String(c['@type']).endsWith(`.${suffix}`)) ?? {};
+    const clusters = section('ClustersConfigDump');
+    for (const entry of [...(clusters.dynamic_active_clusters ?? []), ...(clusters.dynamic_warming_clusters ?? [])]) {
+      if (entry.cluster?.type === 'EDS') names.add(`cluster.${entry.cluster.name}.update_rejected`);
+    }
+    for (const entry of section('ListenersConfigDump').dynamic_listeners ?? []) {
+      for (const state of [entry.active_state, entry.warming_state]) {
+        const listener = state?.listener;
+        if (!listener) continue;
+        for (const chain of [...(listener.filter_chains ?? []), ...(listener.default_filter_chain ? [listener.default_filter_chain] : [])]) {
+          for (const filter of chain.filters ?? []) {
+            const hcm = filter.typed_config;
+            if (String(hcm?.['@type']).endsWith('.HttpConnectionManager') && hcm.rds) {
+              names.add(`http.${hcm.stat_prefix}.rds.${hcm.rds.route_config_name}.update_rejected`);
+            }
+          }
+        }
+      }
+    }
+    // Envoy writes ':' in a stat name as '_'.
+    return [...names].map((n) => n.replace(/:/g, '_')).sort();
+  }
+
+  /**
+   * Throws unless no xDS update was ever rejected, and unless every counter of
+   * rejectionStatNames() exists: a renamed stat must not make this pass unseen.
+   */
   async expectNoRejections(): Promise<void> {
-    const rejected = await this.rejections();
+    // The config dump first: any resource in it had its counters before the stats are read.
+    const expected = await this.rejectionStatNames();
+    const stats = await this.stats('update_rejected');
+    const rejected = Object.fromEntries([...stats].filter(([, v]) => v !== 0));
     if (Object.keys(rejected).length > 0) throw new Error(`Envoy rejected xDS updates: ${JSON.stringify(rejected)}\n${this.output.slice(-3000)}`);
+    const missing = expected.filter((name) => !stats.has(name));
+    if (missing.length > 0) throw new Error(`Envoy has no ${missing.join(', ')} (stat names changed?); it has: ${[...stats.keys()].join(', ')}`);
   }
 
   /** `/config_dump` (with EDS) as parsed JSON. */

@@ -63,6 +63,7 @@ function toMutationResponse(result: MutationResult): MutationResponse {
     changed: result.changed,
     dry_run: result.dryRun,
     changes: result.changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
+    restores: result.restores ?? 0,
   };
 }
 
@@ -187,6 +188,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
           source: v.source,
           description: v.description,
           content_hash: v.contentHash,
+          restores: v.restores ?? 0,
         })),
       };
     }),

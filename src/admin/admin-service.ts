@@ -72,6 +72,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
   const log = options.logger;
   const rollouts = new Set<() => void>();
   const explainSource = createExplainSource({ manager, logger: log });
+  const connectedKinds = () => registry.list().map((n) => n.kind);
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
   function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
@@ -215,9 +216,9 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       return getStatus(registry, manager.current().version, kind);
     }),
 
-    Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req)),
+    Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),
 
-    WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req)),
+    WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req, connectedKinds)),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

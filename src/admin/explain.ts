@@ -28,11 +28,11 @@ function readEntries(fields: RequestFields, entries: Array<[string, string]>, pa
   }
 }
 
-/**
- * Reads and checks the request into a query; throws INVALID_ARGUMENT listing every problem.
- * `kind` is undefined when the request names none (the server chooses, see explainKind).
- */
-export function readExplainRequest(req: ExplainRequest__Output): Omit<ExplainQuery, 'kind'> & { kind: NodeKind | undefined } {
+/** An explain query whose kind is undefined when the request names none (the server chooses, see explainKind). */
+export type ReadExplainQuery = Omit<ExplainQuery, 'kind'> & { kind: NodeKind | undefined };
+
+/** Reads and checks the request into a query; throws INVALID_ARGUMENT listing every problem. */
+export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuery {
   const fields = new RequestFields();
   const service = fields.name(req.service, 'service');
   const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
@@ -53,7 +53,7 @@ export function readExplainRequest(req: ExplainRequest__Output): Omit<ExplainQue
   const connection = readConnection(fields, req.connection_remote, req.connection_local);
   fields.done();
 
-  const query: Omit<ExplainQuery, 'kind'> & { kind: NodeKind | undefined } = { service, kind, headers };
+  const query: ReadExplainQuery = { service, kind, headers };
   if (Object.keys(req.cookies).length > 0) query.cookies = { ...req.cookies };
   if (Object.keys(req.query).length > 0) query.query = { ...req.query };
   if (req.client_ip) query.clientIp = req.client_ip;

@@ -67,6 +67,7 @@ function toMutationResponse(result: MutationResult): MutationResponse {
     changed: result.changed,
     dry_run: result.dryRun,
     changes: result.changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
+    restores: result.restores ?? 0,
   };
 }
 
@@ -89,6 +90,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     if (held !== undefined) log.warn({ ...context, reason, ...(held > 0 ? { heldBack: held } : {}) }, 'admin call refused');
   };
   const explainSource = createExplainSource({ manager, logger: log, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const connectedKinds = () => registry.list().map((n) => n.kind);
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
   function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
@@ -205,6 +207,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
           source: v.source,
           description: v.description,
           content_hash: v.contentHash,
+          restores: v.restores ?? 0,
         })),
       };
     }),
@@ -231,9 +234,9 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       return getStatus(registry, manager.current().version, kind);
     }),
 
-    Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req)),
+    Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),
 
-    WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req)),
+    WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req, connectedKinds)),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { initHashing, splitHostPort } from '../affinity';
 import { closest } from '../config/suggestions';
 import { TetherError } from '../control/errors';
-import { explainRequest, type ExplainOutcome, type ExplainQuery, type PickOutcome } from '../control/explain';
+import { explainKind, explainRequest, servedService, type ExplainOutcome, type ExplainQuery, type PickOutcome } from '../control/explain';
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
@@ -28,11 +28,14 @@ function readEntries(fields: RequestFields, entries: Array<[string, string]>, pa
   }
 }
 
+/** An explain query whose kind is undefined when the request names none (the server chooses, see explainKind). */
+export type ReadExplainQuery = Omit<ExplainQuery, 'kind'> & { kind: NodeKind | undefined };
+
 /** Reads and checks the request into a query; throws INVALID_ARGUMENT listing every problem. */
-export function readExplainRequest(req: ExplainRequest__Output): ExplainQuery {
+export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuery {
   const fields = new RequestFields();
   const service = fields.name(req.service, 'service');
-  const kind: NodeKind = readNodeKind(req.node_kind, 'node_kind', fields.errors) ?? 'envoy';
+  const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
 
   const headerEntries = req.headers.map((h): [string, string] => [h.name, h.value]);
   readEntries(fields, headerEntries, 'headers');
@@ -50,7 +53,7 @@ export function readExplainRequest(req: ExplainRequest__Output): ExplainQuery {
   const connection = readConnection(fields, req.connection_remote, req.connection_local);
   fields.done();
 
-  const query: ExplainQuery = { service, kind, headers };
+  const query: ReadExplainQuery = { service, kind, headers };
   if (Object.keys(req.cookies).length > 0) query.cookies = { ...req.cookies };
   if (Object.keys(req.query).length > 0) query.query = { ...req.query };
   if (req.client_ip) query.clientIp = req.client_ip;
@@ -114,15 +117,34 @@ export function toExplainResponse(version: number, outcome: ExplainOutcome, note
   };
 }
 
-export async function explain(source: ExplainSource, req: ExplainRequest__Output): Promise<ExplainResponse> {
-  const query = readExplainRequest(req);
+const KIND_NAMES: Record<NodeKind, string> = { envoy: 'Envoy', grpc: 'gRPC' };
+
+/** `connectedKinds`: the kinds of the nodes connected now, for the default kind. */
+export async function explain(source: ExplainSource, req: ExplainRequest__Output, connectedKinds: () => readonly NodeKind[] = () => []): Promise<ExplainResponse> {
+  const read = readExplainRequest(req);
   await initHashing();
   const { current, translated } = await source.current();
   const names = current.config.services.map((s) => s.name);
-  if (!names.includes(query.service)) {
-    const near = closest(query.service, names);
-    throw new TetherError('NOT_FOUND', `unknown service '${query.service}'${near ? `; did you mean '${near}'?` : ''}`);
+  if (!names.includes(read.service)) {
+    const near = closest(read.service, names);
+    throw new TetherError('NOT_FOUND', `unknown service '${read.service}'${near ? `; did you mean '${near}'?` : ''}`);
   }
+  const serves = (kind: NodeKind) => {
+    try {
+      servedService(translated.wire(kind), read.service, kind);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const chosen = explainKind(read.kind, connectedKinds(), serves);
+  const query: ExplainQuery = { ...read, kind: chosen.kind };
   const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners });
-  return toExplainResponse(current.version, outcome, translated.notes);
+  const notes = [...translated.notes];
+  if (chosen.from !== 'requested') {
+    const why = chosen.from === 'connected' ? 'the kind of node connected now' : 'no node is connected; the config serves the service to them';
+    const others = chosen.others.map((k) => `${KIND_NAMES[k]} nodes are ${chosen.from} too: node_kind "${k}" explains for them`);
+    notes.push(`explained for ${KIND_NAMES[chosen.kind]} nodes (${why})`, ...others);
+  }
+  return toExplainResponse(current.version, outcome, notes);
 }

@@ -6,7 +6,7 @@
  */
 import { TetherError } from '../control/errors';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
+import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, servesRoutes, whatIfKinds, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources } from '../control/resource-diff';
@@ -26,7 +26,8 @@ const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint
 
 interface ReadWhatIf {
   change: ProposedChange;
-  kind: NodeKind;
+  /** Undefined: the server chooses (see whatIfKinds). */
+  kind: NodeKind | undefined;
   samples: number;
   expectedVersion: number;
 }
@@ -34,7 +35,7 @@ interface ReadWhatIf {
 /** The change as the matching mutation handler reads it, with paths under the oneof member. */
 export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
   const fields = new RequestFields();
-  const kind: NodeKind = readNodeKind(req.node_kind, 'node_kind', fields.errors) ?? 'envoy';
+  const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
   const samples = req.samples || DEFAULT_SAMPLES;
   if (samples > MAX_WHAT_IF_SAMPLES) fields.problem('samples', `at most ${MAX_WHAT_IF_SAMPLES}`);
   const field = req.change;
@@ -88,8 +89,9 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
   return { change: change!, kind, samples, expectedVersion };
 }
 
-function toRouteImpact(r: RouteImpactOutcome): RouteImpact {
+function toRouteImpact(r: RouteImpactOutcome, kind: NodeKind): RouteImpact {
   return {
+    node_kind: kind,
     service: r.service,
     route: r.route,
     cluster_before: r.clusterBefore,
@@ -105,7 +107,11 @@ function toRouteImpact(r: RouteImpactOutcome): RouteImpact {
   };
 }
 
-export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output): Promise<WhatIfResponse> {
+/**
+ * `connectedKinds`: the kinds of the nodes connected now, for the default when the request
+ * names no kind.
+ */
+export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, connectedKinds: () => readonly NodeKind[] = () => []): Promise<WhatIfResponse> {
   const read = readWhatIfRequest(req);
   await initHashing();
   const { current, translated: before } = await source.current();
@@ -114,27 +120,36 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output):
   }
   const proposal = proposeConfig(current.document, read.change);
   const after = await source.translate(proposal.config);
-  const kind = read.kind;
-  const measurements = plannedImpacts(
-    { resources: before.wire(kind), owners: before.owners },
-    { resources: after.wire(kind), owners: after.owners },
-    { kind, samples: read.samples },
-  );
-  const routes: RouteImpactOutcome[] = [];
-  for (const measure of measurements) {
-    // ~0.2 s per route at 100,000 sessions: let xDS and other calls in between routes.
-    await nextTurn();
-    routes.push(measure());
-  }
+  const served = (kind: NodeKind) => servesRoutes(before.wire(kind)) || servesRoutes(after.wire(kind));
+  const { kinds, from } = whatIfKinds(read.kind, connectedKinds(), served);
+  const routes: RouteImpact[] = [];
+  const changes: WhatIfResponse['changes'] = [];
   const encodings = new EncodeCache();
-  const snapshotOf = (resources: EnvoyResources) => new Map([[kind, buildSnapshot(resources, kind, '', encodings)]]);
-  const changes = diffResources(snapshotOf(before.resources(kind)), snapshotOf(after.resources(kind)));
+  for (const kind of kinds) {
+    const measurements = plannedImpacts(
+      { resources: before.wire(kind), owners: before.owners },
+      { resources: after.wire(kind), owners: after.owners },
+      { kind, samples: read.samples },
+    );
+    for (const measure of measurements) {
+      // ~0.2 s per route at 100,000 sessions: let xDS and other calls in between routes.
+      await nextTurn();
+      routes.push(toRouteImpact(measure(), kind));
+    }
+    const snapshotOf = (resources: EnvoyResources) => new Map([[kind, buildSnapshot(resources, kind, '', encodings)]]);
+    for (const c of diffResources(snapshotOf(before.resources(kind)), snapshotOf(after.resources(kind)))) {
+      changes.push({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' });
+    }
+  }
   return {
     version: current.version,
-    node_kind: kind,
+    node_kind: kinds[0]!,
     samples: read.samples,
     changed: contentHash(proposal.config) !== contentHash(current.config),
-    routes: routes.map(toRouteImpact),
-    changes: changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
+    routes,
+    changes,
+    node_kinds: kinds,
+    unserved_kinds: kinds.filter((k) => !served(k)),
+    kinds_from: from,
   };
 }

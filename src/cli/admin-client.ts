@@ -31,7 +31,7 @@ import type { UpsertBackendRequest } from '../generated/tether/tether/admin/v1/U
 import type { UpsertRouteRequest } from '../generated/tether/tether/admin/v1/UpsertRouteRequest';
 import type { UpsertServiceRequest } from '../generated/tether/tether/admin/v1/UpsertServiceRequest';
 import type { WaitForRolloutRequest } from '../generated/tether/tether/admin/v1/WaitForRolloutRequest';
-import { CliError, toCliError } from './errors';
+import { CliError, outcomeUnknown, toCliError, unknownOutcomeError } from './errors';
 import { DEFAULT_PORTS } from '../ports';
 
 export type { GetConfigResponse__Output, GetStatusResponse__Output, ListVersionsResponse__Output, MutationResponse__Output, RolloutProgress__Output };
@@ -67,6 +67,30 @@ export interface UnaryMethods {
   WhatIf: [WhatIfRequest, WhatIfResponse__Output];
 }
 export type UnaryMethod = keyof UnaryMethods;
+
+/** The methods that change the config (their response is a MutationResponse). */
+const MUTATIONS: ReadonlySet<UnaryMethod> = new Set<UnaryMethod>([
+  'ApplyConfig',
+  'UpsertService',
+  'DeleteService',
+  'UpsertRoute',
+  'DeleteRoute',
+  'UpsertBackend',
+  'DeleteBackend',
+  'SetSplit',
+  'Promote',
+  'Rollback',
+  'AddEndpoint',
+  'RemoveEndpoint',
+  'DrainEndpoint',
+]);
+
+/** A real change (not a dry run) whose failure may have happened after the server made it. */
+function mayHaveChanged(method: UnaryMethod, request: unknown, err: grpc.ServiceError): boolean {
+  if (!MUTATIONS.has(method) || !outcomeUnknown(err)) return false;
+  const options = (request as { options?: { dry_run?: boolean } | null }).options;
+  return options?.dry_run !== true;
+}
 
 export interface AdminClientOptions {
   /** `host:port` of the admin server. */
@@ -151,7 +175,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         let unbind: () => void = () => undefined;
         const call = fn.call(raw, request, metadata(), { deadline: deadline(callOptions.deadlineMs) }, (err, response) => {
           unbind();
-          if (err) reject(toCliError(err, options.address));
+          if (err) reject(mayHaveChanged(method, request, err) ? unknownOutcomeError(err, method, options.address) : toCliError(err, options.address));
           else resolve(response as never);
         });
         unbind = bindAbort(callOptions.signal, call);

@@ -58,6 +58,38 @@ export function toCliError(err: unknown, address?: string): CliError {
 }
 
 /**
+ * Whether a failed call may still have reached the server and been carried out: the
+ * connection broke or the deadline passed after the request went out. Failures before any
+ * connection existed (refused, unresolvable, TLS) or a stream the server refused are sure
+ * not to have run.
+ */
+export function outcomeUnknown(err: grpc.ServiceError): boolean {
+  switch (err.code) {
+    case grpc.status.UNAVAILABLE:
+      return !/^(No connection established|Name resolution failed|Stream refused)/.test(err.details ?? '');
+    case grpc.status.DEADLINE_EXCEEDED:
+      return true;
+    case grpc.status.INTERNAL:
+      return /^Received RST_STREAM/.test(err.details ?? '');
+    default:
+      return false;
+  }
+}
+
+/**
+ * The error for a change whose outcome is unknown (see outcomeUnknown): says so, and how to
+ * find out, since retrying blindly could apply the change twice or over someone else's.
+ */
+export function unknownOutcomeError(err: grpc.ServiceError, method: string, address: string): CliError {
+  const cause = err.code === grpc.status.DEADLINE_EXCEEDED ? `no answer in time (${err.details})` : `the connection broke (${transportCause(err.details || grpc.status[err.code] || 'unknown error')})`;
+  return new CliError(
+    `${method} to the admin server at ${address}: ${cause} after the request was sent, so it may or may not have been applied.\n` +
+      'Run `tether history` to see whether it made a new version before retrying (a retry with --expected-version cannot apply twice).',
+    err.code,
+  );
+}
+
+/**
  * The gist of a grpc-js connection failure, which arrives wrapped as "No connection
  * established. Last error: Error: <cause> (<timestamp>). Resolution note: …", with OpenSSL's
  * "<hex>:error:<code>:SSL routines:<function>:<reason>:<file>:<line>…" as the cause for TLS.

@@ -66,21 +66,24 @@ export function changeHeading(change: ResourceChange__Output): string {
 /**
  * A mutation's result: for a dry run every change with its diff and a summary; otherwise
  * the changed resources (headings only) and `applied version N`, or `no change (version N)`.
+ * A rollback also names the version it restores.
  */
 export function formatMutation(res: MutationResponse__Output): string {
   const out: string[] = [];
+  const restores = res.restores && res.restores !== '0' ? ` (the config of version ${res.restores})` : '';
   if (res.dry_run) {
     for (const change of res.changes) {
       out.push(changeHeading(change));
       if (change.diff) out.push(change.diff.replace(/\n$/, ''));
     }
     const n = res.changes.length;
-    out.push(n === 0 ? `dry run: no change (version ${res.version})` : `dry run: ${n} resource change${n === 1 ? '' : 's'}; version ${res.version} unchanged`);
+    const would = restores ? `; would restore version ${res.restores}` : '';
+    out.push(n === 0 ? `dry run: no change (version ${res.version})${would}` : `dry run: ${n} resource change${n === 1 ? '' : 's'}; version ${res.version} unchanged${would}`);
   } else if (!res.changed) {
-    out.push(`no change (version ${res.version})`);
+    out.push(`no change (version ${res.version}${restores ? ` already has the config of version ${res.restores}` : ''})`);
   } else {
     for (const change of res.changes) out.push(changeHeading(change));
-    out.push(`applied version ${res.version}`);
+    out.push(`applied version ${res.version}${restores}`);
   }
   return out.join('\n') + '\n';
 }

@@ -3,11 +3,13 @@ import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { createHash } from 'node:crypto';
+import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
 import { diffResources } from './resource-diff';
+import { undoStep } from './undo';
 import type {
   ConfigDocument,
   ConfigManagerApi,
@@ -61,7 +63,12 @@ interface State {
 /** One requested change: where it comes from and how to build the new document from the current one. */
 interface Change {
   source: string;
+  /** The caller's text, stored after Tether's own summary of the change. */
   description: string;
+  /** Tether's summary of the change, from the document before it and the validated result. */
+  summarize?(before: ConfigDocument, after: ConfigDocument): string;
+  /** Rollbacks: the version restored. */
+  restores?: number;
   fileHash?: string;
   build(current: ConfigDocument | undefined): { document: unknown; errorPaths?: (result: ConfigDocument) => PathRewrite[] };
 }
@@ -126,9 +133,10 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
     }
     const hash = configHash(config);
+    const restores = c.restores !== undefined ? { restores: c.restores } : {};
     if (state && hash === state.contentHash) {
       log.debug({ source: c.source, version: state.version }, 'config unchanged');
-      return { version: state.version, changed: false, dryRun, changes: [] };
+      return { version: state.version, changed: false, dryRun, changes: [], ...restores };
     }
 
     // Never a number used before, also when the store fell back to an older version.
@@ -143,16 +151,18 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     }
     if (dryRun) {
       await prepared.discard();
-      return { version: state?.version ?? 0, changed: false, dryRun, changes };
+      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores };
     }
 
+    const summary = state && c.summarize ? c.summarize(state.document, document) : '';
     const record: VersionRecord = {
       version,
       document,
       contentHash: hash,
       createdAt: now().toISOString(),
       source: c.source,
-      description: c.description,
+      description: joinDescription(summary, c.description),
+      ...restores,
       ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
     };
     try {
@@ -167,10 +177,10 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     prepared.publish();
     state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
     log.info(
-      { source: c.source, version, description: c.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
+      { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
       'config applied',
     );
-    return { version, changed: true, dryRun, changes };
+    return { version, changed: true, dryRun, changes, ...restores };
   };
 
   /** Passes the error on, logging rejected configs (the caller gets every error too). */
@@ -209,6 +219,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
   const initialChange: Change = {
     source: initial.source,
     description: initial.description ?? '',
+    summarize: describeDocumentChange,
     ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
     build: () => ({ document: initial.document }),
   };
@@ -252,6 +263,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
           {
             source: options.source,
             description: options.description ?? '',
+            summarize: describeDocumentChange,
             ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
             build: () => ({ document }),
           },
@@ -263,11 +275,13 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     mutate(source, edit: DocumentEdit | ((document: ConfigDocument) => ConfigDocument), options) {
       const apply = typeof edit === 'function' ? edit : (doc: ConfigDocument) => edit.apply(doc);
       const errorPaths = typeof edit === 'function' ? undefined : edit.errorPaths?.bind(edit);
+      const describe = typeof edit === 'function' ? undefined : edit.describe?.bind(edit);
       return serially(() =>
         change(
           {
             source,
             description: options.description ?? '',
+            ...(describe ? { summarize: (before: ConfigDocument) => describe(before) } : {}),
             build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
           },
           options,
@@ -280,14 +294,19 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
         const current = currentState().version;
         let target = toVersion;
         if (target === 0) {
-          const previous = (await store.list()).find((m) => m.version < current);
-          if (!previous) throw new TetherError('NOT_FOUND', `no version before ${current} is kept in history`);
-          target = previous.version;
+          const step = undoStep(await store.list(), current);
+          if (step.target === undefined) {
+            const restored = step.base !== current ? ` (v${current} restores v${step.base})` : '';
+            throw new TetherError('NOT_FOUND', `no version before v${step.base} is kept in history${restored}: nothing to roll back to`);
+          }
+          target = step.target;
         }
         const record = target <= current ? await store.get(target) : undefined;
         if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange()})`);
-        const why = options.description ? `: ${options.description}` : '';
-        return change({ source: 'rollback', description: `rollback to v${target}${why}`, build: () => ({ document: record.document }) }, options);
+        return change(
+          { source: 'rollback', description: options.description ?? '', summarize: () => `rollback to v${target}`, restores: target, build: () => ({ document: record.document }) },
+          options,
+        );
       }).catch(logRejection('rollback'));
     },
 

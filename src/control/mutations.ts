@@ -16,6 +16,7 @@ import {
   weightPath,
   type Entry,
 } from './document';
+import { describeEdit } from './change-description';
 import type { ConfigDocument, DocumentEdit, PathRewrite } from './types';
 
 /**
@@ -324,8 +325,9 @@ export const edits = {
   upsertService: (service: unknown): DocumentEdit => ({
     apply: (doc) => upsertService(doc, service),
     errorPaths: (doc) => entryAt(indexOf(doc, 'services', nameOf(service)), 'services', 'service'),
+    describe: (doc) => describeEdit.upsertService(doc, service),
   }),
-  deleteService: (name: string): DocumentEdit => ({ apply: (doc) => deleteService(doc, name) }),
+  deleteService: (name: string): DocumentEdit => ({ apply: (doc) => deleteService(doc, name), describe: () => describeEdit.deleteService(name) }),
   upsertRoute: (service: string, route: unknown, position?: number): DocumentEdit => ({
     apply: (doc) => upsertRoute(doc, service, route, position),
     errorPaths: (doc) => {
@@ -333,13 +335,18 @@ export const edits = {
       const found = name === undefined ? undefined : routePath(doc, service, name);
       return found ? [{ from: found.path, to: 'route' }] : [];
     },
+    describe: (doc) => describeEdit.upsertRoute(doc, service, route),
   }),
-  deleteRoute: (service: string, route: string): DocumentEdit => ({ apply: (doc) => deleteRoute(doc, service, route) }),
+  deleteRoute: (service: string, route: string): DocumentEdit => ({
+    apply: (doc) => deleteRoute(doc, service, route),
+    describe: () => describeEdit.deleteRoute(service, route),
+  }),
   upsertBackend: (backend: unknown): DocumentEdit => ({
     apply: (doc) => upsertBackend(doc, backend),
     errorPaths: (doc) => entryAt(indexOf(doc, 'backends', nameOf(backend)), 'backends', 'backend'),
+    describe: (doc) => describeEdit.upsertBackend(doc, backend),
   }),
-  deleteBackend: (name: string): DocumentEdit => ({ apply: (doc) => deleteBackend(doc, name) }),
+  deleteBackend: (name: string): DocumentEdit => ({ apply: (doc) => deleteBackend(doc, name), describe: () => describeEdit.deleteBackend(name) }),
   setSplit: (service: string, route: string, weights: Record<string, number>): DocumentEdit => ({
     apply: (doc) => setSplit(doc, service, route, weights),
     errorPaths: (doc) => {
@@ -348,12 +355,23 @@ export const edits = {
       const perBackend = list(found.route, 'backends').map((b, k) => ({ from: `${found.path}.backends[${k}]`, to: weightPath(nameOf(b) ?? String(k)) }));
       return [...perBackend, { from: `${found.path}.backends`, to: 'weights' }];
     },
+    describe: (doc) => describeEdit.setSplit(doc, service, route, weights),
   }),
-  promote: (service: string, backend: string, route?: string): DocumentEdit => ({ apply: (doc) => promote(doc, service, backend, route) }),
+  promote: (service: string, backend: string, route?: string): DocumentEdit => ({
+    apply: (doc) => promote(doc, service, backend, route),
+    describe: () => describeEdit.promote(service, backend, route),
+  }),
   addEndpoint: (backend: string, address: string, weight?: number, grpcPort?: number): DocumentEdit => ({
     apply: (doc) => addEndpoint(doc, backend, address, weight, grpcPort),
     errorPaths: (doc) => endpointPaths(doc, backend, address),
+    describe: () => describeEdit.addEndpoint(backend, address, weight),
   }),
-  removeEndpoint: (backend: string, address: string): DocumentEdit => ({ apply: (doc) => removeEndpoint(doc, backend, address) }),
-  drainEndpoint: (backend: string, address: string): DocumentEdit => ({ apply: (doc) => drainEndpoint(doc, backend, address) }),
+  removeEndpoint: (backend: string, address: string): DocumentEdit => ({
+    apply: (doc) => removeEndpoint(doc, backend, address),
+    describe: () => describeEdit.removeEndpoint(backend, address),
+  }),
+  drainEndpoint: (backend: string, address: string): DocumentEdit => ({
+    apply: (doc) => drainEndpoint(doc, backend, address),
+    describe: () => describeEdit.drainEndpoint(backend, address),
+  }),
 };

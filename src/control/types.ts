@@ -26,6 +26,8 @@ export interface MutationResult {
   changed: boolean;
   dryRun: boolean;
   changes: ResourceChange[];
+  /** Rollback only: the version whose config it restores (or would, for a dry run). */
+  restores?: number;
 }
 
 /**
@@ -49,6 +51,8 @@ export type ConfigDocument = Record<string, unknown>;
 export interface DocumentEdit {
   apply(document: ConfigDocument): ConfigDocument;
   errorPaths?(result: ConfigDocument): PathRewrite[];
+  /** What the edit does, for the version history (`split shop/main: v1=90 v2=10`), from the document it edits. */
+  describe?(before: ConfigDocument): string;
 }
 
 export interface CurrentConfig {
@@ -79,7 +83,11 @@ export interface ConfigManagerApi {
     edit: DocumentEdit | ((document: Record<string, unknown>) => Record<string, unknown>),
     options: MutationOptions,
   ): Promise<MutationResult>;
-  /** Make a version from history current again, as a new version. 0 → the previous one. */
+  /**
+   * Make a version from history current again, as a new version. 0 → step back (undo): the
+   * version before the current one, where a rollback version counts as the version it
+   * restored, so repeated rollbacks walk back through history (see undo.ts).
+   */
   rollback(toVersion: number, options: MutationOptions): Promise<MutationResult>;
   history(): Promise<VersionMeta[]>;
 }

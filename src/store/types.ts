@@ -16,7 +16,10 @@ export interface VersionRecord {
   createdAt: string;
   /** What made it: "file", "apply", "upsert-service", "rollback", "default", ... */
   source: string;
+  /** What the version did (Tether's summary of the edit, then the caller's text), for `tether history`. */
   description: string;
+  /** Set on versions made by a rollback: the version whose config it restored. */
+  restores?: number;
   /** Set on versions made from a config file: the hash of the file's text, so a restart can tell whether the file changed since. */
   fileHash?: string;
 }

@@ -79,6 +79,9 @@ export function recordProblem(value: unknown): string | undefined {
     if (typeof value[key] !== 'string') return `record.${key} must be a string`;
   }
   if (value.fileHash !== undefined && typeof value.fileHash !== 'string') return 'record.fileHash must be a string';
+  if (value.restores !== undefined && (!Number.isSafeInteger(value.restores) || (value.restores as number) < 1 || (value.restores as number) >= (value.version as number))) {
+    return 'record.restores must be an earlier version';
+  }
   return undefined;
 }
 

@@ -8,18 +8,21 @@
  * `<service>~<route>~sticky`, whose EDS holds the replicas of every backend with weight > 0, and
  * the route's hash policy picks a replica — and with it a version — on one ring.
  *
- * How shares become exact ring points: the cluster's hosts' load_balancing_weights add up to
- * T, a power of two (Envoy 2^17, gRPC 2^12 = grpc-js-xds's ring cap), and minimum_ring_size = T.
- * Then every step of the ring construction is exact in doubles: minNorm = wmin / T, scale =
- * ceil(minNorm × T) / minNorm = T, and host i's running target moves by exactly its weight, so
- * host i gets exactly `weight` entries: the first `weight` of its fixed XXH64("<key>_<n>")
- * sequence (src/affinity/ring-hash.ts). T is shared among backends by the split's weights and
- * within a backend among its live replicas by endpoint weight, both with Webster's method
- * (apportion.ts), which is monotone: growing a backend's share never takes a point from it,
- * and each of its replicas keeps at least its points. Growing v2 therefore only ADDS v2 entries
- * and shrinking v1 only REMOVES v1 entries; a user whose entry was v2 still finds a v2 entry
- * first (new entries are v2, and removed ones were v1). Users move v1 → v2, never back.
+ * How shares become exact ring points: each version gets a number of points (sticky-points.ts:
+ * Envoy a share of T = 2^17 by weight; gRPC 2048 for the largest version and the others in
+ * proportion to it, a ring of 2048–4096), shared within a version among its live replicas by
+ * endpoint weight, both with Webster's method (apportion.ts), which is monotone: growing a
+ * backend's share never takes a point from it, and each of its replicas keeps at least its
+ * points. The EDS weights make the client's ring construction give every host exactly its
+ * points: the first n of its fixed XXH64("<key>_<n>") sequence (src/affinity/ring-hash.ts).
+ * Envoy: weight = points, minimum_ring_size = T, a power of two, so every step of the
+ * construction is exact in doubles. gRPC: minimum = maximum = the ring's size and weights that
+ * add up to 2^16 (exactRingWeights). Growing v2 therefore only ADDS v2 entries and shrinking
+ * v1 only REMOVES v1 entries; a user whose entry was v2 still finds a v2 entry first (new
+ * entries are v2, and removed ones were v1). Users move v1 → v2, never back.
  * (test/translate/sticky-split.test.ts checks this on 20,000 keys with src/affinity's ring.)
+ * gRPC's ring keeps the largest version's points fixed so that its users keep their replica
+ * (test/translate/sticky-split-movement.test.ts measures who moves within a version).
  *
  * Trade-offs:
  * - one cluster means one set of per-cluster settings: per-backend header operations and host
@@ -29,28 +32,31 @@
  * - changing one version's replica count re-shares that version's points among its replicas:
  *   the old replicas give up their last entries and the new one adds entries elsewhere on the
  *   ring, so users move within the version AND across versions, both ways: about
- *   2 × (re-shared points / T) × (other versions' share). Measured (test/translate/
+ *   2 × (re-shared points / ring size) × (other versions' share). Measured (test/translate/
  *   sticky-split.test.ts), v2 2 → 3 replicas at 70/30: ~5 % move within v2, ~12 % change
  *   version. Scale before or after a rollout step, pin sessions with affinity.strong, or use
  *   header mode (Envoy), where the version does not depend on the replicas at all;
  * - with three or more live versions, a version whose share stays the same can gain or lose one
- *   point (1/T of the users) when the others trade shares (rounding);
- * - points per version are whole: gRPC's 4096 gives 40.96 points per 1 %; a replica whose share
- *   rounds to no point gets no users until its version grows (a warning says so).
+ *   point (1/T of the users) when the others trade shares (Envoy: rounding), or more (gRPC:
+ *   points follow the largest version's weight, so they change when it does);
+ * - points per version are whole: gRPC's 2048 for the largest version gives ~21 points per 1 %
+ *   beside it; a replica whose share rounds to no point gets no users until its version grows
+ *   (a warning says so).
  */
 import type { BackendSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import type { Cluster, ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
 import { apportion } from './apportion';
 import { edsCluster } from './cluster';
+import { ENVOY_RING_POINTS, exactRingWeights, GRPC_RING_POINTS, versionPoints } from './sticky-points';
 import { lbEndpoint, loadAssignment, type PreparedEndpoint, type PreparedEndpoints } from './endpoint';
 import { stickyClusterName } from './names';
 import { byName } from './proto-values';
 import type { NodeKind } from './types';
 import { backendPath, routePath, type Warnings } from './warnings';
 
-/** Ring points (= minimum_ring_size) of a sticky cluster: a power of two, see above. */
-export const STICKY_RING_POINTS: Readonly<Record<NodeKind, number>> = { envoy: 131_072, grpc: 4096 };
+/** The most ring points a sticky cluster has (Envoy: always exactly; gRPC: 2048 to 4096, see sticky-points.ts). */
+export const STICKY_RING_POINTS: Readonly<Record<NodeKind, number>> = { envoy: ENVOY_RING_POINTS, grpc: GRPC_RING_POINTS };
 
 /** Envoy's largest maximum_ring_size. */
 const ENVOY_MAX_RING_SIZE = 8_388_608;
@@ -93,13 +99,18 @@ export function stickyResources(config: TetherConfig, prepared: PreparedEndpoint
         const spec = backends.get(b.backend);
         return spec ? [{ spec, weight: b.weight, endpoints: prepared.get(b.backend) ?? [] }] : [];
       });
-    out.clusters.push(stickyCluster(name, members.map((m) => m.spec), kind, path, warnings));
-    out.endpoints.push(loadAssignment(name, stickyEndpoints(members, kind, path, warnings)));
+    const assignment = stickyEndpoints(members, kind, path, warnings);
+    // gRPC: the ring's size is in CDS and the weights in EDS. A new EDS name per size makes
+    // grpc-js-xds switch rings only once it has both (it holds a cluster's update back until
+    // the endpoints of a changed service_name arrive), never routing on new size × old weights.
+    const edsName = kind === 'grpc' ? `${name}~${assignment.ring}` : name;
+    out.clusters.push(stickyCluster(name, edsName, assignment.ring, members.map((m) => m.spec), kind, path, warnings));
+    out.endpoints.push(loadAssignment(edsName, assignment.lbEndpoints));
   }
   return { clusters: out.clusters.sort(byName), endpoints: out.endpoints.sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })) };
 }
 
-function stickyCluster(name: string, specs: readonly BackendSpec[], kind: NodeKind, path: string, warnings: Warnings): Cluster {
+function stickyCluster(name: string, edsName: string, ring: number, specs: readonly BackendSpec[], kind: NodeKind, path: string, warnings: Warnings): Cluster {
   const bounded = specs.filter((s) => (s.balancer.type === 'ring_hash' || s.balancer.type === 'maglev') && s.balancer.hashBalanceFactor !== undefined);
   if (bounded.length > 0) {
     warnings.add(
@@ -108,14 +119,18 @@ function stickyCluster(name: string, specs: readonly BackendSpec[], kind: NodeKi
         'overflow to another ring entry, which may belong to another version',
     );
   }
-  const T = STICKY_RING_POINTS[kind];
+  // Validation makes the protocols agree; the longest timeout suits every version.
+  const base = edsCluster(name, Math.max(0, ...specs.map((s) => s.connectTimeoutMs)), specs[0]?.protocol ?? 'http1');
+  // gRPC: minimum = maximum = the ring's size, for exactRingWeights; a ring without a live
+  // replica still needs a valid size.
+  const size = Math.max(1, ring);
   return {
-    // Validation makes the protocols agree; the longest timeout suits every version.
-    ...edsCluster(name, Math.max(0, ...specs.map((s) => s.connectTimeoutMs)), specs[0]?.protocol ?? 'http1'),
+    ...base,
+    eds_cluster_config: { ...base.eds_cluster_config, service_name: edsName },
     lb_policy: 'RING_HASH',
     ring_hash_lb_config: {
-      minimum_ring_size: { value: String(T) },
-      maximum_ring_size: { value: String(kind === 'grpc' ? T : ENVOY_MAX_RING_SIZE) },
+      minimum_ring_size: { value: String(kind === 'grpc' ? size : ENVOY_RING_POINTS) },
+      maximum_ring_size: { value: String(kind === 'grpc' ? size : ENVOY_MAX_RING_SIZE) },
     },
   };
 }
@@ -126,16 +141,22 @@ interface Member {
   endpoints: readonly PreparedEndpoint[];
 }
 
-/** The cluster's endpoints: live replicas weighted by their ring points, drained ones as sent elsewhere. */
-function stickyEndpoints(members: readonly Member[], kind: NodeKind, path: string, warnings: Warnings): LbEndpoint[] {
-  const T = STICKY_RING_POINTS[kind];
+/**
+ * The cluster's endpoints: live replicas weighted by their ring points (Envoy), or by the
+ * weights that give them exactly those points on a ring of `ring` points (gRPC); drained ones
+ * as sent elsewhere.
+ */
+function stickyEndpoints(members: readonly Member[], kind: NodeKind, path: string, warnings: Warnings): { lbEndpoints: LbEndpoint[]; ring: number } {
   const withLive = members.filter((m) => m.endpoints.some((e) => !e.drain));
   for (const m of members) {
     if (!withLive.includes(m)) warnings.add(`${path}.stickySplit`, `${m.spec.name} has no live endpoint: its share goes to the other backends`);
   }
-  const backendPoints = apportion(withLive.map((m) => m.weight), T);
+  const { points: backendPoints, ring } = versionPoints(
+    withLive.map((m) => m.weight),
+    kind,
+  );
 
-  const byAddress = new Map<string, { lb: LbEndpoint; live: boolean }>();
+  const byAddress = new Map<string, { lb: LbEndpoint; live: boolean; points: number }>();
   const hashKeys = new Set<string>();
   const order: string[] = [];
   members.forEach((m) => {
@@ -145,11 +166,11 @@ function stickyEndpoints(members: readonly Member[], kind: NodeKind, path: strin
     const hostPoints = apportion(live.map((e) => e.weight), points);
     const unplaced = hostPoints.filter((p) => p === 0).length;
     if (b >= 0 && points === 0) {
-      warnings.add(`${path}.stickySplit`, `${m.spec.name} gets no ring point: its share is below 1/${T} of the split`);
+      warnings.add(`${path}.stickySplit`, `${m.spec.name} gets no ring point: its share is below 1/${ring} of the split`);
     } else if (unplaced > 0) {
       warnings.add(
         `${path}.stickySplit`,
-        `${m.spec.name}: ${unplaced} of ${live.length} replicas get no ring point at ${points} points (its share of ${T}); they get users as its share grows`,
+        `${m.spec.name}: ${unplaced} of ${live.length} replicas get no ring point at ${points} points (its share of ${ring}); they get users as its share grows`,
       );
     }
     for (const e of m.endpoints) {
@@ -167,15 +188,19 @@ function stickyEndpoints(members: readonly Member[], kind: NodeKind, path: strin
       const lb = lbEndpoint(endpoint, kind, e.drain ? e.weight : p);
       const seen = byAddress.get(key);
       if (!seen) {
-        byAddress.set(key, { lb, live: !e.drain });
+        byAddress.set(key, { lb, live: !e.drain, points: p });
         order.push(key);
         continue;
       }
       // One address in two backends: one host on the ring, with both shares (and both versions).
       warnings.add(`${path}.stickySplit`, `${e.ip}:${e.port} is in more than one backend of the split; one replica with both shares`);
-      if (!e.drain && seen.live) seen.lb.load_balancing_weight = { value: (seen.lb.load_balancing_weight?.value ?? 0) + p };
-      else if (!e.drain) byAddress.set(key, { lb, live: true });
+      if (!e.drain && seen.live) seen.points += p;
+      else if (!e.drain) byAddress.set(key, { lb, live: true, points: p });
     }
   });
-  return order.map((k) => byAddress.get(k)!.lb);
+  const hosts = order.map((k) => byAddress.get(k)!);
+  const live = hosts.filter((h) => h.live);
+  const weights = kind === 'grpc' && ring > 0 ? exactRingWeights(live.map((h) => h.points)) : live.map((h) => h.points);
+  live.forEach((h, i) => (h.lb.load_balancing_weight = { value: weights[i]! }));
+  return { lbEndpoints: hosts.map((h) => h.lb), ring };
 }

@@ -47,7 +47,7 @@ describe('reading', () => {
     const res = await h.api.ListVersions();
     expect(res.current_version).toBe('2');
     expect(res.versions.map((v) => [v.version, v.source, v.description])).toEqual([
-      ['2', 'set-split', 'half/half'],
+      ['2', 'set-split', 'split shop/main: shop-v1=50 shop-v2=50 — half/half'],
       ['1', 'test', ''],
     ]);
     expect(res.versions[0]!.content_hash).not.toBe(res.versions[1]!.content_hash);
@@ -258,11 +258,11 @@ describe('traffic shifting and history', () => {
   it('Rollback restores an earlier version as a new one; unknown versions are NOT_FOUND', async () => {
     await h.api.Promote({ service: 'shop', backend: 'shop-v2' });
     await h.api.DeleteService({ name: 'search' });
-    expect(await h.api.Rollback({})).toMatchObject({ version: '4', changed: true });
+    expect(await h.api.Rollback({})).toMatchObject({ version: '4', changed: true, restores: '2' });
     expect((plain((await h.api.GetConfig()).config).services as unknown[]).length).toBe(2);
     expect(await h.api.Rollback({ to_version: 1, options: { description: 'back to start' } })).toMatchObject({ version: '5' });
     expect(plain((await h.api.GetConfig()).config)).toEqual(baseConfig());
-    expect((await h.api.ListVersions()).versions[0]).toMatchObject({ version: '5', source: 'rollback', description: 'rollback to v1: back to start' });
+    expect((await h.api.ListVersions()).versions[0]).toMatchObject({ version: '5', source: 'rollback', description: 'rollback to v1 — back to start', restores: '1' });
     const err = await failure(h.api.Rollback({ to_version: 99 }));
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     const stale = await failure(h.api.Rollback({ to_version: 1, options: { expected_version: 4 } }));

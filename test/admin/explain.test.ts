@@ -10,6 +10,8 @@ import type { ExplainRequest } from '../../src/generated/tether/tether/admin/v1/
 import type { ExplainResponse__Output } from '../../src/generated/tether/tether/admin/v1/ExplainResponse';
 import type { WhatIfRequest } from '../../src/generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse__Output } from '../../src/generated/tether/tether/admin/v1/WhatIfResponse';
+import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { waitFor } from '../support/harness';
 import { AdminHarness, TOKEN, badRequest, failure } from './harness';
 
 const config = () => ({
@@ -137,8 +139,8 @@ describe('Explain', () => {
 
 describe('WhatIf', () => {
   it('adding a replica: sessions moving, the ideal, shares per replica; nothing is committed', async () => {
-    const res = await whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, samples: 20_000 });
-    expect(res).toMatchObject({ version: '1', node_kind: 'envoy', samples: 20_000, changed: true });
+    const res = await whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, node_kind: 'envoy', samples: 20_000 });
+    expect(res).toMatchObject({ version: '1', node_kind: 'envoy', samples: 20_000, changed: true, node_kinds: ['envoy'], unserved_kinds: [], kinds_from: 'requested' });
     expect(res.routes.map((r) => [r.service, r.route, r.cluster_before, r.cluster_after, r.sticky_before, r.sticky_after, r.key])).toEqual([
       ['shop', 'main', 'shop-v1', 'shop-v1', true, true, 'header:x-user'],
     ]);
@@ -162,7 +164,7 @@ describe('WhatIf', () => {
   it('draining, for gRPC nodes; a split that makes the route random', async () => {
     const drain = await whatIf({ drain_endpoint: { backend: 'shop-v1', address: '10.0.0.3:8080' }, node_kind: 'grpc', samples: 10_000 });
     expect(drain.routes[0]!.replicas.find((r) => r.address === '10.0.0.3:8080')!.after).toBe(0);
-    const split = await whatIf({ set_split: { service: 'shop', route: 'main', weights: { 'shop-v1': 50, 'shop-v2': 50 } }, samples: 10_000 });
+    const split = await whatIf({ set_split: { service: 'shop', route: 'main', weights: { 'shop-v1': 50, 'shop-v2': 50 } }, node_kind: 'envoy', samples: 10_000 });
     expect(split.routes[0]).toMatchObject({ cluster_before: 'shop-v1', cluster_after: '(weighted)', sticky_after: false });
     expect(split.routes[0]!.backends.map((b) => [b.backend, b.before, b.after])).toEqual([
       ['shop-v1', 1, expect.closeTo(0.5, 10)],
@@ -188,5 +190,67 @@ describe('WhatIf', () => {
     const stale = await failure(whatIf({ remove_endpoint: { backend: 'shop-v1', address: '10.0.0.1:8080', options: { expected_version: 7 } } }));
     expect(stale.code).toBe(grpc.status.ABORTED);
     expect(h.version()).toBe(1);
+  });
+});
+
+describe('the default kind of node (no node_kind)', () => {
+  it('no node connected: every kind the config serves (here both), Envoy first', async () => {
+    const res = await whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, samples: 2_000 });
+    expect(res).toMatchObject({ node_kind: 'envoy', node_kinds: ['envoy', 'grpc'], unserved_kinds: [], kinds_from: 'served' });
+    expect(res.routes.map((r) => [r.node_kind, r.route])).toEqual([
+      ['envoy', 'main'],
+      ['grpc', 'main'],
+    ]);
+    expect(res.changes.map((c) => `${c.node_kind} ${c.type}`)).toEqual(['envoy EDS', 'grpc EDS']);
+    const e = await explain({ service: 'shop', headers: [{ name: 'x-user', value: 'alice' }] });
+    expect(e.node_kind).toBe('envoy');
+    expect(e.notes).toEqual([
+      'explained for Envoy nodes (no node is connected; the config serves the service to them)',
+      'gRPC nodes are served too: node_kind "grpc" explains for them',
+    ]);
+  });
+
+  it('the kinds of the nodes connected now', async () => {
+    const node = await h.adsClient({ id: 'grpc-1', user_agent_name: 'gRPC Node' });
+    node.send(CLUSTER_TYPE, []);
+    await waitFor('the gRPC node in the registry', () => (h.registry.list().length > 0 ? true : undefined), 5_000);
+    try {
+      const res = await whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, samples: 2_000 });
+      expect(res).toMatchObject({ node_kind: 'grpc', node_kinds: ['grpc'], kinds_from: 'connected' });
+      expect(res.routes.map((r) => r.node_kind)).toEqual(['grpc']);
+      const e = await explain({ service: 'shop', headers: [{ name: 'x-user', value: 'alice' }] });
+      expect(e).toMatchObject({ node_kind: 'grpc', route_config: 'shop', predictable: true });
+      expect(e.notes).toEqual(['explained for gRPC nodes (the kind of node connected now)']);
+    } finally {
+      node.close();
+      await waitFor('the gRPC node gone', () => (h.registry.list().length === 0 ? true : undefined), 5_000);
+    }
+  });
+
+  it('a config without listeners: gRPC only; Envoy, when asked for, is reported as served nothing', async () => {
+    const g = await AdminHarness.start({
+      config: {
+        services: [{ name: 'shop', affinity: { keys: [{ header: 'x-user' }] }, routes: [{ name: 'main', backends: [{ name: 'shop-v1' }] }] }],
+        backends: [{ name: 'shop-v1', endpoints: ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080'] }],
+      },
+    });
+    try {
+      const call2 = <Req, Res>(method: 'Explain' | 'WhatIf', req: Req): Promise<Res> =>
+        new Promise((resolve, reject) => {
+          const fn = (g.client as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+          fn.call(g.client, req, bearer(), { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
+        });
+      const change = { add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, samples: 5_000 };
+      const res = await call2<WhatIfRequest, WhatIfResponse__Output>('WhatIf', change);
+      expect(res).toMatchObject({ node_kind: 'grpc', node_kinds: ['grpc'], unserved_kinds: [], kinds_from: 'served' });
+      expect(res.routes).toHaveLength(1);
+      expect(res.routes[0]!.moved).toBeGreaterThan(0.15);
+      const envoy = await call2<WhatIfRequest, WhatIfResponse__Output>('WhatIf', { ...change, node_kind: 'envoy' });
+      expect(envoy).toMatchObject({ node_kinds: ['envoy'], unserved_kinds: ['envoy'], routes: [] });
+      const e = await call2<ExplainRequest, ExplainResponse__Output>('Explain', { service: 'shop', headers: [{ name: 'x-user', value: 'alice' }] });
+      expect(e).toMatchObject({ node_kind: 'grpc', predictable: true });
+    } finally {
+      await g.close();
+    }
   });
 });

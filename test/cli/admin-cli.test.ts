@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminTether, startAdminTether } from '../support/admin-tether';
+import { startCuttingProxy } from '../support/cutting-proxy';
 import { ADMIN_TOKEN } from '../support/harness';
 import { INVALID_CONFIG } from './fixtures';
 import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
@@ -158,6 +159,66 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
     const remove = await tether(['endpoints', 'remove', 'shop-v1', '127.0.0.1:9999']);
     expect(remove.code, remove.stderr).toBe(0);
     expect(JSON.stringify(endpointsOf())).not.toContain('9999');
+  });
+
+  it('history describes every kind of change, with the -m text after it', async () => {
+    const json = JSON.parse((await tether(['history', '-o', 'json'])).stdout) as { versions: { version: string; source: string; description: string; restores: string }[] };
+    const bySource = (source: string) => json.versions.filter((v) => v.source === source).map((v) => v.description);
+    expect(bySource('apply')).toContain('services ~shop — canary 10%');
+    expect(bySource('set-split')).toEqual(['split shop/main: shop-v1=80 shop-v2=20', 'split shop/main: shop-v1=50 shop-v2=50']);
+    expect(bySource('promote')).toEqual(['promote shop-v2 on shop']);
+    expect(bySource('add-endpoint')).toEqual(['add endpoint 127.0.0.1:9999 to shop-v1 (weight 3)']);
+    expect(bySource('drain-endpoint')).toEqual(['drain endpoint 127.0.0.1:9999 of shop-v1']);
+    expect(bySource('remove-endpoint')).toEqual(['remove endpoint 127.0.0.1:9999 from shop-v1']);
+    const rollbacks = json.versions.filter((v) => v.source === 'rollback');
+    expect(rollbacks.map((v) => [v.description, v.restores])).toEqual([
+      ['rollback to v1', '1'],
+      [expect.stringMatching(/^rollback to v\d+$/), expect.stringMatching(/^\d+$/)],
+    ]);
+    const text = (await tether(['history'])).stdout;
+    expect(text).toMatch(/ add-endpoint +\S+ +add endpoint 127\.0\.0\.1:9999 to shop-v1 \(weight 3\)$/m);
+  });
+
+  it('rollback without a version steps back through history, like undo; with one it restores exactly that', async () => {
+    const endpointsOf = () => JSON.stringify(doc().backends.find((b) => b.name === 'shop-v1')!.endpoints);
+    const top = currentVersion(); // after remove: no 9999
+    const first = await tether(['rollback']);
+    expect(first.stdout).toBe(`~ envoy EDS shop-v1\n~ grpc EDS shop-v1\napplied version ${top + 1} (the config of version ${top - 1})\n`);
+    expect(endpointsOf()).toContain('"drain":true');
+    // A second rollback goes one further back (before the drain), not forward again.
+    const second = await tether(['rollback', '-m', 'again']);
+    expect(second.stdout).toContain(`applied version ${top + 2} (the config of version ${top - 2})`);
+    expect(endpointsOf()).toContain('9999');
+    expect(endpointsOf()).not.toContain('drain');
+    const third = await tether(['rollback', '--dry-run']);
+    expect(third.stdout).toMatch(new RegExp(`; would restore version ${top - 3}\n$`));
+    const history = JSON.parse((await tether(['history', '-o', 'json'])).stdout) as { versions: { description: string }[] };
+    expect(history.versions[0]!.description).toBe(`rollback to v${top - 2} — again`);
+  });
+
+  it('a change cut off mid-request says its outcome is unknown and how to check; history shows it was made', async () => {
+    const [host, port] = server.adminAddress.split(':');
+    const proxy = await startCuttingProxy({ host: host!, port: Number(port) });
+    try {
+      const before = currentVersion();
+      const res = await tether(['split', 'shop', 'shop-v1=65', 'shop-v2=35', '--server', proxy.address]);
+      expect(proxy.cut()).toBe(1);
+      expect(res.code).toBe(1);
+      // grpc-js says "Connection dropped" (FIN) or "read ECONNRESET" (RST), depending on timing.
+      const cause = '(Connection dropped|read ECONNRESET)';
+      expect(res.stderr).toMatch(
+        new RegExp(
+          `^tether: SetSplit to the admin server at ${proxy.address}: the connection broke \\(${cause}\\) after the request was sent, so it may or may not have been applied\\.\n` +
+            '  Run `tether history` to see whether it made a new version before retrying \\(a retry with --expected-version cannot apply twice\\)\\.\n$',
+        ),
+      );
+      // It was applied: the server committed before answering.
+      expect(currentVersion()).toBe(before + 1);
+      const history = await tether(['history']);
+      expect(history.stdout).toMatch(new RegExp(`^\\* ${before + 1} .* set-split +\\S+ +split shop/main: shop-v1=65 shop-v2=35$`, 'm'));
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('an invalid apply prints every field error on its own line; a stale --expected-version is ABORTED', async () => {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { CliError, formatCliError, toCliError, transportCause } from '../../src/cli/errors';
+import { CliError, formatCliError, outcomeUnknown, toCliError, transportCause, unknownOutcomeError } from '../../src/cli/errors';
 import { ENVOY_INCLUDE_DIRS, loadRoot } from '../../src/envoy/protos';
 
 /** A google.rpc.Status with one BadRequest, as the admin server sends in grpc-status-details-bin. */
@@ -73,5 +73,27 @@ describe('CLI error reporting', () => {
     expect(formatCliError(toCliError(new Error('boom')))).toEqual(['tether: boom']);
     const same = new CliError('x');
     expect(toCliError(same)).toBe(same);
+  });
+
+  it('a call that may have run after the request went out: outcome unknown, and how to check', () => {
+    const unknown = [
+      serviceError(grpc.status.UNAVAILABLE, 'Connection dropped'),
+      serviceError(grpc.status.UNAVAILABLE, 'read ECONNRESET'),
+      serviceError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.002s,remote_addr=127.0.0.1:18001'),
+      serviceError(grpc.status.INTERNAL, 'Received RST_STREAM with code 2 triggered by internal client error: Protocol error'),
+    ];
+    const sure = [
+      serviceError(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1'),
+      serviceError(grpc.status.UNAVAILABLE, 'Name resolution failed for target dns:nohost:1'),
+      serviceError(grpc.status.UNAVAILABLE, 'Stream refused by server'),
+      serviceError(grpc.status.INVALID_ARGUMENT, 'bad'),
+      serviceError(grpc.status.INTERNAL, 'boom'),
+    ];
+    expect(unknown.map(outcomeUnknown)).toEqual(unknown.map(() => true));
+    expect(sure.map(outcomeUnknown)).toEqual(sure.map(() => false));
+    expect(formatCliError(unknownOutcomeError(unknown[2]!, 'Promote', '127.0.0.1:18001'))).toEqual([
+      'tether: Promote to the admin server at 127.0.0.1:18001: no answer in time (Deadline exceeded after 10.002s,remote_addr=127.0.0.1:18001) after the request was sent, so it may or may not have been applied.',
+      '  Run `tether history` to see whether it made a new version before retrying (a retry with --expected-version cannot apply twice).',
+    ]);
   });
 });

@@ -68,11 +68,13 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
   it('what-if endpoints add: a table per route and the sessions moving; nothing changes', async () => {
     const res = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '20000']);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/^shop\/main → shop-v1 \(header:x-user, 20,000 sessions, envoy\)\nREPLICA {8}BACKEND {2}BEFORE {2}AFTER\n/);
+    // No node is connected: both kinds the config serves, Envoy first.
+    expect(res.stdout).toMatch(/^for envoy and grpc nodes: none is connected; the kinds the config serves \(--kind to choose\)\nshop\/main → shop-v1 \(header:x-user, 20,000 sessions, envoy\)\nREPLICA {8}BACKEND {2}BEFORE {2}AFTER\n/);
+    expect(res.stdout).toMatch(/^shop\/main → shop-v1 \(header:x-user, 20,000 sessions, grpc\)$/m);
+    expect(res.stdout).toMatch(/^2 envoy and grpc resource changes:\n {2}~ envoy EDS shop-v1\n {2}~ grpc EDS shop-v1$/m);
     expect(res.stdout).toMatch(/^10\.0\.0\.4:8080 {2}shop-v1 {2}0\.0 % {3}2\d\.\d %$/m);
     const moving = /^sessions moving: (\d+\.\d) % \(ideal 25\.0 %\)$/m.exec(res.stdout);
     expect(Number(moving![1])).toBeGreaterThan(30);
-    expect(res.stdout).toMatch(/^ {2}~ envoy EDS shop-v1$/m);
     expect(server.currentVersion()).toBe(1);
   });
 
@@ -94,5 +96,51 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     const zero = await tether(['what-if', 'split', 'shop', 'shop-v1=0']);
     expect(zero.code).toBe(1);
     expect(server.currentVersion()).toBe(1);
+  });
+});
+
+/** No listener: Envoy nodes are served nothing, gRPC nodes everything. */
+const GRPC_ONLY = `
+services:
+  - name: shop
+    affinity: { keys: [{ header: x-user }] }
+    routes:
+      - name: main
+        backends: [{ name: shop-v1 }]
+backends:
+  - name: shop-v1
+    endpoints: ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"]
+`;
+
+describe.skipIf(!hasBuild)('tether explain / what-if on a config without listeners (built binary, real Tether)', () => {
+  let server: AdminTether;
+  let env: NodeJS.ProcessEnv;
+  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 20_000 });
+
+  beforeAll(async () => {
+    server = await startAdminTether(GRPC_ONLY);
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('what-if defaults to the kind the config serves (gRPC), and never says nothing moves for Envoy', async () => {
+    const res = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '5000']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^for grpc nodes: none is connected; the kinds the config serves \(--kind to choose\)\nshop\/main → shop-v1 \(header:x-user, 5,000 sessions, grpc\)$/m);
+    expect(Number(/^sessions moving: (\d+\.\d) %/m.exec(res.stdout)![1])).toBeGreaterThan(15);
+
+    const envoy = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--kind', 'envoy', '--samples', '5000']);
+    expect(envoy.code).toBe(1);
+    expect(envoy.stdout).toContain('envoy nodes are served no route before or after this change (Envoy nodes see only the services on a listener, and none is): none of their sessions can move\n');
+    expect(envoy.stdout).not.toContain('no sticky route changes');
+  });
+
+  it('explain defaults to the kind the service is served to', async () => {
+    const res = await tether(['explain', 'shop', '-H', 'x-user=alice']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^service shop, grpc nodes, config version 1\nroute main\nx-user=alice → hash 0x[0-9a-f]{16} → ring entry \d+\/\d+ → 10\.0\.0\.\d:8080 \(backend shop-v1\)$/m);
+    expect(res.stdout).toContain('note: explained for gRPC nodes (no node is connected; the config serves the service to them)');
   });
 });

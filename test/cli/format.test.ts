@@ -27,7 +27,7 @@ describe('renderTable', () => {
 });
 
 describe('mutation output', () => {
-  const base: MutationResponse__Output = { version: '4', changed: true, dry_run: false, changes: [] };
+  const base: MutationResponse__Output = { version: '4', changed: true, dry_run: false, changes: [], restores: '0' };
   const changes: MutationResponse__Output['changes'] = [
     { node_kind: 'envoy', type: 'CDS', name: 'shop-v2', action: 'ADDED', diff: '' },
     { node_kind: 'grpc', type: 'EDS', name: 'shop-v0', action: 'REMOVED', diff: '' },
@@ -38,6 +38,8 @@ describe('mutation output', () => {
     expect(formatMutation(base)).toBe('applied version 4\n');
     expect(formatMutation({ ...base, changes })).toBe('+ envoy CDS shop-v2\n- grpc EDS shop-v0\n~ envoy RDS shop\napplied version 4\n');
     expect(formatMutation({ ...base, changed: false })).toBe('no change (version 4)\n');
+    expect(formatMutation({ ...base, restores: '2' })).toBe('applied version 4 (the config of version 2)\n');
+    expect(formatMutation({ ...base, changed: false, restores: '4' })).toBe('no change (version 4 already has the config of version 4)\n');
   });
 
   it('dry run: every change with its unified diff, and the version unchanged', () => {
@@ -89,8 +91,8 @@ describe('status and history tables', () => {
     const res: ListVersionsResponse__Output = {
       current_version: '2',
       versions: [
-        { version: '2', created_at: ts('2026-01-02T03:04:05Z'), source: 'apply', description: 'canary 10%', content_hash: '0123456789abcdef' },
-        { version: '1', created_at: ts('2026-01-01T00:00:00Z'), source: 'file', description: '', content_hash: 'fedcba9876543210' },
+        { version: '2', created_at: ts('2026-01-02T03:04:05Z'), source: 'apply', description: 'canary 10%', content_hash: '0123456789abcdef', restores: '0' },
+        { version: '1', created_at: ts('2026-01-01T00:00:00Z'), source: 'file', description: '', content_hash: 'fedcba9876543210', restores: '0' },
       ],
     };
     expect(formatHistory(res)).toBe(

@@ -194,7 +194,7 @@ describe('mutations', () => {
     expect(result).toMatchObject({ version: 2, changed: true, dryRun: false });
     expect(result.changes.map((c) => `${c.nodeKind} ${c.type} ${c.name} ${c.action}`)).toEqual(['envoy RDS http MODIFIED', 'grpc RDS shop MODIFIED']);
     expect(result.changes[0]!.diff).toMatch(/^-\s+value: 10$/m);
-    expect((await s.store.current())!).toMatchObject({ version: 2, source: 'apply', description: 'more canary', document: doc(20) });
+    expect((await s.store.current())!).toMatchObject({ version: 2, source: 'apply', description: 'services ~shop — more canary', document: doc(20) });
     for (const kind of NODE_KINDS) expect(s.cache.get(kind)!.configVersion).toBe('2');
     expect(s.manager.current()).toMatchObject({ version: 2, document: doc(20) });
   });
@@ -270,7 +270,7 @@ describe('mutations', () => {
 
     const ok = await s.manager.mutate('promote', edits.promote('shop', 'v2'), { description: 'v2 is good' });
     expect(ok).toMatchObject({ version: 2, changed: true });
-    expect((await s.manager.history())[0]).toMatchObject({ version: 2, source: 'promote', description: 'v2 is good' });
+    expect((await s.manager.history())[0]).toMatchObject({ version: 2, source: 'promote', description: 'promote v2 on shop — v2 is good' });
   });
 
   it('dry run: returns the changes, touches neither store nor cache', async () => {
@@ -339,17 +339,40 @@ describe('rollback', () => {
     const s = await setup();
     await s.manager.apply(doc(20), { source: 'apply' });
     const result = await s.manager.rollback(0, {});
-    expect(result).toMatchObject({ version: 3, changed: true });
+    expect(result).toMatchObject({ version: 3, changed: true, restores: 1 });
     expect(result.changes.map((c) => c.type)).toEqual(['RDS', 'RDS']);
     expect(canaryWeight(s.manager.current().config)).toBe(10);
     const [v3, v2, v1] = await s.manager.history();
-    expect(v3).toMatchObject({ version: 3, source: 'rollback', description: 'rollback to v1' });
+    expect(v3).toMatchObject({ version: 3, source: 'rollback', description: 'rollback to v1', restores: 1 });
     expect(v3!.contentHash).toBe(v1!.contentHash);
     expect(v2!.version).toBe(2);
-    // The version before v3 is v2: rolling back again undoes the rollback.
-    await s.manager.rollback(0, { description: 'undo' });
-    expect(canaryWeight(s.manager.current().config)).toBe(20);
-    expect((await s.manager.history())[0]).toMatchObject({ version: 4, description: 'rollback to v2: undo' });
+    // v3 is v1 again, and nothing comes before v1: a second step back has nowhere to go.
+    expect((await rejection(s.manager.rollback(0, {}), 'NOT_FOUND')).message).toBe('no version before v1 is kept in history (v3 restores v1): nothing to roll back to');
+  });
+
+  it('0 repeated walks back through history like undo, instead of toggling between two versions', async () => {
+    const s = await setup();
+    for (const canary of [20, 30, 40]) await s.manager.apply(doc(canary), { source: 'apply' }); // v2..v4
+    const weights: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await s.manager.rollback(0, {});
+      weights.push(canaryWeight(s.manager.current().config));
+    }
+    expect(weights).toEqual([30, 20, 10]);
+    expect((await s.manager.history()).slice(0, 3).map((m) => [m.version, m.description, m.restores])).toEqual([
+      [7, 'rollback to v1', 1],
+      [6, 'rollback to v2', 2],
+      [5, 'rollback to v3', 3],
+    ]);
+    // An edit after rolling back, then undo: back to the rolled-back state, then before it.
+    await s.manager.apply(doc(50), { source: 'apply' }); // v8
+    await s.manager.apply(doc(60), { source: 'apply' }); // v9
+    await s.manager.rollback(0, { description: 'oops' }); // v10 = v8
+    expect(canaryWeight(s.manager.current().config)).toBe(50);
+    expect((await s.manager.history())[0]).toMatchObject({ version: 10, description: 'rollback to v8 — oops', restores: 8 });
+    await s.manager.rollback(0, {}); // before v8 comes v7 (= v1)
+    expect(canaryWeight(s.manager.current().config)).toBe(10);
+    expect((await s.manager.history())[0]).toMatchObject({ version: 11, restores: 7 });
   });
 
   it('to a specific version; to content already served is a no-op', async () => {

@@ -49,7 +49,7 @@ describe('startTether with a config history', () => {
     expect(first.current().version).toBe('1');
     expect((await first.manager.history())[0]).toMatchObject({ version: 1, source: 'file', description: configPath });
     expect(await first.applyText(yaml(20), 'admin')).toEqual({ ok: true, version: '2', changed: true });
-    expect((await first.manager.history())[0]).toMatchObject({ source: 'apply', description: 'admin' });
+    expect((await first.manager.history())[0]).toMatchObject({ source: 'apply', description: expect.stringMatching(/^services ~\S+.* — admin$/) });
     const contents = NODE_KINDS.map((k) => first.cache.get(k)!.contentVersion);
     await stop(first);
 

@@ -111,9 +111,15 @@ describe('sticky canary', () => {
     const client = h.client('canary');
     const all = users(2000, 'canary');
     const versionOf = new Map<string, string[]>();
+    let previous: { step: number; replicas: string[] } | undefined;
     for (const step of [1, 10, 50, 100]) {
       if (step !== 1) await applyAndWait(config(sticky.slice(0, 3), { v1: 100 - step, v2: step }));
-      const first = await owners(client, all);
+      // The ring's size changes with the split (and so its EDS name): wait until the client routes on the new one.
+      const first = previous === undefined ? await owners(client, all) : await waitFor(`the ${step} % ring in the client`, async () => {
+        const got = await owners(client, all);
+        const onV2 = got.filter((id) => id.startsWith('v2')).length;
+        return onV2 > previous!.replicas.filter((id) => id.startsWith('v2')).length ? got : undefined;
+      });
       const second = await owners(client, all);
       expect(second).toEqual(first); // every user on one replica at each step
       const v2Share = first.filter((id) => id.startsWith('v2')).length / all.length;
@@ -122,6 +128,23 @@ describe('sticky canary', () => {
       // sampled users; the exact per-user behaviour is what the assertions below pin down.
       expect(Math.abs(v2Share * 100 - step)).toBeLessThanOrEqual(step === 1 ? 2 : 6);
       all.forEach((u, i) => versionOf.set(u, [...(versionOf.get(u) ?? []), first[i]!.slice(0, 2)]));
+      if (previous) {
+        // The version with at least half of the traffic keeps its ring points (sticky-points.ts):
+        // while v1 has half, users who stay on v1 keep their replica; once v2 has half, v2's do.
+        const kept = step <= 50 ? 'v1' : 'v2';
+        let stayed = 0;
+        const moved: string[] = [];
+        all.forEach((u, i) => {
+          const [before, after] = [previous!.replicas[i]!, first[i]!];
+          if (!before.startsWith(kept) || !after.startsWith(kept)) return;
+          stayed++;
+          if (before !== after) moved.push(`${u}: ${before} → ${after}`);
+        });
+        console.info(`canary ${previous.step} → ${step} %: ${stayed} users stayed on ${kept}, ${moved.length} of them changed replica`);
+        expect(stayed).toBeGreaterThan(0);
+        expect(moved).toEqual([]);
+      }
+      previous = { step, replicas: first };
     }
     for (const [user, versions] of versionOf) {
       const firstV2 = versions.indexOf('v2');

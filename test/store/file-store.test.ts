@@ -93,6 +93,9 @@ describe('file store: commit, read, history', () => {
     await expect(store.commit(bad)).rejects.toThrow(/record.document must be an object/);
     expect(versionFiles(dir)).toEqual([]);
     await store.commit(record(1));
+    await expect(store.commit({ ...record(2), restores: 2 })).rejects.toThrow(/record.restores must be an earlier version/);
+    await store.commit({ ...record(2), restores: 1 });
+    expect((await store.list())[0]!.restores).toBe(1);
     await store.close();
   });
 

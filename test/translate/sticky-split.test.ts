@@ -11,6 +11,7 @@ import type { EndpointSpec, TetherConfig } from '../../src/model/types';
 import { NODE_KINDS, staticEndpoints, toReadable, translate, translateWithWarnings, type NodeKind } from '../../src/translate';
 import { apportion } from '../../src/translate/apportion';
 import { STICKY_RING_POINTS } from '../../src/translate/sticky-split';
+import { exactRingWeights, LARGEST_POINTS, versionPoints } from '../../src/translate/sticky-points';
 import { backend, backendRef, config, route, service } from './fixtures';
 import { grpcXdsErrors } from './grpc-xds-validator';
 
@@ -37,7 +38,8 @@ function canary(v1: number, v2: number, opts: { v1Hosts?: EndpointSpec[]; v2Host
 
 function stickyOf(cfg: TetherConfig, kind: NodeKind): { cluster: Cluster; cla: ClusterLoadAssignment } {
   const out = translate(cfg, staticEndpoints(cfg), kind);
-  return { cluster: out.clusters.find((c) => c.name === STICKY)!, cla: out.endpoints.find((c) => c.cluster_name === STICKY)! };
+  const cluster = out.clusters.find((c) => c.name === STICKY)!;
+  return { cluster, cla: out.endpoints.find((c) => c.cluster_name === cluster.eds_cluster_config!.service_name)! };
 }
 
 /** The served assignment as src/affinity takes it (what explain does with a served cluster). */
@@ -76,38 +78,78 @@ describe('stickySplit (ring mode): translation', () => {
       expect(action.weighted_clusters).toBeUndefined();
       expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
       expect(out.clusters.map((c) => c.name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
-      expect(out.endpoints.map((c) => c.cluster_name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
+      // gRPC: the ring's size (2048 + 228 points at 90/10) names its EDS (see sticky-split.ts).
+      const eds = kind === 'grpc' ? 'canary~main~sticky~2276' : STICKY;
+      expect(out.endpoints.map((c) => c.cluster_name)).toEqual([eds, 'v1', 'v2']);
       const { cluster } = stickyOf(canary(90, 10), kind);
       expect(cluster).toMatchObject({
         type: 'EDS',
-        eds_cluster_config: { service_name: STICKY },
+        eds_cluster_config: { service_name: eds },
         lb_policy: 'RING_HASH',
         ring_hash_lb_config: {
-          minimum_ring_size: { value: String(STICKY_RING_POINTS[kind]) },
-          maximum_ring_size: { value: kind === 'grpc' ? '4096' : '8388608' },
+          minimum_ring_size: { value: kind === 'grpc' ? '2276' : '131072' },
+          maximum_ring_size: { value: kind === 'grpc' ? '2276' : '8388608' },
         },
       });
     }
   });
 
-  it.each(NODE_KINDS)('%s: the weights are whole ring points that add up to the ring size, a power of two', (kind) => {
-    const T = STICKY_RING_POINTS[kind];
+  it('envoy: the weights are whole ring points that add up to the ring size, a power of two', () => {
+    const T = STICKY_RING_POINTS.envoy;
     expect(Math.log2(T) % 1).toBe(0);
     for (const step of [1, 10, 33, 50, 99, 100]) {
-      const weights = endpointsOf(stickyOf(canary(100 - step, step), kind).cla).map((e) => e.weight);
+      const weights = endpointsOf(stickyOf(canary(100 - step, step), 'envoy').cla).map((e) => e.weight);
       expect(weights.reduce((a, b) => a + b, 0)).toBe(T);
-      const v2 = endpointsOf(stickyOf(canary(100 - step, step), kind).cla)
+      const v2 = endpointsOf(stickyOf(canary(100 - step, step), 'envoy').cla)
         .filter((e) => e.ip.startsWith('10.2.'))
         .reduce((a, e) => a + e.weight, 0);
       expect(Math.abs(v2 - (T * step) / 100)).toBeLessThanOrEqual(1);
     }
   });
 
-  it.each(NODE_KINDS)('%s: the client ring gives every host exactly its weight in points (src/affinity buildRing)', (kind) => {
+  it('grpc: the larger version has 2048 points, the other 2048 × its weight / the larger weight; the ring is their sum', () => {
+    expect(LARGEST_POINTS).toBe(2048);
+    for (const step of [1, 10, 33, 50, 67, 99, 100]) {
+      const [v1, v2] = [100 - step, step];
+      const larger = Math.max(v1, v2);
+      const want = [v1, v2].map((w) => (w === larger ? 2048 : Math.round((2048 * w) / larger))).filter((_, i) => [v1, v2][i]! > 0);
+      expect(versionPoints([v1, v2].filter((w) => w > 0), 'grpc')).toEqual({ points: want, ring: want.reduce((a, b) => a + b, 0) });
+      const { ring } = ringOf(canary(v1, v2), 'grpc');
+      const perVersion = (prefix: string) => ring.pointsPerHost.filter((_, i) => ring.hosts[i]!.address.startsWith(prefix)).reduce((a, b) => a + b, 0);
+      expect([perVersion('10.1.'), perVersion('10.2.')].filter((p) => p > 0)).toEqual(want);
+    }
+    // Three versions none of which has half: 4096 points shared by weight.
+    expect(versionPoints([40, 30, 30], 'grpc')).toEqual({ points: [1638, 1229, 1229], ring: 4096 });
+    expect(versionPoints([60, 30, 10], 'grpc')).toEqual({ points: [2048, 1024, 341], ring: 3413 });
+  });
+
+  it('grpc: weights add up to 65536 and give every host exactly its points on a ring of any size', () => {
+    for (const counts of [[683, 683, 682, 114, 114], [1], [2048, 21], [1365, 1365, 1365, 1], [1365, 1365, 1366], [7, 3, 4096 - 10], [2047, 1, 1, 2047]]) {
+      const weights = exactRingWeights(counts);
+      expect(weights.reduce((a, b) => a + b, 0)).toBe(65_536);
+      const total = counts.reduce((a, b) => a + b, 0);
+      const hosts = weights.map((weight, i) => ({ address: `10.9.0.${i + 1}:80`, key: `10.9.0.${i + 1}:80`, weight }));
+      expect(buildRing(hosts, { flavour: 'grpc', minRingSize: total, maxRingSize: total }).pointsPerHost).toEqual(counts);
+    }
+    // Every ring size from 2048 to 4096 in steps of 29, over five hosts with uneven shares.
+    for (let total = 2048; total <= 4096; total += 29) {
+      const counts = apportion([7, 1, 13, 2, 977], total);
+      const hosts = exactRingWeights(counts).map((weight, i) => ({ address: `10.9.1.${i + 1}:80`, key: `10.9.1.${i + 1}:80`, weight }));
+      expect(buildRing(hosts, { flavour: 'grpc', minRingSize: total, maxRingSize: total }).pointsPerHost, `ring of ${total}`).toEqual(counts);
+    }
+  });
+
+  it.each(NODE_KINDS)('%s: the client ring gives every host exactly its points (src/affinity buildRing)', (kind) => {
     for (const step of [1, 10, 50, 100]) {
       const { ring, hosts } = ringOf(canary(100 - step, step), kind);
-      expect(ring.hashes.length).toBe(STICKY_RING_POINTS[kind]);
-      expect(ring.pointsPerHost).toEqual(hosts.map((h) => h.weight));
+      const { cluster } = stickyOf(canary(100 - step, step), kind);
+      expect(ring.hashes.length).toBe(kind === 'grpc' ? Number(cluster.ring_hash_lb_config!.maximum_ring_size!.value) : STICKY_RING_POINTS.envoy);
+      if (kind === 'envoy') expect(ring.pointsPerHost).toEqual(hosts.map((h) => h.weight));
+      else {
+        // Each version's points, shared equally by its (equal) replicas.
+        const v1 = ring.pointsPerHost.slice(0, 3);
+        expect(Math.max(...v1) - Math.min(...v1)).toBeLessThanOrEqual(1);
+      }
     }
   });
 
@@ -149,7 +191,6 @@ describe('stickySplit (ring mode): translation', () => {
 
   it.each(NODE_KINDS)('%s: scaling v2 from 2 to 3 replicas at a fixed split moves users within and, by up to the re-shared points, across versions', (kind) => {
     const users = syntheticHashes(20_000, 'scale');
-    const T = STICKY_RING_POINTS[kind];
     for (const [v1, v2] of [
       [90, 10],
       [70, 30],
@@ -168,6 +209,8 @@ describe('stickySplit (ring mode): translation', () => {
         if (versionOf(a) === versionOf(b)) within++;
         else across++;
       }
+      const T = two.ring.hashes.length;
+      expect(three.ring.hashes.length).toBe(T);
       console.info(`${kind} ${v1}/${v2}: v2 2 → 3 replicas: ${(within / users.length * 100).toFixed(1)} % moved within v2, ${(across / users.length * 100).toFixed(1)} % across versions (re-shared ${(reshared / T * 100).toFixed(1)} % of the ring)`);
       expect(within).toBeGreaterThan(0);
       // A user changes version only if its entry was one of the re-shared points, or the new
@@ -184,14 +227,14 @@ describe('stickySplit (ring mode): translation', () => {
     expect(drained.map((l) => l.endpoint!.address!.socket_address!.address)).toEqual(['10.2.0.9']);
     expect(lbs.filter((l) => l.health_status !== 'DRAINING').reduce((a, l) => a + l.load_balancing_weight!.value!, 0)).toBe(131_072);
 
-    // gRPC: 1 % of 4096 is 41 points; 60 v2 replicas cannot all have one.
+    // gRPC: 1 % beside v1's 2048 points is 21 points; 60 v2 replicas cannot all have one.
     const many = canary(99, 1, { v2Hosts: eps('10.2.0', 60) });
     const { resources, warnings } = translateWithWarnings(many, staticEndpoints(many), 'grpc');
-    const cla = resources.endpoints.find((c) => c.cluster_name === STICKY)!;
-    expect(cla.endpoints![0]!.lb_endpoints!.filter((l) => l.endpoint!.address!.socket_address!.address!.startsWith('10.2.'))).toHaveLength(41);
+    const cla = resources.endpoints.find((c) => c.cluster_name === 'canary~main~sticky~2069')!;
+    expect(cla.endpoints![0]!.lb_endpoints!.filter((l) => l.endpoint!.address!.socket_address!.address!.startsWith('10.2.'))).toHaveLength(21);
     expect(warnings).toContainEqual({
       path: 'services[canary].routes[main].stickySplit',
-      message: 'v2: 19 of 60 replicas get no ring point at 41 points (its share of 4096); they get users as its share grows',
+      message: 'v2: 39 of 60 replicas get no ring point at 21 points (its share of 2069); they get users as its share grows',
     });
   });
 

@@ -20,7 +20,11 @@ import { type CliIo, type CommandContext, runWithClient, withConnectionOptions }
 /** What-if samples 100,000 sessions per route; a config change may touch many routes. */
 const WHAT_IF_DEADLINE_MS = 60_000;
 
-const kindOption = () => new Option('--kind <kind>', 'the kind of node to explain for').choices(['envoy', 'grpc']).default('envoy');
+const kindOption = (what: string) =>
+  new Option('--kind <kind>', `the kind of node to ${what} (default: the kinds of the nodes connected now, else the kinds the config serves)`).choices([
+    'envoy',
+    'grpc',
+  ]);
 
 /** `name=value` (or `name: value`, as curl writes headers). */
 export function parsePair(flag: string, text: string): [string, string] {
@@ -37,7 +41,7 @@ interface ExplainFlags {
   path?: string;
   remoteAddress?: string;
   localAddress?: string;
-  kind: string;
+  kind?: string;
 }
 
 export function explainRequest(service: string, flags: ExplainFlags): ExplainRequest {
@@ -45,7 +49,7 @@ export function explainRequest(service: string, flags: ExplainFlags): ExplainReq
   const toMap = (flag: string, values: string[] = []) => Object.fromEntries(pairs(flag, values));
   return {
     service,
-    node_kind: flags.kind,
+    node_kind: flags.kind ?? '',
     headers: pairs('-H', flags.header).map(([name, value]) => ({ name, value })),
     cookies: toMap('--cookie', flags.cookie),
     query: toMap('--query', flags.query),
@@ -94,20 +98,34 @@ export function formatExplain(res: ExplainResponse__Output): string {
     out.push(`${keys}${hash} → ${res.reason.replace('connection_remote and connection_local', '--remote-address and --local-address')}`);
   }
   if (res.set_cookie) out.push(`Envoy sets: Set-Cookie: ${res.set_cookie}`);
-  for (const note of res.notes) out.push(`note: ${note}`);
+  for (const note of res.notes) out.push(`note: ${note.replace(/node_kind "(\w+)"/g, '--kind $1')}`);
   return out.join('\n') + '\n';
 }
 
+const kindList = (kinds: readonly string[]) => kinds.join(' and ');
+
 export function formatWhatIf(res: WhatIfResponse__Output): string {
   const out: string[] = [];
+  const kinds = res.node_kinds.length > 0 ? res.node_kinds : [res.node_kind];
+  if (res.kinds_from === 'connected') out.push(`for ${kindList(kinds)} nodes: the kinds connected now (--kind to choose)`);
+  if (res.kinds_from === 'served') out.push(`for ${kindList(kinds)} nodes: none is connected; the kinds the config serves (--kind to choose)`);
   if (!res.changed) out.push(`no change: the config would stay as version ${res.version}`);
-  for (const r of res.routes) out.push(formatImpact(r, res));
-  if (res.changed && res.routes.length === 0) {
-    out.push(`no sticky route changes its session placement for ${res.node_kind} nodes`);
+  for (const kind of kinds) {
+    const routes = res.routes.filter((r) => (r.node_kind || res.node_kind) === kind);
+    for (const r of routes) out.push(formatImpact(r, res));
+    if (res.unserved_kinds.includes(kind)) {
+      out.push(
+        `${kind} nodes are served no route before or after this change` +
+          (kind === 'envoy' ? ' (Envoy nodes see only the services on a listener, and none is)' : '') +
+          ': none of their sessions can move',
+      );
+    } else if (res.changed && routes.length === 0) {
+      out.push(`no sticky route changes its session placement for ${kind} nodes`);
+    }
   }
   if (res.changed) {
     const n = res.changes.length;
-    out.push(`${n} ${res.node_kind} resource change${n === 1 ? '' : 's'}${n > 0 ? ':' : ''}`);
+    out.push(`${n} ${kindList(kinds)} resource change${n === 1 ? '' : 's'}${n > 0 ? ':' : ''}`);
     for (const c of res.changes) out.push(`  ${changeHeading(c)}`);
   }
   return out.join('\n') + '\n';
@@ -115,7 +133,7 @@ export function formatWhatIf(res: WhatIfResponse__Output): string {
 
 function formatImpact(r: RouteImpact__Output, res: WhatIfResponse__Output): string {
   const cluster = r.cluster_before === r.cluster_after ? r.cluster_after : `${r.cluster_before || '(none)'} → ${r.cluster_after || '(none)'}`;
-  const heading = `${r.service}/${r.route} → ${cluster} (${r.key}, ${res.samples.toLocaleString('en-US')} sessions, ${res.node_kind})`;
+  const heading = `${r.service}/${r.route} → ${cluster} (${r.key}, ${res.samples.toLocaleString('en-US')} sessions, ${r.node_kind || res.node_kind})`;
   const replicas = renderTable(
     ['REPLICA', 'BACKEND', 'BEFORE', 'AFTER'],
     r.replicas.map((x) => [x.address, x.backends.join(',') || '-', percent(x.before), percent(x.after)]),
@@ -129,21 +147,24 @@ function formatImpact(r: RouteImpact__Output, res: WhatIfResponse__Output): stri
   return parts.join('\n') + '\n';
 }
 
-async function runWhatIf(ctx: CommandContext, request: WhatIfRequest): Promise<void> {
+/** Exit code 1 when no kind reported is served any route: nothing could be measured. */
+async function runWhatIf(ctx: CommandContext, request: WhatIfRequest): Promise<number> {
   const res = await ctx.client.call('WhatIf', request, { deadlineMs: WHAT_IF_DEADLINE_MS });
   if (ctx.output === 'text') ctx.io.stdout(formatWhatIf(res));
   else ctx.printRaw(res);
+  const kinds = res.node_kinds.length > 0 ? res.node_kinds : [res.node_kind];
+  return kinds.every((k) => res.unserved_kinds.includes(k)) ? 1 : 0;
 }
 
 interface WhatIfFlags {
-  kind: string;
+  kind?: string;
   samples?: number;
 }
 
 const withWhatIfOptions = (command: Command): Command =>
-  withConnectionOptions(command.addOption(kindOption()).option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg));
+  withConnectionOptions(command.addOption(kindOption('measure for')).option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg));
 
-const whatIfBase = (flags: WhatIfFlags) => ({ node_kind: flags.kind, samples: flags.samples ?? 0 });
+const whatIfBase = (flags: WhatIfFlags) => ({ node_kind: flags.kind ?? '', samples: flags.samples ?? 0 });
 
 export function addExplainCommands(program: Command, io: CliIo): void {
   withConnectionOptions(
@@ -158,7 +179,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')
-      .addOption(kindOption()),
+      .addOption(kindOption('explain for')),
   ).action(async (service: string, flags: ExplainFlags, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
       const res = await ctx.client.call('Explain', explainRequest(service, flags));
@@ -177,9 +198,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .argument('<service>', 'service name')
       .argument('<weights...>', 'backend=weight pairs, optionally preceded by the route'),
   ).action(async (service: string, words: string[], flags: WhatIfFlags, command: Command) => {
-    await runWithClient(command, io, async (ctx) => {
-      await runWhatIf(ctx, { ...whatIfBase(flags), set_split: parseSplitArgs(service, words) });
-    });
+    await runWithClient(command, io, (ctx) => runWhatIf(ctx, { ...whatIfBase(flags), set_split: parseSplitArgs(service, words) }));
   });
 
   const endpoints = whatIf.command('endpoints').description('adding, removing or draining an endpoint, as `tether endpoints` would');
@@ -191,9 +210,9 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .argument('<address>', '"ip:port", "hostname:port" or "[ipv6]:port"');
     if (verb === 'add') command.option('--weight <n>', 'load-balancing weight (default 1)', uint32Arg);
     withWhatIfOptions(command).action(async (backend: string, address: string, flags: WhatIfFlags & { weight?: number }, cmd: Command) => {
-      await runWithClient(cmd, io, async (ctx) => {
+      await runWithClient(cmd, io, (ctx) => {
         const endpoint = { backend, address, weight: flags.weight ?? 0 };
-        await runWhatIf(ctx, { ...whatIfBase(flags), [`${verb}_endpoint`]: endpoint });
+        return runWhatIf(ctx, { ...whatIfBase(flags), [`${verb}_endpoint`]: endpoint });
       });
     });
   }
@@ -211,7 +230,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       } catch (err) {
         throw new CliError(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      await runWhatIf(ctx, { ...whatIfBase(flags), apply_config: { text } });
+      return runWhatIf(ctx, { ...whatIfBase(flags), apply_config: { text } });
     });
   });
 }

@@ -9,8 +9,12 @@ export function addVersionCommands(program: Command, io: CliIo): void {
     withConnectionOptions(
       program
         .command('rollback')
-        .description('make an earlier version current again, as a new version (default: the one before the current)')
-        .argument('[version]', 'the version to restore (see `tether history`)', versionArg),
+        .description(
+          'make an earlier version current again, as a new version. Without a version it steps back like undo: ' +
+            'the version before the current one, and again from there on each repeat (a rollback counts as the ' +
+            'version it restored, so two rollbacks go two versions back instead of toggling)',
+        )
+        .argument('[version]', 'restore exactly this version (see `tether history`); also how to roll forward again', versionArg),
     ),
   ).action(async (version: string | undefined, flags: { dryRun?: boolean; expectedVersion?: string; message?: string }, command: Command) => {
     await runWithClient(command, io, async (ctx) => {

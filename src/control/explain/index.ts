@@ -30,3 +30,4 @@ export {
   type WhatIfSide,
 } from './what-if';
 export { proposeConfig, type Proposal, type ProposedChange } from './proposal';
+export { explainKind, kindsOf, servesRoutes, whatIfKinds, type KindsFrom } from './node-kinds';

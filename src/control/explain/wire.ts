@@ -15,7 +15,11 @@ import type { EnvoyResources } from '../../translate/types';
 export interface WireResources {
   routes: RouteConfiguration__Output[];
   clusters: Map<string, Cluster__Output>;
-  /** By cluster_name. */
+  /**
+   * By cluster name: each cluster's assignment is the one named by its EDS service_name (a
+   * gRPC sticky cluster's differs from its own name), and any assignment also by its own
+   * cluster_name.
+   */
   endpoints: Map<string, ClusterLoadAssignment__Output>;
 }
 
@@ -58,6 +62,11 @@ export function wireResources(resources: EnvoyResources): WireResources {
       encodeMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', e),
     );
     endpoints.set(decoded.cluster_name, decoded);
+  }
+  for (const c of clusters.values()) {
+    const service = c.eds_cluster_config?.service_name;
+    const assignment = service ? endpoints.get(service) : undefined;
+    if (assignment && service !== c.name) endpoints.set(c.name, assignment);
   }
   return { routes, clusters, endpoints };
 }

@@ -134,6 +134,8 @@ export interface HttpReply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The client side of the connection, "ip:port" (what Envoy sees as the downstream remote address). */
+  clientAddress: string;
   /** The parsed JSON body of a sample replica, when it is one. */
   json?: { replica: string; version: string; user: string | null; path: string; headers: Record<string, string> } & Json;
 }
@@ -166,6 +168,7 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
         timeout: timeoutMs,
       },
       (res) => {
+        const clientAddress = `${res.socket.localAddress}:${res.socket.localPort}`;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -178,7 +181,7 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
               /* not JSON after all */
             }
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, clientAddress, json });
         });
         res.on('error', reject);
       },

@@ -214,6 +214,14 @@ describe('route matching (first match wins)', () => {
     expect(explainRequest(q({ kind: 'grpc', path: '/search?q=shoes&page=2' }), grpc).routes.map((r) => r.route)).not.toContain('query');
   });
 
+  it('a path with a fragment: Envoy answers 400 before routing (measured, test/envoy-real/affinity.test.ts); gRPC paths never have one', () => {
+    const got = explainRequest(q({ path: '/search?q=shoes&page=2#top', headers: { 'x-user': 'bob' } }), envoy);
+    expect(got).toMatchObject({ routes: [], steps: [], reason: expect.stringContaining('HTTP 400') });
+    expect(got.route).toBeUndefined();
+    expect(got.pick).toBeUndefined();
+    expect(explainRequest(q({ path: '/search?q=shoes&page=2', headers: { 'x-user': 'bob' } }), envoy).route).toBe('query');
+  });
+
   it('says why each earlier route did not match, and explains the matched route’s pick', () => {
     const got = explainRequest(q({ path: '/x', headers: { userhash: '1011', 'x-user': 'bob' } }), envoy);
     expect(got.route).toBe('userhash');

@@ -123,6 +123,16 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
     expect(moved).toEqual([]);
   });
 
+  it('a header sent several times: Envoy sorts the values and chains their hashes; explain agrees for 100 users', async () => {
+    const users = Array.from({ length: 100 }, (_, i) => [`dup-b-${i}`, `dup-a-${i}`, ...(i % 2 ? [`dup-c-${i}`] : [])]);
+    const reached = await mapBounded(users, FLIGHT, async (values) => (await reach('header.test', { headers: { 'x-user': values } })).replica);
+    const explained = users.map((values) => predicted(ex.explain({ service: 'sticky-svc', headers: { 'x-user': values } })));
+    expect(disagreements(users.map((v) => v.join(' + ')), explained, reached)).toEqual([]);
+    // The order the lines arrive in does not matter.
+    const reversed = await mapBounded(users, FLIGHT, async (values) => (await reach('header.test', { headers: { 'x-user': [...values].reverse() } })).replica);
+    expect(disagreements(users.map((v) => v.join(' + ')), reversed, reached)).toEqual([]);
+  });
+
   it('cookie: Envoy sets it (name, Max-Age, Path) on 200 first visits, later requests with it stick, explain predicts both', async () => {
     const visits = Array.from({ length: 200 }, (_, i) => i);
     const first = await mapBounded(visits, FLIGHT, () => reach('cookie.test'));
@@ -138,7 +148,7 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
     expect(disagreements(labels, generated.map(predicted), first.map((f) => f.replica))).toEqual([]);
 
     // Later requests carry the cookie as the client got it, each on a new connection: same replica, no new cookie.
-    const later = visits.flatMap((i) => [i, i]);
+    const later = visits;
     const back = await mapBounded(later, FLIGHT, (i) => reach('cookie.test', { headers: { cookie: `shop-session="${values[i]}"` } }));
     expect(disagreements(later.map((i) => labels[i]!), back.map((b) => b.replica), later.map((i) => first[i]!.replica))).toEqual([]);
     expect(back.filter((b) => b.setCookie.length > 0)).toEqual([]);
@@ -149,7 +159,7 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
 
   it('client IP: 240 clients on distinct 127.0.x.y addresses each stay on one replica; explain names it', async () => {
     const ips = clientIps(1, 240);
-    const tries = ips.flatMap((ip) => [ip, ip, ip]);
+    const tries = ips.flatMap((ip) => [ip, ip]);
     const reached = await mapBounded(tries, FLIGHT, async (ip) => (await reach('ip.test', { localAddress: ip })).replica);
     const byIp = new Map<string, Set<string>>();
     tries.forEach((ip, k) => byIp.set(ip, (byIp.get(ip) ?? new Set()).add(reached[k]!)));
@@ -159,21 +169,37 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
     expect(new Set(reached).size).toBe(3);
   });
 
-  it('query parameter: the first `user` value decides wherever it sits in the query; explain agrees for 200 users', async () => {
-    const users = Array.from({ length: 200 }, (_, i) => `q-${i}`);
+  it('client IP with X-Forwarded-For: Envoy hashes its last address, not the socket’s (Tether’s listeners leave use_remote_address off)', async () => {
+    const forwarded = Array.from({ length: 60 }, (_, i) => `203.0.113.7, 198.51.100.${i + 1}`);
+    const reached = await mapBounded(forwarded, FLIGHT, async (xff) => (await reach('ip.test', { localAddress: '127.0.4.1', headers: { 'x-forwarded-for': xff } })).replica);
+    const explained = forwarded.map((xff) => predicted(ex.explain({ service: 'session-service', clientIp: xff.split(', ').pop()! })));
+    expect(disagreements(forwarded, explained, reached)).toEqual([]);
+    // One socket address, yet every replica: the socket's address is not what Envoy hashed.
+    expect(new Set(reached).size).toBe(3);
+  });
+
+  it('query parameter: the first `user` value decides wherever it sits in the query; explain agrees for 150 users', async () => {
+    const users = Array.from({ length: 150 }, (_, i) => `q-${i}`);
     const paths = users.flatMap((u) => [`/?user=${u}`, `/search?x=1&user=${u}&user=other`]);
     const reached = await mapBounded(paths, FLIGHT, async (p) => (await reach('query.test', { path: p })).replica);
     const explained = paths.map((p) => predicted(ex.explain({ service: 'query', path: p })));
     expect(disagreements(paths, explained, reached)).toEqual([]);
     expect(users.filter((_, i) => reached[2 * i] !== reached[2 * i + 1])).toEqual([]);
     expect(new Set(reached).size).toBe(3);
+
+    // A fragment in the path: Envoy answers 400 without routing, and explain says so.
+    const fragment = await request(port, { headers: { host: 'query.test' }, path: '/?user=q-1#top' });
+    expect(fragment.status).toBe(400);
+    const refused = ex.explain({ service: 'query', path: '/?user=q-1#top' });
+    expect(refused.pick).toBeUndefined();
+    expect(refused.reason).toContain('HTTP 400');
   });
 
   it('fallback chain header → cookie → client IP: the first key present decides, whatever the later ones say', async () => {
     const ips = clientIps(2, 200);
     // Each group of requests must land together; the key named is the one that decides.
     const groups: Array<{ decides: string; requests: RequestOptions[] }> = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 60; i++) {
       // Header present: the cookie and the client address vary and do not matter.
       groups.push({
         decides: 'header:x-user',
@@ -205,13 +231,14 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
     expect(new Set(reached).size).toBe(3);
   });
 
-  it('maglev: 300 users each stay on one replica; explain names Envoy’s pick', async () => {
+  it('maglev: 300 users, 100 of them twice, each on one replica; explain names Envoy’s pick', async () => {
     const users = Array.from({ length: 300 }, (_, i) => `mg-${i}`);
-    const tries = users.flatMap((u) => [u, u]);
+    const tries = [...users, ...users.slice(0, 100)];
     const reached = await mapBounded(tries, FLIGHT, async (u) => (await reach('maglev.test', { headers: { 'x-user': u } })).replica);
     const outcomes = tries.map((u) => ex.explain({ service: 'maglev', headers: { 'x-user': u } }));
     expect(outcomes.every((o) => o.pick?.balancer === 'maglev' && o.pick.size === 65537)).toBe(true);
     expect(disagreements(tries, outcomes.map(predicted), reached)).toEqual([]);
+    expect(users.slice(0, 100).filter((u, i) => reached[300 + i] !== reached[i])).toEqual([]);
     expect(new Set(reached).size).toBe(3);
   });
 

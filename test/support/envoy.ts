@@ -143,7 +143,8 @@ export interface HttpReply {
 export interface RequestOptions {
   method?: string;
   path?: string;
-  headers?: Record<string, string>;
+  /** An array sends the header once per value (separate header lines). */
+  headers?: Record<string, string | string[]>;
   body?: string;
   /** Source address to bind (another 127.0.0.x is another client IP). */
   localAddress?: string;

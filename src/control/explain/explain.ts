@@ -162,6 +162,13 @@ function routeNotes(route: Route__Output): string[] {
 
 export function explainRequest(query: ExplainQuery, ctx: ExplainContext): ExplainOutcome {
   const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind);
+  if (query.kind === 'envoy' && query.path?.includes('#')) {
+    // Envoy's connection manager refuses a fragment in :path (measured with Envoy 1.40:
+    // test/envoy-real/affinity.test.ts); nothing is routed or hashed.
+    const rejected: ExplainOutcome = { service: query.service, kind: query.kind, routeConfig, routes: [], steps: [], usedKeys: [], weightedClusters: [], notes: [] };
+    rejected.reason = 'Envoy rejects a request whose path has a fragment ("#…"): HTTP 400, before any route is matched';
+    return rejected;
+  }
   const params = mergedQuery(query.path, query.query);
   const match = matchRoutes(virtualHost.routes, { path: query.path || '/', headers: query.headers ?? {}, query: params }, query.kind);
   const outcome: ExplainOutcome = {

@@ -238,7 +238,7 @@ describe.skipIf(!envoyAvailable())('affinity through a real Envoy', () => {
     const outcomes = tries.map((u) => ex.explain({ service: 'maglev', headers: { 'x-user': u } }));
     expect(outcomes.every((o) => o.pick?.balancer === 'maglev' && o.pick.size === 65537)).toBe(true);
     expect(disagreements(tries, outcomes.map(predicted), reached)).toEqual([]);
-    expect(users.slice(0, 100).filter((u, i) => reached[300 + i] !== reached[i])).toEqual([]);
+    expect(users.slice(0, 100).filter((_, i) => reached[300 + i] !== reached[i])).toEqual([]);
     expect(new Set(reached).size).toBe(3);
   });
 

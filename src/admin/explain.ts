@@ -123,6 +123,6 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
     const near = closest(query.service, names);
     throw new TetherError('NOT_FOUND', `unknown service '${query.service}'${near ? `; did you mean '${near}'?` : ''}`);
   }
-  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners });
+  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners, pickers: translated.pickers });
   return toExplainResponse(current.version, outcome, translated.notes);
 }

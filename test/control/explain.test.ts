@@ -39,6 +39,21 @@ describe('the pick', () => {
     });
   }
 
+  it('kept pickers (ExplainContext.pickers): built once per kind and cluster, the same answers as building each time', () => {
+    for (const balancer of [{ type: 'ring_hash' }, { type: 'maglev', tableSize: 211 }]) {
+      const ctx = served(stickyDoc(4, balancer), 'envoy');
+      const pickers = new Map();
+      const kept = { ...ctx, pickers };
+      for (const user of users(100)) {
+        expect(explainRequest(q({ headers: { 'x-user': user } }), kept)).toEqual(explainRequest(q({ headers: { 'x-user': user } }), ctx));
+      }
+      expect([...pickers.keys()]).toEqual(['envoy/shop-v1']);
+      const picker = pickers.get('envoy/shop-v1');
+      explainRequest(q({ headers: { 'x-user': 'again' } }), kept);
+      expect(pickers.get('envoy/shop-v1')).toBe(picker);
+    }
+  });
+
   it('grpc: the ring is clamped to the 4096 cap as grpc-js-xds does', () => {
     const ctx = served(stickyDoc(3, { type: 'ring_hash', minRingSize: 10_000, maxRingSize: 100_000 }), 'grpc');
     expect(explainRequest(q({ kind: 'grpc', headers: { 'x-user': 'a' } }), ctx).pick?.size).toBe(4096);

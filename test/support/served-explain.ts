@@ -22,6 +22,6 @@ export async function servedExplainer(tether: Tether, kind: NodeKind = 'envoy'):
   await initHashing();
   const source = createExplainSource({ manager: tether.manager, logger: silentLogger() });
   const { current, translated } = await source.current();
-  const ctx = { resources: translated.wire(kind), owners: translated.owners };
+  const ctx = { resources: translated.wire(kind), owners: translated.owners, pickers: translated.pickers };
   return { version: current.version, explain: (query) => explainRequest({ ...query, kind }, ctx) };
 }

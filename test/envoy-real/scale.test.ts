@@ -72,7 +72,7 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
     const newcomer = addressOf.get('r4')!;
     const file = path.join(h.dir, 'users.txt');
     fs.writeFileSync(file, USERS.join('\n'));
-    const prediction = await tether(['what-if', 'endpoints', 'add', 'shop-v1', newcomer, '--sessions-file', file]);
+    const prediction = await tether(['what-if', 'endpoints', 'add', 'shop-v1', newcomer, '--sessions-file', file, '--samples', '1000']);
     const [route] = prediction.routes as Array<{ key: string; sessions: Array<{ value: string; before: string; after: string; moved: boolean }> }>;
     expect(route!.key).toBe('header:x-user');
     expect(route!.sessions.map((s) => s.value)).toEqual(USERS);
@@ -95,5 +95,5 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
     expect(moved.length).toBeGreaterThan(180);
     expect(moved.length).toBeLessThan(320);
     console.log(`scale 3 → 4: ${moved.length} of ${USERS.length} users moved through Envoy; what-if named ${predicted.length}, the same users`);
-  });
+  }, 60_000);
 });

@@ -102,12 +102,19 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
    * even when the client rejects those: after a NACK the later types stay at what the
    * client last applied until a new snapshot fixes the rejected type. Costs one round trip
    * per changed type (a few ms on a LAN); a change confined to one type pays nothing.
+   *
+   * One exception: EDS follows a CDS push to an Envoy without waiting for its ACK. Envoy holds
+   * that ACK until every updated cluster has warmed, and a cluster warms only once its
+   * endpoints arrive: waiting would stall both until Envoy's initial_fetch_timeout (15 s; seen
+   * on every scale event of a stable ring, whose size is in the cluster).
    */
   protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
     const planOf = createPlanner(snapshot, this.types);
+    let endpointsOnly = false;
     for (const typeUrl of PUSH_ORDER) {
+      if (endpointsOnly && typeUrl !== ENDPOINT_TYPE) break;
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
       const plan = planOf(typeUrl);
@@ -115,7 +122,13 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
         if (!st.ready || st.nackedVersion === plan.version) break;
         this.send(typeUrl, st, plan);
       }
-      if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) break;
+      if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) {
+        if (this.kind === 'envoy' && typeUrl === CLUSTER_TYPE && st.sentVersion === plan.version) {
+          endpointsOnly = true;
+          continue;
+        }
+        break;
+      }
     }
     this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }

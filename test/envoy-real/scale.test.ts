@@ -6,6 +6,7 @@
  * replica, and no one else.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,8 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
   let envoy: EnvoyProcess;
   let port = 0;
   const addressOf = new Map<string, string>();
+  // The x-user hash does not depend on the connection: requests reuse these.
+  const shared = new http.Agent({ keepAlive: true, maxSockets: FLIGHT });
 
   const tether = async (args: string[]) => {
     const env = cleanEnv({ TETHER_ADMIN_ADDR: `127.0.0.1:${h.tether.adminPort}`, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
@@ -36,7 +39,7 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
   /** Replica address each user reaches through Envoy now. */
   const measure = () =>
     mapBounded(USERS, FLIGHT, async (user) => {
-      const reply = await request(port, { headers: { 'x-user': user } });
+      const reply = await request(port, { headers: { 'x-user': user }, agent: shared });
       if (reply.status !== 200 || !reply.json) throw new Error(`${user}: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
       return addressOf.get(reply.json.replica)!;
     });
@@ -60,6 +63,7 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
   });
 
   afterAll(async () => {
+    shared.destroy();
     await envoy?.close();
     await h.close();
   });
@@ -85,6 +89,10 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('scale: a fourth replica through
     await envoy.until('Envoy lists the new host', async () => JSON.stringify(await envoy.clusters()).includes(`"port_value":${newcomer.split(':')[1]}`));
     const probe = predicted[0]!.value;
     await envoy.until(`${probe} on the new replica`, async () => (await request(port, { headers: { 'x-user': probe } })).json?.replica === 'r4');
+
+    // The stable ring's size is in the cluster: Envoy re-warmed it without waiting out its
+    // initial_fetch_timeout for the endpoints (test/envoy-real/cluster-warming.test.ts).
+    expect(await envoy.stat('cluster.shop-v1.init_fetch_timeout')).toBe(0);
 
     const after = await measure();
     const moved = USERS.filter((_, i) => after[i] !== before[i]);

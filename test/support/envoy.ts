@@ -151,6 +151,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** A new connection per request (default true: no connection reuse between users). */
   fresh?: boolean;
+  /** Send on this agent's connections instead (e.g. keep-alive, for many requests whose hash does not depend on the connection). */
+  agent?: http.Agent;
 }
 
 /** One HTTP/1.1 request to 127.0.0.1:port. Rejects on a reset or a time-out. */
@@ -165,7 +167,7 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
         path: options.path ?? '/',
         headers: options.headers,
         localAddress: options.localAddress,
-        agent: options.fresh === false ? undefined : false,
+        agent: options.agent ?? (options.fresh === false ? undefined : false),
         timeout: timeoutMs,
       },
       (res) => {

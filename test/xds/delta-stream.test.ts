@@ -174,6 +174,28 @@ describe('delta ADS', () => {
     expect([...c.heldOf(CLUSTER_TYPE).keys()]).toEqual(['c2']);
   });
 
+  it('Envoy: EDS follows an updated cluster before its CDS is ACKed (Envoy ACKs only once it has warmed), unchanged endpoints too; routes still wait', async () => {
+    h = await startAds();
+    h.publish('envoy', base(), '1');
+    const c = h.deltaClient();
+    await syncEnvoy(c, ['c1', 'c2'], ['a', 'b']);
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '1', 2000, 'config 1 applied');
+
+    // c1's cluster changes (its endpoints do not), c2's endpoints change, route a moves to c2.
+    const next = mesh({ services: { a: 'c2', b: 'c2' }, clusters: { c1: [1001], c2: [1002, 1003] } });
+    next.clusters[0] = { ...next.clusters[0]!, lb_policy: 'RING_HASH' };
+    h.publish('envoy', next, '2');
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    expect(names(cds)).toEqual(['c1']);
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(names(eds)).toEqual(['c1', 'c2']);
+    c.ack(eds);
+    await c.expectNothing();
+    c.ack(cds);
+    c.ack(await c.nextOf(ROUTE_TYPE));
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '2', 2000, 'config 2 applied');
+  });
+
   it('a push to many in-sync streams sends each the same single changed resource', async () => {
     h = await startAds();
     const clusters = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`c${i}`, [2000 + i]]));

@@ -98,7 +98,8 @@ describe('the pick', () => {
   it('weighted endpoints: one of weight 3 beside one of weight 1 serves about 3/4 of users', () => {
     const doc = stickyDoc(2);
     (doc.backends as Array<{ endpoints: unknown[] }>)[0]!.endpoints = ['10.0.0.1:8080', { address: '10.0.0.2:8080', weight: 3 }];
-    const ctx = served(doc, 'envoy');
+    // Kept pickers: 2,000 explains would otherwise build 2,000 rings (about 30 s on a loaded box).
+    const ctx = { ...served(doc, 'envoy'), pickers: new Map() };
     const counts = new Map<string, number>();
     for (const user of users(2000)) {
       const a = explainRequest(q({ headers: { 'x-user': user } }), ctx).pick!.address;

@@ -5,6 +5,7 @@
  * current config's translation is kept until the config changes (or, when it names DNS
  * hosts, for a few seconds), so a burst of Explain calls translates once.
  */
+import type { Picker } from '../affinity';
 import type { ConfigManagerApi, CurrentConfig } from '../control/types';
 import { TetherError } from '../control/errors';
 import { endpointOwners, wireResources, type EndpointOwners, type WireResources } from '../control/explain';
@@ -23,6 +24,8 @@ export interface TranslatedConfig {
   readonly owners: EndpointOwners;
   /** Caveats about how the resources were obtained. */
   readonly notes: readonly string[];
+  /** Explain's balancers for these resources (ExplainContext.pickers), built on first use. */
+  readonly pickers: Map<string, Picker | undefined>;
   resources(kind: NodeKind): EnvoyResources;
   wire(kind: NodeKind): WireResources;
 }
@@ -77,6 +80,7 @@ export function createExplainSource(options: ExplainSourceOptions): ExplainSourc
       endpoints,
       owners: endpointOwners(endpoints),
       notes: names.length > 0 ? [`DNS names resolved for this answer: ${names.join(', ')}`] : [],
+      pickers: new Map(),
       resources: (kind) => entry(kind).resources,
       wire(kind) {
         const e = entry(kind);

@@ -139,7 +139,7 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
   };
   const chosen = explainKind(read.kind, connectedKinds(), serves);
   const query: ExplainQuery = { ...read, kind: chosen.kind };
-  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners });
+  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners, pickers: translated.pickers });
   const notes = [...translated.notes];
   if (chosen.from !== 'requested') {
     const why = chosen.from === 'connected' ? 'the kind of node connected now' : 'no node is connected; the config serves the service to them';

@@ -24,11 +24,16 @@ import { readNodeKind } from './status';
 
 const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint', 'upsert_backend', 'apply_config'] as const;
 
+/** Bounds on WhatIfRequest.sessions (each is hashed and echoed back per affected route). */
+export const MAX_WHAT_IF_SESSIONS = 100_000;
+const MAX_SESSION_VALUE = 8192;
+
 interface ReadWhatIf {
   change: ProposedChange;
   /** Undefined: the server chooses (see whatIfKinds). */
   kind: NodeKind | undefined;
   samples: number;
+  sessions: string[];
   expectedVersion: number;
 }
 
@@ -38,6 +43,10 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
   const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
   const samples = req.samples || DEFAULT_SAMPLES;
   if (samples > MAX_WHAT_IF_SAMPLES) fields.problem('samples', `at most ${MAX_WHAT_IF_SAMPLES}`);
+  const sessions = req.sessions;
+  if (sessions.length > MAX_WHAT_IF_SESSIONS) fields.problem('sessions', `at most ${MAX_WHAT_IF_SESSIONS} values, got ${sessions.length}`);
+  const badSession = sessions.findIndex((v) => v === '' || v.length > MAX_SESSION_VALUE);
+  if (badSession >= 0) fields.problem(`sessions[${badSession}]`, `must have 1 to ${MAX_SESSION_VALUE} characters`);
   const field = req.change;
   let change: ProposedChange | undefined;
   let options: MutationOptions__Output | null | undefined;
@@ -86,7 +95,7 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
   }
   const expectedVersion = fields.uint64(options?.expected_version, `${field ?? 'change'}.options.expected_version`);
   fields.done();
-  return { change: change!, kind, samples, expectedVersion };
+  return { change: change!, kind, samples, sessions, expectedVersion };
 }
 
 function toRouteImpact(r: RouteImpactOutcome, kind: NodeKind): RouteImpact {
@@ -104,6 +113,7 @@ function toRouteImpact(r: RouteImpactOutcome, kind: NodeKind): RouteImpact {
     backends: r.backends,
     key: r.key,
     notes: r.notes,
+    sessions: r.sessions,
   };
 }
 
@@ -129,7 +139,7 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
     const measurements = plannedImpacts(
       { resources: before.wire(kind), owners: before.owners },
       { resources: after.wire(kind), owners: after.owners },
-      { kind, samples: read.samples },
+      { kind, samples: read.samples, sessions: read.sessions },
     );
     for (const measure of measurements) {
       // ~0.2 s per route at 100,000 sessions: let xDS and other calls in between routes.

@@ -9,8 +9,10 @@
  *   No hash at all: ring hash and maglev pick with a random value
  *   (source/common/upstream/thread_aware_lb_impl.cc, LoadBalancerImpl::chooseHost).
  * - HeaderHashMethod: every entry of the (lower-cased) header is taken, values are sorted
- *   (std::sort of string_views, i.e. bytewise) and hashed as one XXH64 stream without separator
- *   (= XXH64 of the sorted values concatenated). An empty value still counts.
+ *   (std::sort of string_views, i.e. bytewise) and hashed by `HashUtil::xxHash64(Span)`, which
+ *   chains them: each value's XXH64 is seeded with the previous value's hash, the first with 0
+ *   (source/common/common/hash.cc). One value: plain XXH64. An empty value still counts. Measured
+ *   through Envoy 1.40 (test/envoy-real/affinity.test.ts): it is not XXH64 of the concatenation.
  * - CookieHashMethod: `Utility::parseCookieValue(headers, name)`; a non-empty value is hashed
  *   with XXH64. An absent (or empty) cookie yields nothing unless the policy has a ttl; then Envoy
  *   asks the router to add a cookie and hashes the value it returns. ttl is read as whole seconds
@@ -26,7 +28,8 @@
  *   the value runs to the end of the piece; a value wrapped in double quotes is unwrapped; the
  *   first cookie with that exact name wins.
  * - IpHashMethod: XXH64 of `remoteAddress()->ip()->addressAsString()` of the stream: the client
- *   IP without port (the XFF-derived one when the connection manager trusts XFF).
+ *   IP without port. Tether's listeners leave `use_remote_address` false, so a request with
+ *   X-Forwarded-For is attributed to that header's last address (measured with Envoy 1.40).
  * - QueryParameterHashMethod: `QueryParamsMulti::parseQueryString(path)`: text after the first
  *   '?', split on '&', name/value split at the first '=', no '=' → value "", nothing
  *   percent-decoded; the first value of the named parameter is hashed (utility.cc).
@@ -84,7 +87,7 @@ export interface HashStep {
   /** `header:<name>`, `cookie:<name>`, `clientIp` or `query:<name>`. */
   key: string;
   outcome: HashStepOutcome;
-  /** The exact text hashed. */
+  /** The exact text hashed (several header values: sorted and ", "-joined for display; the note says how they are hashed). */
   input?: string;
   hash?: bigint;
   /** The request hash after this step. */
@@ -142,7 +145,7 @@ export function requestHash(keys: readonly AffinityKey[], request: AffinityReque
       continue;
     }
     if (value.input !== undefined) {
-      const h = xxh64(value.input);
+      const h = value.hash ?? xxh64(value.input);
       hash = foldHash(hash, h);
       usedKeys.push(label);
       if (value.cookie) generatedCookie = value.cookie;
@@ -169,6 +172,8 @@ function noteOf(note: string | undefined): { note?: string } {
 interface KeyValue {
   outcome: HashStepOutcome;
   input?: string;
+  /** The key's hash when it is not XXH64(input) (several header values). */
+  hash?: bigint;
   cookie?: GeneratedCookie;
   note?: string;
 }
@@ -182,7 +187,16 @@ function evaluate(key: AffinityKey, request: AffinityRequest, flavour: Flavour):
     case 'header': {
       const values = headerValues(request, key.name);
       if (values.length === 0) return { outcome: 'absent' };
-      return { outcome: 'hashed', input: [...values].sort(compareBytes).join('') };
+      if (values.length === 1) return { outcome: 'hashed', input: values[0]! };
+      const sorted = [...values].sort(compareBytes);
+      let hash = 0n;
+      for (const v of sorted) hash = xxh64(v, hash);
+      return {
+        outcome: 'hashed',
+        input: sorted.join(', '),
+        hash,
+        note: `${sorted.length} values: sorted, then each hashed with the previous value's hash as seed`,
+      };
     }
     case 'cookie':
       return envoyCookie(key, request);

@@ -5,9 +5,9 @@
  * - Envoy hashes request values and ring/maglev host keys with `HashUtil::xxHash64(input, seed)`,
  *   i.e. `XXH64(data, size, seed)` over the raw bytes, seed 0 unless stated
  *   (source/common/common/hash.h).
- * - Several header values are hashed as one XXH64 stream, value after value with no separator
- *   (`HashUtil::xxHash64(absl::Span<absl::string_view>)`, source/common/common/hash.cc: reset,
- *   XXH64_update per value, digest), which equals XXH64 of their concatenation.
+ * - Several header values are chained: `HashUtil::xxHash64(absl::Span<absl::string_view>)`
+ *   (source/common/common/hash.cc) hashes each value with the previous result as its seed,
+ *   starting from 0 (older Envoys streamed them as one XXH64; 1.40 does not, measured).
  * - grpc-js-xds hashes with xxhash-wasm's `h64(string, 0n)` (build/src/xxhash.js,
  *   route-action.js, load-balancer-ring-hash.js); strings are hashed as UTF-8, like Envoy's
  *   byte strings. Using the same package here means Tether and the gRPC client agree bit for bit.

@@ -93,6 +93,8 @@ export interface ExplainInput extends BackendState {
   flavour: Flavour;
   /** grpc only: the channel's ring_size_cap (default 4096). */
   ringSizeCap?: number;
+  /** The picker for `endpoints` and `balancer`, when the caller keeps one (building a ring or table costs milliseconds). */
+  picker?: Picker;
 }
 
 export interface ExplainResult {
@@ -131,7 +133,7 @@ export function explain(input: ExplainInput): ExplainResult {
         : 'no affinity key had a value: the balancer picks with a random hash';
     return result;
   }
-  const picker = createPicker(input.endpoints, input.balancer, pickerOptions(input))!;
+  const picker = input.picker ?? createPicker(input.endpoints, input.balancer, pickerOptions(input))!;
   const location = picker.locate(hashed.hash);
   if (!location) {
     result.reason = 'no replica to pick (none listed, or all drained)';

@@ -161,6 +161,20 @@ describe('WhatIf', () => {
     expect((await h.manager.history()).length).toBe(1);
   });
 
+  it('listed sessions: where each lands before and after, by the route key’s value; bounds checked', async () => {
+    const res = await whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, samples: 1000, sessions: ['alice', 'bob', 'carol'] });
+    const sessions = res.routes[0]!.sessions;
+    expect(sessions.map((x) => x.value)).toEqual(['alice', 'bob', 'carol']);
+    for (const x of sessions) {
+      const placed = await explain({ service: 'shop', headers: [{ name: 'x-user', value: x.value }] });
+      expect(x.before).toBe(placed.pick!.address);
+      expect(x.after).toMatch(/^10\.0\.0\.[1-4]:8080$/);
+      expect(x.moved).toBe(x.before !== x.after);
+    }
+    const bad = await failure(whatIf({ add_endpoint: { backend: 'shop-v1', address: '10.0.0.4:8080' }, sessions: ['ok', ''] }));
+    expect(badRequest(bad).violations).toEqual([{ field: 'sessions[1]', description: 'must have 1 to 8192 characters' }]);
+  });
+
   it('draining, for gRPC nodes; a split that makes the route random', async () => {
     const drain = await whatIf({ drain_endpoint: { backend: 'shop-v1', address: '10.0.0.3:8080' }, node_kind: 'grpc', samples: 10_000 });
     expect(drain.routes[0]!.replicas.find((r) => r.address === '10.0.0.3:8080')!.after).toBe(0);

@@ -2,6 +2,8 @@
  * `tether explain` and `tether what-if` end to end: the built binary against a real Tether
  * with its admin API on 127.0.0.1.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN } from '../support/harness';
 import { startAdminTether, type AdminTether } from '../support/admin-tether';
@@ -76,6 +78,23 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     const moving = /^sessions moving: (\d+\.\d) % \(ideal 25\.0 %\)$/m.exec(res.stdout);
     expect(Number(moving![1])).toBeGreaterThan(30);
     expect(server.currentVersion()).toBe(1);
+  });
+
+  it('what-if --session / --sessions-file: names every listed session that moves, as -o json lists them', async () => {
+    const file = path.join(server.dir, 'users.txt');
+    fs.writeFileSync(file, Array.from({ length: 100 }, (_, i) => `user-${i}`).join('\n') + '\n\n');
+    const args = ['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '2000', '--session', 'alice', '--sessions-file', file];
+    const text = await tether(args);
+    expect(text.code, text.stderr).toBe(0);
+    const json = await tether([...args, '-o', 'json']);
+    const sessions: Array<{ value: string; before: string; after: string; moved: boolean }> = JSON.parse(json.stdout).routes[0].sessions;
+    expect(sessions.map((x) => x.value)).toEqual(['alice', ...Array.from({ length: 100 }, (_, i) => `user-${i}`)]);
+    const moving = sessions.filter((x) => x.moved);
+    expect(moving.length).toBeGreaterThan(10);
+    expect(text.stdout).toContain(`listed sessions moving: ${moving.length} of 101\n${moving.map((x) => `  ${x.value}: ${x.before} → ${x.after}`).join('\n')}\n`);
+    const missing = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--sessions-file', path.join(server.dir, 'nope.txt')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.txt: ENOENT/);
   });
 
   it('what-if split and drain; -o json; errors exit 1 with the server text', async () => {

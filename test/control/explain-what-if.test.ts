@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing, whatIf as affinityWhatIf } from '../../src/affinity';
 import { TetherError } from '../../src/control/errors';
-import { endpointOwners, proposeConfig, routeImpacts, wireResources, type WhatIfSide } from '../../src/control/explain';
+import { endpointOwners, explainRequest, proposeConfig, routeImpacts, wireResources, type WhatIfSide } from '../../src/control/explain';
 import { edits } from '../../src/control/mutations';
 import { staticEndpoints, translate, type EnvoyResources } from '../../src/translate';
 import { served, stickyDoc, validConfig } from './explain-helpers';
@@ -52,6 +52,39 @@ describe('sessions moving', () => {
     const reference = affinityWhatIf({ endpoints: endpoints.map(({ drain: _, ...e }) => e), balancer }, { endpoints, balancer }, { flavour: 'envoy', samples: SAMPLES });
     expect(impact!.moved).toBe(reference.moved);
     expect(impact!.moved).toBeGreaterThan(drained.before);
+  });
+
+  it('listed sessions: each placed before and after exactly as explain places it; on a stable ring only the new replica gains', () => {
+    const before = served(stickyDoc(3), 'envoy');
+    const after = served(stickyDoc(4), 'envoy');
+    const users = Array.from({ length: 120 }, (_, i) => `user-${i}`);
+    const [impact] = routeImpacts(before, after, { kind: 'envoy', samples: 1000, sessions: users });
+    const at = (side: typeof before, user: string) => explainRequest({ service: 'shop', kind: 'envoy', headers: { 'x-user': user } }, side).pick!.address;
+    const expected = users.map((value) => ({ value, before: at(before, value), after: at(after, value) }));
+    expect(impact!.sessions).toEqual(expected.map((x) => ({ ...x, moved: x.before !== x.after })));
+    const movers = impact!.sessions.filter((x) => x.moved);
+    expect(movers.length).toBeGreaterThan(15);
+    expect(movers.length).toBeLessThan(50);
+    expect(new Set(movers.map((x) => x.after))).toEqual(new Set(['10.0.0.4:8080']));
+    // Without sessions asked for, none are listed.
+    expect(routeImpacts(before, after, { kind: 'envoy', samples: 100 })[0]!.sessions).toEqual([]);
+  });
+
+  it('listed sessions of a client-IP key are client addresses; one side random → never "moved", its replica empty', () => {
+    const doc = stickyDoc(3, { type: 'ring_hash' }, { affinity: { keys: [{ clientIp: true }] } });
+    const bigger = stickyDoc(4, { type: 'ring_hash' }, { affinity: { keys: [{ clientIp: true }] } });
+    const [impact] = routeImpacts(served(doc, 'envoy'), served(bigger, 'envoy'), { kind: 'envoy', samples: 100, sessions: ['192.0.2.1', '192.0.2.2'] });
+    expect(impact!.key).toBe('clientIp');
+    const at = (d: Record<string, unknown>, ip: string) => explainRequest({ service: 'shop', kind: 'envoy', clientIp: ip }, served(d, 'envoy')).pick!.address;
+    expect(impact!.sessions.map((x) => [x.before, x.after])).toEqual([
+      [at(doc, '192.0.2.1'), at(bigger, '192.0.2.1')],
+      [at(doc, '192.0.2.2'), at(bigger, '192.0.2.2')],
+    ]);
+    const split = structuredClone(doc);
+    (split.backends as unknown[]).push({ name: 'shop-v2', endpoints: ['10.0.1.1:8080'], balancer: { type: 'ring_hash' } });
+    (split.services as Array<{ routes: unknown[] }>)[0]!.routes = [{ name: 'main', backends: [{ name: 'shop-v1', weight: 50 }, { name: 'shop-v2', weight: 50 }] }];
+    const [random] = routeImpacts(served(doc, 'envoy'), served(split, 'envoy'), { kind: 'envoy', samples: 100, sessions: ['192.0.2.1'] });
+    expect(random!.sessions).toEqual([{ value: '192.0.2.1', before: at(doc, '192.0.2.1'), after: '', moved: false }]);
   });
 
   it('reports only sticky routes whose placement changes', () => {

@@ -39,6 +39,21 @@ describe('the pick', () => {
     });
   }
 
+  it('kept pickers (ExplainContext.pickers): built once per kind and cluster, the same answers as building each time', () => {
+    for (const balancer of [{ type: 'ring_hash' }, { type: 'maglev', tableSize: 211 }]) {
+      const ctx = served(stickyDoc(4, balancer), 'envoy');
+      const pickers = new Map();
+      const kept = { ...ctx, pickers };
+      for (const user of users(100)) {
+        expect(explainRequest(q({ headers: { 'x-user': user } }), kept)).toEqual(explainRequest(q({ headers: { 'x-user': user } }), ctx));
+      }
+      expect([...pickers.keys()]).toEqual(['envoy/shop-v1']);
+      const picker = pickers.get('envoy/shop-v1');
+      explainRequest(q({ headers: { 'x-user': 'again' } }), kept);
+      expect(pickers.get('envoy/shop-v1')).toBe(picker);
+    }
+  });
+
   it('grpc: the ring is clamped to the 4096 cap as grpc-js-xds does', () => {
     const ctx = served(stickyDoc(3, { type: 'ring_hash', minRingSize: 10_000, maxRingSize: 100_000 }), 'grpc');
     expect(explainRequest(q({ kind: 'grpc', headers: { 'x-user': 'a' } }), ctx).pick?.size).toBe(4096);
@@ -83,7 +98,8 @@ describe('the pick', () => {
   it('weighted endpoints: one of weight 3 beside one of weight 1 serves about 3/4 of users', () => {
     const doc = stickyDoc(2);
     (doc.backends as Array<{ endpoints: unknown[] }>)[0]!.endpoints = ['10.0.0.1:8080', { address: '10.0.0.2:8080', weight: 3 }];
-    const ctx = served(doc, 'envoy');
+    // Kept pickers: 2,000 explains would otherwise build 2,000 rings (about 30 s on a loaded box).
+    const ctx = { ...served(doc, 'envoy'), pickers: new Map() };
     const counts = new Map<string, number>();
     for (const user of users(2000)) {
       const a = explainRequest(q({ headers: { 'x-user': user } }), ctx).pick!.address;
@@ -212,6 +228,14 @@ describe('route matching (first match wins)', () => {
     expect(route({ path: '/search?q=Shoes&page=2' })).toBe('rest');
     expect(route({ path: '/search?q=shoes' })).toBe('rest');
     expect(explainRequest(q({ kind: 'grpc', path: '/search?q=shoes&page=2' }), grpc).routes.map((r) => r.route)).not.toContain('query');
+  });
+
+  it('a path with a fragment: Envoy answers 400 before routing (measured, test/envoy-real/affinity.test.ts); gRPC paths never have one', () => {
+    const got = explainRequest(q({ path: '/search?q=shoes&page=2#top', headers: { 'x-user': 'bob' } }), envoy);
+    expect(got).toMatchObject({ routes: [], steps: [], reason: expect.stringContaining('HTTP 400') });
+    expect(got.route).toBeUndefined();
+    expect(got.pick).toBeUndefined();
+    expect(explainRequest(q({ path: '/search?q=shoes&page=2', headers: { 'x-user': 'bob' } }), envoy).route).toBe('query');
   });
 
   it('says why each earlier route did not match, and explains the matched route’s pick', () => {

@@ -100,6 +100,8 @@ export interface HttpReply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The client side of the connection, "ip:port" (what Envoy sees as the downstream remote address). */
+  clientAddress: string;
   /** The parsed JSON body of a sample replica, when it is one. */
   json?: { replica: string; version: string; user: string | null; path: string; headers: Record<string, string> } & Json;
 }
@@ -107,13 +109,16 @@ export interface HttpReply {
 export interface RequestOptions {
   method?: string;
   path?: string;
-  headers?: Record<string, string>;
+  /** An array sends the header once per value (separate header lines). */
+  headers?: Record<string, string | string[]>;
   body?: string;
   /** Source address to bind (another 127.0.0.x is another client IP). */
   localAddress?: string;
   timeoutMs?: number;
   /** A new connection per request (default true: no connection reuse between users). */
   fresh?: boolean;
+  /** Send on this agent's connections instead (e.g. keep-alive, for many requests whose hash does not depend on the connection). */
+  agent?: http.Agent;
 }
 
 /** One HTTP/1.1 request to 127.0.0.1:port. Rejects on a reset or a time-out. */
@@ -128,10 +133,11 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
         path: options.path ?? '/',
         headers: options.headers,
         localAddress: options.localAddress,
-        agent: options.fresh === false ? undefined : false,
+        agent: options.agent ?? (options.fresh === false ? undefined : false),
         timeout: timeoutMs,
       },
       (res) => {
+        const clientAddress = `${res.socket.localAddress}:${res.socket.localPort}`;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -144,7 +150,7 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
               /* not JSON after all */
             }
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, clientAddress, json });
         });
         res.on('error', reject);
       },

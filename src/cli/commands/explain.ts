@@ -143,6 +143,11 @@ function formatImpact(r: RouteImpact__Output, res: WhatIfResponse__Output): stri
     parts.push(renderTable(['BACKEND', 'BEFORE', 'AFTER'], r.backends.map((b) => [b.backend, percent(b.before), percent(b.after)])).trimEnd());
   }
   parts.push(`sessions moving: ${percent(r.moved)} (ideal ${percent(r.ideal)})`);
+  if (r.sessions.length > 0) {
+    const moving = r.sessions.filter((x) => x.moved);
+    parts.push(`listed sessions moving: ${moving.length} of ${r.sessions.length}`);
+    for (const x of moving) parts.push(`  ${x.value}: ${x.before} → ${x.after}`);
+  }
   for (const note of r.notes) parts.push(`note: ${note}`);
   return parts.join('\n') + '\n';
 }
@@ -159,12 +164,35 @@ async function runWhatIf(ctx: CommandContext, request: WhatIfRequest): Promise<n
 interface WhatIfFlags {
   kind?: string;
   samples?: number;
+  session?: string[];
+  sessionsFile?: string;
+}
+
+/** A file's text (`-`: stdin), or a CliError naming it. */
+function readFileArg(file: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 const withWhatIfOptions = (command: Command): Command =>
-  withConnectionOptions(command.addOption(kindOption('measure for')).option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg));
+  withConnectionOptions(
+    command
+      .addOption(kindOption('measure for'))
+      .option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg)
+      .addOption(new Option('--session <value>', "a real session to place, by its key's value (e.g. a user id; repeatable): listed if it moves").argParser(collect))
+      .option('--sessions-file <file>', 'sessions to place, one value per line (- for stdin)'),
+  );
 
-const whatIfBase = (flags: WhatIfFlags) => ({ node_kind: flags.kind ?? '', samples: flags.samples ?? 0 });
+function sessionsOf(flags: WhatIfFlags): string[] {
+  const listed = [...(flags.session ?? [])];
+  if (flags.sessionsFile) listed.push(...readFileArg(flags.sessionsFile).split(/\r?\n/).filter((line) => line.trim() !== ''));
+  return listed;
+}
+
+const whatIfBase = (flags: WhatIfFlags) => ({ node_kind: flags.kind ?? '', samples: flags.samples ?? 0, sessions: sessionsOf(flags) });
 
 export function addExplainCommands(program: Command, io: CliIo): void {
   withConnectionOptions(
@@ -175,7 +203,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .addOption(new Option('-H, --header <name=value>', 'a request header, e.g. -H x-user=alice (repeatable)').argParser(collect))
       .addOption(new Option('--cookie <name=value>', 'a cookie (repeatable)').argParser(collect))
       .addOption(new Option('--query <name=value>', 'a query parameter (repeatable)').argParser(collect))
-      .option('--client-ip <ip>', 'the client IP Envoy sees')
+      .option('--client-ip <ip>', 'the client IP Envoy hashes: the last X-Forwarded-For address if the request has one, else the socket\'s')
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')
@@ -224,12 +252,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .requiredOption('-f, --file <file>', 'config file (YAML or JSON; - for stdin)'),
   ).action(async (flags: WhatIfFlags & { file: string }, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(flags.file === '-' ? 0 : flags.file, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
+      const text = readFileArg(flags.file);
       return runWhatIf(ctx, { ...whatIfBase(flags), apply_config: { text } });
     });
   });

@@ -26,6 +26,7 @@ export {
   type BackendShareOutcome,
   type ReplicaShareOutcome,
   type RouteImpactOutcome,
+  type SessionPlacementOutcome,
   type WhatIfOptions,
   type WhatIfSide,
 } from './what-if';

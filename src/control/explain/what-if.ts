@@ -5,6 +5,8 @@
  * values of the route's first session key, e.g. `x-user: session-17` — go through the route's
  * real hash policy and each side's balancer (src/affinity); a session moves when its replica
  * differs. XXH64 of distinct values is uniform, so this samples real sessions faithfully.
+ * Sessions the caller lists (`sessions`: values of that same key, e.g. real user ids) are
+ * placed the same way and reported one by one, so a scale event's movers can be named.
  *
  * A side that is not sticky (a weighted split, which is random per request, or a balancer
  * that does not hash) places sessions at random: its per-replica shares are the nominal ones
@@ -45,6 +47,14 @@ export interface BackendShareOutcome {
   after: number;
 }
 
+/** Where one listed session lands; '' on a side that places it at random. */
+export interface SessionPlacementOutcome {
+  value: string;
+  before: string;
+  after: string;
+  moved: boolean;
+}
+
 export interface RouteImpactOutcome {
   service: string;
   route: string;
@@ -60,6 +70,8 @@ export interface RouteImpactOutcome {
   /** The key the synthetic sessions carry, e.g. "header:x-user". */
   key: string;
   notes: string[];
+  /** WhatIfOptions.sessions placed on this route, in order. */
+  sessions: SessionPlacementOutcome[];
 }
 
 export interface WhatIfSide {
@@ -138,7 +150,13 @@ function servedRoutes(resources: WireResources, kind: NodeKind): Map<string, Map
 
 /** A session carrying only `key`, with the i-th synthetic value. */
 function syntheticRequest(key: AffinityKey, i: number): AffinityRequest {
-  const value = `session-${i}`;
+  // Distinct IPv4 addresses in 10.0.0.0/8 (and on past it for more than 16M samples).
+  if (key.kind === 'clientIp') return { clientIp: `${10 + Math.floor(i / 16_777_216)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` };
+  return sessionRequest(key, `session-${i}`);
+}
+
+/** A session carrying only `key`, with `value` (a client IP for a clientIp key). */
+function sessionRequest(key: AffinityKey, value: string): AffinityRequest {
   switch (key.kind) {
     case 'header':
       return { headers: { [key.name]: value } };
@@ -147,8 +165,7 @@ function syntheticRequest(key: AffinityKey, i: number): AffinityRequest {
     case 'queryParameter':
       return { query: { [key.name]: value } };
     case 'clientIp':
-      // Distinct IPv4 addresses in 10.0.0.0/8 (and on past it for more than 16M samples).
-      return { clientIp: `${10 + Math.floor(i / 16_777_216)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` };
+      return { clientIp: value };
   }
 }
 
@@ -157,6 +174,8 @@ const sameKeys = (a: readonly AffinityKey[], b: readonly AffinityKey[]) => JSON.
 export interface WhatIfOptions {
   kind: NodeKind;
   samples?: number;
+  /** Real sessions to place too, by the value of each route's session key (RouteImpactOutcome.key). */
+  sessions?: readonly string[];
 }
 
 /** Every sticky route whose session placement the change affects, in served order. */
@@ -185,7 +204,7 @@ export function plannedImpacts(before: WhatIfSide, after: WhatIfSide, options: W
       const pa = ra && placement(ra, after, flavour);
       if (!pb?.picker && !pa?.picker) continue;
       if (pb && pa && pb.signature === pa.signature) continue;
-      out.push(() => impact(service, name, pb, pa, before.owners, after.owners, flavour, samples));
+      out.push(() => impact(service, name, pb, pa, before.owners, after.owners, flavour, samples, options.sessions ?? []));
     }
   }
   return out;
@@ -200,6 +219,7 @@ function impact(
   ownersAfter: EndpointOwners,
   flavour: Flavour,
   samples: number,
+  sessions: readonly string[],
 ): RouteImpactOutcome {
   const notes: string[] = [];
   // The sessions carry the first key the sticky side hashes (before, unless only after is sticky).
@@ -217,12 +237,13 @@ function impact(
   for (const h of pa?.picker?.hosts ?? []) countsAfter.set(h.address, 0);
   let moved = 0;
   const reuse = stickyBefore && stickyAfter && sameKeys(pb!.keys, pa!.keys);
-  for (let i = 0; i < samples; i++) {
-    const request = syntheticRequest(key, i);
+  const place = (request: AffinityRequest): [string | undefined, string | undefined] => {
     const hb = stickyBefore ? requestHash(pb!.keys, request, flavour).hash : undefined;
     const ha = stickyAfter ? (reuse ? hb : requestHash(pa!.keys, request, flavour).hash) : undefined;
-    const x = hb === undefined ? undefined : pb!.picker!.pick(hb);
-    const y = ha === undefined ? undefined : pa!.picker!.pick(ha);
+    return [hb === undefined ? undefined : pb!.picker!.pick(hb), ha === undefined ? undefined : pa!.picker!.pick(ha)];
+  };
+  for (let i = 0; i < samples; i++) {
+    const [x, y] = place(syntheticRequest(key, i));
     if (x !== undefined) countsBefore.set(x, (countsBefore.get(x) ?? 0) + 1);
     if (y !== undefined) countsAfter.set(y, (countsAfter.get(y) ?? 0) + 1);
     if (stickyBefore && stickyAfter && x !== y) moved++;
@@ -278,5 +299,9 @@ function impact(
     backends: [...backends.values()],
     key: label,
     notes,
+    sessions: sessions.map((value) => {
+      const [x, y] = place(sessionRequest(key, value));
+      return { value, before: x ?? '', after: y ?? '', moved: x !== undefined && y !== undefined && x !== y };
+    }),
   };
 }

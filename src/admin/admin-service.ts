@@ -4,6 +4,7 @@
  * the whole resulting config, persists it and publishes it, or changes nothing and throws.
  * Whatever is thrown becomes a status in errors.ts; no handler can end the process.
  */
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createLogLimiter } from '../util/log-limiter';
 import { stringify as toYaml } from 'yaml';
@@ -73,6 +74,20 @@ function toMutationResponse(result: MutationResult): MutationResponse {
 
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
+/**
+ * Who made an admin call, for the version history: the client certificate's subject under
+ * mTLS, else a fingerprint of the bearer token (enough to tell rotated or per-team tokens
+ * apart, useless to an attacker), else undefined (auth disabled).
+ */
+export function callerIdentity(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>): string | undefined {
+  const subject = call.getAuthContext().sslPeerCertificate?.subject as Record<string, string | string[] | undefined> | undefined;
+  if (subject && Object.keys(subject).length > 0) {
+    return `cert:${Object.entries(subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : (v ?? '')}`).join(',')}`;
+  }
+  const bearer = /^Bearer[ \t]+(\S+)/i.exec(String(call.metadata.get('authorization')[0] ?? ''));
+  return bearer ? `token:${createHash('sha256').update(bearer[1]!, 'utf8').digest('hex').slice(0, 8)}` : undefined;
+}
+
 /** `ipv4:1.2.3.4:5678` → `ipv4:1.2.3.4`: a client's every connection is one peer for the log limiter. */
 function peerHost(peer: string): string {
   const cut = peer.lastIndexOf(':');
@@ -93,7 +108,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
   const connectedKinds = () => registry.list().map((n) => n.kind);
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */
-  function unary<Req, Res>(method: string, fn: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(method: string, fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const context = { method, peer: call.getPeer() };
       const denied = auth(call.metadata);
@@ -105,7 +120,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const request: unknown = call.request;
       new Promise<Res>((resolve) => {
         if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
-        resolve(fn(request as Req));
+        resolve(fn(request as Req, call));
       }).then(
         (response) => callback(null, response),
         (err: unknown) => callback(toStatus(err, log, context)),
@@ -118,13 +133,14 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     method: string,
     run: (request: Req, fields: RequestFields) => (opts: MutationOptions) => Promise<MutationResult>,
   ) {
-    return unary<Req, MutationResponse>(method, async (request) => {
+    return unary<Req, MutationResponse>(method, async (request, serverCall) => {
       const fields = new RequestFields();
-      const opts = fields.mutationOptions(request.options);
+      const author = callerIdentity(serverCall);
+      const opts = { ...fields.mutationOptions(request.options), ...(author ? { author } : {}) };
       const call = run(request, fields);
       fields.done();
       const result = await call(opts);
-      log.info({ method, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length }, 'admin mutation');
+      log.info({ method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length }, 'admin mutation');
       return toMutationResponse(result);
     });
   }
@@ -208,6 +224,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
           description: v.description,
           content_hash: v.contentHash,
           restores: v.restores ?? 0,
+          author: v.author ?? '',
         })),
       };
     }),

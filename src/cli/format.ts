@@ -119,7 +119,7 @@ export function formatHistory(res: ListVersionsResponse__Output): string {
   const rows = res.versions.map((v) => [
     v.version === res.current_version ? `* ${v.version}` : `  ${v.version}`,
     formatTimestamp(v.created_at),
-    v.source,
+    v.author ? `${v.source} (${v.author})` : v.source,
     shortVersion(v.content_hash),
     v.description,
   ]);

@@ -164,6 +164,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       description: joinDescription(summary, c.description),
       ...restores,
       ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
+      ...(options.author ? { author: options.author } : {}),
     };
     try {
       await store.commit(record);

@@ -8,6 +8,8 @@ export interface MutationOptions {
   /** When set (non-zero) and not the current version: TetherError ABORTED, nothing changes. */
   expectedVersion?: number;
   description?: string;
+  /** Who asks (admin identity: client-certificate subject or token fingerprint); kept with the version. */
+  author?: string;
 }
 
 export type ResourceTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS';

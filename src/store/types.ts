@@ -20,6 +20,8 @@ export interface VersionRecord {
   description: string;
   /** Set on versions made by a rollback: the version whose config it restored. */
   restores?: number;
+  /** Who made it through the admin API (client-certificate subject or token fingerprint); absent for file versions. */
+  author?: string;
   /** Set on versions made from a config file: the hash of the file's text, so a restart can tell whether the file changed since. */
   fileHash?: string;
 }

@@ -79,6 +79,7 @@ export function recordProblem(value: unknown): string | undefined {
     if (typeof value[key] !== 'string') return `record.${key} must be a string`;
   }
   if (value.fileHash !== undefined && typeof value.fileHash !== 'string') return 'record.fileHash must be a string';
+  if (value.author !== undefined && typeof value.author !== 'string') return 'record.author must be a string';
   if (value.restores !== undefined && (!Number.isSafeInteger(value.restores) || (value.restores as number) < 1 || (value.restores as number) >= (value.version as number))) {
     return 'record.restores must be an earlier version';
   }

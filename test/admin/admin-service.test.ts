@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import type { FieldError } from '../../src/config';
 import type { ConfigManagerApi } from '../../src/control/types';
 import { NodeRegistry } from '../../src/xds/node-status';
 import type { Struct__Output } from '../../src/generated/tether/google/protobuf/Struct';
-import { AdminHarness, adminApi, badRequest, baseConfig, failure } from './harness';
+import { AdminHarness, adminApi, badRequest, baseConfig, failure, TOKEN } from './harness';
 
 function plain(struct: Struct__Output | null): Record<string, unknown> {
   const errors: FieldError[] = [];
@@ -52,6 +53,9 @@ describe('reading', () => {
     ]);
     expect(res.versions[0]!.content_hash).not.toBe(res.versions[1]!.content_hash);
     expect(Number(res.versions[0]!.created_at!.seconds)).toBeGreaterThan(0);
+    // Who made it: a fingerprint of the caller's token (never the token); nothing for the seed.
+    const fingerprint = createHash('sha256').update(TOKEN).digest('hex').slice(0, 8);
+    expect(res.versions.map((v) => v.author)).toEqual([`token:${fingerprint}`, '']);
   });
 
   it('GetStatus with no node connected', async () => {

@@ -91,15 +91,15 @@ describe('status and history tables', () => {
     const res: ListVersionsResponse__Output = {
       current_version: '2',
       versions: [
-        { version: '2', created_at: ts('2026-01-02T03:04:05Z'), source: 'apply', description: 'canary 10%', content_hash: '0123456789abcdef', restores: '0' },
-        { version: '1', created_at: ts('2026-01-01T00:00:00Z'), source: 'file', description: '', content_hash: 'fedcba9876543210', restores: '0' },
+        { version: '2', created_at: ts('2026-01-02T03:04:05Z'), source: 'apply', description: 'canary 10%', content_hash: '0123456789abcdef', restores: '0', author: 'token:1a2b3c4d' },
+        { version: '1', created_at: ts('2026-01-01T00:00:00Z'), source: 'file', description: '', content_hash: 'fedcba9876543210', restores: '0', author: '' },
       ],
     };
     expect(formatHistory(res)).toBe(
       [
-        '  VERSION  CREATED               SOURCE  HASH      DESCRIPTION',
-        '* 2        2026-01-02T03:04:05Z  apply   01234567  canary 10%',
-        '  1        2026-01-01T00:00:00Z  file    fedcba98',
+        '  VERSION  CREATED               SOURCE                  HASH      DESCRIPTION',
+        '* 2        2026-01-02T03:04:05Z  apply (token:1a2b3c4d)  01234567  canary 10%',
+        '  1        2026-01-01T00:00:00Z  file                    fedcba98',
         '',
       ].join('\n'),
     );

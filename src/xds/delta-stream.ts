@@ -33,6 +33,8 @@ interface DeltaTypeState {
   pending?: { nonce: string; version: string; changes: Map<string, string> };
   /** Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): never resent. */
   nacked: Map<string, string>;
+  /** EDS: assignments to send again although the client holds them (their cluster was updated). */
+  resend?: Set<string>;
 }
 
 interface Changes {
@@ -45,6 +47,7 @@ interface Changes {
 }
 
 const NEVER = (): boolean => false;
+const ALWAYS = (): boolean => true;
 
 const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
 
@@ -175,16 +178,25 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
     let applied = true;
+    // Envoy ACKs clusters it updated only once they have warmed, which takes their endpoints:
+    // EDS may follow a CDS response in flight; LDS and RDS wait for both (seen with Envoy 1.40).
+    let clustersInFlight = false;
     for (const typeUrl of PUSH_ORDER) {
+      if (clustersInFlight && typeUrl !== ENDPOINT_TYPE) break;
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
       if (st.pending) {
         applied = false;
+        if (typeUrl === CLUSTER_TYPE) {
+          clustersInFlight = true;
+          continue;
+        }
         break;
       }
       const set = snapshot.sets[typeUrl];
       // A removed cluster, and its endpoints, stay on the client until no route can use them.
-      const changes = this.changesFor(st, set, typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER);
+      // Beside a CDS response in flight, EDS only adds and updates: removals wait for the ACK.
+      const changes = this.changesFor(st, set, clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
           applied = false;
@@ -192,6 +204,10 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         }
         this.send(typeUrl, st, set, changes);
         applied = false;
+        if (typeUrl === CLUSTER_TYPE) {
+          clustersInFlight = true;
+          continue;
+        }
         break;
       }
       if (changes.blocked) {
@@ -271,7 +287,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     const removals: string[] = [];
     const consider = (name: string, explicit: boolean) => {
       const r = set.resources.get(name);
-      const held = this.heldVersion(st, name);
+      const held = st.resend?.has(name) ? NOT_HELD : this.heldVersion(st, name);
       if (r) {
         if (held !== r.hash) updates.push(r);
       } else if (held !== TOLD_ABSENT && (held !== NOT_HELD || explicit)) {
@@ -322,9 +338,31 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     st.base = set.resources;
     st.held = held;
     st.dirty = held.size > 0;
+    st.resend = undefined;
+  }
+
+  /**
+   * Envoy re-warms a cluster it holds when an update changes it and waits for its
+   * ClusterLoadAssignment, which it does not ask for again (envoy#13009): such a CDS update
+   * makes EDS send those assignments again, changed or not.
+   */
+  private resendEndpointsOf(clusters: readonly SnapshotResource[], cds: DeltaTypeState): void {
+    const eds = this.types.get(ENDPOINT_TYPE);
+    if (this.kind !== 'envoy' || !eds) return;
+    for (const cluster of clusters) {
+      const held = this.heldVersion(cds, cluster.name);
+      if (held === NOT_HELD || held === TOLD_ABSENT) continue;
+      for (const name of cluster.refs) (eds.resend ??= new Set()).add(name);
+      eds.dirty = true;
+    }
   }
 
   private send(typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+    if (typeUrl === CLUSTER_TYPE) this.resendEndpointsOf(changes.updates, st);
+    if (st.resend) {
+      for (const r of changes.updates) st.resend.delete(r.name);
+      if (st.resend.size === 0) st.resend = undefined;
+    }
     const nonce = String(++this.nonceCounter);
     const pending = new Map<string, string>();
     for (const r of changes.updates) pending.set(r.name, r.hash);

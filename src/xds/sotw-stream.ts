@@ -107,7 +107,9 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
     const planOf = createPlanner(snapshot, this.types);
+    let clustersWarming = false;
     for (const typeUrl of PUSH_ORDER) {
+      if (clustersWarming && typeUrl !== ENDPOINT_TYPE) break;
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
       const plan = planOf(typeUrl);
@@ -115,7 +117,17 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
         if (!st.ready || st.nackedVersion === plan.version) break;
         this.send(typeUrl, st, plan);
       }
-      if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) break;
+      if (st.ackedVersion !== plan.version || st.sentVersion !== plan.version) {
+        // Envoy ACKs a CDS response that updates a cluster only once that cluster has warmed,
+        // and warming waits for its ClusterLoadAssignment: waiting for the ACK before EDS
+        // would deadlock (seen with Envoy 1.40). EDS may follow an unACKed CDS; LDS and RDS
+        // still wait for both.
+        if (typeUrl === CLUSTER_TYPE && st.sentVersion === plan.version && st.nackedVersion !== plan.version) {
+          clustersWarming = true;
+          continue;
+        }
+        break;
+      }
     }
     this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }

@@ -179,24 +179,33 @@ describe('SotW ADS: ACK, NACK, nonces', () => {
 });
 
 describe('SotW ADS: snapshot changes', () => {
-  it('pushes a change in make-before-break order, each type after the previous one is ACKed', async () => {
+  it('pushes a change in make-before-break order: EDS right after CDS, LDS and RDS each after the previous types are ACKed', async () => {
     h.publish('envoy', mesh(V1), 'cfg-1');
     const c = h.client();
     await subscribeAll(c, ['a', 'b', 'z'], ['c1', 'c2', 'c3']);
     h.publish('envoy', mesh({ services: { a: 'c1', b: 'c3', z: 'c3' }, clusters: { c1: [9001], c2: [9012], c3: [9003] } }), 'cfg-2');
+    // EDS does not wait for the CDS ACK (Envoy holds that ACK while updated clusters warm).
+    const cds = await c.next();
+    const eds = await c.next();
+    expect([cds.type_url, eds.type_url]).toEqual([CLUSTER_TYPE, ENDPOINT_TYPE]);
+    await c.expectNothing(50);
+    c.ack(eds);
+    // LDS waits for CDS too.
+    await c.expectNothing(50);
+    c.ack(cds);
     const order: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 2; i++) {
       const r = await c.next();
       order.push(r.type_url);
       // Nothing else comes until this one is ACKed.
       await c.expectNothing(50);
       c.ack(r);
     }
-    expect(order).toEqual([CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE]);
+    expect(order).toEqual([LISTENER_TYPE, ROUTE_TYPE]);
     await eventually(() => h.registry.list()[0]?.appliedConfigVersion === 'cfg-2');
   });
 
-  it('resends unchanged endpoints to Envoy after updating their cluster (Envoy re-warms it)', async () => {
+  it('resends unchanged endpoints to Envoy after updating their cluster, without waiting for the CDS ACK (Envoy re-warms the cluster first)', async () => {
     h.publish('envoy', mesh(V1), 'cfg-1');
     const c = h.client();
     await subscribeAll(c, ['a', 'b'], ['c1', 'c2']);
@@ -205,11 +214,12 @@ describe('SotW ADS: snapshot changes', () => {
     h.publish('envoy', updated, 'cfg-2');
     const cds = await c.nextOf(CLUSTER_TYPE);
     const edsBefore = h.registry.list()[0]!.types[ENDPOINT_TYPE]!.sentVersion;
-    c.ack(cds);
+    // Like Envoy: no CDS ACK until the updated cluster has its ClusterLoadAssignment.
     const eds = await c.nextOf(ENDPOINT_TYPE);
     expect(eds.version_info).toBe(edsBefore);
     expect(resourceNames(eds)).toEqual(['c1', 'c2']);
     c.ack(eds);
+    c.ack(cds);
     await c.expectNothing(100);
   });
 

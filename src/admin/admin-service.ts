@@ -63,6 +63,7 @@ function toMutationResponse(result: MutationResult): MutationResponse {
     changed: result.changed,
     dry_run: result.dryRun,
     changes: result.changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
+    warnings: result.warnings.map((w) => ({ node_kind: w.nodeKind, path: w.path, message: w.message })),
   };
 }
 
@@ -104,7 +105,10 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const call = run(request, fields);
       fields.done();
       const result = await call(opts);
-      log.info({ method, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length }, 'admin mutation');
+      log.info(
+        { method, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
+        'admin mutation',
+      );
       return toMutationResponse(result);
     });
   }

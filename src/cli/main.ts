@@ -2,6 +2,9 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { formatErrors, parseConfigText } from '../config';
+import { configWarnings } from '../control/config-warnings';
+import { staticEndpoints } from '../translate';
+import { formatWarningLines } from './format';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
@@ -18,7 +21,7 @@ export function buildCli(io: CliIo = processIo): Command {
 
   program
     .command('validate')
-    .description('check a config file and print every error with its field path')
+    .description('check a config file and print every error with its field path, and what its translation leaves out per node kind (warnings)')
     .requiredOption('-f, --file <file>', 'config file (YAML or JSON)')
     .action((opts: { file: string }) => {
       let text: string;
@@ -31,6 +34,10 @@ export function buildCli(io: CliIo = processIo): Command {
       const result = parseConfigText(text, opts.file);
       if (result.ok) {
         process.stdout.write(`${opts.file}: valid (${result.config.services.length} services, ${result.config.backends.length} backends)\n`);
+        // Warnings do not make a config invalid. DNS names are not resolved here, so warnings
+        // that depend on their addresses show only where Tether serves the config.
+        const warnings = configWarnings(result.config, staticEndpoints(result.config));
+        process.stderr.write(formatWarningLines(warnings.map((w) => ({ node_kind: w.nodeKind, path: w.path, message: w.message }))));
       } else {
         process.stderr.write(`${formatErrors(result.errors)}\n`);
         process.exit(1);

@@ -116,7 +116,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const hash = configHash(config);
     if (state && hash === state.contentHash) {
       log.debug({ source: c.source, version: state.version }, 'config unchanged');
-      return { version: state.version, changed: false, dryRun, changes: [] };
+      return { version: state.version, changed: false, dryRun, changes: [], warnings: publisher.served()?.warnings ?? [] };
     }
 
     const version = (state?.version ?? 0) + 1;
@@ -130,7 +130,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     }
     if (dryRun) {
       await prepared.discard();
-      return { version: state?.version ?? 0, changed: false, dryRun, changes };
+      return { version: state?.version ?? 0, changed: false, dryRun, changes, warnings: prepared.warnings };
     }
 
     const record: VersionRecord = {
@@ -157,7 +157,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       { source: c.source, version, description: c.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
       'config applied',
     );
-    return { version, changed: true, dryRun, changes };
+    return { version, changed: true, dryRun, changes, warnings: prepared.warnings };
   };
 
   /** Passes the error on, logging rejected configs (the caller gets every error too). */

@@ -1,6 +1,7 @@
 import type { TetherConfig } from '../model/types';
 import type { NodeKind } from '../translate/types';
 import type { VersionMeta } from '../store/types';
+import type { ConfigWarning } from './config-warnings';
 
 export interface MutationOptions {
   /** Validate and diff only; change nothing. */
@@ -26,6 +27,8 @@ export interface MutationResult {
   changed: boolean;
   dryRun: boolean;
   changes: ResourceChange[];
+  /** Translation warnings of the resulting config (the served one when nothing changed). */
+  warnings: readonly ConfigWarning[];
 }
 
 /**

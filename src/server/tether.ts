@@ -9,6 +9,7 @@ import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
 import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
+import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
 import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
@@ -151,6 +152,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const publisher = createPublisher({
     cache,
     logger,
+    onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });

@@ -37,6 +37,8 @@ import { RequestFields } from './request-fields';
 import { startRolloutCall } from './rollout-call';
 import { getStatus, readNodeKind } from './status';
 import { whatIf } from './what-if';
+import { servedResources, type ServedSnapshots } from './served-resources';
+import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 
 export interface AdminServiceOptions {
@@ -44,6 +46,8 @@ export interface AdminServiceOptions {
   registry: NodeRegistry;
   logger: Logger;
   auth: AuthCheck;
+  /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
+  snapshots?: ServedSnapshots;
 }
 
 export interface AdminService {
@@ -220,6 +224,8 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req)),
 
     WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req)),
+
+    GetServedResources: unary('GetServedResources', (req: GetServedResourcesRequest__Output) => servedResources(options.snapshots, registry, req)),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

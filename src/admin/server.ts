@@ -7,6 +7,7 @@ import type { NodeRegistry } from '../xds/node-status';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
 import { createAdminService } from './admin-service';
 import { createAuthCheck, type AdminAuth } from './auth';
+import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
 import { serverCredentials, type TlsFiles } from './tls';
 import { DEFAULT_PORTS } from '../ports';
@@ -22,6 +23,8 @@ export interface AddAdminServiceOptions {
   logger: Logger;
   /** Bearer tokens for Admin calls (health and reflection stay open: probes and grpcurl discovery). */
   auth: AdminAuth;
+  /** The served snapshots (the snapshot cache), for GetServedResources. */
+  snapshots?: ServedSnapshots;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -65,7 +68,13 @@ export interface AddedAdminService {
  */
 export function addAdminService(server: grpc.Server, options: AddAdminServiceOptions): AddedAdminService {
   const log = options.logger.child({ component: 'admin' });
-  const service = createAdminService({ manager: options.manager, registry: options.registry, logger: log, auth: createAuthCheck(options.auth) });
+  const service = createAdminService({
+    manager: options.manager,
+    registry: options.registry,
+    logger: log,
+    auth: createAuthCheck(options.auth),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+  });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [ADMIN_SERVICE_NAME]: 'NOT_SERVING' });

@@ -259,7 +259,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger);
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger);
   } catch (err) {
     server.forceShutdown();
     await metricsServer?.close();
@@ -315,6 +315,7 @@ async function startAdmin(
   dataDir: string,
   manager: ConfigManager,
   registry: NodeRegistry,
+  cache: SnapshotCache,
   logger: Logger,
 ): Promise<AdminServer> {
   let auth = options.auth;
@@ -330,6 +331,7 @@ async function startAdmin(
   return startAdminServer({
     manager,
     registry,
+    snapshots: cache,
     logger,
     auth,
     host: options.host ?? '127.0.0.1',

@@ -12,6 +12,7 @@ import { ADMIN_TOKEN, Harness } from '../support/harness';
 import { envoyAvailable, freePort, startEnvoy, type EnvoyProcess } from '../support/envoy';
 import { percentile, runEditScenario, scenarioConfig, type ScenarioSystem } from '../support/live-edit-scenario';
 import { createAdminClient, type AdminClient } from '../../src/cli/admin-client';
+import { cleanEnv, runCli } from '../cli/harness';
 
 const BIN = path.resolve(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -55,6 +56,14 @@ describe.skipIf(!envoyAvailable() || !fs.existsSync(BIN))('live edits under load
     for (const e of waited) expect(e.wait!.code, `${e.name}: ${e.wait!.stderr}`).toBe(0);
     const visible = result.edits.flatMap((e) => (e.visibleMs !== undefined ? [e.visibleMs] : []));
     expect(visible).toHaveLength(15);
+    // After all of it, Envoy holds exactly what Tether serves (tether verify).
+    const verify = await runCli(['verify', '--envoy-admin', `http://127.0.0.1:${envoy.adminPort}`], {
+      env: cleanEnv({ TETHER_ADMIN_ADDR: system.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN }),
+      cwd: h.dir,
+      timeoutMs: 20_000,
+    });
+    expect(verify.stdout, verify.stderr).toContain('in sync');
+    expect(verify.code).toBe(0);
     console.log(
       `edit → Envoy serving it, ${visible.length} edits: p50 ${percentile(visible, 50).toFixed(0)} ms, p95 ${percentile(visible, 95).toFixed(0)} ms; ` +
         `${result.requests} requests, ${result.failures.length} failed`,

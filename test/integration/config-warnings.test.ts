@@ -66,14 +66,17 @@ describe.skipIf(!hasBuild)('translation warnings', () => {
     await h.close();
   });
 
-  it('tether validate prints them on stderr and still exits 0; a config without any prints none', () => {
+  it('tether validate prints them on stderr and still exits 0; with several files, each file names its own', () => {
     const warned = spawnSync(process.execPath, [BIN, 'validate', '-f', file('with.yaml', WITH_KEY)], { encoding: 'utf8', env: cleanEnv() });
     expect(warned.status, warned.stderr).toBe(0);
     expect(warned.stdout).toContain('valid (1 services, 1 backends)');
     expect(warned.stderr).toBe(`warning: [grpc] ${GRPC_WARNING}\n`);
-    const clean = spawnSync(process.execPath, [BIN, 'validate', '-f', file('without.yaml', WITHOUT_KEY)], { encoding: 'utf8', env: cleanEnv() });
-    expect(clean.status).toBe(0);
-    expect(clean.stderr).toBe('');
+    // Several files: each file's warnings, named; a file without any adds none.
+    const withFile = path.join(h.dir, 'with.yaml');
+    const both = spawnSync(process.execPath, [BIN, 'validate', '-f', withFile, file('without.yaml', WITHOUT_KEY)], { encoding: 'utf8', env: cleanEnv() });
+    expect(both.status).toBe(0);
+    expect(both.stdout).toContain('without.yaml: valid');
+    expect(both.stderr).toBe(`${withFile}: warning: [grpc] ${GRPC_WARNING}\n`);
   });
 
   it('apply and its dry run report them (admin API warnings field); the log warns once per version; the gauge counts them', async () => {

@@ -118,6 +118,7 @@ async function main(): Promise<void> {
   console.log(row('all', all.map((e) => e.visibleMs!)));
   for (const [label, pick] of kinds) console.log(row(label, all.filter(pick).map((e) => e.visibleMs!)));
   console.log(row('admin call alone (all)', all.map((e) => e.adminMs)));
+  console.log(row('from the admin call returning to Envoy serving (all)', all.map((e) => Math.max(0, e.visibleMs! - e.adminMs))));
   console.log(`\n${requests} requests through Envoy during the edits, ${failures.length} failed${failures.length ? `:\n${failures.slice(0, 10).join('\n')}` : ''}`);
   console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   if (failures.length > 0) process.exitCode = 1;

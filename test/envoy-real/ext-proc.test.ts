@@ -132,6 +132,22 @@ describe.skipIf(!envoyAvailable())('ext_proc session keys through a real Envoy',
     const other = await chat();
     expect(other.headers['set-cookie']?.[0]).not.toContain(sid);
   });
+
+  it('extProc.address: Envoy takes the ext_proc cluster Tether sends over CDS (HTTP/2) and keys through it', async () => {
+    const edited = exampleConfig(port, v1, v2, { cluster: 'session-keys', address: `127.0.0.1:${h.tether.extProcPort}` });
+    expect(await h.tether.applyText(edited, 'ext_proc over CDS')).toMatchObject({ ok: true, changed: true });
+    await envoy.until('Envoy to route ext_proc to session-keys', async () => {
+      const dump = JSON.stringify(await envoy.configDump());
+      return dump.includes('"cluster_name":"session-keys"') && dump.includes('"name":"session-keys"');
+    });
+    const clusters = await envoy.clusters();
+    expect(clusters.cluster_statuses.map((c: { name: string }) => c.name)).toContain('session-keys');
+    const [sub] = users(false, 1);
+    const before = (await envoy.stat('cluster.session-keys.upstream_rq_total')) ?? 0;
+    expect(seen(await chat({ headers: bearer(sub!) })).session).toBe(sub);
+    // The stream went through the CDS cluster (a gRPC stream is one upstream request).
+    expect(await envoy.stat('cluster.session-keys.upstream_rq_total')).toBeGreaterThan(before);
+  });
 });
 
 /** `tether ext-proc` (the built CLI) as a child process; resolves with its port once it serves. */

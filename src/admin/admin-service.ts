@@ -40,6 +40,8 @@ import { RequestFields } from './request-fields';
 import { startRolloutCall } from './rollout-call';
 import { getStatus, readNodeKind } from './status';
 import { whatIf } from './what-if';
+import { servedResources, type ServedSnapshots } from './served-resources';
+import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 
 export interface AdminServiceOptions {
@@ -49,6 +51,8 @@ export interface AdminServiceOptions {
   auth: AuthCheck;
   /** DNS lookup for Explain/WhatIf: the publisher's, so they see the endpoints that are served. */
   lookup?: LookupFn;
+  /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
+  snapshots?: ServedSnapshots;
 }
 
 export interface AdminService {
@@ -69,6 +73,7 @@ function toMutationResponse(result: MutationResult): MutationResponse {
     dry_run: result.dryRun,
     changes: result.changes.map((c) => ({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' })),
     restores: result.restores ?? 0,
+    warnings: result.warnings.map((w) => ({ node_kind: w.nodeKind, path: w.path, message: w.message })),
   };
 }
 
@@ -140,7 +145,10 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const call = run(request, fields);
       fields.done();
       const result = await call(opts);
-      log.info({ method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length }, 'admin mutation');
+      log.info(
+        { method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
+        'admin mutation',
+      );
       return toMutationResponse(result);
     });
   }
@@ -254,6 +262,8 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),
 
     WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req, connectedKinds)),
+
+    GetServedResources: unary('GetServedResources', (req: GetServedResourcesRequest__Output) => servedResources(options.snapshots, registry, req)),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

@@ -9,6 +9,7 @@ import type { LookupFn } from '../resolve/resolver';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
 import { createAdminService } from './admin-service';
 import { createAuthCheck, type AdminAuth } from './auth';
+import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
 import { serverCredentials, type TlsFiles } from './tls';
 import { DEFAULT_PORTS } from '../ports';
@@ -26,6 +27,8 @@ export interface AddAdminServiceOptions {
   auth: AdminAuth;
   /** The DNS lookup the publisher uses, so Explain and WhatIf resolve endpoint names alike. */
   lookup?: LookupFn;
+  /** The served snapshots (the snapshot cache), for GetServedResources. */
+  snapshots?: ServedSnapshots;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -71,6 +74,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     logger: log,
     auth: createAuthCheck(options.auth),
     ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);

@@ -31,6 +31,8 @@ import type { UpsertBackendRequest } from '../generated/tether/tether/admin/v1/U
 import type { UpsertRouteRequest } from '../generated/tether/tether/admin/v1/UpsertRouteRequest';
 import type { UpsertServiceRequest } from '../generated/tether/tether/admin/v1/UpsertServiceRequest';
 import type { WaitForRolloutRequest } from '../generated/tether/tether/admin/v1/WaitForRolloutRequest';
+import type { GetServedResourcesRequest } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
+import type { GetServedResourcesResponse__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesResponse';
 import { CliError, outcomeUnknown, toCliError, unknownOutcomeError } from './errors';
 import { DEFAULT_PORTS } from '../ports';
 
@@ -65,6 +67,7 @@ export interface UnaryMethods {
   GetStatus: [GetStatusRequest, GetStatusResponse__Output];
   Explain: [ExplainRequest, ExplainResponse__Output];
   WhatIf: [WhatIfRequest, WhatIfResponse__Output];
+  GetServedResources: [GetServedResourcesRequest, GetServedResourcesResponse__Output];
 }
 export type UnaryMethod = keyof UnaryMethods;
 

@@ -88,6 +88,11 @@ export function formatMutation(res: MutationResponse__Output): string {
   return out.join('\n') + '\n';
 }
 
+/** Translation warnings, one `warning: [kind] path: message` line each ('' for none). */
+export function formatWarningLines(warnings: readonly { node_kind: string; path: string; message: string }[]): string {
+  return warnings.map((w) => `warning: [${w.node_kind}] ${w.path ? `${w.path}: ` : ''}${w.message}\n`).join('');
+}
+
 const TYPES = ['LDS', 'RDS', 'CDS', 'EDS'] as const;
 
 /** The type-by-type NACKs of a node, `CDS: error; EDS: error`. */

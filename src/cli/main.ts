@@ -2,6 +2,9 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { formatErrors, parseConfigText } from '../config';
+import { configWarnings } from '../control/config-warnings';
+import { staticEndpoints } from '../translate';
+import { formatWarningLines } from './format';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
@@ -19,23 +22,35 @@ export function buildCli(io: CliIo = processIo): Command {
 
   program
     .command('validate')
-    .description('check a config file and print every error with its field path')
-    .requiredOption('-f, --file <file>', 'config file (YAML or JSON)')
-    .action((opts: { file: string }) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(opts.file, 'utf8');
-      } catch (err) {
-        process.stderr.write(`tether: cannot read ${opts.file}: ${(err as Error).message}\n`);
-        process.exit(1);
+    .description('check config files and print every error with its field path, and what their translation leaves out per node kind (warnings)')
+    .requiredOption('-f, --file <files...>', 'config file(s) (YAML or JSON)')
+    .action((opts: { file: string[] }) => {
+      // Several files in one run: loading the Envoy protos for the warnings costs more than a file.
+      const several = opts.file.length > 1;
+      let failed = false;
+      for (const file of opts.file) {
+        let text: string;
+        try {
+          text = fs.readFileSync(file, 'utf8');
+        } catch (err) {
+          process.stderr.write(`tether: cannot read ${file}: ${(err as Error).message}\n`);
+          failed = true;
+          continue;
+        }
+        const result = parseConfigText(text, file);
+        if (result.ok) {
+          process.stdout.write(`${file}: valid (${result.config.services.length} services, ${result.config.backends.length} backends)\n`);
+          // Warnings do not make a config invalid. DNS names are not resolved here, so warnings
+          // that depend on their addresses show only where Tether serves the config.
+          const warnings = configWarnings(result.config, staticEndpoints(result.config));
+          const lines = formatWarningLines(warnings.map((w) => ({ node_kind: w.nodeKind, path: w.path, message: w.message })));
+          process.stderr.write(several ? lines.replace(/^warning: /gm, `${file}: warning: `) : lines);
+        } else {
+          process.stderr.write(`${several ? `${file}:\n` : ''}${formatErrors(result.errors)}\n`);
+          failed = true;
+        }
       }
-      const result = parseConfigText(text, opts.file);
-      if (result.ok) {
-        process.stdout.write(`${opts.file}: valid (${result.config.services.length} services, ${result.config.backends.length} backends)\n`);
-      } else {
-        process.stderr.write(`${formatErrors(result.errors)}\n`);
-        process.exit(1);
-      }
+      if (failed) process.exitCode = 1;
     });
 
   program.addCommand(createSampleCommand());

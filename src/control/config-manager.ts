@@ -136,7 +136,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const restores = c.restores !== undefined ? { restores: c.restores } : {};
     if (state && hash === state.contentHash) {
       log.debug({ source: c.source, version: state.version }, 'config unchanged');
-      return { version: state.version, changed: false, dryRun, changes: [], ...restores };
+      return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
     }
 
     // Never a number used before, also when the store fell back to an older version.
@@ -151,7 +151,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     }
     if (dryRun) {
       await prepared.discard();
-      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores };
+      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: prepared.warnings };
     }
 
     const summary = state && c.summarize ? c.summarize(state.document, document) : '';
@@ -181,7 +181,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
       'config applied',
     );
-    return { version, changed: true, dryRun, changes, ...restores };
+    return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
   };
 
   /** Passes the error on, logging rejected configs (the caller gets every error too). */

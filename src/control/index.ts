@@ -5,6 +5,7 @@
 export { openConfigManager, type ConfigManager, type ConfigManagerOptions } from './config-manager';
 export { createPublisher, type Publisher, type PublisherOptions, type PreparedConfig, type ServedConfig } from './publisher';
 export { diffResources } from './resource-diff';
+export { configWarnings, countByKind, formatWarnings, type ConfigWarning } from './config-warnings';
 export { unifiedDiff } from './line-diff';
 export {
   addEndpoint,

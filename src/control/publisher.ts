@@ -3,8 +3,9 @@ import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
-import { translate } from '../translate';
+import { translateWithWarnings } from '../translate';
 import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
@@ -14,6 +15,8 @@ export interface PreparedConfig {
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   /** The encoded snapshots publish() would serve (for diffs). */
   readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
+  /** What the translation left out or replaced, per kind (config-warnings.ts). */
+  readonly warnings: readonly ConfigWarning[];
   /** Makes every kind's snapshot current at once. Call at most once, and only for the latest prepare. */
   publish(): void;
   /** Not publishing after all (dry run, failed commit): DNS re-resolution goes back to the served config. */
@@ -25,6 +28,7 @@ export interface ServedConfig {
   readonly version: number;
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
+  readonly warnings: readonly ConfigWarning[];
 }
 
 /**
@@ -48,20 +52,24 @@ export interface PublisherOptions {
   lookup?: LookupFn;
   /** How often DNS names are re-resolved. Default 30 s. */
   resolveIntervalMs?: number;
+  /** Called each time a config is served: a new version, or the same one re-resolved (metrics). */
+  onServed?: (served: ServedConfig) => void;
 }
 
 interface Built {
   snapshots: Map<NodeKind, Snapshot>;
   resources: Map<NodeKind, EnvoyResources>;
+  warnings: ConfigWarning[];
 }
 
 /** Every kind or nothing: a kind that fails to translate or encode fails the whole config. */
 function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache): Built {
-  const built: Built = { snapshots: new Map(), resources: new Map() };
+  const built: Built = { snapshots: new Map(), resources: new Map(), warnings: [] };
   try {
     for (const kind of NODE_KINDS) {
-      const resources = translate(config, endpoints, kind);
+      const { resources, warnings } = translateWithWarnings(config, endpoints, kind);
       built.resources.set(kind, resources);
+      for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
       // The registry compares a node's applied version with this string.
       built.snapshots.set(kind, buildSnapshot(resources, kind, String(version), cache));
     }
@@ -88,7 +96,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
-    served = { config, version, endpoints, resources: built.resources, snapshots: built.snapshots };
+    served = { config, version, endpoints, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings };
+    options.onServed?.(served);
   };
 
   const resolver = createEndpointResolver({
@@ -136,10 +145,18 @@ export function createPublisher(options: PublisherOptions): Publisher {
         version,
         resources: built.resources,
         snapshots: built.snapshots,
+        warnings: built.warnings,
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
           serve(config, version, endpoints, built);
+          // Once per version (re-resolutions of the same version do not repeat it).
+          if (built.warnings.length > 0) {
+            logger.warn(
+              { version, warnings: built.warnings },
+              `config version ${version} is served with ${built.warnings.length} translation warning${built.warnings.length === 1 ? '' : 's'}:\n${formatWarnings(built.warnings)}`,
+            );
+          }
           // A re-resolution that finished after prepare() was skipped by republish(); use it now.
           const latest = resolver.current();
           if (resolving === config && latest !== endpoints) republish(latest);

@@ -1,6 +1,7 @@
 import type { TetherConfig } from '../model/types';
 import type { NodeKind } from '../translate/types';
 import type { VersionMeta } from '../store/types';
+import type { ConfigWarning } from './config-warnings';
 
 export interface MutationOptions {
   /** Validate and diff only; change nothing. */
@@ -30,6 +31,8 @@ export interface MutationResult {
   changes: ResourceChange[];
   /** Rollback only: the version whose config it restores (or would, for a dry run). */
   restores?: number;
+  /** Translation warnings of the resulting config (the served one when nothing changed). */
+  warnings: readonly ConfigWarning[];
 }
 
 /**

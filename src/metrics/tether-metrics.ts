@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { NodeKind } from '../translate/types';
 import type { NodeStatusListener } from '../xds/node-status';
 import { createConfigSizeMetrics } from './config-size';
+import { createConfigWarningMetrics } from './config-warnings';
 import { createSessionShareMetrics, DEFAULT_SHARE_SLICE_MS, type ServedResources } from './session-share';
 import { createXdsMetrics, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';
 
@@ -30,6 +31,8 @@ export interface TetherMetrics {
   configPublished(configVersion: string, kind?: NodeKind): void;
   /** Records the config size of the snapshot's node kind. */
   snapshotPublished(snapshot: Snapshot): void;
+  /** Sets `tether_config_warnings` from the served config's translation warnings per node kind. */
+  servedConfigWarnings(counts: Readonly<Record<NodeKind, number>>): void;
   /** Recomputes replica session shares from the served config (publisher `served()`); undefined clears them. */
   servedConfigChanged(served: ServedResources | undefined): void;
   /** Resolves once the session shares reflect the latest served config exactly (see session-share.ts). */
@@ -47,6 +50,7 @@ export function createTetherMetrics(options: TetherMetricsOptions = {}): TetherM
     publishedVersionsKept: Math.max(1, options.publishedVersionsKept ?? DEFAULT_PUBLISHED_VERSIONS_KEPT),
   });
   const size = createConfigSizeMetrics(registry);
+  const warnings = createConfigWarningMetrics(registry);
   const shares = createSessionShareMetrics(registry, {
     sliceMs: Math.max(0, options.shareSliceMs ?? DEFAULT_SHARE_SLICE_MS),
     ...(options.logger ? { logger: options.logger } : {}),
@@ -56,6 +60,7 @@ export function createTetherMetrics(options: TetherMetricsOptions = {}): TetherM
     listener: xds.listener,
     configPublished: (configVersion, kind) => xds.configPublished(configVersion, kind),
     snapshotPublished: (snapshot) => size.snapshotPublished(snapshot),
+    servedConfigWarnings: (counts) => warnings.servedWarnings(counts),
     servedConfigChanged: (served) => shares.servedConfigChanged(served),
     sessionSharesSettled: () => shares.settled(),
     get trackedStreams() {

@@ -9,6 +9,7 @@ import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
 import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
+import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
 import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
@@ -167,6 +168,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const publisher = createPublisher({
     cache,
     logger,
+    onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
@@ -274,7 +276,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, logger, options.lookup);
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup);
     warnExposures(
       {
         ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
@@ -338,6 +340,7 @@ async function startAdmin(
   dataDir: string,
   manager: ConfigManager,
   registry: NodeRegistry,
+  cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
 ): Promise<AdminServer & { tokenFile?: string }> {
@@ -356,6 +359,7 @@ async function startAdmin(
   const server = await startAdminServer({
     manager,
     registry,
+    snapshots: cache,
     logger,
     auth,
     ...(lookup ? { lookup } : {}),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GetStatusResponse__Output, ListVersionsResponse__Output, MutationResponse__Output, NodeInfo__Output } from '../../src/cli/admin-client';
-import { formatHistory, formatMutation, formatProgress, formatStatus, formatTimestamp, jsonView, renderTable, shortVersion } from '../../src/cli/format';
+import { formatHistory, formatMutation, formatProgress, formatWarningLines, formatStatus, formatTimestamp, jsonView, renderTable, shortVersion } from '../../src/cli/format';
 
 const ts = (iso: string) => ({ seconds: String(Date.parse(iso) / 1000), nanos: 0 });
 
@@ -27,7 +27,7 @@ describe('renderTable', () => {
 });
 
 describe('mutation output', () => {
-  const base: MutationResponse__Output = { version: '4', changed: true, dry_run: false, changes: [], restores: '0' };
+  const base: MutationResponse__Output = { version: '4', changed: true, dry_run: false, changes: [], restores: '0', warnings: [] };
   const changes: MutationResponse__Output['changes'] = [
     { node_kind: 'envoy', type: 'CDS', name: 'shop-v2', action: 'ADDED', diff: '' },
     { node_kind: 'grpc', type: 'EDS', name: 'shop-v0', action: 'REMOVED', diff: '' },
@@ -58,6 +58,16 @@ describe('mutation output', () => {
       ].join('\n'),
     );
     expect(formatMutation({ ...base, changed: false, dry_run: true })).toBe('dry run: no change (version 4)\n');
+  });
+
+  it('translation warnings: one line each, kind and path first; none → nothing', () => {
+    expect(formatWarningLines([])).toBe('');
+    expect(
+      formatWarningLines([
+        { node_kind: 'grpc', path: 'services[chat].affinity.sessionKey', message: 'gRPC clients have no ext_proc' },
+        { node_kind: 'envoy', path: '', message: 'general' },
+      ]),
+    ).toBe('warning: [grpc] services[chat].affinity.sessionKey: gRPC clients have no ext_proc\nwarning: [envoy] general\n');
   });
 });
 

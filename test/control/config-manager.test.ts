@@ -204,7 +204,7 @@ describe('mutations', () => {
     const before = await observe(s);
     // Different document, same model: the single listener's default address spelled out.
     const same = doc(10, { listeners: [{ name: 'http', port: 10000, address: '0.0.0.0' }] });
-    expect(await s.manager.apply(same, { source: 'apply' })).toEqual({ version: 1, changed: false, dryRun: false, changes: [] });
+    expect(await s.manager.apply(same, { source: 'apply' })).toEqual({ version: 1, changed: false, dryRun: false, changes: [], warnings: [] });
     expect(await s.manager.mutate('add-endpoint', edits.addEndpoint('v1', '10.0.0.1:8080'), {})).toMatchObject({ version: 1, changed: false });
     await expectUnchanged(s, before);
   });

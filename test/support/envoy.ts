@@ -17,9 +17,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ENVOY_HOWTO, envoyVersion, findEnvoy } from '../../src/util/envoy-binary';
+import { findPackageRoot } from '../../src/util/package-root';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+// The package root, also when this runs compiled from dist/ (bench scripts).
+const ROOT = findPackageRoot(__dirname);
 // One finder for the tests and the local demo (`tether demo`).
 export { ENVOY_HOWTO, envoyVersion, findEnvoy };
 

@@ -14,7 +14,7 @@ import {
 } from '../admin-client';
 import { versionArg } from '../args';
 import { formatCliError, toCliError } from '../errors';
-import { formatMutation, jsonView } from '../format';
+import { formatMutation, formatWarningLines, jsonView } from '../format';
 
 export type OutputFormat = 'text' | 'json' | 'yaml';
 
@@ -101,8 +101,16 @@ export async function runWithClient(command: Command, io: CliIo, body: (ctx: Com
   }
 }
 
-/** A mutation's result: the raw response for `-o json|yaml`, else the summary (and dry-run diff). */
+/**
+ * A mutation's result: the raw response for `-o json|yaml`, else the summary (and dry-run
+ * diff) on stdout and the config's translation warnings on stderr.
+ */
 export function printMutation(ctx: CommandContext, response: MutationResponse__Output): void {
-  if (ctx.output === 'text') ctx.io.stdout(formatMutation(response));
-  else ctx.printRaw(response);
+  if (ctx.output !== 'text') {
+    ctx.printRaw(response);
+    return;
+  }
+  ctx.io.stdout(formatMutation(response));
+  const warnings = formatWarningLines(response.warnings);
+  if (warnings) ctx.io.stderr(warnings);
 }

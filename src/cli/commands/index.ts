@@ -6,9 +6,11 @@ import { addExplainCommands } from './explain';
 import { addStatusCommands } from './status';
 import { addTrafficCommands } from './traffic';
 import { addVersionCommands } from './versions';
+import { addVerifyCommand } from './verify';
 
 export { type CliIo, processIo } from './common';
 export { WAIT_EXIT } from './status';
+export { VERIFY_EXIT } from './verify';
 
 /** Mounts the admin API subcommands (apply, get, split, promote, rollback, history, endpoints, status, wait). */
 export function addAdminCommands(program: Command, io: CliIo = processIo): void {
@@ -18,4 +20,5 @@ export function addAdminCommands(program: Command, io: CliIo = processIo): void 
   addEndpointCommands(program, io);
   addStatusCommands(program, io);
   addExplainCommands(program, io);
+  addVerifyCommand(program, io);
 }

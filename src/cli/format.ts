@@ -124,11 +124,12 @@ export function formatHistory(res: ListVersionsResponse__Output): string {
   const rows = res.versions.map((v) => [
     v.version === res.current_version ? `* ${v.version}` : `  ${v.version}`,
     formatTimestamp(v.created_at),
-    v.author ? `${v.source} (${v.author})` : v.source,
+    v.source,
+    v.author || '-',
     shortVersion(v.content_hash),
     v.description,
   ]);
-  return renderTable(['  VERSION', 'CREATED', 'SOURCE', 'HASH', 'DESCRIPTION'], rows);
+  return renderTable(['  VERSION', 'CREATED', 'SOURCE', 'BY', 'HASH', 'DESCRIPTION'], rows);
 }
 
 /** One line per WaitForRollout message (progress goes to stderr). */

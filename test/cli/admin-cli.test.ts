@@ -176,7 +176,7 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
       [expect.stringMatching(/^rollback to v\d+$/), expect.stringMatching(/^\d+$/)],
     ]);
     const text = (await tether(['history'])).stdout;
-    expect(text).toMatch(/ add-endpoint +\S+ +add endpoint 127\.0\.0\.1:9999 to shop-v1 \(weight 3\)$/m);
+    expect(text).toMatch(/ add-endpoint +token:[0-9a-f]{8} +\S+ +add endpoint 127\.0\.0\.1:9999 to shop-v1 \(weight 3\)$/m);
   });
 
   it('rollback without a version steps back through history, like undo; with one it restores exactly that', async () => {
@@ -215,7 +215,7 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
       // It was applied: the server committed before answering.
       expect(currentVersion()).toBe(before + 1);
       const history = await tether(['history']);
-      expect(history.stdout).toMatch(new RegExp(`^\\* ${before + 1} .* set-split +\\S+ +split shop/main: shop-v1=65 shop-v2=35$`, 'm'));
+      expect(history.stdout).toMatch(new RegExp(`^\\* ${before + 1} .* set-split +token:[0-9a-f]{8} +\\S+ +split shop/main: shop-v1=65 shop-v2=35$`, 'm'));
     } finally {
       await proxy.close();
     }

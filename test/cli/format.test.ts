@@ -107,9 +107,9 @@ describe('status and history tables', () => {
     };
     expect(formatHistory(res)).toBe(
       [
-        '  VERSION  CREATED               SOURCE                  HASH      DESCRIPTION',
-        '* 2        2026-01-02T03:04:05Z  apply (token:1a2b3c4d)  01234567  canary 10%',
-        '  1        2026-01-01T00:00:00Z  file                    fedcba98',
+        '  VERSION  CREATED               SOURCE  BY              HASH      DESCRIPTION',
+        '* 2        2026-01-02T03:04:05Z  apply   token:1a2b3c4d  01234567  canary 10%',
+        '  1        2026-01-01T00:00:00Z  file    -               fedcba98',
         '',
       ].join('\n'),
     );

@@ -91,8 +91,9 @@ describe.skipIf(!envoyAvailable())('Tether restarts under running Envoys', () =>
     envoys.push(await startEnvoy({ xdsPort }), await startEnvoy({ xdsPort, delta: true }));
     for (const e of envoys) await e.waitConnected();
     await envoys[0]!.waitListening(port);
+    // connected_state is Envoy's view; Tether registers a stream on its first request.
+    await envoys[0]!.until('both Envoys registered with Tether', () => h.tether.registry.list().length === 2);
     expect(await h.tether.registry.waitForConfigVersion(h.tether.current().version, { timeoutMs: 10_000 })).toBe(true);
-    expect(h.tether.registry.list()).toHaveLength(2);
   });
   afterAll(async () => {
     await Promise.all(envoys.map((e) => e.close()));
@@ -128,8 +129,8 @@ describe.skipIf(!envoyAvailable())('Tether restarts under running Envoys', () =>
     expect(h.tether.current().version).toBe(version);
     for (const e of envoys) await e.waitConnected(20_000);
     // Each Envoy's stream has told Tether what it holds, and it is the current version.
+    await envoys[0]!.until('both Envoys registered with the restarted Tether', () => h.tether.registry.list().length === 2);
     await expect(h.tether.registry.waitForConfigVersion(version, { timeoutMs: 10_000 })).resolves.toBe(true);
-    expect(h.tether.registry.list()).toHaveLength(2);
     const reconnectMs = Date.now() - downAt;
 
     expect(await pushes(h), 'responses the restarted Tether sent').toBe(0);

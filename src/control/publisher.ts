@@ -5,6 +5,7 @@ import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { translate } from '../translate';
 import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import type { NodeTarget } from '../translate/targets';
 import { TetherError } from './errors';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
@@ -53,18 +54,30 @@ export interface PublisherOptions {
 interface Built {
   snapshots: Map<NodeKind, Snapshot>;
   resources: Map<NodeKind, EnvoyResources>;
+  /** Snapshots of the older Envoy API levels that nodes asked for (not shown in diffs). */
+  levels: Map<NodeTarget, Snapshot>;
 }
 
-/** Every kind or nothing: a kind that fails to translate or encode fails the whole config. */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache): Built {
-  const built: Built = { snapshots: new Map(), resources: new Map() };
+function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, target: NodeTarget) {
+  const resources = translate(config, endpoints, target);
+  // The registry compares a node's applied version with this string.
+  return { resources, snapshot: buildSnapshot(resources, target, String(version), cache) };
+}
+
+/**
+ * Every kind or nothing: a kind that fails to translate or encode fails the whole config. So
+ * does an older Envoy level once a node of that level has connected (`levels`): its nodes must
+ * not be left on an older config than the rest.
+ */
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: Iterable<NodeTarget>): Built {
+  const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map() };
   try {
     for (const kind of NODE_KINDS) {
-      const resources = translate(config, endpoints, kind);
+      const { resources, snapshot } = buildTarget(config, endpoints, version, cache, kind);
       built.resources.set(kind, resources);
-      // The registry compares a node's applied version with this string.
-      built.snapshots.set(kind, buildSnapshot(resources, kind, String(version), cache));
+      built.snapshots.set(kind, snapshot);
     }
+    for (const level of levels) built.levels.set(level, buildTarget(config, endpoints, version, cache, level).snapshot);
   } finally {
     cache.endBuild();
   }
@@ -78,9 +91,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
   let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
+  /**
+   * Older Envoy API levels some node has needed: built lazily, on the first such node, then with
+   * every config (at most two extra translations, only where such Envoys exist).
+   */
+  const levels = new Set<NodeTarget>();
 
   const serve = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built) => {
-    for (const [kind, snapshot] of built.snapshots) {
+    // A level first asked for while this config was being prepared: build it now.
+    for (const level of levels) {
+      if (built.levels.has(level)) continue;
+      try {
+        built.levels.set(level, buildTarget(config, endpoints, version, encodeCache, level).snapshot);
+      } catch (err) {
+        logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
+      }
+    }
+    for (const [kind, snapshot] of [...built.snapshots, ...built.levels]) {
       try {
         cache.set(kind, snapshot);
       } catch (err) {
@@ -103,12 +130,25 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
     try {
-      serve(config, version, endpoints, build(config, endpoints, version, encodeCache));
+      serve(config, version, endpoints, build(config, endpoints, version, encodeCache, levels));
       logger.info({ version }, 'endpoints re-resolved; pushed');
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
     }
   };
+
+  cache.setDemandHandler((target) => {
+    if ((NODE_KINDS as readonly string[]).includes(target) || levels.has(target)) return;
+    levels.add(target);
+    if (!served) return; // the first publish builds it
+    const { config, version, endpoints } = served;
+    try {
+      cache.set(target, buildTarget(config, endpoints, version, encodeCache, target).snapshot);
+      logger.info({ target, version }, 'built the config for an older Envoy API level');
+    } catch (err) {
+      logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
+    }
+  });
 
   const resolve = (config: TetherConfig): Promise<ResolvedEndpoints> => {
     resolving = config;
@@ -124,7 +164,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const endpoints = await resolve(config);
       let built: Built;
       try {
-        built = build(config, endpoints, version, encodeCache);
+        built = build(config, endpoints, version, encodeCache, levels);
       } catch (err) {
         await restore();
         throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
@@ -152,6 +192,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       };
     },
     served: () => served,
-    close: () => resolver.close(),
+    close: () => {
+      cache.setDemandHandler(undefined);
+      resolver.close();
+    },
   };
 }

@@ -47,6 +47,7 @@ import { lbEndpoint, loadAssignment, type PreparedEndpoint, type PreparedEndpoin
 import { stickyClusterName } from './names';
 import { byName } from './proto-values';
 import type { NodeKind } from './types';
+import type { TargetApi } from './targets';
 import { backendPath, routePath, type Warnings } from './warnings';
 
 /** Ring points (= minimum_ring_size) of a sticky cluster: a power of two, see above. */
@@ -55,18 +56,27 @@ export const STICKY_RING_POINTS: Readonly<Record<NodeKind, number>> = { envoy: 1
 /** Envoy's largest maximum_ring_size. */
 const ENVOY_MAX_RING_SIZE = 8_388_608;
 
-/** Whether this kind of node gets the route as a synthetic ring cluster. */
-export function usesStickyRing(route: RouteSpec, kind: NodeKind): boolean {
-  // Header mode needs Envoy's WeightedCluster.header_name; gRPC falls back to the ring.
-  return route.stickySplit !== undefined && (route.stickySplit.mode === 'ring' || kind === 'grpc');
+/**
+ * Whether this node gets the route as a synthetic ring cluster: gRPC always (grpc-js-xds picks
+ * weighted clusters at random, header_name and use_hash_policy ignored); Envoy in ring mode when
+ * its build has no WeightedCluster.use_hash_policy (< 1.36), or when the service pins sessions
+ * (affinity.strong): a pinned replica must stay reachable whichever version the hash picks, so
+ * every version must be in the one cluster. Otherwise Envoy's ring mode is a weighted_clusters
+ * with use_hash_policy (route-action.ts), and each backend keeps its own cluster.
+ */
+export function usesStickyRing(service: ServiceSpec, route: RouteSpec, kind: NodeKind, api: TargetApi): boolean {
+  if (route.stickySplit === undefined) return false;
+  if (kind === 'grpc') return true;
+  if (route.stickySplit.mode !== 'ring') return false;
+  return !api.features.weightedClusterHashPolicy || service.affinity?.strong !== undefined;
 }
 
 /** The routes that get a sticky cluster for this kind, in a stable order. */
-function stickyRoutes(config: TetherConfig, kind: NodeKind): Array<{ service: ServiceSpec; route: RouteSpec }> {
+function stickyRoutes(config: TetherConfig, kind: NodeKind, api: TargetApi): Array<{ service: ServiceSpec; route: RouteSpec }> {
   const out: Array<{ service: ServiceSpec; route: RouteSpec }> = [];
   for (const service of [...config.services].sort(byName)) {
     for (const route of service.routes) {
-      if (!usesStickyRing(route, kind)) continue;
+      if (!usesStickyRing(service, route, kind, api)) continue;
       // gRPC leaves routes with query matchers out (route.ts); their cluster would be unused.
       if (kind === 'grpc' && route.match.queryParams.length > 0) continue;
       if (!route.backends.some((b) => b.weight > 0)) continue;
@@ -81,10 +91,10 @@ export interface StickyResources {
   endpoints: ClusterLoadAssignment[];
 }
 
-export function stickyResources(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings): StickyResources {
+export function stickyResources(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, api: TargetApi): StickyResources {
   const backends = new Map(config.backends.map((b) => [b.name, b]));
   const out: StickyResources = { clusters: [], endpoints: [] };
-  for (const { service, route } of stickyRoutes(config, kind)) {
+  for (const { service, route } of stickyRoutes(config, kind, api)) {
     const name = stickyClusterName(service.name, route.name);
     const path = routePath(service.name, route.name);
     const members = route.backends

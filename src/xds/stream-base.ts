@@ -5,7 +5,7 @@ import type { SnapshotSource } from '../cache/snapshot-cache';
 import { isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
 import type { NodeKind } from '../translate/types';
 import type { RequestNode } from './discovery-codec';
-import { classifyNode } from './node-kind';
+import { classifyNode, nodeTarget } from './node-kind';
 import type { NodeStatusListener } from './node-status';
 
 export interface StreamBaseOptions {
@@ -77,14 +77,16 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
       return false;
     }
     const kind = classifyNode(node);
+    // The snapshot follows the node's API level too (older Envoys: translate/targets.ts).
+    const target = nodeTarget(node);
     this.kind = kind;
-    this.log = this.options.logger.child({ node: node.id, kind, stream: this.options.streamId, protocol: this.protocol });
+    this.log = this.options.logger.child({ node: node.id, kind, ...(target !== kind ? { target } : {}), stream: this.options.streamId, protocol: this.protocol });
     const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
     this.report((s) =>
       s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster: node.cluster, kind, userAgent, connectedAt: new Date() }),
     );
-    this.snapshot = this.options.cache.get(kind);
-    this.unwatch = this.options.cache.watch(kind, (snapshot) => {
+    this.snapshot = this.options.cache.get(target);
+    this.unwatch = this.options.cache.watch(target, (snapshot) => {
       if (this.closed) return;
       this.snapshot = snapshot;
       this.guarded(() => this.evaluate());

@@ -2,9 +2,12 @@
  * Sticky split: a weighted split where each user stays on one version, and moves only from
  * older to newer versions as the weights shift (old → new, in the route's backend order).
  *
- * Why one ring over all versions: the Envoy API in @grpc/grpc-js-xds 1.14.1 (the protos Tether
- * must speak) has no `use_hash_policy` for weighted clusters, and grpc-js-xds picks a weighted
- * cluster at random per RPC. So a stickySplit route (ring mode) goes to one synthetic cluster,
+ * Envoy ≥ 1.36 gets ring mode as weighted clusters picked by the route's hash
+ * (WeightedCluster.use_hash_policy, route-action.ts): each version keeps its own cluster. This
+ * file is for the nodes that cannot do that: gRPC (grpc-js-xds picks a weighted cluster at
+ * random per RPC, ignoring use_hash_policy), Envoys before 1.36 (no such field), and services with
+ * strong stickiness on any Envoy (a pinned replica must stay reachable whatever version the hash
+ * picks). For them a stickySplit route (ring mode) goes to one synthetic cluster,
  * `<service>~<route>~sticky`, whose EDS holds the replicas of every backend with weight > 0, and
  * the route's hash policy picks a replica — and with it a version — on one ring.
  *

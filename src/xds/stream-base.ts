@@ -20,6 +20,12 @@ export interface StreamBaseOptions {
   fail(code: GrpcStatus, details: string): void;
 }
 
+/** Envoy reports `user_agent_build_version` instead of `user_agent_version`: "1.40.0". */
+function buildVersionText(node: RequestNode): string {
+  const v = node.user_agent_build_version?.version as { major_number?: number; minor_number?: number; patch?: number } | null | undefined;
+  return v && (v.major_number || v.minor_number) ? `${v.major_number ?? 0}.${v.minor_number ?? 0}.${v.patch ?? 0}` : '';
+}
+
 /**
  * What SotW and delta ADS streams share: learning the node from the first request, watching
  * its kind's snapshot, reporting to the status listener, and failing safely. Subclasses
@@ -81,7 +87,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     const target = nodeTarget(node);
     this.kind = kind;
     this.log = this.options.logger.child({ node: node.id, kind, ...(target !== kind ? { target } : {}), stream: this.options.streamId, protocol: this.protocol });
-    const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
+    const userAgent = [node.user_agent_name, node.user_agent_version || buildVersionText(node)].filter(Boolean).join('/');
     this.report((s) =>
       s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster: node.cluster, kind, userAgent, connectedAt: new Date() }),
     );

@@ -72,6 +72,8 @@ describe('Envoy API levels', () => {
     expect(await clusterNames(client(envoyNode('capped', 1, 40, { TETHER_ENVOY_API: '1.34' })))).toEqual(['shop-v1', 'shop-v2', STICKY]);
     // The metadata can only lower the level.
     expect(await clusterNames(client(envoyNode('raised', 1, 34, { TETHER_ENVOY_API: '1.40' })))).toEqual(['shop-v1', 'shop-v2', STICKY]);
+    // Status shows the build version Envoy reports (it sends no user_agent_version).
+    expect(h.tether.registry.list().find((n) => n.nodeId === 'old')?.userAgent).toBe('envoy/1.34.0');
   });
 
   it('a connected older Envoy follows config changes', async () => {

@@ -13,7 +13,7 @@
  * Everything is observed through requests via Envoy (the replica and version in each reply) and
  * Envoy's admin endpoint (config_dump, update_rejected).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 
@@ -184,6 +184,17 @@ describe.skipIf(!envoyAvailable())('sticky canary on a real Envoy', () => {
     await h.start(config(1), { extProc: { host: '127.0.0.1', port: 0 }, admin: false });
   });
 
+  // Each test runs its own Envoy on the shared listener port: the previous one must be gone
+  // (two Envoys on one port share its connections through SO_REUSEPORT).
+  afterEach(async () => {
+    const e = envoy;
+    envoy = undefined;
+    try {
+      await e?.expectNoRejections();
+    } finally {
+      await e?.close();
+    }
+  });
   afterAll(async () => {
     await envoy?.close();
     await h.close();
@@ -212,9 +223,6 @@ describe.skipIf(!envoyAvailable())('sticky canary on a real Envoy', () => {
       expect(m.toV2.reduce((a, b) => a + b, 0), label).toBeGreaterThan(USERS * 0.9);
     }
     expect(results['hash (Envoy 1.40, use_hash_policy)']!.v1ReplicaChanged).toEqual([0, 0, 0]);
-    await envoy.expectNoRejections();
-    await envoy.close();
-    envoy = undefined;
   });
 
   it('an Envoy served as before 1.36 gets the synthetic ring and is monotone too', async () => {
@@ -231,6 +239,5 @@ describe.skipIf(!envoyAvailable())('sticky canary on a real Envoy', () => {
     expect(m.shares[3]).toBe(1);
     expect(m.shares[0]!).toBeLessThan(0.05);
     expect(Math.abs(m.shares[2]! - 0.5)).toBeLessThan(0.1);
-    await envoy.expectNoRejections();
   });
 });

@@ -1,4 +1,4 @@
-import type { NodeKind } from '../translate/types';
+import type { NodeTarget } from '../translate/targets';
 import type { Snapshot } from './snapshot';
 
 export type SnapshotWatcher = (snapshot: Snapshot, previous: Snapshot | undefined) => void;
@@ -8,10 +8,16 @@ export type SnapshotWatcher = (snapshot: Snapshot, previous: Snapshot | undefine
  * of gRPC; the server knows nothing of how snapshots are built.
  */
 export interface SnapshotSource {
-  get(kind: NodeKind): Snapshot | undefined;
-  /** Calls `fn` after each `set` that changed the kind's snapshot; returns the unsubscribe. */
-  watch(kind: NodeKind, fn: SnapshotWatcher): () => void;
+  get(target: NodeTarget): Snapshot | undefined;
+  /**
+   * Calls `fn` after each `set` that changed the target's snapshot; returns the unsubscribe.
+   * Watching a target that has no snapshot yet asks the demand handler for one (setDemandHandler).
+   */
+  watch(target: NodeTarget, fn: SnapshotWatcher): () => void;
 }
+
+/** Told (asynchronously) that a target with no snapshot is being watched: older Envoy levels are built on demand. */
+export type DemandHandler = (target: NodeTarget) => void;
 
 export interface SnapshotCacheOptions {
   /**
@@ -34,9 +40,10 @@ interface KindState {
 
 /** The current snapshot per node kind; tells watchers (the xDS streams) about changes. */
 export class SnapshotCache implements SnapshotSource {
-  private readonly kinds = new Map<NodeKind, KindState>();
-  private readonly watchers = new Map<NodeKind, Set<SnapshotWatcher>>();
+  private readonly kinds = new Map<NodeTarget, KindState>();
+  private readonly watchers = new Map<NodeTarget, Set<SnapshotWatcher>>();
   private readonly debounceMs: number;
+  private demand?: DemandHandler;
   /** Pushes announced, and snapshots that were superseded within a debounce window. */
   readonly stats = { announced: 0, coalesced: 0 };
 
@@ -51,8 +58,8 @@ export class SnapshotCache implements SnapshotSource {
    * announced: streams push nothing (per-type versions are unchanged) but can report that
    * nodes are at the new config version.
    */
-  set(kind: NodeKind, snapshot: Snapshot): boolean {
-    if (snapshot.kind !== kind) throw new Error(`snapshot for ${snapshot.kind} nodes set as ${kind}`);
+  set(kind: NodeTarget, snapshot: Snapshot): boolean {
+    if (snapshot.target !== kind) throw new Error(`snapshot for ${snapshot.target} nodes set as ${kind}`);
     const st = this.stateOf(kind);
     const previous = st.current;
     if (previous && previous.contentVersion === snapshot.contentVersion && previous.configVersion === snapshot.configVersion) {
@@ -80,7 +87,7 @@ export class SnapshotCache implements SnapshotSource {
     return true;
   }
 
-  private announce(kind: NodeKind, st: KindState): void {
+  private announce(kind: NodeTarget, st: KindState): void {
     const snapshot = st.current!;
     const previous = st.announced;
     st.announced = snapshot;
@@ -99,21 +106,33 @@ export class SnapshotCache implements SnapshotSource {
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} snapshot watchers failed`);
   }
 
-  get(kind: NodeKind): Snapshot | undefined {
+  get(kind: NodeTarget): Snapshot | undefined {
     return this.kinds.get(kind)?.current;
   }
 
-  watch(kind: NodeKind, fn: SnapshotWatcher): () => void {
+  watch(kind: NodeTarget, fn: SnapshotWatcher): () => void {
     let set = this.watchers.get(kind);
     if (!set) this.watchers.set(kind, (set = new Set()));
     set.add(fn);
+    if (!this.kinds.get(kind)?.current && this.demand) {
+      const demand = this.demand;
+      // After the watcher's own setup: a snapshot built now reaches it through `fn`.
+      queueMicrotask(() => {
+        if (!this.kinds.get(kind)?.current) demand(kind);
+      });
+    }
     return () => {
       set.delete(fn);
     };
   }
 
+  /** Who builds snapshots for targets that nobody set yet (the publisher). */
+  setDemandHandler(handler: DemandHandler | undefined): void {
+    this.demand = handler;
+  }
+
   /** Number of watchers of a kind (streams currently attached). */
-  watcherCount(kind: NodeKind): number {
+  watcherCount(kind: NodeTarget): number {
     return this.watchers.get(kind)?.size ?? 0;
   }
 
@@ -125,7 +144,7 @@ export class SnapshotCache implements SnapshotSource {
     }
   }
 
-  private stateOf(kind: NodeKind): KindState {
+  private stateOf(kind: NodeTarget): KindState {
     let st = this.kinds.get(kind);
     if (!st) this.kinds.set(kind, (st = { lastAnnounceAt: -Infinity }));
     return st;

@@ -14,6 +14,7 @@ import {
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
 import type { EnvoyResources, NodeKind } from '../translate/types';
+import { targetKind, type NodeTarget } from '../translate/targets';
 
 /**
  * One xDS resource, encoded once. `anyBytes` is a whole google.protobuf.Any message
@@ -41,6 +42,8 @@ export interface ResourceSet {
 /** What one kind of node is served at one config version. Immutable and shared by all its streams. */
 export interface Snapshot {
   readonly kind: NodeKind;
+  /** The kind, or for Envoys of an older API level that level (translate/targets.ts). */
+  readonly target: NodeTarget;
   /** The config version the snapshot was translated from (for status and "wait until applied"). */
   readonly configVersion: string;
   /** Hash over the four type versions: two snapshots with equal content have equal contentVersion. */
@@ -176,7 +179,7 @@ function buildSet<K extends EnvoyMessageName>(
  * `cache` to successive builds). Throws (EncodeError or a plain Error for missing/duplicate
  * names) when the translator produced something invalid.
  */
-export function buildSnapshot(resources: EnvoyResources, kind: NodeKind, configVersion: string, cache = new EncodeCache()): Snapshot {
+export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Snapshot {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
     [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache),
     [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache),
@@ -189,5 +192,5 @@ export function buildSnapshot(resources: EnvoyResources, kind: NodeKind, configV
     ),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
-  return Object.freeze({ kind, configVersion, contentVersion, sets: Object.freeze(sets) });
+  return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });
 }

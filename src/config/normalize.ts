@@ -173,6 +173,8 @@ function strong(raw: RawStrong): StrongAffinitySpec {
   const session: StrongAffinitySpec['session'] = { kind: 'cookie', name: cookie.name };
   if (cookie.ttl !== undefined) session.ttlMs = cookie.ttl;
   if (cookie.path !== undefined) session.path = cookie.path;
+  if (cookie.secure === true) session.secure = true;
+  if (cookie.sameSite !== undefined) session.sameSite = cookie.sameSite;
   return { session, strict };
 }
 

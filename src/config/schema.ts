@@ -40,6 +40,8 @@ const cookieName = z
   .min(1, 'must not be empty')
   .refine((s) => s.length === 0 || /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s), 'invalid cookie name');
 const cookiePath = z.string().refine((s) => s.startsWith('/'), "must start with '/'");
+/** A cookie's SameSite attribute, as written in the config (Envoy gets Strict, Lax, None). */
+export const SAME_SITE_VALUES = ['strict', 'lax', 'none'] as const;
 
 // Shorthands: `cookie: name` and `- host:port` expand to their object forms.
 const cookieKey = z.preprocess(
@@ -71,24 +73,28 @@ const affinityKey = z
 /**
  * Strong stickiness (Envoy's stateful_session filter). The cookie is Envoy's
  * CookieBasedSessionState: Envoy reads only whole seconds of its ttl and always marks it
- * HttpOnly; the Cookie message of the Envoy API Tether speaks (grpc-js-xds 1.14.1's protos)
- * has no attributes, so it cannot be made Secure. Those two fields exist so a file that
- * states them is checked against what Envoy will really do instead of being misread.
+ * HttpOnly (`httpOnly: false` is refused rather than misread). `secure` and `sameSite` become
+ * cookie attributes (Envoy 1.35's Cookie.attributes; older Envoys get a warning instead).
  */
 const strongCookie = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
-  z.strictObject({
-    name: cookieName,
-    ttl: duration()
-      .refine((ms) => ms % 1000 === 0, 'must be a whole number of seconds (Envoy reads only the seconds)')
-      .optional(),
-    path: cookiePath.optional(),
-    secure: z
-      .boolean()
-      .refine((b) => !b, 'cannot be true: the Envoy API Tether speaks has no cookie attributes, so Envoy sets no Secure flag (terminate TLS in front and rely on HTTPS-only access, or leave this out)')
-      .optional(),
-    httpOnly: z.boolean().refine((b) => b, 'cannot be false: Envoy always marks the stateful-session cookie HttpOnly').optional(),
-  }),
+  z
+    .strictObject({
+      name: cookieName,
+      ttl: duration()
+        .refine((ms) => ms % 1000 === 0, 'must be a whole number of seconds (Envoy reads only the seconds)')
+        .optional(),
+      path: cookiePath.optional(),
+      secure: z.boolean().optional(),
+      sameSite: z.enum(SAME_SITE_VALUES).optional(),
+      httpOnly: z.boolean().refine((b) => b, 'cannot be false: Envoy always marks the stateful-session cookie HttpOnly').optional(),
+    })
+    .superRefine((c, ctx) => {
+      // Browsers drop a SameSite=None cookie that is not Secure.
+      if (c.sameSite === 'none' && c.secure !== true) {
+        ctx.addIssue({ code: 'custom', path: ['sameSite'], message: "'none' needs secure: true (browsers refuse a SameSite=None cookie that is not Secure)" });
+      }
+    }),
 );
 
 export const STRONG_SOURCES = ['cookie', 'header'] as const;

@@ -7,18 +7,20 @@
  */
 import type { TetherConfig } from '../model/types';
 import { translateWithWarnings } from '../translate';
-import { NODE_KINDS, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
+import type { ResolvedEndpoints } from '../translate/types';
 
 export interface ConfigWarning {
-  nodeKind: NodeKind;
+  /** The node kind, or an older Envoy API level (translate/targets.ts), it applies to. */
+  nodeKind: NodeTarget;
   /** Where in the config, e.g. `services[chat].affinity.sessionKey`. */
   path: string;
   message: string;
 }
 
-/** Every kind's warnings, in NODE_KINDS order then model order (stable). */
+/** Every target's warnings, in NODE_TARGETS order then model order (stable). */
 export function configWarnings(config: TetherConfig, endpoints: ResolvedEndpoints): ConfigWarning[] {
-  return NODE_KINDS.flatMap((nodeKind) => translateWithWarnings(config, endpoints, nodeKind).warnings.map((w) => ({ nodeKind, ...w })));
+  return NODE_TARGETS.flatMap((nodeKind) => translateWithWarnings(config, endpoints, nodeKind).warnings.map((w) => ({ nodeKind, ...w })));
 }
 
 /** One line per warning: `[grpc] services[chat].affinity.sessionKey: gRPC clients have…`. */
@@ -26,9 +28,9 @@ export function formatWarnings(warnings: readonly { nodeKind: string; path: stri
   return warnings.map((w) => `[${w.nodeKind}] ${w.path ? `${w.path}: ` : ''}${w.message}`).join('\n');
 }
 
-/** Warnings per node kind (every kind present, 0 when it has none). */
-export function countByKind(warnings: readonly ConfigWarning[]): Record<NodeKind, number> {
-  const counts = Object.fromEntries(NODE_KINDS.map((k) => [k, 0])) as Record<NodeKind, number>;
+/** Warnings per target (every target present, 0 when it has none). */
+export function countByKind(warnings: readonly ConfigWarning[]): Record<NodeTarget, number> {
+  const counts = Object.fromEntries(NODE_TARGETS.map((k) => [k, 0])) as Record<NodeTarget, number>;
   for (const w of warnings) counts[w.nodeKind]++;
   return counts;
 }

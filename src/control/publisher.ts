@@ -5,6 +5,7 @@ import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { translateWithWarnings } from '../translate';
 import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
 
@@ -15,7 +16,7 @@ export interface PreparedConfig {
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   /** The encoded snapshots publish() would serve (for diffs). */
   readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
-  /** What the translation left out or replaced, per kind (config-warnings.ts). */
+  /** What the translation left out or replaced, per target (config-warnings.ts). */
   readonly warnings: readonly ConfigWarning[];
   /** Makes every kind's snapshot current at once. Call at most once, and only for the latest prepare. */
   publish(): void;
@@ -59,19 +60,49 @@ export interface PublisherOptions {
 interface Built {
   snapshots: Map<NodeKind, Snapshot>;
   resources: Map<NodeKind, EnvoyResources>;
+  /** Snapshots of the older Envoy API levels that nodes asked for (not shown in diffs). */
+  levels: Map<NodeTarget, Snapshot>;
   warnings: ConfigWarning[];
 }
 
-/** Every kind or nothing: a kind that fails to translate or encode fails the whole config. */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache): Built {
-  const built: Built = { snapshots: new Map(), resources: new Map(), warnings: [] };
+function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, target: NodeTarget) {
+  const { resources, warnings } = translateWithWarnings(config, endpoints, target);
+  // The registry compares a node's applied version with this string.
+  return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), cache) };
+}
+
+/**
+ * Whether an older Envoy level would be served this config differently (ring-mode sticky
+ * splits without use_hash_policy, session cookies without attributes): only then is it worth
+ * translating for that level just to report its warnings in validate/apply.
+ */
+function usesNewerEnvoyApi(config: TetherConfig): boolean {
+  return config.services.some(
+    (s) =>
+      s.routes.some((r) => r.stickySplit?.mode === 'ring') ||
+      (s.affinity?.strong?.session.kind === 'cookie' && (s.affinity.strong.session.secure === true || s.affinity.strong.session.sameSite !== undefined)),
+  );
+}
+
+/**
+ * Every kind or nothing: a kind that fails to translate or encode fails the whole config. So
+ * does an older Envoy level once a node of that level has connected (`levels`): its nodes must
+ * not be left on an older config than the rest.
+ */
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Built {
+  const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
   try {
     for (const kind of NODE_KINDS) {
-      const { resources, warnings } = translateWithWarnings(config, endpoints, kind);
+      const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, cache, kind);
       built.resources.set(kind, resources);
+      built.snapshots.set(kind, snapshot);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
-      // The registry compares a node's applied version with this string.
-      built.snapshots.set(kind, buildSnapshot(resources, kind, String(version), cache));
+    }
+    const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
+    for (const level of older) {
+      const target = buildTarget(config, endpoints, version, cache, level);
+      if (levels.has(level)) built.levels.set(level, target.snapshot);
+      for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
     }
   } finally {
     cache.endBuild();
@@ -86,9 +117,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
   let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
+  /**
+   * Older Envoy API levels some node has needed: built lazily, on the first such node, then with
+   * every config (at most two extra translations, only where such Envoys exist).
+   */
+  const levels = new Set<NodeTarget>();
 
   const serve = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built) => {
-    for (const [kind, snapshot] of built.snapshots) {
+    // A level first asked for while this config was being prepared: build it now.
+    for (const level of levels) {
+      if (built.levels.has(level)) continue;
+      try {
+        built.levels.set(level, buildTarget(config, endpoints, version, encodeCache, level).snapshot);
+      } catch (err) {
+        logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
+      }
+    }
+    for (const [kind, snapshot] of [...built.snapshots, ...built.levels]) {
       try {
         cache.set(kind, snapshot);
       } catch (err) {
@@ -112,12 +157,25 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
     try {
-      serve(config, version, endpoints, build(config, endpoints, version, encodeCache));
+      serve(config, version, endpoints, build(config, endpoints, version, encodeCache, levels));
       logger.info({ version }, 'endpoints re-resolved; pushed');
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
     }
   };
+
+  cache.setDemandHandler((target) => {
+    if ((NODE_KINDS as readonly string[]).includes(target) || levels.has(target)) return;
+    levels.add(target);
+    if (!served) return; // the first publish builds it
+    const { config, version, endpoints } = served;
+    try {
+      cache.set(target, buildTarget(config, endpoints, version, encodeCache, target).snapshot);
+      logger.info({ target, version }, 'built the config for an older Envoy API level');
+    } catch (err) {
+      logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
+    }
+  });
 
   const resolve = (config: TetherConfig): Promise<ResolvedEndpoints> => {
     resolving = config;
@@ -133,7 +191,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const endpoints = await resolve(config);
       let built: Built;
       try {
-        built = build(config, endpoints, version, encodeCache);
+        built = build(config, endpoints, version, encodeCache, levels);
       } catch (err) {
         await restore();
         throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
@@ -169,6 +227,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
       };
     },
     served: () => served,
-    close: () => resolver.close(),
+    close: () => {
+      cache.setDemandHandler(undefined);
+      resolver.close();
+    },
   };
 }

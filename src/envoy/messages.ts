@@ -23,6 +23,8 @@ import type { HttpProtocolOptions } from '../generated/envoy/extensions/upstream
 import type { Bootstrap } from '../generated/envoy/config/bootstrap/v3/Bootstrap';
 
 export type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, HttpConnectionManager, Bootstrap };
+// Fields of newer Envoys the bundled protos lack, merged into the generated types (newer-api.ts).
+export type { CookieAttribute } from './newer-api-types';
 
 export interface EnvoyMessages {
   'envoy.config.listener.v3.Listener': Listener;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { findPackageRoot } from '../util/package-root';
+import { addNewerEnvoyApi } from './newer-api';
 
 /**
  * Envoy's API protos are read from the copy shipped inside @grpc/grpc-js-xds (the same
@@ -61,9 +62,12 @@ export function loadRoot(files: readonly string[], includeDirs: readonly string[
 
 let envoyRoot: protobuf.Root | undefined;
 
-/** The Envoy API (plus validate annotations), loaded once per process (~0.7 s). */
+/**
+ * The Envoy API (plus validate annotations), loaded once per process (~0.7 s), with the fields
+ * of newer Envoys that the bundled protos lack (newer-api.ts).
+ */
 export function getEnvoyRoot(): protobuf.Root {
-  envoyRoot ??= loadRoot(ENVOY_PROTO_FILES, ENVOY_INCLUDE_DIRS);
+  envoyRoot ??= addNewerEnvoyApi(loadRoot(ENVOY_PROTO_FILES, ENVOY_INCLUDE_DIRS));
   return envoyRoot;
 }
 

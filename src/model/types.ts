@@ -101,6 +101,10 @@ export interface StrongAffinitySpec {
         /** Cookie lifetime, whole seconds in ms; absent → a session cookie (no Max-Age). */
         ttlMs?: number;
         path?: string;
+        /** The Secure attribute (Envoy ≥ 1.35). */
+        secure?: boolean;
+        /** The SameSite attribute (Envoy ≥ 1.35); absent → none sent (browsers treat it as Lax). */
+        sameSite?: 'strict' | 'lax' | 'none';
       }
     | { kind: 'header'; name: string };
   /** true: 503 when the remembered replica is gone; false: balance anew (and re-pin). */

@@ -114,6 +114,11 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const ctx = { id, version, core, logger };
 
   const httpServer = http.createServer(createHttpHandler(ctx));
+  // Behind Envoy, which keeps upstream connections for an hour: with Node's 5 s default the
+  // replica closes an idle connection just as Envoy reuses it, and that request gets a 503
+  // ("connection termination"). A proxy's upstream should outlive its idle connections.
+  httpServer.keepAliveTimeout = 75_000;
+  httpServer.headersTimeout = 76_000;
   const grpcServer = new grpc.Server();
   addSampleService(grpcServer, ctx);
 

@@ -12,7 +12,8 @@
  * `translateWithWarnings` returns for each thing left out or replaced.
  */
 import type { TetherConfig } from '../model/types';
-import type { EnvoyResources, NodeKind, ResolvedEndpoints, TranslateResult } from './types';
+import type { EnvoyResources, ResolvedEndpoints, TranslateResult } from './types';
+import { targetApi, targetKind, type NodeTarget } from './targets';
 import { clusters } from './cluster';
 import { loadAssignments, prepareEndpoints } from './endpoint';
 import { byName } from './proto-values';
@@ -24,24 +25,31 @@ import { extProcClusters } from './ext-proc';
 
 export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
+export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type NodeTarget, type EnvoyFeatures, type TargetApi } from './targets';
 export { staticEndpoints } from './endpoint';
 export { readableAny, readableMessage, toReadable, type ReadableResources } from './readable';
 export type { HttpFilterContext, HttpFilterContributor } from './http-filters';
 
-export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): EnvoyResources {
-  return translateWithWarnings(config, endpoints, kind).resources;
+/**
+ * `target` is a kind of node ('envoy': the current Envoy API; 'grpc'), or an older Envoy API
+ * level ('envoy-1.35', 'envoy-pre-1.35'; see targets.ts), which gets the best it supports.
+ */
+export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): EnvoyResources {
+  return translateWithWarnings(config, endpoints, target).resources;
 }
 
-/** `translate`, plus what had to be dropped or replaced for this kind of node (as data). */
-export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): TranslateResult {
+/** `translate`, plus what had to be dropped or replaced for this target (as data). */
+export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): TranslateResult {
+  const kind = targetKind(target);
+  const api = targetApi(target);
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
   const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings);
   const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
-  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings) : envoyRouteConfigurations(config, warnings);
+  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api) : envoyRouteConfigurations(config, warnings, api);
   const backendClusters = clusters(config, prepared, kind, warnings);
-  const sticky = stickyResources(config, prepared, kind, warnings);
+  const sticky = stickyResources(config, prepared, kind, warnings, api);
   const resources: EnvoyResources = {
     listeners,
     routes,

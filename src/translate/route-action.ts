@@ -2,6 +2,7 @@ import type { RouteSpec, ServiceSpec, WeightedBackend } from '../model/types';
 import type { RouteAction } from '../generated/envoy/config/route/v3/RouteAction';
 import type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as ClusterWeight } from '../generated/envoy/config/route/v3/WeightedCluster';
 import type { NodeKind } from './types';
+import type { TargetApi } from './targets';
 import { hashPolicies } from './hash-policy';
 import { sessionKeyHashPolicy } from './ext-proc';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';
@@ -12,8 +13,9 @@ import { usesStickyRing } from './sticky-split';
 import { Warnings } from './warnings';
 
 /**
- * Header-mode sticky split: weights are rescaled to this total, so the ext_proc bucket header
- * (0–9999) maps one to one onto the split (Envoy takes header value % total weight).
+ * Header- and hash-mode sticky splits: weights are rescaled to this total, so the ext_proc
+ * bucket header (0–9999) maps one to one onto the split (Envoy takes value % total weight, the
+ * value being the header's number or the route's hash).
  */
 export const HEADER_SPLIT_TOTAL = 10_000;
 
@@ -36,6 +38,7 @@ export function routeAction(
   kind: NodeKind,
   warnings: Warnings,
   path: string,
+  api: TargetApi,
 ): BuiltAction | undefined {
   let live = route.backends.filter((b) => b.weight > 0);
   if (live.length === 0) {
@@ -48,9 +51,18 @@ export function routeAction(
       'gRPC clients pick weighted clusters at random (grpc-js-xds ignores header_name): ring mode, one cluster over all versions, instead',
     );
   }
-  if (usesStickyRing(route, kind)) return stickyRingAction(service, route, kind, warnings, path);
+  if (kind === 'envoy' && route.stickySplit?.mode === 'ring' && !api.features.weightedClusterHashPolicy && !service.affinity?.strong && live.length > 1) {
+    warnings.add(
+      `${path}.stickySplit`,
+      `${api.label} has no WeightedCluster.use_hash_policy (Envoy 1.36): these Envoys get ring mode, one cluster over all versions ` +
+        `(${stickyClusterName(service.name, route.name)}), where scaling a version moves some users across versions`,
+    );
+  }
+  if (usesStickyRing(service, route, kind, api)) return stickyRingAction(service, route, kind, warnings, path);
   const headerSplit = route.stickySplit?.mode === 'header' ? route.stickySplit.header : undefined;
-  if (headerSplit !== undefined) live = headerSplitWeights(live, warnings, path);
+  // Ring mode on an Envoy that has use_hash_policy: the route's hash picks the version.
+  const hashSplit = route.stickySplit?.mode === 'ring';
+  if (headerSplit !== undefined || hashSplit) live = headerSplitWeights(live, warnings, path);
   // gRPC clients apply no header or host rewrites (A28: only routing fields are read), so
   // the operations are checked against a throwaway sink and reported once, as left out.
   const sink = kind === 'envoy' ? warnings : new Warnings();
@@ -86,7 +98,11 @@ export function routeAction(
       if (host !== undefined) cw.host_rewrite_literal = host;
       return cw;
     });
-    action.weighted_clusters = { clusters, ...(headerSplit !== undefined ? { header_name: headerSplit } : {}) };
+    action.weighted_clusters = {
+      clusters,
+      ...(headerSplit !== undefined ? { header_name: headerSplit } : {}),
+      ...(hashSplit ? { use_hash_policy: { value: true } } : {}),
+    };
     if (!perBackendHost && routeHost !== undefined) action.host_rewrite_literal = routeHost;
     headers = mutations(routeOps);
   }
@@ -140,8 +156,9 @@ function isEmptyBackendOps(b: WeightedBackend): boolean {
 }
 
 /**
- * Header-mode sticky split (Envoy): Envoy picks the backend whose cumulative weight range holds
- * `value % total` (value: the header's integer, or a random one without it). Weights are scaled
+ * Header- and hash-mode sticky split (Envoy): Envoy picks the backend whose cumulative weight
+ * range holds `value % total` (value: the header's integer, or the route's hash with
+ * use_hash_policy; a random one without either). Weights are scaled
  * to a fixed total by rounding the cumulative sums, in route order: shifting weight to later
  * backends only lowers every boundary, so a user's value can only fall into a later backend
  * (old → new), and the total never changes, so `value % total` stays put. A backend whose
@@ -156,7 +173,7 @@ function headerSplitWeights(live: WeightedBackend[], warnings: Warnings, path: s
     cumulative += b.weight;
     const next = Math.round((cumulative * HEADER_SPLIT_TOTAL) / sum);
     if (next > boundary) out.push({ ...b, weight: next - boundary });
-    else warnings.add(`${path}.backends[${b.backend}]`, `share below 1/${HEADER_SPLIT_TOTAL} of the header split: left out`);
+    else warnings.add(`${path}.backends[${b.backend}]`, `share below 1/${HEADER_SPLIT_TOTAL} of the sticky split: left out`);
     boundary = next;
   }
   return out;

@@ -2,9 +2,12 @@
  * Sticky split: a weighted split where each user stays on one version, and moves only from
  * older to newer versions as the weights shift (old → new, in the route's backend order).
  *
- * Why one ring over all versions: the Envoy API in @grpc/grpc-js-xds 1.14.1 (the protos Tether
- * must speak) has no `use_hash_policy` for weighted clusters, and grpc-js-xds picks a weighted
- * cluster at random per RPC. So a stickySplit route (ring mode) goes to one synthetic cluster,
+ * Envoy ≥ 1.36 gets ring mode as weighted clusters picked by the route's hash
+ * (WeightedCluster.use_hash_policy, route-action.ts): each version keeps its own cluster. This
+ * file is for the nodes that cannot do that: gRPC (grpc-js-xds picks a weighted cluster at
+ * random per RPC, ignoring use_hash_policy), Envoys before 1.36 (no such field), and services with
+ * strong stickiness on any Envoy (a pinned replica must stay reachable whatever version the hash
+ * picks). For them a stickySplit route (ring mode) goes to one synthetic cluster,
  * `<service>~<route>~sticky`, whose EDS holds the replicas of every backend with weight > 0, and
  * the route's hash policy picks a replica — and with it a version — on one ring.
  *
@@ -53,6 +56,7 @@ import { lbEndpoint, loadAssignment, type PreparedEndpoint, type PreparedEndpoin
 import { stickyClusterName } from './names';
 import { byName } from './proto-values';
 import type { NodeKind } from './types';
+import type { TargetApi } from './targets';
 import { backendPath, routePath, type Warnings } from './warnings';
 
 /** The most ring points a sticky cluster has (Envoy: always exactly; gRPC: 2048 to 4096, see sticky-points.ts). */
@@ -61,18 +65,27 @@ export const STICKY_RING_POINTS: Readonly<Record<NodeKind, number>> = { envoy: E
 /** Envoy's largest maximum_ring_size. */
 const ENVOY_MAX_RING_SIZE = 8_388_608;
 
-/** Whether this kind of node gets the route as a synthetic ring cluster. */
-export function usesStickyRing(route: RouteSpec, kind: NodeKind): boolean {
-  // Header mode needs Envoy's WeightedCluster.header_name; gRPC falls back to the ring.
-  return route.stickySplit !== undefined && (route.stickySplit.mode === 'ring' || kind === 'grpc');
+/**
+ * Whether this node gets the route as a synthetic ring cluster: gRPC always (grpc-js-xds picks
+ * weighted clusters at random, header_name and use_hash_policy ignored); Envoy in ring mode when
+ * its build has no WeightedCluster.use_hash_policy (< 1.36), or when the service pins sessions
+ * (affinity.strong): a pinned replica must stay reachable whichever version the hash picks, so
+ * every version must be in the one cluster. Otherwise Envoy's ring mode is a weighted_clusters
+ * with use_hash_policy (route-action.ts), and each backend keeps its own cluster.
+ */
+export function usesStickyRing(service: ServiceSpec, route: RouteSpec, kind: NodeKind, api: TargetApi): boolean {
+  if (route.stickySplit === undefined) return false;
+  if (kind === 'grpc') return true;
+  if (route.stickySplit.mode !== 'ring') return false;
+  return !api.features.weightedClusterHashPolicy || service.affinity?.strong !== undefined;
 }
 
 /** The routes that get a sticky cluster for this kind, in a stable order. */
-function stickyRoutes(config: TetherConfig, kind: NodeKind): Array<{ service: ServiceSpec; route: RouteSpec }> {
+function stickyRoutes(config: TetherConfig, kind: NodeKind, api: TargetApi): Array<{ service: ServiceSpec; route: RouteSpec }> {
   const out: Array<{ service: ServiceSpec; route: RouteSpec }> = [];
   for (const service of [...config.services].sort(byName)) {
     for (const route of service.routes) {
-      if (!usesStickyRing(route, kind)) continue;
+      if (!usesStickyRing(service, route, kind, api)) continue;
       // gRPC leaves routes with query matchers out (route.ts); their cluster would be unused.
       if (kind === 'grpc' && route.match.queryParams.length > 0) continue;
       if (!route.backends.some((b) => b.weight > 0)) continue;
@@ -87,10 +100,10 @@ export interface StickyResources {
   endpoints: ClusterLoadAssignment[];
 }
 
-export function stickyResources(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings): StickyResources {
+export function stickyResources(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, api: TargetApi): StickyResources {
   const backends = new Map(config.backends.map((b) => [b.name, b]));
   const out: StickyResources = { clusters: [], endpoints: [] };
-  for (const { service, route } of stickyRoutes(config, kind)) {
+  for (const { service, route } of stickyRoutes(config, kind, api)) {
     const name = stickyClusterName(service.name, route.name);
     const path = routePath(service.name, route.name);
     const members = route.backends

@@ -13,6 +13,8 @@ import {
   STATEFUL_SESSION_TYPE,
 } from './names';
 import { durationFromMs } from './proto-values';
+import type { TargetApi } from './targets';
+import type { CookieAttribute } from '../envoy/messages';
 import type { Warnings } from './warnings';
 
 /**
@@ -37,25 +39,39 @@ export function statefulSessionFilter(ctx: HttpFilterContext): HttpFilter[] {
   return [{ name: STATEFUL_SESSION_FILTER, typed_config: pack(STATEFUL_SESSION_TYPE, {}) }];
 }
 
-/** Route.typed_per_filter_config for a route of `service` (Envoy), or undefined. */
-export function statefulSessionPerRoute(service: ServiceSpec): Record<string, PackedAny> | undefined {
+/**
+ * Route.typed_per_filter_config for a route of `service` (Envoy), or undefined. `path` is the
+ * service's warning path: an Envoy too old for the cookie's attributes gets the cookie without
+ * them, and a warning (once per service: call it once per service).
+ */
+export function statefulSessionPerRoute(service: ServiceSpec, api: TargetApi, warnings: Warnings, path: string): Record<string, PackedAny> | undefined {
   const strong = service.affinity?.strong;
   if (!strong) return undefined;
   return {
     [STATEFUL_SESSION_FILTER]: pack(STATEFUL_SESSION_PER_ROUTE_TYPE, {
-      stateful_session: { session_state: sessionState(strong.session), ...(strong.strict ? { strict: true } : {}) },
+      stateful_session: { session_state: sessionState(strong.session, api, warnings, path), ...(strong.strict ? { strict: true } : {}) },
     }),
   };
 }
 
-function sessionState(session: StrongAffinitySpec['session']): TypedExtensionConfig {
+const SAME_SITE: Readonly<Record<'strict' | 'lax' | 'none', string>> = { strict: 'Strict', lax: 'Lax', none: 'None' };
+
+function sessionState(session: StrongAffinitySpec['session'], api: TargetApi, warnings: Warnings, path: string): TypedExtensionConfig {
   if (session.kind === 'header') {
     return { name: HEADER_SESSION_STATE, typed_config: pack(HEADER_SESSION_STATE_TYPE, { name: session.name }) };
   }
   // Envoy reads whole seconds of the ttl; no ttl (or 0) is a session cookie (no Max-Age).
-  const cookie: { name: string; ttl?: ReturnType<typeof durationFromMs>; path?: string } = { name: session.name };
+  const cookie: { name: string; ttl?: ReturnType<typeof durationFromMs>; path?: string; attributes?: CookieAttribute[] } = { name: session.name };
   if (session.ttlMs !== undefined) cookie.ttl = durationFromMs(session.ttlMs);
   if (session.path !== undefined) cookie.path = session.path;
+  const attributes: CookieAttribute[] = [];
+  if (session.secure) attributes.push({ name: 'Secure' });
+  if (session.sameSite !== undefined) attributes.push({ name: 'SameSite', value: SAME_SITE[session.sameSite] });
+  if (attributes.length > 0 && api.features.sessionCookieAttributes) cookie.attributes = attributes;
+  else if (attributes.length > 0) {
+    const what = attributes.map((a) => (a.value ? `${a.name}=${a.value}` : a.name)).join(', ');
+    warnings.add(`${path}.affinity.strong.cookie`, `${api.label} cannot set stateful-session cookie attributes (Envoy 1.35): these Envoys send ${session.name} without ${what}`);
+  }
   return { name: COOKIE_SESSION_STATE, typed_config: pack(COOKIE_SESSION_STATE_TYPE, { cookie }) };
 }
 

@@ -10,6 +10,8 @@ export interface RequestNode {
   cluster: string;
   user_agent_name: string;
   user_agent_version: string;
+  /** What Envoy reports instead of user_agent_version (Node.user_agent_build_version). */
+  user_agent_build_version: ClassifiableNode['user_agent_build_version'];
   metadata: ClassifiableNode['metadata'];
 }
 
@@ -185,6 +187,7 @@ function decodeNode(node: Record<string, unknown> | undefined): RequestNode | nu
         cluster: str(node.cluster),
         user_agent_name: str(node.user_agent_name),
         user_agent_version: str(node.user_agent_version),
+        user_agent_build_version: (node.user_agent_build_version as RequestNode['user_agent_build_version']) ?? null,
         metadata: (node.metadata as RequestNode['metadata']) ?? null,
       }
     : null;

@@ -1,7 +1,7 @@
 export { ADS_SERVICE_NAME, addAdsService, createAdsService, type AdsServerOptions, type AdsService } from './ads-server';
 export { DeltaStream, type DeltaStreamOptions } from './delta-stream';
 export { SotwStream, type SotwStreamOptions } from './sotw-stream';
-export { classifyNode, NODE_KIND_METADATA_KEY, type ClassifiableNode } from './node-kind';
+export { classifyNode, nodeTarget, ENVOY_API_METADATA_KEY, NODE_KIND_METADATA_KEY, type ClassifiableNode } from './node-kind';
 export {
   NodeRegistry,
   type NodeStatus,

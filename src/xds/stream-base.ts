@@ -5,7 +5,7 @@ import type { SnapshotSource } from '../cache/snapshot-cache';
 import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
 import type { NodeKind } from '../translate/types';
 import type { RequestNode } from './discovery-codec';
-import { classifyNode } from './node-kind';
+import { classifyNode, nodeTarget } from './node-kind';
 import type { NodeStatusListener } from './node-status';
 
 export interface StreamBaseOptions {
@@ -18,6 +18,12 @@ export interface StreamBaseOptions {
   controlPlane?: Buffer;
   /** Ends the call with an error status (the stream closes itself afterwards). */
   fail(code: GrpcStatus, details: string): void;
+}
+
+/** Envoy reports `user_agent_build_version` instead of `user_agent_version`: "1.40.0". */
+function buildVersionText(node: RequestNode): string {
+  const v = node.user_agent_build_version?.version as { major_number?: number; minor_number?: number; patch?: number } | null | undefined;
+  return v && (v.major_number || v.minor_number) ? `${v.major_number ?? 0}.${v.minor_number ?? 0}.${v.patch ?? 0}` : '';
 }
 
 /**
@@ -79,14 +85,16 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
       return false;
     }
     const kind = classifyNode(node);
+    // The snapshot follows the node's API level too (older Envoys: translate/targets.ts).
+    const target = nodeTarget(node);
     this.kind = kind;
-    this.log = this.options.logger.child({ node: node.id, kind, stream: this.options.streamId, protocol: this.protocol });
-    const userAgent = [node.user_agent_name, node.user_agent_version].filter(Boolean).join('/');
+    this.log = this.options.logger.child({ node: node.id, kind, ...(target !== kind ? { target } : {}), stream: this.options.streamId, protocol: this.protocol });
+    const userAgent = [node.user_agent_name, node.user_agent_version || buildVersionText(node)].filter(Boolean).join('/');
     this.report((s) =>
       s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster: node.cluster, kind, userAgent, connectedAt: new Date() }),
     );
-    this.snapshot = this.options.cache.get(kind);
-    this.unwatch = this.options.cache.watch(kind, (snapshot) => {
+    this.snapshot = this.options.cache.get(target);
+    this.unwatch = this.options.cache.watch(target, (snapshot) => {
       if (this.closed) return;
       this.snapshot = snapshot;
       this.guarded(() => this.evaluate());

@@ -188,7 +188,7 @@ describe('shipped configs', () => {
       ],
     ]);
     expect(load('strong-stickiness.yaml').services[0]!.affinity!.strong).toEqual({
-      session: { kind: 'cookie', name: 'shop-pin', ttlMs: 8 * 3_600_000, path: '/' },
+      session: { kind: 'cookie', name: 'shop-pin', ttlMs: 8 * 3_600_000, path: '/', sameSite: 'lax' },
       strict: false,
     });
     expect(load('shadow-traffic.yaml').services[0]!.routes[0]!.mirrors).toEqual([{ backend: 'shop-v2', percent: 10 }]);

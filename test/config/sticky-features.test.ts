@@ -240,16 +240,25 @@ describe('affinity.strong', () => {
     );
   });
 
+  it('secure and sameSite become part of the model; SameSite=None needs Secure', () => {
+    expect(strongOf({ cookie: { name: 'p', secure: true, sameSite: 'strict' } })).toStrictEqual({
+      session: { kind: 'cookie', name: 'p', secure: true, sameSite: 'strict' },
+      strict: false,
+    });
+    expect(strongOf({ cookie: { name: 'p', secure: false } })).toStrictEqual({ session: { kind: 'cookie', name: 'p' }, strict: false });
+    expectOnlyError(
+      withStrong({ cookie: { name: 'p', sameSite: 'none' } }),
+      'services[0].affinity.strong.cookie.sameSite',
+      "'none' needs secure: true (browsers refuse a SameSite=None cookie that is not Secure)",
+    );
+    expect(errorsOf(withStrong({ cookie: { name: 'p', sameSite: 'Lax' } })).map((e) => e.path)).toEqual(['services[0].affinity.strong.cookie.sameSite']);
+  });
+
   it('cookie fields Envoy cannot honour are errors, not silent', () => {
     expectOnlyError(
       withStrong({ cookie: { name: 'p', ttl: '1.5s' } }),
       'services[0].affinity.strong.cookie.ttl',
       'must be a whole number of seconds (Envoy reads only the seconds)',
-    );
-    expectOnlyError(
-      withStrong({ cookie: { name: 'p', secure: true } }),
-      'services[0].affinity.strong.cookie.secure',
-      'cannot be true: the Envoy API Tether speaks has no cookie attributes, so Envoy sets no Secure flag (terminate TLS in front and rely on HTTPS-only access, or leave this out)',
     );
     expectOnlyError(
       withStrong({ cookie: { name: 'p', httpOnly: false } }),

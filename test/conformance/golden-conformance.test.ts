@@ -1,6 +1,7 @@
 /**
  * Conformance without an Envoy binary: every golden case (whatever folders test/golden holds)
- * is translated for both kinds of node, the way test/golden does it, and every resource is
+ * is translated for every target (both kinds of node, and the older Envoy API levels), the way
+ * test/golden does it, and every resource is
  *
  *   1. encoded through the real Envoy proto (`encodeMessage`: unknown or misspelled fields and
  *      enum names throw) and decoded back, with nothing changed but representation
@@ -16,8 +17,8 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfigText } from '../../src/config';
 import type { TetherConfig } from '../../src/model/types';
-import { NODE_KINDS, staticEndpoints, translate } from '../../src/translate';
-import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from '../../src/translate';
+import { NODE_TARGETS, staticEndpoints, translate } from '../../src/translate';
+import type { NodeTarget, ResolvedEndpoint, ResolvedEndpoints } from '../../src/translate';
 import { conformanceProblems } from './check-resources';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
@@ -70,7 +71,7 @@ describe('golden outputs conform to Envoy protos and PGV rules', () => {
   });
 
   describe.each(cases)('%s', (name) => {
-    it.each(NODE_KINDS as NodeKind[])('%s: round trip unchanged, no PGV violation', (kind) => {
+    it.each(NODE_TARGETS as NodeTarget[])('%s: round trip unchanged, no PGV violation', (kind) => {
       const { config, endpoints } = loadCase(name);
       const resources = translate(config, endpoints, kind);
       expect(conformanceProblems(resources)).toEqual([]);

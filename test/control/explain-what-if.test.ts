@@ -87,6 +87,24 @@ describe('sessions moving', () => {
     expect(random!.sessions).toEqual([{ value: '192.0.2.1', before: at(doc, '192.0.2.1'), after: '', moved: false }]);
   });
 
+  it('a sticky canary on Envoy ≥ 1.36 (use_hash_policy) going 90/10 → 50/50: sticky on both sides, ~40 % move, all to v2', () => {
+    const canary = (v1: number, v2: number) => ({
+      listeners: [{ name: 'http', port: 10000 }],
+      services: [{ name: 'shop', affinity: { keys: [{ header: 'x-user' }] }, routes: [{ name: 'main', stickySplit: true, backends: [{ name: 'v1', weight: v1 }, { name: 'v2', weight: v2 }] }] }],
+      backends: [
+        { name: 'v1', endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] },
+        { name: 'v2', endpoints: ['10.0.1.1:8080'] },
+      ],
+    });
+    const [impact] = routeImpacts(served(canary(90, 10), 'envoy'), served(canary(50, 50), 'envoy'), { kind: 'envoy', samples: 5000 });
+    expect(impact).toMatchObject({ stickyBefore: true, stickyAfter: true });
+    expect(impact!.moved).toBeGreaterThan(0.37);
+    expect(impact!.moved).toBeLessThan(0.43);
+    const v2 = impact!.backends.find((b) => b.backend === 'v2')!;
+    expect(v2.before).toBeCloseTo(0.1, 1);
+    expect(v2.after).toBeCloseTo(0.5, 1);
+  });
+
   it('reports only sticky routes whose placement changes', () => {
     const doc = stickyDoc(3);
     (doc.services as unknown[]).push({ name: 'other', domains: ['other.example'], routes: [{ backends: [{ name: 'plain' }] }] });

@@ -269,6 +269,51 @@ describe('clusters', () => {
     ]);
   });
 
+  const stickyCanary = (stickySplit: unknown) => ({
+    listeners: [{ name: 'http', port: 10000 }],
+    services: [
+      {
+        name: 'shop',
+        affinity: { keys: [{ header: 'x-user' }] },
+        routes: [{ name: 'main', stickySplit, backends: [{ name: 'v1', weight: 90 }, { name: 'v2', weight: 10 }] }],
+      },
+    ],
+    backends: [
+      { name: 'v1', endpoints: ['10.0.0.1:8080', '10.0.0.2:8080'] },
+      { name: 'v2', endpoints: ['10.0.1.1:8080'] },
+    ],
+  });
+
+  it("a sticky split on Envoy ≥ 1.36 (use_hash_policy): the request hash picks the version as Envoy does, then that version's replica", () => {
+    const ctx = served(stickyCanary(true), 'envoy');
+    const picked = new Map<string, number>();
+    for (const user of users(500)) {
+      const got = explainRequest(q({ headers: { 'x-user': user } }), ctx);
+      // Envoy: hash % 10000 in [0, 9000) → v1, else v2.
+      const expected = got.hash! % 10_000n < 9000n ? 'v1' : 'v2';
+      expect(got.cluster).toBe(expected);
+      expect(got.pick?.cluster).toBe(expected);
+      expect(got.pick).toEqual(got.weightedClusters.find((c) => c.cluster === expected)!.pick);
+      picked.set(expected, (picked.get(expected) ?? 0) + 1);
+    }
+    expect(picked.get('v2')! / 500).toBeGreaterThan(0.05);
+    expect(picked.get('v2')! / 500).toBeLessThan(0.15);
+    const one = explainRequest(q({ headers: { 'x-user': 'alice' } }), ctx);
+    expect(one.notes.some((n) => /^weighted split \(v1 90\.0 %, v2 10\.0 %\) picked by the request hash \(use_hash_policy\): \d+ of 10000 → v[12]$/.test(n))).toBe(true);
+    // No key, no hash: Envoy picks at random.
+    expect(explainRequest(q({}), ctx).reason).toMatch(/yields no hash: Envoy picks at random/);
+  });
+
+  it('a header-mode sticky split: the header value picks the version; without it, random', () => {
+    const ctx = served(stickyCanary({ mode: 'header', header: 'x-bucket' }), 'envoy');
+    expect(explainRequest(q({ headers: { 'x-user': 'a', 'x-bucket': '8999' } }), ctx).cluster).toBe('v1');
+    expect(explainRequest(q({ headers: { 'x-user': 'a', 'x-bucket': '9000' } }), ctx).cluster).toBe('v2');
+    expect(explainRequest(q({ headers: { 'x-user': 'a', 'x-bucket': '19000' } }), ctx).cluster).toBe('v2');
+    const missing = explainRequest(q({ headers: { 'x-user': 'a' } }), ctx);
+    expect(missing.pick).toBeUndefined();
+    expect(missing.reason).toMatch(/chosen by the value of header x-bucket, which the request does not carry as a number/);
+  });
+
   it('unknown service → NOT_FOUND with a suggestion; a service on no listener is not served to Envoy', () => {
     const ctx = served(stickyDoc(2), 'envoy');
     let err: unknown;

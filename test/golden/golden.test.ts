@@ -3,10 +3,12 @@
  * endpoints (`endpoints.yaml`: backend → [{ip, port, weight?, hostname?}]; without it, the
  * config's IP-literal endpoints), and the expected resources for each kind of node
  * (`envoy.yaml`, `grpc.yaml`), exactly as they go on the wire: every resource is encoded
- * through the real proto and decoded back, Any values unpacked with an '@type' key.
+ * through the real proto and decoded back, Any values unpacked with an '@type' key. Older
+ * Envoy API levels (`envoy-1.35.yaml`, `envoy-pre-1.35.yaml`; src/translate/targets.ts) have a
+ * file only where their output differs from envoy.yaml's.
  *
  * Regenerate with `npm run golden` (vitest -u) and review the diff. With CI=true a missing or
- * stale expected file fails. Files other than those four fail too: delete them.
+ * stale expected file fails. Files other than those fail too: delete them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,13 +16,15 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { parseConfigText } from '../../src/config';
 import type { TetherConfig } from '../../src/model/types';
-import { NODE_KINDS, staticEndpoints, toReadable, translateWithWarnings } from '../../src/translate';
-import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from '../../src/translate';
+import { NODE_KINDS, NODE_TARGETS, staticEndpoints, toReadable, translateWithWarnings } from '../../src/translate';
+import type { NodeTarget, ResolvedEndpoint, ResolvedEndpoints } from '../../src/translate';
 import { grpcXdsErrors } from '../translate/grpc-xds-validator';
 
 const ROOT = __dirname;
 const INPUTS = ['input.yaml', 'endpoints.yaml'];
-const OUTPUTS = NODE_KINDS.map((kind) => `${kind}.yaml`);
+const OUTPUTS = NODE_TARGETS.map((target) => `${target}.yaml`);
+/** Older Envoy levels: a file only when their output differs from envoy.yaml's. */
+const LEVELS = NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t));
 const ALLOWED = new Set([...INPUTS, ...OUTPUTS]);
 
 const cases = fs
@@ -53,11 +57,20 @@ function loadEndpoints(dir: string, config: TetherConfig): ResolvedEndpoints {
   return out;
 }
 
-function render(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind): string {
-  const { resources, warnings } = translateWithWarnings(config, endpoints, kind);
-  const body = { ...toReadable(resources), ...(warnings.length > 0 ? { warnings } : {}) };
-  const header = `# Expected ${kind} resources for input.yaml. Generated: npm run golden (then review the diff).\n`;
-  return header + stringify(body, { lineWidth: 0 });
+function renderBody(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): string {
+  const { resources, warnings } = translateWithWarnings(config, endpoints, target);
+  return stringify({ ...toReadable(resources), ...(warnings.length > 0 ? { warnings } : {}) }, { lineWidth: 0 });
+}
+
+function render(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): string {
+  const header = `# Expected ${target} resources for input.yaml. Generated: npm run golden (then review the diff).\n`;
+  return header + renderBody(config, endpoints, target);
+}
+
+/** `vitest -u` (npm run golden): stale level files are deleted instead of failing. */
+function updating(): boolean {
+  const state = expect.getState().snapshotState as unknown as { _updateSnapshot?: string } | undefined;
+  return state?._updateSnapshot === 'all';
 }
 
 describe('golden cases', () => {
@@ -77,6 +90,18 @@ describe('golden cases', () => {
     it.each(NODE_KINDS)('%s', async (kind) => {
       const config = loadConfig(dir);
       await expect(render(config, loadEndpoints(dir, config), kind)).toMatchFileSnapshot(path.join(dir, `${kind}.yaml`));
+    });
+
+    it.each(LEVELS)('%s (only where it differs from envoy)', async (level) => {
+      const config = loadConfig(dir);
+      const endpoints = loadEndpoints(dir, config);
+      const file = path.join(dir, `${level}.yaml`);
+      if (renderBody(config, endpoints, level) !== renderBody(config, endpoints, 'envoy')) {
+        await expect(render(config, endpoints, level)).toMatchFileSnapshot(file);
+      } else if (fs.existsSync(file)) {
+        if (!updating()) expect.fail(`test/golden/${name}/${level}.yaml is stale: ${level} gets what envoy.yaml holds (npm run golden deletes it)`);
+        fs.unlinkSync(file);
+      }
     });
 
     it('is accepted by grpc-js-xds (gRPC flavour)', () => {

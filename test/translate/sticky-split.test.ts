@@ -1,23 +1,29 @@
 /**
  * Sticky canary (stickySplit): what translate emits, and — with src/affinity's exact model of
  * Envoy's and grpc-js-xds's ring — that every user stays on one version at each step and, as
- * the canary grows 1 % → 10 % → 50 % → 100 %, only ever moves from v1 to v2.
+ * the canary grows 1 % → 10 % → 50 % → 100 %, only ever moves from v1 to v2. Ring mode is the
+ * synthetic ring for gRPC and for Envoys before 1.36 (RING_TARGETS), and weighted clusters with
+ * use_hash_policy for the current Envoy API ('envoy').
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildRing, initHashing, ringPick, syntheticHashes, type AffinityEndpoint, type Flavour } from '../../src/affinity';
 import type { ClusterLoadAssignment } from '../../src/envoy/messages';
 import type { Cluster } from '../../src/envoy/messages';
 import type { EndpointSpec, TetherConfig } from '../../src/model/types';
-import { NODE_KINDS, staticEndpoints, toReadable, translate, translateWithWarnings, type NodeKind } from '../../src/translate';
+import { NODE_TARGETS, staticEndpoints, targetKind, toReadable, translate, translateWithWarnings, type NodeTarget } from '../../src/translate';
 import { apportion } from '../../src/translate/apportion';
 import { STICKY_RING_POINTS } from '../../src/translate/sticky-split';
-import { exactRingWeights, LARGEST_POINTS, versionPoints } from '../../src/translate/sticky-points';
 import { backend, backendRef, config, route, service } from './fixtures';
 import { grpcXdsErrors } from './grpc-xds-validator';
 
 beforeAll(() => initHashing());
 
 const STICKY = 'canary~main~sticky';
+/** Envoys without WeightedCluster.use_hash_policy get the synthetic ring, like gRPC. */
+const ENVOY_RING: NodeTarget = 'envoy-pre-1.35';
+// gRPC's synthetic ring (sized per version) is tested in sticky-split-grpc.test.ts.
+const RING_TARGETS: readonly NodeTarget[] = ['envoy-pre-1.35'];
+const points = (target: NodeTarget): number => STICKY_RING_POINTS[targetKind(target)];
 const eps = (prefix: string, n: number, weight = 1): EndpointSpec[] =>
   Array.from({ length: n }, (_, i) => ({ host: `${prefix}.${i + 1}`, port: 8080, weight, drain: false }));
 
@@ -36,10 +42,9 @@ function canary(v1: number, v2: number, opts: { v1Hosts?: EndpointSpec[]; v2Host
   );
 }
 
-function stickyOf(cfg: TetherConfig, kind: NodeKind): { cluster: Cluster; cla: ClusterLoadAssignment } {
+function stickyOf(cfg: TetherConfig, kind: NodeTarget): { cluster: Cluster; cla: ClusterLoadAssignment } {
   const out = translate(cfg, staticEndpoints(cfg), kind);
-  const cluster = out.clusters.find((c) => c.name === STICKY)!;
-  return { cluster, cla: out.endpoints.find((c) => c.cluster_name === cluster.eds_cluster_config!.service_name)! };
+  return { cluster: out.clusters.find((c) => c.name === STICKY)!, cla: out.endpoints.find((c) => c.cluster_name === STICKY)! };
 }
 
 /** The served assignment as src/affinity takes it (what explain does with a served cluster). */
@@ -54,10 +59,10 @@ function endpointsOf(cla: ClusterLoadAssignment): AffinityEndpoint[] {
   );
 }
 
-function ringOf(cfg: TetherConfig, kind: NodeKind) {
+function ringOf(cfg: TetherConfig, kind: NodeTarget) {
   const { cluster, cla } = stickyOf(cfg, kind);
   const endpoints = endpointsOf(cla);
-  const flavour: Flavour = kind;
+  const flavour: Flavour = targetKind(kind);
   const hosts = endpoints.filter((e) => !e.drain).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
   const ring = buildRing(hosts, {
     flavour,
@@ -69,91 +74,51 @@ function ringOf(cfg: TetherConfig, kind: NodeKind) {
 
 const versionOf = (address: string | undefined): string => (address?.startsWith('10.2.') ? 'v2' : 'v1');
 
-describe('stickySplit (ring mode): translation', () => {
+describe('stickySplit (ring mode): the synthetic ring (gRPC, Envoy < 1.36)', () => {
   it('one synthetic cluster over every version, the route points at it, hash policy kept', () => {
-    for (const kind of NODE_KINDS) {
+    for (const kind of [...RING_TARGETS, 'envoy-1.35' as const]) {
       const out = translate(canary(90, 10), staticEndpoints(canary(90, 10)), kind);
       const action = out.routes[0]!.virtual_hosts![0]!.routes![0]!.route!;
       expect(action.cluster).toBe(STICKY);
       expect(action.weighted_clusters).toBeUndefined();
       expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
       expect(out.clusters.map((c) => c.name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
-      // gRPC: the ring's size (2048 + 228 points at 90/10) names its EDS (see sticky-split.ts).
-      const eds = kind === 'grpc' ? 'canary~main~sticky~2276' : STICKY;
-      expect(out.endpoints.map((c) => c.cluster_name)).toEqual([eds, 'v1', 'v2']);
+      expect(out.endpoints.map((c) => c.cluster_name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
       const { cluster } = stickyOf(canary(90, 10), kind);
       expect(cluster).toMatchObject({
         type: 'EDS',
-        eds_cluster_config: { service_name: eds },
+        eds_cluster_config: { service_name: STICKY },
         lb_policy: 'RING_HASH',
         ring_hash_lb_config: {
-          minimum_ring_size: { value: kind === 'grpc' ? '2276' : '131072' },
-          maximum_ring_size: { value: kind === 'grpc' ? '2276' : '8388608' },
+          minimum_ring_size: { value: String(points(kind)) },
+          maximum_ring_size: { value: kind === 'grpc' ? '4096' : '8388608' },
         },
       });
     }
   });
 
-  it('envoy: the weights are whole ring points that add up to the ring size, a power of two', () => {
-    const T = STICKY_RING_POINTS.envoy;
+  it.each(RING_TARGETS)('%s: the weights are whole ring points that add up to the ring size, a power of two', (kind) => {
+    const T = points(kind);
     expect(Math.log2(T) % 1).toBe(0);
     for (const step of [1, 10, 33, 50, 99, 100]) {
-      const weights = endpointsOf(stickyOf(canary(100 - step, step), 'envoy').cla).map((e) => e.weight);
+      const weights = endpointsOf(stickyOf(canary(100 - step, step), kind).cla).map((e) => e.weight);
       expect(weights.reduce((a, b) => a + b, 0)).toBe(T);
-      const v2 = endpointsOf(stickyOf(canary(100 - step, step), 'envoy').cla)
+      const v2 = endpointsOf(stickyOf(canary(100 - step, step), kind).cla)
         .filter((e) => e.ip.startsWith('10.2.'))
         .reduce((a, e) => a + e.weight, 0);
       expect(Math.abs(v2 - (T * step) / 100)).toBeLessThanOrEqual(1);
     }
   });
 
-  it('grpc: the larger version has 2048 points, the other 2048 × its weight / the larger weight; the ring is their sum', () => {
-    expect(LARGEST_POINTS).toBe(2048);
-    for (const step of [1, 10, 33, 50, 67, 99, 100]) {
-      const [v1, v2] = [100 - step, step];
-      const larger = Math.max(v1, v2);
-      const want = [v1, v2].map((w) => (w === larger ? 2048 : Math.round((2048 * w) / larger))).filter((_, i) => [v1, v2][i]! > 0);
-      expect(versionPoints([v1, v2].filter((w) => w > 0), 'grpc')).toEqual({ points: want, ring: want.reduce((a, b) => a + b, 0) });
-      const { ring } = ringOf(canary(v1, v2), 'grpc');
-      const perVersion = (prefix: string) => ring.pointsPerHost.filter((_, i) => ring.hosts[i]!.address.startsWith(prefix)).reduce((a, b) => a + b, 0);
-      expect([perVersion('10.1.'), perVersion('10.2.')].filter((p) => p > 0)).toEqual(want);
-    }
-    // Three versions none of which has half: 4096 points shared by weight.
-    expect(versionPoints([40, 30, 30], 'grpc')).toEqual({ points: [1638, 1229, 1229], ring: 4096 });
-    expect(versionPoints([60, 30, 10], 'grpc')).toEqual({ points: [2048, 1024, 341], ring: 3413 });
-  });
-
-  it('grpc: weights add up to 65536 and give every host exactly its points on a ring of any size', () => {
-    for (const counts of [[683, 683, 682, 114, 114], [1], [2048, 21], [1365, 1365, 1365, 1], [1365, 1365, 1366], [7, 3, 4096 - 10], [2047, 1, 1, 2047]]) {
-      const weights = exactRingWeights(counts);
-      expect(weights.reduce((a, b) => a + b, 0)).toBe(65_536);
-      const total = counts.reduce((a, b) => a + b, 0);
-      const hosts = weights.map((weight, i) => ({ address: `10.9.0.${i + 1}:80`, key: `10.9.0.${i + 1}:80`, weight }));
-      expect(buildRing(hosts, { flavour: 'grpc', minRingSize: total, maxRingSize: total }).pointsPerHost).toEqual(counts);
-    }
-    // Every ring size from 2048 to 4096 in steps of 29, over five hosts with uneven shares.
-    for (let total = 2048; total <= 4096; total += 29) {
-      const counts = apportion([7, 1, 13, 2, 977], total);
-      const hosts = exactRingWeights(counts).map((weight, i) => ({ address: `10.9.1.${i + 1}:80`, key: `10.9.1.${i + 1}:80`, weight }));
-      expect(buildRing(hosts, { flavour: 'grpc', minRingSize: total, maxRingSize: total }).pointsPerHost, `ring of ${total}`).toEqual(counts);
-    }
-  });
-
-  it.each(NODE_KINDS)('%s: the client ring gives every host exactly its points (src/affinity buildRing)', (kind) => {
+  it.each(RING_TARGETS)('%s: the client ring gives every host exactly its weight in points (src/affinity buildRing)', (kind) => {
     for (const step of [1, 10, 50, 100]) {
       const { ring, hosts } = ringOf(canary(100 - step, step), kind);
-      const { cluster } = stickyOf(canary(100 - step, step), kind);
-      expect(ring.hashes.length).toBe(kind === 'grpc' ? Number(cluster.ring_hash_lb_config!.maximum_ring_size!.value) : STICKY_RING_POINTS.envoy);
-      if (kind === 'envoy') expect(ring.pointsPerHost).toEqual(hosts.map((h) => h.weight));
-      else {
-        // Each version's points, shared equally by its (equal) replicas.
-        const v1 = ring.pointsPerHost.slice(0, 3);
-        expect(Math.max(...v1) - Math.min(...v1)).toBeLessThanOrEqual(1);
-      }
+      expect(ring.hashes.length).toBe(points(kind));
+      expect(ring.pointsPerHost).toEqual(hosts.map((h) => h.weight));
     }
   });
 
-  it.each(NODE_KINDS)('%s: 20,000 users, 1 → 10 → 50 → 100 %%: each on one version per step, never back from v2 to v1', (kind) => {
+  it.each(RING_TARGETS)('%s: 20,000 users, 1 → 10 → 50 → 100 %%: each on one version per step, never back from v2 to v1', (kind) => {
     const users = syntheticHashes(20_000, 'user');
     const history = users.map(() => [] as string[]);
     for (const step of [1, 10, 50, 100]) {
@@ -176,7 +141,7 @@ describe('stickySplit (ring mode): translation', () => {
     expect(history.every((v) => v[3] === 'v2')).toBe(true);
   });
 
-  it.each(NODE_KINDS)('%s: growing the canary only adds v2 entries and removes v1 entries', (kind) => {
+  it.each(RING_TARGETS)('%s: growing the canary only adds v2 entries and removes v1 entries', (kind) => {
     let previous = ringOf(canary(99, 1), kind).ring;
     for (const step of [5, 10, 50, 99, 100]) {
       const next = ringOf(canary(100 - step, step), kind).ring;
@@ -189,8 +154,9 @@ describe('stickySplit (ring mode): translation', () => {
     }
   });
 
-  it.each(NODE_KINDS)('%s: scaling v2 from 2 to 3 replicas at a fixed split moves users within and, by up to the re-shared points, across versions', (kind) => {
+  it.each(RING_TARGETS)('%s: scaling v2 from 2 to 3 replicas at a fixed split moves users within and, by up to the re-shared points, across versions', (kind) => {
     const users = syntheticHashes(20_000, 'scale');
+    const T = points(kind);
     for (const [v1, v2] of [
       [90, 10],
       [70, 30],
@@ -209,8 +175,6 @@ describe('stickySplit (ring mode): translation', () => {
         if (versionOf(a) === versionOf(b)) within++;
         else across++;
       }
-      const T = two.ring.hashes.length;
-      expect(three.ring.hashes.length).toBe(T);
       console.info(`${kind} ${v1}/${v2}: v2 2 → 3 replicas: ${(within / users.length * 100).toFixed(1)} % moved within v2, ${(across / users.length * 100).toFixed(1)} % across versions (re-shared ${(reshared / T * 100).toFixed(1)} % of the ring)`);
       expect(within).toBeGreaterThan(0);
       // A user changes version only if its entry was one of the re-shared points, or the new
@@ -222,27 +186,18 @@ describe('stickySplit (ring mode): translation', () => {
   it('drained replicas stay in EDS as DRAINING and count for nothing; replicas without a point are left out, with a warning', () => {
     const v2Hosts = [...eps('10.2.0', 2), { host: '10.2.0.9', port: 8080, weight: 1, drain: true }];
     const cfg = canary(99, 1, { v1Hosts: eps('10.1.0', 3), v2Hosts });
-    const lbs = stickyOf(cfg, 'envoy').cla.endpoints![0]!.lb_endpoints!;
+    const lbs = stickyOf(cfg, ENVOY_RING).cla.endpoints![0]!.lb_endpoints!;
     const drained = lbs.filter((l) => l.health_status === 'DRAINING');
     expect(drained.map((l) => l.endpoint!.address!.socket_address!.address)).toEqual(['10.2.0.9']);
     expect(lbs.filter((l) => l.health_status !== 'DRAINING').reduce((a, l) => a + l.load_balancing_weight!.value!, 0)).toBe(131_072);
-
-    // gRPC: 1 % beside v1's 2048 points is 21 points; 60 v2 replicas cannot all have one.
-    const many = canary(99, 1, { v2Hosts: eps('10.2.0', 60) });
-    const { resources, warnings } = translateWithWarnings(many, staticEndpoints(many), 'grpc');
-    const cla = resources.endpoints.find((c) => c.cluster_name === 'canary~main~sticky~2069')!;
-    expect(cla.endpoints![0]!.lb_endpoints!.filter((l) => l.endpoint!.address!.socket_address!.address!.startsWith('10.2.'))).toHaveLength(21);
-    expect(warnings).toContainEqual({
-      path: 'services[canary].routes[main].stickySplit',
-      message: 'v2: 39 of 60 replicas get no ring point at 21 points (its share of 2069); they get users as its share grows',
-    });
+    // gRPC's share of points per replica: sticky-split-grpc.test.ts.
   });
 
   it('per-backend header operations are never applied to the shared cluster', () => {
     const cfg = canary(50, 50);
     cfg.services[0]!.routes[0]!.backends[1]!.responseHeaders = { set: [{ name: 'version', value: 'v2' }], add: [], remove: [] };
     cfg.services[0]!.routes[0]!.responseHeaders = { set: [{ name: 'x-canary', value: 'sticky' }], add: [], remove: [] };
-    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), ENVOY_RING);
     const r = resources.routes[0]!.virtual_hosts![0]!.routes![0]!;
     expect(r.response_headers_to_add).toEqual([{ header: { key: 'x-canary', value: 'sticky' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
     expect(warnings.map((w) => w.path)).toContain('services[canary].routes[main].backends');
@@ -251,17 +206,123 @@ describe('stickySplit (ring mode): translation', () => {
   it('bounded load of a member backend is not applied, with a warning', () => {
     const cfg = canary(50, 50);
     cfg.backends[0]!.balancer = { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable', hashBalanceFactor: 150 };
-    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), ENVOY_RING);
     expect(resources.clusters.find((c) => c.name === STICKY)!.common_lb_config).toBeUndefined();
-    expect(warnings.find((w) => w.path === 'services[canary].routes[main].stickySplit')?.message).toMatch(/hashBalanceFactor of v1 not applied/);
+    expect(warnings.filter((w) => w.path === 'services[canary].routes[main].stickySplit').map((w) => w.message)).toContainEqual(expect.stringMatching(/hashBalanceFactor of v1 not applied/));
   });
 
   it('encodes, and grpc-js-xds accepts the gRPC flavour', () => {
     for (const step of [1, 50, 100]) {
       const cfg = canary(100 - step, step);
-      for (const kind of NODE_KINDS) expect(() => toReadable(translate(cfg, staticEndpoints(cfg), kind))).not.toThrow();
+      for (const kind of NODE_TARGETS) expect(() => toReadable(translate(cfg, staticEndpoints(cfg), kind))).not.toThrow();
       expect(grpcXdsErrors(translate(cfg, staticEndpoints(cfg), 'grpc'))).toEqual([]);
     }
+  });
+});
+
+/** Envoy's WeightedClusterSpecifierPlugin: `value % total` falls into a cumulative weight range. */
+function weightedPick(clusters: ReadonlyArray<{ name?: string; weight?: { value?: number } | null }>, value: bigint): string {
+  const total = clusters.reduce((a, c) => a + BigInt(c.weight!.value!), 0n);
+  const selected = value % total;
+  let end = 0n;
+  for (const c of clusters) {
+    end += BigInt(c.weight!.value!);
+    if (selected < end) return c.name!;
+  }
+  throw new Error('no cluster');
+}
+
+/** A backend's own cluster as src/affinity's ring (what Envoy builds from its CDS + EDS). */
+function backendRing(cfg: TetherConfig, name: string) {
+  const out = translate(cfg, staticEndpoints(cfg), 'envoy');
+  const cluster = out.clusters.find((c) => c.name === name)!;
+  const hosts = endpointsOf(out.endpoints.find((c) => c.cluster_name === name)!).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
+  return buildRing(hosts, {
+    flavour: 'envoy',
+    minRingSize: Number(cluster.ring_hash_lb_config!.minimum_ring_size!.value),
+    maxRingSize: Number(cluster.ring_hash_lb_config!.maximum_ring_size!.value),
+  });
+}
+
+describe('stickySplit (ring mode) on Envoy ≥ 1.36: weighted clusters with use_hash_policy', () => {
+  it('the route keeps both backends, scaled to 10,000, picked by the route hash; no synthetic cluster, no warning', () => {
+    const cfg = canary(90, 10);
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    const action = resources.routes[0]!.virtual_hosts![0]!.routes![0]!.route!;
+    expect(action.weighted_clusters).toEqual({
+      clusters: [
+        { name: 'v1', weight: { value: 9000 } },
+        { name: 'v2', weight: { value: 1000 } },
+      ],
+      use_hash_policy: { value: true },
+    });
+    expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
+    expect(resources.clusters.map((c) => c.name)).toEqual(['v1', 'v2']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('older Envoys get the synthetic ring, with a warning naming their level', () => {
+    for (const [target, label] of [
+      ['envoy-1.35', 'Envoy 1.35'],
+      ['envoy-pre-1.35', 'Envoy before 1.35'],
+    ] as const) {
+      const cfg = canary(90, 10);
+      const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), target);
+      expect(resources.routes[0]!.virtual_hosts![0]!.routes![0]!.route!.cluster).toBe(STICKY);
+      expect(warnings).toContainEqual({
+        path: 'services[canary].routes[main].stickySplit',
+        message: expect.stringMatching(new RegExp(`^${label} has no WeightedCluster.use_hash_policy \\(Envoy 1.36\\): these Envoys get ring mode`)),
+      });
+    }
+  });
+
+  it('a service with strong stickiness keeps the synthetic ring: its pins must reach every version', () => {
+    const cfg = canary(90, 10);
+    cfg.services[0]!.affinity!.strong = { session: { kind: 'cookie', name: 'pin' }, strict: false };
+    const { resources, warnings } = translateWithWarnings(cfg, staticEndpoints(cfg), 'envoy');
+    expect(resources.routes[0]!.virtual_hosts![0]!.routes![0]!.route!.cluster).toBe(STICKY);
+    expect(warnings.filter((w) => w.message.includes('use_hash_policy'))).toEqual([]);
+  });
+
+  it("20,000 users, 1 → 10 → 50 → 100 %: one version per step, only v1 → v2, and a user staying on v1 keeps its replica (Envoy's pick, exactly)", () => {
+    const users = syntheticHashes(20_000, 'user');
+    const history = users.map(() => [] as string[]);
+    const v1Replica = new Map<number, string>();
+    let replicaMoves = 0;
+    for (const step of [1, 10, 50, 100]) {
+      const cfg = canary(100 - step, step);
+      const action = translate(cfg, staticEndpoints(cfg), 'envoy').routes[0]!.virtual_hosts![0]!.routes![0]!.route!;
+      const clusters = action.weighted_clusters?.clusters ?? [{ name: action.cluster!, weight: { value: 1 } }];
+      const rings = new Map(clusters.map((c) => [c.name!, backendRing(cfg, c.name!)]));
+      let onV2 = 0;
+      users.forEach((h, i) => {
+        const version = weightedPick(clusters, h);
+        const replica = ringPick(rings.get(version)!, h)!;
+        if (version === 'v2') onV2++;
+        else {
+          if (v1Replica.has(i) && v1Replica.get(i) !== replica) replicaMoves++;
+          v1Replica.set(i, replica);
+        }
+        history[i]!.push(version);
+      });
+      expect(Math.abs((onV2 / users.length) * 100 - step)).toBeLessThan(step === 1 ? 1 : 2);
+    }
+    for (const versions of history) {
+      const first = versions.indexOf('v2');
+      if (first >= 0) expect(versions.slice(first).every((v) => v === 'v2')).toBe(true);
+    }
+    expect(history.every((v) => v[3] === 'v2')).toBe(true);
+    expect(replicaMoves).toBe(0);
+  });
+
+  it('scaling v2 at a fixed split moves no user across versions (the version depends on the hash and weights only)', () => {
+    const users = syntheticHashes(5_000, 'scale');
+    const two = canary(70, 30);
+    const three = canary(70, 30, { v2Hosts: eps('10.2.0', 3) });
+    const clustersTwo = translate(two, staticEndpoints(two), 'envoy').routes[0]!.virtual_hosts![0]!.routes![0]!.route!.weighted_clusters!.clusters!;
+    const clustersThree = translate(three, staticEndpoints(three), 'envoy').routes[0]!.virtual_hosts![0]!.routes![0]!.route!.weighted_clusters!.clusters!;
+    expect(clustersThree).toEqual(clustersTwo);
+    expect(users.filter((h) => weightedPick(clustersTwo, h) !== weightedPick(clustersThree, h))).toEqual([]);
   });
 });
 

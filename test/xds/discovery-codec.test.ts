@@ -57,6 +57,7 @@ describe('discovery codec', () => {
         cluster: 'c',
         user_agent_name: 'envoy',
         user_agent_version: '1.36.0',
+        user_agent_build_version: null,
         metadata: { fields: { TETHER_NODE_KIND: { stringValue: 'grpc' } } },
       },
       resource_names: ['a', 'b'],

@@ -26,7 +26,7 @@ function open(cache: SnapshotCache, id: string, registry?: NodeRegistry) {
     send: (r) => sent.push(r),
     fail: (_code, details) => failures.push(details),
   });
-  const node = { id, cluster: '', user_agent_name: 'envoy', user_agent_version: '', metadata: null };
+  const node = { id, cluster: '', user_agent_name: 'envoy', user_agent_version: '', user_agent_build_version: null, metadata: null };
   return {
     stream,
     sent,

@@ -243,14 +243,48 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
       outcome.weightedClusters.push({ cluster: c.name, weight, share: total > 0 ? weight / total : 0, ...(placed.pick ? { pick: placed.pick } : {}) });
     }
     const split = outcome.weightedClusters.map((c) => `${c.cluster} ${formatPercent(c.share)}`).join(', ');
-    outcome.reason = action.weighted_clusters.header_name
-      ? `weighted split (${split}) chosen by the value of header ${action.weighted_clusters.header_name}, not modelled here`
-      : `weighted split (${split}): the cluster is picked at random per request, so the replica is not sticky across requests`;
+    const headerName = action.weighted_clusters.header_name;
+    // Envoy's pick: `value % total` falls into a cumulative weight range (route order).
+    // A repeated header is invalid to Envoy (random value), like a non-number.
+    const raw = headerName ? query.headers?.[headerName] : undefined;
+    const headerValue = typeof raw === 'string' ? raw : undefined;
+    const value =
+      headerName !== undefined && headerName !== ''
+        ? headerValue !== undefined && /^\d{1,20}$/.test(headerValue) && BigInt(headerValue) < 1n << 64n
+          ? BigInt(headerValue)
+          : undefined
+        : action.weighted_clusters.use_hash_policy?.value
+          ? outcome.hash
+          : undefined;
+    const chosen = value !== undefined && total > 0 ? weightedPick(outcome.weightedClusters, value, total) : undefined;
+    if (chosen) {
+      const by = headerName ? `header ${headerName} = ${value}` : `the request hash (use_hash_policy)`;
+      outcome.notes.push(`weighted split (${split}) picked by ${by}: ${value! % BigInt(total)} of ${total} → ${chosen.cluster}`);
+      outcome.cluster = chosen.cluster;
+      if (chosen.pick) outcome.pick = chosen.pick;
+      else outcome.reason = `weighted split picked ${chosen.cluster}, which has no replica to pick`;
+      return outcome;
+    }
+    outcome.reason = headerName
+      ? `weighted split (${split}) chosen by the value of header ${headerName}, which the request does not carry as a number (Envoy then picks at random)`
+      : action.weighted_clusters.use_hash_policy?.value
+        ? `weighted split (${split}) picked by the request hash (use_hash_policy), but the request yields no hash: Envoy picks at random`
+        : `weighted split (${split}): the cluster is picked at random per request, so the replica is not sticky across requests`;
     return outcome;
   }
 
   outcome.reason = `route ${route.name} picks its cluster by ${action.cluster_specifier ?? 'nothing'}, not modelled here`;
   return outcome;
+}
+
+function weightedPick(clusters: readonly WeightedClusterOutcome[], value: bigint, total: number): WeightedClusterOutcome | undefined {
+  const selected = value % BigInt(total);
+  let end = 0n;
+  for (const c of clusters) {
+    end += BigInt(c.weight);
+    if (selected < end) return c;
+  }
+  return undefined;
 }
 
 export function formatPercent(share: number): string {

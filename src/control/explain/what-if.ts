@@ -109,29 +109,63 @@ function placement(route: Route__Output, side: WhatIfSide, flavour: Flavour): Pl
   if (targets.length === 0 || total <= 0) return undefined;
 
   const nominal = new Map<string, number>();
-  const parts: unknown[] = [];
+  const signature: unknown[] = [];
   const notes: string[] = [];
   let picker: Picker | undefined;
+  // Envoy ≥ 1.36 sticky split: the route's hash picks the cluster too (hash % total, in order).
+  const byHash = targets.length > 1 && action.weighted_clusters?.use_hash_policy?.value === true && flavour === 'envoy';
+  const parts: Array<{ weight: number; picker: Picker }> = [];
   for (const t of targets) {
     const cluster = side.resources.clusters.get(t.name);
     if (!cluster) continue;
     const lb = clusterBalancer(cluster, flavour);
     const endpoints = clusterEndpoints(side.resources.endpoints.get(t.name), lb.useHostname);
     const hosts = balancerHosts(endpoints, flavour);
-    parts.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts });
+    signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}) });
     for (const [address, share] of nominalShares(hosts)) nominal.set(address, (nominal.get(address) ?? 0) + (share * t.share) / total);
     for (const n of lb.notes) if (!notes.includes(n)) notes.push(n);
-    if (targets.length === 1 && !lb.unsupported && hosts.length > 0 && keys.some((k) => evaluable(k, flavour))) {
-      picker = createPicker(endpoints, lb.balancer, { flavour });
+    if ((targets.length === 1 || byHash) && !lb.unsupported && hosts.length > 0 && keys.some((k) => evaluable(k, flavour))) {
+      const p = createPicker(endpoints, lb.balancer, { flavour });
+      if (targets.length === 1) picker = p;
+      else if (p && t.share > 0) parts.push({ weight: t.share, picker: p });
     }
   }
+  if (byHash && parts.length === targets.filter((t) => t.share > 0).length && parts.length > 0) picker = weightedHashPicker(parts);
   return {
     cluster: targets.length === 1 ? targets[0]!.name : WEIGHTED,
     keys,
     ...(picker ? { picker } : {}),
     nominal,
-    signature: JSON.stringify({ keys, parts }),
+    signature: JSON.stringify({ keys, parts: signature }),
     notes,
+  };
+}
+
+/**
+ * Weighted clusters picked by the route's hash (use_hash_policy): Envoy takes `hash % total`
+ * into the cumulative weights, then the chosen cluster's balancer picks with the same hash.
+ */
+function weightedHashPicker(parts: ReadonlyArray<{ weight: number; picker: Picker }>): Picker {
+  const total = parts.reduce((a, p) => a + p.weight, 0);
+  const partOf = (hash: bigint): Picker => {
+    const selected = hash % BigInt(total);
+    let end = 0n;
+    for (const p of parts) {
+      end += BigInt(p.weight);
+      if (selected < end) return p.picker;
+    }
+    return parts[parts.length - 1]!.picker;
+  };
+  return {
+    kind: parts[0]!.picker.kind,
+    hosts: parts.flatMap((p) => p.picker.hosts),
+    pick: (hash) => partOf(hash).pick(hash),
+    locate: (hash) => partOf(hash).locate(hash),
+    shares: () => {
+      const out = new Map<string, number>();
+      for (const p of parts) for (const [a, s] of p.picker.shares()) out.set(a, (out.get(a) ?? 0) + (s * p.weight) / total);
+      return out;
+    },
   };
 }
 

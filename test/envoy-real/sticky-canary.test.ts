@@ -164,6 +164,9 @@ describe.skipIf(!envoyAvailable())('sticky canary on a real Envoy', () => {
         return share !== undefined && Math.abs(share - v2 / 100) < 0.001;
       }, 20_000, 100);
     }
+    // The dump can show a cluster that is still warming: wait until Envoy has ACKed every type
+    // of this version (it ACKs CDS only once the updated clusters are warm).
+    expect(await h.tether.registry.waitForConfigVersion(h.tether.current().version, { timeoutMs: 20_000 })).toBe(true);
   }
 
   async function rollout(e: EnvoyProcess, services: Record<string, string>): Promise<void> {

@@ -2,6 +2,7 @@ import type { BackendSpec, BalancerSpec, TetherConfig } from '../model/types';
 import type { Cluster } from '../envoy/messages';
 import { pack } from '../envoy/encode';
 import type { NodeKind } from './types';
+import type { ClusterNames } from './cluster-names';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';
 import { byName, durationFromMs } from './proto-values';
@@ -12,16 +13,19 @@ import { backendPath, type Warnings } from './warnings';
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
 
 /**
- * One EDS cluster per backend, named after it; its endpoints come over ADS under the same
- * name (grpc-js-xds waits for a ClusterLoadAssignment whose cluster_name equals service_name).
+ * One EDS cluster per backend, named as `names` says (the backend's name, or its ring shape's on
+ * gRPC nodes: cluster-names.ts); its endpoints come over ADS under the same name (grpc-js-xds
+ * waits for a ClusterLoadAssignment whose cluster_name equals service_name).
  */
-export function clusters(config: TetherConfig, endpoints: PreparedEndpoints, kind: NodeKind, warnings: Warnings): Cluster[] {
-  return [...config.backends].sort(byName).map((backend) => cluster(backend, liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
+export function clusters(config: TetherConfig, endpoints: PreparedEndpoints, kind: NodeKind, names: ClusterNames, warnings: Warnings): Cluster[] {
+  return [...config.backends]
+    .sort(byName)
+    .map((backend) => cluster(backend, names(backend.name), liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
 }
 
-function cluster(backend: BackendSpec, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
+function cluster(backend: BackendSpec, name: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
   return {
-    ...edsCluster(backend.name, backend.connectTimeoutMs, backend.protocol),
+    ...edsCluster(name, backend.connectTimeoutMs, backend.protocol),
     ...(kind === 'grpc' ? grpcLb(backend, weights, warnings) : envoyLb(backend, weights, warnings)),
   };
 }

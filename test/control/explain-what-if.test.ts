@@ -38,6 +38,20 @@ describe('sessions moving', () => {
     }
   });
 
+  it('3 → 4 on a stable ring, gRPC nodes: the route moves to the new ring shape cluster, and only the new replica’s share moves', () => {
+    const [impact, ...rest] = routeImpacts(served(stickyDoc(3), 'grpc'), served(stickyDoc(4), 'grpc'), { kind: 'grpc', samples: SAMPLES });
+    expect(rest).toEqual([]);
+    expect(impact).toMatchObject({ clusterBefore: 'shop-v1~ring768', clusterAfter: 'shop-v1~ring1024', stickyBefore: true, stickyAfter: true });
+    const state = (n: number) => ({
+      endpoints: Array.from({ length: n }, (_, i) => ({ ip: `10.0.0.${i + 1}`, port: 8080, weight: 1 })),
+      balancer: { type: 'ring_hash' as const, minRingSize: 256 * n, maxRingSize: 4096 },
+    });
+    expect(impact!.moved).toBe(affinityWhatIf(state(3), state(4), { flavour: 'grpc', samples: SAMPLES }).moved);
+    expect(impact!.moved).toBeLessThan(0.3);
+    // Replicas are still named by their backend, whatever the cluster is called.
+    expect(impact!.backends).toEqual([{ backend: 'shop-v1', before: 1, after: 1 }]);
+  });
+
   it('draining a replica: its sessions all move (the ideal); the fixed-size ring reshuffles some others too', () => {
     const before = stickyDoc(4, { type: 'ring_hash', minRingSize: 1024 });
     const after = stickyDoc(4, { type: 'ring_hash', minRingSize: 1024 });

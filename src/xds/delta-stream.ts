@@ -45,6 +45,7 @@ interface Changes {
 }
 
 const NEVER = (): boolean => false;
+const ALWAYS = (): boolean => true;
 
 const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
 
@@ -175,16 +176,27 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
     let applied = true;
+    // EDS may follow a CDS response before its ACK (see SotwStream.evaluate: Envoy holds that
+    // ACK until the clusters it changed have their endpoints); later types wait for both.
+    let clustersInFlight = false;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
+      if (clustersInFlight && typeUrl !== ENDPOINT_TYPE) break;
       if (st.pending) {
         applied = false;
+        if (typeUrl === CLUSTER_TYPE) {
+          clustersInFlight = true;
+          continue;
+        }
         break;
       }
       const set = snapshot.sets[typeUrl];
-      // A removed cluster, and its endpoints, stay on the client until no route can use them.
-      const changes = this.changesFor(st, set, typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER);
+      // A removed cluster, and its endpoints, stay on the client until no route can use them;
+      // endpoints behind clusters in flight go out as updates only (Envoy drops a removed
+      // cluster's endpoints itself).
+      const holdRemovals = clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER;
+      const changes = this.changesFor(st, set, holdRemovals);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
           applied = false;
@@ -192,6 +204,10 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         }
         this.send(typeUrl, st, set, changes);
         applied = false;
+        if (typeUrl === CLUSTER_TYPE) {
+          clustersInFlight = true;
+          continue;
+        }
         break;
       }
       if (changes.blocked) {
@@ -347,7 +363,27 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     st.dirty = held.size > 0;
   }
 
+  /**
+   * Envoy rebuilds a changed cluster, and the new one warms only on a ClusterLoadAssignment,
+   * which it does not ask for again (its subscription did not change): mark the endpoints of
+   * every cluster this CDS response changes as not held, so EDS resends them unchanged.
+   */
+  private rewarmChangedClusters(cds: DeltaTypeState, updates: readonly SnapshotResource[]): void {
+    const eds = this.types.get(ENDPOINT_TYPE);
+    if (this.kind !== 'envoy' || !isSubscribed(eds)) return;
+    for (const cluster of updates) {
+      const before = this.heldVersion(cds, cluster.name);
+      if (before === NOT_HELD || before === TOLD_ABSENT || before === cluster.hash) continue;
+      for (const name of cluster.refs) {
+        if (!eds.wildcard && !eds.names.has(name)) continue;
+        eds.held.set(name, NOT_HELD);
+        eds.dirty = true;
+      }
+    }
+  }
+
   private send(typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+    if (typeUrl === CLUSTER_TYPE) this.rewarmChangedClusters(st, changes.updates);
     const nonce = String(++this.nonceCounter);
     const pending = new Map<string, string>();
     for (const r of changes.updates) pending.set(r.name, r.hash);

@@ -179,20 +179,50 @@ describe('SotW ADS: ACK, NACK, nonces', () => {
 });
 
 describe('SotW ADS: snapshot changes', () => {
-  it('pushes a change in make-before-break order, each type after the previous one is ACKed', async () => {
+  it('pushes a change in make-before-break order: EDS right behind CDS, LDS once both are ACKed, then RDS', async () => {
     h.publish('envoy', mesh(V1), 'cfg-1');
     const c = h.client();
     await subscribeAll(c, ['a', 'b', 'z'], ['c1', 'c2', 'c3']);
     h.publish('envoy', mesh({ services: { a: 'c1', b: 'c3', z: 'c3' }, clusters: { c1: [9001], c2: [9012], c3: [9003] } }), 'cfg-2');
+    const cds = await c.next();
+    expect(cds.type_url).toBe(CLUSTER_TYPE);
+    // Envoy ACKs CDS only once the clusters it changed have their endpoints: EDS does not wait.
+    const eds = await c.next();
+    expect(eds.type_url).toBe(ENDPOINT_TYPE);
+    await c.expectNothing(50);
+    c.ack(eds);
+    // Listeners wait for the clusters too.
+    await c.expectNothing(50);
+    c.ack(cds);
     const order: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 2; i++) {
       const r = await c.next();
       order.push(r.type_url);
       // Nothing else comes until this one is ACKed.
       await c.expectNothing(50);
       c.ack(r);
     }
-    expect(order).toEqual([CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE]);
+    expect(order).toEqual([LISTENER_TYPE, ROUTE_TYPE]);
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === 'cfg-2');
+  });
+
+  it("answers a new cluster's EDS subscription before the CDS ACK (Envoy holds that ACK until the cluster warms)", async () => {
+    h.publish('envoy', mesh({ services: { a: 'c1' }, clusters: { c1: [9001] } }), 'cfg-1');
+    const c = h.client();
+    await subscribeAll(c, ['a'], ['c1']);
+    h.publish('envoy', mesh({ services: { a: 'c1', b: 'c2' }, clusters: { c1: [9001], c2: [9002] } }), 'cfg-2');
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    expect(resourceNames(cds)).toEqual(['c1', 'c2']);
+    // As Envoy does: the new cluster subscribes to its endpoints while it warms, CDS unACKed.
+    c.send(ENDPOINT_TYPE, ['c1', 'c2']);
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(resourceNames(eds)).toEqual(['c1', 'c2']);
+    c.ack(eds, ['c1', 'c2']);
+    await c.expectNothing(50);
+    c.ack(cds);
+    c.ack(await c.nextOf(LISTENER_TYPE));
+    c.send(ROUTE_TYPE, ['a', 'b']);
+    c.ack(await c.nextOf(ROUTE_TYPE), ['a', 'b']);
     await eventually(() => h.registry.list()[0]?.appliedConfigVersion === 'cfg-2');
   });
 
@@ -203,13 +233,14 @@ describe('SotW ADS: snapshot changes', () => {
     const updated = mesh(V1);
     updated.clusters[0] = { ...updated.clusters[0]!, lb_policy: 'RING_HASH' };
     h.publish('envoy', updated, 'cfg-2');
-    const cds = await c.nextOf(CLUSTER_TYPE);
     const edsBefore = h.registry.list()[0]!.types[ENDPOINT_TYPE]!.sentVersion;
-    c.ack(cds);
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    // Before the CDS ACK, which Envoy sends only once the re-warmed cluster has its endpoints.
     const eds = await c.nextOf(ENDPOINT_TYPE);
     expect(eds.version_info).toBe(edsBefore);
     expect(resourceNames(eds)).toEqual(['c1', 'c2']);
     c.ack(eds);
+    c.ack(cds);
     await c.expectNothing(100);
   });
 

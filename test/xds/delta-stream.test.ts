@@ -152,13 +152,17 @@ describe('delta ADS', () => {
     const cds = await c.nextOf(CLUSTER_TYPE);
     expect(names(cds)).toEqual(['c2']);
     expect(cds.removed_resources).toEqual([]); // c1 stays while route a still points at it
-    c.ack(cds);
     // c1's endpoints are kept too (the cluster still exists on the client).
     await c.expectNothing();
+    // As Envoy does: the new cluster asks for its endpoints while it warms, before the CDS
+    // ACK (which Envoy sends only once the cluster has them).
     c.send(ENDPOINT_TYPE, { subscribe: ['c2'] });
     const eds = await c.nextOf(ENDPOINT_TYPE);
     expect(names(eds)).toEqual(['c2']);
     c.ack(eds);
+    // Routes wait for the clusters' ACK too.
+    await c.expectNothing();
+    c.ack(cds);
     const rds = await c.nextOf(ROUTE_TYPE);
     expect(names(rds)).toEqual(['a']);
     expect(JSON.stringify(c.heldOf(ROUTE_TYPE).get('a')!.resource)).toContain('"c1"');
@@ -172,6 +176,26 @@ describe('delta ADS', () => {
     c.ack(removal);
     await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '2', 2000, 'config 2 applied');
     expect([...c.heldOf(CLUSTER_TYPE).keys()]).toEqual(['c2']);
+  });
+
+  it('resends the unchanged endpoints of a changed cluster right behind CDS (Envoy re-warms it and does not ask again)', async () => {
+    h = await startAds();
+    h.publish('envoy', base(), '1');
+    const c = h.deltaClient();
+    await syncEnvoy(c, ['c1', 'c2'], ['a', 'b']);
+    const edsBefore = c.heldOf(ENDPOINT_TYPE).get('c1')!.version;
+    const changed = base();
+    changed.clusters[0] = { ...changed.clusters[0]!, lb_policy: 'RING_HASH' };
+    h.publish('envoy', changed, '2');
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    expect(names(cds)).toEqual(['c1']);
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(names(eds)).toEqual(['c1']);
+    expect(eds.resources[0]!.version).toBe(edsBefore);
+    c.ack(eds);
+    c.ack(cds);
+    await c.expectNothing();
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '2', 2000, 'config 2 applied');
   });
 
   it('a push to many in-sync streams sends each the same single changed resource', async () => {

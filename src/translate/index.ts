@@ -7,15 +7,14 @@
  *
  * Envoy nodes: a real listener per ListenerSpec (HCM, RDS over ADS), a RouteConfiguration per
  * listener with a virtual host per service there. gRPC nodes (grpc-js-xds): an api_listener
- * and a RouteConfiguration per service, named after it, stable rings as one cluster per ring
- * shape (cluster-names.ts), and only what grpc-js-xds accepts — see the notes in route.ts,
- * route-action.ts, hash-policy.ts and cluster.ts, and the warnings
+ * and a RouteConfiguration per service, named after it, and only what grpc-js-xds accepts —
+ * see the notes in route.ts, route-action.ts, hash-policy.ts and cluster.ts, and the warnings
  * `translateWithWarnings` returns for each thing left out or replaced.
  */
 import type { TetherConfig } from '../model/types';
 import type { EnvoyResources, NodeKind, ResolvedEndpoints, TranslateResult } from './types';
 import { clusters } from './cluster';
-import { clusterNames } from './cluster-names';
+import { assignmentNames } from './assignment-names';
 import { loadAssignments, prepareEndpoints } from './endpoint';
 import { byName } from './proto-values';
 import { stickyResources } from './sticky-split';
@@ -40,16 +39,16 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
   const prepared = prepareEndpoints(config, endpoints, endpointWarnings);
-  const names = clusterNames(config, prepared, kind);
+  const assignments = assignmentNames(config, prepared, kind);
   const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
-  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, names, warnings) : envoyRouteConfigurations(config, names, warnings);
-  const backendClusters = clusters(config, prepared, kind, names, warnings);
+  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings) : envoyRouteConfigurations(config, warnings);
+  const backendClusters = clusters(config, prepared, kind, assignments, warnings);
   const sticky = stickyResources(config, prepared, kind, warnings);
   const resources: EnvoyResources = {
     listeners,
     routes,
     clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
-    endpoints: [...loadAssignments(config, prepared, kind, names), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+    endpoints: [...loadAssignments(config, prepared, kind, assignments), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
   };
   warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };

@@ -2,7 +2,6 @@ import type { MirrorSpec } from '../model/types';
 import type { _envoy_config_route_v3_RouteAction_RequestMirrorPolicy as RequestMirrorPolicy } from '../generated/envoy/config/route/v3/RouteAction';
 import type { FractionalPercent } from '../generated/envoy/type/v3/FractionalPercent';
 import type { NodeKind } from './types';
-import type { ClusterNames } from './cluster-names';
 import type { Warnings } from './warnings';
 
 /**
@@ -14,13 +13,7 @@ import type { Warnings } from './warnings';
  * resolver or route validation looks at them), so a gRPC client would silently not mirror:
  * they are left out for gRPC nodes, with a warning.
  */
-export function mirrorPolicies(
-  mirrors: readonly MirrorSpec[] | undefined,
-  kind: NodeKind,
-  names: ClusterNames,
-  warnings: Warnings,
-  path: string,
-): RequestMirrorPolicy[] {
+export function mirrorPolicies(mirrors: readonly MirrorSpec[] | undefined, kind: NodeKind, warnings: Warnings, path: string): RequestMirrorPolicy[] {
   if (!mirrors || mirrors.length === 0) return [];
   if (kind === 'grpc') {
     warnings.add(`${path}.mirror`, 'gRPC clients do not mirror requests (grpc-js-xds ignores request_mirror_policies); left out');
@@ -28,7 +21,7 @@ export function mirrorPolicies(
   }
   return mirrors
     .filter((m) => m.percent > 0)
-    .map((m) => ({ cluster: names(m.backend), runtime_fraction: { default_value: fractionalPercent(m.percent) } }));
+    .map((m) => ({ cluster: m.backend, runtime_fraction: { default_value: fractionalPercent(m.percent) } }));
 }
 
 /** The coarsest denominator that holds `percent` (0–100, up to 4 decimals) exactly. */

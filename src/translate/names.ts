@@ -3,7 +3,7 @@
  * names are otherwise the model's names (listener, service, backend): a listener's
  * RouteConfiguration is named after the listener, a gRPC service's Listener and
  * RouteConfiguration after the service, a Cluster and its ClusterLoadAssignment after the
- * backend — except a stable ring's on gRPC nodes (ringShapeClusterName) and sticky-split clusters.
+ * backend — except a stable ring's assignment (ringShapeAssignmentName) and sticky-split clusters.
  */
 
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -45,10 +45,10 @@ export function stickyClusterName(service: string, route: string): string {
 }
 
 /**
- * A gRPC node's cluster (and ClusterLoadAssignment) for a backend with a stable ring of
- * `minRingSize`: one name per ring shape, so a scale event switches the route to a new cluster
- * instead of changing the ring size under the old endpoints (translate/cluster-names.ts).
+ * The ClusterLoadAssignment (EDS service_name) of a backend with a stable ring of `minRingSize`
+ * entries: one name per ring shape, so a scale event gives the cluster a new assignment instead
+ * of new endpoints under the old size (translate/assignment-names.ts).
  */
-export function ringShapeClusterName(backend: string, minRingSize: number): string {
+export function ringShapeAssignmentName(backend: string, minRingSize: number): string {
   return `${backend}~ring${minRingSize}`;
 }

@@ -2,7 +2,6 @@ import type { RouteSpec, ServiceSpec, WeightedBackend } from '../model/types';
 import type { RouteAction } from '../generated/envoy/config/route/v3/RouteAction';
 import type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as ClusterWeight } from '../generated/envoy/config/route/v3/WeightedCluster';
 import type { NodeKind } from './types';
-import type { ClusterNames } from './cluster-names';
 import { hashPolicies } from './hash-policy';
 import { sessionKeyHashPolicy } from './ext-proc';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';
@@ -35,7 +34,6 @@ export function routeAction(
   service: ServiceSpec,
   route: RouteSpec,
   kind: NodeKind,
-  names: ClusterNames,
   warnings: Warnings,
   path: string,
 ): BuiltAction | undefined {
@@ -50,7 +48,7 @@ export function routeAction(
       'gRPC clients pick weighted clusters at random (grpc-js-xds ignores header_name): ring mode, one cluster over all versions, instead',
     );
   }
-  if (usesStickyRing(route, kind)) return stickyRingAction(service, route, kind, names, warnings, path);
+  if (usesStickyRing(route, kind)) return stickyRingAction(service, route, kind, warnings, path);
   const headerSplit = route.stickySplit?.mode === 'header' ? route.stickySplit.header : undefined;
   if (headerSplit !== undefined) live = headerSplitWeights(live, warnings, path);
   // gRPC clients apply no header or host rewrites (A28: only routing fields are read), so
@@ -69,11 +67,11 @@ export function routeAction(
       routeHost !== undefined ||
       live.some((b, i) => hostOf(b, backendOps[i]!) !== undefined);
     if (rewrites) warnings.add(path, 'gRPC clients apply no header or host rewrites; left out');
-    if (live.length === 1) action.cluster = names(live[0]!.backend);
-    else action.weighted_clusters = { clusters: live.map((b) => ({ name: names(b.backend), weight: { value: b.weight } })) };
+    if (live.length === 1) action.cluster = live[0]!.backend;
+    else action.weighted_clusters = { clusters: live.map((b) => ({ name: b.backend, weight: { value: b.weight } })) };
   } else if (live.length === 1) {
     const backend = live[0]!;
-    action.cluster = names(backend.backend);
+    action.cluster = backend.backend;
     headers = mutations(mergeInto(backendOps[0]!, routeOps));
     // The backend's rewrite is the more specific one, as it is on a ClusterWeight.
     const host = hostOf(backend, backendOps[0]!) ?? routeHost;
@@ -83,7 +81,7 @@ export function routeAction(
     // so the outcome does not hinge on how Envoy orders the two levels.
     const perBackendHost = live.some((b, i) => hostOf(b, backendOps[i]!) !== undefined);
     const clusters = live.map((b, i): ClusterWeight => {
-      const cw: ClusterWeight = { name: names(b.backend), weight: { value: b.weight }, ...mutations(backendOps[i]!) };
+      const cw: ClusterWeight = { name: b.backend, weight: { value: b.weight }, ...mutations(backendOps[i]!) };
       const host = perBackendHost ? (hostOf(b, backendOps[i]!) ?? routeHost) : undefined;
       if (host !== undefined) cw.host_rewrite_literal = host;
       return cw;
@@ -92,12 +90,12 @@ export function routeAction(
     if (!perBackendHost && routeHost !== undefined) action.host_rewrite_literal = routeHost;
     headers = mutations(routeOps);
   }
-  finish(action, service, route, kind, names, warnings, path);
+  finish(action, service, route, kind, warnings, path);
   return { action, headers };
 }
 
 /** What every route action gets whatever its target: hash policy, deadline, mirrors. */
-function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kind: NodeKind, names: ClusterNames, warnings: Warnings, path: string): void {
+function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kind: NodeKind, warnings: Warnings, path: string): void {
   // The ext_proc server's header first (Envoy): a key it found decides; else the service's keys.
   const hashes = [...sessionKeyHashPolicy(service, kind), ...hashPolicies(service.affinity, kind)];
   if (hashes.length > 0) action.hash_policy = hashes;
@@ -106,7 +104,7 @@ function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kin
     if (kind === 'grpc') action.max_stream_duration = { max_stream_duration: durationFromMs(route.timeoutMs) };
     else action.timeout = durationFromMs(route.timeoutMs);
   }
-  const mirrors = mirrorPolicies(route.mirrors, kind, names, warnings, path);
+  const mirrors = mirrorPolicies(route.mirrors, kind, warnings, path);
   if (mirrors.length > 0) action.request_mirror_policies = mirrors;
 }
 
@@ -114,7 +112,7 @@ function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kin
  * Ring-mode sticky split: the one synthetic cluster of sticky-split.ts. Only route-level header
  * operations exist here (validation refuses per-backend ones: they cannot apply by version).
  */
-function stickyRingAction(service: ServiceSpec, route: RouteSpec, kind: NodeKind, names: ClusterNames, warnings: Warnings, path: string): BuiltAction {
+function stickyRingAction(service: ServiceSpec, route: RouteSpec, kind: NodeKind, warnings: Warnings, path: string): BuiltAction {
   const action: RouteAction = { cluster: stickyClusterName(service.name, route.name) };
   let headers: HeaderMutations = {};
   if (kind === 'envoy') {
@@ -132,7 +130,7 @@ function stickyRingAction(service: ServiceSpec, route: RouteSpec, kind: NodeKind
     const rewrites = !isEmpty(routeOps) || route.hostRewrite !== undefined || route.backends.some((b) => !isEmptyBackendOps(b));
     if (rewrites) warnings.add(path, 'gRPC clients apply no header or host rewrites; left out');
   }
-  finish(action, service, route, kind, names, warnings, path);
+  finish(action, service, route, kind, warnings, path);
   return { action, headers };
 }
 

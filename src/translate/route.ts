@@ -3,7 +3,6 @@ import type { RouteConfiguration } from '../envoy/messages';
 import type { Route } from '../generated/envoy/config/route/v3/Route';
 import type { VirtualHost } from '../generated/envoy/config/route/v3/VirtualHost';
 import type { NodeKind } from './types';
-import type { ClusterNames } from './cluster-names';
 import { routeMatch } from './header-match';
 import { warnGrpcAffinity } from './hash-policy';
 import { byName } from './proto-values';
@@ -16,10 +15,10 @@ import { routePath, servicePath, type Warnings } from './warnings';
  * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
  * route_config_name), with a virtual host per service that listens there.
  */
-export function envoyRouteConfigurations(config: TetherConfig, names: ClusterNames, warnings: Warnings): RouteConfiguration[] {
+export function envoyRouteConfigurations(config: TetherConfig, warnings: Warnings): RouteConfiguration[] {
   return [...config.listeners].sort(byName).map((listener) => ({
     name: listener.name,
-    virtual_hosts: envoyVirtualHosts(listener, config.services, names, warnings),
+    virtual_hosts: envoyVirtualHosts(listener, config.services, warnings),
     // Clusters arrive by CDS before routes (make-before-break); Envoy must not reject a
     // route table over a cluster it is still warming.
     validate_clusters: { value: false },
@@ -32,7 +31,7 @@ export function envoyRouteConfigurations(config: TetherConfig, names: ClusterNam
  * the config keeps the domain, later ones lose it with a warning, and a service left with no
  * domain gets no virtual host (Envoy needs at least one domain) — never silently.
  */
-function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], names: ClusterNames, warnings: Warnings): VirtualHost[] {
+function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings): VirtualHost[] {
   const claimedBy = new Map<string, string>();
   const hosts: VirtualHost[] = [];
   // The listener's HCM has the ext_proc filter iff a service on it has a sessionKey (ext-proc.ts).
@@ -55,7 +54,7 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], name
       warnings.add(servicePath(service.name), `no domain left on listener ${listener.name}; virtual host left out`);
       continue;
     }
-    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', names, warnings, extProc) });
+    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', warnings, extProc) });
   }
   return hosts;
 }
@@ -64,20 +63,20 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], name
  * gRPC: one RouteConfiguration per service, named after it, with a single `*` virtual host
  * (the client looks up the host of `xds:///<service>`; `*` matches whatever it dials).
  */
-export function grpcRouteConfigurations(config: TetherConfig, names: ClusterNames, warnings: Warnings): RouteConfiguration[] {
+export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings): RouteConfiguration[] {
   return [...config.services].sort(byName).map((service) => {
     warnGrpcAffinity(service.affinity, warnings, servicePath(service.name));
     warnGrpcStrong(service, warnings, servicePath(service.name));
     warnGrpcSessionKey(service, warnings, servicePath(service.name));
     return {
       name: service.name,
-      virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', names, warnings) }],
+      virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', warnings) }],
     };
   });
 }
 
 /** A service's routes in model order (first match wins). */
-function routes(service: ServiceSpec, kind: NodeKind, names: ClusterNames, warnings: Warnings, listenerHasExtProc = false): Route[] {
+function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings, listenerHasExtProc = false): Route[] {
   const out: Route[] = [];
   const sessions = kind === 'envoy' ? statefulSessionPerRoute(service) : undefined;
   const extProc = kind === 'envoy' ? extProcPerRoute(service, listenerHasExtProc) : undefined;
@@ -92,7 +91,7 @@ function routes(service: ServiceSpec, kind: NodeKind, names: ClusterNames, warni
       warnings.add(`${path}.match.queryParams`, 'gRPC requests have no query string: route left out for gRPC clients');
       continue;
     }
-    const built = routeAction(service, spec, kind, names, warnings, path);
+    const built = routeAction(service, spec, kind, warnings, path);
     if (!built) continue;
     if (sessions && spec.stickySplit === undefined && built.action.weighted_clusters && service.affinity?.strong?.strict) {
       // The pinned replica belongs to one backend; a random pick of another one cannot reach it.

@@ -177,8 +177,7 @@ describe('ext_proc translation (gRPC nodes)', () => {
     expect(text).not.toContain('ext_proc');
     expect(text).not.toContain('x-tether-session');
     expect(text).not.toContain('x-tether-service');
-    // Stable rings: named after their ring shape on gRPC nodes (one replica each: 256 entries).
-    expect(res.clusters.map((c) => c.name)).toEqual(['chat-v1~ring256', 'shop-v1~ring256']);
+    expect(res.clusters.map((c) => c.name)).toEqual(['chat-v1', 'shop-v1']);
     for (const l of res.listeners) expect(httpFilters(l as Obj).map((f) => f.name)).toEqual(['envoy.filters.http.router']);
     const chatRoutes = (res.routes.find((r) => r.name === 'chat') as Obj).virtual_hosts[0].routes as Obj[];
     expect(chatRoutes[0]!.route.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);

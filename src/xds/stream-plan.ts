@@ -149,8 +149,8 @@ function hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string
  * cluster its current routes name, and an EDS response holding those clusters' endpoints
  * (when it subscribes to EDS). The cluster and endpoint parts matter for clients that subscribe
  * to clusters by name (gRPC): they ask for a route's new cluster, then its endpoints, only after
- * getting the route, and until they hold both they still route by the old cluster (a gRPC
- * stable ring changes cluster name with its size: translate/cluster-names.ts).
+ * getting the route, and until they hold both they still route by the old cluster (grpc-js-xds
+ * publishes a route only with every cluster it names resolved, endpoints included).
  */
 function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeStates, planOf: Planner): boolean {
   for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {

@@ -44,8 +44,7 @@ export function unpackAny<T>(any: unknown): T | undefined {
 
 /**
  * A cluster's ClusterLoadAssignment, looked up as clients do: by its EDS service_name, else its
- * own name (they differ nowhere in Tether today, but a gRPC stable ring's names follow its
- * shape, translate/cluster-names.ts, and the lookup should not rest on that).
+ * own name (a stable ring's assignment is named after its shape: translate/assignment-names.ts).
  */
 export function assignmentOf(resources: WireResources, cluster: Cluster__Output): ClusterLoadAssignment__Output | undefined {
   return resources.endpoints.get(cluster.eds_cluster_config?.service_name || cluster.name);

@@ -19,9 +19,10 @@
  * totals in host order, so they can shift between hosts when hosts come and go.
  *
  * The cost: minimum_ring_size must follow the endpoint set (a CDS change with each scale event).
- * Push the new size and the new endpoints as one change: a ring built from the new size with the
- * old hosts (or the old size with the new hosts) gives every host more or fewer entries for a
- * moment, and the sessions on them move twice.
+ * A client must get the new size and the new endpoints as one change: a ring built from the new
+ * size with the old hosts (or the old size with the new hosts) gives every host more or fewer
+ * entries for a moment, and the sessions on them move twice. Clients receive CDS and EDS apart,
+ * so Tether names the endpoints after the size (translate/assignment-names.ts).
  *
  * grpc-js-xds clamps min and max to its ring_size_cap (4096 by default; load-balancer-ring-hash.js).
  * As long as K × W / wmin ≤ cap, the above holds. Beyond it the ring is pinned at `cap` entries

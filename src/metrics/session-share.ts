@@ -180,7 +180,8 @@ export function createSessionShareMetrics(registry: Registry, options: { sliceMs
           if (!name || !nextServices.has(name) || !mayHash(cluster)) continue;
           const clusterRes = snapshot.sets[CLUSTER_TYPE].resources.get(name);
           if (!clusterRes) continue;
-          const claRes = snapshot.sets[ENDPOINT_TYPE].resources.get(name);
+          // The assignment the cluster names (its EDS service_name), as clients look it up.
+          const claRes = snapshot.sets[ENDPOINT_TYPE].resources.get(clusterRes.refs[0] ?? name);
           const signature = `${clusterRes.hash}/${claRes?.hash ?? ''}`;
           const previous = byCluster.get(name);
           if (previous?.signature === signature) {

@@ -2,6 +2,7 @@ import type { BackendSpec, BalancerSpec, TetherConfig } from '../model/types';
 import type { Cluster } from '../envoy/messages';
 import { pack } from '../envoy/encode';
 import type { NodeKind } from './types';
+import type { AssignmentNames } from './assignment-names';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';
 import { byName, durationFromMs } from './proto-values';
@@ -12,26 +13,38 @@ import { backendPath, type Warnings } from './warnings';
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
 
 /**
- * One EDS cluster per backend, named after it; its endpoints come over ADS under the same
- * name (grpc-js-xds waits for a ClusterLoadAssignment whose cluster_name equals service_name).
+ * One EDS cluster per backend, named after it; its endpoints come over ADS as the assignment
+ * `assignments` names (the backend's name, or a stable ring's shape: assignment-names.ts).
  */
-export function clusters(config: TetherConfig, endpoints: PreparedEndpoints, kind: NodeKind, warnings: Warnings): Cluster[] {
-  return [...config.backends].sort(byName).map((backend) => cluster(backend, liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
+export function clusters(
+  config: TetherConfig,
+  endpoints: PreparedEndpoints,
+  kind: NodeKind,
+  assignments: AssignmentNames,
+  warnings: Warnings,
+): Cluster[] {
+  return [...config.backends]
+    .sort(byName)
+    .map((backend) => cluster(backend, assignments(backend.name), liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
 }
 
-function cluster(backend: BackendSpec, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
+function cluster(backend: BackendSpec, assignment: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
   return {
-    ...edsCluster(backend.name, backend.connectTimeoutMs, backend.protocol),
+    ...edsCluster(backend.name, backend.connectTimeoutMs, backend.protocol, assignment),
     ...(kind === 'grpc' ? grpcLb(backend, weights, warnings) : envoyLb(backend, weights, warnings)),
   };
 }
 
-/** The parts every Tether cluster shares: EDS over ADS under its own name, timeout, protocol. */
-export function edsCluster(name: string, connectTimeoutMs: number, protocol: BackendSpec['protocol']): Cluster {
+/**
+ * The parts every Tether cluster shares: EDS over ADS, from the ClusterLoadAssignment named
+ * `assignment` (the cluster's own name unless given; grpc-js-xds waits for an assignment whose
+ * cluster_name equals service_name), timeout, protocol.
+ */
+export function edsCluster(name: string, connectTimeoutMs: number, protocol: BackendSpec['protocol'], assignment = name): Cluster {
   const out: Cluster = {
     name,
     type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name },
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: assignment },
     connect_timeout: durationFromMs(connectTimeoutMs),
   };
   if (protocol === 'http2') {

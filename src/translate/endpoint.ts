@@ -3,6 +3,7 @@ import type { BackendSpec, EndpointSpec, TetherConfig } from '../model/types';
 import type { ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
 import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from './types';
+import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
 import { byName } from './proto-values';
 import { backendPath, type Warnings } from './warnings';
@@ -73,13 +74,15 @@ export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
 }
 
 /**
- * One ClusterLoadAssignment per backend, named after it, in one locality. The same for both
- * kinds of node except the hash keys, which only Envoy reads. A backend with no resolved
- * endpoints still gets one, empty: a missing assignment would leave the cluster warming (and
- * grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
+ * One ClusterLoadAssignment per backend, named as `names` says (assignment-names.ts), in one locality.
+ * The same for both kinds of node except the hash keys, which only Envoy reads. A backend with
+ * no resolved endpoints still gets one, empty: a missing assignment would leave the cluster
+ * warming (and grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
  */
-export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind): ClusterLoadAssignment[] {
-  return [...config.backends].sort(byName).map((backend) => loadAssignment(backend.name, (prepared.get(backend.name) ?? []).map((e) => lbEndpoint(e, kind))));
+export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, names: AssignmentNames): ClusterLoadAssignment[] {
+  return [...config.backends]
+    .sort(byName)
+    .map((backend) => loadAssignment(names(backend.name), (prepared.get(backend.name) ?? []).map((e) => lbEndpoint(e, kind))));
 }
 
 export function loadAssignment(name: string, lbEndpoints: LbEndpoint[]): ClusterLoadAssignment {

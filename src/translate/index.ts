@@ -15,6 +15,7 @@ import type { TetherConfig } from '../model/types';
 import type { EnvoyResources, ResolvedEndpoints, TranslateResult } from './types';
 import { targetApi, targetKind, type NodeTarget } from './targets';
 import { clusters } from './cluster';
+import { assignmentNames } from './assignment-names';
 import { loadAssignments, prepareEndpoints } from './endpoint';
 import { byName } from './proto-values';
 import { stickyResources } from './sticky-split';
@@ -46,15 +47,16 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
   const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings);
+  const assignments = assignmentNames(config, prepared, kind);
   const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
   const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api) : envoyRouteConfigurations(config, warnings, api);
-  const backendClusters = clusters(config, prepared, kind, warnings);
+  const backendClusters = clusters(config, prepared, kind, assignments, warnings);
   const sticky = stickyResources(config, prepared, kind, warnings, api);
   const resources: EnvoyResources = {
     listeners,
     routes,
     clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
-    endpoints: [...loadAssignments(config, prepared, kind), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+    endpoints: [...loadAssignments(config, prepared, kind, assignments), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
   };
   warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };

@@ -1,8 +1,9 @@
 /**
- * Well-known names Envoy and grpc-js-xds look for. Resource names themselves are the model's
- * names (listener, service, backend), so there is nothing to derive: a listener's
+ * Well-known names Envoy and grpc-js-xds look for, and the few derived resource names. Resource
+ * names are otherwise the model's names (listener, service, backend): a listener's
  * RouteConfiguration is named after the listener, a gRPC service's Listener and
- * RouteConfiguration after the service, a Cluster and its ClusterLoadAssignment after the backend.
+ * RouteConfiguration after the service, a Cluster and its ClusterLoadAssignment after the
+ * backend — except a stable ring's assignment (ringShapeAssignmentName) and sticky-split clusters.
  */
 
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -41,4 +42,13 @@ export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
  */
 export function stickyClusterName(service: string, route: string): string {
   return `${service}~${route}~sticky`;
+}
+
+/**
+ * The ClusterLoadAssignment (EDS service_name) of a backend with a stable ring of `minRingSize`
+ * entries: one name per ring shape, so a scale event gives the cluster a new assignment instead
+ * of new endpoints under the old size (translate/assignment-names.ts).
+ */
+export function ringShapeAssignmentName(backend: string, minRingSize: number): string {
+  return `${backend}~ring${minRingSize}`;
 }

@@ -257,7 +257,13 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     return true;
   }
 
-  /** Clusters a client no longer needs may go once its listeners and routes are in sync. */
+  /**
+   * Clusters a client no longer needs may go once its listeners and routes are in sync and it
+   * holds, at their current versions, the clusters its routes name and (if it subscribes to
+   * EDS) their endpoints. The last part is for clients that subscribe to clusters by name: they
+   * ask for a route's new cluster, then its endpoints, only after getting the route, and route
+   * by the old cluster until they hold both (see clustersReleasable in stream-plan.ts).
+   */
   private clusterRemovalsReleasable(): boolean {
     const snapshot = this.snapshot!;
     for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
@@ -266,6 +272,23 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       if (st.pending) return false;
       const c = this.changesFor(st, snapshot.sets[t], NEVER);
       if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
+    }
+    const rds = this.types.get(ROUTE_TYPE);
+    const cds = this.types.get(CLUSTER_TYPE);
+    if (!isSubscribed(rds) || !cds) return true;
+    const eds = this.types.get(ENDPOINT_TYPE);
+    const held = (st: DeltaTypeState, set: ResourceSet, name: string): boolean => {
+      const r = set.resources.get(name);
+      return !r || this.heldVersion(st, name) === r.hash;
+    };
+    for (const name of rds.names) {
+      for (const cluster of snapshot.sets[ROUTE_TYPE].resources.get(name)?.refs ?? []) {
+        if (!held(cds, snapshot.sets[CLUSTER_TYPE], cluster)) return false;
+        if (!isSubscribed(eds)) continue;
+        for (const endpoints of snapshot.sets[CLUSTER_TYPE].resources.get(cluster)?.refs ?? []) {
+          if (!held(eds, snapshot.sets[ENDPOINT_TYPE], endpoints)) return false;
+        }
+      }
     }
     return true;
   }

@@ -157,8 +157,9 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // not ask for it again (envoy#13009, go-control-plane#245): resend EDS after such a CDS.
       const eds = this.types.get(ENDPOINT_TYPE);
       if (this.kind === 'envoy' && eds && clustersUpdated(st.lastSent, plan.resources)) eds.forceResponse = true;
-      st.lastSent = plan.resources;
     }
+    // What the client holds of these types decides when dropped clusters may go (stream-plan.ts).
+    if (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) st.lastSent = plan.resources;
     this.options.send({
       version_info: plan.version,
       type_url: typeUrl,

@@ -1,7 +1,7 @@
 import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
-import { CLUSTER_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 
 /** Per resource type, per stream. Holds strings and references into shared snapshots only. */
 export interface TypeState {
@@ -26,8 +26,9 @@ export interface TypeState {
   /** Last version the client rejected; not sent to this stream again until it ACKs another one. */
   nackedVersion?: string;
   /**
-   * CDS only: what the client holds, for keeping dropped clusters (see planFor): what the last
-   * response carried, or after a NACK what the last ACKed one did (the client kept that).
+   * CDS and EDS: what the client holds, for keeping dropped clusters (see planFor): what the
+   * last response carried, or, for CDS after a NACK, what the last ACKed one did (the client
+   * kept that).
    */
   lastSent: readonly SnapshotResource[];
   /** CDS only: what the last ACKed response carried. */
@@ -151,8 +152,11 @@ function hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string
 /**
  * Dropped clusters may go once the stream has ACKed the current LDS and RDS (or does not
  * subscribe to them), and has ACKed a CDS response holding the current version of every
- * cluster its current routes name. The second part matters for clients that subscribe
- * to clusters by name (gRPC): they ask for a route's new cluster only after getting the route.
+ * cluster its current routes name, and an EDS response holding those clusters' endpoints
+ * (when it subscribes to EDS). The cluster and endpoint parts matter for clients that subscribe
+ * to clusters by name (gRPC): they ask for a route's new cluster, then its endpoints, only after
+ * getting the route, and until they hold both they still route by the old cluster (grpc-js-xds
+ * publishes a route only with every cluster it names resolved, endpoints included).
  */
 function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeStates, planOf: Planner): boolean {
   for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
@@ -161,37 +165,54 @@ function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeState
   }
   if (!isSubscribed(types.get(ROUTE_TYPE))) return true;
   if (cds.ackedVersion !== cds.sentVersion) return false;
-  return routedClustersDelivered(planOf(ROUTE_TYPE).resources, cds.lastSent, snapshot.sets[CLUSTER_TYPE].resources);
+  const routes = planOf(ROUTE_TYPE).resources;
+  const clusters = snapshot.sets[CLUSTER_TYPE].resources;
+  if (!routedDelivered('clusters', routes, cds.lastSent, clusters, clusters)) return false;
+  const eds = types.get(ENDPOINT_TYPE);
+  if (!isSubscribed(eds)) return true;
+  if (eds.ackedVersion !== eds.sentVersion) return false;
+  return routedDelivered('endpoints', routes, eds.lastSent, clusters, snapshot.sets[ENDPOINT_TYPE].resources);
 }
 
-const routedMemo = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
+type Memo = WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>;
+const routedMemo: Readonly<Record<'clusters' | 'endpoints', Memo>> = { clusters: new WeakMap(), endpoints: new WeakMap() };
 
 /**
- * Every cluster the routes name was delivered at its current version. The route list (per
- * snapshot and name set) and the sent cluster list are shared by streams, so thousands of
- * streams in the same state check it once.
+ * Every cluster the routes name (`what` clusters: `sent` is a CDS response), or every
+ * ClusterLoadAssignment those clusters name (endpoints: `sent` is an EDS response), was
+ * delivered at its current version (`current`, the snapshot's resources of that type). The
+ * route list (per snapshot and name set) and the sent lists are shared by streams, so
+ * thousands of streams in the same state check it once.
  */
-function routedClustersDelivered(
+function routedDelivered(
+  what: 'clusters' | 'endpoints',
   routes: readonly SnapshotResource[],
   sent: readonly SnapshotResource[],
   clusters: ReadonlyMap<string, SnapshotResource>,
+  current: ReadonlyMap<string, SnapshotResource>,
 ): boolean {
-  let bySent = routedMemo.get(routes);
+  const memo = routedMemo[what];
+  let bySent = memo.get(routes);
   const known = bySent?.get(sent);
   if (known !== undefined) return known;
   const delivered = hashesOf(sent);
+  const isCurrent = (name: string): boolean => {
+    const r = current.get(name);
+    return !r || delivered.get(name) === r.hash;
+  };
   let ok = true;
   outer: for (const route of routes) {
-    for (const name of route.refs) {
-      const current = clusters.get(name);
-      if (current && delivered.get(name) !== current.hash) {
+    for (const cluster of route.refs) {
+      // A cluster's refs are the names of its endpoints (its EDS service_name).
+      const names = what === 'clusters' ? [cluster] : (clusters.get(cluster)?.refs ?? []);
+      if (!names.every(isCurrent)) {
         ok = false;
         break outer;
       }
     }
   }
-  // Routes and clusters of one snapshot: the route list identifies the snapshot.
-  if (!bySent) routedMemo.set(routes, (bySent = new WeakMap()));
+  // Routes, clusters and endpoints of one snapshot: the route list identifies the snapshot.
+  if (!bySent) memo.set(routes, (bySent = new WeakMap()));
   bySent.set(sent, ok);
   return ok;
 }

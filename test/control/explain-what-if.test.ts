@@ -38,6 +38,20 @@ describe('sessions moving', () => {
     }
   });
 
+  it('3 → 4 on a stable ring, gRPC nodes: the cluster reads its new ring shape’s assignment, and only the new replica’s share moves', () => {
+    const [impact, ...rest] = routeImpacts(served(stickyDoc(3), 'grpc'), served(stickyDoc(4), 'grpc'), { kind: 'grpc', samples: SAMPLES });
+    expect(rest).toEqual([]);
+    expect(impact).toMatchObject({ clusterBefore: 'shop-v1', clusterAfter: 'shop-v1', stickyBefore: true, stickyAfter: true });
+    const state = (n: number) => ({
+      endpoints: Array.from({ length: n }, (_, i) => ({ ip: `10.0.0.${i + 1}`, port: 8080, weight: 1 })),
+      balancer: { type: 'ring_hash' as const, minRingSize: 256 * n, maxRingSize: 4096 },
+    });
+    expect(impact!.moved).toBe(affinityWhatIf(state(3), state(4), { flavour: 'grpc', samples: SAMPLES }).moved);
+    expect(impact!.moved).toBeLessThan(0.3);
+    // Replicas are still named by their backend, whatever the cluster is called.
+    expect(impact!.backends).toEqual([{ backend: 'shop-v1', before: 1, after: 1 }]);
+  });
+
   it('draining a replica: its sessions all move (the ideal); the fixed-size ring reshuffles some others too', () => {
     const before = stickyDoc(4, { type: 'ring_hash', minRingSize: 1024 });
     const after = stickyDoc(4, { type: 'ring_hash', minRingSize: 1024 });
@@ -146,8 +160,11 @@ describe('sessions moving', () => {
       const endpoints = staticEndpoints(config);
       const resources: EnvoyResources = translate(config, endpoints, 'envoy');
       const name = 'shop~main~sticky';
-      const v1 = resources.endpoints.find((e) => e.cluster_name === 'shop-v1')!;
-      const v2 = resources.endpoints.find((e) => e.cluster_name === 'shop-v2')!;
+      // A backend's endpoints are in the assignment its cluster names (a stable ring's is named after its shape).
+      const claOf = (backend: string) =>
+        resources.endpoints.find((e) => e.cluster_name === resources.clusters.find((c) => c.name === backend)!.eds_cluster_config!.service_name)!;
+      const v1 = claOf('shop-v1');
+      const v2 = claOf('shop-v2');
       const scaled = (cla: typeof v1, w: number) => cla.endpoints![0]!.lb_endpoints!.map((e) => ({ ...e, load_balancing_weight: { value: w } }));
       resources.clusters.push({ ...resources.clusters.find((c) => c.name === 'shop-v1')!, name, eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name } });
       resources.endpoints.push({ cluster_name: name, endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [...scaled(v1, 100 - v2Weight), ...scaled(v2, v2Weight)] }] });

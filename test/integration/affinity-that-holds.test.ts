@@ -8,11 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, hello, waitFor, type SampleClient } from '../support/harness';
-import { buildRing, hashHeader, pick, DEFAULT_MAX_RING_SIZE } from '../support/ring-hash-reference';
+import { stableRingOwners } from '../support/stable-ring-prediction';
 import type { Replica } from '../../src/sample/replica';
-
-/** Tether's stable ring for gRPC nodes: 256 points per unit of the smallest weight. */
-const GRPC_POINTS_PER_HOST = 256;
 
 const h = new Harness();
 let sticky: Replica[];
@@ -49,14 +46,6 @@ async function applyAndWait(cfg: unknown): Promise<void> {
   expect(ok).toBe(true);
 }
 
-/** Independent prediction: the reference ring with the stable size for n equal hosts. */
-function predict(replicas: Replica[], user: string): string {
-  const ring = buildRing(
-    replicas.map((r) => ({ address: r.address, weight: 1 })),
-    { minRingSize: GRPC_POINTS_PER_HOST * replicas.length, maxRingSize: DEFAULT_MAX_RING_SIZE },
-  );
-  return replicas.find((r) => r.address === pick(ring, hashHeader(user)))!.id;
-}
 
 async function owners(client: SampleClient, all: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -80,14 +69,15 @@ describe('stable rings', () => {
     const client = h.client('sticky');
     const all = users(2000, 'scale');
     const three = await owners(client, all);
-    expect(three).toEqual(all.map((u) => predict(sticky.slice(0, 3), u)));
+    // Independent prediction: the reference ring with the stable size for n equal hosts.
+    expect(three).toEqual(all.map(stableRingOwners(sticky.slice(0, 3))));
 
     await applyAndWait(config(sticky, { v1: 99, v2: 1 }));
     const four = await waitFor('the 4th replica in the client’s ring', async () => {
       const got = await owners(client, all);
       return got.includes('s-4') ? got : undefined;
     });
-    expect(four).toEqual(all.map((u) => predict(sticky, u)));
+    expect(four).toEqual(all.map(stableRingOwners(sticky)));
     const moved = all.filter((_, i) => four[i] !== three[i]);
     // Minimal: every session that moved went to the new replica; none moved between old ones.
     for (let i = 0; i < all.length; i++) if (four[i] !== three[i]) expect(four[i]).toBe('s-4');

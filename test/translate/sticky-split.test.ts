@@ -83,7 +83,10 @@ describe('stickySplit (ring mode): the synthetic ring (gRPC, Envoy < 1.36)', () 
       expect(action.weighted_clusters).toBeUndefined();
       expect(action.hash_policy).toEqual([{ header: { header_name: 'x-user' }, terminal: true }]);
       expect(out.clusters.map((c) => c.name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
-      expect(out.endpoints.map((c) => c.cluster_name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
+      // The sticky cluster's ring is fixed (T points); v1's and v2's own stable rings read
+      // assignments named after their shape (3 and 2 replicas).
+      const k = kind === 'grpc' ? 256 : 1024;
+      expect(out.endpoints.map((c) => c.cluster_name)).toEqual(['canary~main~sticky', `v1~ring${3 * k}`, `v2~ring${2 * k}`]);
       const { cluster } = stickyOf(canary(90, 10), kind);
       expect(cluster).toMatchObject({
         type: 'EDS',

@@ -276,7 +276,7 @@ describe('SotW ADS: snapshot changes', () => {
     await eventually(() => h.registry.list()[0]?.appliedConfigVersion === 'cfg-2', 3000, 'cfg-2 applied');
   });
 
-  it("keeps a dropped cluster for a by-name CDS client until it has the route's new cluster", async () => {
+  it("keeps a dropped cluster for a by-name CDS client until it has the route's new cluster and its endpoints", async () => {
     h.publish('grpc', mesh({ services: { a: 'c1' }, clusters: { c1: [9001] } }), 'cfg-1');
     const c = h.client({ user_agent_name: 'gRPC Node Pure JS' });
     c.send(LISTENER_TYPE, ['a']);
@@ -292,7 +292,8 @@ describe('SotW ADS: snapshot changes', () => {
 
     h.publish('grpc', mesh({ services: { a: 'c2' }, clusters: { c2: [9002] } }), 'cfg-2');
     // c1's endpoints are gone: a by-name EDS answer without c1 (not a deletion in SotW EDS).
-    c.ack(await c.nextOf(ENDPOINT_TYPE));
+    const edsWithout = await c.nextOf(ENDPOINT_TYPE);
+    c.ack(edsWithout);
     const rds = await c.nextOf(ROUTE_TYPE);
     c.ack(rds);
     // The route now names c2, which the client has not subscribed to yet: c1 stays.
@@ -301,6 +302,14 @@ describe('SotW ADS: snapshot changes', () => {
     const both = await c.nextOf(CLUSTER_TYPE);
     expect(resourceNames(both)).toEqual(['c1', 'c2']);
     c.ack(both);
+    // The client routes by c1 until it also holds c2's endpoints (grpc-js-xds publishes a route
+    // only with every cluster and endpoints it names): c1 stays until then.
+    await c.expectNothing(100);
+    c.send(ENDPOINT_TYPE, ['c1', 'c2'], { version: edsWithout.version_info, nonce: edsWithout.nonce });
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(resourceNames(eds)).toEqual(['c2']);
+    await c.expectNothing(100);
+    c.ack(eds);
     const cleanup = await c.nextOf(CLUSTER_TYPE);
     expect(resourceNames(cleanup)).toEqual(['c2']);
   });

@@ -248,6 +248,44 @@ describe('delta ADS', () => {
     expect(names(await c.nextOf(ROUTE_TYPE))).toEqual(['a']);
   });
 
+  it("keeps a by-name client's old cluster and endpoints until it holds the route's new cluster and its endpoints", async () => {
+    h = await startAds();
+    h.publish('grpc', mesh({ services: { a: 'c1' }, clusters: { c1: [1001] } }), '1');
+    // As a proxyless gRPC client subscribes: each name once the resource before it names it.
+    const c = h.deltaClient({ user_agent_name: 'gRPC Node Pure JS' });
+    c.send(LISTENER_TYPE, { subscribe: ['a'] });
+    c.ack(await c.nextOf(LISTENER_TYPE));
+    c.send(ROUTE_TYPE, { subscribe: ['a'] });
+    c.ack(await c.nextOf(ROUTE_TYPE));
+    c.send(CLUSTER_TYPE, { subscribe: ['c1'] });
+    c.ack(await c.nextOf(CLUSTER_TYPE));
+    c.send(ENDPOINT_TYPE, { subscribe: ['c1'] });
+    c.ack(await c.nextOf(ENDPOINT_TYPE));
+    await eventually(() => h.registry.list()[0]?.appliedConfigVersion === '1', 2000, 'config 1 applied');
+
+    h.publish('grpc', mesh({ services: { a: 'c2' }, clusters: { c2: [1002] } }), '2');
+    // The route comes first (the client asks for c2 only once a route names it); c1 stays.
+    const rds = await c.nextOf(ROUTE_TYPE);
+    c.ack(rds);
+    await c.expectNothing(100);
+    c.send(CLUSTER_TYPE, { subscribe: ['c2'] });
+    const cds = await c.nextOf(CLUSTER_TYPE);
+    expect(names(cds)).toEqual(['c2']);
+    expect(cds.removed_resources).toEqual([]);
+    c.ack(cds);
+    // Until it holds c2's endpoints the client still routes by c1: c1 and its endpoints stay.
+    await c.expectNothing(100);
+    c.send(ENDPOINT_TYPE, { subscribe: ['c2'] });
+    const eds = await c.nextOf(ENDPOINT_TYPE);
+    expect(names(eds)).toEqual(['c2']);
+    expect(eds.removed_resources).toEqual([]);
+    c.ack(eds);
+    const removal = await c.nextOf(CLUSTER_TYPE);
+    expect(removal.removed_resources).toEqual(['c1']);
+    c.ack(removal);
+    expect((await c.nextOf(ENDPOINT_TYPE)).removed_resources).toEqual(['c1']);
+  });
+
   it("'*' subscribes to everything; a name dropped under the wildcard is sent again; unsubscribing '*' leaves only explicit names", async () => {
     h = await startAds();
     h.publish('envoy', base(), '1');

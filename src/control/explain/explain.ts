@@ -12,7 +12,7 @@ import type { NodeKind } from '../../translate/types';
 import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
-import type { WireResources } from './wire';
+import { assignmentOf, type WireResources } from './wire';
 
 /** A request's session-key material (see AffinityRequest), for one service and kind of node. */
 export type ExplainQuery = AffinityRequest & { service: string; kind: NodeKind };
@@ -140,7 +140,7 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   const served = ctx.resources.clusters.get(cluster);
   if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
   const lb = clusterBalancer(served, query.kind);
-  const endpoints = clusterEndpoints(ctx.resources.endpoints.get(cluster), lb.useHostname);
+  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
   const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...cachedPicker(ctx, query.kind, cluster, () => createPicker(endpoints, lb.balancer, { flavour: query.kind })) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');

@@ -30,7 +30,7 @@ import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
 import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
 import type { EndpointOwners } from './served-service';
-import type { WireResources } from './wire';
+import { assignmentOf, type WireResources } from './wire';
 
 export const MAX_WHAT_IF_SAMPLES = 1_000_000;
 
@@ -119,7 +119,7 @@ function placement(route: Route__Output, side: WhatIfSide, flavour: Flavour): Pl
     const cluster = side.resources.clusters.get(t.name);
     if (!cluster) continue;
     const lb = clusterBalancer(cluster, flavour);
-    const endpoints = clusterEndpoints(side.resources.endpoints.get(t.name), lb.useHostname);
+    const endpoints = clusterEndpoints(assignmentOf(side.resources, cluster), lb.useHostname);
     const hosts = balancerHosts(endpoints, flavour);
     signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}) });
     for (const [address, share] of nominalShares(hosts)) nominal.set(address, (nominal.get(address) ?? 0) + (share * t.share) / total);

@@ -46,6 +46,14 @@ export function unpackAny<T>(any: unknown): T | undefined {
   return decodeOutput<T>(messageNameOf(typeUrl), value instanceof Uint8Array ? value : new Uint8Array());
 }
 
+/**
+ * A cluster's ClusterLoadAssignment, looked up as clients do: by its EDS service_name, else its
+ * own name (a stable ring's assignment is named after its shape: translate/assignment-names.ts).
+ */
+export function assignmentOf(resources: WireResources, cluster: Cluster__Output): ClusterLoadAssignment__Output | undefined {
+  return resources.endpoints.get(cluster.eds_cluster_config?.service_name || cluster.name);
+}
+
 export function wireResources(resources: EnvoyResources): WireResources {
   const routes = resources.routes.map((r) =>
     decodeOutput<RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', r)),

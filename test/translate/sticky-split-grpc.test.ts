@@ -82,7 +82,8 @@ describe('stickySplit (ring mode) for gRPC nodes: translation', () => {
       expect(out.clusters.map((c) => c.name)).toEqual(['canary~main~sticky', 'v1', 'v2']);
       // gRPC: the ring's size (2048 + 228 points at 90/10) names its EDS (see sticky-split.ts).
       const eds = kind === 'grpc' ? 'canary~main~sticky~2276' : STICKY;
-      expect(out.endpoints.map((c) => c.cluster_name)).toEqual([eds, 'v1', 'v2']);
+      // Stable rings read their endpoints under a name of their shape (assignment-names.ts).
+      expect(out.endpoints.map((c) => c.cluster_name)).toEqual([eds, 'v1~ring768', 'v2~ring512']);
       const { cluster } = stickyOf(canary(90, 10), kind);
       expect(cluster).toMatchObject({
         type: 'EDS',

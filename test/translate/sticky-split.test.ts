@@ -239,7 +239,9 @@ function weightedPick(clusters: ReadonlyArray<{ name?: string; weight?: { value?
 function backendRing(cfg: TetherConfig, name: string) {
   const out = translate(cfg, staticEndpoints(cfg), 'envoy');
   const cluster = out.clusters.find((c) => c.name === name)!;
-  const hosts = endpointsOf(out.endpoints.find((c) => c.cluster_name === name)!).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
+  // The cluster reads its endpoints under its EDS service_name (a stable ring's names its shape).
+  const assignment = cluster.eds_cluster_config?.service_name || name;
+  const hosts = endpointsOf(out.endpoints.find((c) => c.cluster_name === assignment)!).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
   return buildRing(hosts, {
     flavour: 'envoy',
     minRingSize: Number(cluster.ring_hash_lb_config!.minimum_ring_size!.value),

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import { formatErrors, parseConfigText } from '../config';
+import { setSecretFileRules } from '../extproc/secret-files';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
@@ -21,7 +23,9 @@ export function buildCli(io: CliIo = processIo): Command {
     .command('validate')
     .description('check a config file and print every error with its field path')
     .requiredOption('-f, --file <file>', 'config file (YAML or JSON)')
-    .action((opts: { file: string }) => {
+    .option('--secrets-dir <dir>', "directory ext_proc key files must be inside, as `tether serve` would use it (default: the file's directory) [env TETHER_SECRETS_DIR]", process.env.TETHER_SECRETS_DIR)
+    .action((opts: { file: string; secretsDir?: string }) => {
+      setSecretFileRules({ dir: opts.secretsDir ?? path.dirname(path.resolve(opts.file)) });
       let text: string;
       try {
         text = fs.readFileSync(opts.file, 'utf8');

@@ -18,13 +18,13 @@ const dir = makeTempDir('secret-restart');
 const children: ChildProcess[] = [];
 const clients: ExternalProcessorClient[] = [];
 
-const config = (port: number) => `
+const config = (port: number, secretFile = path.join(dir, 'hmac-secret')) => `
 services:
   - name: chat
     domains: ["chat.example.com"]
     affinity:
       sessionKey:
-        sources: [{ jwtClaim: { claim: sub, verify: { hmacSecretFile: hmac-secret } } }]
+        sources: [{ jwtClaim: { claim: sub, verify: { hmacSecretFile: ${JSON.stringify(secretFile)} } } }]
     routes: [{ backends: [{ name: chat-v1 }] }]
 backends:
   - { name: chat-v1, endpoints: ["127.0.0.1:${port}"] }
@@ -143,7 +143,7 @@ describe.skipIf(!fs.existsSync(BIN))('a key file that disappears (real binary)',
     const home = makeTempDir('secret-admin');
     try {
       const run = (file: string, extra: string[] = []) => {
-        fs.writeFileSync(path.join(home, 'config.yaml'), config(8081).replace('hmac-secret', file));
+        fs.writeFileSync(path.join(home, 'config.yaml'), config(8081, file));
         return spawnSync(process.execPath, [BIN, 'serve', '--config', path.join(home, 'config.yaml'), '--data-dir', path.join(home, '.tether'), '--xds-port', '0', '--admin-port', '0', '--no-metrics', '--no-ext-proc', ...extra], {
           encoding: 'utf8',
           timeout: 20_000,

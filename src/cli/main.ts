@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import { formatErrors, parseConfigText } from '../config';
 import { configWarnings } from '../control/config-warnings';
 import { staticEndpoints } from '../translate';
 import { formatWarningLines } from './format';
+import { setSecretFileRules } from '../extproc/secret-files';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
@@ -24,7 +26,8 @@ export function buildCli(io: CliIo = processIo): Command {
     .command('validate')
     .description('check config files and print every error with its field path, and what their translation leaves out per node kind (warnings)')
     .requiredOption('-f, --file <files...>', 'config file(s) (YAML or JSON)')
-    .action((opts: { file: string[] }) => {
+    .option('--secrets-dir <dir>', "directory ext_proc key files must be inside, as `tether serve` would use it (default: each file's directory) [env TETHER_SECRETS_DIR]", process.env.TETHER_SECRETS_DIR)
+    .action((opts: { file: string[]; secretsDir?: string }) => {
       // Several files in one run: loading the Envoy protos for the warnings costs more than a file.
       const several = opts.file.length > 1;
       let failed = false;
@@ -37,6 +40,7 @@ export function buildCli(io: CliIo = processIo): Command {
           failed = true;
           continue;
         }
+        setSecretFileRules({ dir: opts.secretsDir ?? path.dirname(path.resolve(file)) });
         const result = parseConfigText(text, file);
         if (result.ok) {
           process.stdout.write(`${file}: valid (${result.config.services.length} services, ${result.config.backends.length} backends)\n`);

@@ -23,8 +23,9 @@ export function policyPathSegments(path: string): Array<string | number> {
 
 /**
  * The policy as written (its shape is the ext_proc server's: sources, targetHeader,
- * bucketHeader, clearRouteCache, hashKey, mintCookie, failureMode). Compiling it also loads a
- * `jwtClaim.verify.jwksFile`, so a missing or unreadable JWKS file is a config error.
+ * bucketHeader, clearRouteCache, hashKey, mintCookie, failureMode). Checking it does no I/O: a
+ * `jwtClaim.verify.jwksFile` or `hmacSecretFile` is checked for its shape and the secrets
+ * directory rule only; the ext_proc side reads it (src/extproc/secret-files.ts).
  */
 export const sessionKeyPolicy = z.unknown().superRefine((value, ctx) => {
   for (const issue of checkPolicy(value).issues) {

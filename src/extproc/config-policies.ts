@@ -3,8 +3,10 @@
  * The lookup reads the config anew on every stream (`currentConfig()`), so an edit through the
  * admin API, the config file or a rollback takes effect on the next request, without restart.
  */
+import type { Logger } from 'pino';
 import type { TetherConfig } from '../model/types';
-import type { SessionKeyPolicy } from './policy';
+import { checkPolicy, loadPolicyFiles, type SessionKeyPolicy } from './policy';
+import { secretStore } from './secret-files';
 import type { PolicyLookup } from './service';
 
 interface Index {
@@ -50,4 +52,19 @@ export function policiesFromConfig(currentConfig: () => TetherConfig): PolicyLoo
     const authority = info.authority.toLowerCase();
     return byDomain.get(authority) ?? byDomain.get(withoutPort(authority));
   };
+}
+
+/**
+ * Reads the key files of every session key policy in a config (asynchronously; never throws).
+ * Tether calls it before publishing a version, so a new or rotated key file is in memory
+ * before the first request uses it; a file that cannot be read keeps the keys loaded earlier.
+ */
+export async function loadConfigKeyFiles(config: TetherConfig, logger?: Logger): Promise<void> {
+  if (logger) secretStore.useLogger(logger);
+  const loads: Promise<void>[] = [];
+  for (const service of config.services) {
+    const compiled = service.affinity?.sessionKey ? checkPolicy(service.affinity.sessionKey).policy : undefined;
+    if (compiled) loads.push(loadPolicyFiles(compiled));
+  }
+  await Promise.all(loads);
 }

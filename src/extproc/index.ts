@@ -13,6 +13,7 @@ export {
 export {
   checkPolicy,
   compilePolicy,
+  loadPolicyFiles,
   validatePolicy,
   PolicyError,
   DEFAULT_BUCKET_HEADER,
@@ -28,6 +29,7 @@ export {
   type SessionKeySource,
 } from './policy';
 export { bucketOf, headerValueFor } from './session-key';
-export { policiesFromConfig } from './config-policies';
+export { loadConfigKeyFiles, policiesFromConfig } from './config-policies';
+export { SECRET_FILE_MAX_BYTES, checkSecretPath, readSecretFile, secretFileRules, setSecretFileRules, type SecretFileRules } from './secret-files';
 export type { ExtProcStats } from './processor';
 export { EXT_PROC_METHOD_PATH, EXT_PROC_SERVICE_NAME, extProcServiceDefinition } from './codec';

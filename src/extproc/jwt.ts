@@ -5,7 +5,7 @@
  * used as an HMAC secret ("alg confusion"), and `none` is never accepted when verifying.
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
+import { checkSecretPath, secretStore } from './secret-files';
 import type { JwtVerifyOptions, PolicyIssue } from './policy';
 
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
@@ -14,9 +14,6 @@ const KNOWN_ALGS: ReadonlySet<string> = new Set<string>([...HMAC_ALGS, ...ASYMME
 
 /** Tokens longer than this are malformed for our purpose (Envoy's default header limit is 60 KiB). */
 const MAX_TOKEN_LENGTH = 16 * 1024;
-/** How often a JWKS file's mtime is checked for changes. */
-const JWKS_RECHECK_MS = 5_000;
-
 export type JwtFailure = 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid' | 'missing_exp';
 export type JwtOutcome = { ok: true; payload: Record<string, unknown> } | { ok: false; reason: JwtFailure };
 
@@ -26,69 +23,60 @@ interface JwksKey {
   key: crypto.KeyObject;
 }
 
-/** A JWKS file, re-read when its mtime changes (checked at most every 5 s, on use). */
-export class JwksFile {
-  private keys: JwksKey[] = [];
-  private mtimeMs = -1;
-  private checkedAt = 0;
-
-  constructor(readonly file: string) {}
-
-  /** Loads the file; throws with a message fit for a policy issue. */
-  load(): void {
-    const stat = fs.statSync(this.file);
-    const parsed: unknown = JSON.parse(fs.readFileSync(this.file, 'utf8'));
-    const list = (parsed as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(list)) throw new Error('is not a JWKS ({"keys": [...]})');
-    const keys: JwksKey[] = [];
-    for (const jwk of list as Record<string, unknown>[]) {
-      if (typeof jwk !== 'object' || jwk === null || jwk.kty === 'oct') continue;
-      if (jwk.use !== undefined && jwk.use !== 'sig') continue;
-      try {
-        keys.push({
-          kid: typeof jwk.kid === 'string' ? jwk.kid : undefined,
-          alg: typeof jwk.alg === 'string' ? jwk.alg : undefined,
-          key: crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }),
-        });
-      } catch {
-        // An unusable key is skipped; the others still verify.
-      }
-    }
-    if (keys.length === 0) throw new Error('holds no usable public signing key');
-    this.keys = keys;
-    this.mtimeMs = stat.mtimeMs;
-    this.checkedAt = Date.now();
+/** A JWKS file's public signing keys; throws with a message fit for a log line. */
+export function parseJwks(data: Buffer): JwksKey[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new Error('is not valid JSON');
   }
-
-  /** Keys that may have signed a token with this `kid` and `alg`. */
-  candidates(kid: string | undefined, alg: string): crypto.KeyObject[] {
-    this.refresh();
-    const out: crypto.KeyObject[] = [];
-    for (const k of this.keys) {
-      if (kid !== undefined && k.kid !== undefined && k.kid !== kid) continue;
-      if (k.alg !== undefined && k.alg !== alg) continue;
-      out.push(k.key);
-    }
-    return out;
-  }
-
-  private refresh(): void {
-    const now = Date.now();
-    if (now - this.checkedAt < JWKS_RECHECK_MS) return;
-    this.checkedAt = now;
+  const list = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(list)) throw new Error('is not a JWKS ({"keys": [...]})');
+  const keys: JwksKey[] = [];
+  for (const jwk of list as Record<string, unknown>[]) {
+    if (typeof jwk !== 'object' || jwk === null || jwk.kty === 'oct') continue;
+    if (jwk.use !== undefined && jwk.use !== 'sig') continue;
     try {
-      if (fs.statSync(this.file).mtimeMs !== this.mtimeMs) this.load();
+      keys.push({
+        kid: typeof jwk.kid === 'string' ? jwk.kid : undefined,
+        alg: typeof jwk.alg === 'string' ? jwk.alg : undefined,
+        key: crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }),
+      });
     } catch {
-      // A missing or half-written file keeps the keys loaded last.
+      // An unusable key is skipped; the others still verify.
     }
   }
+  if (keys.length === 0) throw new Error('holds no usable public signing key');
+  return keys;
+}
+
+/** An HMAC secret file's secret (a trailing newline is not part of it). */
+export function parseHmacSecret(data: Buffer): Buffer {
+  const secret = data.toString('utf8').replace(/\r?\n$/, '');
+  if (secret.length < 16) throw new Error('holds a secret shorter than 16 characters');
+  return Buffer.from(secret, 'utf8');
+}
+
+/** Keys of a JWKS that may have signed a token with this `kid` and `alg`. */
+function jwksCandidates(keys: readonly JwksKey[], kid: string | undefined, alg: string): crypto.KeyObject[] {
+  const out: crypto.KeyObject[] = [];
+  for (const k of keys) {
+    if (kid !== undefined && k.kid !== undefined && k.kid !== kid) continue;
+    if (k.alg !== undefined && k.alg !== alg) continue;
+    out.push(k.key);
+  }
+  return out;
 }
 
 export interface JwtVerifier {
   readonly algorithms: ReadonlySet<string>;
   readonly hmacSecret: Buffer | undefined;
+  /** Resolved path; its secret comes from secretStore (loaded asynchronously, kept across versions). */
+  readonly hmacSecretFile: string | undefined;
   readonly publicKey: crypto.KeyObject | undefined;
-  readonly jwks: JwksFile | undefined;
+  /** Resolved path; its keys come from secretStore. */
+  readonly jwksFile: string | undefined;
   readonly requireExp: boolean;
   readonly clockSkewSeconds: number;
 }
@@ -103,7 +91,15 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
   const known = ['hmacSecret', 'hmacSecretFile', 'publicKeyPem', 'jwksFile', 'algorithms', 'requireExp', 'clockSkewSeconds'];
   for (const key of Object.keys(opts)) if (!known.includes(key)) issues.push({ path: `${path}.${key}`, message: 'unknown field' });
 
+  // Key files are only checked here (shape, directory rule): they are read by the ext_proc
+  // side, asynchronously (secret-files.ts), never while a config is validated.
+  const keyFile = (field: 'hmacSecretFile' | 'jwksFile'): string | undefined => {
+    const checked = checkSecretPath(opts[field]);
+    if ('message' in checked) return void issues.push({ path: `${path}.${field}`, message: checked.message });
+    return checked.path;
+  };
   let hmacSecret: Buffer | undefined;
+  let hmacSecretFile: string | undefined;
   if (opts.hmacSecret !== undefined && opts.hmacSecretFile !== undefined) {
     issues.push({ path: `${path}.hmacSecretFile`, message: 'give hmacSecret or hmacSecretFile, not both' });
   } else if (opts.hmacSecret !== undefined) {
@@ -111,16 +107,7 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
     else hmacSecret = Buffer.from(opts.hmacSecret, 'utf8');
   } else if (opts.hmacSecretFile !== undefined) {
     // The secret stays out of the config (and so out of the config history and admin reads).
-    if (typeof opts.hmacSecretFile !== 'string' || opts.hmacSecretFile === '') issues.push({ path: `${path}.hmacSecretFile`, message: 'must be a file path' });
-    else {
-      try {
-        const secret = fs.readFileSync(opts.hmacSecretFile, 'utf8').replace(/\r?\n$/, '');
-        if (secret.length < 16) issues.push({ path: `${path}.hmacSecretFile`, message: 'must hold a secret of at least 16 characters' });
-        else hmacSecret = Buffer.from(secret, 'utf8');
-      } catch (err) {
-        issues.push({ path: `${path}.hmacSecretFile`, message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
-      }
-    }
+    hmacSecretFile = keyFile('hmacSecretFile');
   }
   const hasHmac = opts.hmacSecret !== undefined || opts.hmacSecretFile !== undefined;
   let publicKey: crypto.KeyObject | undefined;
@@ -132,20 +119,7 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
       issues.push({ path: `${path}.publicKeyPem`, message: 'must be a PEM public key' });
     }
   }
-  let jwks: JwksFile | undefined;
-  if (opts.jwksFile !== undefined) {
-    if (typeof opts.jwksFile !== 'string' || opts.jwksFile === '') {
-      issues.push({ path: `${path}.jwksFile`, message: 'must be a file path' });
-    } else {
-      jwks = new JwksFile(opts.jwksFile);
-      try {
-        jwks.load();
-      } catch (err) {
-        const message = (err as NodeJS.ErrnoException).code ? `cannot be read (${(err as NodeJS.ErrnoException).code})` : err instanceof SyntaxError ? 'is not valid JSON' : (err as Error).message;
-        issues.push({ path: `${path}.jwksFile`, message });
-      }
-    }
-  }
+  const jwksFile = opts.jwksFile !== undefined ? keyFile('jwksFile') : undefined;
   if (!hasHmac && opts.publicKeyPem === undefined && opts.jwksFile === undefined) {
     issues.push({ path, message: 'needs hmacSecret, hmacSecretFile, publicKeyPem or jwksFile (omit verify to decode without verifying)' });
   }
@@ -172,8 +146,16 @@ export function createJwtVerifier(raw: unknown, path: string): { verifier?: JwtV
   if (issues.length > 0) return { issues };
   return {
     issues,
-    verifier: { algorithms: new Set(algorithms), hmacSecret, publicKey, jwks, requireExp: opts.requireExp ?? false, clockSkewSeconds: skew },
+    verifier: { algorithms: new Set(algorithms), hmacSecret, hmacSecretFile, publicKey, jwksFile, requireExp: opts.requireExp ?? false, clockSkewSeconds: skew },
   };
+}
+
+/** Reads a verifier's key files now (asynchronously); never throws, problems are logged by secretStore. */
+export async function loadVerifierFiles(verifier: JwtVerifier): Promise<void> {
+  await Promise.all([
+    verifier.hmacSecretFile !== undefined ? secretStore.load('hmac', verifier.hmacSecretFile, parseHmacSecret) : undefined,
+    verifier.jwksFile !== undefined ? secretStore.load('jwks', verifier.jwksFile, parseJwks) : undefined,
+  ]);
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -219,13 +201,15 @@ function verifyAsymmetric(key: crypto.KeyObject, alg: string, data: Buffer, sign
 function signatureValid(verifier: JwtVerifier, alg: string, kid: string | undefined, data: Buffer, signature: Buffer): boolean {
   if (signature.length === 0) return false;
   if (alg.startsWith('HS')) {
-    if (!verifier.hmacSecret) return false;
-    const expected = crypto.createHmac(digestOf(alg), verifier.hmacSecret).update(data).digest();
+    const secret = verifier.hmacSecret ?? (verifier.hmacSecretFile !== undefined ? secretStore.get('hmac', verifier.hmacSecretFile, parseHmacSecret) : undefined);
+    if (!secret) return false;
+    const expected = crypto.createHmac(digestOf(alg), secret).update(data).digest();
     return expected.length === signature.length && crypto.timingSafeEqual(expected, signature);
   }
   if (verifier.publicKey && verifyAsymmetric(verifier.publicKey, alg, data, signature)) return true;
-  if (verifier.jwks) {
-    for (const key of verifier.jwks.candidates(kid, alg)) if (verifyAsymmetric(key, alg, data, signature)) return true;
+  const jwks = verifier.jwksFile !== undefined ? secretStore.get('jwks', verifier.jwksFile, parseJwks) : undefined;
+  if (jwks) {
+    for (const key of jwksCandidates(jwks, kid, alg)) if (verifyAsymmetric(key, alg, data, signature)) return true;
   }
   return false;
 }

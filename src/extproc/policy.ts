@@ -2,18 +2,23 @@
  * How the ext_proc server finds a request's session key: the user-facing policy shape,
  * its validation (every problem at once, with a field path) and its compiled form.
  */
-import { createJwtVerifier, type JwtVerifier } from './jwt';
+import { createJwtVerifier, loadVerifierFiles, type JwtVerifier } from './jwt';
 import { parseDotPath, type PathSegment } from './json-path';
 
 /** JWT signature and claim checks. Without `verify`, the token is decoded but not verified. */
 export interface JwtVerifyOptions {
   /** Shared secret for HS256 / HS384 / HS512. */
   hmacSecret?: string;
-  /** A file holding the shared secret (a trailing newline is ignored), read when the policy is checked: keeps the secret out of the config and its history. */
+  /**
+   * A file holding the shared secret (a trailing newline is ignored): keeps the secret out of
+   * the config and its history. Like `jwksFile`: inside the secrets directory (relative paths
+   * are relative to it), a regular file of at most 64 KiB, read by the ext_proc server (never
+   * while validating), kept in memory if it later disappears (secret-files.ts).
+   */
   hmacSecretFile?: string;
   /** PEM public key (SPKI or PKCS#1) for RS*, PS*, ES* or EdDSA tokens. */
   publicKeyPem?: string;
-  /** A JWKS file (`{"keys":[…]}`); keys are picked by `kid`, re-read when the file changes. */
+  /** A JWKS file (`{"keys":[…]}`); keys are picked by `kid`, re-read when the file changes (checked at most every 5 s). */
   jwksFile?: string;
   /** Accepted `alg` values. Default: every algorithm the configured keys can verify. `none` is never accepted. */
   algorithms?: string[];
@@ -314,6 +319,11 @@ export function checkPolicy(policy: unknown): { policy: CompiledPolicy; issues: 
       maxBodyBytes: Math.max(0, ...sources.map((s) => (s.kind === 'json' ? s.maxBytes : 0))),
     },
   };
+}
+
+/** Reads the policy's key files (hmacSecretFile, jwksFile) now; never throws (problems are logged). */
+export async function loadPolicyFiles(policy: CompiledPolicy): Promise<void> {
+  await Promise.all(policy.sources.map((s) => (s.kind === 'jwt' && s.verifier ? loadVerifierFiles(s.verifier) : undefined)));
 }
 
 /** Every problem with a policy (empty when it is valid). */

@@ -12,9 +12,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { extProcServiceDefinition, preloadExtProcTypes, type ProcessingRequestIn, type ProcessingResponse } from './codec';
-import { checkPolicy, PolicyError, type CompiledPolicy, type PolicyIssue, type SessionKeyPolicy } from './policy';
+import { checkPolicy, loadPolicyFiles, PolicyError, type CompiledPolicy, type PolicyIssue, type SessionKeyPolicy } from './policy';
 import { emptyStats, ExtProcStream, type ExtProcStats, type ResolvedPolicy } from './processor';
 import type { RequestView } from './request-view';
+import { secretStore } from './secret-files';
 
 /** The gRPC metadata key naming the Tether service whose policy applies. */
 export const SERVICE_METADATA_KEY = 'x-tether-service';
@@ -61,6 +62,8 @@ export interface ExtProcService {
   readonly streamCount: number;
   /** Counters since creation (a copy). */
   stats(): ExtProcStats;
+  /** Settles when the key files of the policies compiled so far have been read (or failed to). */
+  keyFilesLoaded(): Promise<void>;
 }
 
 type ProcessCall = grpc.ServerDuplexStream<ProcessingRequestIn, ProcessingResponse>;
@@ -92,6 +95,8 @@ export function createExtProcService(options: ExtProcServiceOptions): ExtProcSer
   const now = options.now ?? Date.now;
   const stats = emptyStats();
   let open = 0;
+  secretStore.useLogger(logger);
+  const loads: Promise<void>[] = [];
 
   let resolveFor: (metadata: grpc.Metadata, service: string | undefined) => (view: RequestView, attributes: Record<string, string>) => ResolvedPolicy | undefined;
   const { services } = options;
@@ -106,11 +111,13 @@ export function createExtProcService(options: ExtProcServiceOptions): ExtProcSer
         compiled = result.policy ?? null;
         cache.set(policy, compiled);
         if (!result.policy) logger.warn({ service, issues: result.issues }, 'ext_proc: invalid session key policy ignored');
+        else void loadPolicyFiles(result.policy);
       }
       return compiled ? { policy: compiled, service: service ?? view.authority ?? '' } : undefined;
     };
   } else {
     const compiled = compileMap(services);
+    for (const policy of compiled.values()) loads.push(loadPolicyFiles(policy));
     resolveFor = (_metadata, service) => (view) => {
       if (service !== undefined) {
         const policy = compiled.get(service);
@@ -156,6 +163,7 @@ export function createExtProcService(options: ExtProcServiceOptions): ExtProcSer
       return open;
     },
     stats: () => ({ ...stats, keysBySource: { ...stats.keysBySource } }),
+    keyFilesLoaded: () => Promise.all(loads).then(() => undefined),
   };
 }
 
@@ -182,6 +190,7 @@ export interface ExtProcServer {
 /** Starts a standalone ext_proc server. */
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   const service = createExtProcService(options);
+  await service.keyFilesLoaded();
   const server = new grpc.Server({
     // Envoy keeps one HTTP/2 connection with many short streams and may ping on idle.
     'grpc.keepalive_permit_without_calls': 1,

@@ -19,7 +19,7 @@ import { addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
 import { NodeRegistry } from '../xds/node-status';
-import { policiesFromConfig, startExtProcServer, type ExtProcServer } from '../extproc';
+import { loadConfigKeyFiles, policiesFromConfig, setSecretFileRules, startExtProcServer, type ExtProcServer } from '../extproc';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
 import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
@@ -68,6 +68,12 @@ export interface TetherOptions {
    * served (`tether serve` serves it on 0.0.0.0:18002, where envoy/*.yaml point).
    */
   extProc?: false | ExtProcOptions;
+  /**
+   * The directory every ext_proc key file (`jwtClaim.verify.hmacSecretFile`, `jwksFile`) must be
+   * inside; relative key file paths are relative to it. Default: the config file's directory,
+   * else the data dir's parent. The data dir and the admin token file are refused even inside it.
+   */
+  secretsDir?: string;
   /**
    * Push debounce: after a push, snapshots within this many ms are pushed once, as the
    * latest, at the end of the window; a lone edit goes at once. Default 0 (off).
@@ -155,6 +161,12 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const configPath = options.configPath;
   const label = configPath ?? DEFAULT_SOURCE_LABEL;
 
+  const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  // Before anything validates a config: the directory rule is part of what a valid config is.
+  setSecretFileRules({
+    dir: options.secretsDir ?? (configPath ? path.dirname(path.resolve(configPath)) : path.dirname(dataDir)),
+    refuse: [dataDir, ...(options.admin && options.admin.tokenFile ? [options.admin.tokenFile] : [])],
+  });
   const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
   const initialDocument = parseConfigDocument(initialText, label);
 
@@ -165,13 +177,26 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     ...(options.startNewHistory ? { startNewHistory: true } : {}),
     logger,
   });
-  const publisher = createPublisher({
+  const basePublisher = createPublisher({
     cache,
     logger,
     onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
+  // Key files are read before a version goes out (asynchronously, never failing the version):
+  // a new or rotated file is in memory for the version's first request; one that cannot be
+  // read keeps the keys loaded before, or leaves just its JWT source unable to verify.
+  const extProcLogger = logger.child({ component: 'extproc' });
+  const publisher: typeof basePublisher = options.extProc
+    ? {
+        ...basePublisher,
+        prepare: async (config, version) => {
+          await loadConfigKeyFiles(config, extProcLogger);
+          return basePublisher.prepare(config, version);
+        },
+      }
+    : basePublisher;
   const shutdown = async () => {
     cache.close();
     publisher.close();

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configOf, errorsOf, expectOnlyError, sticky, type Loose } from './helpers';
 import { policyPathSegments } from '../../src/config/ext-proc-schema';
+import { setSecretFileRules } from '../../src/extproc';
 
 const withKey = (sessionKey: unknown, patch: (c: ReturnType<typeof sticky>) => void = () => {}) =>
   sticky((c) => {
@@ -76,21 +77,23 @@ describe('affinity.sessionKey', () => {
     expectOnlyError(withKey('x-user'), 'services[0].affinity.sessionKey', 'a session key policy must be an object');
   });
 
-  it('an unreadable JWKS file is a config error at its path', () => {
-    const missing = path.join(os.tmpdir(), `tether-no-such-jwks-${process.pid}.json`);
-    expectOnlyError(
-      withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: missing } } }] }),
-      'services[0].affinity.sessionKey.sources[0].jwtClaim.verify.jwksFile',
-      'cannot be read (ENOENT)',
-    );
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-jwks-'));
+  it('key files are checked for the directory rule only: validation reads nothing', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-secrets-'));
     try {
-      const file = path.join(dir, 'jwks.json');
-      fs.writeFileSync(file, '{"keys": "none"}');
+      setSecretFileRules({ dir, refuse: [path.join(dir, '.tether')] });
+      const jwksAt = 'services[0].affinity.sessionKey.sources[0].jwtClaim.verify.jwksFile';
+      // Missing, or not even JSON: still a valid config (the ext_proc side reads it, and keeps old keys).
+      expect(configOf(withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: 'missing.json' } } }] })).services).toHaveLength(1);
+      fs.writeFileSync(path.join(dir, 'jwks.json'), '{"keys": "none"}');
+      expect(configOf(withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: path.join(dir, 'jwks.json') } } }] })).services).toHaveLength(1);
+      // Elsewhere: the same message whether the file exists (/etc/passwd) or not.
+      const outside = (file: string) => errorsOf(withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: file } } }] }));
+      expect(outside('/etc/passwd')).toEqual(outside('/etc/no-such-file-here'));
+      expectOnlyError(withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: '../x.json' } } }] }), jwksAt, `must name a file inside the secrets directory ${dir} (set by --secrets-dir or TETHER_SECRETS_DIR)`);
       expectOnlyError(
-        withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { jwksFile: file } } }] }),
-        'services[0].affinity.sessionKey.sources[0].jwtClaim.verify.jwksFile',
-        'is not a JWKS ({"keys": [...]})',
+        withKey({ sources: [{ jwtClaim: { claim: 'sub', verify: { hmacSecretFile: '.tether/admin-token' } } }] }),
+        'services[0].affinity.sessionKey.sources[0].jwtClaim.verify.hmacSecretFile',
+        "must not name Tether's own files (data dir, admin token)",
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { PolicyLookupInfo, SessionKeyPolicy } from '../../src/extproc';
+import { setSecretFileRules, type PolicyLookupInfo, type SessionKeyPolicy } from '../../src/extproc';
 import {
   commonOf,
   expectedBucket,
@@ -46,6 +46,7 @@ const policies: Record<string, SessionKeyPolicy> = {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-extproc-'));
+  setSecretFileRules({ dir: tmp });
   jwksFile = path.join(tmp, 'jwks.json');
   const jwk = (key: crypto.KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid, use: 'sig' });
   fs.writeFileSync(jwksFile, JSON.stringify({ keys: [jwk(otherRsa.publicKey, 'old'), jwk(rsa.publicKey, 'k1'), jwk(ec.publicKey, 'ec1')] }));

@@ -42,6 +42,7 @@ interface ServeOptions {
   extProc: boolean;
   extProcHost: string;
   extProcPort: number;
+  secretsDir?: string;
   metricsPort: number;
   pushDebounce: number;
   resolveInterval: number;
@@ -83,6 +84,7 @@ export function createServeCommand(): Command {
     portNote: "the bootstraps' tether-extproc cluster; 0: any free port",
   });
   return command
+    .option('--secrets-dir <dir>', "directory ext_proc key files (hmacSecretFile, jwksFile) must be inside; relative paths are relative to it (default: the config file's directory, else the data dir's parent) [env TETHER_SECRETS_DIR]", env.TETHER_SECRETS_DIR)
     .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeIntArg, DEFAULT_PUSH_DEBOUNCE_MS)
     .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveIntArg, 30_000)
     .option('--hosts-file <file>', 'static names for endpoints, hosts(5) form (IP name…), looked up before DNS')
@@ -118,6 +120,7 @@ export function createServeCommand(): Command {
             : false,
           metrics: opts.metrics ? { host: opts.metricsHost, port: opts.metricsPort } : false,
           extProc: opts.extProc ? { host: opts.extProcHost, port: opts.extProcPort } : false,
+          ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
           pushDebounceMs: opts.pushDebounce,
           resolveIntervalMs: opts.resolveInterval,
           ...(lookup ? { lookup } : {}),

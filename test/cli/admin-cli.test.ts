@@ -121,7 +121,7 @@ describe.skipIf(!hasBuild)('tether admin subcommands (built binary, real Tether)
   it('history lists versions, newest first, the current one marked', async () => {
     const history = await tether(['history']);
     expect(history.code, history.stderr).toBe(0);
-    expect(history.stdout).toMatch(/^\s+VERSION\s+CREATED\s+SOURCE\s+HASH\s+DESCRIPTION$/m);
+    expect(history.stdout).toMatch(/^\s+VERSION\s+CREATED\s+SOURCE\s+BY\s+HASH\s+DESCRIPTION$/m);
     expect(history.stdout).toMatch(new RegExp(`^\\* ${currentVersion()}\\s+\\S+\\s+promote\\s`, 'm'));
     expect(history.stdout).toMatch(/^ {2}2 .*canary 10%$/m);
     const json = JSON.parse((await tether(['history', '-o', 'json'])).stdout) as { current_version: string; versions: { source: string; created_at: string }[] };

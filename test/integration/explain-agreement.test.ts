@@ -83,7 +83,7 @@ describe('Explain agrees with the real clients', () => {
   it("envoy maglev: Envoy's Basic vector (table 7 over :90..:95)", async () => {
     for (let i = 0; i < 50; i++) {
       const user = `maglev-user-${i}`;
-      const res = await explain({ service: 'mg', headers: [{ name: 'x-user', value: user }] });
+      const res = await explain({ service: 'mg', node_kind: 'envoy', headers: [{ name: 'x-user', value: user }] });
       const slot = Number(xxh64(user) % 7n);
       expect(res.pick).toMatchObject({ balancer: 'maglev', index: slot, size: 7, address: `127.0.0.1:${MAGLEV_VECTOR[slot]}`, backends: ['mg'] });
     }

@@ -11,6 +11,7 @@
  * every service as a virtual host). An edit replaces svc-0's `edit` route with a new header
  * value: a one-route change that touches RDS only.
  */
+import { ringShapeAssignmentName } from '../../src/translate/names';
 
 export type Profile = 'envoy' | 'grpc';
 export type Mode = 'sotw' | 'delta';
@@ -75,6 +76,15 @@ export interface Subscription {
 let envoyNames: { services: number; eds: string[] } | undefined;
 
 /**
+ * The EDS name of backend i's endpoints: its services are sticky, so its cluster is a stable
+ * ring whose endpoint set is named by ring shape (src/translate/assignment-names.ts): minimum
+ * ring size = K × 3 equal replicas, K = 1024 for Envoy and 256 for gRPC (ring-sizing.ts).
+ */
+function edsName(i: number, profile: Profile): string {
+  return ringShapeAssignmentName(backendName(i), 3 * (profile === 'envoy' ? 1024 : 256));
+}
+
+/**
  * envoy: full state like an Envoy sidecar or gateway — LDS and CDS wildcard, EDS for every
  * cluster, RDS for the listener's route config `http`.
  * grpc: like a proxyless gRPC client dialling `perClient` services: svc-0 (the edited one, which
@@ -83,7 +93,7 @@ let envoyNames: { services: number; eds: string[] } | undefined;
  */
 export function subscriptionOf(profile: Profile, services: number, perClient: number, index: number): Subscription {
   if (profile === 'envoy') {
-    if (!envoyNames || envoyNames.services !== services) envoyNames = { services, eds: Array.from({ length: services }, (_, i) => backendName(i)) };
+    if (!envoyNames || envoyNames.services !== services) envoyNames = { services, eds: Array.from({ length: services }, (_, i) => edsName(i, 'envoy')) };
     return { kind: 'envoy', wildcard: { LDS: true, CDS: true }, LDS: [], CDS: [], EDS: envoyNames.eds, RDS: ['http'] };
   }
   const ids = new Set<number>([0]);
@@ -93,5 +103,5 @@ export function subscriptionOf(profile: Profile, services: number, perClient: nu
   const list = [...ids].filter((i) => i < services).sort((a, b) => a - b);
   const svcs = list.map(serviceName);
   const backends = list.map(backendName);
-  return { kind: 'grpc', wildcard: { LDS: false, CDS: false }, LDS: svcs, RDS: svcs, CDS: backends, EDS: backends };
+  return { kind: 'grpc', wildcard: { LDS: false, CDS: false }, LDS: svcs, RDS: svcs, CDS: backends, EDS: list.map((i) => edsName(i, 'grpc')) };
 }

@@ -46,7 +46,7 @@ describe.skipIf(!envoyAvailable() || !fs.existsSync(BIN))('tether verify against
     await envoy.waitConnected();
     await envoy.waitListening(port);
     // Endpoints too (EDS is the last type Envoy applies).
-    await envoy.until('endpoints in config_dump', async () => JSON.stringify(await envoy.configDump()).includes('"cluster_name":"chat-v2"'));
+    await envoy.until('endpoints in config_dump', async () => JSON.stringify(await envoy.configDump()).includes('"cluster_name":"chat-v2'));
   });
   afterAll(async () => {
     await envoy?.close();

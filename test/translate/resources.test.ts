@@ -186,7 +186,7 @@ describe('endpoints', () => {
       const { resources, warnings } = translateWithWarnings(cfg, wide, kind);
       const weights = resources.endpoints[0]!.endpoints![0]!.lb_endpoints!.map((e) => e.load_balancing_weight!.value);
       expect(weights).toEqual([1_500_000_000, 1_500_000_000, 1]);
-      expect(weights.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(0xffffffff);
+      expect(weights.reduce((a, b) => a! + b!, 0)).toBeLessThanOrEqual(0xffffffff);
       expect(warnings).toEqual([{ path: 'backends[a].endpoints', message: expect.stringContaining('add up to 6000000001, over Envoy\'s 4294967295 per locality; divided by 2') }]);
     }
   });

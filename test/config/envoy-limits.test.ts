@@ -3,6 +3,7 @@
  * (test/envoy-real/config-limits.test.ts shows Envoy's side of each on a real Envoy).
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_CONFIG_BYTES } from '../../src/config';
 import { configOf, errorsOf, expectOnlyError, sticky } from './helpers';
 
 describe("Envoy's limits, checked before anything is served", () => {
@@ -40,5 +41,16 @@ describe("Envoy's limits, checked before anything is served", () => {
     expectOnlyError(route('9223372035001ms'), 'services[0].routes[0].timeout', tooLong);
     const cookie = sticky((c) => (c.services[0]!.affinity = { keys: [{ cookie: { name: 's', ttl: '2562047788015h' } }] }));
     expectOnlyError(cookie, 'services[0].affinity.keys[0].cookie.ttl', tooLong);
+  });
+});
+
+describe('the size of a whole config', () => {
+  it('is at most 16 MiB as JSON (what the admin API can hand back)', () => {
+    // Checked before the schema: the first error is the size, alone.
+    const set = Object.fromEntries(Array.from({ length: 1_050 }, (_, i) => [`x-h${i}`, 'v'.repeat(16_000)]));
+    const big = sticky((c) => (c.services[0]!.routes[0]!.headers = { request: { set } }));
+    const bytes = Buffer.byteLength(JSON.stringify(big));
+    expect(bytes).toBeGreaterThan(MAX_CONFIG_BYTES);
+    expect(errorsOf(big)).toEqual([{ path: '', message: `the config is ${bytes} bytes as JSON; Tether takes at most ${MAX_CONFIG_BYTES} (16 MiB)` }]);
   });
 });

@@ -5,43 +5,23 @@
  * rejects the same route configuration (RDS update_rejected), and Tether refuses `/x/a{94}`
  * (101) before any Envoy sees it.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envoyProgramSize } from '../../src/regex';
 import { Harness } from '../support/harness';
-import { envoyAvailable, findEnvoy, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
+import { envoyAvailable, freePort, request, startEnvoy, staticBootstrap, validateWithEnvoy, type EnvoyProcess } from '../support/envoy';
 
 const AT_LIMIT = '/x/a{93}';
 
 /** Envoy's own figure: validate a static config under error level 0 and read its error. */
 function envoyReportedSize(dir: string, regex: string): number | string {
-  const file = path.join(dir, 'regex.yaml');
-  fs.writeFileSync(file, stringify({
-    layered_runtime: { layers: [{ name: 'static', static_layer: { 're2.max_program_size.error_level': 0 } }] },
-    static_resources: {
-      listeners: [{
-        name: 'l',
-        address: { socket_address: { address: '127.0.0.1', port_value: 1 } },
-        filter_chains: [{
-          filters: [{
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: 'x',
-              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
-              route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { safe_regex: { regex } }, direct_response: { status: 200 } }] }] },
-            },
-          }],
-        }],
-      }],
-    },
-  }));
-  const out = spawnSync(findEnvoy()!, ['--mode', 'validate', '-c', file, '-l', 'critical', '--disable-hot-restart'], { encoding: 'utf8', timeout: 30_000 });
-  const text = out.stdout + out.stderr;
-  return Number(/program size of (\d+) >/.exec(text)?.[1] ?? NaN) || text.slice(-300);
+  const bootstrap = staticBootstrap({
+    runtime: { 're2.max_program_size.error_level': 0 },
+    routes: [{ match: { safe_regex: { regex } }, direct_response: { status: 200 } }],
+  });
+  const { reason } = validateWithEnvoy(dir, bootstrap);
+  return Number(/program size of (\d+) >/.exec(reason)?.[1] ?? NaN) || reason;
 }
 
 describe.skipIf(!envoyAvailable())('route regexes on a real Envoy', () => {

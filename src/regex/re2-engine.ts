@@ -87,6 +87,34 @@ interface Matcher {
   free(): void;
 }
 
+/**
+ * Whether `pattern` has a `|` outside every group, class and \Q…\E: such a pattern changes
+ * meaning when a client pastes anchors around it without a group (grpc-js-xds's `^${regex}$`).
+ */
+export function hasTopLevelAlternation(p: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      if (p[i + 1] === 'Q') {
+        const end = p.indexOf('\\E', i + 2);
+        if (end < 0) return false;
+        i = end + 1;
+      } else i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') {
+      inClass = true;
+      if (p[i + 1] === '^') i++;
+      if (p[i + 1] === ']') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
 /** Compiled matchers for explain, bounded; re2-wasm objects live in wasm memory until freed. */
 class MatcherCache {
   private readonly entries = new Map<string, Matcher>();

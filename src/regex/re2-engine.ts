@@ -175,7 +175,7 @@ export function checkEnvoyRegex(pattern: string, maxProgramSize = ENVOY_MAX_PROG
   const key = `${maxProgramSize}\u0000${pattern}`;
   if (verdicts.has(key)) return verdicts.get(key);
   const verdict = judge(pattern, maxProgramSize);
-  if (verdicts.size >= 10_000) verdicts.clear();
+  if (verdicts.size >= 100_000) verdicts.clear();
   verdicts.set(key, verdict);
   return verdict;
 }

@@ -1,9 +1,9 @@
-import { addGroup, PERL_GROUPS, posixGroup, unicodeGroupLatin1 } from './re2-groups';
+import { addGroup, PERL_GROUPS } from './re2-groups';
 import { concatOrAlternate } from './re2-factor';
-import {
-  addRangeFlags, classContains, classSize, ENVOY_FLAGS, Flag, negate, node, type Node, type Range,
-  removeAbove,
-} from './re2-node';
+import { addRangeFlags, classContains, classSize, ENVOY_FLAGS, Flag, node, type Node, type Range, removeAbove } from './re2-node';
+import { LATIN1_MAX, Scanner } from './re2-scanner';
+
+export { Re2SyntaxError } from './re2-scanner';
 
 /**
  * RE2's parser (parse.cc) in Latin-1 mode, rebuilt to produce the same tree: literals merged
@@ -11,10 +11,7 @@ import {
  * factored, repeat counts checked. The pattern's UTF-8 bytes are its runes, as in RE2's
  * Latin-1 mode, so an escape above \xFF is an error.
  */
-export class Re2SyntaxError extends Error {}
-
 const MAX_REPEAT = 1000;
-const LATIN1_MAX = 0xff;
 type Marker = Node & { marker: 'paren' | 'bar' };
 
 export function parseLatin1(pattern: string): Node {
@@ -25,90 +22,80 @@ function isMarker(n: Node | undefined): n is Marker {
   return n !== undefined && (n as Marker).marker !== undefined;
 }
 
-const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
-const isHex = (c: number | undefined): boolean =>
-  c !== undefined && (isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-const isAlnum = (c: number): boolean => isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-
 class Parser {
   private readonly stack: Node[] = [];
   private flags = ENVOY_FLAGS;
   private ncap = 0;
-  private pos = 0;
 
-  constructor(private readonly s: number[]) {}
+  private readonly sc: Scanner;
 
-  private text(from: number, to = this.pos): string {
-    return Buffer.from(this.s.slice(from, to)).toString('latin1');
-  }
-
-  private fail(message: string, from?: number, to?: number): never {
-    throw new Re2SyntaxError(from === undefined ? message : `${message}: ${this.text(from, to)}`);
+  constructor(s: number[]) {
+    this.sc = new Scanner(s);
   }
 
   parse(): Node {
-    const s = this.s;
+    const s = this.sc.s;
     let lastUnary = -1;
-    while (this.pos < s.length) {
+    while (this.sc.pos < s.length) {
       let unary = -1;
-      const c = s[this.pos]!;
-      const at = this.pos;
+      const c = s[this.sc.pos]!;
+      const at = this.sc.pos;
       switch (c) {
         case 0x28: // (
-          if (s[this.pos + 1] === 0x3f) this.perlFlags();
+          if (s[this.sc.pos + 1] === 0x3f) this.perlFlags();
           else {
             this.pushMarker(++this.ncap);
-            this.pos++;
+            this.sc.pos++;
           }
           break;
         case 0x7c: // |
           this.verticalBar();
-          this.pos++;
+          this.sc.pos++;
           break;
         case 0x29: // )
           this.rightParen();
-          this.pos++;
+          this.sc.pos++;
           break;
         case 0x5e: // ^
           this.push(node(this.flags & Flag.OneLine ? 'bot' : 'bol', this.flags));
-          this.pos++;
+          this.sc.pos++;
           break;
         case 0x24: // $
           this.push(this.flags & Flag.OneLine ? node('eot', this.flags | Flag.WasDollar) : node('eol', this.flags));
-          this.pos++;
+          this.sc.pos++;
           break;
         case 0x2e: // .
           this.pushDot();
-          this.pos++;
+          this.sc.pos++;
           break;
         case 0x5b: // [
-          this.push(this.charClass());
+          this.push(this.sc.charClass(this.flags));
           break;
         case 0x2a: case 0x2b: case 0x3f: { // * + ?
-          this.pos++;
+          this.sc.pos++;
           let nongreedy = false;
-          if (s[this.pos] === 0x3f) {
+          if (s[this.sc.pos] === 0x3f) {
             nongreedy = true;
-            this.pos++;
+            this.sc.pos++;
           }
-          if (lastUnary >= 0) this.fail('bad repetition operator', lastUnary);
+          if (lastUnary >= 0) this.sc.fail('bad repetition operator', lastUnary);
           this.repeatOp(c === 0x2a ? 'star' : c === 0x2b ? 'plus' : 'quest', nongreedy, at);
           unary = at;
           break;
         }
         case 0x7b: { // {
-          const rep = this.repetition();
+          const rep = this.sc.repetition();
           if (!rep) {
             this.pushLiteral(0x7b);
-            this.pos++;
+            this.sc.pos++;
             break;
           }
           let nongreedy = false;
-          if (s[this.pos] === 0x3f) {
+          if (s[this.sc.pos] === 0x3f) {
             nongreedy = true;
-            this.pos++;
+            this.sc.pos++;
           }
-          if (lastUnary >= 0) this.fail('bad repetition operator', lastUnary);
+          if (lastUnary >= 0) this.sc.fail('bad repetition operator', lastUnary);
           this.pushRepetition(rep[0], rep[1], nongreedy, at);
           unary = at;
           break;
@@ -118,7 +105,7 @@ class Parser {
           break;
         default:
           this.pushLiteral(c);
-          this.pos++;
+          this.sc.pos++;
       }
       lastUnary = unary;
     }
@@ -126,32 +113,32 @@ class Parser {
   }
 
   private escapeAtom(): void {
-    const s = this.s;
-    const next = s[this.pos + 1];
+    const s = this.sc.s;
+    const next = s[this.sc.pos + 1];
     if (next === 0x62 || next === 0x42) { // \b \B
       this.push(node(next === 0x62 ? 'wordb' : 'nowordb', this.flags));
-      this.pos += 2;
+      this.sc.pos += 2;
       return;
     }
     if (next === 0x41 || next === 0x7a || next === 0x43) { // \A \z \C
       this.push(node(next === 0x41 ? 'bot' : next === 0x7a ? 'eot' : 'anybyte', this.flags));
-      this.pos += 2;
+      this.sc.pos += 2;
       return;
     }
     if (next === 0x51) { // \Q ... \E
-      this.pos += 2;
-      while (this.pos < s.length) {
-        if (s[this.pos] === 0x5c && s[this.pos + 1] === 0x45) {
-          this.pos += 2;
+      this.sc.pos += 2;
+      while (this.sc.pos < s.length) {
+        if (s[this.sc.pos] === 0x5c && s[this.sc.pos + 1] === 0x45) {
+          this.sc.pos += 2;
           break;
         }
-        this.pushLiteral(s[this.pos++]!);
+        this.pushLiteral(s[this.sc.pos++]!);
       }
       return;
     }
     if (next === 0x70 || next === 0x50) { // \p \P
       const cc: Range[] = [];
-      this.unicodeGroup(cc, this.flags);
+      this.sc.unicodeGroup(cc, this.flags);
       this.push(node('class', this.flags & ~Flag.FoldCase, { ranges: cc }));
       return;
     }
@@ -159,107 +146,37 @@ class Parser {
     if (perl) {
       const cc: Range[] = [];
       addGroup(cc, perl.ranges, perl.sign, this.flags);
-      this.pos += 2;
+      this.sc.pos += 2;
       this.push(node('class', this.flags & ~Flag.FoldCase, { ranges: cc }));
       return;
     }
-    this.pushLiteral(this.escape());
-  }
-
-  /** ParseEscape: one escaped rune; octal and hex above \xFF are errors in Latin-1 mode. */
-  private escape(): number {
-    const s = this.s;
-    const begin = this.pos;
-    if (this.pos + 1 >= s.length) this.fail('trailing \\');
-    this.pos++;
-    const c = s[this.pos++]!;
-    const bad = (): never => this.fail('invalid escape sequence', begin);
-    if (c >= 0x31 && c <= 0x37 && !(s[this.pos]! >= 0x30 && s[this.pos]! <= 0x37)) bad();
-    if (c >= 0x30 && c <= 0x37) {
-      let code = c - 0x30;
-      for (let k = 0; k < 2 && s[this.pos]! >= 0x30 && s[this.pos]! <= 0x37; k++) code = code * 8 + s[this.pos++]! - 0x30;
-      if (code > LATIN1_MAX) bad();
-      return code;
-    }
-    if (c === 0x78) { // x
-      if (this.pos >= s.length) bad();
-      let d = s[this.pos++]!;
-      if (d === 0x7b) {
-        let code = 0;
-        let n = 0;
-        d = s[this.pos++]!;
-        while (isHex(d)) {
-          n++;
-          code = code * 16 + parseInt(String.fromCharCode(d), 16);
-          if (code > LATIN1_MAX || this.pos >= s.length) bad();
-          d = s[this.pos++]!;
-        }
-        if (d !== 0x7d || n === 0) bad();
-        return code;
-      }
-      const d1 = s[this.pos++];
-      if (!isHex(d) || !isHex(d1)) bad();
-      return parseInt(String.fromCharCode(d, d1!), 16);
-    }
-    const simple: Record<number, number> = { 0x6e: 10, 0x72: 13, 0x74: 9, 0x61: 7, 0x66: 12, 0x76: 11 };
-    if (simple[c] !== undefined) return simple[c]!;
-    if (c < 0x80 && !isAlnum(c)) return c;
-    return bad();
-  }
-
-  private repetition(): [number, number] | undefined {
-    const s = this.s;
-    let p = this.pos + 1;
-    const int = (): number | undefined => {
-      if (!isDigit(s[p]) || (s[p] === 0x30 && isDigit(s[p + 1]))) return undefined;
-      let n = 0;
-      while (isDigit(s[p])) {
-        if (n >= 100000000) return undefined;
-        n = n * 10 + s[p++]! - 0x30;
-      }
-      return n;
-    };
-    const lo = int();
-    if (lo === undefined) return undefined;
-    let hi = lo;
-    if (s[p] === 0x2c) {
-      p++;
-      if (s[p] === 0x7d) hi = -1;
-      else {
-        const h = int();
-        if (h === undefined) return undefined;
-        hi = h;
-      }
-    }
-    if (s[p] !== 0x7d) return undefined;
-    this.pos = p + 1;
-    return [lo, hi];
+    this.pushLiteral(this.sc.escape());
   }
 
   private perlFlags(): void {
-    const s = this.s;
-    const begin = this.pos;
-    const t2 = s[this.pos + 2];
-    if ((t2 === 0x3d || t2 === 0x21) || (t2 === 0x3c && (s[this.pos + 3] === 0x3d || s[this.pos + 3] === 0x21))) {
-      this.fail('invalid or unsupported Perl syntax', begin, begin + (t2 === 0x3c ? 4 : 3));
+    const s = this.sc.s;
+    const begin = this.sc.pos;
+    const t2 = s[this.sc.pos + 2];
+    if ((t2 === 0x3d || t2 === 0x21) || (t2 === 0x3c && (s[this.sc.pos + 3] === 0x3d || s[this.sc.pos + 3] === 0x21))) {
+      this.sc.fail('invalid or unsupported Perl syntax', begin, begin + (t2 === 0x3c ? 4 : 3));
     }
-    if ((t2 === 0x50 && s[this.pos + 3] === 0x3c) || t2 === 0x3c) { // (?P<name> or (?<name>
-      const start = this.pos + (t2 === 0x50 ? 4 : 3);
+    if ((t2 === 0x50 && s[this.sc.pos + 3] === 0x3c) || t2 === 0x3c) { // (?P<name> or (?<name>
+      const start = this.sc.pos + (t2 === 0x50 ? 4 : 3);
       const end = s.indexOf(0x3e, start);
-      if (end < 0) this.fail('invalid named capture group', begin, s.length);
-      const name = this.text(start, end);
-      if (!/^[\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]+$/u.test(name)) this.fail('invalid named capture group', begin, end + 1);
+      if (end < 0) this.sc.fail('invalid named capture group', begin, s.length);
+      const name = this.sc.text(start, end);
+      if (!/^[\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]+$/u.test(name)) this.sc.fail('invalid named capture group', begin, end + 1);
       this.pushMarker(++this.ncap, name);
-      this.pos = end + 1;
+      this.sc.pos = end + 1;
       return;
     }
-    this.pos += 2;
+    this.sc.pos += 2;
     let negated = false;
     let saw = false;
     let flags = this.flags;
     for (;;) {
-      if (this.pos >= s.length) this.fail('missing closing )', begin);
-      const c = s[this.pos++]!;
+      if (this.sc.pos >= s.length) this.sc.fail('missing closing )', begin);
+      const c = s[this.sc.pos++]!;
       const bit = c === 0x69 ? Flag.FoldCase : c === 0x73 ? Flag.DotNL : c === 0x55 ? Flag.NonGreedy : c === 0x6d ? Flag.OneLine : 0;
       if (bit) {
         saw = true;
@@ -267,97 +184,16 @@ class Parser {
         const set = (c === 0x6d) === negated;
         flags = set ? flags | bit : flags & ~bit;
       } else if (c === 0x2d) {
-        if (negated) this.fail('invalid or unsupported Perl syntax', begin);
+        if (negated) this.sc.fail('invalid or unsupported Perl syntax', begin);
         negated = true;
         saw = false;
       } else if (c === 0x3a || c === 0x29) {
-        if (negated && !saw) this.fail('invalid or unsupported Perl syntax', begin);
+        if (negated && !saw) this.sc.fail('invalid or unsupported Perl syntax', begin);
         if (c === 0x3a) this.pushMarker(-1);
         this.flags = flags;
         return;
-      } else this.fail('invalid or unsupported Perl syntax', begin);
+      } else this.sc.fail('invalid or unsupported Perl syntax', begin);
     }
-  }
-
-  private charClass(): Node {
-    const s = this.s;
-    const begin = this.pos;
-    const cc: Range[] = [];
-    this.pos++;
-    let negated = false;
-    if (s[this.pos] === 0x5e) {
-      negated = true;
-      this.pos++;
-    }
-    let first = true;
-    while (this.pos < s.length && (s[this.pos] !== 0x5d || first)) {
-      first = false;
-      if (s[this.pos] === 0x5b && s[this.pos + 1] === 0x3a && this.pos + 2 < s.length) {
-        const close = this.findPosixEnd();
-        if (close > 0) {
-          const g = posixGroup(this.text(this.pos, close));
-          if (!g) this.fail('invalid character class range', this.pos, close);
-          addGroup(cc, g.ranges, g.sign, this.flags);
-          this.pos = close;
-          continue;
-        }
-      }
-      const n = s[this.pos + 1];
-      if (s[this.pos] === 0x5c && (n === 0x70 || n === 0x50) && this.pos + 2 < s.length) {
-        this.unicodeGroup(cc, this.flags);
-        continue;
-      }
-      const perl = s[this.pos] === 0x5c && n !== undefined ? PERL_GROUPS[`\\${String.fromCharCode(n)}`] : undefined;
-      if (perl) {
-        addGroup(cc, perl.ranges, perl.sign, this.flags);
-        this.pos += 2;
-        continue;
-      }
-      const rangeStart = this.pos;
-      const lo = this.classChar(begin);
-      let hi = lo;
-      if (s[this.pos] === 0x2d && this.pos + 1 < s.length && s[this.pos + 1] !== 0x5d) {
-        this.pos++;
-        hi = this.classChar(begin);
-        if (hi < lo) this.fail('invalid character class range', rangeStart);
-      }
-      addRangeFlags(cc, lo, hi, this.flags | Flag.ClassNL);
-    }
-    if (this.pos >= s.length) this.fail('missing closing ]', begin);
-    this.pos++;
-    return node('class', this.flags & ~Flag.FoldCase, { ranges: negated ? negate(cc) : cc });
-  }
-
-  private findPosixEnd(): number {
-    for (let q = this.pos + 2; q + 1 < this.s.length; q++) if (this.s[q] === 0x3a && this.s[q + 1] === 0x5d) return q + 2;
-    return -1;
-  }
-
-  private classChar(classBegin: number): number {
-    if (this.pos >= this.s.length) this.fail('missing closing ]', classBegin);
-    return this.s[this.pos] === 0x5c ? this.escape() : this.s[this.pos++]!;
-  }
-
-  private unicodeGroup(cc: Range[], flags: number): void {
-    const s = this.s;
-    const begin = this.pos;
-    let sign: 1 | -1 = s[this.pos + 1] === 0x50 ? -1 : 1;
-    this.pos += 2;
-    let name: string;
-    if (s[this.pos] !== 0x7b) name = this.text(this.pos, ++this.pos);
-    else {
-      const end = s.indexOf(0x7d, this.pos);
-      if (end < 0) this.fail('invalid character class range', begin, s.length);
-      name = this.text(this.pos + 1, end);
-      this.pos = end + 1;
-    }
-    if (name.startsWith('^')) {
-      sign = sign === 1 ? -1 : 1;
-      name = name.slice(1);
-    }
-    const ranges = unicodeGroupLatin1(name);
-    if (!ranges) this.fail('invalid character class range', begin);
-    addGroup(cc, ranges, sign, flags);
   }
 
   // ---- the stack (ParseState) ----
@@ -405,7 +241,7 @@ class Parser {
 
   private repeatOp(op: 'star' | 'plus' | 'quest', nongreedy: boolean, at: number): void {
     const top = this.stack[this.stack.length - 1];
-    if (top === undefined || isMarker(top)) this.fail('missing argument to repetition operator', at, this.pos);
+    if (top === undefined || isMarker(top)) this.sc.fail('missing argument to repetition operator', at, this.sc.pos);
     const fl = nongreedy ? this.flags ^ Flag.NonGreedy : this.flags;
     if (top.op === op && fl === top.flags) return;
     if ((top.op === 'star' || top.op === 'plus' || top.op === 'quest') && fl === top.flags) {
@@ -416,12 +252,12 @@ class Parser {
   }
 
   private pushRepetition(min: number, max: number, nongreedy: boolean, at: number): void {
-    if ((max !== -1 && max < min) || min > MAX_REPEAT || max > MAX_REPEAT) this.fail('invalid repetition size', at);
+    if ((max !== -1 && max < min) || min > MAX_REPEAT || max > MAX_REPEAT) this.sc.fail('invalid repetition size', at);
     const top = this.stack[this.stack.length - 1];
-    if (top === undefined || isMarker(top)) this.fail('missing argument to repetition operator', at, this.pos);
+    if (top === undefined || isMarker(top)) this.sc.fail('missing argument to repetition operator', at, this.sc.pos);
     const re = node('repeat', nongreedy ? this.flags ^ Flag.NonGreedy : this.flags, { subs: [top], min, max });
     this.stack[this.stack.length - 1] = re;
-    if ((min >= 2 || max >= 2) && repetitionBudget(re, MAX_REPEAT) === 0) this.fail('invalid repetition size', at);
+    if ((min >= 2 || max >= 2) && repetitionBudget(re, MAX_REPEAT) === 0) this.sc.fail('invalid repetition size', at);
   }
 
   private verticalBar(): void {
@@ -479,7 +315,7 @@ class Parser {
     const st = this.stack;
     const r1 = st[st.length - 1];
     const r2 = st[st.length - 2];
-    if (r1 === undefined || r2 === undefined || (r2 as Marker).marker !== 'paren') this.fail('unexpected )');
+    if (r1 === undefined || r2 === undefined || (r2 as Marker).marker !== 'paren') this.sc.fail('unexpected )');
     st.length -= 2;
     this.flags = r2.flags;
     if (r2.cap > 0) {
@@ -489,7 +325,7 @@ class Parser {
 
   private finish(): Node {
     this.doAlternation();
-    if (this.stack.length !== 1) this.fail('missing )');
+    if (this.stack.length !== 1) this.sc.fail('missing )');
     return this.stack[0]!;
   }
 

@@ -5,3 +5,4 @@ export { serverCredentials, channelCredentials, type TlsFiles, type ClientTlsFil
 export { createAdminClient, adminProto, adminPackageDefinition, ADMIN_SERVICE_NAME, type AdminClient } from './admin-proto';
 export { objectToStruct, structToObject } from './convert';
 export { DEFAULT_ROLLOUT_TIMEOUT_MS } from './rollout-call';
+export { ADMIN_MAX_MESSAGE_BYTES, adminMessageLimits } from './message-limits';

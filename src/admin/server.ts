@@ -13,9 +13,11 @@ import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
 import { serverCredentials, type TlsFiles } from './tls';
 import { DEFAULT_PORTS } from '../ports';
+import { ADMIN_MAX_MESSAGE_BYTES, adminMessageLimits } from './message-limits';
 
 export const DEFAULT_ADMIN_PORT = DEFAULT_PORTS.admin;
-export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Requests and responses alike (see message-limits.ts). */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = ADMIN_MAX_MESSAGE_BYTES;
 
 export interface AddAdminServiceOptions {
   /** Every mutation goes through it. */
@@ -38,7 +40,7 @@ export interface AdminServerOptions extends AddAdminServiceOptions {
   port: number;
   /** TLS (mTLS when `ca` is set); absent → plaintext. */
   tls?: TlsFiles;
-  /** Larger requests fail with RESOURCE_EXHAUSTED before they are read. Default 4 MiB. */
+  /** Larger requests fail with RESOURCE_EXHAUSTED before they are read. Default ADMIN_MAX_MESSAGE_BYTES (97 MiB). */
   maxReceiveMessageBytes?: number;
   /** Wait this long for calls in flight on close() before cutting them off. Default 2 s. */
   shutdownGraceMs?: number;
@@ -102,6 +104,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   }
   const credentials = serverCredentials(options.tls);
   const server = new grpc.Server({
+    ...adminMessageLimits(),
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
   });
   const admin = addAdminService(server, options);

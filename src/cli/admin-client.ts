@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createAdminClient as createRawAdminClient, type AdminClient as RawAdminClient } from '../admin/admin-proto';
+import { adminMessageLimits } from '../admin/message-limits';
 import type { ApplyConfigRequest } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
 import type { DeleteBackendRequest } from '../generated/tether/tether/admin/v1/DeleteBackendRequest';
 import type { DeleteRouteRequest } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
@@ -140,7 +141,8 @@ function channelCredentials(tls: AdminClientOptions['tls']): grpc.ChannelCredent
 }
 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
-  const channelOptions: grpc.ChannelOptions = {};
+  // The server's limits both ways: a config Tether accepted is one `tether get` can read.
+  const channelOptions: grpc.ChannelOptions = { ...adminMessageLimits() };
   if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
   const raw: RawAdminClient = createRawAdminClient(options.address, channelCredentials(options.tls), channelOptions);
   const defaultDeadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;

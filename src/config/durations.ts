@@ -29,10 +29,18 @@ export function parseDuration(value: unknown): { ms: number } | { error: string 
   return wholeMs(total);
 }
 
+/**
+ * Envoy refuses a Duration of 9223372036 s or more ("Duration out-of-range": it must fit in
+ * int64 milliseconds; bisected on Envoy 1.40), whatever the field.
+ */
+export const MAX_DURATION_MS = 9_223_372_035_000;
+
 function wholeMs(ms: number): { ms: number } | { error: string } {
   // Float noise ("0.1s" → 100.00000000000001) must not count as a fraction.
   const rounded = Math.round(ms);
   if (Math.abs(rounded - ms) > 1e-6) return { error: 'must be a whole number of milliseconds' };
-  if (!Number.isSafeInteger(rounded)) return { error: 'is too large' };
+  if (!Number.isSafeInteger(rounded) || rounded > MAX_DURATION_MS) {
+    return { error: 'is longer than 9223372035s (about 292 years), the longest duration Envoy takes' };
+  }
   return { ms: rounded };
 }

@@ -27,9 +27,17 @@ function editProblem(name: string, side: Side, op: Op): string | undefined {
   return headerNameProblem(name, false);
 }
 
+/** Envoy's HeaderValue takes names and values of at most 16 KiB (PGV max_bytes, checked on receipt). */
+export const MAX_HEADER_BYTES = 16_384;
+
+function tooLong(text: string, what: string): string | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > MAX_HEADER_BYTES ? `is ${bytes} bytes long; Envoy takes header ${what}s of at most ${MAX_HEADER_BYTES} bytes` : undefined;
+}
+
 function editableName(side: Side, op: Op) {
   return z.string().superRefine((name, ctx) => {
-    const problem = editProblem(name, side, op);
+    const problem = editProblem(name, side, op) ?? (op === 'remove' ? undefined : tooLong(name, 'name'));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
@@ -39,7 +47,10 @@ function editableName(side: Side, op: Op) {
  * unescaped '%' must be even; "%%" is a literal percent sign.
  */
 const headerValue = z.string().superRefine((value, ctx) => {
-  if (/[\r\n\0]/.test(value)) {
+  const long = tooLong(value, 'value');
+  if (long) {
+    ctx.addIssue({ code: 'custom', message: long });
+  } else if (/[\r\n\0]/.test(value)) {
     ctx.addIssue({ code: 'custom', message: 'must not contain line breaks or NUL characters' });
   } else if ((value.replace(/%%/g, '').match(/%/g) ?? []).length % 2 !== 0) {
     ctx.addIssue({

@@ -3,6 +3,7 @@ export {
   configDocument,
   defaultConfig,
   formatErrors,
+  MAX_CONFIG_BYTES,
   parseConfigDocument,
   parseConfigText,
   validateConfig,

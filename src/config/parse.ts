@@ -86,6 +86,13 @@ export function configDocument(value: unknown): DocumentResult {
 }
 
 /** For already-parsed objects, e.g. a JSON body on the admin API. */
+/**
+ * The largest config Tether accepts, measured as JSON. The admin API's message limits are
+ * derived from it (src/admin/message-limits.ts), so whatever is accepted — from the file,
+ * `apply` or many small edits — can be read back with `tether get`.
+ */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 export function validateConfig(raw: unknown): ParseResult {
   try {
     const cleaned = withoutNulls(raw);
@@ -100,6 +107,10 @@ export function validateConfig(raw: unknown): ParseResult {
         ok: false,
         errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }],
       };
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    if (bytes > MAX_CONFIG_BYTES) {
+      return { ok: false, errors: [{ path: '', message: `the config is ${bytes} bytes as JSON; Tether takes at most ${MAX_CONFIG_BYTES} (16 MiB)` }] };
     }
     const schema = runSchema(configSchema, data);
     const errors = dedupeErrors([...(schema.ok ? [] : schema.errors), ...crossCheck(data)]);

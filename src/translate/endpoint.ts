@@ -26,7 +26,7 @@ export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoi
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of [...config.backends].sort(byName)) {
     const resolved = withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings);
-    out.set(backend.name, dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings));
+    out.set(backend.name, withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings), backend.name, warnings));
   }
   return out;
 }
@@ -143,6 +143,27 @@ function dedupe(resolved: readonly PreparedEndpoint[], backend: string, warnings
     }
   }
   return [...byAddress.values()];
+}
+
+/** Envoy's limit on the sum of endpoint weights in one locality (a backend is one locality). */
+export const MAX_LOCALITY_WEIGHT = 0xffffffff;
+
+/**
+ * Validation keeps a backend's written weights within Envoy's per-locality limit, but a DNS
+ * name that resolves to several addresses gives each the name's weight (and duplicates are
+ * folded, weights added), so the sum can pass it later: Envoy would then refuse the whole
+ * assignment ("The sum of weights of all upstream hosts in a locality exceeds 4294967295").
+ * Scale the weights down instead, keeping their proportions (each at least 1), and say so.
+ */
+function withinWeightLimit(endpoints: PreparedEndpoint[], backend: string, warnings: Warnings): PreparedEndpoint[] {
+  const sum = endpoints.reduce((a, e) => a + e.weight, 0);
+  if (sum <= MAX_LOCALITY_WEIGHT) return endpoints;
+  const factor = Math.ceil(sum / (MAX_LOCALITY_WEIGHT - endpoints.length));
+  warnings.add(
+    `${backendPath(backend)}.endpoints`,
+    `weights of the resolved addresses add up to ${sum}, over Envoy's ${MAX_LOCALITY_WEIGHT} per locality; divided by ${factor}`,
+  );
+  return endpoints.map((e) => ({ ...e, weight: Math.max(1, Math.floor(e.weight / factor)) }));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { HeaderMatcher } from '../generated/envoy/config/route/v3/HeaderMat
 import type { QueryParameterMatcher } from '../generated/envoy/config/route/v3/QueryParameterMatcher';
 import type { RouteMatch } from '../generated/envoy/config/route/v3/RouteMatch';
 import type { StringMatcher } from '../generated/envoy/type/matcher/v3/StringMatcher';
+import { hasTopLevelAlternation } from '../regex';
 
 /**
  * Route matching: the path, header matchers and query-parameter matchers of a RouteMatch.
@@ -11,20 +12,30 @@ import type { StringMatcher } from '../generated/envoy/type/matcher/v3/StringMat
  * `invert_match` for absence (grpc-js-xds ignores present_match's value: false would still
  * mean "present" there).
  */
-export function routeMatch(match: RouteMatchSpec, options: { queryParams: boolean }): RouteMatch {
-  const out: RouteMatch = pathMatch(match.path);
-  if (match.headers.length > 0) out.headers = match.headers.map(headerMatcher);
+export function routeMatch(match: RouteMatchSpec, options: { queryParams: boolean; groupAlternations?: boolean }): RouteMatch {
+  const regex = options.groupAlternations ? grouped : (r: string) => r;
+  const out: RouteMatch = pathMatch(match.path, regex);
+  if (match.headers.length > 0) out.headers = match.headers.map((h) => headerMatcher(h, regex));
   if (options.queryParams && match.queryParams.length > 0) out.query_parameters = match.queryParams.map(queryParameterMatcher);
   return out;
 }
 
-function pathMatch(path: PathMatchSpec): RouteMatch {
-  if ('prefix' in path) return { prefix: path.prefix };
-  if ('exact' in path) return { path: path.exact };
-  return { safe_regex: { regex: path.regex } };
+/**
+ * grpc-js-xds 1.14.1 matches a safe_regex as RE2(`^${regex}$`) (build/src/matcher.js), without a
+ * group, so `a|b` there means "starts with a or ends with b"; grouped, it is the whole-value
+ * match Envoy does and the config reference promises.
+ */
+function grouped(regex: string): string {
+  return hasTopLevelAlternation(regex) ? `(?:${regex})` : regex;
 }
 
-export function headerMatcher(spec: HeaderMatchSpec): HeaderMatcher {
+function pathMatch(path: PathMatchSpec, regex: (r: string) => string): RouteMatch {
+  if ('prefix' in path) return { prefix: path.prefix };
+  if ('exact' in path) return { path: path.exact };
+  return { safe_regex: { regex: regex(path.regex) } };
+}
+
+export function headerMatcher(spec: HeaderMatchSpec, regex: (r: string) => string = (r) => r): HeaderMatcher {
   const out: HeaderMatcher = { name: spec.name };
   let invert = spec.invert;
   if ('range' in spec) {
@@ -36,7 +47,7 @@ export function headerMatcher(spec: HeaderMatchSpec): HeaderMatcher {
     out.present_match = true;
     if (!spec.present) invert = !invert;
   } else {
-    const matcher = stringMatcher(spec, spec.ignoreCase);
+    const matcher = stringMatcher(spec, spec.ignoreCase, regex);
     if (matcher) out.string_match = matcher;
     else out.present_match = true;
   }
@@ -59,12 +70,12 @@ export function queryParameterMatcher(spec: { name: string } & (StringMatch | { 
  * Returns undefined for an empty prefix/suffix/contains: Envoy's proto validation refuses
  * those (min_len 1), and they match any value, which is what `present_match: true` says.
  */
-function stringMatcher(match: StringMatch, ignoreCase: boolean): StringMatcher | undefined {
+function stringMatcher(match: StringMatch, ignoreCase: boolean, regex: (r: string) => string = (r) => r): StringMatcher | undefined {
   const flag: StringMatcher = ignoreCase ? { ignore_case: true } : {};
   if ('exact' in match) return { exact: match.exact, ...flag };
   if ('prefix' in match) return match.prefix === '' ? undefined : { prefix: match.prefix, ...flag };
   if ('suffix' in match) return match.suffix === '' ? undefined : { suffix: match.suffix, ...flag };
   if ('contains' in match) return match.contains === '' ? undefined : { contains: match.contains, ...flag };
   // ignore_case "has no effect for the safe_regex match" (string.proto): RE2's own flag does it.
-  return { safe_regex: { regex: ignoreCase ? `(?i)${match.regex}` : match.regex } };
+  return { safe_regex: { regex: regex(ignoreCase ? `(?i)${match.regex}` : match.regex) } };
 }

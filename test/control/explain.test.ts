@@ -373,3 +373,21 @@ describe('cluster balancer forms', () => {
     expect(clusterBalancer(wire({ name: 'c' }), 'envoy').balancer).toEqual({ type: 'round_robin' });
   });
 });
+
+describe('regexes in explain run on RE2', () => {
+  // JS backtracking needed seconds for (a+)+ against 26 a and a "!", doubling per a.
+  it('(a+)+ against 60 a and a "!" answers at once, for both kinds', () => {
+    const doc = {
+      listeners: [{ name: 'http', port: 10000 }],
+      services: [{ name: 'shop', routes: [{ name: 'evil', match: { headers: { 'x-v': { regex: '(a+)+' } } }, backends: [{ name: 'b1' }] }, { name: 'rest', backends: [{ name: 'b2' }] }] }],
+      backends: ['b1', 'b2'].map((name, i) => ({ name, endpoints: [`10.0.${i}.1:8080`] })),
+    };
+    for (const kind of ['envoy', 'grpc'] as const) {
+      const ctx = served(doc, kind);
+      const started = performance.now();
+      expect(explainRequest(q({ kind, headers: { 'x-v': `${'a'.repeat(60)}!` } }), ctx).route).toBe('rest');
+      expect(explainRequest(q({ kind, headers: { 'x-v': 'a'.repeat(60) } }), ctx).route).toBe('evil');
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
+});

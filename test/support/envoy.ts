@@ -10,7 +10,7 @@
  * metadata, and DELTA_GRPC when asked. Everything the tests conclude about Envoy comes from its
  * admin endpoint (/stats, /config_dump, /clusters) or from requests through its listeners.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -388,4 +388,42 @@ export class EnvoyProcess {
 /** Starts an Envoy (see EnvoyOptions) and waits until its admin port answers. */
 export function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   return EnvoyProcess.start(options);
+}
+
+/**
+ * `envoy --mode validate` on a bootstrap (any JSON-shaped object) written into `dir`: whether
+ * Envoy accepts it and, when not, the reason it gives ("error initializing configuration").
+ */
+export function validateWithEnvoy(dir: string, bootstrap: Record<string, unknown>): { ok: boolean; reason: string } {
+  const file = path.join(dir, `validate-${process.pid}-${++nodeCounter}.json`);
+  fs.writeFileSync(file, JSON.stringify(bootstrap));
+  const out = spawnSync(findEnvoy()!, ['--mode', 'validate', '-c', file, '-l', 'critical', '--disable-hot-restart'], { encoding: 'utf8', timeout: 60_000 });
+  fs.rmSync(file, { force: true });
+  const text = `${out.stdout}${out.stderr}`;
+  return { ok: out.status === 0, reason: /error initializing configuration '[^']*': (.*)/.exec(text)?.[1] ?? text.slice(-500) };
+}
+
+/** A static bootstrap with one HTTP listener (port 1, never bound in validate mode) and `clusters`. */
+export function staticBootstrap(options: { routes?: unknown[]; clusters?: unknown[]; runtime?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    ...(options.runtime ? { layered_runtime: { layers: [{ name: 'static', static_layer: options.runtime }] } } : {}),
+    static_resources: {
+      listeners: [{
+        name: 'l',
+        address: { socket_address: { address: '127.0.0.1', port_value: 1 } },
+        filter_chains: [{
+          filters: [{
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'x',
+              http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              route_config: { virtual_hosts: [{ name: 'v', domains: ['*'], routes: options.routes ?? [{ match: { prefix: '/' }, direct_response: { status: 200 } }] }] },
+            },
+          }],
+        }],
+      }],
+      clusters: options.clusters ?? [],
+    },
+  };
 }

@@ -11,6 +11,27 @@ function match(spec: Partial<RouteMatchSpec>, kind: 'envoy' | 'grpc' = 'envoy') 
 
 const h = (extra: Partial<HeaderMatchSpec> & object): HeaderMatchSpec => ({ name: 'x', invert: false, ignoreCase: false, ...extra }) as HeaderMatchSpec;
 
+describe('regexes for gRPC clients', () => {
+  // grpc-js-xds matches RE2(`^${regex}$`): a top-level alternation needs a group there.
+  it('a top-level alternation is grouped for gRPC nodes only, in paths and headers', () => {
+    const spec = { path: { regex: '/a|/b' }, headers: [h({ regex: 'x|y', ignoreCase: true })] };
+    expect(match(spec, 'grpc')).toEqual({
+      safe_regex: { regex: '(?:/a|/b)' },
+      headers: [{ name: 'x', string_match: { safe_regex: { regex: '(?:(?i)x|y)' } } }],
+    });
+    expect(match(spec, 'envoy')).toEqual({
+      safe_regex: { regex: '/a|/b' },
+      headers: [{ name: 'x', string_match: { safe_regex: { regex: '(?i)x|y' } } }],
+    });
+  });
+
+  it('left alone when the bar is inside a group, a class, an escape or \\Q…\\E', () => {
+    for (const regex of ['/(a|b)', '/[a|b]', '/a\\|b', '/\\Qa|b\\E', '/(?:a|b)c', '[]|]x']) {
+      expect(match({ path: { regex } }, 'grpc')?.safe_regex?.regex, regex).toBe(regex);
+    }
+  });
+});
+
 describe('path matching', () => {
   it('prefix, exact and regex', () => {
     expect(match({ path: { prefix: '/api' } })).toEqual({ prefix: '/api' });

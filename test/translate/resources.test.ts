@@ -170,6 +170,27 @@ describe('endpoints', () => {
     expect(dup.get('a')![0]!.weight).toBe(1);
   });
 
+  it("a DNS name's addresses whose weights pass Envoy's per-locality limit are scaled down, proportions kept", () => {
+    // 3 000 000 000 on a name that resolves to two addresses: 6e9 > 4 294 967 295.
+    const wide: ResolvedEndpoints = new Map([
+      [
+        'a',
+        [
+          { ip: '10.0.0.1', port: 80, weight: 3_000_000_000, hostname: 'x.svc' },
+          { ip: '10.0.0.2', port: 80, weight: 3_000_000_000, hostname: 'x.svc' },
+          { ip: '10.0.0.3', port: 80, weight: 1 },
+        ],
+      ],
+    ]);
+    for (const kind of NODE_KINDS) {
+      const { resources, warnings } = translateWithWarnings(cfg, wide, kind);
+      const weights = resources.endpoints[0]!.endpoints![0]!.lb_endpoints!.map((e) => e.load_balancing_weight!.value);
+      expect(weights).toEqual([1_500_000_000, 1_500_000_000, 1]);
+      expect(weights.reduce((a, b) => a! + b!, 0)).toBeLessThanOrEqual(0xffffffff);
+      expect(warnings).toEqual([{ path: 'backends[a].endpoints', message: expect.stringContaining('add up to 6000000001, over Envoy\'s 4294967295 per locality; divided by 2') }]);
+    }
+  });
+
   it('staticEndpoints keeps IP literals and leaves DNS names to the resolver', () => {
     const c = config([], [backend('m', { endpoints: [{ host: '10.1.1.1', port: 1, weight: 2, drain: false }, { host: 'db.svc', port: 2, weight: 1, drain: false }, { host: 'fe80::1', port: 3, weight: 1, drain: false }] })]);
     expect(staticEndpoints(c).get('m')).toEqual([

@@ -2,7 +2,10 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { structToObjectOrThrow } from '../../admin/convert';
+import { MAX_CONFIG_TEXT_BYTES } from '../../admin/change-requests';
+import { objectToStruct, structToObjectOrThrow } from '../../admin/convert';
+import { formatErrors } from '../../config';
+import { parseYaml } from '../../config/yaml-source';
 import { CliError } from '../errors';
 import { type CliIo, mutationOptions, printMutation, runWithClient, withConnectionOptions, withMutationOptions } from './common';
 
@@ -12,6 +15,15 @@ function readConfigFile(file: string): string {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+function structOf(text: string, file: string) {
+  const parsed = parseYaml(text, file === '-' ? 'stdin' : file);
+  if (!parsed.ok) throw new CliError(`invalid config:\n${formatErrors(parsed.errors)}`);
+  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+    throw new CliError('invalid config: the config must be an object with listeners, services and backends');
+  }
+  return objectToStruct(parsed.value as Record<string, unknown>);
 }
 
 export function addConfigCommands(program: Command, io: CliIo): void {
@@ -24,9 +36,11 @@ export function addConfigCommands(program: Command, io: CliIo): void {
     ),
   ).action(async (flags: { file: string; dryRun?: boolean; expectedVersion?: string; message?: string }, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
-      // Sent as text so the server parses it exactly as it would the file, with the same error paths.
+      // Sent as text so the server parses it exactly as it would the file, with the same error
+      // paths; past the server's text limit, parsed here by the same parser and sent as a Struct.
       const text = readConfigFile(flags.file);
-      printMutation(ctx, await ctx.client.call('ApplyConfig', { options: mutationOptions(flags), text }));
+      const body = Buffer.byteLength(text) <= MAX_CONFIG_TEXT_BYTES ? { text } : { config: structOf(text, flags.file) };
+      printMutation(ctx, await ctx.client.call('ApplyConfig', { options: mutationOptions(flags), ...body }));
     });
   });
 

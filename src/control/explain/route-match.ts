@@ -17,8 +17,8 @@
  * makes it match; `content-type` always reads "application/grpc"; `present_match` means present
  * whatever its value; query parameters are not evaluated (Tether leaves such routes out for it).
  *
- * Regexes are RE2 in both; JS RegExp stands in for it after rewriting RE2-only syntax, as
- * config/regex-check.ts does when the config is validated.
+ * Regexes run on RE2 itself (src/regex): Envoy's full match in its Latin-1 mode, and for gRPC
+ * clients grpc-js-xds's own re2-wasm call. Linear time: no pattern can stall explain.
  */
 import type { Flavour } from '../../affinity';
 import type { HeaderMatcher__Output } from '../../generated/envoy/config/route/v3/HeaderMatcher';
@@ -26,6 +26,7 @@ import type { QueryParameterMatcher__Output } from '../../generated/envoy/config
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { RouteMatch__Output } from '../../generated/envoy/config/route/v3/RouteMatch';
 import type { StringMatcher__Output } from '../../generated/envoy/type/matcher/v3/StringMatcher';
+import { fullMatch } from '../../regex';
 
 /** What a route is matched against. */
 export interface MatchRequest {
@@ -68,7 +69,7 @@ export function matchRoutes(routes: readonly Route__Output[], request: MatchRequ
 function routeFailure(match: RouteMatch__Output | null, request: MatchRequest, flavour: Flavour): string | undefined {
   if (!match) return 'the route has no match';
   const path = pathOnly(request.path);
-  const pathFailure = pathMismatch(match, path);
+  const pathFailure = pathMismatch(match, path, flavour);
   if (pathFailure) return pathFailure;
   for (const header of match.headers) {
     if (!headerMatches(header, request, flavour)) return `header ${describeHeader(header)}`;
@@ -92,7 +93,7 @@ export function pathOnly(path: string): string {
   return end < 0 ? path : path.slice(0, end);
 }
 
-function pathMismatch(match: RouteMatch__Output, path: string): string | undefined {
+function pathMismatch(match: RouteMatch__Output, path: string, flavour: Flavour): string | undefined {
   const caseSensitive = match.case_sensitive?.value ?? true;
   const fold = (s: string) => (caseSensitive ? s : s.toLowerCase());
   switch (match.path_specifier) {
@@ -102,7 +103,7 @@ function pathMismatch(match: RouteMatch__Output, path: string): string | undefin
       return fold(path) === fold(match.path ?? '') ? undefined : `path ${quote(path)} is not ${quote(match.path ?? '')}`;
     case 'safe_regex': {
       const regex = match.safe_regex?.regex ?? '';
-      return fullMatch(regex, path) ? undefined : `path ${quote(path)} does not match regex ${quote(regex)}`;
+      return fullMatch(regex, path, flavour) ? undefined : `path ${quote(path)} does not match regex ${quote(regex)}`;
     }
     case 'path_separated_prefix': {
       const prefix = match.path_separated_prefix ?? '';
@@ -149,7 +150,7 @@ function headerMatches(header: HeaderMatcher__Output, request: MatchRequest, fla
 function valueMatches(header: HeaderMatcher__Output, value: string, flavour: Flavour): boolean {
   switch (header.header_match_specifier) {
     case 'string_match':
-      return header.string_match ? stringMatches(header.string_match, value) : false;
+      return header.string_match ? stringMatches(header.string_match, value, flavour) : false;
     case 'exact_match':
       return value === header.exact_match;
     case 'prefix_match':
@@ -159,7 +160,7 @@ function valueMatches(header: HeaderMatcher__Output, value: string, flavour: Fla
     case 'contains_match':
       return value.includes(header.contains_match ?? '');
     case 'safe_regex_match':
-      return fullMatch(header.safe_regex_match?.regex ?? '', value);
+      return fullMatch(header.safe_regex_match?.regex ?? '', value, flavour);
     case 'range_match': {
       const integer = flavour === 'grpc' ? /^-?\d+$/ : /^\s*[+-]?\d+\s*$/;
       if (!integer.test(value) || !header.range_match) return false;
@@ -181,7 +182,7 @@ function queryMatches(param: QueryParameterMatcher__Output, query: Readonly<Reco
   return param.string_match ? stringMatches(param.string_match, value) : true;
 }
 
-export function stringMatches(matcher: StringMatcher__Output, value: string): boolean {
+export function stringMatches(matcher: StringMatcher__Output, value: string, flavour: Flavour = 'envoy'): boolean {
   const fold = (s: string) => (matcher.ignore_case ? s.toLowerCase() : s);
   switch (matcher.match_pattern) {
     case 'exact':
@@ -193,32 +194,10 @@ export function stringMatches(matcher: StringMatcher__Output, value: string): bo
     case 'contains':
       return fold(value).includes(fold(matcher.contains ?? ''));
     case 'safe_regex':
-      return fullMatch(matcher.safe_regex?.regex ?? '', value);
+      return fullMatch(matcher.safe_regex?.regex ?? '', value, flavour);
     default:
       return false;
   }
-}
-
-const compiled = new Map<string, RegExp>();
-
-/** Whether RE2 `pattern` matches the whole of `value` (JS RegExp after RE2-only syntax is rewritten). */
-export function fullMatch(pattern: string, value: string): boolean {
-  let regex = compiled.get(pattern);
-  if (!regex) {
-    let flags = 'u';
-    let body = pattern;
-    const leading = /^\(\?([imsU]+)\)/.exec(body);
-    if (leading) {
-      if (leading[1]!.includes('i')) flags += 'i';
-      if (leading[1]!.includes('s')) flags += 's';
-      body = body.slice(leading[0].length);
-    }
-    body = body.replace(/\(\?P</g, '(?<').replace(/\(\?[imsU]*(?:-[imsU]+)?:/g, '(?:');
-    regex = new RegExp(`^(?:${body})$`, flags);
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(pattern, regex);
-  }
-  return regex.test(value);
 }
 
 function quote(s: string): string {

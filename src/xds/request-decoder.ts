@@ -12,7 +12,7 @@
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import type { DeltaDiscoveryRequestIn, DiscoveryRequestIn, ErrorDetail, RequestNode } from './discovery-codec';
-import { XDS_LIMITS, truncateText } from './limits';
+import { XDS_LIMITS } from './limits';
 
 export class RefusedRequest {
   constructor(
@@ -162,12 +162,12 @@ function readNode(reader: LimitedReader, wireType: number): RequestNode {
   const o = type.toObject(type.decode(reader.buf.subarray(start, end)), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
   const id = str(o.id);
   if (id.length > XDS_LIMITS.maxNodeIdChars) throw new RefusedRequest('node.id', `${id.length} characters, more than the ${XDS_LIMITS.maxNodeIdChars} allowed`);
-  const field = (value: unknown) => truncateText(str(value), XDS_LIMITS.maxNodeFieldChars);
+  // The stream keeps cluster and user agent cut to XDS_LIMITS.maxNodeFieldChars.
   return {
     id,
-    cluster: field(o.cluster),
-    user_agent_name: field(o.user_agent_name),
-    user_agent_version: field(o.user_agent_version),
+    cluster: str(o.cluster),
+    user_agent_name: str(o.user_agent_name),
+    user_agent_version: str(o.user_agent_version),
     metadata: (o.metadata as RequestNode['metadata']) ?? null,
   };
 }

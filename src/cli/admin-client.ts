@@ -113,7 +113,9 @@ function channelCredentials(tls: AdminClientOptions['tls']): grpc.ChannelCredent
 }
 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
-  const channelOptions: grpc.ChannelOptions = {};
+  // GetStatus and WaitForRollout answers grow with the number of nodes (each carrying capped
+  // NACK texts: XDS_LIMITS), past grpc-js's 4 MiB default on a large fleet; the server is trusted.
+  const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': -1 };
   if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
   const raw: RawAdminClient = createRawAdminClient(options.address, channelCredentials(options.tls), channelOptions);
   const defaultDeadline = options.deadlineMs ?? DEFAULT_DEADLINE_MS;

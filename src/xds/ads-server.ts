@@ -120,9 +120,12 @@ export function createAdsService(options: AdsServerOptions): AdsService {
       if (!ended && !call.cancelled) call.write(response);
     };
     const stream = create(send, (code, details) => end(code, details), `ads-${++streamCounter}`);
-    open.set(stream, () => end(grpc.status.UNAVAILABLE, 'control plane shutting down'));
     const pacer = createStreamPacer(pacing.burstMs, pacing.msPerSecond);
     let resumeTimer: NodeJS.Timeout | undefined;
+    open.set(stream, () => {
+      clearTimeout(resumeTimer);
+      end(grpc.status.UNAVAILABLE, 'control plane shutting down');
+    });
     const finish = (): void => {
       clearTimeout(resumeTimer);
       open.delete(stream);
@@ -150,6 +153,7 @@ export function createAdsService(options: AdsServerOptions): AdsService {
           resumeTimer = undefined;
           if (!ended) call.resume();
         }, wait);
+        resumeTimer.unref();
       }
     });
     call.on('end', () => {

@@ -27,7 +27,7 @@ export const XDS_LIMITS = {
    */
   maxResourceNames: 50_000,
   /** The bytes of those names together. */
-  maxResourceNamesTotalBytes: 4 * 1024 * 1024,
+  maxResourceNamesTotalBytes: 2 * 1024 * 1024,
   /** Fields of a request that Tether does not read (e.g. `resource_locators`), per request. */
   maxSkippedFields: 1_000,
   /** `error_detail.message` of a NACK as the node registry keeps it (status, WaitForRollout), in characters. */

@@ -40,7 +40,7 @@ export const XDS_LIMITS = {
    * the next line that gets through says how many were held back.
    */
   logIntervalMs: 60_000,
-  /** `xDS push` lines: at most one per node and type per interval (a client changing its subscription causes one each time). */
+  /** `xDS push` lines: at most one per stream and type per interval (a client changing its subscription causes one each time). */
   pushLogIntervalMs: 1_000,
   /**
    * CPU pacing: a stream may spend this much event-loop time on its requests in a burst, and

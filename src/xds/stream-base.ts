@@ -143,9 +143,13 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     if (held !== undefined) this.log.warn(held > 0 ? { ...fields, heldBack: held } : fields, message);
   }
 
-  /** An `xDS push` line: at most one per node and type per second (subscription changes cause pushes). */
+  /**
+   * An `xDS push` line: at most one per stream and type per second (a client changing its
+   * subscription causes a push each time). Per stream, not per node id: fleets that give every
+   * proxy the same id still see each one's pushes.
+   */
   protected logPush(typeUrl: ResourceTypeUrl, fields: Record<string, unknown>): void {
-    const held = this.logLimits.pushes.admit(`${this.nodeIdValue ?? ''}\n${typeUrl}`);
+    const held = this.logLimits.pushes.admit(`${this.options.streamId}\n${typeUrl}`);
     if (held !== undefined) this.log.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
   }
 

@@ -168,7 +168,7 @@ describe('hostile xDS clients', () => {
     expect(sent).toBeGreaterThan(1);
     expect(r.maxDelayMs).toBeLessThan(1000);
     expect(r.heapGrowthMb).toBeLessThan(100);
-    // Every list changes the subscription and causes a push; their lines are limited per node, type and second.
+    // Every list changes the subscription and causes a push; their lines are limited per stream, type and second.
     expect(h.logs.filter((l) => l.msg === 'xDS push' && l.node === 'sotw-hostile').length).toBeLessThanOrEqual(Math.ceil(r.latencies.reduce((x, y) => x + y + 50, 0) / 1000) + 2);
   });
 

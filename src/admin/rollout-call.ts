@@ -72,6 +72,10 @@ export function startRolloutCall(call: RolloutCall, options: RolloutCallOptions)
       else if (id.length > 1024) fields.problem(`node_ids[${i}]`, 'must be at most 1024 characters');
     });
     const nodeIds = [...new Set(req.node_ids)];
+    const minNodes = req.min_nodes;
+    if (nodeIds.length > 0 && minNodes > nodeIds.length) {
+      fields.problem('min_nodes', `${minNodes} is more than the ${nodeIds.length} node id${nodeIds.length === 1 ? '' : 's'} named in node_ids`);
+    }
     const current = manager.current().version;
     const target = fields.uint64(req.version, 'version') || current;
     if (target > current) fields.problem('version', `version ${target} does not exist yet (the current version is ${current})`);
@@ -87,18 +91,22 @@ export function startRolloutCall(call: RolloutCall, options: RolloutCallOptions)
       pending: view.pending,
       nacked: view.nacked.map(toNodeInfo),
       done,
+      connected: view.connected,
     });
     cancelWatch = watchRollout({
       registry,
       target,
-      selection: { nodeIds, ...(kind ? { kind } : {}) },
+      selection: { nodeIds, minNodes, ...(kind ? { kind } : {}) },
       nackCutoff,
       deadline,
       emit: (view, done) => {
         if (ended || call.cancelled) return;
         call.write(toMessage(view, done));
         if (done) {
-          log.info({ ...context, version: target, state: view.state, applied: view.applied.length, pending: view.pending.length }, 'rollout wait ended');
+          log.info(
+            { ...context, version: target, state: view.state, applied: view.applied.length, pending: view.pending.length, connected: view.connected, minNodes },
+            'rollout wait ended',
+          );
           finish();
         }
       },

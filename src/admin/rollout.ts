@@ -7,8 +7,11 @@
  *    an applied config version >= V (numerically: a newer version includes the older one).
  *  - Selected: the named node ids, else every connected node (of `kind`, when set), looked
  *    up afresh on each change (a node that disconnects stops counting; one that connects
- *    joins). Named ids that are not connected stay pending until they connect. With no node
- *    named and none connected, the rollout has converged at once: there is nobody to wait for.
+ *    joins). Named ids that are not connected stay pending until they connect.
+ *  - CONVERGED needs no selected node pending and at least `minNodes` selected nodes
+ *    connected (so all of them applied V). With `minNodes` 0, no node named and none
+ *    connected, the rollout has converged at once: there is nobody to wait for. `tether wait`
+ *    asks for 1, so "no Envoy connected yet" waits (and times out) rather than succeeds.
  *  - FAILED when a selected node that has not applied V has a NACK as its latest answer for
  *    some type, and that NACK came after V was published (`nackCutoff`); or when one of its
  *    streams is blocked on a version >= V: what the node should hold of some type is exactly
@@ -27,6 +30,8 @@ export interface RolloutSelection {
   /** Only these node ids; empty → every connected node. */
   nodeIds: readonly string[];
   kind?: NodeKind;
+  /** Selected nodes that must be connected (and have applied the version) to converge. Default 0. */
+  minNodes?: number;
 }
 
 export interface RolloutView {
@@ -36,6 +41,8 @@ export interface RolloutView {
   pending: string[];
   /** Streams that rejected the version. */
   nacked: NodeStatus[];
+  /** Selected node ids with at least one stream open. */
+  connected: number;
 }
 
 /** One look at the nodes: pure, so the semantics above are testable without streams. */
@@ -53,7 +60,9 @@ export function evaluateRollout(nodes: readonly NodeStatus[], target: number, se
   const applied: string[] = [];
   const pending: string[] = [];
   const nacked: NodeStatus[] = [];
+  let connected = 0;
   for (const [id, streams] of streamsById) {
+    if (streams.length > 0) connected++;
     const lagging = streams.filter((s) => appliedVersionOf(s) < target);
     if (streams.length > 0 && lagging.length === 0) applied.push(id);
     else pending.push(id);
@@ -69,8 +78,9 @@ export function evaluateRollout(nodes: readonly NodeStatus[], target: number, se
   }
   applied.sort();
   pending.sort();
-  const state: RolloutState = nacked.length > 0 ? 'FAILED' : pending.length === 0 ? 'CONVERGED' : 'WAITING';
-  return { state, applied, pending, nacked };
+  const converged = pending.length === 0 && applied.length >= (selection.minNodes ?? 0);
+  const state: RolloutState = nacked.length > 0 ? 'FAILED' : converged ? 'CONVERGED' : 'WAITING';
+  return { state, applied, pending, nacked, connected };
 }
 
 export interface WatchRolloutOptions {

@@ -132,10 +132,16 @@ export function formatHistory(res: ListVersionsResponse__Output): string {
   return renderTable(['  VERSION', 'CREATED', 'SOURCE', 'BY', 'HASH', 'DESCRIPTION'], rows);
 }
 
-/** One line per WaitForRollout message (progress goes to stderr). */
-export function formatProgress(p: RolloutProgress__Output): string {
+/** One line per WaitForRollout message (progress goes to stderr); `minNodes` as asked for. */
+export function formatProgress(p: RolloutProgress__Output, minNodes = 0): string {
   const total = p.applied.length + p.pending.length;
   const pending = p.pending.length > 0 ? `; pending: ${p.pending.join(', ')}` : '';
   const nacked = p.nacked.length > 0 ? `; nacked: ${p.nacked.map((n) => n.node_id).join(', ')}` : '';
-  return `${p.state.toLowerCase().replace('_', ' ')}: version ${p.version}, ${p.applied.length}/${total} applied${pending}${nacked}`;
+  const few = p.connected < minNodes ? `; ${connectedNodes(p.connected, minNodes)}` : '';
+  return `${p.state.toLowerCase().replace('_', ' ')}: version ${p.version}, ${p.applied.length}/${total} applied${pending}${nacked}${few}`;
+}
+
+/** "0 nodes connected, at least 1 needed (--min-nodes)". */
+export function connectedNodes(connected: number, minNodes: number): string {
+  return `${connected} node${connected === 1 ? '' : 's'} connected, at least ${minNodes} needed (--min-nodes)`;
 }

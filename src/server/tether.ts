@@ -15,7 +15,7 @@ import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
-import { addAdsService } from '../xds/ads-server';
+import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
 import { NodeRegistry } from '../xds/node-status';
@@ -272,7 +272,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     return { ok: false, errors };
   };
 
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...ADS_SERVER_OPTIONS });
   addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: combineListeners(registry, metrics.listener) });
   const xdsHost = options.xdsHost ?? '0.0.0.0';
   let xdsPort: number;

@@ -10,8 +10,12 @@ import {
 } from './discovery-codec';
 import { DeltaStream } from './delta-stream';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut, DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
+import { XDS_LIMITS } from './limits';
 import type { NodeStatusListener } from './node-status';
+import { isRefused, type RefusedRequest } from './request-decoder';
 import { SotwStream } from './sotw-stream';
+import { createStreamLogLimits } from './stream-base';
+import { createStreamPacer } from './stream-pacer';
 
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -24,7 +28,17 @@ export interface AdsServerOptions {
   status?: NodeStatusListener;
   /** `control_plane.identifier` in every response. Default "tether". */
   controlPlaneId?: string;
+  /**
+   * Event-loop time a stream may spend on its requests: a burst, and on average per second
+   * (default XDS_LIMITS.pacingBurstMs / pacedMsPerSecond). See stream-pacer.ts.
+   */
+  pacing?: { burstMs: number; msPerSecond: number };
 }
+
+/** Server options the ADS server relies on (the request size cap of XDS_LIMITS). */
+export const ADS_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': XDS_LIMITS.maxRequestBytes,
+};
 
 export interface AdsService {
   /** Hand-made service definition: protobufjs-decoded requests, concatenation-encoded responses (SotW and delta). */
@@ -67,6 +81,7 @@ let streamCounter = 0;
 interface AdsStream<Req> {
   handleRequest(request: Req): void;
   close(): void;
+  readonly nodeId: string | undefined;
 }
 
 /** The ADS service (SotW and delta) over a snapshot source. Add it with `server.addService(definition, implementation)`. */
@@ -75,6 +90,8 @@ export function createAdsService(options: AdsServerOptions): AdsService {
   /** Open streams → ends the call with UNAVAILABLE. */
   const open = new Map<AdsStream<never>, () => void>();
   let closing = false;
+  const logLimits = createStreamLogLimits();
+  const pacing = options.pacing ?? { burstMs: XDS_LIMITS.pacingBurstMs, msPerSecond: XDS_LIMITS.pacedMsPerSecond };
 
   const endWithError = (call: AdsCall, code: grpc.status, details: string): void => {
     // grpc-js turns an 'error' event on a server stream into the call's final status.
@@ -103,12 +120,42 @@ export function createAdsService(options: AdsServerOptions): AdsService {
       if (!ended && !call.cancelled) call.write(response);
     };
     const stream = create(send, (code, details) => end(code, details), `ads-${++streamCounter}`);
-    open.set(stream, () => end(grpc.status.UNAVAILABLE, 'control plane shutting down'));
+    const pacer = createStreamPacer(pacing.burstMs, pacing.msPerSecond);
+    let resumeTimer: NodeJS.Timeout | undefined;
+    open.set(stream, () => {
+      clearTimeout(resumeTimer);
+      end(grpc.status.UNAVAILABLE, 'control plane shutting down');
+    });
     const finish = (): void => {
+      clearTimeout(resumeTimer);
       open.delete(stream);
       stream.close();
     };
-    call.on('data', (request: Req) => stream.handleRequest(request));
+    const refuse = (request: RefusedRequest): void => {
+      const peer = call.getPeer();
+      // Before the node is known, a client is its address (without the port: every connection of it).
+      const held = logLimits.warnings.admit(`${stream.nodeId ?? peer.slice(0, peer.lastIndexOf(':'))}\nrefused`);
+      if (held !== undefined) {
+        options.logger.warn({ node: stream.nodeId, peer, reason: request.details, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS request refused');
+      }
+      end(grpc.status.INVALID_ARGUMENT, request.details);
+      finish();
+    };
+    call.on('data', (request: Req | RefusedRequest) => {
+      if (ended) return;
+      if (isRefused(request)) return refuse(request);
+      const started = performance.now();
+      stream.handleRequest(request);
+      const wait = pacer.charge(performance.now() - started);
+      if (wait > 0 && !resumeTimer && !ended) {
+        call.pause();
+        resumeTimer = setTimeout(() => {
+          resumeTimer = undefined;
+          if (!ended) call.resume();
+        }, wait);
+        resumeTimer.unref();
+      }
+    });
     call.on('end', () => {
       // The client half-closed: answer with OK and forget the stream.
       finish();
@@ -126,6 +173,7 @@ export function createAdsService(options: AdsServerOptions): AdsService {
     status: options.status,
     controlPlane,
     fail,
+    logLimits,
   });
 
   const implementation: grpc.UntypedServiceImplementation = {

@@ -2,6 +2,7 @@ import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, type ResourceTypeUrl } from '../envoy/type-urls';
 import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
+import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import { NO_NAMES, internNames, refsSubscribed } from './stream-plan';
 
@@ -20,6 +21,8 @@ interface DeltaTypeState {
   wildcard: boolean;
   /** Explicit subscriptions. Replaced, never mutated (memo keys). */
   names: ReadonlySet<string>;
+  /** UTF-8 bytes of `names`, for XDS_LIMITS.maxResourceNamesTotalBytes. */
+  nameBytes: number;
   /**
    * What the client holds: `held` entries override `base`, a snapshot's resource map the
    * client was last fully in sync with (for names in its subscription). After every sync
@@ -77,7 +80,7 @@ function deltaResource(r: SnapshotResource): { resourceBytes: Buffer } {
 }
 
 function newState(): DeltaTypeState {
-  return { requested: false, wildcard: false, names: NO_NAMES, held: new Map(), dirty: true, nacked: new Map() };
+  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
 }
 
 function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
@@ -114,7 +117,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!typeUrl) return;
     let st = this.types.get(typeUrl);
     if (!st) this.types.set(typeUrl, (st = newState()));
-    this.updateSubscription(typeUrl, st, req);
+    if (!this.updateSubscription(typeUrl, st, req)) return;
     if (req.response_nonce !== '') {
       if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
       else this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
@@ -122,12 +125,15 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     this.evaluate();
   }
 
-  private updateSubscription(typeUrl: ResourceTypeUrl, st: DeltaTypeState, req: DeltaDiscoveryRequestIn): void {
+  /** False (and the stream failed) when the subscription would exceed XDS_LIMITS. */
+  private updateSubscription(typeUrl: ResourceTypeUrl, st: DeltaTypeState, req: DeltaDiscoveryRequestIn): boolean {
     const changing = req.resource_names_subscribe.length > 0 || req.resource_names_unsubscribe.length > 0;
     const names = changing ? new Set(st.names) : st.names;
+    let nameBytes = st.nameBytes;
+    const initial = req.initial_resource_versions;
     if (!st.requested) {
       st.requested = true;
-      for (const [name, version] of Object.entries(req.initial_resource_versions)) st.held.set(name, version);
+      for (const [name, version] of Object.entries(initial)) st.held.set(name, version);
       st.dirty = true;
       // The first request of a wildcard type without names subscribes to everything (legacy wildcard).
       if (req.resource_names_subscribe.length === 0 && WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
@@ -137,32 +143,52 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         if (WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
         continue;
       }
+      if (names.has(name)) continue;
       // A name the client did not hold through a wildcard: it holds nothing of it yet (unless
       // it said so in initial_resource_versions).
-      if (!st.wildcard && !names.has(name) && !(name in req.initial_resource_versions)) st.held.set(name, NOT_HELD);
+      if (!st.wildcard && !Object.hasOwn(initial, name)) this.forget(st, name);
       (names as Set<string>).add(name);
+      nameBytes += Buffer.byteLength(name);
     }
     for (const name of req.resource_names_unsubscribe) {
       if (name === '*') {
         st.wildcard = false;
         continue;
       }
-      (names as Set<string>).delete(name);
+      if ((names as Set<string>).delete(name)) nameBytes -= Buffer.byteLength(name);
       st.nacked.delete(name);
       // The client drops it; under a wildcard it is still in scope, so it gets it again.
-      st.held.set(name, NOT_HELD);
+      this.forget(st, name);
     }
-    if (!changing) return;
+    if (names.size > XDS_LIMITS.maxResourceNames || nameBytes > XDS_LIMITS.maxResourceNamesTotalBytes) {
+      const what = names.size > XDS_LIMITS.maxResourceNames ? `${names.size} names` : `${nameBytes} bytes of names`;
+      this.refuse(
+        'resource_names_subscribe',
+        `the subscription to ${SHORT_NAMES[typeUrl]} would hold ${what}, more than the ${XDS_LIMITS.maxResourceNames} names or ${XDS_LIMITS.maxResourceNamesTotalBytes} bytes allowed`,
+      );
+      return false;
+    }
+    st.nameBytes = nameBytes;
+    if (!changing) return true;
     st.dirty = true;
     if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = internNames(names);
+    return true;
+  }
+
+  /**
+   * The client does not hold `name`. Only an entry that overrides `base` is kept, so names
+   * subscribed and dropped again leave nothing behind (held stays within names + base).
+   */
+  private forget(st: DeltaTypeState, name: string): void {
+    if (st.base?.has(name)) st.held.set(name, NOT_HELD);
+    else st.held.delete(name);
   }
 
   private onReply(typeUrl: ResourceTypeUrl, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {
     st.pending = undefined;
     if (req.error_detail) {
       for (const [name, version] of pending.changes) st.nacked.set(name, version);
-      this.log.warn({ typeUrl: SHORT_NAMES[typeUrl], version: pending.version, nonce: pending.nonce, error: req.error_detail.message }, 'xDS NACK');
-      this.report((s) => s.nacked(this.options.streamId, typeUrl, pending.version, pending.nonce, req.error_detail?.message ?? ''));
+      this.reportNack(typeUrl, pending.version, pending.nonce, req.error_detail);
       return;
     }
     for (const [name, version] of pending.changes) st.held.set(name, version);
@@ -404,10 +430,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       removed_resources: changes.removals,
       control_plane: this.options.controlPlane,
     });
-    this.log.info(
-      { typeUrl: SHORT_NAMES[typeUrl], version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) },
-      'xDS push',
-    );
+    this.logPush(typeUrl, { version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
   }
 

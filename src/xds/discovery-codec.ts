@@ -4,6 +4,8 @@ import type { DeltaDiscoveryRequest } from '../generated/envoy/service/discovery
 import type { DiscoveryRequest } from '../generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { ClassifiableNode } from './node-kind';
 
+export { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, isRefused, RefusedRequest } from './request-decoder';
+
 /** The fields of envoy.config.core.v3.Node a stream keeps (the rest is dropped on decode). */
 export interface RequestNode {
   id: string;
@@ -15,14 +17,26 @@ export interface RequestNode {
   metadata: ClassifiableNode['metadata'];
 }
 
-/** A decoded DiscoveryRequest, with proto3 defaults filled in. */
+/** A NACK's google.rpc.Status. */
+export interface ErrorDetail {
+  code: number;
+  /** The message, or only its start when it was longer than Tether keeps (see `messageBytes`). */
+  message: string;
+  /** Set when `message` is only the start: the message's full length in bytes. */
+  messageBytes?: number;
+}
+
+/**
+ * A decoded DiscoveryRequest, with proto3 defaults filled in (see request-decoder.ts: decoding
+ * enforces XDS_LIMITS).
+ */
 export interface DiscoveryRequestIn {
   version_info: string;
   node: RequestNode | null;
   resource_names: string[];
   type_url: string;
   response_nonce: string;
-  error_detail: { code: number; message: string } | null;
+  error_detail: ErrorDetail | null;
 }
 
 /**
@@ -68,21 +82,6 @@ const anyOf = (a: AnyObject): { type_url: string; value: Buffer } => ({ type_url
 function controlPlaneOf(o: Record<string, unknown>): { identifier: string } | null {
   const cp = o.control_plane as { identifier?: string } | undefined;
   return cp ? { identifier: str(cp.identifier) } : null;
-}
-
-export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequestIn {
-  const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryRequest');
-  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as Record<string, unknown>;
-  const node = o.node as Record<string, unknown> | undefined;
-  const error = o.error_detail as Record<string, unknown> | undefined;
-  return {
-    version_info: str(o.version_info),
-    node: decodeNode(node),
-    resource_names: (o.resource_names as string[] | undefined) ?? [],
-    type_url: str(o.type_url),
-    response_nonce: str(o.response_nonce),
-    error_detail: error ? { code: typeof error.code === 'number' ? error.code : 0, message: str(error.message) } : null,
-  };
 }
 
 /**
@@ -153,7 +152,7 @@ export interface DeltaDiscoveryRequestIn {
   resource_names_unsubscribe: string[];
   initial_resource_versions: Record<string, string>;
   response_nonce: string;
-  error_detail: { code: number; message: string } | null;
+  error_detail: ErrorDetail | null;
 }
 
 /** One resource of a DeltaDiscoveryResponse: a shared, pre-encoded envoy.service.discovery.v3.Resource. */
@@ -178,34 +177,6 @@ export interface DeltaDiscoveryResponseIn {
   resources: { name: string; version: string; resource: { type_url: string; value: Buffer } | null }[];
   removed_resources: string[];
   control_plane: { identifier: string } | null;
-}
-
-function decodeNode(node: Record<string, unknown> | undefined): RequestNode | null {
-  return node
-    ? {
-        id: str(node.id),
-        cluster: str(node.cluster),
-        user_agent_name: str(node.user_agent_name),
-        user_agent_version: str(node.user_agent_version),
-        user_agent_build_version: (node.user_agent_build_version as RequestNode['user_agent_build_version']) ?? null,
-        metadata: (node.metadata as RequestNode['metadata']) ?? null,
-      }
-    : null;
-}
-
-export function decodeDeltaDiscoveryRequest(bytes: Buffer): DeltaDiscoveryRequestIn {
-  const type = lookupEnvoyType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-  const o = type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true, objects: true }) as Record<string, unknown>;
-  const error = o.error_detail as Record<string, unknown> | undefined;
-  return {
-    node: decodeNode(o.node as Record<string, unknown> | undefined),
-    type_url: str(o.type_url),
-    resource_names_subscribe: (o.resource_names_subscribe as string[] | undefined) ?? [],
-    resource_names_unsubscribe: (o.resource_names_unsubscribe as string[] | undefined) ?? [],
-    initial_resource_versions: (o.initial_resource_versions as Record<string, string> | undefined) ?? {},
-    response_nonce: str(o.response_nonce),
-    error_detail: error ? { code: typeof error.code === 'number' ? error.code : 0, message: str(error.message) } : null,
-  };
 }
 
 let deltaFields: { response: Record<string, number>; resource: Record<string, number> } | undefined;

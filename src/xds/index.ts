@@ -1,4 +1,5 @@
-export { ADS_SERVICE_NAME, addAdsService, createAdsService, type AdsServerOptions, type AdsService } from './ads-server';
+export { ADS_SERVER_OPTIONS, ADS_SERVICE_NAME, addAdsService, createAdsService, type AdsServerOptions, type AdsService } from './ads-server';
+export { XDS_LIMITS } from './limits';
 export { DeltaStream, type DeltaStreamOptions } from './delta-stream';
 export { SotwStream, type SotwStreamOptions } from './sotw-stream';
 export { classifyNode, nodeTarget, ENVOY_API_METADATA_KEY, NODE_KIND_METADATA_KEY, type ClassifiableNode } from './node-kind';

@@ -73,11 +73,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // Clusters that came only in the rejected response are not the client's to keep: without
       // this, a config dropping them would retain them and reproduce the rejected version.
       st.lastSent = st.lastAcked;
-      this.log.warn(
-        { typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce, error: req.error_detail.message, clientVersion: req.version_info },
-        'xDS NACK',
-      );
-      this.report((s) => s.nacked(this.options.streamId, typeUrl, version, req.response_nonce, req.error_detail?.message ?? ''));
+      this.reportNack(typeUrl, version, req.response_nonce, req.error_detail, { clientVersion: req.version_info });
     } else if (req.version_info === version) {
       st.ackedVersion = version;
       st.lastAcked = st.lastSent;
@@ -167,10 +163,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       resources: plan.resources,
       control_plane: this.options.controlPlane,
     });
-    this.log.info(
-      { typeUrl: SHORT_NAMES[typeUrl], version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) },
-      'xDS push',
-    );
+    this.logPush(typeUrl, { version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) });
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, plan.version, nonce));
   }
 

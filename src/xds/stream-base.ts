@@ -4,7 +4,9 @@ import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
 import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
 import type { NodeKind } from '../translate/types';
-import type { RequestNode } from './discovery-codec';
+import { createLogLimiter, type LogLimiter } from '../util/log-limiter';
+import type { ErrorDetail, RequestNode } from './discovery-codec';
+import { XDS_LIMITS, truncateText } from './limits';
 import { classifyNode, nodeTarget } from './node-kind';
 import type { NodeStatusListener } from './node-status';
 
@@ -18,6 +20,22 @@ export interface StreamBaseOptions {
   controlPlane?: Buffer;
   /** Ends the call with an error status (the stream closes itself afterwards). */
   fail(code: GrpcStatus, details: string): void;
+  /**
+   * Rate limits for the lines a client can cause at will, shared by the server's streams so
+   * that they hold per node id (default: the stream's own).
+   */
+  logLimits?: StreamLogLimits;
+}
+
+export interface StreamLogLimits {
+  /** Warnings: XDS_LIMITS.logIntervalMs. */
+  warnings: LogLimiter;
+  /** `xDS push` lines: XDS_LIMITS.pushLogIntervalMs. */
+  pushes: LogLimiter;
+}
+
+export function createStreamLogLimits(): StreamLogLimits {
+  return { warnings: createLogLimiter(XDS_LIMITS.logIntervalMs), pushes: createLogLimiter(XDS_LIMITS.pushLogIntervalMs) };
 }
 
 /** Envoy reports `user_agent_build_version` instead of `user_agent_version`: "1.40.0". */
@@ -40,17 +58,24 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   private appliedConfigVersion?: string;
   /** `configVersion\ntypeUrl` of the blocked state last reported, if blocked. */
   private blockedKey?: string;
-  private readonly ignoredTypes = new Set<string>();
+  private nodeIdValue?: string;
+  private readonly logLimits: StreamLogLimits;
 
   constructor(
     protected readonly options: Options,
     private readonly protocol: 'sotw' | 'delta',
   ) {
     this.log = options.logger.child({ stream: options.streamId });
+    this.logLimits = options.logLimits ?? createStreamLogLimits();
   }
 
   get streamId(): string {
     return this.options.streamId;
+  }
+
+  /** The node id from the stream's first request (undefined before). */
+  get nodeId(): string | undefined {
+    return this.nodeIdValue;
   }
 
   /** Stops watching and reports the stream gone. Idempotent. */
@@ -84,33 +109,72 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
       this.close();
       return false;
     }
+    if (node.id.length > XDS_LIMITS.maxNodeIdChars) {
+      this.refuse('node.id', `${node.id.length} characters, more than the ${XDS_LIMITS.maxNodeIdChars} allowed`);
+      return false;
+    }
     const kind = classifyNode(node);
     // The snapshot follows the node's API level too (older Envoys: translate/targets.ts).
     const target = nodeTarget(node);
     this.kind = kind;
+    this.nodeIdValue = node.id;
     this.log = this.options.logger.child({ node: node.id, kind, ...(target !== kind ? { target } : {}), stream: this.options.streamId, protocol: this.protocol });
-    const userAgent = [node.user_agent_name, node.user_agent_version || buildVersionText(node)].filter(Boolean).join('/');
-    this.report((s) =>
-      s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster: node.cluster, kind, userAgent, connectedAt: new Date() }),
-    );
+    // Client-controlled text the registry keeps and status shows: capped.
+    const field = (text: string) => truncateText(text, XDS_LIMITS.maxNodeFieldChars);
+    const cluster = field(node.cluster);
+    const userAgent = [field(node.user_agent_name), field(node.user_agent_version || buildVersionText(node))].filter(Boolean).join('/');
+    this.report((s) => s.streamOpened({ streamId: this.options.streamId, nodeId: node.id, cluster, kind, userAgent, connectedAt: new Date() }));
     this.snapshot = this.options.cache.get(target);
     this.unwatch = this.options.cache.watch(target, (snapshot) => {
       if (this.closed) return;
       this.snapshot = snapshot;
       this.guarded(() => this.evaluate());
     });
-    this.log.info({ cluster: node.cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
+    this.log.info({ cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
     return true;
   }
 
-  /** The request's type if Tether serves it; other types are ignored (and logged once). */
+  /**
+   * The request's type if Tether serves it. Other types get no response (as from a server
+   * that has no resources of that type yet) and leave no state behind; they are logged at
+   * most once per node and interval.
+   */
   protected servedType(typeUrl: string): ResourceTypeUrl | undefined {
     if (isResourceTypeUrl(typeUrl)) return typeUrl;
-    if (!this.ignoredTypes.has(typeUrl)) {
-      this.ignoredTypes.add(typeUrl);
-      this.log.warn({ typeUrl }, 'ignoring requests for a resource type Tether does not serve');
-    }
+    this.warnLimited('unknown type', { typeUrl: truncateText(typeUrl, XDS_LIMITS.maxTypeUrlBytes) }, 'ignoring requests for a resource type Tether does not serve');
     return undefined;
+  }
+
+  /** A warning a client can cause at will: at most one per node and `key` per interval. */
+  protected warnLimited(key: string, fields: Record<string, unknown>, message: string): void {
+    const held = this.logLimits.warnings.admit(`${this.nodeIdValue ?? ''}\n${key}`);
+    if (held !== undefined) this.log.warn(held > 0 ? { ...fields, heldBack: held } : fields, message);
+  }
+
+  /**
+   * An `xDS push` line: at most one per stream and type per second (a client changing its
+   * subscription causes a push each time). Per stream, not per node id: fleets that give every
+   * proxy the same id still see each one's pushes.
+   */
+  protected logPush(typeUrl: ResourceTypeUrl, fields: Record<string, unknown>): void {
+    const held = this.logLimits.pushes.admit(`${this.options.streamId}\n${typeUrl}`);
+    if (held !== undefined) this.log.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
+  }
+
+  /**
+   * Logs (rate-limited, the message cut to maxLoggedErrorDetailChars) and reports (the message
+   * cut to maxErrorDetailChars) a NACK of `version`.
+   */
+  protected reportNack(typeUrl: ResourceTypeUrl, version: string, nonce: string, detail: ErrorDetail, fields: Record<string, unknown> = {}): void {
+    const cutFrom = detail.messageBytes !== undefined ? `${detail.messageBytes} bytes` : undefined;
+    // Per config version: each config a node rejects is logged; repeats within one are not.
+    this.warnLimited(
+      `nack\n${this.snapshot?.configVersion ?? ''}\n${typeUrl}`,
+      { typeUrl: SHORT_NAMES[typeUrl], version, nonce, error: truncateText(detail.message, XDS_LIMITS.maxLoggedErrorDetailChars, cutFrom), ...fields },
+      'xDS NACK',
+    );
+    const message = truncateText(detail.message, XDS_LIMITS.maxErrorDetailChars, cutFrom);
+    this.report((s) => s.nacked(this.options.streamId, typeUrl, version, nonce, message));
   }
 
   /** Reports the snapshot's config version once (per version) when `applied` says the stream has it all. */
@@ -133,7 +197,8 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     if (key === this.blockedKey) return;
     this.blockedKey = key;
     if (typeUrl) {
-      this.log.warn(
+      this.warnLimited(
+        `blocked\n${snapshot.configVersion}\n${typeUrl}`,
         { configVersion: snapshot.configVersion, typeUrl: SHORT_NAMES[typeUrl] },
         'config blocked: the node rejected exactly this version of the type; waiting for a config change',
       );
@@ -141,6 +206,14 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     } else {
       this.report((s) => s.configBlocked(this.options.streamId, undefined));
     }
+  }
+
+  /** Ends the stream with INVALID_ARGUMENT for a request beyond XDS_LIMITS (logged, rate-limited). */
+  protected refuse(field: string, reason: string): void {
+    const details = `${field}: ${reason}`;
+    this.warnLimited('refused', { reason: details }, 'xDS request refused');
+    this.options.fail(GrpcStatus.INVALID_ARGUMENT, details);
+    this.close();
   }
 
   protected report(fn: (listener: NodeStatusListener) => void): void {

@@ -16,9 +16,28 @@ function registry(): NodeRegistry & { open(stream: string, node: string, kind?: 
 const EPOCH = new Date(0);
 
 describe('evaluateRollout', () => {
-  it('converges at once with nobody to wait for, unless nodes are named', () => {
-    expect(evaluateRollout([], 3, { nodeIds: [] }, EPOCH)).toEqual({ state: 'CONVERGED', applied: [], pending: [], nacked: [] });
+  it('converges at once with nobody to wait for, unless nodes are named or a minimum is asked for', () => {
+    expect(evaluateRollout([], 3, { nodeIds: [] }, EPOCH)).toEqual({ state: 'CONVERGED', applied: [], pending: [], nacked: [], connected: 0 });
     expect(evaluateRollout([], 3, { nodeIds: ['a'] }, EPOCH)).toMatchObject({ state: 'WAITING', pending: ['a'] });
+    expect(evaluateRollout([], 3, { nodeIds: [], minNodes: 1 }, EPOCH)).toEqual({ state: 'WAITING', applied: [], pending: [], nacked: [], connected: 0 });
+  });
+
+  it('minNodes: converges once that many selected nodes are connected and all of them applied', () => {
+    const r = registry();
+    r.open('s1', 'a');
+    r.open('s2', 'a');
+    r.open('s3', 'g', 'grpc');
+    r.configApplied('s1', '4');
+    r.configApplied('s2', '4');
+    r.configApplied('s3', '4');
+    // Two streams of one node are one node.
+    expect(evaluateRollout(r.list(), 4, { nodeIds: [], kind: 'envoy', minNodes: 2 }, EPOCH)).toMatchObject({ state: 'WAITING', applied: ['a'], connected: 1 });
+    expect(evaluateRollout(r.list(), 4, { nodeIds: [], minNodes: 2 }, EPOCH)).toMatchObject({ state: 'CONVERGED', applied: ['a', 'g'], connected: 2 });
+    r.open('s4', 'b');
+    // Enough nodes, but one has not applied yet.
+    expect(evaluateRollout(r.list(), 4, { nodeIds: [], minNodes: 2 }, EPOCH)).toMatchObject({ state: 'WAITING', pending: ['b'], connected: 3 });
+    // Named ids that are not connected do not count as connected.
+    expect(evaluateRollout(r.list(), 4, { nodeIds: ['a', 'zz'], minNodes: 1 }, EPOCH)).toMatchObject({ state: 'WAITING', pending: ['zz'], connected: 1 });
   });
 
   it('counts a node as applied when all its streams are at the target or newer, numerically', () => {

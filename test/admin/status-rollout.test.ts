@@ -109,7 +109,7 @@ describe('WaitForRollout', () => {
     expect(wait.messages.at(-1)).toMatchObject({ state: 'WAITING', pending: ['envoy-2'], done: false });
     await answerPushes(c2);
     expect((await wait.done).code).toBe(grpc.status.OK);
-    expect(wait.messages.at(-1)).toEqual({ state: 'CONVERGED', version: '2', applied: ['envoy-1', 'envoy-2'], pending: [], nacked: [], done: true });
+    expect(wait.messages.at(-1)).toEqual({ state: 'CONVERGED', version: '2', applied: ['envoy-1', 'envoy-2'], pending: [], nacked: [], done: true, connected: 2 });
     expect(wait.messages.filter((m) => m.done)).toHaveLength(1);
   });
 
@@ -145,10 +145,10 @@ describe('WaitForRollout', () => {
     expect(wait.messages.at(-1)).toMatchObject({ state: 'TIMED_OUT', done: true });
   });
 
-  it('converges at once with no node connected; waits for named nodes to connect', async () => {
+  it('converges at once with no node connected (min_nodes 0); waits for named nodes to connect', async () => {
     const none = waitForRollout(h.client, {});
     expect((await none.done).code).toBe(grpc.status.OK);
-    expect(none.messages).toEqual([{ state: 'CONVERGED', version: '1', applied: [], pending: [], nacked: [], done: true }]);
+    expect(none.messages).toEqual([{ state: 'CONVERGED', version: '1', applied: [], pending: [], nacked: [], done: true, connected: 0 }]);
 
     const named = waitForRollout(h.client, { node_ids: ['late', 'late'] });
     await expect.poll(() => named.messages.length).toBe(1);
@@ -156,6 +156,22 @@ describe('WaitForRollout', () => {
     await connect('late');
     expect((await named.done).code).toBe(grpc.status.OK);
     expect(named.messages.at(-1)).toMatchObject({ state: 'CONVERGED', applied: ['late'], done: true });
+  });
+
+  it('min_nodes: waits until that many nodes are connected and applied, else times out saying how many were connected', async () => {
+    const lonely = waitForRollout(h.client, { min_nodes: 1, timeout_ms: 300 });
+    expect((await lonely.done).code).toBe(grpc.status.OK);
+    expect(lonely.messages.at(-1)).toEqual({ state: 'TIMED_OUT', version: '1', applied: [], pending: [], nacked: [], done: true, connected: 0 });
+
+    const two = waitForRollout(h.client, { min_nodes: 2, timeout_ms: 20_000 });
+    await expect.poll(() => two.messages.length).toBe(1);
+    expect(two.messages[0]).toMatchObject({ state: 'WAITING', connected: 0 });
+    await connect('envoy-1');
+    await expect.poll(() => two.messages.at(-1)?.connected).toBe(1);
+    expect(two.messages.at(-1)).toMatchObject({ state: 'WAITING', applied: ['envoy-1'], done: false });
+    await connect('envoy-2');
+    expect((await two.done).code).toBe(grpc.status.OK);
+    expect(two.messages.at(-1)).toMatchObject({ state: 'CONVERGED', applied: ['envoy-1', 'envoy-2'], connected: 2, done: true });
   });
 
   it('a node already past the target counts as applied; older targets work', async () => {
@@ -185,6 +201,7 @@ describe('WaitForRollout', () => {
       [{ node_kind: 'proxy' }, 'node_kind'],
       [{ node_ids: ['a', ''] }, 'node_ids[1]'],
       [{ version: '18446744073709551615' }, 'version'],
+      [{ node_ids: ['a', 'b', 'a'], min_nodes: 3 }, 'min_nodes'],
     ];
     for (const [req, field] of cases) {
       const wait = waitForRollout(h.client, req);

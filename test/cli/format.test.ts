@@ -116,11 +116,14 @@ describe('status and history tables', () => {
   });
 
   it('rollout progress lines', () => {
-    expect(formatProgress({ state: 'WAITING', version: '5', applied: ['a'], pending: ['b', 'c'], nacked: [], done: false })).toBe(
+    expect(formatProgress({ state: 'WAITING', version: '5', applied: ['a'], pending: ['b', 'c'], nacked: [], done: false, connected: 2 })).toBe(
       'waiting: version 5, 1/3 applied; pending: b, c',
     );
-    expect(formatProgress({ state: 'TIMED_OUT', version: '5', applied: [], pending: ['b'], nacked: [node({ node_id: 'x' })], done: true })).toBe(
+    expect(formatProgress({ state: 'TIMED_OUT', version: '5', applied: [], pending: ['b'], nacked: [node({ node_id: 'x' })], done: true, connected: 1 })).toBe(
       'timed out: version 5, 0/1 applied; pending: b; nacked: x',
+    );
+    expect(formatProgress({ state: 'WAITING', version: '5', applied: ['a'], pending: [], nacked: [], done: false, connected: 1 }, 3)).toBe(
+      'waiting: version 5, 1/1 applied; 1 node connected, at least 3 needed (--min-nodes)',
     );
   });
 });

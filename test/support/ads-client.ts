@@ -81,6 +81,18 @@ export class AdsClient {
     this.sentNode = true;
   }
 
+  /**
+   * Writes an already encoded DiscoveryRequest (bytes no encoder would produce, or a huge request built
+   * cheaply); resolves once written or the stream has ended. Counts as having sent the node.
+   */
+  sendRaw(bytes: Buffer): Promise<void> {
+    this.sentNode = true;
+    return new Promise((resolve) => {
+      this.call.write(bytes, () => resolve());
+      void this.status.then(() => resolve());
+    });
+  }
+
   /** Sends a request without a node first (to test the server's refusal). */
   sendWithoutNode(typeUrl: string, names: readonly string[]): void {
     this.sentNode = true;

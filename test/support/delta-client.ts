@@ -72,6 +72,18 @@ export class DeltaClient {
     for (const [name, version] of Object.entries(opts.initialVersions ?? {})) this.heldOf(typeUrl).set(name, { version, resource: {} });
   }
 
+  /**
+   * Writes an already encoded DeltaDiscoveryRequest (bytes no encoder would produce, or a huge request built
+   * cheaply); resolves once written or the stream has ended. Counts as having sent the node.
+   */
+  sendRaw(bytes: Buffer): Promise<void> {
+    this.sentNode = true;
+    return new Promise((resolve) => {
+      this.call.write(bytes, () => resolve());
+      void this.status.then(() => resolve());
+    });
+  }
+
   next(timeoutMs = 3000): Promise<DeltaDiscoveryResponseIn> {
     return this.responses.next(timeoutMs);
   }

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import type { EnvoyResources, NodeKind } from '../../src/translate/types';
-import { addAdsService, type AdsService } from '../../src/xds/ads-server';
+import { ADS_SERVER_OPTIONS, addAdsService, type AdsServerOptions, type AdsService } from '../../src/xds/ads-server';
 import { NodeRegistry } from '../../src/xds/node-status';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
 import { AdsClient } from '../support/ads-client';
@@ -32,13 +32,14 @@ export interface AdsHarness {
   close(): Promise<void>;
 }
 
-export async function startAds(): Promise<AdsHarness> {
+/** `options`: extra AdsServerOptions (e.g. pacing). The gRPC server has Tether's own server options. */
+export async function startAds(options: Partial<AdsServerOptions> = {}): Promise<AdsHarness> {
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const cache = new SnapshotCache();
   const registry = new NodeRegistry();
-  const server = new grpc.Server();
-  const ads = addAdsService(server, { cache, logger, status: registry });
+  const server = new grpc.Server(ADS_SERVER_OPTIONS);
+  const ads = addAdsService(server, { cache, logger, status: registry, ...options });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

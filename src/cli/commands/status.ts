@@ -1,8 +1,8 @@
 /** `tether status` and `tether wait`: which nodes applied which version. */
 import { type Command, Option } from 'commander';
-import { collect, durationArg, versionArg } from '../args';
+import { collect, durationArg, uint32Arg, versionArg } from '../args';
 import { CliError } from '../errors';
-import { formatProgress, formatStatus, jsonView, nackSummary } from '../format';
+import { connectedNodes, formatProgress, formatStatus, jsonView, nackSummary } from '../format';
 import type { RolloutProgress__Output } from '../admin-client';
 import { type CliIo, type CommandContext, runWithClient, withConnectionOptions } from './common';
 
@@ -29,23 +29,32 @@ export function addStatusCommands(program: Command, io: CliIo): void {
   withConnectionOptions(
     program
       .command('wait')
-      .description('wait until every selected node applied a version: exit 0 converged, 1 a node NACKed it, 2 timed out')
+      .description('wait until every selected node, and at least --min-nodes of them, applied a version: exit 0 converged, 1 a node NACKed it, 2 timed out')
       .option('--version <n>', 'the version to wait for (default: the current one)', versionArg)
       .addOption(new Option('--node <id>', 'only this node id (repeatable)').argParser(collect).default([], 'every connected node'))
       .addOption(kindOption())
+      .addOption(new Option('--min-nodes <n>', 'wait until at least this many selected nodes are connected (0: none needed)').argParser(uint32Arg).default(1))
       .addOption(new Option('--timeout <duration>', 'how long to wait, e.g. 30s, 500ms, 2m').argParser(durationArg).default(30_000, '30s')),
-  ).action(async (flags: { version?: string; node: string[]; kind?: string; timeout: number }, command: Command) => {
+  ).action(async (flags: WaitFlags, command: Command) => {
     await runWithClient(command, io, (ctx) => waitForRollout(ctx, flags));
   });
 }
 
-async function waitForRollout(ctx: CommandContext, flags: { version?: string; node: string[]; kind?: string; timeout: number }): Promise<number> {
+interface WaitFlags {
+  version?: string;
+  node: string[];
+  kind?: string;
+  minNodes: number;
+  timeout: number;
+}
+
+async function waitForRollout(ctx: CommandContext, flags: WaitFlags): Promise<number> {
   if (flags.timeout < 1 || flags.timeout > MAX_TIMEOUT_MS) throw new CliError(`--timeout must be between 1ms and ${MAX_TIMEOUT_MS}ms`);
   let lastLine = '';
   let final: RolloutProgress__Output;
   try {
     final = await ctx.client.waitForRollout(
-      { version: flags.version ?? '0', node_ids: flags.node, node_kind: flags.kind ?? '', timeout_ms: flags.timeout },
+      { version: flags.version ?? '0', node_ids: flags.node, node_kind: flags.kind ?? '', timeout_ms: flags.timeout, min_nodes: flags.minNodes },
       {
         deadlineMs: flags.timeout + CALL_DEADLINE_MARGIN_MS,
         onProgress: (progress) => {
@@ -53,7 +62,7 @@ async function waitForRollout(ctx: CommandContext, flags: { version?: string; no
             ctx.io.stdout(`${JSON.stringify(jsonView(progress))}\n`);
             return;
           }
-          const line = formatProgress(progress);
+          const line = formatProgress(progress, flags.minNodes);
           if (line !== lastLine && !progress.done) ctx.io.stderr(`${line}\n`);
           lastLine = line;
         },
@@ -76,7 +85,12 @@ async function waitForRollout(ctx: CommandContext, flags: { version?: string; no
       for (const node of final.nacked) ctx.io.stderr(`  ${node.node_id}: ${nackSummary(node) || 'NACK'}\n`);
       return WAIT_EXIT.FAILED;
     case 'TIMED_OUT':
-      ctx.io.stderr(`tether: timed out waiting for version ${final.version}; pending: ${final.pending.join(', ') || 'none'}\n`);
+      if (final.connected < flags.minNodes) {
+        const pending = final.pending.length > 0 ? `; pending: ${final.pending.join(', ')}` : '';
+        ctx.io.stderr(`tether: timed out waiting for version ${final.version}: ${connectedNodes(final.connected, flags.minNodes)}${pending}\n`);
+      } else {
+        ctx.io.stderr(`tether: timed out waiting for version ${final.version}; pending: ${final.pending.join(', ') || 'none'}\n`);
+      }
       return WAIT_EXIT.TIMED_OUT;
     default:
       throw new CliError(`unexpected rollout state ${final.state}`);

@@ -39,7 +39,7 @@ describe('request decoding under XDS_LIMITS', () => {
       }),
     ).toEqual({
       version_info: 'v'.repeat(L.maxVersionBytes),
-      node: { id: 'i'.repeat(L.maxNodeIdChars), cluster: 'c', user_agent_name: 'envoy', user_agent_version: '', metadata: { fields: { TETHER_NODE_KIND: { stringValue: 'grpc' } } } },
+      node: { id: 'i'.repeat(L.maxNodeIdChars), cluster: 'c', user_agent_name: 'envoy', user_agent_version: '', user_agent_build_version: null, metadata: { fields: { TETHER_NODE_KIND: { stringValue: 'grpc' } } } },
       resource_names: names,
       type_url: 't'.repeat(L.maxTypeUrlBytes),
       response_nonce: '7',

@@ -23,6 +23,7 @@ export {
   routeImpacts,
   plannedImpacts,
   MAX_WHAT_IF_SAMPLES,
+  type PlannedImpact,
   type BackendShareOutcome,
   type ReplicaShareOutcome,
   type RouteImpactOutcome,
@@ -30,5 +31,6 @@ export {
   type WhatIfOptions,
   type WhatIfSide,
 } from './what-if';
+export { runSampleJob, type SampleJob, type SampleResult, type SampleSide } from './what-if-sampling';
 export { proposeConfig, type Proposal, type ProposedChange } from './proposal';
 export { explainKind, kindsOf, servesRoutes, whatIfKinds, type KindsFrom } from './node-kinds';

@@ -4,18 +4,17 @@
  * translated for the node kind beside the current config, and compared (src/control/explain).
  * Nothing is stored or published.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { TetherError } from '../control/errors';
 import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, servesRoutes, whatIfKinds, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
-import { buildSnapshot, EncodeCache } from '../cache/snapshot';
-import { diffResources } from '../control/resource-diff';
 import { DEFAULT_SAMPLES, initHashing } from '../affinity';
 import { computePool } from '../compute';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
 import type { RouteImpact } from '../generated/tether/tether/admin/v1/RouteImpact';
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
-import type { EnvoyResources, NodeKind } from '../translate/types';
+import type { NodeKind } from '../translate/types';
 import { contentHash } from '../util/content-hash';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { ExplainSource } from './explain-source';
@@ -134,11 +133,15 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
   const { kinds, from } = whatIfKinds(read.kind, connectedKinds(), served);
   const routes: RouteImpact[] = [];
   const changes: WhatIfResponse['changes'] = [];
-  const encodings = new EncodeCache();
   for (const kind of kinds) {
+    // Each side's wire form is built (and cached) in its own turn: ~0.1 s at 2,000 endpoints.
+    const wireBefore = before.wire(kind);
+    await nextTurn();
+    const wireAfter = after.wire(kind);
+    await nextTurn();
     const measurements = plannedImpacts(
-      { resources: before.wire(kind), owners: before.owners },
-      { resources: after.wire(kind), owners: after.owners },
+      { resources: wireBefore, owners: before.owners },
+      { resources: wireAfter, owners: after.owners },
       { kind, samples: read.samples, sessions: read.sessions },
     );
     for (const planned of measurements) {
@@ -146,8 +149,8 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
       // far more for a 2,000-endpoint ring): on the worker thread, never on the event loop.
       routes.push(toRouteImpact(planned.finish(await computePool().sample(planned.job)), kind));
     }
-    const snapshotOf = (resources: EnvoyResources) => new Map([[kind, buildSnapshot(resources, kind, '', encodings)]]);
-    for (const c of diffResources(snapshotOf(before.resources(kind)), snapshotOf(after.resources(kind)))) {
+    // Encoding and diffing a 2,000-endpoint assignment takes ~0.5 s: on the worker too.
+    for (const c of await computePool().diff({ nodeKind: kind, before: before.resources(kind), after: after.resources(kind) })) {
       changes.push({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' });
     }
   }

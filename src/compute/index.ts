@@ -1,3 +1,3 @@
 /** compute/: heavy pure computations on a worker thread, off the event loop. */
 export { ComputePool, computePool } from './pool';
-export { exactShares, runJob, type ComputeJob, type ComputeResult, type ShareInput, type ShareOutput } from './jobs';
+export { exactShares, resourceChanges, runJob, type DiffInput, type ComputeJob, type ComputeResult, type ShareInput, type ShareOutput } from './jobs';

@@ -1,11 +1,15 @@
 /**
  * The pure computations Tether runs off the event loop, as plain data in and out (structured
  * clone carries Maps, bigints and typed arrays): exact session shares of large rings and
- * tables (src/metrics/session-share.ts) and what-if sampling (src/admin/what-if.ts).
+ * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts).
  */
 import { createPicker, initHashing, type AffinityEndpoint } from '../affinity';
 import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
+import { buildSnapshot, EncodeCache } from '../cache/snapshot';
+import { diffResources } from '../control/resource-diff';
+import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
+import type { EnvoyResources, NodeKind } from '../translate/types';
 
 export interface ShareInput {
   endpoints: AffinityEndpoint[];
@@ -15,8 +19,21 @@ export interface ShareInput {
 /** Per input, its exact Envoy shares, or why they could not be computed. */
 export type ShareOutput = { shares: Map<string, number> } | { error: string };
 
-export type ComputeJob = { kind: 'shares'; clusters: ShareInput[] } | { kind: 'sample'; job: SampleJob };
-export type ComputeResult = ShareOutput[] | SampleResult;
+/** What a change does to the resources one kind of node is served (encoding and text diffs). */
+export interface DiffInput {
+  nodeKind: NodeKind;
+  before: EnvoyResources;
+  after: EnvoyResources;
+}
+
+export type ComputeJob = { kind: 'shares'; clusters: ShareInput[] } | { kind: 'sample'; job: SampleJob } | { kind: 'diff'; diff: DiffInput };
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[];
+
+export function resourceChanges(input: DiffInput): ResourceChange[] {
+  const encodings = new EncodeCache();
+  const snapshotOf = (resources: EnvoyResources) => new Map([[input.nodeKind, buildSnapshot(resources, input.nodeKind, '', encodings)]]);
+  return diffResources(snapshotOf(input.before), snapshotOf(input.after));
+}
 
 export function exactShares(input: ShareInput): ShareOutput {
   try {
@@ -34,5 +51,7 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.clusters.map(exactShares);
     case 'sample':
       return runSampleJob(job.job);
+    case 'diff':
+      return resourceChanges(job.diff);
   }
 }

@@ -15,7 +15,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../control/explain/what-if-sampling';
-import type { ComputeJob, ComputeResult, ShareInput, ShareOutput } from './jobs';
+import type { ResourceChange } from '../control/types';
+import type { ComputeJob, ComputeResult, DiffInput, ShareInput, ShareOutput } from './jobs';
 
 interface Pending {
   resolve(result: ComputeResult): void;
@@ -56,6 +57,11 @@ export class ComputePool {
   /** One route's what-if sampling. */
   sample(job: SampleJob): Promise<SampleResult> {
     return this.run({ kind: 'sample', job }) as Promise<SampleResult>;
+  }
+
+  /** What a change does to one kind of node's resources (encoding, text diffs). */
+  diff(diff: DiffInput): Promise<ResourceChange[]> {
+    return this.run({ kind: 'diff', diff }) as Promise<ResourceChange[]>;
   }
 
   /** Stops the worker (pending jobs are rejected); a later job starts a new one. */

@@ -181,7 +181,7 @@ const withWhatIfOptions = (command: Command): Command =>
   withConnectionOptions(
     command
       .addOption(kindOption('measure for'))
-      .option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg)
+      .option('--samples <n>', 'synthetic sessions per route (default 100,000, at most 200,000)', uint32Arg)
       .addOption(new Option('--session <value>', "a real session to place, by its key's value (e.g. a user id; repeatable): listed if it moves").argParser(collect))
       .option('--sessions-file <file>', 'sessions to place, one value per line (- for stdin)'),
   );

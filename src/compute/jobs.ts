@@ -3,13 +3,20 @@
  * clone carries Maps, bigints and typed arrays): exact session shares of large rings and
  * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts).
  */
-import { createPicker, initHashing, type AffinityEndpoint } from '../affinity';
+import { createPicker, initHashing, pickerData, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
 import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources, NodeKind } from '../translate/types';
+
+/**
+ * Above this cost (src/affinity pickerCost: ring entries, ~2–3.5 µs each) a ring or table is
+ * built here rather than on the event loop; 8,192 entries (a stable ring of 8 equal replicas)
+ * stay well inside a 20 ms slice.
+ */
+export const WORKER_MIN_COST = 8192;
 
 export interface ShareInput {
   endpoints: AffinityEndpoint[];
@@ -26,8 +33,17 @@ export interface DiffInput {
   after: EnvoyResources;
 }
 
-export type ComputeJob = { kind: 'shares'; clusters: ShareInput[] } | { kind: 'sample'; job: SampleJob } | { kind: 'diff'; diff: DiffInput };
-export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[];
+/** A balancer to build as a client of `flavour` does (explain's pickers). */
+export interface PickerInput extends ShareInput {
+  flavour: Flavour;
+}
+
+export type ComputeJob =
+  | { kind: 'shares'; clusters: ShareInput[] }
+  | { kind: 'sample'; job: SampleJob }
+  | { kind: 'diff'; diff: DiffInput }
+  | { kind: 'picker'; picker: PickerInput };
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | undefined;
 
 export function resourceChanges(input: DiffInput): ResourceChange[] {
   const encodings = new EncodeCache();
@@ -53,5 +69,7 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return runSampleJob(job.job);
     case 'diff':
       return resourceChanges(job.diff);
+    case 'picker':
+      return pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
   }
 }

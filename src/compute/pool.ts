@@ -16,7 +16,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../control/explain/what-if-sampling';
 import type { ResourceChange } from '../control/types';
-import type { ComputeJob, ComputeResult, DiffInput, ShareInput, ShareOutput } from './jobs';
+import type { PickerData } from '../affinity';
+import type { ComputeJob, ComputeResult, DiffInput, PickerInput, ShareInput, ShareOutput } from './jobs';
 
 interface Pending {
   resolve(result: ComputeResult): void;
@@ -62,6 +63,11 @@ export class ComputePool {
   /** What a change does to one kind of node's resources (encoding, text diffs). */
   diff(diff: DiffInput): Promise<ResourceChange[]> {
     return this.run({ kind: 'diff', diff }) as Promise<ResourceChange[]>;
+  }
+
+  /** A ring or maglev table, built as the client kind builds it (undefined: it does not hash). */
+  picker(picker: PickerInput): Promise<PickerData | undefined> {
+    return this.run({ kind: 'picker', picker }) as Promise<PickerData | undefined>;
   }
 
   /** Stops the worker (pending jobs are rejected); a later job starts a new one. */

@@ -28,15 +28,14 @@ import { Gauge, type Registry } from 'prom-client';
 import {
   balancerHosts,
   createPicker,
-  effectiveRingSizes,
   hashingReady,
   initHashing,
   isHashing,
   nominalShares,
-  normalizedWeights,
+  pickerCost,
   type AffinityEndpoint,
 } from '../affinity';
-import { computePool, type ComputePool } from '../compute';
+import { computePool, WORKER_MIN_COST, type ComputePool } from '../compute';
 import type { Snapshot } from '../cache/snapshot';
 import { lookupEnvoyType } from '../envoy/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, messageNameOf } from '../envoy/type-urls';
@@ -58,12 +57,6 @@ export interface ServedResources {
 export const DEFAULT_SHARE_SLICE_MS = 20;
 /** CPU time per slice of decoding changed clusters, ms. */
 const PLAN_SLICE_MS = 20;
-/**
- * Above this cost (ring entries, or maglev slots / 16: filling a slot is far cheaper than
- * hashing and sorting an entry) a cluster goes to the worker thread. Measured: ~2–3.5 µs per
- * ring entry, so 8,192 entries (a stable ring of 8 equal replicas) stay well inside a slice.
- */
-export const WORKER_MIN_COST = 8192;
 
 type HashingBalancer = Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
 
@@ -81,20 +74,6 @@ interface ClusterShares {
   offloaded?: boolean;
 }
 
-/** Roughly what computing the exact shares costs (see WORKER_MIN_COST). */
-function buildCost(endpoints: readonly AffinityEndpoint[], balancer: HashingBalancer): number {
-  if (balancer.type === 'maglev') return balancer.tableSize / 16;
-  const hosts = balancerHosts(endpoints, 'envoy');
-  if (hosts.length === 0) return 0;
-  try {
-    const { minRingSize, maxRingSize } = effectiveRingSizes({ flavour: 'envoy', minRingSize: balancer.minRingSize, maxRingSize: balancer.maxRingSize });
-    let minNorm = 1;
-    for (const w of normalizedWeights(hosts)) minNorm = Math.min(minNorm, w);
-    return Math.min(Math.ceil(minNorm * minRingSize) / minNorm, maxRingSize);
-  } catch {
-    return 0; // invalid sizes: building fails at once, with the error logged
-  }
-}
 
 export interface SessionShareMetrics {
   servedConfigChanged(served: ServedResources | undefined): void;
@@ -200,7 +179,7 @@ export function createSessionShareMetrics(
     let computed = 0;
     for (const [name, entry] of entries) {
       if (!entry.pending || entry.offloaded) continue;
-      if (buildCost(entry.pending.endpoints, entry.pending.balancer) > WORKER_MIN_COST) {
+      if (pickerCost(entry.pending.endpoints, entry.pending.balancer, 'envoy') > WORKER_MIN_COST) {
         entry.offloaded = true;
         offload.push([name, entry]);
         continue;

@@ -4,7 +4,7 @@
  * replaced on the next job.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPicker, initHashing, type AffinityEndpoint } from '../../src/affinity';
+import { createPicker, initHashing, pickerFrom, syntheticHashes, type AffinityEndpoint } from '../../src/affinity';
 import { ComputePool } from '../../src/compute';
 import type { BalancerSpec } from '../../src/model/types';
 
@@ -28,6 +28,17 @@ describe('compute pool', () => {
     ]);
     expect(good).toEqual({ shares: createPicker(endpoints, ring, { flavour: 'envoy' })!.shares() });
     expect(failed).toEqual({ error: expect.stringContaining('minimum_ring_size (2048) > maximum_ring_size (1024)') });
+  });
+
+  it('builds rings and maglev tables that pick exactly as ones built here', async () => {
+    const maglev: BalancerSpec = { type: 'maglev', tableSize: 251 };
+    for (const balancer of [ring, maglev]) {
+      const data = await pool.picker({ endpoints, balancer, flavour: 'envoy' });
+      const there = pickerFrom(data!);
+      const here = createPicker(endpoints, balancer, { flavour: 'envoy' })!;
+      expect(there.kind).toBe(balancer.type);
+      for (const h of syntheticHashes(500)) expect(there.pick(h)).toBe(here.pick(h));
+    }
   });
 
   it('rejects the jobs pending when the worker goes away, then starts a new one', async () => {

@@ -8,6 +8,7 @@ import { computePool, WORKER_MIN_COST } from '../compute';
 import { closest } from '../config/suggestions';
 import { TetherError } from '../control/errors';
 import {
+  assignmentOf,
   clusterBalancer,
   clusterEndpoints,
   explainKind,
@@ -149,7 +150,7 @@ async function prebuildPickers(translated: TranslatedConfig, kind: NodeKind, ser
     if (!cluster || translated.pickers.has(key)) continue;
     const lb = clusterBalancer(cluster, kind);
     if (!isHashing(lb.balancer) || lb.unsupported) continue;
-    const endpoints = clusterEndpoints(wire.endpoints.get(name), lb.useHostname);
+    const endpoints = clusterEndpoints(assignmentOf(wire, cluster), lb.useHostname);
     if (pickerCost(endpoints, lb.balancer, kind) <= WORKER_MIN_COST) continue;
     try {
       const data = await computePool().picker({ endpoints, balancer: lb.balancer, flavour: kind });

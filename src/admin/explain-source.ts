@@ -8,7 +8,8 @@
 import type { Picker } from '../affinity';
 import type { ConfigManagerApi, CurrentConfig } from '../control/types';
 import { TetherError } from '../control/errors';
-import { endpointOwners, wireResources, type EndpointOwners, type WireResources } from '../control/explain';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { endpointOwners, wireResources, wireResourcesInTurns, type EndpointOwners, type WireResources } from '../control/explain';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { createEndpointResolver, isIpLiteral, type LookupFn } from '../resolve/resolver';
@@ -28,6 +29,12 @@ export interface TranslatedConfig {
   readonly pickers: Map<string, Picker | undefined>;
   resources(kind: NodeKind): EnvoyResources;
   wire(kind: NodeKind): WireResources;
+  /**
+   * Translates for `kind` and converts to the wire form in event-loop turns, so that the
+   * synchronous resources()/wire() after it find both ready (at 2,000 endpoints or 10,000
+   * services either holds the loop well past 50 ms in one go).
+   */
+  ready(kind: NodeKind): Promise<void>;
 }
 
 export interface ExplainSourceOptions {
@@ -86,6 +93,14 @@ export function createExplainSource(options: ExplainSourceOptions): ExplainSourc
         const e = entry(kind);
         e.wire ??= wireResources(e.resources);
         return e.wire;
+      },
+      async ready(kind) {
+        if (byKind.get(kind)?.wire) return;
+        await nextTurn();
+        const e = entry(kind);
+        await nextTurn();
+        const wire = await wireResourcesInTurns(e.resources, nextTurn);
+        e.wire ??= wire;
       },
     };
   };

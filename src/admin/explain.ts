@@ -21,7 +21,7 @@ import {
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
-import type { NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../translate/types';
 import type { ExplainSource, TranslatedConfig } from './explain-source';
 import { RequestFields, quote } from './request-fields';
 import { readNodeKind } from './status';
@@ -171,6 +171,7 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
     const near = closest(read.service, names);
     throw new TetherError('NOT_FOUND', `unknown service '${read.service}'${near ? `; did you mean '${near}'?` : ''}`);
   }
+  for (const kind of NODE_KINDS) await translated.ready(kind);
   const serves = (kind: NodeKind) => {
     try {
       servedService(translated.wire(kind), read.service, kind);

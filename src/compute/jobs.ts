@@ -1,12 +1,13 @@
 /**
  * The pure computations Tether runs off the event loop, as plain data in and out (structured
  * clone carries Maps, bigints and typed arrays): exact session shares of large rings and
- * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts).
+ * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts),
+ * the text diffs of a mutation's modified resources (src/control/config-manager.ts).
  */
 import { createPicker, initHashing, pickerData, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
 import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
-import { diffResources } from '../control/resource-diff';
+import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources, NodeKind } from '../translate/types';
@@ -42,8 +43,9 @@ export type ComputeJob =
   | { kind: 'shares'; clusters: ShareInput[] }
   | { kind: 'sample'; job: SampleJob }
   | { kind: 'diff'; diff: DiffInput }
+  | { kind: 'textDiffs'; pending: PendingDiff[] }
   | { kind: 'picker'; picker: PickerInput };
-export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | undefined;
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | undefined;
 
 export function resourceChanges(input: DiffInput): ResourceChange[] {
   const encodings = new EncodeCache();
@@ -67,6 +69,8 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.clusters.map(exactShares);
     case 'sample':
       return runSampleJob(job.job);
+    case 'textDiffs':
+      return job.pending.map(renderDiff);
     case 'diff':
       return resourceChanges(job.diff);
     case 'picker':

@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../control/explain/what-if-sampling';
+import type { PendingDiff } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';
 import type { PickerData } from '../affinity';
 import type { ComputeJob, ComputeResult, DiffInput, PickerInput, ShareInput, ShareOutput } from './jobs';
@@ -63,6 +64,13 @@ export class ComputePool {
   /** What a change does to one kind of node's resources (encoding, text diffs). */
   diff(diff: DiffInput): Promise<ResourceChange[]> {
     return this.run({ kind: 'diff', diff }) as Promise<ResourceChange[]>;
+  }
+
+  /** The text diffs of modified resources (resource-diff.ts renderDiff), in order. */
+  textDiffs(pending: PendingDiff[]): Promise<string[]> {
+    // Exact copies: a Buffer from Node's pool would clone its whole 8 KB slab.
+    const exact = pending.map((p) => ({ ...p, before: new Uint8Array(p.before), after: new Uint8Array(p.after) }));
+    return this.run({ kind: 'textDiffs', pending: exact }) as Promise<string[]>;
   }
 
   /** A ring or maglev table, built as the client kind builds it (undefined: it does not hash). */

@@ -8,7 +8,9 @@ import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
-import { diffResources } from './resource-diff';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { computePool } from '../compute/pool';
+import { diffResourcesWith, renderDiff } from './resource-diff';
 import { undoStep } from './undo';
 import type {
   ConfigDocument,
@@ -129,6 +131,9 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     if (conflict) throw conflict;
     const built = c.build(state?.document);
     const { document, config } = validate(built.document, built.errorPaths);
+    // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
+    // event loop (xDS, ext_proc) in between them.
+    await nextTurn();
     if (options.expectedVersion && options.expectedVersion !== state?.version) {
       throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
     }
@@ -144,7 +149,12 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
-      changes = diffResources(publisher.served()?.snapshots, prepared.snapshots);
+      // Text diffs (decoding, YAML) of what changed run on the compute worker (here if it fails).
+      changes = await diffResourcesWith(publisher.served()?.snapshots, prepared.snapshots, (pending) =>
+        computePool()
+          .textDiffs(pending)
+          .catch(() => pending.map(renderDiff)),
+      );
     } catch (err) {
       await prepared.discard();
       throw err;

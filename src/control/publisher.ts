@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
@@ -87,22 +88,44 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
 /**
  * Every kind or nothing: a kind that fails to translate or encode fails the whole config. So
  * does an older Envoy level once a node of that level has connected (`levels`): its nodes must
- * not be left on an older config than the rest.
+ * not be left on an older config than the rest. One step per target, so that prepare() can
+ * let the event loop in between them (each is tens of ms for a 2,000-endpoint backend).
  */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Built {
+function buildSteps(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
-  try {
-    for (const kind of NODE_KINDS) {
-      const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, cache, kind);
-      built.resources.set(kind, resources);
-      built.snapshots.set(kind, snapshot);
-      for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
-    }
-    const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
-    for (const level of older) {
+  const steps: Array<() => void> = NODE_KINDS.map((kind) => () => {
+    const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, cache, kind);
+    built.resources.set(kind, resources);
+    built.snapshots.set(kind, snapshot);
+    for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
+  });
+  const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
+  for (const level of older) {
+    steps.push(() => {
       const target = buildTarget(config, endpoints, version, cache, level);
       if (levels.has(level)) built.levels.set(level, target.snapshot);
       for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
+    });
+  }
+  return { built, steps };
+}
+
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Built {
+  const { built, steps } = buildSteps(config, endpoints, version, cache, levels);
+  try {
+    for (const step of steps) step();
+  } finally {
+    cache.endBuild();
+  }
+  return built;
+}
+
+async function buildInTurns(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Promise<Built> {
+  const { built, steps } = buildSteps(config, endpoints, version, cache, levels);
+  try {
+    for (const step of steps) {
+      step();
+      await nextTurn();
     }
   } finally {
     cache.endBuild();
@@ -191,7 +214,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const endpoints = await resolve(config);
       let built: Built;
       try {
-        built = build(config, endpoints, version, encodeCache, levels);
+        built = await buildInTurns(config, endpoints, version, encodeCache, levels);
       } catch (err) {
         await restore();
         throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [

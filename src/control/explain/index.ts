@@ -3,7 +3,7 @@
  * and how a proposed change moves sticky sessions. Pure (no I/O); the admin API feeds it the
  * translated resources of the current (and proposed) config. `await initHashing()` first.
  */
-export { assignmentOf, wireResources, type WireResources } from './wire';
+export { assignmentOf, wireResources, wireResourcesInTurns, type WireResources } from './wire';
 export { servedService, endpointOwners, type EndpointOwners, type ServedService } from './served-service';
 export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
 export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';

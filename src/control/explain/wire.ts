@@ -55,13 +55,43 @@ export function assignmentOf(resources: WireResources, cluster: Cluster__Output)
 }
 
 export function wireResources(resources: EnvoyResources): WireResources {
-  const routes = resources.routes.map((r) =>
-    decodeOutput<RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', r)),
-  );
+  const steps = wireSteps(resources);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * The same, letting the event loop in (`pause`) whenever about `sliceMs` of decoding has
+ * passed: a 10,000-service config is 30,000 resources, a 2,000-endpoint assignment alone
+ * tens of ms.
+ */
+export async function wireResourcesInTurns(resources: EnvoyResources, pause: () => Promise<unknown>, sliceMs = 10): Promise<WireResources> {
+  const steps = wireSteps(resources);
+  let start = performance.now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (performance.now() - start >= sliceMs) {
+      await pause();
+      start = performance.now();
+    }
+  }
+}
+
+/** Converts one resource per step. */
+function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, void> {
+  const routes: RouteConfiguration__Output[] = [];
+  for (const r of resources.routes) {
+    routes.push(decodeOutput<RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', r)));
+    yield;
+  }
   const clusters = new Map<string, Cluster__Output>();
   for (const c of resources.clusters) {
     const decoded = decodeOutput<Cluster__Output>('envoy.config.cluster.v3.Cluster', encodeMessage('envoy.config.cluster.v3.Cluster', c));
     clusters.set(decoded.name, decoded);
+    yield;
   }
   const endpoints = new Map<string, ClusterLoadAssignment__Output>();
   for (const e of resources.endpoints) {
@@ -70,6 +100,7 @@ export function wireResources(resources: EnvoyResources): WireResources {
       encodeMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', e),
     );
     endpoints.set(decoded.cluster_name, decoded);
+    yield;
   }
   for (const c of clusters.values()) {
     const service = c.eds_cluster_config?.service_name;

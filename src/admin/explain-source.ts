@@ -8,7 +8,7 @@
 import type { Picker } from '../affinity';
 import type { ConfigManagerApi, CurrentConfig } from '../control/types';
 import { TetherError } from '../control/errors';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldToLoop } from '../util/yield-loop';
 import { endpointOwners, wireResources, wireResourcesInTurns, type EndpointOwners, type WireResources } from '../control/explain';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
@@ -96,12 +96,12 @@ export function createExplainSource(options: ExplainSourceOptions): ExplainSourc
       },
       async ready(kind) {
         if (byKind.get(kind)?.wire) return;
-        await nextTurn();
+        await yieldToLoop();
         const e = entry(kind);
-        await nextTurn();
-        const wire = await wireResourcesInTurns(e.resources, nextTurn);
+        await yieldToLoop();
+        const wire = await wireResourcesInTurns(e.resources, yieldToLoop);
         e.wire ??= wire;
-      },
+        },
     };
   };
 

@@ -4,7 +4,7 @@
  * translated for the node kind beside the current config, and compared (src/control/explain).
  * Nothing is stored or published.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldToLoop } from '../util/yield-loop';
 import { TetherError } from '../control/errors';
 import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, servesRoutes, whatIfKinds, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
@@ -128,7 +128,7 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
     throw new TetherError('ABORTED', `expected version ${read.expectedVersion}, but the current version is ${current.version}`);
   }
   const proposal = proposeConfig(current.document, read.change);
-  await nextTurn();
+  await yieldToLoop();
   const after = await source.translate(proposal.config);
   for (const kind of NODE_KINDS) {
     await before.ready(kind);
@@ -151,6 +151,8 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
       // Building a large ring and sampling take seconds (~0.2 s per route at 100,000 sessions,
       // far more for a 2,000-endpoint ring): on the worker thread, never on the event loop.
       routes.push(toRouteImpact(planned.finish(await computePool().sample(planned.job)), kind));
+      // Turning a 2,000-replica result into its answer is ~20 ms, as is sending the diff job.
+      await yieldToLoop();
     }
     // Encoding and diffing a 2,000-endpoint assignment takes ~0.5 s: on the worker too.
     for (const c of await computePool().diff({ nodeKind: kind, before: before.resources(kind), after: after.resources(kind) })) {

@@ -8,7 +8,7 @@ import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff } from './resource-diff';
 import { undoStep } from './undo';
@@ -133,7 +133,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const { document, config } = validate(built.document, built.errorPaths);
     // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
     // event loop (xDS, ext_proc) in between them.
-    await nextTurn();
+    await yieldToLoop();
     if (options.expectedVersion && options.expectedVersion !== state?.version) {
       throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
     }

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldToLoop } from '../util/yield-loop';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
@@ -93,12 +93,16 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
  */
 function buildSteps(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
-  const steps: Array<() => void> = NODE_KINDS.map((kind) => () => {
-    const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, cache, kind);
-    built.resources.set(kind, resources);
-    built.snapshots.set(kind, snapshot);
-    for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
-  });
+  // Translating and encoding are separate steps: each is ~20 ms of CPU at 2,000 endpoints.
+  const steps: Array<() => void> = NODE_KINDS.flatMap((kind) => [
+    () => {
+      const { resources, warnings } = translateWithWarnings(config, endpoints, kind);
+      built.resources.set(kind, resources);
+      for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
+    },
+    // The registry compares a node's applied version with this string.
+    () => void built.snapshots.set(kind, buildSnapshot(built.resources.get(kind)!, kind, String(version), cache)),
+  ]);
   const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
     steps.push(() => {
@@ -125,7 +129,7 @@ async function buildInTurns(config: TetherConfig, endpoints: ResolvedEndpoints, 
   try {
     for (const step of steps) {
       step();
-      await nextTurn();
+      await yieldToLoop();
     }
   } finally {
     cache.endBuild();

@@ -1,3 +1,4 @@
+import { computePool } from '../compute';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -356,6 +357,8 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       // ADS streams never end on their own, so a graceful shutdown would wait forever.
       server.forceShutdown();
       await shutdown();
+      // The compute worker (src/compute) idles unref'd, but a job may still be running.
+      await computePool().close();
     },
   };
 }

@@ -176,7 +176,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { intervalMs: options.resolveIntervalMs } : {}),
     logger: logger.child({ component: 'resolver' }),
-    onChange: (endpoints) => republish(endpoints),
+    onChange: (endpoints) => void refreshInTurns(endpoints),
   });
 
   const republish = (endpoints: ResolvedEndpoints) => {
@@ -185,6 +185,26 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const { config, version } = served;
     try {
       serve(config, version, endpoints, build(config, endpoints, version, encodeCache, levels));
+      logger.info({ version }, 'endpoints re-resolved; pushed');
+    } catch (err) {
+      logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
+    }
+  };
+
+  /**
+   * A periodic re-resolution that changed addresses: built in event-loop turns (translating
+   * and encoding each kind is tens of ms at 2,000 endpoints), served only if nothing newer
+   * (another config, a later re-resolution) came in the meantime.
+   */
+  let refreshes = 0;
+  const refreshInTurns = async (endpoints: ResolvedEndpoints) => {
+    if (!served || resolving !== served.config) return;
+    const { config, version } = served;
+    const refresh = ++refreshes;
+    try {
+      const built = await buildInTurns(config, endpoints, version, encodeCache, levels);
+      if (refresh !== refreshes || served?.config !== config || resolving !== config) return;
+      serve(config, version, endpoints, built);
       logger.info({ version }, 'endpoints re-resolved; pushed');
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');

@@ -4,7 +4,7 @@
  * (Envoy: 1,024 entries per endpoint, 2,048,000 in all). Its session shares took 4.4–7 s on
  * the loop, WhatIf with a million samples 8.4 s, and ext_proc missed Envoy's 200 ms timeout
  * meanwhile. Rings, tables, sampling and text diffs now run on the compute worker thread
- * (src/compute), the rest in ~10–20 ms turns.
+ * (src/compute), the rest in ~10–20 ms turns; so does a DNS refresh of 2,000 addresses.
  *
  * What is bounded is the CPU one loop iteration takes (test/support/loop-stalls.ts), not the
  * wall-clock delay: on the shared 2-core box (load 15) the OS alone leaves the loop waiting
@@ -20,6 +20,9 @@ import type { ExplainRequest } from '../../src/generated/tether/tether/admin/v1/
 import type { ExplainResponse__Output } from '../../src/generated/tether/tether/admin/v1/ExplainResponse';
 import type { WhatIfRequest } from '../../src/generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse__Output } from '../../src/generated/tether/tether/admin/v1/WhatIfResponse';
+import { SnapshotCache } from '../../src/cache/snapshot-cache';
+import { createPublisher, type ServedConfig } from '../../src/control/publisher';
+import { silentLogger } from '../../src/log';
 import { createTetherMetrics } from '../../src/metrics';
 import { staticEndpoints } from '../../src/translate';
 import { AdminHarness, badRequest, bearer, failure } from '../admin/harness';
@@ -170,5 +173,37 @@ describe('the event loop stays free', () => {
       expect(eds.length).toBeGreaterThan(0);
       expect(eds.every((c) => c.diff.includes('10.3.0.1'))).toBe(true);
     });
+  });
+});
+
+describe('a DNS refresh of a 2,000-address name', () => {
+  it('re-translates and re-encodes in turns: the loop is not held', { timeout: 60_000 }, async () => {
+    let addresses = Array.from({ length: ENDPOINTS }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+    const served: ServedConfig[] = [];
+    const publisher = createPublisher({
+      cache: new SnapshotCache(),
+      logger: silentLogger(),
+      resolveIntervalMs: 100,
+      lookup: async () => addresses,
+      onServed: (s) => void served.push(s),
+    });
+    try {
+      const doc = { ...bigDoc(), backends: [{ name: 'shop-v1', endpoints: ['app.internal:8080'], balancer: { type: 'ring_hash' } }] };
+      (await publisher.prepare(validConfig(doc), 1)).publish();
+      const endpointsServed = () => served.at(-1)!.resources.get('envoy')!.endpoints.reduce((n, e) => n + (e.endpoints ?? []).reduce((m, l) => m + (l.lb_endpoints?.length ?? 0), 0), 0);
+      expect(endpointsServed()).toBe(ENDPOINTS);
+      const { stalls } = await withLoopWatch(async () => {
+        addresses = [...addresses, '10.2.0.1'];
+        const deadline = Date.now() + 50_000;
+        while (endpointsServed() !== ENDPOINTS + 1) {
+          if (Date.now() > deadline) throw new Error('the re-resolved addresses were not served within 50 s');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      });
+      expectHeld(`DNS refresh, ${ENDPOINTS} addresses of one name`, stalls);
+      expect(served.at(-1)!.version).toBe(1);
+    } finally {
+      publisher.close();
+    }
   });
 });

@@ -30,7 +30,7 @@ describe('wire form in turns', () => {
       const whole = new Map(resources.endpoints.map((e) => [e.cluster_name, decodeOutput(CLA, encodeMessage(CLA, e))]));
       const big = [...whole.values()].find((e) => (e as { endpoints: Array<{ lb_endpoints: unknown[] }> }).endpoints[0]!.lb_endpoints.length === 1001);
       expect(big).toBeDefined();
-      for (const [name, expected] of whole) expect(wire.endpoints.get(name)).toEqual(expected);
+      for (const [name, expected] of whole) expect(wire.endpoints.get(name!)).toEqual(expected);
       expect(wire).toEqual(wireResources(resources));
       // Every resource and every chunk of 250 endpoints after the first gave the loop a turn.
       expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 4);

@@ -85,6 +85,9 @@ function configHash(config: TetherConfig): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
 
+/** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
+const WORKER_DIFF_BYTES = 16 * 1024;
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -149,12 +152,14 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
-      // Text diffs (decoding, YAML) of what changed run on the compute worker (here if it fails).
-      changes = await diffResourcesWith(publisher.served()?.snapshots, prepared.snapshots, (pending) =>
-        computePool()
+      // Text diffs (decoding, YAML: ~1 ms of CPU per KB) of large changes run on the compute
+      // worker (here if it fails); small ones are not worth the trip.
+      changes = await diffResourcesWith(publisher.served()?.snapshots, prepared.snapshots, async (pending) => {
+        if (pending.reduce((n, p) => n + p.before.length + p.after.length, 0) < WORKER_DIFF_BYTES) return pending.map(renderDiff);
+        return computePool()
           .textDiffs(pending)
-          .catch(() => pending.map(renderDiff)),
-      );
+          .catch(() => pending.map(renderDiff));
+      });
     } catch (err) {
       await prepared.discard();
       throw err;

@@ -21,6 +21,6 @@
  */
 export { createTetherMetrics, type TetherMetrics, type TetherMetricsOptions } from './tether-metrics';
 export { combineListeners } from './combine-listeners';
-export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions, type ReadinessCheck } from './server';
 export { DEFAULT_SHARE_SLICE_MS, type ServedResources } from './session-share';
 export { CONVERGENCE_BUCKETS, TYPE_LABELS, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';

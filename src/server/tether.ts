@@ -328,7 +328,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     }
     if (options.admin !== false) {
       const counted = countingRejections(manager, (code) => countRejected(code, 'api'), 'api');
-      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), counted, registry, cache, logger, options.lookup);
+      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), counted, registry, cache, logger, options.lookup, store);
     }
     warnExposures(
       {
@@ -398,6 +398,7 @@ async function startAdmin(
   cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
+  history: ConfigStore,
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;
@@ -415,6 +416,7 @@ async function startAdmin(
     manager,
     registry,
     snapshots: cache,
+    history,
     logger,
     auth,
     ...(lookup ? { lookup } : {}),

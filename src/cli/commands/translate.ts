@@ -8,8 +8,7 @@ import * as fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { structToObjectOrThrow } from '../../admin/convert';
-import { parseYaml } from '../../config/yaml-source';
-import { formatErrors } from '../../config';
+import { formatErrors, parseConfigText } from '../../config';
 import { unifiedDiff } from '../../control/line-diff';
 import { diffResources } from '../../control/resource-diff';
 import { readHostsFile, hostsLookup } from '../../resolve/hosts-file';
@@ -64,9 +63,10 @@ export function addTranslateCommands(program: Command, io: CliIo): void {
       } catch (err) {
         throw new CliError(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      const parsed = parseYaml(text, flags.file === '-' ? 'stdin' : flags.file);
+      // Parsed and validated exactly as `tether validate` and the server read a file.
+      const parsed = parseConfigText(text, flags.file === '-' ? 'stdin' : flags.file);
       if (!parsed.ok) throw new CliError(`${flags.file} is not a valid config:\n${formatErrors(parsed.errors)}`);
-      const config = validDocument(parsed.value, flags.file);
+      const config = parsed.config;
       const lookup = lookupOf(flags);
       const result = await translateOffline(config, { kinds: [flags.kind], ...(lookup ? { lookup } : {}) });
       const view = readableSnapshot(result.snapshots.get(flags.kind)!);

@@ -49,7 +49,10 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     await server?.close();
   });
 
-  it('version: the client and the server, text and json; --client alone needs no server', async () => {
+  // Each test runs several CLI processes, ~1–3 s each on a loaded 2-core machine.
+  const SLOW = { timeout: 120_000 };
+
+  it('version: the client and the server, text and json; --client alone needs no server', SLOW, async () => {
     const info = buildInfo();
     const text = await tether(['version']);
     expect(text.stderr).toBe('');
@@ -69,7 +72,7 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     expect(down.stderr).toMatch(/cannot reach the admin server at 127\.0\.0\.1:1/);
   });
 
-  it('get --version N and diff A B: an earlier version as accepted, and what changed, config and Envoy resources', async () => {
+  it('get --version N and diff A B: an earlier version as accepted, and what changed, config and Envoy resources', SLOW, async () => {
     const first = server.currentVersion();
     const split = await tether(['split', 'shop', 'main', 'shop-v1=90', 'shop-v2=10']);
     expect(split.code, split.stderr).toBe(0);
@@ -107,7 +110,7 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     expect(same.stdout).toBe(`config: versions ${second} and ${second} are the same\n0 Envoy resource changes from version ${second} to ${second}\n`);
   });
 
-  it('proxy-config: what a connected node is served, as tables and as JSON equal to the served snapshot', async () => {
+  it('proxy-config: what a connected node is served, as tables and as JSON equal to the served snapshot', SLOW, async () => {
     const node = new TestNode(server.xdsAddress, 'proxy-1', server.cache, 'envoy');
     nodes.push(node);
     const clusters = await tether(['proxy-config', 'proxy-1', 'clusters']);
@@ -131,7 +134,7 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     expect(byKind.stdout).toMatch(/^shop +api_listener \(gRPC\)/m);
   });
 
-  it('translate -f: every golden case, offline, equals its expected Envoy and gRPC resources', async () => {
+  it('translate -f: every golden case, offline, equals its expected Envoy and gRPC resources', SLOW, async () => {
     const cases = fs.readdirSync(GOLDEN).filter((c) => fs.existsSync(path.join(GOLDEN, c, 'input.yaml')) && !fs.existsSync(path.join(GOLDEN, c, 'endpoints.yaml')));
     expect(cases.length).toBeGreaterThan(10);
     const byName = (list: { name?: string; cluster_name?: string }[] = []) => [...list].sort((a, b) => String(a.name ?? a.cluster_name).localeCompare(String(b.name ?? b.cluster_name)));

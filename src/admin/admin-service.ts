@@ -44,7 +44,7 @@ import { servedResources, type ServedSnapshots } from './served-resources';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { GetConfigRequest__Output } from '../generated/tether/tether/admin/v1/GetConfigRequest';
-import { TetherError } from '../control/errors';
+import { TetherError, toTetherError, type TetherErrorCode } from '../control/errors';
 import { buildInfo } from '../util/build-info';
 
 /** Versions kept in history (the store), for GetConfig of an earlier version. */
@@ -73,6 +73,8 @@ export interface AdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
   snapshots?: ServedSnapshots;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
 }
 
 export interface AdminService {
@@ -162,9 +164,16 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const fields = new RequestFields();
       const author = callerIdentity(serverCall);
       const opts = { ...fields.mutationOptions(request.options), ...(author ? { author } : {}) };
-      const call = run(request, fields);
-      fields.done();
-      const result = await call(opts);
+      let result: MutationResult;
+      try {
+        const call = run(request, fields);
+        fields.done();
+        result = await call(opts);
+      } catch (err) {
+        // A refused edit, whether the request or the resulting config was at fault (not a dry run).
+        if (request.options?.dry_run !== true) options.editRejected?.(toTetherError(err).code);
+        throw err;
+      }
       log.info(
         { method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
         'admin mutation',

@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
+import type { TetherErrorCode } from '../control/errors';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { LookupFn } from '../resolve/resolver';
@@ -33,6 +34,8 @@ export interface AddAdminServiceOptions {
   snapshots?: ServedSnapshots;
   /** The version history (the store), for GetConfig of an earlier version. */
   history?: VersionHistory;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -80,6 +83,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
     ...(options.history ? { history: options.history } : {}),
+    ...(options.editRejected ? { editRejected: options.editRejected } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);

@@ -1,12 +1,9 @@
 /**
- * Counting what fails around the config manager and the resolver, without changing them: a
- * DNS lookup that reports its failures, and a ConfigManagerApi whose refused edits are counted
- * by reason. Both pass every call and every error through unchanged.
+ * Counting DNS failures without changing the resolver: a lookup that reports each failure and
+ * passes every answer and error through unchanged.
  */
 import * as net from 'node:net';
-import type { ConfigManagerApi, MutationOptions } from '../control/types';
-import { toTetherError, type TetherErrorCode } from '../control/errors';
-import type { DnsFailure, EditSource } from '../metrics/config-state';
+import type { DnsFailure } from '../metrics/config-state';
 import { DEFAULT_LOOKUP_TIMEOUT_MS, systemLookup, type LookupFn } from '../resolve/resolver';
 
 /**
@@ -37,31 +34,4 @@ export function countingLookup(failed: (reason: DnsFailure) => void, lookup: Loo
       },
     );
   };
-}
-
-/**
- * The manager as the admin API sees it, with refused edits (not dry runs) counted as `source`.
- * A Proxy, so methods added to the manager later pass through untouched.
- */
-export function countingRejections<M extends ConfigManagerApi>(manager: M, rejected: (code: TetherErrorCode, source: EditSource) => void, source: EditSource): M {
-  const counted = async <T>(options: MutationOptions | undefined, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (err) {
-      if (!options?.dryRun) rejected(toTetherError(err).code, source);
-      throw err;
-    }
-  };
-  const wrapped: Partial<ConfigManagerApi> = {
-    apply: (document, options) => counted(options, () => manager.apply(document, options)),
-    mutate: (from, edit, options) => counted(options, () => manager.mutate(from, edit, options)),
-    rollback: (to, options) => counted(options, () => manager.rollback(to, options)),
-  };
-  return new Proxy(manager, {
-    get(target, prop, receiver) {
-      if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof ConfigManagerApi];
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }

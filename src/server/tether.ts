@@ -7,7 +7,7 @@ import type { FieldError } from '../config';
 import type { TetherConfig } from '../model/types';
 import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
-import { toTetherError } from '../control/errors';
+import { toTetherError, type TetherErrorCode } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
@@ -17,7 +17,7 @@ import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, ADS_SERVICE_NAME, addAdsService } from '../xds/ads-server';
 import { HealthImplementation } from 'grpc-health-check';
-import { countingLookup, countingRejections } from './instrumentation';
+import { countingLookup } from './instrumentation';
 import { readinessChecks } from './readiness';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
@@ -327,8 +327,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       metrics.extProc.bind(() => service.stats());
     }
     if (options.admin !== false) {
-      const counted = countingRejections(manager, (code) => countRejected(code, 'api'), 'api');
-      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), counted, registry, cache, logger, options.lookup, store);
+      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup, store, (code) => countRejected(code, 'api'));
     }
     warnExposures(
       {
@@ -399,6 +398,7 @@ async function startAdmin(
   logger: Logger,
   lookup: TetherOptions['lookup'],
   history: ConfigStore,
+  editRejected: (code: TetherErrorCode) => void,
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;
@@ -417,6 +417,7 @@ async function startAdmin(
     registry,
     snapshots: cache,
     history,
+    editRejected,
     logger,
     auth,
     ...(lookup ? { lookup } : {}),

@@ -107,6 +107,8 @@ describe('metrics for dashboards and alerts', () => {
       const options = { dry_run: false, expected_version: '0', description: '' };
       const badBackend = objectToStruct({ name: 'sticky', endpoints: ['127.0.0.1:1'], connectTimeout: 'soon' });
       await expectRefused(client.call('UpsertBackend', { options, backend: badBackend }), 'INVALID_ARGUMENT');
+      // Refused for the request itself, before any config is built: counted too.
+      await expectRefused(client.call('SetSplit', { options, service: 'sticky', route: 'main', weights: { sticky: 0 } }), 'INVALID_ARGUMENT');
       await expectRefused(client.call('SetSplit', { options: { ...options, expected_version: '999' }, service: 'sticky', route: 'main', weights: { sticky: 1 } }), 'ABORTED');
       await expectRefused(client.call('DeleteService', { options, name: 'no-such-service' }), 'NOT_FOUND');
       // A dry run that fails is not an edit: not counted.
@@ -120,7 +122,7 @@ describe('metrics for dashboards and alerts', () => {
       const text = await scrape();
       return count(text, 'invalid', 'file') > count(before, 'invalid', 'file') ? text : undefined;
     });
-    expect(count(after, 'invalid', 'api') - count(before, 'invalid', 'api')).toBe(1);
+    expect(count(after, 'invalid', 'api') - count(before, 'invalid', 'api')).toBe(2);
     expect(count(after, 'version_conflict', 'api') - count(before, 'version_conflict', 'api')).toBe(1);
     expect(count(after, 'not_found', 'api') - count(before, 'not_found', 'api')).toBe(1);
     expect(count(after, 'invalid', 'file') - count(before, 'invalid', 'file')).toBe(1);

@@ -43,9 +43,29 @@ import { whatIf } from './what-if';
 import { servedResources, type ServedSnapshots } from './served-resources';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
+import type { GetConfigRequest__Output } from '../generated/tether/tether/admin/v1/GetConfigRequest';
+import { TetherError, toTetherError, type TetherErrorCode } from '../control/errors';
+import { buildInfo } from '../util/build-info';
+
+/** Versions kept in history (the store), for GetConfig of an earlier version. */
+export interface VersionHistory {
+  get(version: number): Promise<{ version: number; document: Record<string, unknown>; createdAt: string } | undefined>;
+}
+
+async function storedVersion(history: VersionHistory | undefined, version: number) {
+  if (!history) throw new TetherError('FAILED_PRECONDITION', 'this admin server has no access to the version history');
+  const record = await history.get(version);
+  if (!record) throw new TetherError('NOT_FOUND', `version ${version} is not in the history (\`tether history\` lists the versions kept)`);
+  return record;
+}
+
+/** When this process started: GetServerInfo's started_at. */
+const startedAt = new Date().toISOString();
 
 export interface AdminServiceOptions {
   manager: ConfigManagerApi;
+  /** The version history, for GetConfig of an earlier version (FAILED_PRECONDITION without it). */
+  history?: VersionHistory;
   registry: NodeRegistry;
   logger: Logger;
   auth: AuthCheck;
@@ -53,6 +73,8 @@ export interface AdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
   snapshots?: ServedSnapshots;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
 }
 
 export interface AdminService {
@@ -142,9 +164,16 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const fields = new RequestFields();
       const author = callerIdentity(serverCall);
       const opts = { ...fields.mutationOptions(request.options), ...(author ? { author } : {}) };
-      const call = run(request, fields);
-      fields.done();
-      const result = await call(opts);
+      let result: MutationResult;
+      try {
+        const call = run(request, fields);
+        fields.done();
+        result = await call(opts);
+      } catch (err) {
+        // A refused edit, whether the request or the resulting config was at fault (not a dry run).
+        if (request.options?.dry_run !== true) options.editRejected?.(toTetherError(err).code);
+        throw err;
+      }
       log.info(
         { method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
         'admin mutation',
@@ -157,13 +186,18 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
   const edit = (source: string, documentEdit: DocumentEdit) => (opts: MutationOptions) => manager.mutate(source, documentEdit, opts);
 
   const handlers: AdminHandlers = {
-    GetConfig: unary('GetConfig', () => {
+    GetConfig: unary('GetConfig', async (req: GetConfigRequest__Output) => {
+      const fields = new RequestFields();
+      const wanted = fields.uint64(req.version, 'version');
+      fields.done();
       const current = manager.current();
+      // `tether get --version N`: a version the history keeps, exactly as it was accepted.
+      const record = wanted === 0 || wanted === current.version ? current : await storedVersion(options.history, wanted);
       return {
-        version: current.version,
-        config: objectToStruct(current.document),
-        yaml: toYaml(current.document),
-        applied_at: toTimestamp(current.createdAt),
+        version: record.version,
+        config: objectToStruct(record.document),
+        yaml: toYaml(record.document),
+        applied_at: toTimestamp(record.createdAt),
       };
     }),
 
@@ -264,6 +298,17 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req, connectedKinds)),
 
     GetServedResources: unary('GetServedResources', (req: GetServedResourcesRequest__Output) => servedResources(options.snapshots, registry, req)),
+
+    GetServerInfo: unary('GetServerInfo', () => {
+      const info = buildInfo();
+      return {
+        version: info.version,
+        revision: info.revision,
+        nodejs_version: info.nodeVersion,
+        config_version: manager.current().version,
+        started_at: toTimestamp(startedAt),
+      };
+    }),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

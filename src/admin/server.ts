@@ -3,11 +3,12 @@ import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
+import type { TetherErrorCode } from '../control/errors';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { LookupFn } from '../resolve/resolver';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
-import { createAdminService } from './admin-service';
+import { createAdminService, type VersionHistory } from './admin-service';
 import { createAuthCheck, type AdminAuth } from './auth';
 import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
@@ -31,6 +32,10 @@ export interface AddAdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots (the snapshot cache), for GetServedResources. */
   snapshots?: ServedSnapshots;
+  /** The version history (the store), for GetConfig of an earlier version. */
+  history?: VersionHistory;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -77,6 +82,8 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     auth: createAuthCheck(options.auth),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.history ? { history: options.history } : {}),
+    ...(options.editRejected ? { editRejected: options.editRejected } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);

@@ -14,6 +14,8 @@ import type { DeleteRouteRequest } from '../generated/tether/tether/admin/v1/Del
 import type { DeleteServiceRequest } from '../generated/tether/tether/admin/v1/DeleteServiceRequest';
 import type { EndpointRequest } from '../generated/tether/tether/admin/v1/EndpointRequest';
 import type { GetConfigRequest } from '../generated/tether/tether/admin/v1/GetConfigRequest';
+import type { GetServerInfoRequest } from '../generated/tether/tether/admin/v1/GetServerInfoRequest';
+import type { GetServerInfoResponse__Output } from '../generated/tether/tether/admin/v1/GetServerInfoResponse';
 import type { GetConfigResponse__Output } from '../generated/tether/tether/admin/v1/GetConfigResponse';
 import type { GetStatusRequest } from '../generated/tether/tether/admin/v1/GetStatusRequest';
 import type { GetStatusResponse__Output } from '../generated/tether/tether/admin/v1/GetStatusResponse';
@@ -69,6 +71,7 @@ export interface UnaryMethods {
   Explain: [ExplainRequest, ExplainResponse__Output];
   WhatIf: [WhatIfRequest, WhatIfResponse__Output];
   GetServedResources: [GetServedResourcesRequest, GetServedResourcesResponse__Output];
+  GetServerInfo: [GetServerInfoRequest, GetServerInfoResponse__Output];
 }
 export type UnaryMethod = keyof UnaryMethods;
 

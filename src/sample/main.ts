@@ -22,6 +22,12 @@ function intOption(min: number, max: number) {
   };
 }
 
+function coldDelayArg(value: string): number {
+  const ms = durationArg(value);
+  if (ms > 3_600_000) throw new InvalidArgumentError('must be at most 1h');
+  return ms;
+}
+
 /**
  * The `sample` command: runs one replica until SIGINT/SIGTERM (or `opts.stop`), then stops it
  * cleanly. The main `tether` CLI can mount it with `program.addCommand(createSampleCommand(...))`.
@@ -34,7 +40,7 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--host <address>', 'listen address (0.0.0.0 in containers)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port (0 = any free port)', intOption(0, 65_535), 8081)
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)', intOption(0, 65_535), 9081)
-    .option('--cold-delay <ms>', "delay of a user's first request", intOption(0, 3_600_000), 200)
+    .option('--cold-delay <duration>', "delay of a user's first request, e.g. 200ms (at most 1h)", coldDelayArg, 200)
     .option('--cache-size <users>', 'warm users kept (LRU)', intOption(1, 10_000_000), 100_000)
     .option('--log-level <level>', 'pino log level', process.env.TETHER_LOG_LEVEL ?? 'info')
     .option('--register-backend <name>', "register in this Tether backend on start; drain and deregister on SIGTERM/SIGINT")

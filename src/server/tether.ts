@@ -8,7 +8,7 @@ import type { FieldError } from '../config';
 import type { TetherConfig } from '../model/types';
 import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
-import { toTetherError } from '../control/errors';
+import { toTetherError, type TetherErrorCode } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
@@ -16,7 +16,10 @@ import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
-import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
+import { ADS_SERVER_OPTIONS, ADS_SERVICE_NAME, addAdsService } from '../xds/ads-server';
+import { HealthImplementation } from 'grpc-health-check';
+import { countingLookup } from './instrumentation';
+import { readinessChecks } from './readiness';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
 import { NODE_KINDS } from '../translate/types';
 import { NodeRegistry } from '../xds/node-status';
@@ -182,7 +185,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     cache,
     logger,
     onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
-    ...(options.lookup ? { lookup: options.lookup } : {}),
+    lookup: countingLookup((reason) => metrics.configState.dnsFailed(reason), options.lookup),
     ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
   // Key files are read before a version goes out (asynchronously, never failing the version):
@@ -250,10 +253,20 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     throw e.code === 'INVALID_ARGUMENT' ? new ConfigRejectedError(e.fieldErrors) : e;
   }
 
+  metrics.configState.bind({
+    current: () => {
+      const { version, createdAt } = manager.current();
+      return { version, createdAt };
+    },
+    nodes: () => registry.list(),
+  });
+  const countRejected = (code: Parameters<typeof metrics.configState.editRejected>[0], from: 'api' | 'file') => metrics.configState.editRejected(code, from);
+
   const applyText = async (text: string, source: string): Promise<ApplyResult> => {
     const fromFile = configPath !== undefined && source === configPath;
     const parsed = parseConfigDocument(text, source);
     let errors: FieldError[];
+    let lastError: unknown;
     if (parsed.ok) {
       try {
         const result = await manager.apply(parsed.document, {
@@ -263,18 +276,26 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         });
         return { ok: true, version: String(result.version), changed: result.changed };
       } catch (err) {
+        lastError = err;
         const e = toTetherError(err);
         errors = e.fieldErrors.length > 0 ? e.fieldErrors : [{ path: '', message: e.message }];
       }
     } else {
       errors = parsed.errors;
     }
+    countRejected(parsed.ok ? toTetherError(lastError).code : 'INVALID_ARGUMENT', fromFile ? 'file' : 'api');
     logger.error({ source, errors }, `config rejected; still serving version ${manager.current().version}:\n${formatErrors(errors)}`);
     return { ok: false, errors };
   };
 
   const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...ADS_SERVER_OPTIONS });
   addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: combineListeners(registry, metrics.listener) });
+  // grpc.health.v1 on the xDS port ('' and the ADS service), SERVING once bound and serving a config.
+  const xdsHealth = new HealthImplementation({ '': 'NOT_SERVING', [ADS_SERVICE_NAME]: 'NOT_SERVING' });
+  xdsHealth.addToServer(server);
+  const setXdsServing = (serving: boolean) => {
+    for (const name of ['', ADS_SERVICE_NAME]) xdsHealth.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+  };
   const xdsHost = options.xdsHost ?? '0.0.0.0';
   let xdsPort: number;
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
@@ -292,6 +313,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         port: options.metrics.port ?? DEFAULT_METRICS_PORT,
         metrics,
         logger,
+        readiness: readinessChecks({ snapshot: (kind) => cache.get(kind), dataDir }),
       });
     }
     if (options.extProc) {
@@ -300,9 +322,14 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         port: options.extProc.port ?? DEFAULT_EXT_PROC_PORT,
         services: policiesFromConfig(() => manager.current().config),
         logger,
+        observer: metrics.extProc.observer,
       });
+      const service = extProc.service;
+      metrics.extProc.bind(() => service.stats());
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup);
+    if (options.admin !== false) {
+      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup, store, (code) => countRejected(code, 'api'));
+    }
     warnExposures(
       {
         ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
@@ -319,6 +346,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     await shutdown();
     throw err;
   }
+  setXdsServing(true);
   logger.info(
     { xdsPort, host: xdsHost, tls: options.xdsTls ? (options.xdsTls.ca ? 'mtls' : 'tls') : 'off', config: label, version: manager.current().version },
     'tether xDS server listening',
@@ -348,6 +376,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     },
     applyText,
     async close() {
+      setXdsServing(false);
       watcher?.close();
       await admin?.close();
       await metricsServer?.close();
@@ -371,6 +400,8 @@ async function startAdmin(
   cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
+  history: ConfigStore,
+  editRejected: (code: TetherErrorCode) => void,
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;
@@ -388,6 +419,8 @@ async function startAdmin(
     manager,
     registry,
     snapshots: cache,
+    history,
+    editRejected,
     logger,
     auth,
     ...(lookup ? { lookup } : {}),

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { TlsFiles } from '../../admin/tls';
 import { CONFIG_SOURCE_MODES, type ConfigSourceMode } from '../../control/config-source';
 import { DEFAULT_PORTS } from '../../ports';
-import { listenOptions, nonNegativeIntArg, positiveIntArg } from '../args';
+import { durationArg, listenOptions, positiveDurationArg, positiveIntArg } from '../args';
 
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
 
@@ -85,8 +85,8 @@ export function createServeCommand(): Command {
   });
   return command
     .option('--secrets-dir <dir>', "directory ext_proc key files (hmacSecretFile, jwksFile) must be inside; relative paths are relative to it (default: the config file's directory, else the data dir's parent) [env TETHER_SECRETS_DIR]", env.TETHER_SECRETS_DIR)
-    .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeIntArg, DEFAULT_PUSH_DEBOUNCE_MS)
-    .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveIntArg, 30_000)
+    .addOption(new Option('--push-debounce <duration>', 'after a push, coalesce further config changes for this long into one push, e.g. 200ms (0: push each at once)').argParser(durationArg).default(DEFAULT_PUSH_DEBOUNCE_MS, '100ms'))
+    .addOption(new Option('--resolve-interval <duration>', 'how often DNS endpoints are re-resolved, e.g. 30s').argParser(positiveDurationArg).default(30_000, '30s'))
     .option('--hosts-file <file>', 'static names for endpoints, hosts(5) form (IP name…), looked up before DNS')
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ServeOptions) => {

@@ -75,6 +75,13 @@ function where(pick: PickInfo__Output): string {
   return `${slot} → ${pick.address}${backends}`;
 }
 
+/** What outlier detection, a failed health check or a drain would do to this request. */
+function fallbackLine(pick: PickInfo__Output): string | undefined {
+  if (!pick.fallback_address) return undefined;
+  const backends = pick.fallback_backends.length > 0 ? ` (backend ${pick.fallback_backends.join(', ')})` : '';
+  return `fallback: ${pick.fallback_address}${backends}, while ${pick.address} is ejected, unhealthy or drained`;
+}
+
 /** The human form: the route, then `x-user=alice → hash 0x… → ring entry 12/1024 → 10.0.0.2:8080 (backend shop-v1)`. */
 export function formatExplain(res: ExplainResponse__Output): string {
   const out: string[] = [`service ${res.service}, ${res.node_kind} nodes, config version ${res.version}`];
@@ -90,6 +97,8 @@ export function formatExplain(res: ExplainResponse__Output): string {
   const hash = res.request_hash ? ` → hash ${res.request_hash}` : '';
   if (res.pick) {
     out.push(`${keys}${hash} → ${where(res.pick)}`);
+    const fallback = fallbackLine(res.pick);
+    if (fallback) out.push(fallback);
   } else if (res.weighted_clusters.length > 0) {
     if (res.steps.length > 0) out.push(`${keys}${hash}`);
     for (const c of res.weighted_clusters) out.push(`  ${c.cluster} ${percent(c.share)}${c.pick ? `: ${where(c.pick)}` : ''}`);

@@ -9,7 +9,7 @@ import { createPicker, explain as explainPick, hex64, type AffinityRequest, type
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
@@ -27,6 +27,8 @@ export interface PickOutcome {
   size: number;
   /** The ring entry's hash, "0x…" (ring hash only). */
   entryHash?: string;
+  /** Where the request goes while `address` is out (ejected, unhealthy or drained); absent when nothing is left. */
+  fallback?: { address: string; backends: string[] };
 }
 
 export interface HashStepOutcome {
@@ -150,7 +152,15 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
     return { reason, notes: lb.notes, explained };
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
-  return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
+  const pick = pickOutcome(cluster, explained.location, ctx.owners);
+  if (explained.hash !== undefined) {
+    const address = pick.address;
+    const build = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
+    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, build).picker : build();
+    const fallback = picker?.pick(explained.hash);
+    if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
+  }
+  return { pick, notes: lb.notes, explained };
 }
 
 function cachedPicker(ctx: ExplainContext, kind: string, cluster: string, build: () => Picker | undefined): { picker?: Picker } {

@@ -156,8 +156,9 @@ export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined,
  * when it was the last one. Envoy rebuilds the ring from the healthy hosts, so each of the
  * replica's sessions moves to the replica of the next ring entry; the others stay.
  */
-export function endpointsWithout(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean, address: string): AffinityEndpoint[] {
-  const priorities = endpointsByPriority(cla, useHostname).map((list) => list.map((e) => (`${e.ip}:${e.port}` === address ? { ...e, drain: true } : e)));
+export function endpointsWithout(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean, address: string | ReadonlySet<string>): AffinityEndpoint[] {
+  const out = typeof address === 'string' ? (a: string) => a === address : (a: string) => address.has(a);
+  const priorities = endpointsByPriority(cla, useHostname).map((list) => list.map((e) => (out(`${e.ip}:${e.port}`) ? { ...e, drain: true } : e)));
   return priorities.find((list) => list.some((e) => !e.drain)) ?? [];
 }
 

@@ -27,8 +27,14 @@ export interface PickOutcome {
   size: number;
   /** The ring entry's hash, "0x…" (ring hash only). */
   entryHash?: string;
-  /** Where the request goes while `address` is out (ejected, unhealthy or drained); absent when nothing is left. */
+  /**
+   * Where the request goes while `address` is out (ejected, failing health checks, drained):
+   * Envoy rebuilds the ring (or table) from the healthy replicas; a gRPC client walks its ring
+   * to the next entry of another replica. Absent when nothing is left.
+   */
   fallback?: { address: string; backends: string[] };
+  /** Ring hash on Envoy: where a retry with the previous_hosts predicate goes (the next entry of another replica). */
+  retry?: { address: string; backends: string[] };
 }
 
 export interface HashStepOutcome {
@@ -153,7 +159,14 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
   const pick = pickOutcome(cluster, explained.location, ctx.owners);
-  if (explained.hash !== undefined) {
+  const current = ctx.pickers?.get(`${query.kind}/${cluster}`) ?? createPicker(endpoints, lb.balancer, { flavour: query.kind });
+  const walked = explained.hash !== undefined ? current?.walk?.(explained.hash, pick.address) : undefined;
+  if (walked !== undefined) {
+    if (query.kind === 'grpc') pick.fallback = { address: walked, backends: ctx.owners(walked) };
+    else pick.retry = { address: walked, backends: ctx.owners(walked) };
+  }
+  // Envoy; or a gRPC client whose ring has no other replica (the next priority then serves).
+  if (explained.hash !== undefined && pick.fallback === undefined) {
     const address = pick.address;
     const build = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
     const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, build).picker : build();
@@ -238,6 +251,9 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
     outcome.cluster = action.cluster;
     const placed = placeIn(action.cluster, keys, request, query, ctx);
     absorb(placed);
+    // Where a retry goes matters only on a route that retries on another replica.
+    const retriesElsewhere = (action.retry_policy?.retry_host_predicate ?? []).some((p) => p.name === 'envoy.retry_host_predicates.previous_hosts');
+    if (placed.pick && !retriesElsewhere) delete placed.pick.retry;
     if (placed.pick) outcome.pick = placed.pick;
     else outcome.reason = placed.reason;
     return outcome;

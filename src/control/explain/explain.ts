@@ -149,7 +149,10 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
   const lb = clusterBalancer(served, query.kind);
   const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...cachedPicker(ctx, query.kind, cluster, () => createPicker(endpoints, lb.balancer, { flavour: query.kind })) });
+  // Built once here (or kept by the caller) for the pick, the retry walk and nothing else.
+  const build = () => createPicker(endpoints, lb.balancer, { flavour: query.kind });
+  const current = ctx.pickers ? cachedPicker(ctx, query.kind, cluster, build).picker : build();
+  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...(current ? { picker: current } : {}) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
   if (generated) {
@@ -159,7 +162,6 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
   const pick = pickOutcome(cluster, explained.location, ctx.owners);
-  const current = ctx.pickers?.get(`${query.kind}/${cluster}`) ?? createPicker(endpoints, lb.balancer, { flavour: query.kind });
   const walked = explained.hash !== undefined ? current?.walk?.(explained.hash, pick.address) : undefined;
   if (walked !== undefined) {
     if (query.kind === 'grpc') pick.fallback = { address: walked, backends: ctx.owners(walked) };
@@ -168,8 +170,8 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   // Envoy; or a gRPC client whose ring has no other replica (the next priority then serves).
   if (explained.hash !== undefined && pick.fallback === undefined) {
     const address = pick.address;
-    const build = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
-    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, build).picker : build();
+    const buildWithout = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
+    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, buildWithout).picker : buildWithout();
     const fallback = picker?.pick(explained.hash);
     if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
   }

@@ -97,6 +97,10 @@ function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
     index: pick.index,
     size: pick.size,
     entry_hash: pick.entryHash ?? '',
+    fallback_address: pick.fallback?.address ?? '',
+    fallback_backends: pick.fallback?.backends ?? [],
+    retry_address: pick.retry?.address ?? '',
+    retry_backends: pick.retry?.backends ?? [],
   };
 }
 

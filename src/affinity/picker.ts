@@ -29,6 +29,13 @@ export interface Picker {
   locate(hash: bigint): PickLocation | undefined;
   /** The exact share of the 64-bit hash space each address serves. */
   shares(): Map<string, number>;
+  /**
+   * Ring hash only: the first ring entry from `hash`'s on whose replica is not `skip`, on this
+   * same ring. That is where an Envoy retry with the previous_hosts predicate goes (it tries
+   * entry index + attempt), and where a gRPC client sends the session while `skip`'s
+   * connection is down (it walks the ring to a READY subchannel).
+   */
+  walk?(hash: bigint, skip: string | ReadonlySet<string>): string | undefined;
 }
 
 export interface PickerOptions {
@@ -64,6 +71,16 @@ export function ringPicker(ring: HashRing): Picker {
     },
     locate,
     shares: () => ringShares(ring),
+    walk: (hash, skip) => {
+      const start = ringIndex(ring, hash);
+      if (start < 0) return undefined;
+      const skipped = typeof skip === 'string' ? (a: string) => a === skip : (a: string) => skip.has(a);
+      for (let step = 0; step < ring.hashes.length; step++) {
+        const address = ring.hosts[ring.owners[(start + step) % ring.hashes.length]!]!.address;
+        if (!skipped(address)) return address;
+      }
+      return undefined;
+    },
   };
 }
 

@@ -21,6 +21,7 @@ import type { RawExtProcSettings } from './ext-proc-schema';
 import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
+import { circuitBreakersSpec, healthCheckSpec, outlierDetectionSpec, retrySpec, slowStartSpec, upstreamTlsSpec } from './resilience-normalize';
 import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService, RawStrong } from './schema';
 
 /**
@@ -112,6 +113,7 @@ function route(serviceName: string, raw: RawRoute, index: number, bucketHeader: 
   if (raw.mirror !== undefined && raw.mirror.length > 0) {
     out.mirrors = raw.mirror.map((m): MirrorSpec => ({ backend: m.backend, percent: m.percent ?? DEFAULTS.mirrorPercent }));
   }
+  if (raw.retries !== undefined) out.retries = retrySpec(raw.retries);
   return out;
 }
 
@@ -208,7 +210,7 @@ function balancer(raw: RawBalancer | undefined, sticky: boolean): BalancerSpec {
 }
 
 function backend(raw: RawBackend, sticky: boolean): BackendSpec {
-  return {
+  const out: BackendSpec = {
     name: raw.name,
     endpoints: raw.endpoints.map((e) => ({
       host: e.address.host,
@@ -217,11 +219,22 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
       drain: e.drain ?? DEFAULTS.endpointDrain,
       ...(e.hashKey !== undefined ? { hashKey: e.hashKey } : {}),
       ...(e.grpcPort !== undefined ? { grpcPort: e.grpcPort } : {}),
+      ...(e.zone !== undefined ? { zone: e.zone } : {}),
+      ...(e.priority !== undefined && e.priority > 0 ? { priority: e.priority } : {}),
     })),
     balancer: balancer(raw.balancer, sticky),
     connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,
     protocol: raw.protocol ?? DEFAULTS.protocol,
   };
+  // Left out when absent, so configs without them keep their exact model (and content hash).
+  if (raw.healthCheck !== undefined) out.healthCheck = healthCheckSpec(raw.healthCheck);
+  if (raw.outlierDetection !== undefined) out.outlierDetection = outlierDetectionSpec(raw.outlierDetection);
+  if (raw.circuitBreakers !== undefined) out.circuitBreakers = circuitBreakersSpec(raw.circuitBreakers);
+  if (raw.slowStart !== undefined) out.slowStart = slowStartSpec(raw.slowStart);
+  if (raw.tls !== undefined) out.tls = upstreamTlsSpec(raw.tls);
+  if (raw.panicThreshold !== undefined) out.panicThresholdPercent = raw.panicThreshold;
+  if (raw.overprovisioningFactor !== undefined) out.overprovisioningFactor = raw.overprovisioningFactor;
+  return out;
 }
 
 export function normalize(raw: RawConfig): TetherConfig {

@@ -21,6 +21,8 @@ import type { RingHash } from '../generated/envoy/extensions/load_balancing_poli
 import type { Maglev } from '../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
 import type { HttpProtocolOptions } from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions';
 import type { Bootstrap } from '../generated/envoy/config/bootstrap/v3/Bootstrap';
+import type { UpstreamTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext';
+import type { PreviousHostsPredicate } from '../generated/envoy/extensions/retry/host/previous_hosts/v3/PreviousHostsPredicate';
 
 export type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, HttpConnectionManager, Bootstrap };
 // Fields of newer Envoys the bundled protos lack, merged into the generated types (newer-api.ts).
@@ -45,6 +47,8 @@ export interface EnvoyMessages {
   'envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash': RingHash;
   'envoy.extensions.load_balancing_policies.maglev.v3.Maglev': Maglev;
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions;
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': UpstreamTlsContext;
+  'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': PreviousHostsPredicate;
 }
 
 export type EnvoyMessageName = keyof EnvoyMessages;

@@ -4,6 +4,9 @@
  * Durations are milliseconds. Names are unique within their list (validation enforces).
  */
 import type { SessionKeyPolicy } from '../extproc/policy';
+import type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';
+
+export type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';
 
 export interface TetherConfig {
   listeners: ListenerSpec[];
@@ -164,6 +167,10 @@ export interface EndpointSpec {
    * protocol). Envoy nodes always use `port`. Absent → `port` for both kinds.
    */
   grpcPort?: number;
+  /** Locality zone (EDS locality.zone); endpoints are grouped by zone and priority. */
+  zone?: string;
+  /** EDS priority: 0 serves while healthy enough, then 1, and so on. Absent → 0. */
+  priority?: number;
 }
 
 export interface BackendSpec {
@@ -174,6 +181,18 @@ export interface BackendSpec {
   connectTimeoutMs: number; // default 1000
   /** Upstream protocol for Envoy: http1, or http2 (needed for gRPC backends). Default http1. */
   protocol: 'http1' | 'http2';
+  healthCheck?: HealthCheckSpec;
+  outlierDetection?: OutlierDetectionSpec;
+  circuitBreakers?: CircuitBreakersSpec;
+  slowStart?: SlowStartSpec;
+  tls?: UpstreamTlsSpec;
+  /**
+   * Percent of healthy endpoints below which Envoy balances over all of them, healthy or not
+   * (common_lb_config.healthy_panic_threshold). Absent → Envoy's 50.
+   */
+  panicThresholdPercent?: number;
+  /** EDS policy.overprovisioning_factor, percent (Envoy's 140): how early a priority spills to the next. */
+  overprovisioningFactor?: number;
 }
 
 export interface HeaderOps {
@@ -243,4 +262,5 @@ export interface RouteSpec {
   stickySplit?: StickySplitSpec;
   /** Shadow copies; in config order. Default none. */
   mirrors?: MirrorSpec[];
+  retries?: RetrySpec;
 }

@@ -52,3 +52,8 @@ export function stickyClusterName(service: string, route: string): string {
 export function ringShapeAssignmentName(backend: string, minRingSize: number): string {
   return `${backend}~ring${minRingSize}`;
 }
+
+export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
+export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
+export const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';

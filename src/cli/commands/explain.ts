@@ -75,6 +75,13 @@ function where(pick: PickInfo__Output): string {
   return `${slot} → ${pick.address}${backends}`;
 }
 
+/** What outlier detection, a failed health check or a drain would do to this request. */
+function fallbackLine(pick: PickInfo__Output): string | undefined {
+  if (!pick.fallback_address) return undefined;
+  const backends = pick.fallback_backends.length > 0 ? ` (backend ${pick.fallback_backends.join(', ')})` : '';
+  return `fallback: ${pick.fallback_address}${backends}, while ${pick.address} is ejected, unhealthy or drained`;
+}
+
 /** The human form: the route, then `x-user=alice → hash 0x… → ring entry 12/1024 → 10.0.0.2:8080 (backend shop-v1)`. */
 export function formatExplain(res: ExplainResponse__Output): string {
   const out: string[] = [`service ${res.service}, ${res.node_kind} nodes, config version ${res.version}`];
@@ -90,6 +97,12 @@ export function formatExplain(res: ExplainResponse__Output): string {
   const hash = res.request_hash ? ` → hash ${res.request_hash}` : '';
   if (res.pick) {
     out.push(`${keys}${hash} → ${where(res.pick)}`);
+    const fallback = fallbackLine(res.pick);
+    if (fallback) out.push(fallback);
+    if (res.pick.retry_address) {
+      const backends = res.pick.retry_backends.length > 0 ? ` (backend ${res.pick.retry_backends.join(', ')})` : '';
+      out.push(`retry: ${res.pick.retry_address}${backends}, the next replica on the ring (previous_hosts)`);
+    }
   } else if (res.weighted_clusters.length > 0) {
     if (res.steps.length > 0) out.push(`${keys}${hash}`);
     for (const c of res.weighted_clusters) out.push(`  ${c.cluster} ${percent(c.share)}${c.pick ? `: ${where(c.pick)}` : ''}`);
@@ -109,7 +122,8 @@ export function formatWhatIf(res: WhatIfResponse__Output): string {
   const kinds = res.node_kinds.length > 0 ? res.node_kinds : [res.node_kind];
   if (res.kinds_from === 'connected') out.push(`for ${kindList(kinds)} nodes: the kinds connected now (--kind to choose)`);
   if (res.kinds_from === 'served') out.push(`for ${kindList(kinds)} nodes: none is connected; the kinds the config serves (--kind to choose)`);
-  if (!res.changed) out.push(`no change: the config would stay as version ${res.version}`);
+  // An ejection changes no config but moves sessions: its routes are the answer.
+  if (!res.changed && res.routes.length === 0) out.push(`no change: the config would stay as version ${res.version}`);
   for (const kind of kinds) {
     const routes = res.routes.filter((r) => (r.node_kind || res.node_kind) === kind);
     for (const r of routes) out.push(formatImpact(r, res));
@@ -244,6 +258,15 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       });
     });
   }
+
+  withWhatIfOptions(
+    whatIf
+      .command('eject')
+      .description('a replica failing (ejected by outlier detection or failing health checks) in every backend that lists it; the config stays as it is')
+      .argument('<address>', '"ip:port" of the replica, as the endpoints list it'),
+  ).action(async (address: string, flags: WhatIfFlags, command: Command) => {
+    await runWithClient(command, io, (ctx) => runWhatIf(ctx, { ...whatIfBase(flags), eject_endpoint: { address } }));
+  });
 
   withWhatIfOptions(
     whatIf

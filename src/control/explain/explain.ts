@@ -9,7 +9,7 @@ import { createPicker, explain as explainPick, hex64, type AffinityRequest, type
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
@@ -27,6 +27,14 @@ export interface PickOutcome {
   size: number;
   /** The ring entry's hash, "0x…" (ring hash only). */
   entryHash?: string;
+  /**
+   * Where the request goes while `address` is out (ejected, failing health checks, drained):
+   * Envoy rebuilds the ring (or table) from the healthy replicas; a gRPC client walks its ring
+   * to the next entry of another replica. Absent when nothing is left.
+   */
+  fallback?: { address: string; backends: string[] };
+  /** Ring hash on Envoy: where a retry with the previous_hosts predicate goes (the next entry of another replica). */
+  retry?: { address: string; backends: string[] };
 }
 
 export interface HashStepOutcome {
@@ -141,7 +149,10 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
   const lb = clusterBalancer(served, query.kind);
   const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...cachedPicker(ctx, query.kind, cluster, () => createPicker(endpoints, lb.balancer, { flavour: query.kind })) });
+  // Built once here (or kept by the caller) for the pick, the retry walk and nothing else.
+  const build = () => createPicker(endpoints, lb.balancer, { flavour: query.kind });
+  const current = ctx.pickers ? cachedPicker(ctx, query.kind, cluster, build).picker : build();
+  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...(current ? { picker: current } : {}) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
   if (generated) {
@@ -150,7 +161,21 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
     return { reason, notes: lb.notes, explained };
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
-  return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
+  const pick = pickOutcome(cluster, explained.location, ctx.owners);
+  const walked = explained.hash !== undefined ? current?.walk?.(explained.hash, pick.address) : undefined;
+  if (walked !== undefined) {
+    if (query.kind === 'grpc') pick.fallback = { address: walked, backends: ctx.owners(walked) };
+    else pick.retry = { address: walked, backends: ctx.owners(walked) };
+  }
+  // Envoy; or a gRPC client whose ring has no other replica (the next priority then serves).
+  if (explained.hash !== undefined && pick.fallback === undefined) {
+    const address = pick.address;
+    const buildWithout = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
+    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, buildWithout).picker : buildWithout();
+    const fallback = picker?.pick(explained.hash);
+    if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
+  }
+  return { pick, notes: lb.notes, explained };
 }
 
 function cachedPicker(ctx: ExplainContext, kind: string, cluster: string, build: () => Picker | undefined): { picker?: Picker } {
@@ -228,6 +253,9 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
     outcome.cluster = action.cluster;
     const placed = placeIn(action.cluster, keys, request, query, ctx);
     absorb(placed);
+    // Where a retry goes matters only on a route that retries on another replica.
+    const retriesElsewhere = (action.retry_policy?.retry_host_predicate ?? []).some((p) => p.name === 'envoy.retry_host_predicates.previous_hosts');
+    if (placed.pick && !retriesElsewhere) delete placed.pick.retry;
     if (placed.pick) outcome.pick = placed.pick;
     else outcome.reason = placed.reason;
     return outcome;

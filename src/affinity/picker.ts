@@ -28,6 +28,8 @@ export interface Picker {
   locate(hash: bigint): PickLocation | undefined;
   /** The exact share of the 64-bit hash space each address serves. */
   shares(): Map<string, number>;
+  /** The ring or table itself, for drawing it (the web console); absent for a composite picker. Read only. */
+  readonly layout?: { kind: 'ring_hash'; ring: HashRing } | { kind: 'maglev'; table: MaglevTable };
 }
 
 export interface PickerOptions {
@@ -74,6 +76,7 @@ export function ringPicker(ring: HashRing): Picker {
     },
     locate,
     shares: () => ringShares(ring),
+    layout: { kind: 'ring_hash', ring },
   };
 }
 
@@ -89,5 +92,6 @@ export function maglevPicker(table: MaglevTable): Picker {
     pick: (hash) => (table.slots.length === 0 ? undefined : table.hosts[table.slots[maglevSlot(table, hash)]!]!.address),
     locate,
     shares: () => maglevShares(table),
+    layout: { kind: 'maglev', table },
   };
 }

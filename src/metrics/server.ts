@@ -11,6 +11,14 @@ export interface MetricsServerOptions {
   port: number;
   metrics: Pick<TetherMetrics, 'registry'>;
   logger: Logger;
+  /** Other handlers on this port, each answering every path under its prefix (the web console). */
+  mounts?: ReadonlyArray<HttpMount>;
+}
+
+export interface HttpMount {
+  /** E.g. "/console": answers "/console" and "/console/…". */
+  prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
 }
 
 export interface MetricsServer {
@@ -24,7 +32,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const { registry } = options.metrics;
   const log = options.logger.child({ component: 'metrics' });
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '').split('?', 1)[0];
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    const mount = options.mounts?.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+    if (mount) return mount.handle(req, res);
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;

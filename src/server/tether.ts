@@ -22,6 +22,7 @@ import { NodeRegistry } from '../xds/node-status';
 import { loadConfigKeyFiles, policiesFromConfig, setSecretFileRules, startExtProcServer, type ExtProcServer } from '../extproc';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
+import { createWebConsole, type WebConsole } from '../console';
 import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
 
 export interface TetherOptions {
@@ -63,6 +64,11 @@ export interface TetherOptions {
   /** The Prometheus endpoint (`GET /metrics`). Default: not served (metrics are still kept). */
   metrics?: false | MetricsOptions;
   /**
+   * The web console (src/console) under /console/ on the metrics port, with the admin API's
+   * token. Default: served whenever the metrics port is; `false` turns it off.
+   */
+  console?: false | ConsoleServeOptions;
+  /**
    * The ext_proc session-key server (src/extproc), serving the `affinity.sessionKey` policies of
    * the config being served, read live: an edit applies to the next request. Default: not
    * served (`tether serve` serves it on 0.0.0.0:18002, where envoy/*.yaml point).
@@ -101,6 +107,13 @@ export interface MetricsOptions {
   host?: string;
   /** Default 18003; 0 → ephemeral. */
   port?: number;
+}
+
+export interface ConsoleServeOptions {
+  /** Clients on a loopback address need no token (demos: `--console-open`). */
+  open?: boolean;
+  /** The built page; default dist/console in the package root. */
+  assetsDir?: string;
 }
 
 export interface ExtProcOptions {
@@ -278,6 +291,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let xdsPort: number;
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
+  let webConsole: WebConsole | undefined;
+  let access: ReturnType<typeof resolveAdminAuth> | undefined;
+  const adminAccess = () => (access ??= resolveAdminAuth(options.admin, dataDir, logger));
   let extProc: ExtProcServer | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
@@ -286,11 +302,13 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       ),
     );
     if (options.metrics) {
+      webConsole = options.console === false ? undefined : startConsole(options, manager, registry, store, adminAccess(), logger);
       metricsServer = await startMetricsServer({
         host: options.metrics.host ?? '0.0.0.0',
         port: options.metrics.port ?? DEFAULT_METRICS_PORT,
         metrics,
         logger,
+        ...(webConsole ? { mounts: [webConsole] } : {}),
       });
     }
     if (options.extProc) {
@@ -301,7 +319,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup);
+    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, adminAccess(), manager, registry, cache, logger, options.lookup);
     warnExposures(
       {
         ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
@@ -312,6 +330,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     );
   } catch (err) {
     server.forceShutdown();
+    webConsole?.close();
     await metricsServer?.close();
     await extProc?.close(0);
     await manager.close();
@@ -349,6 +368,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     async close() {
       watcher?.close();
       await admin?.close();
+      webConsole?.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
       await extProc?.close(1000);
@@ -360,27 +380,54 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   };
 }
 
+/**
+ * The admin API's auth (the console uses the same): the options' own, else a bearer token from
+ * the token file, TETHER_ADMIN_TOKEN or `<dataDir>/admin-token` (generated on first start).
+ * Loaded once per start: the admin API and the console share it.
+ */
+function resolveAdminAuth(options: false | AdminOptions | undefined, dataDir: string, logger: Logger): { auth: AdminAuth; tokenFile?: string } {
+  const admin = options || {};
+  if (admin.auth) return { auth: admin.auth };
+  const token = loadAdminToken({ dataDir, ...(admin.tokenFile ? { tokenFile: admin.tokenFile } : {}) });
+  // Say where the token is, never what it is.
+  logger.info(
+    { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
+    token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
+  );
+  return { auth: { mode: 'token' as const, tokens: [token.token] }, ...(token.path ? { tokenFile: token.path } : {}) };
+}
+
+function startConsole(
+  options: TetherOptions,
+  manager: ConfigManager,
+  registry: NodeRegistry,
+  store: ConfigStore,
+  access: { auth: AdminAuth },
+  logger: Logger,
+): WebConsole {
+  const consoleOptions = options.console || {};
+  return createWebConsole({
+    manager,
+    registry,
+    auth: access.auth,
+    open: consoleOptions.open === true,
+    readVersion: (version) => store.get(version),
+    logger,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(consoleOptions.assetsDir ? { assetsDir: consoleOptions.assetsDir } : {}),
+  });
+}
+
 async function startAdmin(
   options: AdminOptions,
-  dataDir: string,
+  access: { auth: AdminAuth; tokenFile?: string },
   manager: ConfigManager,
   registry: NodeRegistry,
   cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
 ): Promise<AdminServer & { tokenFile?: string }> {
-  let auth = options.auth;
-  let tokenFile: string | undefined;
-  if (!auth) {
-    const token = loadAdminToken({ dataDir, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
-    // Say where the token is, never what it is.
-    logger.info(
-      { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
-      token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
-    );
-    auth = { mode: 'token', tokens: [token.token] };
-    tokenFile = token.path;
-  }
+  const { auth, tokenFile } = access;
   const server = await startAdminServer({
     manager,
     registry,

@@ -5,11 +5,11 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
+import { createPicker, explain as explainPick, hex64, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
@@ -137,11 +137,10 @@ interface Placement {
 
 /** Where `request` lands in `cluster` (all of its non-drained endpoints assumed reachable). */
 function placeIn(cluster: string, keys: readonly AffinityKey[], request: AffinityRequest, query: ExplainQuery, ctx: ExplainContext): Placement & { explained?: ReturnType<typeof explainPick> } {
-  const served = ctx.resources.clusters.get(cluster);
-  if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
-  const lb = clusterBalancer(served, query.kind);
-  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...cachedPicker(ctx, query.kind, cluster, () => createPicker(endpoints, lb.balancer, { flavour: query.kind })) });
+  const balancing = clusterPicker(ctx, query.kind, cluster);
+  if (!balancing) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
+  const { lb, endpoints, picker } = balancing;
+  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...(picker ? { picker } : {}) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
   if (generated) {
@@ -153,12 +152,28 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
 }
 
-function cachedPicker(ctx: ExplainContext, kind: string, cluster: string, build: () => Picker | undefined): { picker?: Picker } {
-  if (!ctx.pickers) return {};
+export interface ClusterPicker {
+  lb: ClusterBalancer;
+  endpoints: AffinityEndpoint[];
+  /** Undefined when the balancer does not hash (or without `ctx.pickers`, built by the caller). */
+  picker?: Picker;
+}
+
+/**
+ * The balancer a node of `kind` runs for a served cluster, built once per `ctx.pickers`; also
+ * what the web console draws, so its rings are the ones Explain picks from. Undefined when
+ * the cluster is not served to that kind.
+ */
+export function clusterPicker(ctx: ExplainContext, kind: NodeKind, cluster: string): ClusterPicker | undefined {
+  const served = ctx.resources.clusters.get(cluster);
+  if (!served) return undefined;
+  const lb = clusterBalancer(served, kind);
+  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
+  if (!ctx.pickers) return { lb, endpoints };
   const key = `${kind}/${cluster}`;
-  if (!ctx.pickers.has(key)) ctx.pickers.set(key, build());
+  if (!ctx.pickers.has(key)) ctx.pickers.set(key, createPicker(endpoints, lb.balancer, { flavour: kind }));
   const picker = ctx.pickers.get(key);
-  return picker ? { picker } : {};
+  return { lb, endpoints, ...(picker ? { picker } : {}) };
 }
 
 function routeNotes(route: Route__Output): string[] {

@@ -86,6 +86,7 @@ function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
     index: pick.index,
     size: pick.size,
     entry_hash: pick.entryHash ?? '',
+    shares: pick.shares ?? [],
   };
 }
 

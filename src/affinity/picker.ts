@@ -61,6 +61,7 @@ export function createPicker(endpoints: readonly AffinityEndpoint[], balancer: B
 }
 
 export function ringPicker(ring: HashRing): Picker {
+  let shares: Map<string, number> | undefined;
   const locate = (hash: bigint): PickLocation | undefined => {
     const index = ringIndex(ring, hash);
     if (index < 0) return undefined;
@@ -75,7 +76,8 @@ export function ringPicker(ring: HashRing): Picker {
       return index < 0 ? undefined : ring.hosts[ring.owners[index]!]!.address;
     },
     locate,
-    shares: () => ringShares(ring),
+    // A ring of millions of entries takes a second to measure: once per picker.
+    shares: () => new Map((shares ??= ringShares(ring))),
     layout: { kind: 'ring_hash', ring },
   };
 }

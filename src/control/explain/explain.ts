@@ -27,6 +27,8 @@ export interface PickOutcome {
   size: number;
   /** The ring entry's hash, "0x…" (ring hash only). */
   entryHash?: string;
+  /** Every replica's exact share of the ring / table (set when the picker is known). */
+  shares?: Array<{ address: string; backends: string[]; share: number }>;
 }
 
 export interface HashStepOutcome {
@@ -149,13 +151,15 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
     return { reason, notes: lb.notes, explained };
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
-  return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
+  const pick = pickOutcome(cluster, explained.location, ctx.owners);
+  if (picker) pick.shares = [...picker.shares()].map(([address, share]) => ({ address, backends: ctx.owners(address), share }));
+  return { pick, notes: lb.notes, explained };
 }
 
 export interface ClusterPicker {
   lb: ClusterBalancer;
   endpoints: AffinityEndpoint[];
-  /** Undefined when the balancer does not hash (or without `ctx.pickers`, built by the caller). */
+  /** Undefined when the balancer does not hash. */
   picker?: Picker;
 }
 
@@ -169,7 +173,10 @@ export function clusterPicker(ctx: ExplainContext, kind: NodeKind, cluster: stri
   if (!served) return undefined;
   const lb = clusterBalancer(served, kind);
   const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  if (!ctx.pickers) return { lb, endpoints };
+  if (!ctx.pickers) {
+    const picker = createPicker(endpoints, lb.balancer, { flavour: kind });
+    return { lb, endpoints, ...(picker ? { picker } : {}) };
+  }
   const key = `${kind}/${cluster}`;
   if (!ctx.pickers.has(key)) ctx.pickers.set(key, createPicker(endpoints, lb.balancer, { flavour: kind }));
   const picker = ctx.pickers.get(key);

@@ -55,6 +55,8 @@ export interface RingsView {
   version: number;
   kind: string;
   rings: RingView[];
+  /** Consistent-hash clusters not drawn (at most 50 are, per request). */
+  more: number;
 }
 
 /** One consistent-hash cluster as a node kind builds it. */

@@ -44,12 +44,13 @@ function exactRuns(layout: NonNullable<Picker['layout']>): Arc[] {
 function binned(runs: readonly Arc[], hosts: number, bins: number): Arc[] {
   const lengths = new Float64Array(bins * hosts);
   for (const [start, end, owner] of runs) {
+    // Bin by index, not by position: (bin + 1) / bins may round to `start` itself.
+    const last = Math.min(bins - 1, Math.floor(end * bins));
     let s = start;
-    while (s < end) {
-      const bin = Math.min(bins - 1, Math.floor(s * bins));
-      const binEnd = Math.min(end, (bin + 1) / bins);
-      lengths[bin * hosts + owner] += binEnd - s;
-      s = binEnd;
+    for (let bin = Math.min(bins - 1, Math.floor(start * bins)); bin <= last && s < end; bin++) {
+      const binEnd = bin === last ? end : Math.min(end, (bin + 1) / bins);
+      if (binEnd > s) lengths[bin * hosts + owner] += binEnd - s;
+      s = Math.max(s, binEnd);
     }
   }
   const out: Arc[] = [];

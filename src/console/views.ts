@@ -118,10 +118,24 @@ function routedClusters(translated: TranslatedConfig, kind: NodeKind): Map<strin
   return out;
 }
 
-export function ringViews(translated: TranslatedConfig, kind: NodeKind): RingView[] {
+/** Rings drawn per request: a ring of millions of entries takes a second to lay out. */
+export const MAX_RINGS = 50;
+
+/**
+ * The rings of the clusters routes send to (those `only` accepts), at most MAX_RINGS, with
+ * an event-loop turn between clusters so xDS streams are not held up.
+ */
+export async function ringViews(translated: TranslatedConfig, kind: NodeKind, only: (cluster: string) => boolean = () => true): Promise<{ rings: RingView[]; more: number }> {
   const ctx: ExplainContext = { resources: translated.wire(kind), owners: translated.owners, pickers: translated.pickers };
   const rings: RingView[] = [];
+  let more = 0;
   for (const [cluster, services] of routedClusters(translated, kind)) {
+    if (!only(cluster)) continue;
+    if (rings.length >= MAX_RINGS) {
+      more++;
+      continue;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const picker = clusterPicker(ctx, kind, cluster)?.picker;
     if (!picker?.layout) continue;
     const shares = picker.shares();
@@ -138,21 +152,20 @@ export function ringViews(translated: TranslatedConfig, kind: NodeKind): RingVie
       binned,
     });
   }
-  return rings;
+  return { rings, more };
 }
 
 export async function rings(source: ExplainSource, kind: NodeKind): Promise<RingsView> {
   await initHashing();
   const { current, translated } = await source.current();
-  return { version: current.version, kind, rings: ringViews(translated, kind) };
+  const { rings: views, more } = await ringViews(translated, kind);
+  return { version: current.version, kind, rings: views, more };
 }
 
 /** Backend → share of a sticky split cluster's sessions, per cluster (Envoy nodes). */
-function stickyBackendShares(config: TetherConfig, views: readonly RingView[]): Map<string, Map<string, number>> {
+function stickyBackendShares(views: readonly RingView[]): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
-  const sticky = new Set(config.services.flatMap((s) => s.routes.filter((r) => r.stickySplit).map((r) => stickyClusterName(s.name, r.name))));
   for (const ring of views) {
-    if (!sticky.has(ring.cluster)) continue;
     const byBackend = new Map<string, number>();
     for (const r of ring.replicas) for (const b of r.backends) byBackend.set(b, (byBackend.get(b) ?? 0) + r.share / r.backends.length);
     out.set(ring.cluster, byBackend);
@@ -164,8 +177,9 @@ export async function overview(source: ExplainSource): Promise<ConsoleOverview> 
   await initHashing();
   const { current, translated } = await source.current();
   let shares = new Map<string, Map<string, number>>();
+  const sticky = new Set(current.config.services.flatMap((s) => s.routes.filter((r) => r.stickySplit).map((r) => stickyClusterName(s.name, r.name))));
   try {
-    shares = stickyBackendShares(current.config, ringViews(translated, 'envoy'));
+    if (sticky.size > 0) shares = stickyBackendShares((await ringViews(translated, 'envoy', (c) => sticky.has(c))).rings);
   } catch {
     // A config Envoy nodes cannot be served a ring for still has services to show.
   }

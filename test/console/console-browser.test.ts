@@ -143,7 +143,8 @@ describe.skipIf(!canRun)('web console in headless Chromium', () => {
         expect(Number(row.exact)).toBe(s.share);
         expect(row.shown).toBe(`${(s.share * 100).toFixed(3)} %`);
       }
-      expect(await page.$$eval(`[data-cluster="${pick.cluster}"] svg path`, (p) => p.length)).toBeGreaterThanOrEqual(pick.shares.length);
+      expect(await page.$$eval(`[data-cluster="${pick.cluster}"] svg .layout path`, (p) => p.length)).toBeGreaterThanOrEqual(pick.shares.length);
+      expect(await page.$$eval(`[data-cluster="${pick.cluster}"] svg .shares path`, (p) => p.length)).toBe(pick.shares.length);
     }
     await screenshot('rings');
   });

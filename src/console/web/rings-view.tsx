@@ -20,6 +20,7 @@ export function RingsPanel({ tick }: { tick: number }) {
       {rings.error && <p class="error">{rings.error}</p>}
       {rings.data && rings.data.rings.length === 0 && <p class="muted">No consistent-hash cluster is served to {kind} nodes.</p>}
       <div class="grid">{rings.data?.rings.map((r) => <RingCard ring={r} />)}</div>
+      {rings.data && rings.data.more > 0 && <p class="muted">…and {rings.data.more} more consistent-hash clusters (the first {rings.data.rings.length} are drawn).</p>}
     </div>
   );
 }

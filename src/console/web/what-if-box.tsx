@@ -21,6 +21,8 @@ function weightsOf(text: string): Record<string, number> | undefined {
   return out;
 }
 
+const signed = (d: number): string => `${d > 0 ? '+' : d < 0 ? '−' : '±'}${(Math.abs(d) * 100).toFixed(1)} pp`;
+
 export function WhatIfPanel({ overview }: { overview: ConsoleOverview }) {
   const [change, setChange] = useState<Change>('add_endpoint');
   const [backend, setBackend] = useState(overview.backends[0]?.name ?? '');
@@ -73,7 +75,7 @@ export function WhatIfPanel({ overview }: { overview: ConsoleOverview }) {
           <h3>{x.service}/{x.route} <span class="muted">· {x.node_kind} nodes · {x.key} · {r.samples.toLocaleString('en-US')} sessions</span></h3>
           <p class="moved">sessions moving: <b>{percent(x.moved)}</b> <span class="muted">(ideal {percent(x.ideal)})</span></p>
           <table>
-            <thead><tr><th>replica</th><th>backend</th><th class="num">before</th><th class="num">after</th><th /></tr></thead>
+            <thead><tr><th>replica</th><th>backend</th><th class="num">before</th><th class="num">after</th><th class="num">change</th><th /></tr></thead>
             <tbody>
               {x.replicas.map((p) => (
                 <tr data-replica={p.address}>
@@ -81,6 +83,7 @@ export function WhatIfPanel({ overview }: { overview: ConsoleOverview }) {
                   <td>{p.backends.join(', ')}</td>
                   <td class="num">{percent(p.before)}</td>
                   <td class="num">{percent(p.after)}</td>
+                  <td class="num">{signed(Number(p.after) - Number(p.before))}</td>
                   <td><div class="delta"><span class="before" style={{ width: `${Number(p.before) * 100}%` }} /><span class="after" style={{ width: `${Number(p.after) * 100}%` }} /></div></td>
                 </tr>
               ))}

@@ -40,8 +40,10 @@ export interface CanaryView {
   backend: string;
   /** Its share of the split's weight (0–1). */
   weightShare: number;
-  /** Its exact share of the sticky ring's sessions on Envoy nodes (0–1), when the split is a ring. */
+  /** Its exact share of the sticky ring's sessions (0–1), when a kind of node is served the split as one ring. */
   sessionShare?: number;
+  /** The kind of node whose ring `sessionShare` is (Envoy first). */
+  sessionShareKind?: string;
 }
 
 export interface BackendView {

@@ -56,7 +56,9 @@ function matchText(route: RouteSpec): string {
   return parts.join(', ');
 }
 
-function routeView(service: ServiceSpec, route: RouteSpec, ringShares: Map<string, Map<string, number>>): RouteView {
+type StickyShares = Map<string, { kind: NodeKind; byBackend: Map<string, number> }>;
+
+function routeView(service: ServiceSpec, route: RouteSpec, ringShares: StickyShares): RouteView {
   const total = route.backends.reduce((s, b) => s + b.weight, 0);
   const view: RouteView = {
     name: route.name,
@@ -68,14 +70,19 @@ function routeView(service: ServiceSpec, route: RouteSpec, ringShares: Map<strin
     view.stickySplit = route.stickySplit.mode === 'ring' ? 'ring' : `header ${route.stickySplit.header}`;
     const canary = route.backends[route.backends.length - 1];
     if (canary && route.backends.length > 1) {
-      const sessionShare = ringShares.get(stickyClusterName(service.name, route.name))?.get(canary.backend);
-      view.canary = { backend: canary.backend, weightShare: total > 0 ? canary.weight / total : 0, ...(sessionShare !== undefined ? { sessionShare } : {}) };
+      const ring = ringShares.get(stickyClusterName(service.name, route.name));
+      const sessionShare = ring?.byBackend.get(canary.backend);
+      view.canary = {
+        backend: canary.backend,
+        weightShare: total > 0 ? canary.weight / total : 0,
+        ...(ring && sessionShare !== undefined ? { sessionShare, sessionShareKind: ring.kind } : {}),
+      };
     }
   }
   return view;
 }
 
-function serviceView(s: ServiceSpec, ringShares: Map<string, Map<string, number>>): ServiceView {
+function serviceView(s: ServiceSpec, ringShares: StickyShares): ServiceView {
   const view: ServiceView = { name: s.name, domains: s.domains, keys: (s.affinity?.keys ?? []).map(keyText), routes: s.routes.map((r) => routeView(s, r, ringShares)) };
   const sk = s.affinity?.sessionKey;
   if (sk) view.sessionKey = `ext_proc → ${sk.targetHeader}`;
@@ -176,12 +183,17 @@ function stickyBackendShares(views: readonly RingView[]): Map<string, Map<string
 export async function overview(source: ExplainSource): Promise<ConsoleOverview> {
   await initHashing();
   const { current, translated } = await source.current();
-  let shares = new Map<string, Map<string, number>>();
-  const sticky = new Set(current.config.services.flatMap((s) => s.routes.filter((r) => r.stickySplit).map((r) => stickyClusterName(s.name, r.name))));
-  try {
-    if (sticky.size > 0) shares = stickyBackendShares((await ringViews(translated, 'envoy', (c) => sticky.has(c))).rings);
-  } catch {
-    // A config Envoy nodes cannot be served a ring for still has services to show.
+  // A ring-mode sticky split's one cluster: Envoy nodes get it before 1.36 (after, the request
+  // hash picks the version: sessions follow the weights exactly), gRPC nodes always.
+  const shares = new Map<string, { kind: NodeKind; byBackend: Map<string, number> }>();
+  const sticky = new Set(current.config.services.flatMap((s) => s.routes.filter((r) => r.stickySplit?.mode === 'ring').map((r) => stickyClusterName(s.name, r.name))));
+  for (const kind of sticky.size > 0 ? (['envoy', 'grpc'] as const) : []) {
+    try {
+      const found = stickyBackendShares((await ringViews(translated, kind, (c) => sticky.has(c) && !shares.has(c))).rings);
+      for (const [cluster, byBackend] of found) shares.set(cluster, { kind, byBackend });
+    } catch {
+      // A config a kind of node cannot be served a ring for still has services to show.
+    }
   }
   return {
     version: current.version,

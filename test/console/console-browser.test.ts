@@ -118,6 +118,8 @@ describe.skipIf(!canRun)('web console in headless Chromium', () => {
     expect(await page.textContent('#current-version')).toBe('v1');
     expect(await page.textContent('[data-service=shop] .keys')).toContain('header x-user');
     expect(await page.textContent('[data-canary=shop-v2]')).toContain('weight 10.0 %');
+    // Envoy ≥ 1.36 picks the version by hash (sessions follow the weights); gRPC clients get one ring.
+    expect(await page.textContent('[data-canary=shop-v2] .session-share')).toMatch(/^sessions on its replicas \(gRPC ring\): (9\.\d\d|10\.\d\d) %$/);
     expect(await page.textContent('[data-service=chat] [data-route=beta]')).toContain('header x-beta exact "1"');
     expect(await page.textContent('[data-service=chat] [data-route=beta]')).toContain('mirror 5 % → chat-v1');
     await screenshot('services');

@@ -24,7 +24,7 @@ function Canary({ route }: { route: RouteView }) {
     <div class="canary" data-canary={c.backend}>
       <span>canary <b>{c.backend}</b>: weight {percent(c.weightShare)}</span>
       <div class="progress"><span style={{ width: `${c.weightShare * 100}%` }} /></div>
-      {c.sessionShare !== undefined && <span>sessions on its replicas (Envoy ring): {percent(c.sessionShare, 2)}</span>}
+      {c.sessionShare !== undefined && <span class="session-share">sessions on its replicas ({c.sessionShareKind === 'grpc' ? 'gRPC' : 'Envoy'} ring): {percent(c.sessionShare, 2)}</span>}
     </div>
   );
 }

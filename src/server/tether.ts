@@ -310,6 +310,11 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
         ...(webConsole ? { mounts: [webConsole] } : {}),
       });
+      if (webConsole) {
+        const host = options.metrics.host ?? '0.0.0.0';
+        const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+        logger.info({ url: `http://${shown}:${metricsServer.port}${webConsole.prefix}/`, open: options.console ? options.console.open === true : false }, 'web console (read-only) on the metrics port');
+      }
     }
     if (options.extProc) {
       extProc = await startExtProcServer({

@@ -22,8 +22,9 @@ import { NodeRegistry } from '../xds/node-status';
 import { loadConfigKeyFiles, policiesFromConfig, setSecretFileRules, startExtProcServer, type ExtProcServer } from '../extproc';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
-import { createWebConsole, type WebConsole } from '../console';
-import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
+import type { WebConsole } from '../console';
+import { resolveAdminAuth, startConsole } from './admin-access';
+import { DEFAULT_ADMIN_PORT, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
 
 export interface TetherOptions {
   /** Config file to serve and watch; absent → the built-in default config. */
@@ -383,44 +384,6 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       await shutdown();
     },
   };
-}
-
-/**
- * The admin API's auth (the console uses the same): the options' own, else a bearer token from
- * the token file, TETHER_ADMIN_TOKEN or `<dataDir>/admin-token` (generated on first start).
- * Loaded once per start: the admin API and the console share it.
- */
-function resolveAdminAuth(options: false | AdminOptions | undefined, dataDir: string, logger: Logger): { auth: AdminAuth; tokenFile?: string } {
-  const admin = options || {};
-  if (admin.auth) return { auth: admin.auth };
-  const token = loadAdminToken({ dataDir, ...(admin.tokenFile ? { tokenFile: admin.tokenFile } : {}) });
-  // Say where the token is, never what it is.
-  logger.info(
-    { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
-    token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
-  );
-  return { auth: { mode: 'token' as const, tokens: [token.token] }, ...(token.path ? { tokenFile: token.path } : {}) };
-}
-
-function startConsole(
-  options: TetherOptions,
-  manager: ConfigManager,
-  registry: NodeRegistry,
-  store: ConfigStore,
-  access: { auth: AdminAuth },
-  logger: Logger,
-): WebConsole {
-  const consoleOptions = options.console || {};
-  return createWebConsole({
-    manager,
-    registry,
-    auth: access.auth,
-    open: consoleOptions.open === true,
-    readVersion: (version) => store.get(version),
-    logger,
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-    ...(consoleOptions.assetsDir ? { assetsDir: consoleOptions.assetsDir } : {}),
-  });
 }
 
 async function startAdmin(

@@ -101,6 +101,7 @@ function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
     fallback_backends: pick.fallback?.backends ?? [],
     retry_address: pick.retry?.address ?? '',
     retry_backends: pick.retry?.backends ?? [],
+    shares: pick.shares ?? [],
   };
 }
 

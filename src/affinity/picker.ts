@@ -36,6 +36,8 @@ export interface Picker {
    * connection is down (it walks the ring to a READY subchannel).
    */
   walk?(hash: bigint, skip: string | ReadonlySet<string>): string | undefined;
+  /** The ring or table itself, for drawing it (the web console); absent for a composite picker. Read only. */
+  readonly layout?: { kind: 'ring_hash'; ring: HashRing } | { kind: 'maglev'; table: MaglevTable };
 }
 
 export interface PickerOptions {
@@ -56,6 +58,7 @@ export function createPicker(endpoints: readonly AffinityEndpoint[], balancer: B
 }
 
 export function ringPicker(ring: HashRing): Picker {
+  let shares: Map<string, number> | undefined;
   const locate = (hash: bigint): PickLocation | undefined => {
     const index = ringIndex(ring, hash);
     if (index < 0) return undefined;
@@ -70,7 +73,6 @@ export function ringPicker(ring: HashRing): Picker {
       return index < 0 ? undefined : ring.hosts[ring.owners[index]!]!.address;
     },
     locate,
-    shares: () => ringShares(ring),
     walk: (hash, skip) => {
       const start = ringIndex(ring, hash);
       if (start < 0) return undefined;
@@ -81,6 +83,9 @@ export function ringPicker(ring: HashRing): Picker {
       }
       return undefined;
     },
+    // A ring of millions of entries takes a second to measure: once per picker.
+    shares: () => new Map((shares ??= ringShares(ring))),
+    layout: { kind: 'ring_hash', ring },
   };
 }
 
@@ -96,6 +101,7 @@ export function maglevPicker(table: MaglevTable): Picker {
     pick: (hash) => (table.slots.length === 0 ? undefined : table.hosts[table.slots[maglevSlot(table, hash)]!]!.address),
     locate,
     shares: () => maglevShares(table),
+    layout: { kind: 'maglev', table },
   };
 }
 

@@ -17,6 +17,8 @@ export interface MetricsServerOptions {
   logger: Logger;
   /** What `/readyz` checks (every check must pass); absent → ready whenever it answers. */
   readiness?: () => Promise<readonly ReadinessCheck[]>;
+  /** Other handlers on this port, each answering every path under its prefix (the web console). */
+  mounts?: ReadonlyArray<HttpMount>;
 }
 
 /** One readiness check: `ok`, else `detail` says why not. */
@@ -40,6 +42,12 @@ async function readyz(readiness: MetricsServerOptions['readiness'], res: http.Se
   res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(head ? undefined : body);
 }
 
+export interface HttpMount {
+  /** E.g. "/console": answers "/console" and "/console/…". */
+  prefix: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
 export interface MetricsServer {
   /** The port actually bound. */
   readonly port: number;
@@ -51,7 +59,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const { registry } = options.metrics;
   const log = options.logger.child({ component: 'metrics' });
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '').split('?', 1)[0];
+    const path = (req.url ?? '').split('?', 1)[0]!;
     const read = req.method === 'GET' || req.method === 'HEAD';
     if (read && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : 'ok\n');
@@ -61,6 +69,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       void readyz(options.readiness, res, req.method === 'HEAD');
       return;
     }
+    const mount = options.mounts?.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+    if (mount) return mount.handle(req, res);
     if (path !== '/metrics' || !read) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;

@@ -26,7 +26,9 @@ import { NodeRegistry } from '../xds/node-status';
 import { loadConfigKeyFiles, policiesFromConfig, setSecretFileRules, startExtProcServer, type ExtProcServer } from '../extproc';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
-import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
+import type { WebConsole } from '../console';
+import { resolveAdminAuth, startConsole } from './admin-access';
+import { DEFAULT_ADMIN_PORT, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
 
 export interface TetherOptions {
   /** Config file to serve and watch; absent → the built-in default config. */
@@ -67,6 +69,11 @@ export interface TetherOptions {
   /** The Prometheus endpoint (`GET /metrics`). Default: not served (metrics are still kept). */
   metrics?: false | MetricsOptions;
   /**
+   * The web console (src/console) under /console/ on the metrics port, with the admin API's
+   * token. Default: served whenever the metrics port is; `false` turns it off.
+   */
+  console?: false | ConsoleServeOptions;
+  /**
    * The ext_proc session-key server (src/extproc), serving the `affinity.sessionKey` policies of
    * the config being served, read live: an edit applies to the next request. Default: not
    * served (`tether serve` serves it on 0.0.0.0:18002, where envoy/*.yaml point).
@@ -105,6 +112,13 @@ export interface MetricsOptions {
   host?: string;
   /** Default 18003; 0 → ephemeral. */
   port?: number;
+}
+
+export interface ConsoleServeOptions {
+  /** Clients on a loopback address need no token (demos: `--console-open`). */
+  open?: boolean;
+  /** The built page; default dist/console in the package root. */
+  assetsDir?: string;
 }
 
 export interface ExtProcOptions {
@@ -300,6 +314,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let xdsPort: number;
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
+  let webConsole: WebConsole | undefined;
+  let access: ReturnType<typeof resolveAdminAuth> | undefined;
+  const adminAccess = () => (access ??= resolveAdminAuth(options.admin, dataDir, logger));
   let extProc: ExtProcServer | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
@@ -308,13 +325,20 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       ),
     );
     if (options.metrics) {
+      webConsole = options.console === false ? undefined : startConsole(options, manager, registry, store, adminAccess(), logger);
       metricsServer = await startMetricsServer({
         host: options.metrics.host ?? '0.0.0.0',
         port: options.metrics.port ?? DEFAULT_METRICS_PORT,
         metrics,
         logger,
         readiness: readinessChecks({ snapshot: (kind) => cache.get(kind), dataDir }),
+        ...(webConsole ? { mounts: [webConsole] } : {}),
       });
+      if (webConsole) {
+        const host = options.metrics.host ?? '0.0.0.0';
+        const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+        logger.info({ url: `http://${shown}:${metricsServer.port}${webConsole.prefix}/`, open: options.console ? options.console.open === true : false }, 'web console (read-only) on the metrics port');
+      }
     }
     if (options.extProc) {
       extProc = await startExtProcServer({
@@ -328,7 +352,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       metrics.extProc.bind(() => service.stats());
     }
     if (options.admin !== false) {
-      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup, store, (code) => countRejected(code, 'api'));
+      admin = await startAdmin(options.admin ?? {}, adminAccess(), manager, registry, cache, logger, options.lookup, store, (code) => countRejected(code, 'api'));
     }
     warnExposures(
       {
@@ -340,6 +364,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     );
   } catch (err) {
     server.forceShutdown();
+    webConsole?.close();
     await metricsServer?.close();
     await extProc?.close(0);
     await manager.close();
@@ -379,6 +404,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       setXdsServing(false);
       watcher?.close();
       await admin?.close();
+      webConsole?.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
       await extProc?.close(1000);
@@ -394,7 +420,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
 
 async function startAdmin(
   options: AdminOptions,
-  dataDir: string,
+  access: { auth: AdminAuth; tokenFile?: string },
   manager: ConfigManager,
   registry: NodeRegistry,
   cache: SnapshotCache,
@@ -403,18 +429,7 @@ async function startAdmin(
   history: ConfigStore,
   editRejected: (code: TetherErrorCode) => void,
 ): Promise<AdminServer & { tokenFile?: string }> {
-  let auth = options.auth;
-  let tokenFile: string | undefined;
-  if (!auth) {
-    const token = loadAdminToken({ dataDir, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
-    // Say where the token is, never what it is.
-    logger.info(
-      { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
-      token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
-    );
-    auth = { mode: 'token', tokens: [token.token] };
-    tokenFile = token.path;
-  }
+  const { auth, tokenFile } = access;
   const server = await startAdminServer({
     manager,
     registry,

@@ -62,6 +62,8 @@ export function explainRequest(service: string, flags: ExplainFlags): ExplainReq
 
 // Doubles arrive as numbers (or "NaN"/"Infinity" strings, which never occur here).
 const percent = (share: number | string): string => `${(Number(share) * 100).toFixed(1)} %`;
+/** Exact ring shares, as the web console shows them. */
+const exactPercent = (share: number | string): string => `${(Number(share) * 100).toFixed(3)} %`;
 
 function keyText(step: HashStepInfo__Output): string {
   const [kind, name] = step.key.includes(':') ? [step.key.slice(0, step.key.indexOf(':')), step.key.slice(step.key.indexOf(':') + 1)] : [step.key, ''];
@@ -103,6 +105,7 @@ export function formatExplain(res: ExplainResponse__Output): string {
       const backends = res.pick.retry_backends.length > 0 ? ` (backend ${res.pick.retry_backends.join(', ')})` : '';
       out.push(`retry: ${res.pick.retry_address}${backends}, the next replica on the ring (previous_hosts)`);
     }
+    if (res.pick.shares.length > 0) out.push(`${res.pick.balancer === 'maglev' ? 'table' : 'ring'} shares: ${res.pick.shares.map((s) => `${s.address} ${exactPercent(s.share)}`).join(', ')}`);
   } else if (res.weighted_clusters.length > 0) {
     if (res.steps.length > 0) out.push(`${keys}${hash}`);
     for (const c of res.weighted_clusters) out.push(`  ${c.cluster} ${percent(c.share)}${c.pick ? `: ${where(c.pick)}` : ''}`);

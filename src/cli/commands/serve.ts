@@ -44,6 +44,8 @@ interface ServeOptions {
   extProcPort: number;
   secretsDir?: string;
   metricsPort: number;
+  console: boolean;
+  consoleOpen?: boolean;
   pushDebounce: number;
   resolveInterval: number;
   hostsFile?: string;
@@ -74,6 +76,8 @@ export function createServeCommand(): Command {
     .option('--admin-tls-ca <file>', 'CA for admin client certificates (mTLS)')
     .option('--no-metrics', 'do not serve the Prometheus endpoint');
   listenOptions(command, { prefix: 'metrics', what: 'Prometheus endpoint (GET /metrics)', env: 'TETHER_METRICS', host: '0.0.0.0', port: DEFAULT_PORTS.metrics })
+    .option('--no-console', 'do not serve the web console (/console/ on the metrics port)')
+    .option('--console-open', 'the web console needs no token from loopback clients (demos on this machine); others still need the admin token')
     .option('--no-ext-proc', 'do not serve the ext_proc session-key server');
   listenOptions(command, {
     prefix: 'ext-proc',
@@ -119,6 +123,7 @@ export function createServeCommand(): Command {
               }
             : false,
           metrics: opts.metrics ? { host: opts.metricsHost, port: opts.metricsPort } : false,
+          console: opts.console ? { open: opts.consoleOpen === true } : false,
           extProc: opts.extProc ? { host: opts.extProcHost, port: opts.extProcPort } : false,
           ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
           pushDebounceMs: opts.pushDebounce,

@@ -5,11 +5,11 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
+import { createPicker, explain as explainPick, hex64, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys, type ClusterBalancer } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
@@ -35,6 +35,8 @@ export interface PickOutcome {
   fallback?: { address: string; backends: string[] };
   /** Ring hash on Envoy: where a retry with the previous_hosts predicate goes (the next entry of another replica). */
   retry?: { address: string; backends: string[] };
+  /** Every replica's exact share of the ring / table (set when the picker is known). */
+  shares?: Array<{ address: string; backends: string[]; share: number }>;
 }
 
 export interface HashStepOutcome {
@@ -145,13 +147,10 @@ interface Placement {
 
 /** Where `request` lands in `cluster` (all of its non-drained endpoints assumed reachable). */
 function placeIn(cluster: string, keys: readonly AffinityKey[], request: AffinityRequest, query: ExplainQuery, ctx: ExplainContext): Placement & { explained?: ReturnType<typeof explainPick> } {
-  const served = ctx.resources.clusters.get(cluster);
-  if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
-  const lb = clusterBalancer(served, query.kind);
-  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  // Built once here (or kept by the caller) for the pick, the retry walk and nothing else.
-  const build = () => createPicker(endpoints, lb.balancer, { flavour: query.kind });
-  const current = ctx.pickers ? cachedPicker(ctx, query.kind, cluster, build).picker : build();
+  const balancing = clusterPicker(ctx, query.kind, cluster);
+  if (!balancing) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
+  const served = ctx.resources.clusters.get(cluster)!;
+  const { lb, endpoints, picker: current } = balancing;
   const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...(current ? { picker: current } : {}) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
@@ -175,7 +174,35 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
     const fallback = picker?.pick(explained.hash);
     if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
   }
+  if (current) pick.shares = [...current.shares()].map(([address, share]) => ({ address, backends: ctx.owners(address), share }));
   return { pick, notes: lb.notes, explained };
+}
+
+export interface ClusterPicker {
+  lb: ClusterBalancer;
+  endpoints: AffinityEndpoint[];
+  /** Undefined when the balancer does not hash. */
+  picker?: Picker;
+}
+
+/**
+ * The balancer a node of `kind` runs for a served cluster, built once per `ctx.pickers`; also
+ * what the web console draws, so its rings are the ones Explain picks from. Undefined when
+ * the cluster is not served to that kind.
+ */
+export function clusterPicker(ctx: ExplainContext, kind: NodeKind, cluster: string): ClusterPicker | undefined {
+  const served = ctx.resources.clusters.get(cluster);
+  if (!served) return undefined;
+  const lb = clusterBalancer(served, kind);
+  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
+  if (!ctx.pickers) {
+    const picker = createPicker(endpoints, lb.balancer, { flavour: kind });
+    return { lb, endpoints, ...(picker ? { picker } : {}) };
+  }
+  const key = `${kind}/${cluster}`;
+  if (!ctx.pickers.has(key)) ctx.pickers.set(key, createPicker(endpoints, lb.balancer, { flavour: kind }));
+  const picker = ctx.pickers.get(key);
+  return { lb, endpoints, ...(picker ? { picker } : {}) };
 }
 
 function cachedPicker(ctx: ExplainContext, kind: string, cluster: string, build: () => Picker | undefined): { picker?: Picker } {

@@ -15,6 +15,7 @@ import {
 } from './schema-primitives';
 import { BALANCER_LIMITS } from './defaults';
 import { extProcSettings, sessionKeyPolicy } from './ext-proc-schema';
+import { listenerEdgeFields } from './listener-schema';
 
 /**
  * The file format's shape and every check that needs only the value itself. Checks that
@@ -33,6 +34,7 @@ const listener = z.strictObject({
   name: resourceName,
   port,
   address: bindAddress.optional(),
+  ...listenerEdgeFields,
 });
 
 const cookieName = z
@@ -365,6 +367,7 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.output<typeof configSchema>;
 export type RawService = NonNullable<RawConfig['services']>[number];
 export type RawRoute = RawService['routes'][number];
+export type RawListener = NonNullable<RawConfig['listeners']>[number];
 export type RawBackend = NonNullable<RawConfig['backends']>[number];
 export type RawBalancer = NonNullable<RawBackend['balancer']>;
 export type RawAffinityKey = NonNullable<NonNullable<RawService['affinity']>['keys']>[number];

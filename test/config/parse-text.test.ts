@@ -103,7 +103,7 @@ describe('shipped configs', () => {
   it('the built-in default config is valid and matches its description', () => {
     expect(parseConfigText(DEFAULT_CONFIG_YAML).ok).toBe(true);
     const config = defaultConfig();
-    expect(config.listeners).toEqual([{ name: 'http', address: '0.0.0.0', port: 10000 }]);
+    expect(config.listeners).toMatchObject([{ name: 'http', address: '0.0.0.0', port: 10000 }]);
     const demo = config.services[0]!;
     expect(demo.name).toBe('demo');
     expect(demo.domains).toEqual(['*']);

@@ -203,7 +203,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .addOption(new Option('-H, --header <name=value>', 'a request header, e.g. -H x-user=alice (repeatable)').argParser(collect))
       .addOption(new Option('--cookie <name=value>', 'a cookie (repeatable)').argParser(collect))
       .addOption(new Option('--query <name=value>', 'a query parameter (repeatable)').argParser(collect))
-      .option('--client-ip <ip>', 'the client IP Envoy hashes: the last X-Forwarded-For address if the request has one, else the socket\'s')
+      .option('--client-ip <ip>', "the client's socket (peer) IP; with -H x-forwarded-for=..., explain applies the listener's trusted hops as Envoy does")
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')

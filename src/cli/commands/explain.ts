@@ -42,6 +42,7 @@ interface ExplainFlags {
   remoteAddress?: string;
   localAddress?: string;
   kind?: string;
+  listener?: string;
 }
 
 export function explainRequest(service: string, flags: ExplainFlags): ExplainRequest {
@@ -57,6 +58,7 @@ export function explainRequest(service: string, flags: ExplainFlags): ExplainReq
     path: flags.path ?? '',
     connection_remote: flags.remoteAddress ?? '',
     connection_local: flags.localAddress ?? '',
+    listener: flags.listener ?? '',
   };
 }
 
@@ -207,6 +209,7 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')
+      .option('--listener <name>', 'Envoy: the listener the request arrives on (default: the first serving the service)')
       .addOption(kindOption('explain for')),
   ).action(async (service: string, flags: ExplainFlags, command: Command) => {
     await runWithClient(command, io, async (ctx) => {

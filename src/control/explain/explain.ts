@@ -16,7 +16,12 @@ import { assignmentOf, type WireResources } from './wire';
 import { attributedAddress, ENVOY_DEFAULT_POLICY, type ClientAddressPolicy } from './client-address';
 
 /** A request's session-key material (see AffinityRequest), for one service and kind of node. */
-export type ExplainQuery = AffinityRequest & { service: string; kind: NodeKind };
+export type ExplainQuery = AffinityRequest & {
+  service: string;
+  kind: NodeKind;
+  /** Envoy nodes: the listener the request arrives on; absent → the first serving the service. */
+  listener?: string;
+};
 
 export interface PickOutcome {
   cluster: string;
@@ -186,7 +191,7 @@ function clientAddressOf(query: ExplainQuery, policy: ClientAddressPolicy | unde
 }
 
 export function explainRequest(query: ExplainQuery, ctx: ExplainContext): ExplainOutcome {
-  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind);
+  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind, query.listener);
   if (query.kind === 'envoy' && query.path?.includes('#')) {
     // Envoy's connection manager refuses a fragment in :path (measured with Envoy 1.40:
     // test/envoy-real/affinity.test.ts); nothing is routed or hashed.

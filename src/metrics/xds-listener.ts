@@ -5,7 +5,7 @@
  * streamClosed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 import { NODE_KINDS, type NodeKind } from '../translate/types';
 import type { NodeStatusListener, StreamIdentity } from '../xds/node-status';
 
@@ -15,6 +15,7 @@ export const TYPE_LABELS: Readonly<Record<ResourceTypeUrl, string>> = {
   [ROUTE_TYPE]: 'route',
   [CLUSTER_TYPE]: 'cluster',
   [ENDPOINT_TYPE]: 'endpoint',
+  [SECRET_TYPE]: 'secret',
 };
 
 /** Seconds; from a loopback push (~1 ms) to a slow fleet (10 s). */

@@ -1,5 +1,6 @@
 import type { AccessLogSpec, ListenerSpec } from '../model/types';
-import type { HttpConnectionManager, Listener } from '../envoy/messages';
+import type { HttpConnectionManager, Listener, Secret } from '../envoy/messages';
+import type { TlsMaterial } from './types';
 import type { AccessLog } from '../generated/envoy/config/accesslog/v3/AccessLog';
 import type { Struct } from '../generated/google/protobuf/Struct';
 import type { TransportSocket } from '../generated/envoy/config/core/v3/TransportSocket';
@@ -13,7 +14,7 @@ import {
   TLS_TRANSPORT_SOCKET,
   listenerSecretName,
 } from './names';
-import { durationFromMs } from './proto-values';
+import { byName, durationFromMs } from './proto-values';
 
 /**
  * What an Envoy listener gets beyond routing: the edge settings of its ListenerSpec
@@ -68,6 +69,24 @@ export function downstreamTls(listener: ListenerSpec): TransportSocket | undefin
       },
     }),
   };
+}
+
+/**
+ * The SDS Secrets of the TLS listeners whose files were read: certificate and key inline (Envoy
+ * reads no file of Tether's machine). A listener without material gets none, and Envoy keeps it
+ * warming rather than serve it without a certificate.
+ */
+export function listenerSecrets(listeners: readonly ListenerSpec[], tls: TlsMaterial): Secret[] {
+  const out: Secret[] = [];
+  for (const listener of listeners) {
+    const pair = listener.tls ? tls.get(listener.name) : undefined;
+    if (!pair) continue;
+    out.push({
+      name: listenerSecretName(listener.name),
+      tls_certificate: { certificate_chain: { inline_string: pair.certificateChain }, private_key: { inline_string: pair.privateKey } },
+    });
+  }
+  return out.sort(byName);
 }
 
 /**

@@ -35,7 +35,8 @@ type Tally = Record<NodeKind, Record<ResourceTypeUrl, number>>;
 
 const newTally = (): Tally =>
   Object.fromEntries(
-    NODE_KINDS.map((k) => [k, { [LISTENER_TYPE]: 0, [ROUTE_TYPE]: 0, [CLUSTER_TYPE]: 0, [ENDPOINT_TYPE]: 0 }]),
+    // Every type of TYPE_LABELS: a missing one would be counted as 1 by Counter.inc(undefined).
+    NODE_KINDS.map((k) => [k, Object.fromEntries(Object.keys(TYPE_LABELS).map((t) => [t, 0]))]),
   ) as Tally;
 
 export interface XdsMetricsOptions {

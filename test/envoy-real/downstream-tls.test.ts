@@ -129,6 +129,27 @@ describe.skipIf(!envoyAvailable() || !hasOpenssl)('downstream TLS over SDS on a 
     expect((await httpsGet(port, ca)).fingerprint).toBe(served);
   });
 
+  it('an Envoy on delta ADS gets the secret too, and terminates HTTPS with the served certificate', async () => {
+    const ca = fs.readFileSync(pki.ca);
+    const served = (await httpsGet(port, ca)).fingerprint;
+    const delta = await startEnvoy({ xdsPort: h.tether.xdsPort, bootstrap: 'gateway', delta: true });
+    try {
+      await delta.waitConnected();
+      await delta.until('the delta Envoy holds the secret', async () => (await delta.stat('sds.https~tls.update_success')) === 1);
+      expect(await delta.stat('sds.https~tls.update_rejected')).toBe(0);
+      // Both Envoys bind the port (SO_REUSEPORT) and the kernel spreads new connections: until the
+      // delta Envoy has completed a handshake, every answer must carry the served certificate.
+      const handshakes = `listener.127.0.0.1_${port}.ssl.handshake`;
+      await delta.until('a TLS handshake on the delta Envoy', async () => {
+        expect((await httpsGet(port, ca)).fingerprint).toBe(served);
+        return ((await delta.stat(handshakes)) ?? 0) > 0;
+      }, 20_000, 20);
+      await delta.expectNoRejections();
+    } finally {
+      await delta.close();
+    }
+  });
+
   it('no log line carries the private key', () => {
     const keys = [pki.serverKey, path.join(pki.dir, 'server-2.key')].map((f) => fs.readFileSync(f, 'utf8'));
     const bodies = keys.map((k) => k.split('\n').filter((l) => l.length > 40)[1]!);

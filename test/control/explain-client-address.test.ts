@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initHashing } from '../../src/affinity';
 import { parseConfigText } from '../../src/config';
+import { explainRequest } from '../../src/control/explain';
 import { attributedAddress, clientAddressPolicies } from '../../src/control/explain/client-address';
 import { staticEndpoints, translate } from '../../src/translate';
+import { served } from './explain-helpers';
 
 /**
  * Which address a clientIp key hashes, as Envoy decides it (the same inputs are sent through a
@@ -64,6 +67,41 @@ backends:
     expect(Object.fromEntries(clientAddressPolicies(served.listeners))).toEqual({
       edge: { useRemoteAddress: true, trustedHops: 0 },
       'behind-lb': { useRemoteAddress: true, trustedHops: 1 },
+    });
+  });
+
+  describe('explain, per listener', () => {
+    beforeAll(async () => {
+      await initHashing();
+    });
+    const doc = {
+      listeners: [
+        { name: 'edge', port: 10000 },
+        { name: 'lb', port: 10001, clientAddress: { trustedHops: 1 } },
+        { name: 'other', port: 10002 },
+      ],
+      services: [
+        { name: 's', listeners: ['edge', 'lb'], affinity: { keys: [{ clientIp: true }] }, routes: [{ backends: [{ name: 'b' }] }] },
+        { name: 't', listeners: ['other'], routes: [{ backends: [{ name: 'b' }] }] },
+      ],
+      backends: [{ name: 'b', endpoints: ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '10.0.0.4:80'] }],
+    };
+    const request = { service: 's', kind: 'envoy' as const, clientIp: '10.9.9.9', headers: { 'X-Forwarded-For': '6.6.6.6, 198.51.100.7' } };
+
+    it('hashes the address the named listener attributes, and says which', () => {
+      const ctx = served(doc, 'envoy');
+      const onLb = explainRequest({ ...request, listener: 'lb' }, ctx);
+      const onEdge = explainRequest({ ...request, listener: 'edge' }, ctx);
+      expect(onLb.steps[0]).toMatchObject({ key: 'clientIp', input: '198.51.100.7' });
+      expect(onEdge.steps[0]).toMatchObject({ key: 'clientIp', input: '10.9.9.9' });
+      expect(onLb.notes).toContain("client address: X-Forwarded-For's 1st address from the right (use_remote_address with 1 trusted hop)");
+      expect(onEdge.notes.join('\n')).toContain("the connection's peer 10.9.9.9");
+      // No listener named: the first by name serving the service.
+      expect(explainRequest(request, ctx).steps[0]).toMatchObject({ input: '10.9.9.9' });
+    });
+
+    it('a listener the service is not on is NOT_FOUND, naming those it is on', () => {
+      expect(() => explainRequest({ ...request, listener: 'other' }, served(doc, 'envoy'))).toThrow("service 's' is not on listener 'other'; it is on 'edge', 'lb'");
     });
   });
 });

@@ -10,6 +10,7 @@ import {
   LISTENER_TYPE,
   PUSH_ORDER,
   ROUTE_TYPE,
+  SECRET_TYPE,
   messageNameOf,
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
@@ -190,6 +191,7 @@ export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, con
       (m) => m.cluster_name,
       cache,
     ),
+    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

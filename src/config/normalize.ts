@@ -15,6 +15,7 @@ import type {
   TetherConfig,
   WeightedBackend,
   ExtProcSpec,
+  ListenerSpec,
 } from '../model/types';
 import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../extproc/policy';
 import type { RawExtProcSettings } from './ext-proc-schema';
@@ -22,7 +23,8 @@ import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
 import { circuitBreakersSpec, healthCheckSpec, outlierDetectionSpec, retrySpec, slowStartSpec, upstreamTlsSpec } from './resilience-normalize';
-import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService, RawStrong } from './schema';
+import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawListener, RawRoute, RawService, RawStrong } from './schema';
+import { LISTENER_DEFAULTS } from './listener-schema';
 
 /**
  * Validated file → model, with every default filled so translate/ never has to guess.
@@ -237,12 +239,35 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
   return out;
 }
 
-export function normalize(raw: RawConfig): TetherConfig {
-  const listeners = (raw.listeners ?? []).map((l) => ({
+function listener(l: RawListener): ListenerSpec {
+  const d = LISTENER_DEFAULTS;
+  const out: ListenerSpec = {
     name: l.name,
     address: l.address ?? DEFAULTS.listenerAddress,
     port: l.port,
-  }));
+    clientAddress: { trustedHops: l.clientAddress?.trustedHops ?? d.trustedHops },
+    limits: {
+      connectionBufferBytes: l.limits?.connectionBufferBytes ?? d.connectionBufferBytes,
+      maxHeaders: l.limits?.maxHeaders ?? d.maxHeaders,
+      maxRequestHeadersKb: l.limits?.maxRequestHeadersKb ?? d.maxRequestHeadersKb,
+    },
+    timeouts: {
+      idleMs: l.timeouts?.idle ?? d.idleMs,
+      streamIdleMs: l.timeouts?.streamIdle ?? d.streamIdleMs,
+      requestMs: l.timeouts?.request ?? d.requestMs,
+      requestHeadersMs: l.timeouts?.requestHeaders ?? d.requestHeadersMs,
+    },
+    accessLog:
+      l.accessLog === false
+        ? false
+        : { format: l.accessLog?.format ?? d.accessLogFormat, ...(l.accessLog?.path !== undefined ? { path: l.accessLog.path } : {}) },
+  };
+  if (l.tls !== undefined) out.tls = { certificateFile: l.tls.certificate, privateKeyFile: l.tls.privateKey };
+  return out;
+}
+
+export function normalize(raw: RawConfig): TetherConfig {
+  const listeners = (raw.listeners ?? []).map(listener);
   const allListeners = listeners.map((l) => l.name);
   const services = (raw.services ?? []).map((s) => service(s, allListeners));
 

@@ -16,6 +16,7 @@ import {
 import { BALANCER_LIMITS } from './defaults';
 import { extProcSettings, sessionKeyPolicy } from './ext-proc-schema';
 import { circuitBreakers, endpointPriority, healthCheck, outlierDetection, retries, slowStart, upstreamTls, zoneName } from './resilience-schema';
+import { listenerEdgeFields } from './listener-schema';
 
 /**
  * The file format's shape and every check that needs only the value itself. Checks that
@@ -34,6 +35,7 @@ const listener = z.strictObject({
   name: resourceName,
   port,
   address: bindAddress.optional(),
+  ...listenerEdgeFields,
 });
 
 const cookieName = z
@@ -383,6 +385,7 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.output<typeof configSchema>;
 export type RawService = NonNullable<RawConfig['services']>[number];
 export type RawRoute = RawService['routes'][number];
+export type RawListener = NonNullable<RawConfig['listeners']>[number];
 export type RawBackend = NonNullable<RawConfig['backends']>[number];
 export type RawBalancer = NonNullable<RawBackend['balancer']>;
 export type RawAffinityKey = NonNullable<NonNullable<RawService['affinity']>['keys']>[number];

@@ -52,6 +52,7 @@ export function explainRequestOf(body: BodyReader): ExplainRequest__Output {
     path: body.string('path'),
     connection_remote: body.string('remoteAddress'),
     connection_local: body.string('localAddress'),
+    listener: body.string('listener'),
   };
   body.done();
   return request;

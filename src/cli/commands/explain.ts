@@ -42,6 +42,7 @@ interface ExplainFlags {
   remoteAddress?: string;
   localAddress?: string;
   kind?: string;
+  listener?: string;
 }
 
 export function explainRequest(service: string, flags: ExplainFlags): ExplainRequest {
@@ -57,6 +58,7 @@ export function explainRequest(service: string, flags: ExplainFlags): ExplainReq
     path: flags.path ?? '',
     connection_remote: flags.remoteAddress ?? '',
     connection_local: flags.localAddress ?? '',
+    listener: flags.listener ?? '',
   };
 }
 
@@ -220,10 +222,11 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .addOption(new Option('-H, --header <name=value>', 'a request header, e.g. -H x-user=alice (repeatable)').argParser(collect))
       .addOption(new Option('--cookie <name=value>', 'a cookie (repeatable)').argParser(collect))
       .addOption(new Option('--query <name=value>', 'a query parameter (repeatable)').argParser(collect))
-      .option('--client-ip <ip>', 'the client IP Envoy hashes: the last X-Forwarded-For address if the request has one, else the socket\'s')
+      .option('--client-ip <ip>', "the client's socket (peer) IP; with -H x-forwarded-for=..., explain applies the listener's trusted hops as Envoy does")
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')
+      .option('--listener <name>', 'Envoy: the listener the request arrives on (default: the first serving the service)')
       .addOption(kindOption('explain for')),
   ).action(async (service: string, flags: ExplainFlags, command: Command) => {
     await runWithClient(command, io, async (ctx) => {

@@ -5,7 +5,7 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
+import { createPicker, explain as explainPick, hex64, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
@@ -13,9 +13,15 @@ import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys, type Cl
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
+import { attributedAddress, ENVOY_DEFAULT_POLICY, type ClientAddressPolicy } from './client-address';
 
 /** A request's session-key material (see AffinityRequest), for one service and kind of node. */
-export type ExplainQuery = AffinityRequest & { service: string; kind: NodeKind };
+export type ExplainQuery = AffinityRequest & {
+  service: string;
+  kind: NodeKind;
+  /** Envoy nodes: the listener the request arrives on; absent → the first serving the service. */
+  listener?: string;
+};
 
 export interface PickOutcome {
   cluster: string;
@@ -225,8 +231,19 @@ function routeNotes(route: Route__Output): string[] {
   return notes;
 }
 
+/**
+ * `clientIp` (or the connection's remote address) is the peer; X-Forwarded-For comes from the
+ * request headers; the listener's policy says which of them Envoy attributes the request to.
+ */
+function clientAddressOf(query: ExplainQuery, policy: ClientAddressPolicy | undefined) {
+  const peerText = query.clientIp || query.connection?.remote;
+  const peer = peerText ? splitHostPort(peerText)?.ip : undefined;
+  const xff = Object.entries(query.headers ?? {}).find(([name]) => name.toLowerCase() === 'x-forwarded-for')?.[1];
+  return attributedAddress(policy ?? ENVOY_DEFAULT_POLICY, peer, xff);
+}
+
 export function explainRequest(query: ExplainQuery, ctx: ExplainContext): ExplainOutcome {
-  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind);
+  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind, query.listener);
   if (query.kind === 'envoy' && query.path?.includes('#')) {
     // Envoy's connection manager refuses a fragment in :path (measured with Envoy 1.40:
     // test/envoy-real/affinity.test.ts); nothing is routed or hashed.
@@ -261,6 +278,13 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
   const { keys, notes: keyNotes } = routeKeys(action.hash_policy);
   const request = affinityRequest(query, params);
   outcome.notes.push(...keyNotes, ...routeNotes(route));
+  if (query.kind === 'envoy' && keys.some((k) => k.kind === 'clientIp')) {
+    // The listener decides which address a clientIp key hashes: the peer or an X-Forwarded-For entry.
+    const attributed = clientAddressOf(query, ctx.resources.clientAddress?.get(routeConfig));
+    if (attributed.ip === undefined) delete request.clientIp;
+    else request.clientIp = attributed.ip;
+    outcome.notes.push(`client address: ${attributed.source}`);
+  }
 
   const absorb = (placed: ReturnType<typeof placeIn>) => {
     const e = placed.explained;

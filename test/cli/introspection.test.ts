@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminTether, startAdminTether } from '../support/admin-tether';
-import { ADMIN_TOKEN } from '../support/harness';
+import { ADMIN_TOKEN, waitFor } from '../support/harness';
 import { buildInfo } from '../../src/util/build-info';
 import { buildCli } from '../../src/cli/main';
 import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
@@ -54,19 +54,24 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
 
   it('version: the client and the server, text and json; --client alone needs no server', SLOW, async () => {
     const info = buildInfo();
-    const text = await tether(['version']);
+    // Independent runs go at once: each CLI process spends most of its time starting.
+    const downEnv = { env: cleanEnv({ TETHER_ADMIN_ADDR: '127.0.0.1:1' }), cwd: server.dir };
+    const [text, jsonRun, clientOnly, down] = await Promise.all([
+      tether(['version']),
+      tether(['version', '-o', 'json']),
+      runCli(['version', '--client'], downEnv),
+      runCli(['version'], downEnv),
+    ]);
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
     const lines = text.stdout.trim().split('\n');
     expect(lines[0]).toBe(`client: tether ${info.version} (revision ${info.revision}, Node.js ${process.version})`);
     expect(lines[1]).toMatch(new RegExp(`^server: tether ${info.version.replace(/\./g, '\\.')} \\(revision ${info.revision}, Node\\.js v[\\d.]+\\) at ${server.adminAddress}: config version ${server.currentVersion()}, started \\d{4}-`));
-    const json = JSON.parse((await tether(['version', '-o', 'json'])).stdout) as { client: { version: string }; server: { version: string; config_version: string } };
+    const json = JSON.parse(jsonRun.stdout) as { client: { version: string }; server: { version: string; config_version: string } };
     expect(json.client.version).toBe(info.version);
     expect(json.server).toMatchObject({ version: info.version, config_version: String(server.currentVersion()) });
-    const clientOnly = await runCli(['version', '--client'], { env: cleanEnv({ TETHER_ADMIN_ADDR: '127.0.0.1:1' }), cwd: server.dir });
     expect(clientOnly).toMatchObject({ code: 0, stdout: `client: tether ${info.version} (revision ${info.revision}, Node.js ${process.version})\n` });
     // The server unreachable: the client line, then the error, exit 1.
-    const down = await runCli(['version'], { env: cleanEnv({ TETHER_ADMIN_ADDR: '127.0.0.1:1' }), cwd: server.dir });
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/^client: tether /);
     expect(down.stderr).toMatch(/cannot reach the admin server at 127\.0\.0\.1:1/);
@@ -79,18 +84,24 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     const second = server.currentVersion();
     expect(second).toBe(first + 1);
 
-    const old = await tether(['get', '--version', String(first)]);
+    const [old, nowRun, gone, diff, jsonDiff, dryRun, sameRun] = await Promise.all([
+      tether(['get', '--version', String(first)]),
+      tether(['get']),
+      tether(['get', '--version', '999']),
+      tether(['diff', String(first), String(second)]),
+      tether(['diff', String(first), String(second), '--kind', 'envoy', '-o', 'json']),
+      tether(['rollback', String(first), '--dry-run', '-o', 'json']),
+      tether(['diff', String(second), String(second)]),
+    ]);
     expect(old.code, old.stderr).toBe(0);
     expect(old.stdout.startsWith(`# version ${first}\n`)).toBe(true);
     const oldDoc = parseYaml(old.stdout) as { services: { routes: { backends: { name: string }[] }[] }[] };
     expect(oldDoc.services[0]!.routes[0]!.backends).toEqual([{ name: 'shop-v1' }]);
-    const now = parseYaml((await tether(['get'])).stdout) as typeof oldDoc;
+    const now = parseYaml(nowRun.stdout) as typeof oldDoc;
     expect(now.services[0]!.routes[0]!.backends.map((b) => b.name)).toEqual(['shop-v1', 'shop-v2']);
-    const gone = await tether(['get', '--version', '999']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('NOT_FOUND: version 999 is not in the history');
 
-    const diff = await tether(['diff', String(first), String(second)]);
     expect(diff.code, diff.stderr).toBe(0);
     expect(diff.stdout).toContain(`--- a/version-${first}\n+++ b/version-${second}\n`);
     expect(diff.stdout).toMatch(/^\+ +- name: shop-v2$/m);
@@ -100,37 +111,41 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     expect(diff.stdout).toMatch(/^\+ +weighted_clusters:$/m);
     expect(diff.stdout).toMatch(/^- +cluster: shop-v1$/m);
     // The same changes a dry run of that edit reports, in JSON.
-    const json = JSON.parse((await tether(['diff', String(first), String(second), '--kind', 'envoy', '-o', 'json'])).stdout) as { changes: { node_kind: string; type: string; name: string; action: string }[] };
-    const dry = JSON.parse((await tether(['rollback', String(first), '--dry-run', '-o', 'json'])).stdout) as { changes: { node_kind: string; type: string; name: string; action: string }[] };
+    const json = JSON.parse(jsonDiff.stdout) as { changes: { node_kind: string; type: string; name: string; action: string }[] };
+    const dry = JSON.parse(dryRun.stdout) as { changes: { node_kind: string; type: string; name: string; action: string }[] };
     const flip = (a: string) => (a === 'ADDED' ? 'REMOVED' : a === 'REMOVED' ? 'ADDED' : a);
     expect(json.changes.map((c) => `${c.type} ${c.name} ${c.action}`).sort()).toEqual(
       dry.changes.filter((c) => c.node_kind === 'envoy').map((c) => `${c.type} ${c.name} ${flip(c.action)}`).sort(),
     );
-    const same = await tether(['diff', String(second), String(second)]);
-    expect(same.stdout).toBe(`config: versions ${second} and ${second} are the same\n0 Envoy resource changes from version ${second} to ${second}\n`);
+    expect(sameRun.stdout).toBe(`config: versions ${second} and ${second} are the same\n0 Envoy resource changes from version ${second} to ${second}\n`);
   });
 
   it('proxy-config: what a connected node is served, as tables and as JSON equal to the served snapshot', SLOW, async () => {
     const node = new TestNode(server.xdsAddress, 'proxy-1', server.cache, 'envoy');
     nodes.push(node);
-    const clusters = await tether(['proxy-config', 'proxy-1', 'clusters']);
+    await waitFor('proxy-1 connected', () => server.nodeIds().includes('proxy-1'));
+    const [clusters, endpoints, listeners, routesJson, allYaml, unknown, byKind] = await Promise.all([
+      tether(['proxy-config', 'proxy-1', 'clusters']),
+      tether(['proxy-config', 'proxy-1', 'endpoints']),
+      tether(['proxy-config', 'proxy-1', 'listeners']),
+      tether(['proxy-config', 'proxy-1', 'routes', '-o', 'json']),
+      tether(['proxy-config', 'proxy-1', '-o', 'yaml']),
+      tether(['proxy-config', 'nobody', 'clusters']),
+      tether(['proxy-config', 'nobody', 'listeners', '--kind', 'grpc']),
+    ]);
     expect(clusters.code, clusters.stderr).toBe(0);
     expect(clusters.stdout).toMatch(/^# node proxy-1 \(envoy\), config version \d+\nNAME +DISCOVERY +LB POLICY +EDS SERVICE\nshop-v1 +EDS +RING_HASH +shop-v1/m);
-    const endpoints = await tether(['proxy-config', 'proxy-1', 'endpoints']);
     expect(endpoints.stdout).toMatch(/127\.0\.0\.1:8081 +1 +UNKNOWN/);
     expect(endpoints.stdout).toMatch(/127\.0\.0\.1:8082 +1 +UNKNOWN/);
-    const listeners = await tether(['proxy-config', 'proxy-1', 'listeners']);
     expect(listeners.stdout).toMatch(/^http +0\.0\.0\.0:10000 +http$/m);
-    const json = JSON.parse((await tether(['proxy-config', 'proxy-1', 'routes', '-o', 'json'])).stdout) as { name: string; virtual_hosts: { name: string }[] }[];
+    const json = JSON.parse(routesJson.stdout) as { name: string; virtual_hosts: { name: string }[] }[];
     expect(json.map((r) => r.name)).toEqual(['http']);
     expect(json[0]!.virtual_hosts.map((v) => v.name)).toEqual(['shop']);
-    const all = parseYaml((await tether(['proxy-config', 'proxy-1', '-o', 'yaml'])).stdout) as Record<string, { name?: string; cluster_name?: string }[]>;
+    const all = parseYaml(allYaml.stdout) as Record<string, { name?: string; cluster_name?: string }[]>;
     expect(Object.keys(all)).toEqual(['listeners', 'routes', 'clusters', 'endpoints']);
     expect(all.clusters!.map((c) => c.name).sort()).toEqual(['shop-v1', 'shop-v2']);
-    const unknown = await tether(['proxy-config', 'nobody', 'clusters']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("node 'nobody' is not connected to this Tether");
-    const byKind = await tether(['proxy-config', 'nobody', 'listeners', '--kind', 'grpc']);
     expect(byKind.stdout).toMatch(/^shop +api_listener \(gRPC\)/m);
   });
 

@@ -11,6 +11,8 @@ import { toTetherError } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
+import { createEtcdStore } from '../store/etcd-store';
+import type { EtcdConnectionOptions } from '../store/etcd-connection';
 import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore } from '../store/types';
@@ -35,6 +37,12 @@ export interface TetherOptions {
   dataDir?: string;
   /** How many config versions the history keeps (rollback reaches back that far). Default 50. */
   historyLimit?: number;
+  /**
+   * Share the config history with other Tether instances in etcd instead of the file store in
+   * `dataDir` (README, "Operating several instances"). The data dir then only holds the
+   * generated admin token.
+   */
+  etcd?: EtcdOptions;
   /**
    * The data dir had a history and none of it is intact: start a new one from `configPath`
    * (required then), numbered after the highest version ever seen. Without it Tether refuses
@@ -80,6 +88,12 @@ export interface TetherOptions {
    */
   pushDebounceMs?: number;
   logger: Logger;
+}
+
+export interface EtcdOptions {
+  connection: EtcdConnectionOptions;
+  /** How often each instance reads the head to check contact (and catch up). Default 1000 ms. */
+  probeIntervalMs?: number;
 }
 
 export interface AdminOptions {
@@ -171,12 +185,20 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const initialDocument = parseConfigDocument(initialText, label);
 
   if (options.startNewHistory && !configPath) throw new Error('starting a new config history needs a config file (--config FILE)');
-  const store: ConfigStore = await createFileStore({
-    dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
-    ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
-    ...(options.startNewHistory ? { startNewHistory: true } : {}),
-    logger,
-  });
+  if (options.startNewHistory && options.etcd) throw new Error('--start-new-history is for a file store; an etcd history is repaired in etcd');
+  const store: ConfigStore = options.etcd
+    ? await createEtcdStore({
+        connection: options.etcd.connection,
+        ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+        ...(options.etcd.probeIntervalMs !== undefined ? { probeIntervalMs: options.etcd.probeIntervalMs } : {}),
+        logger,
+      })
+    : await createFileStore({
+        dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+        ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+        ...(options.startNewHistory ? { startNewHistory: true } : {}),
+        logger,
+      });
   const basePublisher = createPublisher({
     cache,
     logger,

@@ -53,6 +53,17 @@ export interface AdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
   snapshots?: ServedSnapshots;
+  /** Where the history is and whether this instance is in touch with it (GetStatus). */
+  storeStatus?: () => StoreStatus;
+}
+
+/** GetStatus's store fields (README, "Operating several instances"). */
+export interface StoreStatus {
+  store: string;
+  /** Why this instance is stale, '' when it is in touch with its store. */
+  stale: string;
+  /** This instance's name when several share a store, else ''. */
+  instance: string;
 }
 
 export interface AdminService {
@@ -256,7 +267,7 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const fields = new RequestFields();
       const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
       fields.done();
-      return getStatus(registry, manager.current().version, kind);
+      return { ...getStatus(registry, manager.current().version, kind), ...options.storeStatus?.() };
     }),
 
     Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),

@@ -126,7 +126,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
   const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
     const dryRun = options.dryRun === true;
     // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
-    if (store.shared) await catchUp(await store.shared.refresh());
+    if (store.shared) await catchUp(await store.shared.refresh().catch(refused));
     const conflict = sourcePolicy && sourceConflict(sourcePolicy.mode, sourcePolicy.file, c.source, state);
     if (conflict) throw conflict;
     const built = c.build(state?.document);
@@ -221,6 +221,12 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       description: stored.description,
     };
     log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
+  };
+
+  /** A shared store that cannot answer now: nothing can be decided, nothing changed. */
+  const refused = (err: unknown): never => {
+    if (err instanceof StoreUnavailableError) throw new TetherError('UNAVAILABLE', `edits are refused while ${err.message}; nothing changed, still serving version ${state?.version ?? 0}`);
+    throw err;
   };
 
   /** A head another instance wrote: served as is (same number, same snapshots). */

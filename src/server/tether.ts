@@ -15,7 +15,10 @@ import { createEtcdStore } from '../store/etcd-store';
 import type { EtcdConnectionOptions } from '../store/etcd-connection';
 import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
-import type { ConfigStore } from '../store/types';
+import type { ConfigStore, SharedHistory } from '../store/types';
+import type { StoreStatus } from '../admin/admin-service';
+import { ClusterNodeView, startNodePublication, type NodePublication } from '../cluster/cluster-nodes';
+import * as os from 'node:os';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
@@ -94,6 +97,10 @@ export interface EtcdOptions {
   connection: EtcdConnectionOptions;
   /** How often each instance reads the head to check contact (and catch up). Default 1000 ms. */
   probeIntervalMs?: number;
+  /** This instance's name in status (unique per instance). Default `<hostname>:<xds port>`. */
+  instance?: string;
+  /** How long (s) an instance's node status outlives it in etcd (its lease TTL). Default 10. */
+  nodeStatusTtlSeconds?: number;
 }
 
 export interface AdminOptions {
@@ -186,19 +193,22 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
 
   if (options.startNewHistory && !configPath) throw new Error('starting a new config history needs a config file (--config FILE)');
   if (options.startNewHistory && options.etcd) throw new Error('--start-new-history is for a file store; an etcd history is repaired in etcd');
-  const store: ConfigStore = options.etcd
+  const etcdStore = options.etcd
     ? await createEtcdStore({
         connection: options.etcd.connection,
         ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
         ...(options.etcd.probeIntervalMs !== undefined ? { probeIntervalMs: options.etcd.probeIntervalMs } : {}),
         logger,
       })
-    : await createFileStore({
+    : undefined;
+  const store: ConfigStore =
+    etcdStore ??
+    (await createFileStore({
         dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
         ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
         ...(options.startNewHistory ? { startNewHistory: true } : {}),
         logger,
-      });
+      }));
   const basePublisher = createPublisher({
     cache,
     logger,
@@ -301,6 +311,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
   let extProc: ExtProcServer | undefined;
+  let cluster: { view: ClusterNodeView; publication: NodePublication } | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
@@ -323,7 +334,27 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup);
+    if (etcdStore) {
+      const view = new ClusterNodeView(registry, options.etcd?.instance ?? `${os.hostname()}:${xdsPort}`);
+      const publication = await startNodePublication({
+        namespace: etcdStore.namespace,
+        view,
+        local: registry,
+        ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { ttlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
+        logger,
+      });
+      cluster = { view, publication };
+    }
+    const storeStatus = (): StoreStatus =>
+      etcdStore
+        ? { store: etcdStore.shared.description, stale: etcdStore.shared.health().detail, instance: cluster?.view.instance ?? '' }
+        : { store: dataDir, stale: '', instance: '' };
+    if (options.admin !== false) {
+      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, cluster?.view ?? registry, cache, logger, options.lookup, {
+        storeStatus,
+        ...(etcdStore ? { storeHealth: etcdStore.shared } : {}),
+      });
+    }
     warnExposures(
       {
         ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
@@ -334,6 +365,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     );
   } catch (err) {
     server.forceShutdown();
+    await cluster?.publication.close();
     await metricsServer?.close();
     await extProc?.close(0);
     await manager.close();
@@ -371,6 +403,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     async close() {
       watcher?.close();
       await admin?.close();
+      await cluster?.publication.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
       await extProc?.close(1000);
@@ -390,6 +423,7 @@ async function startAdmin(
   cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
+  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory },
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;
@@ -410,6 +444,7 @@ async function startAdmin(
     logger,
     auth,
     ...(lookup ? { lookup } : {}),
+    ...store,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? DEFAULT_ADMIN_PORT,
     ...(options.tls ? { tls: options.tls } : {}),

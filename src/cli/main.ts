@@ -12,6 +12,7 @@ import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
 import { createExtProcCommand } from './commands/ext-proc';
 import { createDemoCommand } from './commands/demo';
+import { createStoreCommand } from './commands/store';
 
 /** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
 export function buildCli(io: CliIo = processIo): Command {
@@ -59,6 +60,7 @@ export function buildCli(io: CliIo = processIo): Command {
 
   program.addCommand(createSampleCommand());
   program.addCommand(createDemoCommand());
+  program.addCommand(createStoreCommand(io));
   addAdminCommands(program, io);
 
   return program;

@@ -9,6 +9,7 @@ import type { LookupFn } from '../resolve/resolver';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
 import { createAdminService, type StoreStatus } from './admin-service';
 import type { SharedHistory } from '../store/types';
+import type { EndpointLeases } from '../cluster/endpoint-leases';
 import { createAuthCheck, type AdminAuth } from './auth';
 import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
@@ -40,6 +41,8 @@ export interface AddAdminServiceOptions {
    * instance still serves its last version.
    */
   storeHealth?: SharedHistory;
+  /** KeepEndpointAlive (several instances on etcd). */
+  leases?: EndpointLeases;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -90,6 +93,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
     ...(options.storeStatus ? { storeStatus: options.storeStatus } : {}),
+    ...(options.leases ? { leases: options.leases } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);

@@ -18,6 +18,8 @@ import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore, SharedHistory } from '../store/types';
 import type { StoreStatus } from '../admin/admin-service';
 import { ClusterNodeView, startNodePublication, type NodePublication } from '../cluster/cluster-nodes';
+import { createEndpointLeases, type EndpointLeases } from '../cluster/endpoint-leases';
+import { startLeaderElection, type Leader } from '../cluster/cluster-leader';
 import * as os from 'node:os';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
@@ -101,6 +103,10 @@ export interface EtcdOptions {
   instance?: string;
   /** How long (s) an instance's node status outlives it in etcd (its lease TTL). Default 10. */
   nodeStatusTtlSeconds?: number;
+  /** How long (s) a dead leader keeps the role (its election lease). Default 5. */
+  leaderTtlSeconds?: number;
+  /** How often (ms) the leader expires lease registrations. Default 1000. */
+  leaderIntervalMs?: number;
 }
 
 export interface AdminOptions {
@@ -311,7 +317,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
   let extProc: ExtProcServer | undefined;
-  let cluster: { view: ClusterNodeView; publication: NodePublication } | undefined;
+  let cluster: { view: ClusterNodeView; publication: NodePublication; leases: EndpointLeases; leader: Leader } | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
@@ -343,7 +349,16 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { ttlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
         logger,
       });
-      cluster = { view, publication };
+      const leases = createEndpointLeases({ etcd: etcdStore.etcd, namespace: etcdStore.namespace, manager, logger });
+      const leader = startLeaderElection({
+        namespace: etcdStore.namespace,
+        instance: view.instance,
+        work: () => leases.reconcile(),
+        ...(options.etcd?.leaderTtlSeconds !== undefined ? { ttlSeconds: options.etcd.leaderTtlSeconds } : {}),
+        ...(options.etcd?.leaderIntervalMs !== undefined ? { intervalMs: options.etcd.leaderIntervalMs } : {}),
+        logger,
+      });
+      cluster = { view, publication, leases, leader };
     }
     const storeStatus = (): StoreStatus =>
       etcdStore
@@ -353,6 +368,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, cluster?.view ?? registry, cache, logger, options.lookup, {
         storeStatus,
         ...(etcdStore ? { storeHealth: etcdStore.shared } : {}),
+        ...(cluster ? { leases: cluster.leases } : {}),
       });
     }
     warnExposures(
@@ -365,6 +381,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     );
   } catch (err) {
     server.forceShutdown();
+    await cluster?.leader.close();
     await cluster?.publication.close();
     await metricsServer?.close();
     await extProc?.close(0);
@@ -403,6 +420,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     async close() {
       watcher?.close();
       await admin?.close();
+      await cluster?.leader.close();
       await cluster?.publication.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
@@ -423,7 +441,7 @@ async function startAdmin(
   cache: SnapshotCache,
   logger: Logger,
   lookup: TetherOptions['lookup'],
-  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory },
+  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory; leases?: EndpointLeases },
 ): Promise<AdminServer & { tokenFile?: string }> {
   let auth = options.auth;
   let tokenFile: string | undefined;

@@ -68,7 +68,7 @@ describe.skipIf(!etcdAvailable())('several instances through etcd failures', () 
     links = await Promise.all(cluster.endpoints.map((e) => startTcpLink({ host: '127.0.0.1', port: Number(e.split(':')[1]) })));
     const viaLinks = `etcd://${links.map((l) => l.address).join(',')}/failures`;
     const { parseEtcdUrl } = await import('../../src/store/etcd-connection');
-    await group.add({ etcd: { connection: { target: parseEtcdUrl(viaLinks), callTimeoutMs: 1000 }, probeIntervalMs: 200, nodeStatusTtlSeconds: 2 } });
+    await group.add({ etcd: { connection: { target: parseEtcdUrl(viaLinks), callTimeoutMs: 1000 }, probeIntervalMs: 200, nodeStatusTtlSeconds: 2, leaderTtlSeconds: 2, leaderIntervalMs: 200 } });
   }, 60_000);
 
   afterAll(async () => {

@@ -46,7 +46,8 @@ export async function startEtcdTethers(storeUrl: string, count: number, configTe
       xdsPort: 0,
       admin: testAdminOptions(),
       logger: silentLogger(),
-      etcd: { connection: { target: parseEtcdUrl(storeUrl), callTimeoutMs: 1000 }, probeIntervalMs: 200 },
+      // Short TTLs and intervals: failures show within seconds.
+      etcd: { connection: { target: parseEtcdUrl(storeUrl), callTimeoutMs: 1000 }, probeIntervalMs: 200, nodeStatusTtlSeconds: 2, leaderTtlSeconds: 2, leaderIntervalMs: 200 },
       ...extra,
       ...options,
     });

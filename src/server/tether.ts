@@ -20,6 +20,8 @@ import type { StoreStatus } from '../admin/admin-service';
 import { ClusterNodeView, startNodePublication, type NodePublication } from '../cluster/cluster-nodes';
 import { createEndpointLeases, type EndpointLeases } from '../cluster/endpoint-leases';
 import { startLeaderElection, type Leader } from '../cluster/cluster-leader';
+import { startSharedDns } from '../cluster/shared-dns';
+import { isIpLiteral } from '../resolve/resolver';
 import * as os from 'node:os';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
@@ -207,6 +209,15 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       })
     : undefined;
+  // Several instances: only the elected one asks DNS; everyone serves its answers (shared-dns.ts).
+  let leaderRef: Leader | undefined;
+  const sharedDns = etcdStore
+    ? await startSharedDns({ namespace: etcdStore.namespace, isLeader: () => leaderRef?.isLeader() ?? false, ...(options.lookup ? { lookup: options.lookup } : {}), logger }).catch(async (err: unknown) => {
+        await etcdStore.close();
+        throw err;
+      })
+    : undefined;
+  const lookup = sharedDns?.lookup ?? options.lookup;
   const store: ConfigStore =
     etcdStore ??
     (await createFileStore({
@@ -219,8 +230,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     cache,
     logger,
     onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-    ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
+    ...(lookup ? { lookup } : {}),
+    // The shared answers are a memory read: re-read them often so instances converge quickly.
+    ...(sharedDns ? { resolveIntervalMs: Math.min(options.resolveIntervalMs ?? 1000, 1000) } : options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
   // Key files are read before a version goes out (asynchronously, never failing the version):
   // a new or rotated file is in memory for the version's first request; one that cannot be
@@ -238,6 +250,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const shutdown = async () => {
     cache.close();
     publisher.close();
+    await sharedDns?.close();
     await store.close();
   };
   // Metrics see each push before the streams do (watchers run in order), so convergence is
@@ -349,15 +362,23 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { ttlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
         logger,
       });
+      let lastDnsRefresh = Date.now();
       const leases = createEndpointLeases({ etcd: etcdStore.etcd, namespace: etcdStore.namespace, manager, logger });
       const leader = startLeaderElection({
         namespace: etcdStore.namespace,
         instance: view.instance,
-        work: () => leases.reconcile(),
+        work: async () => {
+          await leases.reconcile();
+          if (sharedDns && Date.now() - lastDnsRefresh >= (options.resolveIntervalMs ?? 30_000)) {
+            lastDnsRefresh = Date.now();
+            await sharedDns.refresh(dnsNames(manager.current().config));
+          }
+        },
         ...(options.etcd?.leaderTtlSeconds !== undefined ? { ttlSeconds: options.etcd.leaderTtlSeconds } : {}),
         ...(options.etcd?.leaderIntervalMs !== undefined ? { intervalMs: options.etcd.leaderIntervalMs } : {}),
         logger,
       });
+      leaderRef = leader;
       cluster = { view, publication, leases, leader };
     }
     const storeStatus = (): StoreStatus =>
@@ -365,7 +386,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         ? { store: etcdStore.shared.description, stale: etcdStore.shared.health().detail, instance: cluster?.view.instance ?? '' }
         : { store: dataDir, stale: '', instance: '' };
     if (options.admin !== false) {
-      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, cluster?.view ?? registry, cache, logger, options.lookup, {
+      admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, cluster?.view ?? registry, cache, logger, lookup, {
         storeStatus,
         ...(etcdStore ? { storeHealth: etcdStore.shared } : {}),
         ...(cluster ? { leases: cluster.leases } : {}),
@@ -468,6 +489,11 @@ async function startAdmin(
     ...(options.tls ? { tls: options.tls } : {}),
   });
   return Object.assign(server, tokenFile ? { tokenFile } : {});
+}
+
+/** The DNS names a config's endpoints use (what the elected instance re-resolves). */
+function dnsNames(config: TetherConfig): string[] {
+  return [...new Set(config.backends.flatMap((b) => b.endpoints.map((e) => e.host)).filter((h) => !isIpLiteral(h)))];
 }
 
 export class ConfigRejectedError extends Error {

@@ -9,7 +9,8 @@ import type { Tether } from '../../src/server/tether';
 import { TetherError } from '../../src/control/errors';
 import { NODE_KINDS } from '../../src/translate/types';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
-import { setV2Weight, startEtcdTethers, type EtcdTethers } from '../support/etcd-tethers';
+import { SHARED_CONFIG, setV2Weight, startEtcdTethers, type EtcdTethers } from '../support/etcd-tethers';
+import { ENDPOINT_TYPE } from '../../src/envoy/type-urls';
 import { waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
 import { checkHistory, type Attempt } from '../support/history-checker';
 import { createEtcdStore } from '../../src/store/etcd-store';
@@ -96,6 +97,25 @@ describe.skipIf(!etcdAvailable())('several instances on one etcd history', () =>
     expect(lost?.code).toBe('ABORTED');
     expect(lost?.message).toContain(`current version is ${base + 1}`);
   });
+
+  it('DNS names: instances whose resolvers disagree serve the elected instance\'s answers, byte for byte', async () => {
+    const dnsConfig = SHARED_CONFIG.replace('"127.0.0.1:1002"', '"svc.test:1002"');
+    const dns = await startEtcdTethers(cluster.url('dns'), 0, dnsConfig);
+    try {
+      // Each instance's own resolver gives a different answer.
+      for (let i = 1; i <= 3; i++) await dns.add({ lookup: async () => [`10.0.0.${i}`] });
+      const leaderAnswer = await waitFor('one answer served everywhere', () => {
+        const served = dns.tethers.map(servedBytes);
+        const v2 = dns.tethers.map((t) => t.cache.get('envoy')!.sets[ENDPOINT_TYPE].list.find((r) => r.name.includes('v2')));
+        const text = v2.map((r) => r?.anyBytes.toString('latin1') ?? '');
+        const ip = /10\.0\.0\.(\d)/.exec(text[0]!)?.[0];
+        return ip && served.every((b) => b === served[0]) && text.every((t) => t.includes(ip)) ? ip : undefined;
+      }, 20_000, 100);
+      expect(leaderAnswer).toMatch(/^10\.0\.0\.[123]$/);
+    } finally {
+      await dns.close();
+    }
+  }, 60_000);
 
   it('200 concurrent compare-and-set edits over three instances: linearizable history', async () => {
     const attempts: Attempt[] = [];

@@ -11,7 +11,7 @@ import { NODE_KINDS } from '../../src/translate/types';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
 import { SHARED_CONFIG, setV2Weight, startEtcdTethers, type EtcdTethers } from '../support/etcd-tethers';
 import { ENDPOINT_TYPE } from '../../src/envoy/type-urls';
-import { waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
+import { Harness, waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
 import { checkHistory, type Attempt } from '../support/history-checker';
 import { createEtcdStore } from '../../src/store/etcd-store';
 import { parseEtcdUrl } from '../../src/store/etcd-connection';
@@ -82,6 +82,31 @@ describe.skipIf(!etcdAvailable())('several instances on one etcd history', () =>
     expect(servedBytes(b)).toBe(servedBytes(a));
     expect(servedBytes(c)).toBe(servedBytes(a));
     expect(await b.manager.history()).toEqual(await a.manager.history());
+  }, 60_000);
+
+  // The same measurement on one Tether with the file store, for bench/RESULTS.md (TETHER_BENCH=1).
+  it.skipIf(!process.env.TETHER_BENCH)('bench: the same edits on one file-store instance', async () => {
+    const h = new Harness();
+    try {
+      const t = await h.start(SHARED_CONFIG, { watch: false, configSource: 'api' });
+      for (let k = 0; k < 6; k++) {
+        const client = xdsSampleClient('app', t.xdsPort, `file-${k}`);
+        clients.push(client);
+        client.Hello({}, { deadline: Date.now() + 200 }, () => undefined);
+      }
+      await waitFor('6 clients', () => t.registry.list().length === 6 && t.registry.lagging(String(t.manager.current().version)).length === 0, 20_000);
+      const latencies: number[] = [];
+      for (let i = 1; i <= 20; i++) {
+        const t0 = performance.now();
+        const res = await t.manager.mutate('test', setV2Weight(i), {});
+        expect(await t.registry.waitForConfigVersion(String(res.version), { timeoutMs: 10_000 })).toBe(true);
+        latencies.push(performance.now() - t0);
+      }
+      const sorted = [...latencies].sort((x, y) => x - y);
+      console.log(`[bench] file store, 1 instance, 6 grpc-js-xds clients: edit → every client ACKed: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms (n=${sorted.length})`);
+    } finally {
+      await h.close();
+    }
   }, 60_000);
 
   it('refuses a stale compare-and-set with ABORTED naming the current version, from any instance', async () => {

@@ -3,7 +3,8 @@
  * `tether store migrate`. Flag names follow etcdctl (--cacert, --cert, --key, --user).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { isEtcdUrl, parseEtcdUrl, type EtcdConnectionOptions } from '../store/etcd-connection';
+import type { EtcdConnectionOptions } from '../store/etcd-connection';
+import { isEtcdUrl, parseEtcdUrl } from '../store/etcd-url';
 
 export interface EtcdFlags {
   etcdCacert?: string;

@@ -17,12 +17,10 @@ import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
 import type { ConfigStore, SharedHistory } from '../store/types';
 import type { StoreStatus } from '../admin/admin-service';
-import { ClusterNodeView, startNodePublication, type NodePublication } from '../cluster/cluster-nodes';
-import { createEndpointLeases, type EndpointLeases } from '../cluster/endpoint-leases';
-import { startLeaderElection, type Leader } from '../cluster/cluster-leader';
+import type { EndpointLeases } from '../cluster/endpoint-leases';
+import type { Leader } from '../cluster/cluster-leader';
+import { joinCluster, type Membership } from '../cluster/membership';
 import { startSharedDns } from '../cluster/shared-dns';
-import { isIpLiteral } from '../resolve/resolver';
-import * as os from 'node:os';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
 import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
@@ -330,7 +328,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let admin: (AdminServer & { tokenFile?: string }) | undefined;
   let metricsServer: MetricsServer | undefined;
   let extProc: ExtProcServer | undefined;
-  let cluster: { view: ClusterNodeView; publication: NodePublication; leases: EndpointLeases; leader: Leader } | undefined;
+  let cluster: Membership | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
@@ -353,33 +351,21 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
         logger,
       });
     }
-    if (etcdStore) {
-      const view = new ClusterNodeView(registry, options.etcd?.instance ?? `${os.hostname()}:${xdsPort}`);
-      const publication = await startNodePublication({
-        namespace: etcdStore.namespace,
-        view,
-        local: registry,
-        ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { ttlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
+    if (etcdStore && sharedDns) {
+      cluster = await joinCluster({
+        store: etcdStore,
+        registry,
+        manager,
+        sharedDns,
+        xdsPort,
+        ...(options.etcd?.instance ? { instance: options.etcd.instance } : {}),
+        ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { nodeStatusTtlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
+        ...(options.etcd?.leaderTtlSeconds !== undefined ? { leaderTtlSeconds: options.etcd.leaderTtlSeconds } : {}),
+        ...(options.etcd?.leaderIntervalMs !== undefined ? { leaderIntervalMs: options.etcd.leaderIntervalMs } : {}),
+        ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
         logger,
       });
-      let lastDnsRefresh = Date.now();
-      const leases = createEndpointLeases({ etcd: etcdStore.etcd, namespace: etcdStore.namespace, manager, logger });
-      const leader = startLeaderElection({
-        namespace: etcdStore.namespace,
-        instance: view.instance,
-        work: async () => {
-          await leases.reconcile();
-          if (sharedDns && Date.now() - lastDnsRefresh >= (options.resolveIntervalMs ?? 30_000)) {
-            lastDnsRefresh = Date.now();
-            await sharedDns.refresh(dnsNames(manager.current().config));
-          }
-        },
-        ...(options.etcd?.leaderTtlSeconds !== undefined ? { ttlSeconds: options.etcd.leaderTtlSeconds } : {}),
-        ...(options.etcd?.leaderIntervalMs !== undefined ? { intervalMs: options.etcd.leaderIntervalMs } : {}),
-        logger,
-      });
-      leaderRef = leader;
-      cluster = { view, publication, leases, leader };
+      leaderRef = cluster.leader;
     }
     const storeStatus = (): StoreStatus =>
       etcdStore
@@ -402,8 +388,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     );
   } catch (err) {
     server.forceShutdown();
-    await cluster?.leader.close();
-    await cluster?.publication.close();
+    await cluster?.close();
     await metricsServer?.close();
     await extProc?.close(0);
     await manager.close();
@@ -441,8 +426,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     async close() {
       watcher?.close();
       await admin?.close();
-      await cluster?.leader.close();
-      await cluster?.publication.close();
+      await cluster?.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
       await extProc?.close(1000);
@@ -489,11 +473,6 @@ async function startAdmin(
     ...(options.tls ? { tls: options.tls } : {}),
   });
   return Object.assign(server, tokenFile ? { tokenFile } : {});
-}
-
-/** The DNS names a config's endpoints use (what the elected instance re-resolves). */
-function dnsNames(config: TetherConfig): string[] {
-  return [...new Set(config.backends.flatMap((b) => b.endpoints.map((e) => e.host)).filter((h) => !isIpLiteral(h)))];
 }
 
 export class ConfigRejectedError extends Error {

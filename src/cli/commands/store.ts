@@ -1,6 +1,6 @@
 /** `tether store migrate`: copies a config history between a data dir and etcd. */
 import { Command } from 'commander';
-import { isEtcdUrl } from '../../store/etcd-connection';
+import { isEtcdUrl } from '../../store/etcd-url';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from '../store-options';
 import type { CliIo } from './common';
 

@@ -11,6 +11,8 @@ import { stringify as toYaml } from 'yaml';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
 import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
+import type { KeepEndpointAliveRequest__Output } from '../generated/tether/tether/admin/v1/KeepEndpointAliveRequest';
+import { DEFAULT_REGISTRATION_TTL_SECONDS, leasesUnavailable, type EndpointLeases } from '../cluster/endpoint-leases';
 import type { ApplyConfigRequest__Output } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
 import type { DeleteBackendRequest__Output } from '../generated/tether/tether/admin/v1/DeleteBackendRequest';
 import type { DeleteRouteRequest__Output } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
@@ -75,6 +77,19 @@ export interface AdminServiceOptions {
   snapshots?: ServedSnapshots;
   /** Told of every mutation refused (not dry runs), with its code (metrics). */
   editRejected?: (code: TetherErrorCode) => void;
+  /** Where the history is and whether this instance is in touch with it (GetStatus). */
+  storeStatus?: () => StoreStatus;
+  /** Lease-bound self-registration (KeepEndpointAlive); only with a shared store. */
+  leases?: EndpointLeases;
+}
+
+/** GetStatus's store fields (README, "Operating several instances"). */
+export interface StoreStatus {
+  store: string;
+  /** Why this instance is stale, '' when it is in touch with its store. */
+  stale: string;
+  /** This instance's name when several share a store, else ''. */
+  instance: string;
 }
 
 export interface AdminService {
@@ -286,11 +301,23 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       return edit('drain-endpoint', edits.drainEndpoint(backend, address));
     }),
 
+    KeepEndpointAlive: unary('KeepEndpointAlive', async (req: KeepEndpointAliveRequest__Output) => {
+      const fields = new RequestFields();
+      if (!req.endpoint) fields.problem('endpoint', 'required');
+      const { backend, address, weight, grpcPort } = readEndpoint(fields, req.endpoint ?? ({} as EndpointRequest__Output), true, 'endpoint');
+      const ttlSeconds = req.ttl_seconds || DEFAULT_REGISTRATION_TTL_SECONDS;
+      if (ttlSeconds < 2 || ttlSeconds > 3600) fields.problem('ttl_seconds', 'must be from 2 to 3600 (or 0 for 10)');
+      if (req.lease && !/^\d{1,20}$/.test(req.lease)) fields.problem('lease', 'must be a lease id a previous call returned');
+      fields.done();
+      const leases = options.leases ?? leasesUnavailable();
+      return leases.keepAlive({ backend, address, weight, ...(grpcPort !== undefined ? { grpcPort } : {}), ttlSeconds, lease: req.lease });
+    }),
+
     GetStatus: unary('GetStatus', (req: GetStatusRequest__Output) => {
       const fields = new RequestFields();
       const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
       fields.done();
-      return getStatus(registry, manager.current().version, kind);
+      return { ...getStatus(registry, manager.current().version, kind), ...options.storeStatus?.() };
     }),
 
     Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),

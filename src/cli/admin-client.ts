@@ -13,6 +13,8 @@ import type { DeleteBackendRequest } from '../generated/tether/tether/admin/v1/D
 import type { DeleteRouteRequest } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
 import type { DeleteServiceRequest } from '../generated/tether/tether/admin/v1/DeleteServiceRequest';
 import type { EndpointRequest } from '../generated/tether/tether/admin/v1/EndpointRequest';
+import type { KeepEndpointAliveRequest } from '../generated/tether/tether/admin/v1/KeepEndpointAliveRequest';
+import type { KeepEndpointAliveResponse__Output } from '../generated/tether/tether/admin/v1/KeepEndpointAliveResponse';
 import type { GetConfigRequest } from '../generated/tether/tether/admin/v1/GetConfigRequest';
 import type { GetServerInfoRequest } from '../generated/tether/tether/admin/v1/GetServerInfoRequest';
 import type { GetServerInfoResponse__Output } from '../generated/tether/tether/admin/v1/GetServerInfoResponse';
@@ -67,6 +69,7 @@ export interface UnaryMethods {
   AddEndpoint: [EndpointRequest, MutationResponse__Output];
   RemoveEndpoint: [EndpointRequest, MutationResponse__Output];
   DrainEndpoint: [EndpointRequest, MutationResponse__Output];
+  KeepEndpointAlive: [KeepEndpointAliveRequest, KeepEndpointAliveResponse__Output];
   GetStatus: [GetStatusRequest, GetStatusResponse__Output];
   Explain: [ExplainRequest, ExplainResponse__Output];
   WhatIf: [WhatIfRequest, WhatIfResponse__Output];

@@ -30,6 +30,16 @@ export function positiveDurationArg(value: string): number {
   return ms;
 }
 
+/** A duration of whole seconds within [min, max] s (etcd leases count in seconds), as a number of seconds. */
+export function wholeSecondsArg(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const ms = durationArg(value);
+    if (ms % 1000 !== 0) throw new InvalidArgumentError('must be whole seconds (e.g. 10s)');
+    if (ms < min * 1000 || ms > max * 1000) throw new InvalidArgumentError(`must be between ${min}s and ${max}s`);
+    return ms / 1000;
+  };
+}
+
 /** A config version: a positive integer, kept as a decimal string (the API's uint64). */
 export function versionArg(value: string): string {
   if (!/^\d+$/.test(value) || /^0+$/.test(value)) throw new InvalidArgumentError('expected a version number (1, 2, 3…)');

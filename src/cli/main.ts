@@ -13,6 +13,7 @@ import { createServeCommand } from './commands/serve';
 import { createExtProcCommand } from './commands/ext-proc';
 import { createDemoCommand } from './commands/demo';
 import { addCompletionCommand } from './commands/completion';
+import { createStoreCommand } from './commands/store';
 
 /** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
 export function buildCli(io: CliIo = processIo): Command {
@@ -60,6 +61,7 @@ export function buildCli(io: CliIo = processIo): Command {
 
   program.addCommand(createSampleCommand());
   program.addCommand(createDemoCommand());
+  program.addCommand(createStoreCommand(io));
   addAdminCommands(program, io);
   addCompletionCommand(program, io);
 

@@ -12,9 +12,16 @@ import { toTetherError, type TetherErrorCode } from '../control/errors';
 import { createPublisher } from '../control/publisher';
 import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
+import { createEtcdStore } from '../store/etcd-store';
+import type { EtcdConnectionOptions } from '../store/etcd-connection';
 import { warnExposures } from './startup-checks';
 import type { ConfigSourceMode } from '../control/config-source';
-import type { ConfigStore } from '../store/types';
+import type { ConfigStore, SharedHistory } from '../store/types';
+import type { StoreStatus } from '../admin/admin-service';
+import type { EndpointLeases } from '../cluster/endpoint-leases';
+import type { Leader } from '../cluster/cluster-leader';
+import { joinCluster, type Membership } from '../cluster/membership';
+import { startSharedDns } from '../cluster/shared-dns';
 import { DEFAULT_PORTS } from '../ports';
 import { ADS_SERVER_OPTIONS, ADS_SERVICE_NAME, addAdsService } from '../xds/ads-server';
 import { HealthImplementation } from 'grpc-health-check';
@@ -41,6 +48,12 @@ export interface TetherOptions {
   dataDir?: string;
   /** How many config versions the history keeps (rollback reaches back that far). Default 50. */
   historyLimit?: number;
+  /**
+   * Share the config history with other Tether instances in etcd instead of the file store in
+   * `dataDir` (README, "Operating several instances"). The data dir then only holds the
+   * generated admin token.
+   */
+  etcd?: EtcdOptions;
   /**
    * The data dir had a history and none of it is intact: start a new one from `configPath`
    * (required then), numbered after the highest version ever seen. Without it Tether refuses
@@ -91,6 +104,20 @@ export interface TetherOptions {
    */
   pushDebounceMs?: number;
   logger: Logger;
+}
+
+export interface EtcdOptions {
+  connection: EtcdConnectionOptions;
+  /** How often each instance reads the head to check contact (and catch up). Default 1000 ms. */
+  probeIntervalMs?: number;
+  /** This instance's name in status (unique per instance). Default `<hostname>:<xds port>`. */
+  instance?: string;
+  /** How long (s) an instance's node status outlives it in etcd (its lease TTL). Default 10. */
+  nodeStatusTtlSeconds?: number;
+  /** How long (s) a dead leader keeps the role (its election lease). Default 5. */
+  leaderTtlSeconds?: number;
+  /** How often (ms) the leader expires lease registrations. Default 1000. */
+  leaderIntervalMs?: number;
 }
 
 export interface AdminOptions {
@@ -189,18 +216,39 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const initialDocument = parseConfigDocument(initialText, label);
 
   if (options.startNewHistory && !configPath) throw new Error('starting a new config history needs a config file (--config FILE)');
-  const store: ConfigStore = await createFileStore({
-    dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
-    ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
-    ...(options.startNewHistory ? { startNewHistory: true } : {}),
-    logger,
-  });
+  if (options.startNewHistory && options.etcd) throw new Error('--start-new-history is for a file store; an etcd history is repaired in etcd');
+  const etcdStore = options.etcd
+    ? await createEtcdStore({
+        connection: options.etcd.connection,
+        ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+        ...(options.etcd.probeIntervalMs !== undefined ? { probeIntervalMs: options.etcd.probeIntervalMs } : {}),
+        logger,
+      })
+    : undefined;
+  // Several instances: only the elected one asks DNS; everyone serves its answers (shared-dns.ts).
+  let leaderRef: Leader | undefined;
+  const sharedDns = etcdStore
+    ? await startSharedDns({ namespace: etcdStore.namespace, isLeader: () => leaderRef?.isLeader() ?? false, ...(options.lookup ? { lookup: options.lookup } : {}), logger }).catch(async (err: unknown) => {
+        await etcdStore.close();
+        throw err;
+      })
+    : undefined;
+  const lookup = sharedDns?.lookup ?? options.lookup;
+  const store: ConfigStore =
+    etcdStore ??
+    (await createFileStore({
+        dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
+        ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
+        ...(options.startNewHistory ? { startNewHistory: true } : {}),
+        logger,
+      }));
   const basePublisher = createPublisher({
     cache,
     logger,
     onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
-    lookup: countingLookup((reason) => metrics.configState.dnsFailed(reason), options.lookup),
-    ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
+    lookup: countingLookup((reason) => metrics.configState.dnsFailed(reason), lookup),
+    // The shared answers are a memory read: re-read them often so instances converge quickly.
+    ...(sharedDns ? { resolveIntervalMs: Math.min(options.resolveIntervalMs ?? 1000, 1000) } : options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
   });
   // Key files are read before a version goes out (asynchronously, never failing the version):
   // a new or rotated file is in memory for the version's first request; one that cannot be
@@ -218,6 +266,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const shutdown = async () => {
     cache.close();
     publisher.close();
+    await sharedDns?.close();
     await store.close();
   };
   // Metrics see each push before the streams do (watchers run in order), so convergence is
@@ -318,6 +367,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let access: ReturnType<typeof resolveAdminAuth> | undefined;
   const adminAccess = () => (access ??= resolveAdminAuth(options.admin, dataDir, logger));
   let extProc: ExtProcServer | undefined;
+  let cluster: Membership | undefined;
   try {
     xdsPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
@@ -351,8 +401,32 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       const service = extProc.service;
       metrics.extProc.bind(() => service.stats());
     }
+    if (etcdStore && sharedDns) {
+      cluster = await joinCluster({
+        store: etcdStore,
+        registry,
+        manager,
+        sharedDns,
+        xdsPort,
+        ...(options.etcd?.instance ? { instance: options.etcd.instance } : {}),
+        ...(options.etcd?.nodeStatusTtlSeconds !== undefined ? { nodeStatusTtlSeconds: options.etcd.nodeStatusTtlSeconds } : {}),
+        ...(options.etcd?.leaderTtlSeconds !== undefined ? { leaderTtlSeconds: options.etcd.leaderTtlSeconds } : {}),
+        ...(options.etcd?.leaderIntervalMs !== undefined ? { leaderIntervalMs: options.etcd.leaderIntervalMs } : {}),
+        ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
+        logger,
+      });
+      leaderRef = cluster.leader;
+    }
+    const storeStatus = (): StoreStatus =>
+      etcdStore
+        ? { store: etcdStore.shared.description, stale: etcdStore.shared.health().detail, instance: cluster?.view.instance ?? '' }
+        : { store: dataDir, stale: '', instance: '' };
     if (options.admin !== false) {
-      admin = await startAdmin(options.admin ?? {}, adminAccess(), manager, registry, cache, logger, options.lookup, store, (code) => countRejected(code, 'api'));
+      admin = await startAdmin(options.admin ?? {}, adminAccess(), manager, cluster?.view ?? registry, cache, logger, lookup, store, (code) => countRejected(code, 'api'), {
+        storeStatus,
+        ...(etcdStore ? { storeHealth: etcdStore.shared } : {}),
+        ...(cluster ? { leases: cluster.leases } : {}),
+      });
     }
     warnExposures(
       {
@@ -365,6 +439,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   } catch (err) {
     server.forceShutdown();
     webConsole?.close();
+    await cluster?.close();
     await metricsServer?.close();
     await extProc?.close(0);
     await manager.close();
@@ -405,6 +480,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
       watcher?.close();
       await admin?.close();
       webConsole?.close();
+      await cluster?.close();
       await metricsServer?.close();
       // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
       await extProc?.close(1000);
@@ -428,6 +504,7 @@ async function startAdmin(
   lookup: TetherOptions['lookup'],
   history: ConfigStore,
   editRejected: (code: TetherErrorCode) => void,
+  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory; leases?: EndpointLeases },
 ): Promise<AdminServer & { tokenFile?: string }> {
   const { auth, tokenFile } = access;
   const server = await startAdminServer({
@@ -439,6 +516,7 @@ async function startAdmin(
     logger,
     auth,
     ...(lookup ? { lookup } : {}),
+    ...store,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? DEFAULT_ADMIN_PORT,
     ...(options.tls ? { tls: options.tls } : {}),

@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { TlsFiles } from '../../admin/tls';
 import { CONFIG_SOURCE_MODES, type ConfigSourceMode } from '../../control/config-source';
 import { DEFAULT_PORTS } from '../../ports';
-import { durationArg, listenOptions, positiveDurationArg, positiveIntArg } from '../args';
+import { durationArg, listenOptions, positiveDurationArg, wholeSecondsArg, positiveIntArg } from '../args';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from '../store-options';
 
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
 
@@ -18,8 +19,11 @@ function tlsFiles(prefix: string, o: { cert?: string; key?: string; ca?: string 
   return { cert: o.cert, key: o.key, ...(o.ca ? { ca: o.ca } : {}) };
 }
 
-interface ServeOptions {
+interface ServeOptions extends EtcdFlags {
   config?: string;
+  store?: string;
+  instanceName?: string;
+  nodeStatusTtl?: number;
   dataDir: string;
   historyLimit: number;
   startNewHistory?: boolean;
@@ -62,7 +66,11 @@ export function createServeCommand(): Command {
     .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
     .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50)
     .option('--config-source <mode>', "who wins between --config and the admin API: auto (a file change that would drop admin edits is refused), file (the file only; admin edits refused), api (the file only seeds an empty history) [env TETHER_CONFIG_SOURCE]", configSourceArg, env.TETHER_CONFIG_SOURCE ?? 'auto')
-    .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen');
+    .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen')
+    .option('--store <url>', 'share the config history with other instances in etcd: etcd://host:port[,host:port…]/prefix (etcds:// for TLS); default: the file store in --data-dir [env TETHER_STORE]', env.TETHER_STORE)
+    .option('--instance-name <name>', 'this instance in status, with --store etcd://… (default <hostname>:<xds port>) [env TETHER_INSTANCE_NAME]', env.TETHER_INSTANCE_NAME)
+    .option('--node-status-ttl <duration>', 'with --store etcd://…: how long this instance\'s nodes stay in other instances\' status after it dies (whole seconds, e.g. 10s)', wholeSecondsArg(1, 86_400), 10);
+  addEtcdOptions(command);
   listenOptions(command, { prefix: 'xds', what: 'xDS (ADS)', env: 'TETHER_XDS', host: '0.0.0.0', port: DEFAULT_PORTS.xds })
     .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
     .option('--xds-tls-key <file>', 'TLS key for the xDS port')
@@ -104,10 +112,15 @@ export function createServeCommand(): Command {
         const xdsTls = tlsFiles('xds', { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, ca: opts.xdsTlsCa });
         const adminTls = tlsFiles('admin', { cert: opts.adminTlsCert, key: opts.adminTlsKey, ca: opts.adminTlsCa });
         const lookup = opts.hostsFile ? hostsLookup(readHostsFile(opts.hostsFile)) : undefined;
+        if (opts.store !== undefined && etcdConnection(opts.store, opts) === undefined) throw new Error(`--store ${opts.store}: expected etcd://host:port[,host:port…]/prefix (the file store is --data-dir)`);
+        const etcd = etcdConnection(opts.store, opts);
         const tether = await startTether({
           ...(opts.config ? { configPath: opts.config } : {}),
           dataDir: opts.dataDir,
           historyLimit: opts.historyLimit,
+          ...(etcd
+            ? { etcd: { connection: etcd, nodeStatusTtlSeconds: opts.nodeStatusTtl ?? 10, ...(opts.instanceName ? { instance: opts.instanceName } : {}) } }
+            : {}),
           ...(opts.startNewHistory ? { startNewHistory: true } : {}),
           configSource: opts.configSource as ConfigSourceMode,
           xdsHost: opts.xdsHost,

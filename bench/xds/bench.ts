@@ -388,7 +388,15 @@ async function measureSide(
   return { side: summarize(edits, m0, m1, c.clients, syncMs), edits, connections };
 }
 
-export async function runBench(o: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BenchResult> {
+/**
+ * Runs the matrix. `partial` (optional) receives each build and row as it completes, so a run
+ * that fails or times out later still reports what it measured.
+ */
+export async function runBench(
+  o: BenchOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  partial: { builds: BuildRow[]; rows: Row[] } = { builds: [], rows: [] },
+): Promise<BenchResult> {
   checkFieldNumbers();
   const loadBefore = os.loadavg()[0]!;
   const gcpBin = o.gcp ? (o.gcpBin ?? buildGcp()) : undefined;
@@ -396,8 +404,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
   await Promise.all(lg.procs.map((p) => p.next('ready')));
   const baseline = o.baseline ? startNode('baseline', 'baseline-server.js', [], ['--expose-gc']) : undefined;
   const baselinePort = baseline ? Number((await baseline.next('ready')).port) : 0;
-  const builds: BuildRow[] = [];
-  const rows: Row[] = [];
+  const { builds, rows } = partial;
   let runId = 0;
   try {
     for (const services of o.services) {
@@ -640,17 +647,39 @@ export function formatMarkdown(res: BenchResult): string {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const maxSeconds = Number(arg(process.argv, 'max-seconds', '1800'));
+  const partial = { builds: [] as BuildRow[], rows: [] as Row[] };
+  const loadBefore = os.loadavg()[0]!;
+  // What was measured before a failure or the time limit is still printed (marked partial).
+  const report = (res: BenchResult, complete: boolean) => {
+    const json = arg(process.argv, 'json', '');
+    if (json) fs.writeFileSync(json, JSON.stringify({ ...res, complete }, null, 2));
+    console.log((complete ? '' : 'PARTIAL RESULT (the run failed or timed out; rows measured so far):\n') + formatMarkdown(res));
+  };
+  const partialResult = (): BenchResult => ({
+    options: o,
+    ...(o.gcp ? { gcpVersion: gcpVersion() } : {}),
+    node: process.version,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    date: new Date().toISOString().slice(0, 10),
+    loadBefore,
+    loadAfter: os.loadavg()[0]!,
+    ...partial,
+  });
   const timer = setTimeout(() => {
     process.stderr.write(`giving up after ${maxSeconds} s\n`);
+    report(partialResult(), false);
     killChildren();
     process.exit(2);
   }, maxSeconds * 1000);
   timer.unref();
-  const res = await runBench(o);
-  const json = arg(process.argv, 'json', '');
-  if (json) fs.writeFileSync(json, JSON.stringify(res, null, 2));
-  console.log(formatMarkdown(res));
-  clearTimeout(timer);
+  try {
+    report(await runBench(o, undefined, partial), true);
+  } catch (err) {
+    report(partialResult(), false);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 if (require.main === module) {

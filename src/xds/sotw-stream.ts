@@ -12,7 +12,6 @@ import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import type { SnapshotShare } from './stream-shares';
 import {
   NO_NAMES,
-  clustersUpdated,
   createPlanner,
   isApplied,
   isSubscribed,
@@ -159,7 +158,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // Envoy re-warms an updated cluster and waits for its ClusterLoadAssignment, but does
       // not ask for it again (envoy#13009, go-control-plane#245): resend EDS after such a CDS.
       const eds = this.types.get(ENDPOINT_TYPE);
-      if (this.kind === 'envoy' && eds && clustersUpdated(st.lastSent, plan.resources)) eds.forceResponse = true;
+      if (this.kind === 'envoy' && eds && share.updatedBetween(st.lastSent, plan.resources)) eds.forceResponse = true;
     }
     // What the client holds of these types decides when dropped clusters may go (stream-plan.ts).
     if (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) st.lastSent = plan.resources;

@@ -93,15 +93,13 @@ function planFor(typeUrl: ResourceTypeUrl, share: SnapshotShare, types: TypeStat
   const named = st.wildcard ? undefined : share.subscribed(typeUrl, st.names);
   let resources: readonly SnapshotResource[] = named ? named.resources : set.list;
   let retained = 0;
-  if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0 && !clustersReleasable(share, st, types, planOf)) {
-    const kept = [...resources];
-    for (const r of st.lastSent) {
-      if (!set.resources.has(r.name) && (st.wildcard || st.names.has(r.name))) {
-        kept.push(r);
-        retained++;
-      }
+  if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0) {
+    // Usually nothing was dropped: that check is shared by the streams holding the same list.
+    const dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => st.wildcard || st.names.has(r.name));
+    if (dropped.length > 0 && !clustersReleasable(share, st, types, planOf)) {
+      resources = [...resources, ...dropped].sort(byName);
+      retained = dropped.length;
     }
-    if (retained > 0) resources = kept.sort(byName);
   }
   const version = retained > 0 ? resourcesVersion(resources) : named ? named.version : set.version;
   return { version, resources, retained };
@@ -151,11 +149,4 @@ export function isApplied(types: TypeStates, planOf: Planner): boolean {
     if (!planOf.share.refsSubscribed(plan.resources, dst)) return false;
   }
   return any;
-}
-
-/** True if `next` holds a cluster that `previous` had with other content. */
-export function clustersUpdated(previous: readonly SnapshotResource[], next: readonly SnapshotResource[]): boolean {
-  if (previous.length === 0) return false;
-  const before = new Map(previous.map((r) => [r.name, r.hash]));
-  return next.some((r) => before.has(r.name) && before.get(r.name) !== r.hash);
 }

@@ -80,6 +80,8 @@ export class SnapshotShare {
   private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
   private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
   private readonly diffs = new Map<ResourceTypeUrl, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
+  private readonly updated = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
+  private readonly missing = new Map<ResourceTypeUrl, WeakMap<readonly SnapshotResource[], readonly SnapshotResource[]>>();
   private readonly deltaResources = new Map<SnapshotResource, { resourceBytes: Buffer }>();
   private readonly framed = new WeakMap<readonly SnapshotResource[], Buffer>();
   private readonly sotwResponses = new WeakMap<readonly SnapshotResource[], Map<string, SharedSotwResponse>>();
@@ -166,6 +168,31 @@ export class SnapshotShare {
     if (!byBefore) this.diffs.set(typeUrl, (byBefore = new WeakMap()));
     byBefore.set(before, d);
     return d;
+  }
+
+  /** True if `next` holds a resource that `previous` had with other content; once per pair of (shared) lists. */
+  updatedBetween(previous: readonly SnapshotResource[], next: readonly SnapshotResource[]): boolean {
+    if (previous.length === 0) return false;
+    let byNext = this.updated.get(previous);
+    const known = byNext?.get(next);
+    if (known !== undefined) return known;
+    const before = this.shares.hashesOf(previous);
+    const out = next.some((r) => before.has(r.name) && before.get(r.name) !== r.hash);
+    if (!byNext) this.updated.set(previous, (byNext = new WeakMap()));
+    byNext.set(next, out);
+    return out;
+  }
+
+  /** The resources of `list` (sent from an earlier snapshot) that this snapshot's set of the type lacks; once per list. */
+  missingFrom(typeUrl: ResourceTypeUrl, list: readonly SnapshotResource[]): readonly SnapshotResource[] {
+    let byList = this.missing.get(typeUrl);
+    let out = byList?.get(list);
+    if (out) return out;
+    const current = this.snapshot.sets[typeUrl].resources;
+    out = Object.freeze(list.filter((r) => !current.has(r.name)));
+    if (!byList) this.missing.set(typeUrl, (byList = new WeakMap()));
+    byList.set(list, out);
+    return out;
   }
 
   /** envoy.service.discovery.v3.Resource around a resource of this snapshot, encoded once. */

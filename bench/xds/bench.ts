@@ -6,7 +6,7 @@
  *   npm run build && node dist/bench/xds/bench.js [--clients 100,1000,10000] [--services 10,1000,10000]
  *       [--modes sotw,delta] [--edits 5] [--profile auto|envoy|grpc] [--per-client 3]
  *       [--streams-per-conn auto|K] [--loadgens 1] [--quiet-ms 200] [--json FILE] [--cpu-prof DIR]
- *       [--gcp [--gcp-bin FILE]] [--reps 1] [--no-baseline]
+ *       [--gcp [--gcp-bin FILE]] [--reps 1] [--no-baseline] [--no-build-timing]
  *
  * Processes: this runner; Tether (tether-server.js: startTether with a generated config, admin
  * API without auth, --expose-gc); the baseline (baseline-server.js); one or more load generators
@@ -62,6 +62,8 @@ export interface BenchOptions {
   gcpBin?: string;
   /** Repetitions of each cell: Tether, then the comparators, `reps` times. */
   reps: number;
+  /** Skip the in-process build timing (slow at S = 10,000 on a loaded machine). */
+  buildTiming: boolean;
 }
 
 function arg(argv: string[], name: string, fallback: string): string {
@@ -93,6 +95,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     gcp: argv.includes('--gcp'),
     ...(arg(argv, 'gcp-bin', '') ? { gcpBin: path.resolve(arg(argv, 'gcp-bin', '')) } : {}),
     reps: Number(arg(argv, 'reps', '1')),
+    buildTiming: !argv.includes('--no-build-timing'),
   };
 }
 
@@ -411,8 +414,10 @@ export async function runBench(
       const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
       const tether = startNode(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
       const ready = await tether.next<{ xdsPort: number; adminPort: number; startMs: number }>('ready', 300_000);
-      const build = await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000);
-      if (build.error) throw new Error(`build timing: ${build.error}`);
+      const build = o.buildTiming
+        ? await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000)
+        : { coldMs: NaN, editMs: [NaN] };
+      if ('error' in build && build.error) throw new Error(`build timing: ${build.error}`);
       builds.push({ services, startMs: ready.startMs, coldBuildMs: build.coldMs, editBuildMs: median(build.editMs) });
       log(`S=${services}: Tether started in ${ready.startMs.toFixed(0)} ms; build cold ${build.coldMs.toFixed(0)} ms, one-route edit ${median(build.editMs).toFixed(0)} ms`);
       const admin: AdminClient = createAdminClient({ address: `127.0.0.1:${ready.adminPort}`, deadlineMs: 120_000 });

@@ -25,8 +25,12 @@ export function gcpSourceDir(): string {
 
 /** The go-control-plane version go.mod pins (for the report). */
 export function gcpVersion(): string {
-  const mod = fs.readFileSync(path.join(gcpSourceDir(), 'go.mod'), 'utf8');
-  return /github\.com\/envoyproxy\/go-control-plane (v\S+)/.exec(mod)?.[1] ?? 'unknown';
+  try {
+    const mod = fs.readFileSync(path.join(gcpSourceDir(), 'go.mod'), 'utf8');
+    return /github\.com\/envoyproxy\/go-control-plane (v\S+)/.exec(mod)?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown'; // a prebuilt --gcp-bin run away from the sources
+  }
 }
 
 export function goAvailable(): boolean {

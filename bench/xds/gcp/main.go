@@ -10,7 +10,7 @@
 //	{"cmd":"stats","gc":bool}    CPU time, memory, open streams
 //	{"cmd":"stop"}
 //
-// Nodes are keyed by id (go-control-plane's IDHash, its usual setup): a node gets its kind's
+// Nodes are keyed by id (go-control-plane's IDHash, its usual setup; one cache per node kind, see main): a node gets its kind's
 // snapshot (node metadata TETHER_NODE_KIND, as Tether reads it) on its first request, and each
 // edit calls SetSnapshot for every known node with one snapshot object per kind, shared.
 package main
@@ -73,7 +73,21 @@ func kindOf(node *core.Node) string {
 func main() {
 	// The Go runtime's default GC target; nothing tuned, as a go-control-plane user would run it.
 	ctx := context.Background()
-	snapshots := cache.NewSnapshotCache(true, cache.IDHash{}, nil)
+	logger := stderrLogger{debug: os.Getenv("GCP_DEBUG") != ""}
+	// Envoy-profile nodes get full-state snapshots in ADS mode (ordered responses). In ADS mode
+	// go-control-plane answers a by-name request only if it names every resource of the node's
+	// snapshot (it expects per-node snapshots of exactly what the node uses), which a proxyless
+	// gRPC client asking for 3 of S services never does: those nodes use a non-ADS-mode cache,
+	// which answers with the requested subset. MuxCache routes by the node's kind.
+	caches := map[string]cache.SnapshotCache{
+		"envoy": cache.NewSnapshotCache(true, cache.IDHash{}, logger),
+		"grpc":  cache.NewSnapshotCache(false, cache.IDHash{}, logger),
+	}
+	mux := &cache.MuxCache{
+		Classify:      func(r *cache.Request) string { return kindOf(r.GetNode()) },
+		ClassifyDelta: func(r *cache.DeltaRequest) string { return kindOf(r.GetNode()) },
+		Caches:        map[string]cache.Cache{"envoy": caches["envoy"], "grpc": caches["grpc"]},
+	}
 	var current atomic.Pointer[map[string]*cache.Snapshot]
 	empty := map[string]*cache.Snapshot{}
 	current.Store(&empty)
@@ -92,7 +106,7 @@ func main() {
 		known.mu.Unlock()
 		if !seen {
 			if snap := (*current.Load())[kind]; snap != nil {
-				_ = snapshots.SetSnapshot(ctx, node.GetId(), snap)
+				_ = caches[kind].SetSnapshot(ctx, node.GetId(), snap)
 			}
 		}
 	}
@@ -104,7 +118,7 @@ func main() {
 		known.mu.Lock()
 		delete(known.kindOf, node.GetId())
 		known.mu.Unlock()
-		snapshots.ClearSnapshot(node.GetId())
+		caches[kindOf(node)].ClearSnapshot(node.GetId())
 	}
 	callbacks := server.CallbackFuncs{
 		StreamOpenFunc:      func(context.Context, int64, string) error { streams.Add(1); return nil },
@@ -122,7 +136,7 @@ func main() {
 			return nil
 		},
 	}
-	xds := server.NewServer(ctx, snapshots, callbacks)
+	xds := server.NewServer(ctx, mux, callbacks)
 	grpcServer := grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
 	discovery.RegisterAggregatedDiscoveryServiceServer(grpcServer, xds)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -155,7 +169,7 @@ func main() {
 				next[kind] = r.snapshot("0")
 			}
 			current.Store(&next)
-			publish(ctx, snapshots, known, next)
+			publish(ctx, caches, known, next)
 			counts := map[string]any{}
 			for kind, r := range base {
 				counts[kind] = r.count()
@@ -175,7 +189,7 @@ func main() {
 				next[kind] = r.snapshot(strconv.Itoa(c.Seq))
 			}
 			current.Store(&next)
-			publish(ctx, snapshots, known, next)
+			publish(ctx, caches, known, next)
 			reply(map[string]any{"cmd": "edited", "routes": changed})
 		case "stats":
 			if c.GC {
@@ -204,7 +218,7 @@ func main() {
 }
 
 // publish sets each known node's snapshot (go-control-plane answers its open watches inside).
-func publish(ctx context.Context, snapshots cache.SnapshotCache, known *nodes, next map[string]*cache.Snapshot) {
+func publish(ctx context.Context, caches map[string]cache.SnapshotCache, known *nodes, next map[string]*cache.Snapshot) {
 	known.mu.Lock()
 	ids := make([]string, 0, len(known.kindOf))
 	kinds := make([]string, 0, len(known.kindOf))
@@ -215,10 +229,22 @@ func publish(ctx context.Context, snapshots cache.SnapshotCache, known *nodes, n
 	known.mu.Unlock()
 	for i, id := range ids {
 		if snap := next[kinds[i]]; snap != nil {
-			_ = snapshots.SetSnapshot(ctx, id, snap)
+			_ = caches[kinds[i]].SetSnapshot(ctx, id, snap)
 		}
 	}
 }
+
+// stderrLogger prints go-control-plane's warnings and errors (rare; they explain a stuck client), debug lines on request.
+type stderrLogger struct{ debug bool }
+
+func (l stderrLogger) Debugf(f string, a ...any) {
+	if l.debug {
+		fmt.Fprintf(os.Stderr, "gcp debug: "+f+"\n", a...)
+	}
+}
+func (l stderrLogger) Infof(f string, a ...any) { l.Debugf(f, a...) }
+func (stderrLogger) Warnf(f string, a ...any)   { fmt.Fprintf(os.Stderr, "gcp warn: "+f+"\n", a...) }
+func (stderrLogger) Errorf(f string, a ...any)  { fmt.Fprintf(os.Stderr, "gcp error: "+f+"\n", a...) }
 
 func rss() int64 {
 	b, err := os.ReadFile("/proc/self/statm")

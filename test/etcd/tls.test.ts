@@ -103,11 +103,13 @@ describe.skipIf(!etcdAvailable() || !etcdctlFound || !hasOpenssl)('etcd over TLS
     const pki = cluster!.pki!;
     const wrongCa = await refusedStart('wrong-ca', ['--etcd-cacert', path.join(pki.dir, 'other-ca.crt'), '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey]);
     expect(wrongCa.fatal).toMatch(/etcd/);
-    expect(wrongCa.fatal).toMatch(/certificate/i);
+    expect(wrongCa.fatal).toMatch(/TLS: the etcd member's certificate is not trusted: check --etcd-cacert/);
     expect(wrongCa.ms).toBeLessThan(15_000);
     const noCert = await refusedStart('no-client-cert', ['--etcd-cacert', pki.ca]);
     expect(noCert.fatal).toMatch(/etcd/);
-    expect(noCert.fatal).toMatch(/certificate/i);
+    expect(noCert.fatal).toMatch(/TLS: the etcd member refused this client's certificate or its absence: .*--etcd-cert and --etcd-key/);
     expect(noCert.ms).toBeLessThan(15_000);
+    const missingCa = await refusedStart('missing-ca', ['--etcd-cacert', path.join(dir, 'no-such-ca.pem'), '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey]);
+    expect(missingCa.fatal).toMatch(/--etcd-cacert .*no-such-ca\.pem: ENOENT/);
   }, 40_000);
 });

@@ -84,8 +84,8 @@ export function explainEtcdError(message: string): string {
   if (/alert (bad|unknown|unsupported|expired|revoked) certificate|alert unknown ca|certificate required|alert number (42|43|44|45|46|48|116)\b|handshake failure/i.test(text)) {
     return `${text} (TLS: the etcd member refused this client's certificate or its absence: with etcd's --client-cert-auth, give --etcd-cert and --etcd-key signed by a CA in its --trusted-ca-file)`;
   }
-  if (/wrong version number|packet length too long|unknown protocol/i.test(text)) {
-    return `${text} (TLS: the etcd member does not speak TLS: use etcd:// without --etcd-cacert/--etcd-cert)`;
+  if (/wrong version number|packet length too long|unknown protocol|disconnected before secure TLS connection/i.test(text)) {
+    return `${text} (TLS: the etcd member did not answer TLS: if it serves plain http, use etcd:// without --etcd-cacert/--etcd-cert)`;
   }
   return text;
 }

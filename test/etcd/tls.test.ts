@@ -39,16 +39,16 @@ function etcdctl(...args: string[]): string {
   );
 }
 
-async function serve(name: string, tlsArgs: string[]): Promise<TetherProcess> {
-  const t = await startTetherProcess({ name, store: cluster!.url('tls'), xdsPort: await freePort(), configPath, dataDir: path.join(dir, name), extraArgs: tlsArgs });
+async function serve(name: string, tlsArgs: string[], store = cluster!.url('tls')): Promise<TetherProcess> {
+  const t = await startTetherProcess({ name, store, xdsPort: await freePort(), configPath, dataDir: path.join(dir, name), extraArgs: tlsArgs });
   instances.push(t);
   return t;
 }
 
 /** `serve` that must fail: how long it took and the error of its fatal log line. */
-async function refusedStart(name: string, tlsArgs: string[]): Promise<{ ms: number; fatal: string }> {
+async function refusedStart(name: string, tlsArgs: string[], store?: string): Promise<{ ms: number; fatal: string }> {
   const started = Date.now();
-  const log = await serve(name, tlsArgs).then(
+  const log = await serve(name, tlsArgs, store).then(
     () => {
       throw new Error(`${name} started, expected it to refuse`);
     },
@@ -111,5 +111,17 @@ describe.skipIf(!etcdAvailable() || !etcdctlFound || !hasOpenssl)('etcd over TLS
     expect(noCert.ms).toBeLessThan(15_000);
     const missingCa = await refusedStart('missing-ca', ['--etcd-cacert', path.join(dir, 'no-such-ca.pem'), '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey]);
     expect(missingCa.fatal).toMatch(/--etcd-cacert .*no-such-ca\.pem: ENOENT/);
+  }, 40_000);
+
+  it('says so when etcds:// reaches a member that serves plain http', async () => {
+    const plain = await startEtcdCluster({ members: 1 });
+    try {
+      const pki = cluster!.pki!;
+      const refused = await refusedStart('plain-member', ['--etcd-cacert', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey], plain.url('tls').replace('etcd://', 'etcds://'));
+      expect(refused.fatal).toMatch(/etcd.*TLS: the etcd member did not answer TLS: .*use etcd:\/\//);
+      expect(refused.ms).toBeLessThan(15_000);
+    } finally {
+      await plain.stop();
+    }
   }, 40_000);
 });

@@ -6,49 +6,19 @@
  * that Envoy, cross-checked with Envoy's own count of bytes received from its xDS cluster.
  * A second delta Envoy without the opt-in gets the whole route configuration (the baseline).
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
+import { startByteRelay, type ByteRelay } from '../support/byte-relay';
 
 type Json = Record<string, any>;
 const SERVICES = 300;
-
-/** A TCP relay to Tether's xDS port that counts the bytes Tether sends back. */
-async function countingRelay(target: number): Promise<{ port: number; received: () => number; close: () => Promise<void> }> {
-  let bytes = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    client.pipe(upstream);
-    upstream.pipe(client);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    received: () => bytes,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe.skipIf(!envoyAvailable())('VHDS: one-route edits send one virtual host (real Envoy, delta ADS)', () => {
   const h = new Harness();
   let vhdsEnvoy: EnvoyProcess;
   let fullEnvoy: EnvoyProcess;
-  const relays: Awaited<ReturnType<typeof countingRelay>>[] = [];
+  const relays: ByteRelay[] = [];
   let port = 0;
   let a = '';
   let b = '';
@@ -81,7 +51,7 @@ describe.skipIf(!envoyAvailable())('VHDS: one-route edits send one virtual host 
     b = `127.0.0.1:${(await h.replica('b', 'v2')).httpPort}`;
     port = await freePort();
     await h.start(config('b-7'));
-    for (let i = 0; i < 2; i++) relays.push(await countingRelay(h.tether.xdsPort));
+    for (let i = 0; i < 2; i++) relays.push(await startByteRelay(h.tether.xdsPort));
     // Both listen on the same port (Envoy binds with SO_REUSEPORT); requests go to either.
     fullEnvoy = await startEnvoy({ xdsPort: relays[1]!.port, delta: true });
     vhdsEnvoy = await startEnvoy({ xdsPort: relays[0]!.port, delta: true, metadata: { TETHER_VHDS: 'true' } });

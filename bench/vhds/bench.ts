@@ -22,6 +22,14 @@ function flag(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+async function sleepUntil(ok: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function main(): Promise<void> {
   const services = flag('services', 10_000);
   const edits = flag('edits', 3);
@@ -34,10 +42,12 @@ async function main(): Promise<void> {
     const started = Date.now();
     await h.start(onPort(configDocument(services)));
     for (let i = 0; i < 2; i++) relays.push(await startByteRelay(h.tether.xdsPort));
-    envoys.push(await startEnvoy({ xdsPort: relays[0]!.port, delta: true, metadata: { TETHER_VHDS: 'true' } }));
-    envoys.push(await startEnvoy({ xdsPort: relays[1]!.port, delta: true }));
-    for (const e of envoys) await e.waitConnected();
-    if (!(await h.tether.registry.waitForConfigVersion(h.tether.current().version, { timeoutMs: 300_000 }))) throw new Error('Envoys did not apply the first config');
+    // One at a time: at 10,000 clusters an Envoy's main thread is busy for minutes (2 cores).
+    for (const [i, metadata] of [{ TETHER_VHDS: 'true' }, {}].entries()) {
+      envoys.push(await startEnvoy({ xdsPort: relays[i]!.port, delta: true, metadata }));
+      await sleepUntil(() => h.tether.registry.list().length > i, 60_000);
+      if (!(await h.tether.registry.waitForConfigVersion(h.tether.current().version, { timeoutMs: 600_000 }))) throw new Error(`Envoy ${i} did not apply the first config`);
+    }
     const initial = relays.map((r) => r.received());
     console.log(`Envoy ${envoyVersion()}, S=${services}: both Envoys in sync after ${Date.now() - started} ms; initial bytes VHDS ${initial[0]}, full RDS ${initial[1]}`);
     const rx = (e: EnvoyProcess) => e.stat('cluster.tether-xds.upstream_cx_rx_bytes_total').then((n) => n ?? 0);

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     const rx = (e: EnvoyProcess) => e.stat('cluster.tether-xds.upstream_cx_rx_bytes_total').then((n) => n ?? 0);
     for (let k = 1; k <= edits; k++) {
       const before = relays.map((r) => r.received());
+      const chunksBefore = relays[0]!.chunks().length;
       const envoyBefore = await Promise.all(envoys.map(rx));
       const applied = await h.tether.applyText(JSON.stringify(onPort(editedDocument(services, k))), `edit ${k}`);
       if (!applied.ok) throw new Error(JSON.stringify(applied.errors));
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
       const rc = dump.configs.find((c: Json) => String(c['@type']).endsWith('.RoutesConfigDump')).dynamic_route_configs[0].route_config;
       const host = rc.virtual_hosts.find((v: Json) => v.name === 'http/svc-0');
       if (!JSON.stringify(host).includes(`"e${k}"`)) throw new Error(`edit ${k} not in the VHDS Envoy's config_dump`);
-      console.log(`edit ${k}: VHDS Envoy ${sent[0]} B (Envoy counted ${counted[0]} B); full-RDS Envoy ${sent[1]} B (Envoy counted ${counted[1]} B)`);
+      const chunks = relays[0]!.chunks().slice(chunksBefore).join('+');
+      console.log(`edit ${k}: VHDS Envoy ${sent[0]} B (${chunks}; Envoy counted ${counted[0]} B); full-RDS Envoy ${sent[1]} B (Envoy counted ${counted[1]} B)`);
     }
     for (const e of envoys) await e.expectNoRejections();
     console.log('update_rejected: 0 on both Envoys');

@@ -9,15 +9,21 @@ export interface ByteRelay {
   readonly port: number;
   /** Bytes the target has sent to the relay's clients so far. */
   received(): number;
+  /** Sizes of the chunks received so far, in order (for telling one response from several). */
+  chunks(): readonly number[];
   close(): Promise<void>;
 }
 
 export async function startByteRelay(targetPort: number): Promise<ByteRelay> {
   let bytes = 0;
+  const sizes: number[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
-    upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    upstream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      sizes.push(chunk.length);
+    });
     client.pipe(upstream);
     upstream.pipe(client);
     for (const s of [client, upstream]) {
@@ -34,6 +40,7 @@ export async function startByteRelay(targetPort: number): Promise<ByteRelay> {
   return {
     port: (server.address() as net.AddressInfo).port,
     received: () => bytes,
+    chunks: () => sizes,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -62,6 +62,7 @@ export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuer
   if (req.client_ip && !splitHostPort(req.client_ip)) fields.problem('client_ip', `${quote(req.client_ip)} is not an IP address`);
   if (req.path && (!req.path.startsWith('/') || req.path.length > MAX_VALUE)) fields.problem('path', `must start with "/" and have at most ${MAX_VALUE} characters`);
   const connection = readConnection(fields, req.connection_remote, req.connection_local);
+  const listener = fields.optionalName(req.listener, 'listener');
   fields.done();
 
   const query: ReadExplainQuery = { service, kind, headers };
@@ -70,6 +71,7 @@ export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuer
   if (req.client_ip) query.clientIp = req.client_ip;
   if (req.path) query.path = req.path;
   if (connection) query.connection = connection;
+  if (listener) query.listener = listener;
   return query;
 }
 
@@ -97,6 +99,11 @@ function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
     index: pick.index,
     size: pick.size,
     entry_hash: pick.entryHash ?? '',
+    fallback_address: pick.fallback?.address ?? '',
+    fallback_backends: pick.fallback?.backends ?? [],
+    retry_address: pick.retry?.address ?? '',
+    retry_backends: pick.retry?.backends ?? [],
+    shares: pick.shares ?? [],
   };
 }
 

@@ -21,14 +21,17 @@ import type { ExplainSource } from './explain-source';
 import { RequestFields } from './request-fields';
 import { readNodeKind } from './status';
 
-const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint', 'upsert_backend', 'apply_config'] as const;
+const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint', 'upsert_backend', 'apply_config', 'eject_endpoint'] as const;
 
 /** Bounds on WhatIfRequest.sessions (each is hashed and echoed back per affected route). */
 export const MAX_WHAT_IF_SESSIONS = 100_000;
 const MAX_SESSION_VALUE = 8192;
 
 interface ReadWhatIf {
-  change: ProposedChange;
+  /** Absent for an ejection, which changes no config. */
+  change?: ProposedChange;
+  /** eject_endpoint: the replica taken out. */
+  ejected?: string;
   /** Undefined: the server chooses (see whatIfKinds). */
   kind: NodeKind | undefined;
   samples: number;
@@ -89,6 +92,11 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
       change = { document, field };
       break;
     }
+    case 'eject_endpoint': {
+      const ejected = fields.address(req.eject_endpoint!.address, `${field}.address`);
+      fields.done();
+      return { ejected, kind, samples, sessions, expectedVersion: 0 };
+    }
     default:
       fields.problem('change', `required: one of ${CHANGES.join(', ')}`);
   }
@@ -127,9 +135,13 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
   if (read.expectedVersion && read.expectedVersion !== current.version) {
     throw new TetherError('ABORTED', `expected version ${read.expectedVersion}, but the current version is ${current.version}`);
   }
-  const proposal = proposeConfig(current.document, read.change);
+  const proposal = read.change ? proposeConfig(current.document, read.change) : { config: current.config };
   await yieldToLoop();
-  const after = await source.translate(proposal.config);
+  const after = read.change ? await source.translate(proposal.config) : before;
+  const ejected = read.ejected !== undefined ? new Set([read.ejected]) : undefined;
+  if (read.ejected !== undefined && !before.owners(read.ejected).length) {
+    throw new TetherError('NOT_FOUND', `no backend lists the endpoint ${read.ejected}`);
+  }
   for (const kind of NODE_KINDS) {
     await before.ready(kind);
     await after.ready(kind);
@@ -144,7 +156,7 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
     const wireAfter = after.wire(kind);
     const measurements = plannedImpacts(
       { resources: wireBefore, owners: before.owners },
-      { resources: wireAfter, owners: after.owners },
+      { resources: wireAfter, owners: after.owners, ...(ejected ? { ejected } : {}) },
       { kind, samples: read.samples, sessions: read.sessions },
     );
     for (const planned of measurements) {

@@ -29,6 +29,15 @@ export interface Picker {
   locate(hash: bigint): PickLocation | undefined;
   /** The exact share of the 64-bit hash space each address serves. */
   shares(): Map<string, number>;
+  /**
+   * Ring hash only: the first ring entry from `hash`'s on whose replica is not `skip`, on this
+   * same ring. That is where an Envoy retry with the previous_hosts predicate goes (it tries
+   * entry index + attempt), and where a gRPC client sends the session while `skip`'s
+   * connection is down (it walks the ring to a READY subchannel).
+   */
+  walk?(hash: bigint, skip: string | ReadonlySet<string>): string | undefined;
+  /** The ring or table itself, for drawing it (the web console); absent for a composite picker. Read only. */
+  readonly layout?: { kind: 'ring_hash'; ring: HashRing } | { kind: 'maglev'; table: MaglevTable };
 }
 
 export interface PickerOptions {
@@ -49,6 +58,7 @@ export function createPicker(endpoints: readonly AffinityEndpoint[], balancer: B
 }
 
 export function ringPicker(ring: HashRing): Picker {
+  let shares: Map<string, number> | undefined;
   const locate = (hash: bigint): PickLocation | undefined => {
     const index = ringIndex(ring, hash);
     if (index < 0) return undefined;
@@ -63,7 +73,19 @@ export function ringPicker(ring: HashRing): Picker {
       return index < 0 ? undefined : ring.hosts[ring.owners[index]!]!.address;
     },
     locate,
-    shares: () => ringShares(ring),
+    walk: (hash, skip) => {
+      const start = ringIndex(ring, hash);
+      if (start < 0) return undefined;
+      const skipped = typeof skip === 'string' ? (a: string) => a === skip : (a: string) => skip.has(a);
+      for (let step = 0; step < ring.hashes.length; step++) {
+        const address = ring.hosts[ring.owners[(start + step) % ring.hashes.length]!]!.address;
+        if (!skipped(address)) return address;
+      }
+      return undefined;
+    },
+    // A ring of millions of entries takes a second to measure: once per picker.
+    shares: () => new Map((shares ??= ringShares(ring))),
+    layout: { kind: 'ring_hash', ring },
   };
 }
 
@@ -79,6 +101,7 @@ export function maglevPicker(table: MaglevTable): Picker {
     pick: (hash) => (table.slots.length === 0 ? undefined : table.hosts[table.slots[maglevSlot(table, hash)]!]!.address),
     locate,
     shares: () => maglevShares(table),
+    layout: { kind: 'maglev', table },
   };
 }
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import * as protobuf from 'protobufjs';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
+import { encodeAny, fieldHeader } from '../envoy/wire';
 import { referencesOf } from './references';
 import {
   CLUSTER_TYPE,
@@ -10,6 +10,7 @@ import {
   LISTENER_TYPE,
   PUSH_ORDER,
   ROUTE_TYPE,
+  SECRET_TYPE,
   messageNameOf,
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
@@ -67,11 +68,6 @@ export function resourcesVersion(resources: Iterable<SnapshotResource>): string 
   const h = createHash('sha256');
   for (const r of sorted) h.update(`${r.name}\n${r.hash}\n`);
   return h.digest('hex').slice(0, HASH_HEX_DIGITS);
-}
-
-function encodeAny(typeUrl: ResourceTypeUrl, bytes: Buffer): Buffer {
-  const anyType = lookupEnvoyType('google.protobuf.Any');
-  return Buffer.from(anyType.encode(anyType.fromObject({ type_url: typeUrl, value: bytes })).finish());
 }
 
 /**
@@ -140,7 +136,7 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
   const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
   for (const host of hosts) {
     const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
-    chunks.push(Buffer.from(protobuf.Writer.create().uint32((virtualHostsField << 3) | 2).uint32(bytes.length).finish()), bytes);
+    chunks.push(fieldHeader(virtualHostsField, bytes.length), bytes);
   }
   return Buffer.concat(chunks);
 }
@@ -190,6 +186,7 @@ export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, con
       (m) => m.cluster_name,
       cache,
     ),
+    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

@@ -1,7 +1,7 @@
 import { configDocument, formatErrors, validateConfig } from '../config';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
-import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
+import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { createHash } from 'node:crypto';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
@@ -130,6 +130,8 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
   /** The whole flow of one mutation; runs inside `serially`. */
   const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
     const dryRun = options.dryRun === true;
+    // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
+    if (store.shared) await catchUp(await store.shared.refresh().catch(refused));
     const conflict = sourcePolicy && sourceConflict(sourcePolicy.mode, sourcePolicy.file, c.source, state);
     if (conflict) throw conflict;
     const built = c.build(state?.document);
@@ -147,8 +149,9 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
     }
 
-    // Never a number used before, also when the store fell back to an older version.
-    const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
+    // Never a number used before, also when the store fell back to an older version. A shared
+    // store compares its head with version - 1: the version this edit was built on.
+    const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
@@ -186,7 +189,10 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     } catch (err) {
       await prepared.discard();
       if (err instanceof StoreConflictError) {
-        throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
+        throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
+      }
+      if (err instanceof StoreUnavailableError) {
+        throw new TetherError('UNAVAILABLE', `could not save config version ${version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${version})`);
       }
       throw storageError(err, `could not save config version ${version}`);
     }
@@ -232,6 +238,18 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
   };
 
+  /** A shared store that cannot answer now: nothing can be decided, nothing changed. */
+  const refused = (err: unknown): never => {
+    if (err instanceof StoreUnavailableError) throw new TetherError('UNAVAILABLE', `edits are refused while ${err.message}; nothing changed, still serving version ${state?.version ?? 0}`);
+    throw err;
+  };
+
+  /** A head another instance wrote: served as is (same number, same snapshots). */
+  const catchUp = async (head: VersionRecord | undefined) => {
+    if (!head || head.version <= (state?.version ?? 0)) return;
+    await restore(head);
+  };
+
   const initialChange: Change = {
     source: initial.source,
     description: initial.description ?? '',
@@ -242,7 +260,15 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
 
   const stored = await store.current();
   if (!stored) {
-    await serially(() => change(initialChange, {})).catch(logRejection(initial.source));
+    await serially(() => change(initialChange, {})).catch(async (err: unknown) => {
+      // Another instance seeded the shared history first: serve that.
+      const shared = store.shared;
+      if (shared && toTetherError(err).code === 'ABORTED') {
+        await serially(async () => catchUp(await shared.refresh()));
+        if (state) return;
+      }
+      return logRejection(initial.source)(err);
+    });
   } else {
     await serially(() => restore(stored));
     if (initial.fileHash !== undefined) {
@@ -261,6 +287,12 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
       }
     }
   }
+
+  const unsubscribe = store.shared?.onHead((head) => {
+    serially(() => catchUp(head)).catch((err: unknown) => {
+      if (!closing) log.error({ version: head.version, err: (err as Error).message }, 'could not serve a version from the shared history');
+    });
+  });
 
   const currentState = (): State => {
     if (!state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
@@ -332,6 +364,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
 
     async close() {
       closing = true;
+      unsubscribe?.();
       await queue;
     },
   };

@@ -4,8 +4,9 @@ import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
+import { createTlsFileSource, EMPTY_TLS, TlsFilesError } from '../resolve/tls-files';
 import { translateWithWarnings } from '../translate';
-import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints, type TlsMaterial } from '../translate/types';
 import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
@@ -54,6 +55,8 @@ export interface PublisherOptions {
   lookup?: LookupFn;
   /** How often DNS names are re-resolved. Default 30 s. */
   resolveIntervalMs?: number;
+  /** How often TLS listeners' certificate files are re-read (rotation). Default 2 s. */
+  tlsRecheckMs?: number;
   /** Called each time a config is served: a new version, or the same one re-resolved (metrics). */
   onServed?: (served: ServedConfig) => void;
 }
@@ -66,8 +69,14 @@ interface Built {
   warnings: ConfigWarning[];
 }
 
-function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, target: NodeTarget) {
-  const { resources, warnings } = translateWithWarnings(config, endpoints, target);
+/** What a config is translated with besides itself: its resolved endpoints and TLS files. */
+interface Outside {
+  endpoints: ResolvedEndpoints;
+  tls: TlsMaterial;
+}
+
+function buildTarget(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, target: NodeTarget) {
+  const { resources, warnings } = translateWithWarnings(config, outside.endpoints, target, outside.tls);
   // The registry compares a node's applied version with this string.
   return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), cache) };
 }
@@ -91,12 +100,12 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
  * not be left on an older config than the rest. One step per target, so that prepare() can
  * let the event loop in between them (each is tens of ms for a 2,000-endpoint backend).
  */
-function buildSteps(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>) {
+function buildSteps(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
   // Translating and encoding are separate steps: each is ~20 ms of CPU at 2,000 endpoints.
   const steps: Array<() => void> = NODE_KINDS.flatMap((kind) => [
     () => {
-      const { resources, warnings } = translateWithWarnings(config, endpoints, kind);
+      const { resources, warnings } = translateWithWarnings(config, outside.endpoints, kind, outside.tls);
       built.resources.set(kind, resources);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
     },
@@ -106,7 +115,7 @@ function buildSteps(config: TetherConfig, endpoints: ResolvedEndpoints, version:
   const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
     steps.push(() => {
-      const target = buildTarget(config, endpoints, version, cache, level);
+      const target = buildTarget(config, outside, version, cache, level);
       if (levels.has(level)) built.levels.set(level, target.snapshot);
       for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
     });
@@ -114,18 +123,8 @@ function buildSteps(config: TetherConfig, endpoints: ResolvedEndpoints, version:
   return { built, steps };
 }
 
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Built {
-  const { built, steps } = buildSteps(config, endpoints, version, cache, levels);
-  try {
-    for (const step of steps) step();
-  } finally {
-    cache.endBuild();
-  }
-  return built;
-}
-
-async function buildInTurns(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Promise<Built> {
-  const { built, steps } = buildSteps(config, endpoints, version, cache, levels);
+async function buildInTurns(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Promise<Built> {
+  const { built, steps } = buildSteps(config, outside, version, cache, levels);
   try {
     for (const step of steps) {
       step();
@@ -141,7 +140,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const { cache, logger } = options;
   /** Encodings of the last build: a change re-encodes only what it changed. */
   const encodeCache = new EncodeCache();
-  let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
+  let served: (ServedConfig & { outside: Outside }) | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
   /**
@@ -150,12 +149,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
    */
   const levels = new Set<NodeTarget>();
 
-  const serve = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built) => {
+  const serve = (config: TetherConfig, version: number, outside: Outside, built: Built) => {
     // A level first asked for while this config was being prepared: build it now.
     for (const level of levels) {
       if (built.levels.has(level)) continue;
       try {
-        built.levels.set(level, buildTarget(config, endpoints, version, encodeCache, level).snapshot);
+        built.levels.set(level, buildTarget(config, outside, version, encodeCache, level).snapshot);
       } catch (err) {
         logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
       }
@@ -168,7 +167,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
-    served = { config, version, endpoints, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings };
+    served = { config, version, outside, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings };
     options.onServed?.(served);
   };
 
@@ -176,38 +175,39 @@ export function createPublisher(options: PublisherOptions): Publisher {
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { intervalMs: options.resolveIntervalMs } : {}),
     logger: logger.child({ component: 'resolver' }),
-    onChange: (endpoints) => void refreshInTurns(endpoints),
+    onChange: (endpoints) => void republish({ endpoints }, 'endpoints re-resolved'),
+  });
+  const tlsFiles = createTlsFileSource({
+    ...(options.tlsRecheckMs !== undefined ? { intervalMs: options.tlsRecheckMs } : {}),
+    logger: logger.child({ component: 'tls-files' }),
+    onChange: (tls) => void republish({ tls }, 'TLS certificate files changed'),
   });
 
-  const republish = (endpoints: ResolvedEndpoints) => {
+  /**
+   * The served config again, with new endpoints (a periodic re-resolution) or certificates
+   * (same version, new content): built in event-loop turns (translating and encoding each kind
+   * is tens of ms at 2,000 endpoints), served only if nothing newer (another config, a later
+   * re-resolution) came in the meantime.
+   */
+  let refreshes = 0;
+  /** Endpoints and certificates newer than the served ones, while a republish is being built. */
+  let pending: { config: TetherConfig; outside: Outside } | undefined;
+  const republish = async (change: Partial<Outside>, what: string) => {
     // While another config is being prepared, its publish() picks up the new addresses.
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
-    try {
-      serve(config, version, endpoints, build(config, endpoints, version, encodeCache, levels));
-      logger.info({ version }, 'endpoints re-resolved; pushed');
-    } catch (err) {
-      logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
-    }
-  };
-
-  /**
-   * A periodic re-resolution that changed addresses: built in event-loop turns (translating
-   * and encoding each kind is tens of ms at 2,000 endpoints), served only if nothing newer
-   * (another config, a later re-resolution) came in the meantime.
-   */
-  let refreshes = 0;
-  const refreshInTurns = async (endpoints: ResolvedEndpoints) => {
-    if (!served || resolving !== served.config) return;
-    const { config, version } = served;
+    // A later republish supersedes an unfinished one: it must carry that one's change too.
+    const outside = { ...(pending?.config === config ? pending.outside : served.outside), ...change };
+    pending = { config, outside };
     const refresh = ++refreshes;
     try {
-      const built = await buildInTurns(config, endpoints, version, encodeCache, levels);
+      const built = await buildInTurns(config, outside, version, encodeCache, levels);
       if (refresh !== refreshes || served?.config !== config || resolving !== config) return;
-      serve(config, version, endpoints, built);
-      logger.info({ version }, 'endpoints re-resolved; pushed');
+      pending = undefined;
+      serve(config, version, outside, built);
+      logger.info({ version }, `${what}; pushed`);
     } catch (err) {
-      logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
+      logger.error({ version, err: (err as Error).message }, `could not publish after ${what}; keeping previous`);
     }
   };
 
@@ -215,9 +215,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if ((NODE_KINDS as readonly string[]).includes(target) || levels.has(target)) return;
     levels.add(target);
     if (!served) return; // the first publish builds it
-    const { config, version, endpoints } = served;
+    const { config, version, outside } = served;
     try {
-      cache.set(target, buildTarget(config, endpoints, version, encodeCache, target).snapshot);
+      cache.set(target, buildTarget(config, outside, version, encodeCache, target).snapshot);
       logger.info({ target, version }, 'built the config for an older Envoy API level');
     } catch (err) {
       logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
@@ -229,16 +229,37 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return resolver.setConfig(config);
   };
 
+  /** TLS files that cannot be read or do not check out are errors of the fields naming them. */
+  const readTls = async (config: TetherConfig): Promise<TlsMaterial> => {
+    if (!config.listeners.some((l) => l.tls !== undefined) && !served?.config.listeners.some((l) => l.tls !== undefined)) return EMPTY_TLS;
+    try {
+      return await tlsFiles.setConfig(config);
+    } catch (err) {
+      if (err instanceof TlsFilesError) throw TetherError.invalid(err.problems);
+      throw err;
+    }
+  };
+
   const restore = async () => {
-    if (served && resolving !== served.config) await resolve(served.config).catch(() => undefined);
+    if (served && resolving !== served.config) {
+      await resolve(served.config).catch(() => undefined);
+      await tlsFiles.setConfig(served.config).catch(() => undefined);
+    }
   };
 
   return {
     async prepare(config, version) {
       const endpoints = await resolve(config);
+      let outside: Outside;
+      try {
+        outside = { endpoints, tls: await readTls(config) };
+      } catch (err) {
+        await restore();
+        throw err;
+      }
       let built: Built;
       try {
-        built = await buildInTurns(config, endpoints, version, encodeCache, levels);
+        built = await buildInTurns(config, outside, version, encodeCache, levels);
       } catch (err) {
         await restore();
         throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
@@ -254,7 +275,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
-          serve(config, version, endpoints, built);
+          serve(config, version, outside, built);
           // Once per version (re-resolutions of the same version do not repeat it).
           if (built.warnings.length > 0) {
             logger.warn(
@@ -262,9 +283,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
               `config version ${version} is served with ${built.warnings.length} translation warning${built.warnings.length === 1 ? '' : 's'}:\n${formatWarnings(built.warnings)}`,
             );
           }
-          // A re-resolution that finished after prepare() was skipped by republish(); use it now.
-          const latest = resolver.current();
-          if (resolving === config && latest !== endpoints) republish(latest);
+          // A re-resolution (or a re-read certificate) that finished after prepare() was skipped by republish(); use it now.
+          const latest = { endpoints: resolver.current(), tls: tlsFiles.current() };
+          if (resolving === config && (latest.endpoints !== outside.endpoints || (latest.tls !== outside.tls && latest.tls !== EMPTY_TLS))) void republish(latest, 'endpoints or certificates changed while publishing');
         },
         async discard() {
           if (settled) return;
@@ -277,6 +298,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     close: () => {
       cache.setDemandHandler(undefined);
       resolver.close();
+      tlsFiles.close();
     },
   };
 }

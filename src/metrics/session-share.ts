@@ -53,6 +53,11 @@ export interface ServedResources {
   readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
 }
 
+/** Each replica's share of a sticky service's sessions (0..1). */
+export const SESSION_SHARE_METRIC = 'tether_replica_session_share_ratio';
+/** The same series under its name before the `_ratio` convention: deprecated in 0.1.x, removed in the next release. */
+export const DEPRECATED_SESSION_SHARE_METRIC = 'tether_replica_session_share';
+
 /** CPU time per slice of the exact computation, ms. */
 export const DEFAULT_SHARE_SLICE_MS = 20;
 /** CPU time per slice of decoding changed clusters, ms. */
@@ -126,21 +131,35 @@ export function createSessionShareMetrics(
   let generation = 0;
   let refining: Promise<void> = Promise.resolve();
 
+  const collectShares = (gauge: Gauge<'service' | 'cluster' | 'replica'>): void => {
+    gauge.reset();
+    for (const [cluster, entry] of byCluster) {
+      if (!entry.shares) continue;
+      for (const service of services.get(cluster) ?? []) {
+        for (const [replica, share] of entry.shares) gauge.set({ service, cluster, replica }, share);
+      }
+    }
+  };
+  const help =
+    'Share (0..1) of a sticky service\'s sessions each replica of a consistent-hash cluster serves on Envoy nodes: ' +
+    'its share of the hash space on the ring (RING_HASH) or in the table (MAGLEV), assuming all replicas reachable.';
   new Gauge({
-    name: 'tether_replica_session_share',
-    help:
-      'Share (0..1) of a sticky service\'s sessions each replica of a consistent-hash cluster serves on Envoy nodes: ' +
-      'its share of the hash space on the ring (RING_HASH) or in the table (MAGLEV), assuming all replicas reachable.',
+    name: SESSION_SHARE_METRIC,
+    help,
     labelNames: ['service', 'cluster', 'replica'],
     registers: [registry],
     collect() {
-      this.reset();
-      for (const [cluster, entry] of byCluster) {
-        if (!entry.shares) continue;
-        for (const service of services.get(cluster) ?? []) {
-          for (const [replica, share] of entry.shares) this.set({ service, cluster, replica }, share);
-        }
-      }
+      collectShares(this);
+    },
+  });
+  // The name before the Prometheus `_ratio` convention: kept for one release (see the README).
+  new Gauge({
+    name: DEPRECATED_SESSION_SHARE_METRIC,
+    help: `DEPRECATED: use ${SESSION_SHARE_METRIC} (same values); this name goes away in the next release. ${help}`,
+    labelNames: ['service', 'cluster', 'replica'],
+    registers: [registry],
+    collect() {
+      collectShares(this);
     },
   });
 

@@ -11,6 +11,9 @@ import { backendPath, type Warnings } from './warnings';
 /** A resolved endpoint, duplicates folded, with the hash key its config endpoint gives. */
 export interface PreparedEndpoint extends ResolvedEndpoint {
   hashKey?: string;
+  /** From the config endpoint (locality.zone and EDS priority); see localities(). */
+  zone?: string;
+  priority?: number;
 }
 
 /** Backend name → its endpoints as every resource of the snapshot sees them. */
@@ -25,7 +28,7 @@ export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>
 export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings): PreparedEndpoints {
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of [...config.backends].sort(byName)) {
-    const resolved = withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings);
+    const resolved = withPlacement(backend, withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings));
     out.set(backend.name, withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings), backend.name, warnings));
   }
   return out;
@@ -68,6 +71,19 @@ function withHashKeys(backend: BackendSpec, resolved: readonly ResolvedEndpoint[
   });
 }
 
+/** Zone and priority from the config endpoint an address came from. */
+function withPlacement(backend: BackendSpec, resolved: PreparedEndpoint[]): PreparedEndpoint[] {
+  if (!backend.endpoints.some((c) => c.zone !== undefined || c.priority !== undefined)) return resolved;
+  return resolved.map((e) => {
+    const source = sourceOf(backend, e);
+    return {
+      ...e,
+      ...(source?.zone !== undefined ? { zone: source.zone } : {}),
+      ...(source?.priority !== undefined ? { priority: source.priority } : {}),
+    };
+  });
+}
+
 /** Weights of the endpoints a balancer uses (drained ones are excluded by both kinds of client). */
 export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
   return endpoints.filter((e) => !e.drain).map((e) => e.weight);
@@ -80,9 +96,56 @@ export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
  * warming (and grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
  */
 export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, names: AssignmentNames): ClusterLoadAssignment[] {
-  return [...config.backends]
-    .sort(byName)
-    .map((backend) => loadAssignment(names(backend.name), (prepared.get(backend.name) ?? []).map((e) => lbEndpoint(e, kind))));
+  return [...config.backends].sort(byName).map((backend) => {
+    const endpoints = prepared.get(backend.name) ?? [];
+    if (!endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)) {
+      return loadAssignment(names(backend.name), endpoints.map((e) => lbEndpoint(e, kind)));
+    }
+    return placedAssignment(names(backend.name), endpoints, kind, backend);
+  });
+}
+
+/**
+ * Endpoints with a zone or priority: one locality per (priority, zone), in the order their
+ * first endpoint appears (a ring hashes hosts in EDS order, so the order within a priority is
+ * the config's). Priorities are renumbered 0, 1, 2… in order (grpc-js-xds NACKs gaps). Every
+ * locality weighs 1: Envoy's ring hash ignores locality weights, and gRPC multiplies endpoint
+ * weights by them, so 1 keeps both on the same ring.
+ *
+ * A hashing balancer picks the priority by the request hash too, in proportion to each
+ * priority's health × overprovisioning_factor: with Envoy's 140, losing one of three replicas
+ * of priority 0 would send 7 % of every replica's users to priority 1. A consistent-hash backend
+ * with several priorities therefore gets a factor of 100 × the size of its largest priority,
+ * so priority 0 keeps all its users until its last replica is gone (unless the config says otherwise).
+ */
+function placedAssignment(name: string, endpoints: readonly PreparedEndpoint[], kind: NodeKind, backend: BackendSpec): ClusterLoadAssignment {
+  const priorities = [...new Set(endpoints.map((e) => e.priority ?? 0))].sort((a, b) => a - b);
+  const groups = new Map<string, { priority: number; zone?: string; lbEndpoints: LbEndpoint[] }>();
+  const sizes = new Map<number, number>();
+  for (const e of endpoints) {
+    const priority = priorities.indexOf(e.priority ?? 0);
+    const key = `${priority}|${e.zone ?? ''}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { priority, ...(e.zone !== undefined ? { zone: e.zone } : {}), lbEndpoints: [] };
+      groups.set(key, group);
+    }
+    group.lbEndpoints.push(lbEndpoint(e, kind));
+    sizes.set(priority, (sizes.get(priority) ?? 0) + 1);
+  }
+  const localities = [...groups.values()]
+    .sort((a, b) => a.priority - b.priority)
+    .map((g) => ({
+      locality: g.zone !== undefined ? { zone: g.zone } : {},
+      load_balancing_weight: { value: 1 },
+      ...(g.priority > 0 ? { priority: g.priority } : {}),
+      lb_endpoints: g.lbEndpoints,
+    }));
+  const out: ClusterLoadAssignment = { cluster_name: name, endpoints: localities };
+  const hashing = backend.balancer.type === 'ring_hash' || backend.balancer.type === 'maglev';
+  const factor = backend.overprovisioningFactor ?? (hashing && priorities.length > 1 ? 100 * Math.max(...sizes.values()) : undefined);
+  if (factor !== undefined) out.policy = { overprovisioning_factor: { value: factor } };
+  return out;
 }
 
 export function loadAssignment(name: string, lbEndpoints: LbEndpoint[]): ClusterLoadAssignment {

@@ -2,11 +2,11 @@ import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
 import { nodeTarget, wantsVhds } from './node-kind';
-import { namespaceOf, vhdsView } from './vhds';
-import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
+import { namespaceOf } from './vhds';
+import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
 import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
-import { NO_NAMES, internNames, refsSubscribed } from './stream-plan';
+import { NO_NAMES, type SnapshotShare } from './stream-shares';
 
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
@@ -48,7 +48,9 @@ interface DeltaTypeState {
   /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
   dirty: boolean;
   /** The response in flight (one per type) and what it changes on the client once ACKed. */
-  pending?: { nonce: string; version: string; changes: Map<string, string> };
+  pending?: { nonce: string; version: string; changes: ReadonlyMap<string, string> };
+  /** Nonce of the last response of the type (a resend of the very same shared response needs another). */
+  lastNonce?: string;
   /**
    * Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): not resent
    * until the client ACKs a response of the type.
@@ -57,8 +59,9 @@ interface DeltaTypeState {
 }
 
 interface Changes {
-  updates: SnapshotResource[];
-  removals: string[];
+  /** Sorted by name. Shared lists (a snapshot-to-snapshot diff) when nothing was filtered out: keys of shared responses. */
+  updates: readonly SnapshotResource[];
+  removals: readonly string[];
   /** Something differs but the client rejected exactly that version: wait for a new snapshot. */
   blocked: boolean;
   /** Removals held back until no route can still point at them (CDS, EDS). */
@@ -70,28 +73,11 @@ const ALWAYS = (): boolean => true;
 
 const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
 
-/** (old map, new map) → the resources that changed between two snapshots; computed once for all streams. */
-const setDiffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, { updates: SnapshotResource[]; removals: string[] }>>();
-
-function diffSets(a: ReadonlyMap<string, SnapshotResource>, b: ReadonlyMap<string, SnapshotResource>): { updates: SnapshotResource[]; removals: string[] } {
-  let byB = setDiffs.get(a);
-  let d = byB?.get(b);
-  if (d) return d;
-  d = { updates: [], removals: [] };
-  for (const [name, r] of b) if (a.get(name)?.hash !== r.hash) d.updates.push(r);
-  for (const name of a.keys()) if (!b.has(name)) d.removals.push(name);
-  if (!byB) setDiffs.set(a, (byB = new WeakMap()));
-  byB.set(b, d);
-  return d;
-}
-
-/** envoy.service.discovery.v3.Resource bytes per snapshot resource, shared by every delta stream. */
-const resourceBytes = new WeakMap<SnapshotResource, Buffer>();
-
-function deltaResource(r: SnapshotResource): { resourceBytes: Buffer } {
-  let bytes = resourceBytes.get(r);
-  if (!bytes) resourceBytes.set(r, (bytes = encodeDeltaResource(r.name, r.hash, r.anyBytes)));
-  return { resourceBytes: bytes };
+/** `list` itself when `keep` keeps every entry (shared lists stay shared), else the kept entries. */
+function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
+  const i = list.findIndex((x) => !keep(x));
+  if (i < 0) return list;
+  return [...list.slice(0, i), ...list.slice(i + 1).filter(keep)];
 }
 
 function newState(): DeltaTypeState {
@@ -193,7 +179,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!changing) return true;
     st.dirty = true;
     if (typeUrl === ROUTE_TYPE) this.routeNamesChanged(st.names, names);
-    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = internNames(names);
+    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = this.shares.internNames(names);
     return true;
   }
 
@@ -241,6 +227,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
+    const share = this.shares.of(snapshot);
     // Asked only when a removal of something the client holds is pending (rare).
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
@@ -261,18 +248,18 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         }
         break;
       }
-      const set = this.setOf(typeUrl);
+      const set = this.setOf(share, typeUrl);
       // A removed cluster, and its endpoints, stay on the client until no route can use them;
       // endpoints behind clusters in flight go out as updates only (Envoy drops a removed
       // cluster's endpoints itself).
       const holdRemovals = clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER;
-      const changes = this.changesFor(st, set, holdRemovals, typeUrl === VIRTUAL_HOST_TYPE);
+      const changes = this.changesFor(share, st, set, holdRemovals, typeUrl === VIRTUAL_HOST_TYPE);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if ((typeUrl === ROUTE_TYPE || typeUrl === VIRTUAL_HOST_TYPE) && !this.clustersReady(changes.updates)) {
           applied = false;
           break;
         }
-        this.send(typeUrl, st, set, changes);
+        this.send(share, typeUrl, st, set, changes);
         applied = false;
         if (typeUrl === CLUSTER_TYPE) {
           clustersInFlight = true;
@@ -335,7 +322,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const st = this.types.get(t);
       if (!isSubscribed(st)) continue;
       if (st.pending) return false;
-      const c = this.changesFor(st, this.setOf(t), NEVER, t === VIRTUAL_HOST_TYPE);
+      const share = this.shares.of(snapshot);
+      const c = this.changesFor(share, st, this.setOf(share, t), NEVER, t === VIRTUAL_HOST_TYPE);
       if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
     }
     const rds = this.types.get(ROUTE_TYPE);
@@ -359,18 +347,17 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   }
 
   /** The resources of a type this stream is served: for a VHDS node, RDS stubs and the virtual hosts. */
-  private setOf(typeUrl: StreamType): ResourceSet {
-    const snapshot = this.snapshot!;
-    if (typeUrl === VIRTUAL_HOST_TYPE) return vhdsView(snapshot.sets[ROUTE_TYPE]).virtualHosts;
-    if (typeUrl === ROUTE_TYPE && this.vhds) return vhdsView(snapshot.sets[ROUTE_TYPE]).routes;
-    return snapshot.sets[typeUrl];
+  private setOf(share: SnapshotShare, typeUrl: StreamType): ResourceSet {
+    if (typeUrl === VIRTUAL_HOST_TYPE) return share.vhdsView().virtualHosts;
+    if (typeUrl === ROUTE_TYPE && this.vhds) return share.vhdsView().routes;
+    return share.snapshot.sets[typeUrl];
   }
 
   /** The clusters route config `name` names (through its virtual hosts, for a VHDS node). */
   private routeRefs(name: string): readonly string[] {
     const snapshot = this.snapshot!;
     if (!this.vhds) return snapshot.sets[ROUTE_TYPE].resources.get(name)?.refs ?? [];
-    return vhdsView(snapshot.sets[ROUTE_TYPE]).virtualHosts.list.filter((r) => namespaceOf(r.name) === name).flatMap((r) => r.refs);
+    return this.shares.of(snapshot).vhdsView().virtualHosts.list.filter((r) => namespaceOf(r.name) === name).flatMap((r) => r.refs);
   }
 
   private heldVersion(st: DeltaTypeState, name: string): string {
@@ -379,8 +366,11 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     return st.base?.get(name)?.hash ?? NOT_HELD;
   }
 
-  /** What the client lacks of `set` within its subscription. */
-  private changesFor(st: DeltaTypeState, set: ResourceSet, withholdRemovals: () => boolean, namespaced = false): Changes {
+  /**
+   * What the client lacks of `set` (this snapshot's set of a type, or for a VHDS node its VHDS
+   * view's stubs or virtual hosts) within its subscription.
+   */
+  private changesFor(share: SnapshotShare, st: DeltaTypeState, set: ResourceSet, withholdRemovals: () => boolean, namespaced = false): Changes {
     // VHDS subscribes by route config name: every virtual host named `<route config>/...`.
     const routeNames = this.types.get(ROUTE_TYPE)?.names ?? NO_NAMES;
     const inScope = namespaced
@@ -389,11 +379,22 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!st.dirty && st.held.size === 0 && st.base) {
       // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
       if (st.base === set.resources) return NO_CHANGES;
-      const d = diffSets(st.base, set.resources);
+      const d = share.diffBetween(set.resources, st.base);
+      if (st.wildcard && !namespaced) return this.filter(st, d.updates, d.removals, withholdRemovals);
+      // VHDS scoped by one interned set (the route configs, or the namespaces asked for): a shared filtered list.
+      const namespaces = namespaced ? (!st.wildcard ? st.names : st.names.size === 0 ? routeNames : undefined) : undefined;
+      if (namespaces) {
+        return this.filter(
+          st,
+          share.inNamespaces(d.updates, namespaces, (r) => r.name),
+          share.inNamespaces(d.removals, namespaces, (name) => name),
+          withholdRemovals,
+        );
+      }
       return this.filter(
         st,
-        d.updates.filter((r) => inScope(r.name)),
-        d.removals.filter(inScope),
+        keepIf(d.updates, (r) => inScope(r.name)),
+        keepIf(d.removals, inScope),
         withholdRemovals,
       );
     }
@@ -421,18 +422,21 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const heldNames = new Set([...(st.base?.keys() ?? []), ...st.held.keys()]);
       for (const name of heldNames) if (!set.resources.has(name) && !st.names.has(name)) consider(name, false);
     }
+    updates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    removals.sort();
     return this.filter(st, updates, removals, withholdRemovals);
   }
 
-  private filter(st: DeltaTypeState, updates: SnapshotResource[], removals: string[], withholdRemovals: () => boolean): Changes {
+  /** Drops what the client rejected and removals still withheld; sorted lists in, sorted lists out. */
+  private filter(st: DeltaTypeState, updates: readonly SnapshotResource[], removals: readonly string[], withholdRemovals: () => boolean): Changes {
     let blocked = false;
     let withheld = 0;
-    const u = updates.filter((r) => {
+    const u = keepIf(updates, (r) => {
       if (st.nacked.get(r.name) !== r.hash) return true;
       blocked = true;
       return false;
     });
-    const rm = removals.filter((name) => {
+    const rm = keepIf(removals, (name) => {
       if (st.nacked.get(name) === TOLD_ABSENT) {
         blocked = true;
         return false;
@@ -444,8 +448,6 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       }
       return true;
     });
-    u.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    rm.sort();
     return { updates: u, removals: rm, blocked, withheld };
   }
 
@@ -480,20 +482,25 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     }
   }
 
-  private send(typeUrl: StreamType, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+  /** VHDS responses (stubs, virtual hosts) are shared too: their lists come from the share's vhdsView(). */
+  private send(share: SnapshotShare, typeUrl: StreamType, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
     if (typeUrl === CLUSTER_TYPE) this.rewarmChangedClusters(st, changes.updates);
-    const nonce = String(++this.nonceCounter);
-    const pending = new Map<string, string>();
-    for (const r of changes.updates) pending.set(r.name, r.hash);
-    for (const name of changes.removals) pending.set(name, TOLD_ABSENT);
-    st.pending = { nonce, version: set.version, changes: pending };
+    // Streams in the same state send one shared response (same nonce, same bytes, same change list).
+    let response = share.deltaResponse(typeUrl, changes.updates, changes.removals, set.version, TOLD_ABSENT);
+    if (response.nonce === st.lastNonce) {
+      response = share.encodeDelta(typeUrl, changes.updates, changes.removals, set.version, `${response.nonce}.${++this.nonceCounter}`, TOLD_ABSENT);
+    }
+    const nonce = response.nonce;
+    st.lastNonce = nonce;
+    st.pending = { nonce, version: set.version, changes: response.changes };
     this.options.send({
       system_version_info: set.version,
       type_url: typeUrl,
       nonce,
-      resources: changes.updates.map(deltaResource),
+      resources: changes.updates.map((r) => share.deltaResource(r)),
       removed_resources: changes.removals,
-      control_plane: this.options.controlPlane,
+      control_plane: this.shares.controlPlane,
+      wire: response.wire,
     });
     this.logPush(isResourceTypeUrl(typeUrl) ? typeUrl : ROUTE_TYPE, { ...(typeUrl === VIRTUAL_HOST_TYPE ? { vhds: true } : {}), version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
     if (isResourceTypeUrl(typeUrl)) this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
@@ -501,6 +508,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
 
   /** Subscriptions closed under references: every route config a held listener names is subscribed, and so on. */
   private referencesSubscribed(): boolean {
+    const snapshot = this.snapshot!;
     let any = false;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
@@ -508,9 +516,9 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       any = true;
       const referenced = REFERENCED_TYPE[typeUrl];
       if (!referenced) continue;
-      const set = this.setOf(typeUrl);
+      const set = this.setOf(this.shares.of(snapshot), typeUrl);
       const held = st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
-      if (!refsSubscribed(held, this.types.get(referenced))) return false;
+      if (!this.shares.of(snapshot).refsSubscribed(held, this.types.get(referenced))) return false;
     }
     // VHDS: the virtual hosts of every route config held are subscribed too.
     const rds = this.types.get(ROUTE_TYPE);

@@ -40,15 +40,28 @@ export function namespaceOf(name: string): string {
   return slash < 0 ? '' : name.slice(0, slash);
 }
 
-const views = new WeakMap<ResourceSet, VhdsView>();
-/** Virtual host resources of the latest view, by route config name and content: an edit re-derives only what changed. */
-let latestHosts = new Map<string, SnapshotResource>();
+/**
+ * The VHDS forms of route sets, per ADS server (held by StreamShares, reached through
+ * SnapshotShare.vhdsView). Keyed by route set, so snapshots that share their RDS set share the
+ * view too, and a stream in sync stays in sync by identity.
+ */
+export class VhdsViews {
+  private readonly views = new WeakMap<ResourceSet, VhdsView>();
+  /** Virtual host resources of the latest view, by route config name and content: an edit re-derives only what changed. */
+  private latestHosts = new Map<string, SnapshotResource>();
 
-/** The VHDS form of a snapshot's route configurations; computed once per route set. */
-export function vhdsView(routes: ResourceSet): VhdsView {
-  let view = views.get(routes);
-  if (view) return view;
-  const reuse = latestHosts;
+  /** The VHDS form of a snapshot's route configurations; computed once per route set. */
+  of(routes: ResourceSet): VhdsView {
+    const view = this.views.get(routes);
+    if (view) return view;
+    const { view: next, hosts } = deriveView(routes, this.latestHosts);
+    this.latestHosts = hosts;
+    this.views.set(routes, next);
+    return next;
+  }
+}
+
+function deriveView(routes: ResourceSet, reuse: ReadonlyMap<string, SnapshotResource>): { view: VhdsView; hosts: Map<string, SnapshotResource> } {
   const nextHosts = new Map<string, SnapshotResource>();
   const stubs: SnapshotResource[] = [];
   const hosts: SnapshotResource[] = [];
@@ -64,10 +77,8 @@ export function vhdsView(routes: ResourceSet): VhdsView {
       hosts.push(r);
     }
   }
-  latestHosts = nextHosts;
-  view = Object.freeze({ routes: resourceSet(ROUTE_TYPE, stubs), virtualHosts: resourceSet(VIRTUAL_HOST_TYPE, hosts) });
-  views.set(routes, view);
-  return view;
+  const view = Object.freeze({ routes: resourceSet(ROUTE_TYPE, stubs), virtualHosts: resourceSet(VIRTUAL_HOST_TYPE, hosts) });
+  return { view, hosts: nextHosts };
 }
 
 function virtualHostResource(routeConfig: string, bytes: Buffer): SnapshotResource {

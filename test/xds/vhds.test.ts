@@ -95,6 +95,32 @@ describe('VHDS (delta, Envoy nodes that opt in)', () => {
     expect(after.removed_resources).toEqual([]);
   });
 
+  it('VHDS nodes in the same state share one encoded response (one nonce) for an edit, holding just its virtual host', async () => {
+    h = await startAds();
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');
+    const clients = [h.deltaClient(VHDS_NODE), h.deltaClient(VHDS_NODE)];
+    for (const c of clients) {
+      await syncRoutes(c, ['main']);
+      c.ack(await c.nextOf(ROUTE_TYPE));
+      c.send(VIRTUAL_HOST_TYPE);
+      c.ack(await c.nextOf(VIRTUAL_HOST_TYPE));
+      await c.expectNothing();
+    }
+    h.publish('envoy', routeTable({ a: 'c2', b: 'c2' }), '2');
+    const edits = await Promise.all(clients.map((c) => c.nextOf(VIRTUAL_HOST_TYPE)));
+    for (const edit of edits) {
+      expect(names(edit)).toEqual(['main/a']);
+      expect(edit.removed_resources).toEqual([]);
+    }
+    // One shared response (StreamShares nonces are unique per encoded response), not one per stream.
+    expect(edits[1]!.nonce).toBe(edits[0]!.nonce);
+    clients.forEach((c, i) => c.ack(edits[i]!));
+    for (const c of clients) {
+      expect(JSON.stringify((c.heldOf(VIRTUAL_HOST_TYPE).get('main/a')!.resource as Json).routes)).toContain('c2');
+      await c.expectNothing();
+    }
+  });
+
   it('without the opt-in, an Envoy gets whole route configs and its VHDS requests are not served', async () => {
     h = await startAds();
     h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');

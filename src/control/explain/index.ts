@@ -8,10 +8,12 @@ export { servedService, endpointOwners, type EndpointOwners, type ServedService 
 export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
 export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
 export {
+  clusterPicker,
   explainRequest,
   formatPercent,
   hashHex,
   mergedQuery,
+  type ClusterPicker,
   type ExplainContext,
   type ExplainOutcome,
   type ExplainQuery,

@@ -12,6 +12,11 @@ export interface SamplePart {
   weight: number;
   endpoints: AffinityEndpoint[];
   balancer: BalancerSpec;
+  /**
+   * Replicas ("ip:port") ejected while the ring keeps them: a gRPC client walks past them to
+   * the next entry of another replica (what-if eject).
+   */
+  walkPast?: string[];
 }
 
 /**
@@ -98,12 +103,24 @@ export function weightedHashPicker(parts: ReadonlyArray<{ weight: number; picker
 function sidePicker(side: SampleSide, flavour: Flavour): Picker | undefined {
   const built: Array<{ weight: number; picker: Picker }> = [];
   for (const part of side.parts) {
-    const picker = createPicker(part.endpoints, part.balancer, { flavour });
-    if (!picker) return undefined;
+    const created = createPicker(part.endpoints, part.balancer, { flavour });
+    if (!created) return undefined;
+    const picker = part.walkPast?.length ? walkingPicker(created, new Set(part.walkPast)) : created;
     built.push({ weight: part.weight, picker });
   }
   if (built.length === 0) return undefined;
   return built.length === 1 ? built[0]!.picker : weightedHashPicker(built);
+}
+
+/** A gRPC client's ring with some replicas out: a session on one of them goes to the next entry of another. */
+function walkingPicker(picker: Picker, ejected: ReadonlySet<string>): Picker {
+  return {
+    ...picker,
+    pick: (hash) => {
+      const address = picker.pick(hash);
+      return address !== undefined && ejected.has(address) ? picker.walk?.(hash, ejected) : address;
+    },
+  };
 }
 
 /** Runs a job synchronously (XXH64 must be loaded). */

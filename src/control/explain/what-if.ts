@@ -26,7 +26,7 @@ import {
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
 import type { EndpointOwners } from './served-service';
 import { runSampleJob, type SampleJob, type SampleResult, type SamplePart } from './what-if-sampling';
 import { assignmentOf, type WireResources } from './wire';
@@ -81,6 +81,12 @@ export interface RouteImpactOutcome {
 export interface WhatIfSide {
   resources: WireResources;
   owners: EndpointOwners;
+  /**
+   * Replicas ("ip:port") out of every cluster that lists them (ejected by outlier detection,
+   * failing health checks): Envoy rebuilds its rings from the others, at the configured size;
+   * a gRPC client keeps its ring and walks past them (to the next priority when none is left).
+   */
+  ejected?: ReadonlySet<string>;
 }
 
 /** How one route places sessions on one side. */
@@ -127,15 +133,22 @@ function placement(route: Route__Output, side: WhatIfSide, flavour: Flavour): Pl
     const cluster = side.resources.clusters.get(t.name);
     if (!cluster) continue;
     const lb = clusterBalancer(cluster, flavour);
-    const endpoints = clusterEndpoints(assignmentOf(side.resources, cluster), lb.useHostname);
+    const assignment = assignmentOf(side.resources, cluster);
+    const all = clusterEndpoints(assignment, lb.useHostname);
+    const ejected = side.ejected && all.some((e) => side.ejected!.has(`${e.ip}:${e.port}`)) ? side.ejected : undefined;
+    const rest = ejected ? endpointsWithout(assignment, lb.useHostname, ejected) : all;
+    // gRPC walks its unchanged ring past the ejected replicas while its priority has others.
+    const walks = ejected !== undefined && flavour === 'grpc' && rest.length > 0 && balancerHosts(rest, flavour).some((h) => balancerHosts(all, flavour).some((a) => a.address === h.address));
+    const endpoints = walks ? all : rest;
     const hosts = balancerHosts(endpoints, flavour);
-    signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}) });
+    signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}), ...(ejected ? { ejected: [...ejected].sort(), walks } : {}) });
     for (const [address, share] of nominalShares(hosts)) nominal.set(address, (nominal.get(address) ?? 0) + (share * t.share) / total);
     for (const n of lb.notes) if (!notes.includes(n)) notes.push(n);
     if ((targets.length === 1 || byHash) && !lb.unsupported && hosts.length > 0 && isHashing(lb.balancer) && keys.some((k) => evaluable(k, flavour))) {
-      if (targets.length === 1) hashing = { parts: [{ weight: 1, endpoints, balancer: lb.balancer }], hosts };
+      const part: SamplePart = { weight: targets.length === 1 ? 1 : t.share, endpoints, balancer: lb.balancer, ...(walks ? { walkPast: [...ejected!] } : {}) };
+      if (targets.length === 1) hashing = { parts: [part], hosts };
       else if (t.share > 0) {
-        parts.push({ weight: t.share, endpoints, balancer: lb.balancer });
+        parts.push(part);
         partHosts.push(...hosts);
       }
     }
@@ -315,3 +328,4 @@ function outcome(
     sessions: result.sessions,
   };
 }
+

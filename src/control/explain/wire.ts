@@ -11,6 +11,7 @@ import type { Cluster__Output } from '../../generated/envoy/config/cluster/v3/Cl
 import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
 import type { EnvoyResources } from '../../translate/types';
+import { clientAddressPolicies, type ClientAddressPolicy } from './client-address';
 
 export interface WireResources {
   routes: RouteConfiguration__Output[];
@@ -21,6 +22,11 @@ export interface WireResources {
    * cluster_name.
    */
   endpoints: Map<string, ClusterLoadAssignment__Output>;
+  /**
+   * By route configuration name: how the listener using it attributes requests to a client
+   * address (client-address.ts). Absent or without the name: Envoy's defaults.
+   */
+  clientAddress?: Map<string, ClientAddressPolicy>;
 }
 
 /** The options the generated `__Output` types were made with (scripts/gen-types.sh). */
@@ -104,7 +110,7 @@ function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, v
     const assignment = service ? endpoints.get(service) : undefined;
     if (assignment && service !== c.name) endpoints.set(c.name, assignment);
   }
-  return { routes, clusters, endpoints };
+  return { routes, clusters, endpoints, clientAddress: clientAddressPolicies(resources.listeners) };
 }
 
 /** Endpoints converted per step: ~4 ms of CPU. */

@@ -34,7 +34,7 @@ function coldDelayArg(value: string): number {
  */
 export function createSampleCommand(opts: SampleCliOptions = {}): Command {
   return new Command('sample')
-    .description('run a sample replica: HTTP + gRPC, slow first request per user, fast after')
+    .description('run a sample replica: HTTP + gRPC, slow first request per user, fast after; SIGUSR2 flips its health checks (/healthz, grpc.health.v1) between serving and not')
     .requiredOption('--id <id>', 'replica id shown in replies and the x-replica header')
     .option('--version <label>', 'version label', 'v1')
     .option('--host <address>', 'listen address (0.0.0.0 in containers)', '127.0.0.1')

@@ -18,6 +18,9 @@ function sessionKey(request: { user: string }, metadata: grpc.Metadata): string 
   return values.length > 0 ? values.join(',') : undefined;
 }
 
+/** The sample service's full name, as grpc.health.v1 clients ask for it. */
+export const SAMPLE_SERVICE_NAME = 'tether.sample.v1.SampleService';
+
 export function createSampleHandlers(ctx: GrpcHandlerContext): SampleServiceHandlers {
   return {
     Hello(call, callback) {

@@ -25,6 +25,8 @@ export interface HttpHandlerContext {
   version: string;
   core: SessionCore;
   logger: Logger;
+  /** What /healthz answers; requests are served either way. */
+  health?: { serving: boolean };
 }
 
 function sessionKey(req: http.IncomingMessage, url: URL): string | undefined {
@@ -49,7 +51,9 @@ export function createHttpHandler(ctx: HttpHandlerContext): http.RequestListener
   };
 
   const respond = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
-    if (url.pathname === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    if (url.pathname === '/healthz') {
+      return ctx.health?.serving === false ? send(res, 503, 'text/plain; charset=utf-8', 'not serving\n') : send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    }
     const checked = checkUser(sessionKey(req, url));
     if (!checked.ok) return send(res, 400, 'text/plain; charset=utf-8', `${checked.message}\n`);
     try {

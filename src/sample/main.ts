@@ -34,7 +34,7 @@ function coldDelayArg(value: string): number {
  */
 export function createSampleCommand(opts: SampleCliOptions = {}): Command {
   return new Command('sample')
-    .description('run a sample replica: HTTP + gRPC, slow first request per user, fast after')
+    .description('run a sample replica: HTTP + gRPC, slow first request per user, fast after; SIGUSR2 flips its health checks (/healthz, grpc.health.v1) between serving and not')
     .requiredOption('--id <id>', 'replica id shown in replies and the x-replica header')
     .option('--version <label>', 'version label', 'v1')
     .option('--host <address>', 'listen address (0.0.0.0 in containers)', '127.0.0.1')
@@ -66,6 +66,10 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
         logger,
       });
       opts.onReady?.(replica);
+      // SIGUSR2 flips what the health checks answer (/healthz, grpc.health.v1): a replica
+      // failing its checks while it still serves, for trying out a proxy's health checking.
+      const toggleHealth = () => replica.setServing(!replica.serving);
+      process.on('SIGUSR2', toggleHealth);
       const registration = o.registerBackend ? register(o, replica, logger) : undefined;
       const releaseSignals = await waitForStop(opts.stop, logger);
       try {
@@ -73,6 +77,7 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
         await registration?.deregister();
         await replica.close();
       } finally {
+        process.off('SIGUSR2', toggleHealth);
         releaseSignals();
       }
     });

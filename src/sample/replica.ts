@@ -1,8 +1,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
-import { addSampleService } from './grpc-server';
+import { addSampleService, SAMPLE_SERVICE_NAME } from './grpc-server';
 import { createHttpHandler } from './http-server';
 import { type ReplicaStats, SessionCore } from './session-core';
 
@@ -32,6 +33,13 @@ export interface Replica {
   /** Where to reach the gRPC server: `host:port` (a wildcard host becomes loopback). */
   readonly address: string;
   stats(): ReplicaStats;
+  /**
+   * What its health checks answer: /healthz (200 or 503) and grpc.health.v1 (SERVING or
+   * NOT_SERVING, for "" and the sample service). Requests are served either way, so a test
+   * sees that a proxy stopped sending them because of the check, not because they fail.
+   */
+  setServing(serving: boolean): void;
+  readonly serving: boolean;
   /** Stops both servers; requests still in their cold delay get 503 / UNAVAILABLE. Idempotent. */
   close(): Promise<void>;
 }
@@ -111,7 +119,8 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'sample', replica: id });
 
   const core = new SessionCore(coldDelayMs, options.cacheCapacity ?? DEFAULT_CACHE_CAPACITY);
-  const ctx = { id, version, core, logger };
+  const health_ = { serving: true };
+  const ctx = { id, version, core, logger, health: health_ };
 
   const httpServer = http.createServer(createHttpHandler(ctx));
   // Behind Envoy, which keeps upstream connections for an hour: with Node's 5 s default the
@@ -121,6 +130,8 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   httpServer.headersTimeout = 76_000;
   const grpcServer = new grpc.Server();
   addSampleService(grpcServer, ctx);
+  const health = new HealthImplementation({ '': 'SERVING', [SAMPLE_SERVICE_NAME]: 'SERVING' });
+  health.addToServer(grpcServer);
 
   let httpPort: number;
   let grpcPort: number;
@@ -144,6 +155,14 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     grpcPort,
     address,
     stats: () => core.stats(),
+    get serving() {
+      return health_.serving;
+    },
+    setServing(serving: boolean) {
+      health_.serving = serving;
+      for (const name of ['', SAMPLE_SERVICE_NAME]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+      logger.info({ serving }, 'health checks now answer');
+    },
     close() {
       closing ??= (async () => {
         core.close();

@@ -1,8 +1,10 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReplica, type Replica } from '../../src/sample/replica';
+import { SAMPLE_SERVICE_NAME } from '../../src/sample/grpc-server';
 import { createSampleClient, type HelloReply__Output, type SampleServiceClient } from '../../src/sample/sample-proto';
 import type { SampleHttpReply } from '../../src/sample/http-server';
 import { MAX_BODY_BYTES } from '../../src/sample/http-server';
@@ -190,6 +192,24 @@ describe('gRPC', () => {
 
     const anon = await hello(c, '');
     expect(anon.reply).toMatchObject({ user: '', cached: false });
+  });
+
+  it('serves grpc.health.v1; setServing(false) fails it and /healthz while requests are still served', async () => {
+    const r = await replica();
+    const Health = grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health');
+    const health = new Health(r.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+    };
+    cleanups.push(() => health.close());
+    const check = (service: string) => new Promise<string>((resolve, reject) => health.Check({ service }, (err, res) => (err ? reject(err) : resolve(res!.status))));
+    expect([await check(''), await check(SAMPLE_SERVICE_NAME), r.serving]).toEqual(['SERVING', 'SERVING', true]);
+    r.setServing(false);
+    expect([await check(''), await check(SAMPLE_SERVICE_NAME), r.serving]).toEqual(['NOT_SERVING', 'NOT_SERVING', false]);
+    expect((await get(r.httpPort, '/healthz')).status).toBe(503);
+    expect((await hello(client(r.address), 'gina')).reply.replica_id).toBe('replica-1');
+    expect((await get(r.httpPort, '/', { 'x-user': 'gina' })).status).toBe(200);
+    r.setServing(true);
+    expect([await check(''), (await get(r.httpPort, '/healthz')).status]).toEqual(['SERVING', 200]);
   });
 
   it('shares the session cache with HTTP', async () => {

@@ -379,6 +379,23 @@ export class EnvoyProcess {
     return ((found?.host_statuses ?? []) as Json[]).map((h) => `${h.address.socket_address.address}:${h.address.socket_address.port_value}`);
   }
 
+  /**
+   * `ip:port` → the health flags Envoy sets on each host of a cluster (`/clusters`
+   * health_status, e.g. `failed_active_health_check`), empty for a healthy host.
+   */
+  async hostHealth(cluster: string): Promise<Map<string, string[]>> {
+    const statuses = ((await this.clusters()).cluster_statuses ?? []) as Json[];
+    const found = statuses.find((c) => c.name === cluster);
+    return new Map(
+      ((found?.host_statuses ?? []) as Json[]).map((h) => [
+        `${h.address.socket_address.address}:${h.address.socket_address.port_value}`,
+        Object.entries((h.health_status ?? {}) as Record<string, unknown>)
+          .filter(([k, v]) => v === true || (k === 'eds_health_status' && v !== 'HEALTHY'))
+          .map(([k, v]) => (v === true ? k : `${k}=${String(v)}`)),
+      ]),
+    );
+  }
+
   /** Waits until a listener on 127.0.0.1:port answers HTTP (any status). */
   async waitListening(port: number, timeoutMs = 15_000): Promise<void> {
     await this.until(`Envoy listening on :${port}`, async () => (await request(port, { path: '/', timeoutMs: 2_000 })).status > 0, timeoutMs, 100);

@@ -52,6 +52,11 @@ export class ReplicaProcess {
     this.child?.kill('SIGCONT');
   }
 
+  /** SIGUSR2: flips what its health checks answer (/healthz 200↔503, grpc.health.v1 SERVING↔NOT_SERVING); requests are still served. */
+  toggleHealth(): void {
+    this.child?.kill('SIGUSR2');
+  }
+
   /** SIGKILL, and waits until the process is gone. */
   async kill(): Promise<void> {
     const child = this.child;

@@ -1,4 +1,5 @@
-import { configDocument, formatErrors, validateConfig } from '../config';
+import { configDocument, formatErrors, validateConfig, ValidationMemo } from '../config';
+import { frozenJson } from '../util/frozen-json';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
@@ -77,10 +78,11 @@ interface Change {
  * Identifies a normalised config: equal hashes mean equal routing. Plain JSON of the model
  * (its key order is the schema's, so the same document always hashes the same); a config
  * that differs only in the order of a map's keys counts as a change, which costs a version
- * that pushes nothing. ~8× cheaper than a key-sorted serialisation at 10,000 services.
+ * that pushes nothing. ~8× cheaper than a key-sorted serialisation at 10,000 services, and
+ * composed from the remembered JSON of the unchanged (frozen, shared) model entries.
  */
 function configHash(config: TetherConfig): string {
-  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(frozenJson(deepFreeze(config))).digest('hex').slice(0, 16);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -114,10 +116,15 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
   };
 
+  /** Entries validated before are not validated again (config/incremental.ts). */
+  const validationMemo = new ValidationMemo();
   const validate = (document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) => {
     const plain = configDocument(document);
     if (!plain.ok) throw TetherError.invalid(plain.errors);
-    const result = validateConfig(plain.document);
+    // Our own copy (configDocument copies what is not frozen already): frozen, its entries
+    // can be remembered by validation, serialisation and the store.
+    deepFreeze(plain.document);
+    const result = validateConfig(plain.document, validationMemo);
     if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
     return { document: plain.document, config: result.config };
   };
@@ -141,6 +148,11 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
 
     // Never a number used before, also when the store fell back to an older version.
     const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
+    if (dryRun) {
+      const rendition = await publisher.render(config, version);
+      const changes = diffResources(publisher.served()?.snapshots, rendition.snapshots);
+      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
+    }
     const prepared = await publisher.prepare(config, version);
     let changes: ResourceChange[];
     try {
@@ -148,10 +160,6 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     } catch (err) {
       await prepared.discard();
       throw err;
-    }
-    if (dryRun) {
-      await prepared.discard();
-      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: prepared.warnings };
     }
 
     const summary = state && c.summarize ? c.summarize(state.document, document) : '';

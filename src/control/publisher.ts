@@ -3,15 +3,18 @@ import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
-import { translateWithWarnings } from '../translate';
+import { translateWithWarnings, UnitMemo } from '../translate';
 import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
 import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
+import { makeRendition, type Rendition } from './rendition';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
 export interface PreparedConfig {
   readonly version: number;
+  /** What publish() would serve. */
+  readonly rendition: Rendition;
   /** What each kind of node would be sent (for diffs). */
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   /** The encoded snapshots publish() would serve (for diffs). */
@@ -24,13 +27,8 @@ export interface PreparedConfig {
   discard(): Promise<void>;
 }
 
-export interface ServedConfig {
-  readonly config: TetherConfig;
-  readonly version: number;
-  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
-  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
-  readonly warnings: readonly ConfigWarning[];
-}
+/** The rendition being served. */
+export type ServedConfig = Rendition;
 
 /**
  * The path from a validated config to the snapshot cache: resolve DNS names, translate for
@@ -42,7 +40,13 @@ export interface ServedConfig {
 export interface Publisher {
   /** Throws TetherError INVALID_ARGUMENT when the config cannot be translated or encoded. */
   prepare(config: TetherConfig, version: number): Promise<PreparedConfig>;
-  served(): ServedConfig | undefined;
+  /**
+   * A dry run: the rendition `config` would have as `version`, built like prepare's but
+   * changing nothing (the served rendition, what DNS names are re-resolved). Throws like prepare.
+   */
+  render(config: TetherConfig, version: number): Promise<Rendition>;
+  /** The rendition clients are served (undefined before the first publish). */
+  served(): Rendition | undefined;
   close(): void;
 }
 
@@ -65,8 +69,25 @@ interface Built {
   warnings: ConfigWarning[];
 }
 
-function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, target: NodeTarget) {
-  const { resources, warnings } = translateWithWarnings(config, endpoints, target);
+/**
+ * What carries over from one rendition to the next: per target the translation of every
+ * unchanged service and backend (UnitMemo), and the encodings of every unchanged message
+ * (EncodeCache). Both only ever return what a full rebuild would produce.
+ */
+class Lineage {
+  readonly encodeCache = new EncodeCache();
+  private readonly memos = new Map<NodeTarget, UnitMemo>();
+
+  memo(target: NodeTarget): UnitMemo {
+    let memo = this.memos.get(target);
+    if (!memo) this.memos.set(target, (memo = new UnitMemo()));
+    return memo;
+  }
+}
+
+function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, lineage: Lineage, target: NodeTarget) {
+  const cache = lineage.encodeCache;
+  const { resources, warnings } = translateWithWarnings(config, endpoints, target, lineage.memo(target));
   // The registry compares a node's applied version with this string.
   return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), cache) };
 }
@@ -89,32 +110,41 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
  * does an older Envoy level once a node of that level has connected (`levels`): its nodes must
  * not be left on an older config than the rest.
  */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Built {
+function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, dryRun = false): Built {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
   try {
     for (const kind of NODE_KINDS) {
-      const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, cache, kind);
+      const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, lineage, kind);
       built.resources.set(kind, resources);
       built.snapshots.set(kind, snapshot);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
     }
     const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
     for (const level of older) {
-      const target = buildTarget(config, endpoints, version, cache, level);
+      const target = buildTarget(config, endpoints, version, lineage, level);
       if (levels.has(level)) built.levels.set(level, target.snapshot);
       for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
     }
   } finally {
-    cache.endBuild();
+    // A dry run keeps the served build's encodings (it is not the next build).
+    if (!dryRun) lineage.encodeCache.endBuild();
   }
   return built;
 }
 
+const renditionOf = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built): Rendition =>
+  makeRendition({ config, version, endpoints, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings });
+
+function translationError(err: unknown): TetherError {
+  const message = `could not translate config: ${(err as Error).message}`;
+  return new TetherError('INVALID_ARGUMENT', message, [{ path: '', message }]);
+}
+
 export function createPublisher(options: PublisherOptions): Publisher {
   const { cache, logger } = options;
-  /** Encodings of the last build: a change re-encodes only what it changed. */
-  const encodeCache = new EncodeCache();
-  let served: (ServedConfig & { endpoints: ResolvedEndpoints }) | undefined;
+  /** Translations and encodings of the last build: a change redoes only what it changed. */
+  const lineage = new Lineage();
+  let served: Rendition | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
   /**
@@ -123,12 +153,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
    */
   const levels = new Set<NodeTarget>();
 
-  const serve = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built) => {
+  const serve = (rendition: Rendition, built: Built) => {
+    const { config, version, endpoints } = rendition;
     // A level first asked for while this config was being prepared: build it now.
     for (const level of levels) {
       if (built.levels.has(level)) continue;
       try {
-        built.levels.set(level, buildTarget(config, endpoints, version, encodeCache, level).snapshot);
+        built.levels.set(level, buildTarget(config, endpoints, version, lineage, level).snapshot);
       } catch (err) {
         logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
       }
@@ -141,7 +172,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
-    served = { config, version, endpoints, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings };
+    served = rendition;
     options.onServed?.(served);
   };
 
@@ -157,7 +188,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
     try {
-      serve(config, version, endpoints, build(config, endpoints, version, encodeCache, levels));
+      const built = build(config, endpoints, version, lineage, levels);
+      serve(renditionOf(config, version, endpoints, built), built);
       logger.info({ version }, 'endpoints re-resolved; pushed');
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
@@ -170,7 +202,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served) return; // the first publish builds it
     const { config, version, endpoints } = served;
     try {
-      cache.set(target, buildTarget(config, endpoints, version, encodeCache, target).snapshot);
+      cache.set(target, buildTarget(config, endpoints, version, lineage, target).snapshot);
       logger.info({ target, version }, 'built the config for an older Envoy API level');
     } catch (err) {
       logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
@@ -191,23 +223,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const endpoints = await resolve(config);
       let built: Built;
       try {
-        built = build(config, endpoints, version, encodeCache, levels);
+        built = build(config, endpoints, version, lineage, levels);
       } catch (err) {
         await restore();
-        throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
-          { path: '', message: `could not translate config: ${(err as Error).message}` },
-        ]);
+        throw translationError(err);
       }
       let settled = false;
+      const rendition = renditionOf(config, version, endpoints, built);
       return {
         version,
+        rendition,
         resources: built.resources,
         snapshots: built.snapshots,
         warnings: built.warnings,
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
-          serve(config, version, endpoints, built);
+          serve(rendition, built);
           // Once per version (re-resolutions of the same version do not repeat it).
           if (built.warnings.length > 0) {
             logger.warn(
@@ -225,6 +257,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
           await restore();
         },
       };
+    },
+    async render(config, version) {
+      const endpoints = await resolver.resolveOnce(config);
+      try {
+        return renditionOf(config, version, endpoints, build(config, endpoints, version, lineage, new Set(), true));
+      } catch (err) {
+        throw translationError(err);
+      }
     },
     served: () => served,
     close: () => {

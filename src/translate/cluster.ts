@@ -8,6 +8,7 @@ import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TY
 import { byName, durationFromMs } from './proto-values';
 import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
+import { unitOf, type UnitMemo } from './unit-memo';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
@@ -22,10 +23,13 @@ export function clusters(
   kind: NodeKind,
   assignments: AssignmentNames,
   warnings: Warnings,
+  memo?: UnitMemo,
 ): Cluster[] {
-  return [...config.backends]
-    .sort(byName)
-    .map((backend) => cluster(backend, assignments(backend.name), liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
+  return [...config.backends].sort(byName).map((backend) => {
+    const assignment = assignments(backend.name);
+    const prepared = endpoints.get(backend.name);
+    return unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w));
+  });
 }
 
 function cluster(backend: BackendSpec, assignment: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {

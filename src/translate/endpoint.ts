@@ -7,6 +7,9 @@ import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
 import { byName } from './proto-values';
 import { backendPath, type Warnings } from './warnings';
+import { unitOf, type UnitMemo } from './unit-memo';
+
+const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
 
 /** A resolved endpoint, duplicates folded, with the hash key its config endpoint gives. */
 export interface PreparedEndpoint extends ResolvedEndpoint {
@@ -22,11 +25,15 @@ export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>
  * folded (see dedupe), `hashKey` taken from the config endpoint an address came from (the
  * resolver carries neither).
  */
-export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings): PreparedEndpoints {
+export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): PreparedEndpoints {
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of [...config.backends].sort(byName)) {
-    const resolved = withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings);
-    out.set(backend.name, withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings), backend.name, warnings));
+    const source = endpoints.get(backend.name) ?? NO_ENDPOINTS;
+    const prepared = unitOf(memo, 'endpoints', backend, [source], warnings, (w) => {
+      const resolved = withHashKeys(backend, source, w);
+      return withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, w), backend.name, w);
+    });
+    out.set(backend.name, prepared);
   }
   return out;
 }
@@ -79,10 +86,19 @@ export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
  * no resolved endpoints still gets one, empty: a missing assignment would leave the cluster
  * warming (and grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
  */
-export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, names: AssignmentNames): ClusterLoadAssignment[] {
-  return [...config.backends]
-    .sort(byName)
-    .map((backend) => loadAssignment(names(backend.name), (prepared.get(backend.name) ?? []).map((e) => lbEndpoint(e, kind))));
+export function loadAssignments(
+  config: TetherConfig,
+  prepared: PreparedEndpoints,
+  kind: NodeKind,
+  names: AssignmentNames,
+  warnings: Warnings,
+  memo?: UnitMemo,
+): ClusterLoadAssignment[] {
+  return [...config.backends].sort(byName).map((backend) => {
+    const name = names(backend.name);
+    const endpoints = prepared.get(backend.name) ?? NO_ENDPOINTS;
+    return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () => loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))));
+  });
 }
 
 export function loadAssignment(name: string, lbEndpoints: LbEndpoint[]): ClusterLoadAssignment {

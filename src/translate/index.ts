@@ -23,6 +23,7 @@ import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
+import type { UnitMemo } from './unit-memo';
 
 export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
@@ -30,6 +31,7 @@ export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type
 export { staticEndpoints } from './endpoint';
 export { readableAny, readableMessage, toReadable, type ReadableResources } from './readable';
 export type { HttpFilterContext, HttpFilterContributor } from './http-filters';
+export { UnitMemo } from './unit-memo';
 
 /**
  * `target` is a kind of node ('envoy': the current Envoy API; 'grpc'), or an older Envoy API
@@ -39,24 +41,28 @@ export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, ta
   return translateWithWarnings(config, endpoints, target).resources;
 }
 
-/** `translate`, plus what had to be dropped or replaced for this target (as data). */
-export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): TranslateResult {
+/**
+ * `translate`, plus what had to be dropped or replaced for this target (as data). With a
+ * `memo` (unit-memo.ts: one per target, kept from version to version), units whose model
+ * objects and inputs are unchanged are taken from the previous translation: same output.
+ */
+export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget, memo?: UnitMemo): TranslateResult {
   const kind = targetKind(target);
   const api = targetApi(target);
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
-  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings);
-  const assignments = assignmentNames(config, prepared, kind);
-  const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
-  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api) : envoyRouteConfigurations(config, warnings, api);
-  const backendClusters = clusters(config, prepared, kind, assignments, warnings);
+  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings, memo);
+  const assignments = assignmentNames(config, prepared, kind, warnings, memo);
+  const listeners = kind === 'grpc' ? grpcListeners(config, memo) : envoyListeners(config);
+  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api, memo) : envoyRouteConfigurations(config, warnings, api, memo);
+  const backendClusters = clusters(config, prepared, kind, assignments, warnings, memo);
   const sticky = stickyResources(config, prepared, kind, warnings, api);
   const resources: EnvoyResources = {
     listeners,
     routes,
     clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
-    endpoints: [...loadAssignments(config, prepared, kind, assignments), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+    endpoints: [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
   };
   warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };

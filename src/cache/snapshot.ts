@@ -97,6 +97,8 @@ export class EncodeCache {
   readonly framed = new WeakMap<object, Buffer>();
   /** Whole snapshot entries of unchanged messages. */
   readonly entries = new WeakMap<object, SnapshotResource>();
+  /** The latest set built per target and type: handed out again when nothing in it changed. */
+  readonly lastSets = new Map<string, ResourceSet>();
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
     const known = this.byObject.get(message as object);
@@ -168,7 +170,29 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
   return Buffer.concat(chunks);
 }
 
+/** The previous set again when every message maps to its entry, in order (nothing of this type changed). */
+function unchangedSet(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): ResourceSet | undefined {
+  if (!previous || previous.list.length !== messages.length) return undefined;
+  for (let i = 0; i < messages.length; i++) if (cache.entries.get(messages[i] as object) !== previous.list[i]) return undefined;
+  return previous;
+}
+
 function buildSet<K extends EnvoyMessageName>(
+  typeUrl: ResourceTypeUrl,
+  messages: readonly EnvoyMessages[K][],
+  nameOf: (m: EnvoyMessages[K]) => string | undefined,
+  cache: EncodeCache,
+  target: NodeTarget,
+): ResourceSet {
+  const slot = `${target}\n${typeUrl}`;
+  const unchanged = unchangedSet(cache.lastSets.get(slot), messages, cache);
+  if (unchanged) return unchanged;
+  const set = buildNewSet(typeUrl, messages, nameOf, cache);
+  cache.lastSets.set(slot, set);
+  return set;
+}
+
+function buildNewSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
@@ -197,8 +221,7 @@ function buildSet<K extends EnvoyMessageName>(
         ? made(encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
         : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
     const entry = Object.freeze({ name, hash, anyBytes, refs });
-    // A route configuration is rebuilt around its virtual hosts each time (its shell is new).
-    if (typeName !== ROUTE_CONFIGURATION) cache.entries.set(message as object, entry);
+    cache.entries.set(message as object, entry);
     byName.set(name, entry);
   }
   const list = Object.freeze([...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
@@ -213,14 +236,15 @@ function buildSet<K extends EnvoyMessageName>(
  */
 export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Snapshot {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache),
-    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache),
-    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache),
+    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
+    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
+    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
     [ENDPOINT_TYPE]: buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
       cache,
+      target,
     ),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));

@@ -1,3 +1,4 @@
+import type { Rendition } from '../control/rendition';
 import * as grpc from '@grpc/grpc-js';
 import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
@@ -31,6 +32,8 @@ export interface AddAdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots (the snapshot cache), for GetServedResources. */
   snapshots?: ServedSnapshots;
+  /** The served rendition (the publisher's), so Explain reads what is served instead of resolving again. */
+  served?: () => Rendition | undefined;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -77,6 +80,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     auth: createAuthCheck(options.auth),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.served ? { served: options.served } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);

@@ -1,9 +1,8 @@
 import { configDocument, formatErrors, validateConfig, ValidationMemo } from '../config';
-import { frozenJson } from '../util/frozen-json';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { createHash } from 'node:crypto';
+import { configHash, deepFreeze } from './config-hash';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
@@ -74,42 +73,208 @@ interface Change {
   build(current: ConfigDocument | undefined): { document: unknown; errorPaths?: (result: ConfigDocument) => PathRewrite[] };
 }
 
-const entryHashes = new WeakMap<object, string>();
+/** The running manager: what its named parts below share. */
+interface Session {
+  readonly store: ConfigStore;
+  readonly publisher: Publisher;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly sourcePolicy: ConfigManagerOptions['configSource'];
+  /** Entries validated before are not validated again (config/incremental.ts). */
+  readonly validationMemo: ValidationMemo;
+  state: State | undefined;
+  queue: Promise<unknown>;
+  closing: boolean;
+}
 
-/** The hash of one model entry (a service, a backend...), remembered while the entry lives. */
-function entryHash(entry: unknown): string {
-  if (typeof entry !== 'object' || entry === null) return JSON.stringify(entry);
-  let hash = entryHashes.get(entry);
-  if (hash === undefined) {
-    hash = createHash('sha256').update(frozenJson(entry)).digest('hex').slice(0, 32);
-    entryHashes.set(entry, hash);
+/** Mutations run one at a time, in call order; a failed one does not block the next. */
+function serially<T>(session: Session, task: () => Promise<T>): Promise<T> {
+  if (session.closing) return Promise.reject(new TetherError('UNAVAILABLE', 'the config manager is shut down'));
+  const run = session.queue.then(task);
+  session.queue = run.catch(() => undefined);
+  return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
+}
+
+function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
+  const plain = configDocument(document);
+  if (!plain.ok) throw TetherError.invalid(plain.errors);
+  // Our own copy (configDocument copies what is not frozen already): frozen, its entries
+  // can be remembered by validation, serialisation and the store.
+  deepFreeze(plain.document);
+  const result = validateConfig(plain.document, session.validationMemo);
+  if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
+  return { document: plain.document, config: result.config };
+}
+
+/** The whole flow of one mutation; runs inside `serially`. */
+async function change(session: Session, c: Change, options: MutationOptions): Promise<MutationResult> {
+  const { store, publisher, log, state } = session;
+  const dryRun = options.dryRun === true;
+  const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
+  if (conflict) throw conflict;
+  const built = c.build(state?.document);
+  const { document, config } = validate(session, built.document, built.errorPaths);
+  if (options.expectedVersion && options.expectedVersion !== state?.version) {
+    throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
-  return hash;
+  const hash = configHash(config);
+  const restores = c.restores !== undefined ? { restores: c.restores } : {};
+  if (state && hash === state.contentHash) {
+    log.debug({ source: c.source, version: state.version }, 'config unchanged');
+    return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
+  }
+
+  // Never a number used before, also when the store fell back to an older version.
+  const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
+  if (dryRun) {
+    const rendition = await publisher.render(config, version);
+    const changes = diffResources(publisher.served()?.snapshots, rendition.snapshots);
+    return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
+  }
+  const prepared = await publisher.prepare(config, version);
+  let changes: ResourceChange[];
+  try {
+    changes = diffResources(publisher.served()?.snapshots, prepared.snapshots);
+  } catch (err) {
+    await prepared.discard();
+    throw err;
+  }
+  const record = versionRecord(session, c, options, { version, document, hash });
+  await commit(session, record, prepared);
+  prepared.publish();
+  session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
+  log.info(
+    { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
+    'config applied',
+  );
+  return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
+}
+
+function versionRecord(
+  session: Session,
+  c: Change,
+  options: MutationOptions,
+  v: { version: number; document: ConfigDocument; hash: string },
+): VersionRecord {
+  const summary = session.state && c.summarize ? c.summarize(session.state.document, v.document) : '';
+  return {
+    version: v.version,
+    document: v.document,
+    contentHash: v.hash,
+    createdAt: session.now().toISOString(),
+    source: c.source,
+    description: joinDescription(summary, c.description),
+    ...(c.restores !== undefined ? { restores: c.restores } : {}),
+    ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
+    ...(options.author ? { author: options.author } : {}),
+  };
+}
+
+/** Makes the version durable; on failure the prepared rendition is discarded and nothing changed. */
+async function commit(session: Session, record: VersionRecord, prepared: { discard(): Promise<void> }): Promise<void> {
+  try {
+    await session.store.commit(record);
+  } catch (err) {
+    await prepared.discard();
+    if (err instanceof StoreConflictError) {
+      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
+    }
+    throw storageError(err, `could not save config version ${record.version}`);
+  }
+}
+
+/** Passes the error on, logging rejected configs (the caller gets every error too). */
+const logRejection = (session: Session, source: string) => (err: unknown) => {
+  const e = toTetherError(err);
+  if (e.code === 'INVALID_ARGUMENT') session.log.warn({ source, errors: e.fieldErrors }, 'config rejected');
+  throw e;
+};
+
+/** Serves a stored version exactly as it was (same number, same snapshots). */
+async function restore(session: Session, stored: VersionRecord): Promise<void> {
+  let valid;
+  try {
+    valid = validate(session, stored.document);
+  } catch (err) {
+    const e = toTetherError(err);
+    throw new TetherError('FAILED_PRECONDITION', `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`, e.fieldErrors);
+  }
+  const prepared = await session.publisher.prepare(valid.config, stored.version);
+  prepared.publish();
+  session.state = {
+    version: stored.version,
+    document: valid.document,
+    config: valid.config,
+    contentHash: configHash(valid.config),
+    createdAt: stored.createdAt,
+    source: stored.source,
+    description: stored.description,
+  };
+  session.log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
 }
 
 /**
- * Identifies a normalised config: equal hashes mean equal routing. A hash over the plain JSON
- * of each model entry (its key order is the schema's, so the same document always hashes the
- * same); a config that differs only in the order of a map's keys counts as a change, which
- * costs a version that pushes nothing. The model is frozen and an unchanged entry is the same
- * object from version to version (config/incremental.ts), so an edit hashes what it changed.
+ * The first version served: the store's current one, or `initial` committed into an empty
+ * store; then a config file that changed while Tether was down is applied on top.
  */
-function configHash(config: TetherConfig): string {
-  deepFreeze(config);
-  const h = createHash('sha256');
-  for (const [key, value] of Object.entries(config)) {
-    if (value === undefined) continue;
-    h.update(`${key}=${Array.isArray(value) ? `[${value.map(entryHash).join(',')}]` : JSON.stringify(value)}\n`);
+async function startHistory(session: Session, initial: ConfigManagerOptions['initial']): Promise<void> {
+  const initialChange: Change = {
+    source: initial.source,
+    description: initial.description ?? '',
+    summarize: describeDocumentChange,
+    ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
+    build: () => ({ document: initial.document }),
+  };
+  const stored = await session.store.current();
+  if (!stored) {
+    await serially(session, () => change(session, initialChange, {})).catch(logRejection(session, initial.source));
+    return;
   }
-  return h.digest('hex').slice(0, 16);
+  await serially(session, () => restore(session, stored));
+  if (initial.fileHash === undefined) return;
+  const lastFromFile = (await session.store.list()).find((m) => m.fileHash !== undefined);
+  if (lastFromFile?.fileHash === initial.fileHash) return;
+  // Also when no file version is left in history: applying an unchanged file is a no-op.
+  const fromFile = { ...initialChange, description: initialChange.description || 'changed while Tether was down' };
+  await serially(session, () => change(session, fromFile, {})).catch((err: unknown) => {
+    const e = toTetherError(err);
+    session.log.error(
+      { source: initial.source, code: e.code, errors: e.fieldErrors, version: session.state?.version },
+      `the config file changed while Tether was down and cannot be applied; serving stored version ${session.state?.version}:\n${e.message}`,
+    );
+  });
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+function currentState(session: Session): State {
+  if (!session.state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
+  return session.state;
+}
+
+async function keptRange(store: ConfigStore): Promise<string> {
+  const kept = await store.list();
+  if (kept.length === 0) return 'no versions are kept';
+  return `kept: ${kept[kept.length - 1]!.version} to ${kept[0]!.version}`;
+}
+
+/** Rollback: to a version, or (0) one step back like undo. */
+async function rollback(session: Session, toVersion: number, options: MutationOptions & { description?: string }): Promise<MutationResult> {
+  const current = currentState(session).version;
+  let target = toVersion;
+  if (target === 0) {
+    const step = undoStep(await session.store.list(), current);
+    if (step.target === undefined) {
+      const restored = step.base !== current ? ` (v${current} restores v${step.base})` : '';
+      throw new TetherError('NOT_FOUND', `no version before v${step.base} is kept in history${restored}: nothing to roll back to`);
+    }
+    target = step.target;
   }
-  return value;
+  const record = target <= current ? await session.store.get(target) : undefined;
+  if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange(session.store)})`);
+  return change(
+    session,
+    { source: 'rollback', description: options.description ?? '', summarize: () => `rollback to v${target}`, restores: target, build: () => ({ document: record.document }) },
+    options,
+  );
 }
 
 /**
@@ -119,238 +284,72 @@ function deepFreeze<T>(value: T): T {
  * ConfigManagerOptions.initial). Throws TetherError when there is nothing valid to serve.
  */
 export async function openConfigManager(options: ConfigManagerOptions): Promise<ConfigManager> {
-  const { store, publisher, initial } = options;
-  const sourcePolicy = options.configSource;
-  const log = options.logger.child({ component: 'config' });
-  const now = options.now ?? (() => new Date());
-  let state: State | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  let closing = false;
-
-  /** Mutations run one at a time, in call order; a failed one does not block the next. */
-  const serially = <T>(task: () => Promise<T>): Promise<T> => {
-    if (closing) return Promise.reject(new TetherError('UNAVAILABLE', 'the config manager is shut down'));
-    const run = queue.then(task);
-    queue = run.catch(() => undefined);
-    return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
+  const session: Session = {
+    store: options.store,
+    publisher: options.publisher,
+    log: options.logger.child({ component: 'config' }),
+    now: options.now ?? (() => new Date()),
+    sourcePolicy: options.configSource,
+    validationMemo: new ValidationMemo(),
+    state: undefined,
+    queue: Promise.resolve(),
+    closing: false,
   };
+  await startHistory(session, options.initial);
+  return managerApi(session);
+}
 
-  /** Entries validated before are not validated again (config/incremental.ts). */
-  const validationMemo = new ValidationMemo();
-  const validate = (document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) => {
-    const plain = configDocument(document);
-    if (!plain.ok) throw TetherError.invalid(plain.errors);
-    // Our own copy (configDocument copies what is not frozen already): frozen, its entries
-    // can be remembered by validation, serialisation and the store.
-    deepFreeze(plain.document);
-    const result = validateConfig(plain.document, validationMemo);
-    if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
-    return { document: plain.document, config: result.config };
-  };
-
-  /** The whole flow of one mutation; runs inside `serially`. */
-  const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
-    const dryRun = options.dryRun === true;
-    const conflict = sourcePolicy && sourceConflict(sourcePolicy.mode, sourcePolicy.file, c.source, state);
-    if (conflict) throw conflict;
-    const built = c.build(state?.document);
-    const { document, config } = validate(built.document, built.errorPaths);
-    if (options.expectedVersion && options.expectedVersion !== state?.version) {
-      throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
-    }
-    const hash = configHash(config);
-    const restores = c.restores !== undefined ? { restores: c.restores } : {};
-    if (state && hash === state.contentHash) {
-      log.debug({ source: c.source, version: state.version }, 'config unchanged');
-      return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
-    }
-
-    // Never a number used before, also when the store fell back to an older version.
-    const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-    if (dryRun) {
-      const rendition = await publisher.render(config, version);
-      const changes = diffResources(publisher.served()?.snapshots, rendition.snapshots);
-      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
-    }
-    const prepared = await publisher.prepare(config, version);
-    let changes: ResourceChange[];
-    try {
-      changes = diffResources(publisher.served()?.snapshots, prepared.snapshots);
-    } catch (err) {
-      await prepared.discard();
-      throw err;
-    }
-
-    const summary = state && c.summarize ? c.summarize(state.document, document) : '';
-    const record: VersionRecord = {
-      version,
-      document,
-      contentHash: hash,
-      createdAt: now().toISOString(),
-      source: c.source,
-      description: joinDescription(summary, c.description),
-      ...restores,
-      ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
-      ...(options.author ? { author: options.author } : {}),
-    };
-    try {
-      await store.commit(record);
-    } catch (err) {
-      await prepared.discard();
-      if (err instanceof StoreConflictError) {
-        throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
-      }
-      throw storageError(err, `could not save config version ${version}`);
-    }
-    prepared.publish();
-    state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
-    log.info(
-      { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
-      'config applied',
-    );
-    return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
-  };
-
-  /** Passes the error on, logging rejected configs (the caller gets every error too). */
-  const logRejection = (source: string) => (err: unknown) => {
-    const e = toTetherError(err);
-    if (e.code === 'INVALID_ARGUMENT') log.warn({ source, errors: e.fieldErrors }, 'config rejected');
-    throw e;
-  };
-
-  const restore = async (stored: VersionRecord) => {
-    let valid;
-    try {
-      valid = validate(stored.document);
-    } catch (err) {
-      const e = toTetherError(err);
-      throw new TetherError(
-        'FAILED_PRECONDITION',
-        `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`,
-        e.fieldErrors,
-      );
-    }
-    const prepared = await publisher.prepare(valid.config, stored.version);
-    prepared.publish();
-    state = {
-      version: stored.version,
-      document: deepFreeze(valid.document),
-      config: valid.config,
-      contentHash: configHash(valid.config),
-      createdAt: stored.createdAt,
-      source: stored.source,
-      description: stored.description,
-    };
-    log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
-  };
-
-  const initialChange: Change = {
-    source: initial.source,
-    description: initial.description ?? '',
-    summarize: describeDocumentChange,
-    ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
-    build: () => ({ document: initial.document }),
-  };
-
-  const stored = await store.current();
-  if (!stored) {
-    await serially(() => change(initialChange, {})).catch(logRejection(initial.source));
-  } else {
-    await serially(() => restore(stored));
-    if (initial.fileHash !== undefined) {
-      const lastFromFile = (await store.list()).find((m) => m.fileHash !== undefined);
-      if (lastFromFile?.fileHash !== initial.fileHash) {
-        // Also when no file version is left in history: applying an unchanged file is a no-op.
-        await serially(() => change({ ...initialChange, description: initialChange.description || 'changed while Tether was down' }, {})).catch(
-          (err: unknown) => {
-            const e = toTetherError(err);
-            log.error(
-              { source: initial.source, code: e.code, errors: e.fieldErrors, version: state?.version },
-              `the config file changed while Tether was down and cannot be applied; serving stored version ${state?.version}:\n${e.message}`,
-            );
-          },
-        );
-      }
-    }
-  }
-
-  const currentState = (): State => {
-    if (!state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
-    return state;
-  };
-
+/** The manager's API over a session: each change through `serially`, rejections logged. */
+function managerApi(session: Session): ConfigManager {
+  const run = (source: string, c: Change, options: MutationOptions) =>
+    serially(session, () => change(session, c, options)).catch(logRejection(session, source));
   return {
     current(): CurrentConfig {
-      const s = currentState();
+      const s = currentState(session);
       return { version: s.version, document: s.document, config: s.config, createdAt: s.createdAt };
     },
 
     apply(document, options) {
-      return serially(() =>
-        change(
-          {
-            source: options.source,
-            description: options.description ?? '',
-            summarize: describeDocumentChange,
-            ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
-            build: () => ({ document }),
-          },
-          options,
-        ),
-      ).catch(logRejection(options.source));
+      return run(
+        options.source,
+        {
+          source: options.source,
+          description: options.description ?? '',
+          summarize: describeDocumentChange,
+          ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
+          build: () => ({ document }),
+        },
+        options,
+      );
     },
 
     mutate(source, edit: DocumentEdit | ((document: ConfigDocument) => ConfigDocument), options) {
       const apply = typeof edit === 'function' ? edit : (doc: ConfigDocument) => edit.apply(doc);
       const errorPaths = typeof edit === 'function' ? undefined : edit.errorPaths?.bind(edit);
       const describe = typeof edit === 'function' ? undefined : edit.describe?.bind(edit);
-      return serially(() =>
-        change(
-          {
-            source,
-            description: options.description ?? '',
-            ...(describe ? { summarize: (before: ConfigDocument) => describe(before) } : {}),
-            build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
-          },
-          options,
-        ),
-      ).catch(logRejection(source));
+      return run(
+        source,
+        {
+          source,
+          description: options.description ?? '',
+          ...(describe ? { summarize: (before: ConfigDocument) => describe(before) } : {}),
+          build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
+        },
+        options,
+      );
     },
 
     rollback(toVersion, options) {
-      return serially(async () => {
-        const current = currentState().version;
-        let target = toVersion;
-        if (target === 0) {
-          const step = undoStep(await store.list(), current);
-          if (step.target === undefined) {
-            const restored = step.base !== current ? ` (v${current} restores v${step.base})` : '';
-            throw new TetherError('NOT_FOUND', `no version before v${step.base} is kept in history${restored}: nothing to roll back to`);
-          }
-          target = step.target;
-        }
-        const record = target <= current ? await store.get(target) : undefined;
-        if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange()})`);
-        return change(
-          { source: 'rollback', description: options.description ?? '', summarize: () => `rollback to v${target}`, restores: target, build: () => ({ document: record.document }) },
-          options,
-        );
-      }).catch(logRejection('rollback'));
+      return serially(session, () => rollback(session, toVersion, options)).catch(logRejection(session, 'rollback'));
     },
 
     history(): Promise<VersionMeta[]> {
-      return store.list();
+      return session.store.list();
     },
 
     async close() {
-      closing = true;
-      await queue;
+      session.closing = true;
+      await session.queue;
     },
   };
-
-  async function keptRange(): Promise<string> {
-    const kept = await store.list();
-    if (kept.length === 0) return 'no versions are kept';
-    return `kept: ${kept[kept.length - 1]!.version} to ${kept[0]!.version}`;
-  }
 }

@@ -1,28 +1,15 @@
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { formatErrors, parseConfigDocument, DEFAULT_CONFIG_YAML } from '../config';
 import type { FieldError } from '../config';
 import type { TetherConfig } from '../model/types';
-import { SnapshotCache } from '../cache/snapshot-cache';
-import { openConfigManager, type ConfigManager } from '../control/config-manager';
-import { toTetherError } from '../control/errors';
-import { createPublisher } from '../control/publisher';
-import { countByKind } from '../control/config-warnings';
-import { createFileStore } from '../store/file-store';
-import { warnExposures } from './startup-checks';
+import type { SnapshotCache } from '../cache/snapshot-cache';
+import type { ConfigManager } from '../control/config-manager';
 import type { ConfigSourceMode } from '../control/config-source';
-import type { ConfigStore } from '../store/types';
 import { DEFAULT_PORTS } from '../ports';
-import { ADS_SERVER_OPTIONS, addAdsService } from '../xds/ads-server';
-import { combineListeners, createTetherMetrics, startMetricsServer, type MetricsServer, type TetherMetrics } from '../metrics';
-import { NODE_KINDS } from '../translate/types';
-import { NodeRegistry } from '../xds/node-status';
-import { loadConfigKeyFiles, policiesFromConfig, setSecretFileRules, startExtProcServer, type ExtProcServer } from '../extproc';
+import type { TetherMetrics } from '../metrics';
+import type { NodeRegistry } from '../xds/node-status';
 import type { Logger } from '../log';
 import { watchConfigFile } from './config-file-watcher';
-import { DEFAULT_ADMIN_PORT, loadAdminToken, serverCredentials, startAdminServer, type AdminAuth, type AdminServer, type TlsFiles } from '../admin';
+import type { AdminAuth, TlsFiles } from '../admin';
+import { handle, openCore, openManager, startServers, textApplier, watchPushes } from './tether-parts';
 
 export interface TetherOptions {
   /** Config file to serve and watch; absent → the built-in default config. */
@@ -141,12 +128,7 @@ export const DEFAULT_METRICS_PORT = DEFAULT_PORTS.metrics;
 export const DEFAULT_EXT_PROC_PORT = DEFAULT_PORTS.extProc;
 export const DEFAULT_DATA_DIR = '.tether';
 
-const DEFAULT_SOURCE_LABEL = 'built-in default config';
-
-/** Identifies a config file's text, so a restart can tell whether the file changed meanwhile. */
-export function fileHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { ConfigRejectedError, fileHash } from './tether-parts';
 
 /**
  * Starts Tether: config history (store) → config manager → publisher (resolve, translate,
@@ -154,250 +136,26 @@ export function fileHash(text: string): string {
  * history; afterwards the history's current version is what is served.
  */
 export async function startTether(options: TetherOptions): Promise<Tether> {
-  const logger = options.logger;
-  const cache = new SnapshotCache({ debounceMs: options.pushDebounceMs ?? 0 });
-  const registry = new NodeRegistry();
-  const metrics = createTetherMetrics({ logger: logger.child({ component: 'metrics' }) });
-  const configPath = options.configPath;
-  const label = configPath ?? DEFAULT_SOURCE_LABEL;
-
-  const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  // Before anything validates a config: the directory rule is part of what a valid config is.
-  setSecretFileRules({
-    dir: options.secretsDir ?? (configPath ? path.dirname(path.resolve(configPath)) : path.dirname(dataDir)),
-    refuse: [dataDir, ...(options.admin && options.admin.tokenFile ? [options.admin.tokenFile] : [])],
-  });
-  const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
-  const initialDocument = parseConfigDocument(initialText, label);
-
-  if (options.startNewHistory && !configPath) throw new Error('starting a new config history needs a config file (--config FILE)');
-  const store: ConfigStore = await createFileStore({
-    dir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
-    ...(options.historyLimit !== undefined ? { retain: options.historyLimit } : {}),
-    ...(options.startNewHistory ? { startNewHistory: true } : {}),
-    logger,
-  });
-  const basePublisher = createPublisher({
-    cache,
-    logger,
-    onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-    ...(options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),
-  });
-  // Key files are read before a version goes out (asynchronously, never failing the version):
-  // a new or rotated file is in memory for the version's first request; one that cannot be
-  // read keeps the keys loaded before, or leaves just its JWT source unable to verify.
-  const extProcLogger = logger.child({ component: 'extproc' });
-  const publisher: typeof basePublisher = options.extProc
-    ? {
-        ...basePublisher,
-        prepare: async (config, version) => {
-          await loadConfigKeyFiles(config, extProcLogger);
-          return basePublisher.prepare(config, version);
-        },
-      }
-    : basePublisher;
-  const shutdown = async () => {
-    cache.close();
-    publisher.close();
-    await store.close();
-  };
-  // Metrics see each push before the streams do (watchers run in order), so convergence is
-  // timed from the moment a version goes out to the moment each node has applied it.
-  let sharesOf: unknown;
-  for (const kind of NODE_KINDS) {
-    cache.watch(kind, (snapshot) => {
-      metrics.configPublished(snapshot.configVersion, kind);
-      metrics.snapshotPublished(snapshot);
-      // Session shares cost CPU (exact rings): computed only when the endpoint is served.
-      // publisher.served() is updated once every kind is set: read it after this turn.
-      if (options.metrics) setImmediate(() => {
-        const served = publisher.served();
-        if (served && served !== sharesOf) {
-          sharesOf = served;
-          metrics.servedConfigChanged(served);
-        }
-      });
-    });
-  }
-
-  let manager: ConfigManager;
-  try {
-    if (!initialDocument.ok && !(await store.current())) throw new ConfigRejectedError(initialDocument.errors);
-    if (!initialDocument.ok) {
-      logger.error({ source: label, errors: initialDocument.errors }, `config file rejected; serving the stored version:\n${formatErrors(initialDocument.errors)}`);
-    }
-    manager = await openConfigManager({
-      store,
-      publisher,
-      logger,
-      ...(configPath ? { configSource: { mode: options.configSource ?? 'auto', file: configPath } } : {}),
-      // A file that does not parse seeds nothing and, without a fileHash, replaces nothing.
-      initial: initialDocument.ok
-        ? {
-            document: initialDocument.document,
-            source: configPath ? 'file' : 'default',
-            description: label,
-            ...(configPath ? { fileHash: fileHash(initialText) } : {}),
-          }
-        : { document: {}, source: 'file', description: label },
-    });
-  } catch (err) {
-    await shutdown();
-    if (err instanceof ConfigRejectedError) throw err;
-    const e = toTetherError(err);
-    throw e.code === 'INVALID_ARGUMENT' ? new ConfigRejectedError(e.fieldErrors) : e;
-  }
-
-  const applyText = async (text: string, source: string): Promise<ApplyResult> => {
-    const fromFile = configPath !== undefined && source === configPath;
-    const parsed = parseConfigDocument(text, source);
-    let errors: FieldError[];
-    if (parsed.ok) {
-      try {
-        const result = await manager.apply(parsed.document, {
-          source: fromFile ? 'file' : 'apply',
-          description: source,
-          ...(fromFile ? { fileHash: fileHash(text) } : {}),
-        });
-        return { ok: true, version: String(result.version), changed: result.changed };
-      } catch (err) {
-        const e = toTetherError(err);
-        errors = e.fieldErrors.length > 0 ? e.fieldErrors : [{ path: '', message: e.message }];
-      }
-    } else {
-      errors = parsed.errors;
-    }
-    logger.error({ source, errors }, `config rejected; still serving version ${manager.current().version}:\n${formatErrors(errors)}`);
-    return { ok: false, errors };
-  };
-
-  const server = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1, ...ADS_SERVER_OPTIONS });
-  addAdsService(server, { cache, logger: logger.child({ component: 'xds' }), status: combineListeners(registry, metrics.listener) });
-  const xdsHost = options.xdsHost ?? '0.0.0.0';
-  let xdsPort: number;
-  let admin: (AdminServer & { tokenFile?: string }) | undefined;
-  let metricsServer: MetricsServer | undefined;
-  let extProc: ExtProcServer | undefined;
-  try {
-    xdsPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${xdsHost}:${options.xdsPort ?? DEFAULT_XDS_PORT}`, serverCredentials(options.xdsTls), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
-    if (options.metrics) {
-      metricsServer = await startMetricsServer({
-        host: options.metrics.host ?? '0.0.0.0',
-        port: options.metrics.port ?? DEFAULT_METRICS_PORT,
-        metrics,
-        logger,
-      });
-    }
-    if (options.extProc) {
-      extProc = await startExtProcServer({
-        host: options.extProc.host ?? '0.0.0.0',
-        port: options.extProc.port ?? DEFAULT_EXT_PROC_PORT,
-        services: policiesFromConfig(() => manager.current().config),
-        logger,
-      });
-    }
-    if (options.admin !== false) admin = await startAdmin(options.admin ?? {}, path.resolve(options.dataDir ?? DEFAULT_DATA_DIR), manager, registry, cache, logger, options.lookup);
-    warnExposures(
-      {
-        ...(options.admin !== false ? { admin: { host: options.admin?.host ?? '127.0.0.1', tls: !!options.admin?.tls } } : {}),
-        dataDir: path.resolve(options.dataDir ?? DEFAULT_DATA_DIR),
-        ...(admin?.tokenFile ? { tokenFile: admin.tokenFile } : {}),
-      },
-      logger,
-    );
-  } catch (err) {
-    server.forceShutdown();
-    await metricsServer?.close();
-    await extProc?.close(0);
-    await manager.close();
-    await shutdown();
-    throw err;
-  }
-  logger.info(
-    { xdsPort, host: xdsHost, tls: options.xdsTls ? (options.xdsTls.ca ? 'mtls' : 'tls') : 'off', config: label, version: manager.current().version },
+  const core = await openCore(options);
+  watchPushes(core);
+  const manager = await openManager(core);
+  const applyText = textApplier(core, manager);
+  const servers = await startServers(core, manager);
+  core.logger.info(
+    {
+      xdsPort: servers.xdsPort,
+      host: options.xdsHost ?? '0.0.0.0',
+      tls: options.xdsTls ? (options.xdsTls.ca ? 'mtls' : 'tls') : 'off',
+      config: core.label,
+      version: manager.current().version,
+    },
     'tether xDS server listening',
   );
-
+  const configPath = options.configPath;
   const watcher =
     configPath && options.watch !== false && options.configSource !== 'api'
-      ? watchConfigFile(configPath, {
-          logger,
-          initialText,
-          onChange: (text) => void applyText(text, configPath),
-        })
+      ? watchConfigFile(configPath, { logger: core.logger, initialText: core.initialText, onChange: (text) => void applyText(text, configPath) })
       : undefined;
-
-  return {
-    xdsPort,
-    adminPort: admin?.port,
-    metricsPort: metricsServer?.port,
-    extProcPort: extProc?.port,
-    cache,
-    registry,
-    metrics,
-    manager,
-    current: () => {
-      const { config, version } = manager.current();
-      return { config, version: String(version) };
-    },
-    applyText,
-    async close() {
-      watcher?.close();
-      await admin?.close();
-      await metricsServer?.close();
-      // In-flight requests keep their decisions briefly; Envoy fails open (or closed) after that.
-      await extProc?.close(1000);
-      await manager.close();
-      // ADS streams never end on their own, so a graceful shutdown would wait forever.
-      server.forceShutdown();
-      await shutdown();
-    },
-  };
+  return handle(core, manager, servers, applyText, () => watcher?.close());
 }
 
-async function startAdmin(
-  options: AdminOptions,
-  dataDir: string,
-  manager: ConfigManager,
-  registry: NodeRegistry,
-  cache: SnapshotCache,
-  logger: Logger,
-  lookup: TetherOptions['lookup'],
-): Promise<AdminServer & { tokenFile?: string }> {
-  let auth = options.auth;
-  let tokenFile: string | undefined;
-  if (!auth) {
-    const token = loadAdminToken({ dataDir, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
-    // Say where the token is, never what it is.
-    logger.info(
-      { source: token.source, ...(token.path ? { path: token.path } : {}), created: token.created ?? false },
-      token.source === 'env' ? 'admin API token from TETHER_ADMIN_TOKEN' : `admin API token in ${token.path}`,
-    );
-    auth = { mode: 'token', tokens: [token.token] };
-    tokenFile = token.path;
-  }
-  const server = await startAdminServer({
-    manager,
-    registry,
-    snapshots: cache,
-    logger,
-    auth,
-    ...(lookup ? { lookup } : {}),
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? DEFAULT_ADMIN_PORT,
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
-  return Object.assign(server, tokenFile ? { tokenFile } : {});
-}
-
-export class ConfigRejectedError extends Error {
-  constructor(readonly errors: FieldError[]) {
-    super(`invalid config:\n${formatErrors(errors)}`);
-    this.name = 'ConfigRejectedError';
-  }
-}

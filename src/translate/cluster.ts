@@ -5,10 +5,10 @@ import type { NodeKind } from './types';
 import type { AssignmentNames } from './assignment-names';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';
-import { byName, durationFromMs } from './proto-values';
+import { durationFromMs } from './proto-values';
 import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
-import { unitOf, type UnitMemo } from './unit-memo';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
@@ -25,7 +25,7 @@ export function clusters(
   warnings: Warnings,
   memo?: UnitMemo,
 ): Cluster[] {
-  return [...config.backends].sort(byName).map((backend) => {
+  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
     const assignment = assignments(backend.name);
     const prepared = endpoints.get(backend.name);
     return unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w));

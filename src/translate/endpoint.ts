@@ -5,9 +5,8 @@ import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoin
 import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from './types';
 import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
-import { byName } from './proto-values';
 import { backendPath, type Warnings } from './warnings';
-import { unitOf, type UnitMemo } from './unit-memo';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 
 const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
 
@@ -27,7 +26,7 @@ export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>
  */
 export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): PreparedEndpoints {
   const out = new Map<string, PreparedEndpoint[]>();
-  for (const backend of [...config.backends].sort(byName)) {
+  for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
     const source = endpoints.get(backend.name) ?? NO_ENDPOINTS;
     const prepared = unitOf(memo, 'endpoints', backend, [source], warnings, (w) => {
       const resolved = withHashKeys(backend, source, w);
@@ -94,7 +93,7 @@ export function loadAssignments(
   warnings: Warnings,
   memo?: UnitMemo,
 ): ClusterLoadAssignment[] {
-  return [...config.backends].sort(byName).map((backend) => {
+  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
     const name = names(backend.name);
     const endpoints = prepared.get(backend.name) ?? NO_ENDPOINTS;
     return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () => loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))));

@@ -17,13 +17,12 @@ import { targetApi, targetKind, type NodeTarget } from './targets';
 import { clusters } from './cluster';
 import { assignmentNames } from './assignment-names';
 import { loadAssignments, prepareEndpoints } from './endpoint';
-import { byName } from './proto-values';
 import { stickyResources } from './sticky-split';
 import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
-import type { UnitMemo } from './unit-memo';
+import { clusterNameOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
 
 export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
@@ -57,12 +56,12 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
   const listeners = kind === 'grpc' ? grpcListeners(config, memo) : envoyListeners(config);
   const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api, memo) : envoyRouteConfigurations(config, warnings, api, memo);
   const backendClusters = clusters(config, prepared, kind, assignments, warnings, memo);
-  const sticky = stickyResources(config, prepared, kind, warnings, api);
+  const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
   const resources: EnvoyResources = {
     listeners,
     routes,
-    clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
-    endpoints: [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf),
+    endpoints: sortedBy(memo, 'assignments', [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints], clusterNameOf),
   };
   warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };

@@ -4,7 +4,7 @@ import { pack } from '../envoy/encode';
 import { httpFilters } from './http-filters';
 import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
-import { unitOf, type UnitMemo } from './unit-memo';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { Warnings } from './warnings';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
@@ -34,7 +34,7 @@ function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
 export function grpcListeners(config: TetherConfig, memo?: UnitMemo): Listener[] {
   const globals = memo?.globals(config) ?? [];
   const none = new Warnings();
-  return [...config.services].sort(byName).map((service) => unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
+  return sortedBy(memo, 'services', config.services, nameOf).map((service) => unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
 }
 
 function grpcListener(config: TetherConfig, service: ServiceSpec): Listener {

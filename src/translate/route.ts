@@ -11,7 +11,7 @@ import { routeAction } from './route-action';
 import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
 import { extProcPerRoute, hasSessionKey, warnGrpcSessionKey } from './ext-proc';
 import { routePath, servicePath, type Warnings } from './warnings';
-import { unitOf, type UnitMemo } from './unit-memo';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 
 /**
  * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
@@ -72,7 +72,7 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
  * (the client looks up the host of `xds:///<service>`; `*` matches whatever it dials).
  */
 export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): RouteConfiguration[] {
-  return [...config.services].sort(byName).map((service) =>
+  return sortedBy(memo, 'services', config.services, nameOf).map((service) =>
     unitOf(memo, 'grpc-routes', service, [], warnings, (w) => {
       warnGrpcAffinity(service.affinity, w, servicePath(service.name));
       warnGrpcStrong(service, w, servicePath(service.name));

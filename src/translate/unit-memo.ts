@@ -23,6 +23,36 @@ interface Entry {
 export class UnitMemo {
   private readonly families = new Map<string, WeakMap<object, Entry>>();
   private globalsKey: readonly unknown[] = [];
+  private readonly sorts = new Map<string, { input: readonly object[]; output: readonly object[] }>();
+
+  /**
+   * `items` sorted by `key`, as `[...items].sort(...)` would (stable; keys compared as
+   * strings). When the list holds the same keys at the same positions as last time, the last
+   * order is reused, with the changed items put in place (10,000 services changed in one
+   * sort in one pass instead of 140,000 comparisons).
+   */
+  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): T[] {
+    const before = this.sorts.get(family) as { input: readonly T[]; output: readonly T[] } | undefined;
+    let output: T[] | undefined;
+    if (before && before.input.length === items.length) {
+      let replaced: Map<T, T> | undefined;
+      let usable = true;
+      for (let i = 0; i < items.length; i++) {
+        const was = before.input[i]!;
+        const is = items[i]!;
+        if (was === is) continue;
+        if (key(was) !== key(is)) {
+          usable = false;
+          break;
+        }
+        (replaced ??= new Map()).set(was, is);
+      }
+      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : [...before.output];
+    }
+    output ??= sortByKey(items, key);
+    this.sorts.set(family, { input: items, output });
+    return output;
+  }
 
   /**
    * The unit's value: remembered when `owner` and every dep are the same as last time (its
@@ -54,6 +84,22 @@ export class UnitMemo {
     return this.globalsKey;
   }
 }
+
+function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...items].sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+/** `[...items].sort(by key)`, through the memo's last order when there is one. */
+export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): T[] {
+  return memo ? memo.sorted(family, items, key) : sortByKey(items, key);
+}
+
+export const nameOf = (item: { name?: string | undefined }): string => item.name ?? '';
+export const clusterNameOf = (item: { cluster_name?: string | undefined }): string => item.cluster_name ?? '';
 
 export function configGlobals(config: TetherConfig): unknown[] {
   const out: unknown[] = [];

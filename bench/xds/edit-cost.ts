@@ -60,6 +60,8 @@ interface Row {
   adminP99: number;
   snapshotP50: number;
   snapshotP99: number;
+  /** CPU time of this process (user + system) per edit, call to announcement: less sensitive to a loaded box than wall time. */
+  cpuP50: number;
 }
 
 async function measure(services: number, edits: number, cpuProfDir: string, coldProfDir: string): Promise<Row> {
@@ -98,11 +100,13 @@ async function measure(services: number, edits: number, cpuProfDir: string, cold
   const admin = createAdminClient({ address: `127.0.0.1:${tether.adminPort}`, deadlineMs: 120_000 });
   const adminMs: number[] = [];
   const snapshotMs: number[] = [];
+  const cpuMs: number[] = [];
   try {
     // One unmeasured edit warms the admin connection and the code paths.
     await admin.call('UpsertRoute', { service: EDITED_SERVICE, route: objectToStruct(editRoute(1)), position: 0 });
     await profiled(cpuProfDir && path.join(cpuProfDir, `edits-S${services}.cpuprofile`), async () => {
       for (let k = 2; k < edits + 2; k++) {
+        const c0 = process.cpuUsage();
         const t0 = hr();
         const r = await admin.call('UpsertRoute', { service: EDITED_SERVICE, route: objectToStruct(editRoute(k)), position: 0 });
         const t1 = hr();
@@ -113,6 +117,8 @@ async function measure(services: number, edits: number, cpuProfDir: string, cold
         while (!announced.has(String(r.version)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 1));
         const at = announced.get(String(r.version));
         snapshotMs.push(at === undefined ? NaN : ms(t0, at));
+        const c = process.cpuUsage(c0);
+        cpuMs.push((c.user + c.system) / 1000);
       }
     });
   } finally {
@@ -129,6 +135,7 @@ async function measure(services: number, edits: number, cpuProfDir: string, cold
     adminP99: quantile(adminMs, 0.99),
     snapshotP50: quantile(snapshotMs, 0.5),
     snapshotP99: quantile(snapshotMs, 0.99),
+    cpuP50: quantile(cpuMs, 0.5),
   };
 }
 
@@ -140,12 +147,12 @@ async function main(): Promise<void> {
   for (const d of [cpuProfDir, coldProfDir]) if (d) fs.mkdirSync(d, { recursive: true });
   const f = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
   console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg()[0]!.toFixed(1)}, ${edits} edits per S`);
-  console.log('| S | config (YAML) | startTether | first snapshot | admin call p50 | p99 | edit → snapshot p50 | p99 |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| S | config (YAML) | startTether | first snapshot | admin call p50 | p99 | edit → snapshot p50 | p99 | CPU per edit p50 |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of services) {
     const r = await measure(s, edits, cpuProfDir, coldProfDir);
     console.log(
-      `| ${r.services} | ${(r.configBytes / 1024).toFixed(0)} KiB | ${f(r.startMs)} ms | ${f(r.firstSnapshotMs)} ms | ${f(r.adminP50)} ms | ${f(r.adminP99)} ms | ${f(r.snapshotP50)} ms | ${f(r.snapshotP99)} ms |`,
+      `| ${r.services} | ${(r.configBytes / 1024).toFixed(0)} KiB | ${f(r.startMs)} ms | ${f(r.firstSnapshotMs)} ms | ${f(r.adminP50)} ms | ${f(r.adminP99)} ms | ${f(r.snapshotP50)} ms | ${f(r.snapshotP99)} ms | ${f(r.cpuP50)} ms |`,
     );
   }
   console.log(`load after ${os.loadavg()[0]!.toFixed(1)}`);

@@ -24,3 +24,14 @@ fi
 
 # Incremental: an unchanged tree type-checks from dist/.tsbuildinfo in seconds.
 npx --no-install tsc -p . --incremental --tsBuildInfoFile dist/.tsbuildinfo
+
+# The web console's page (src/console/web → dist/console): type-checked and bundled only when
+# its sources, the bundler script or the versions of Preact / esbuild changed.
+console_key=$( { cat scripts/build-console.mjs src/console/api-types.ts; find src/console/web -type f | sort | xargs cat;
+  cat src/generated/.key node_modules/preact/package.json node_modules/esbuild/package.json; } | sha256sum | cut -c1-16)
+if [ ! -f dist/console/.key ] || [ "$(cat dist/console/.key)" != "$console_key" ]; then
+  echo "setup: building the web console" >&2
+  npx --no-install tsc -p src/console/web
+  node scripts/build-console.mjs
+  echo "$console_key" > dist/console/.key
+fi

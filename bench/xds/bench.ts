@@ -6,6 +6,7 @@
  *   npm run build && node dist/bench/xds/bench.js [--clients 100,1000,10000] [--services 10,1000,10000]
  *       [--modes sotw,delta] [--edits 5] [--profile auto|envoy|grpc] [--per-client 3]
  *       [--streams-per-conn auto|K] [--loadgens 1] [--quiet-ms 200] [--json FILE] [--cpu-prof DIR]
+ *       [--gcp [--gcp-bin FILE]] [--reps 1] [--no-baseline] [--no-build-timing]
  *
  * Processes: this runner; Tether (tether-server.js: startTether with a generated config, admin
  * API without auth, --expose-gc); the baseline (baseline-server.js); one or more load generators
@@ -20,9 +21,12 @@
  * convergence is (its last ACK − t0). After the last edit WaitForRollout must report CONVERGED.
  * Then the same N clients connect to the baseline, which is told to write, per client, as many
  * responses and bytes as Tether sent per client for the edit; same measurement.
+ * With --gcp, go-control-plane (bench/xds/gcp, built with the installed Go) serves Tether's own
+ * resources of the same config (dumped from Tether's snapshots) to the same clients and makes the
+ * same one-route edit; --reps R repeats each cell R times, Tether then go-control-plane each time,
+ * and the comparison takes the ratio per repetition.
  * The runner kills the children it started (by PID) on exit.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,6 +35,8 @@ import { createAdminClient, type AdminClient } from '../../src/cli/admin-client'
 import { lookupEnvoyType } from '../../src/envoy/protos';
 import { EDITED_SERVICE, editRoute, type Mode, type Profile } from './config-gen';
 import type { ConnectCommand } from './loadgen';
+import { killChildren, startNode, stop, type Child } from './children';
+import { buildGcp, gcpVersion, startGcp } from './gcp-comparator';
 import { ANY, DELTA_REQ, DELTA_RES, NODE, RESOURCE, SOTW_REQ, SOTW_RES, TYPE } from './wire';
 
 // ---------- flags ----------
@@ -50,6 +56,14 @@ export interface BenchOptions {
   baseline: boolean;
   /** Give up on one convergence after this long. */
   editTimeoutMs: number;
+  /** Also measure go-control-plane (bench/xds/gcp) on the same clients, alternating with Tether. */
+  gcp: boolean;
+  /** A prebuilt comparator binary (else `go build` into a temp dir). */
+  gcpBin?: string;
+  /** Repetitions of each cell: Tether, then the comparators, `reps` times. */
+  reps: number;
+  /** Skip the in-process build timing (slow at S = 10,000 on a loaded machine). */
+  buildTiming: boolean;
 }
 
 function arg(argv: string[], name: string, fallback: string): string {
@@ -78,6 +92,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     ...(cpuProf ? { cpuProfDir: path.resolve(cpuProf) } : {}),
     baseline: !argv.includes('--no-baseline'),
     editTimeoutMs: Number(arg(argv, 'edit-timeout-ms', '60000')),
+    gcp: argv.includes('--gcp'),
+    ...(arg(argv, 'gcp-bin', '') ? { gcpBin: path.resolve(arg(argv, 'gcp-bin', '')) } : {}),
+    reps: Number(arg(argv, 'reps', '1')),
+    buildTiming: !argv.includes('--no-build-timing'),
   };
 }
 
@@ -90,90 +108,6 @@ export function profileFor(o: BenchOptions, clients: number, services: number): 
 export function streamsPerConnFor(o: BenchOptions, clients: number): number {
   if (o.streamsPerConn !== 'auto') return o.streamsPerConn;
   return clients >= 10_000 ? 10 : 1;
-}
-
-// ---------- children ----------
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  /** Resolves with the next message of this `cmd`. */
-  next<T = Record<string, unknown>>(cmd: string, timeoutMs?: number): Promise<T>;
-  request<T = Record<string, unknown>>(message: Record<string, unknown>, reply: string, timeoutMs?: number): Promise<T>;
-}
-
-const children = new Set<ChildProcess>();
-
-function killChildren(): void {
-  for (const c of children) {
-    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  children.clear();
-}
-process.on('exit', killChildren);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
-
-function start(name: string, file: string, args: string[], execArgv: string[]): Child {
-  const proc = fork(path.join(__dirname, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
-  children.add(proc);
-  const waiting = new Map<string, ((m: Record<string, unknown>) => void)[]>();
-  const early = new Map<string, Record<string, unknown>[]>();
-  let exited: string | undefined;
-  proc.on('message', (m: Record<string, unknown>) => {
-    const cmd = String(m.cmd);
-    const q = waiting.get(cmd);
-    if (q && q.length > 0) q.shift()!(m);
-    else early.set(cmd, [...(early.get(cmd) ?? []), m]);
-  });
-  proc.on('exit', (code, signal) => {
-    exited = `${name} exited (code ${code}, signal ${signal})`;
-    children.delete(proc);
-    for (const q of waiting.values()) for (const fn of q.splice(0)) fn({ cmd: '__exit__' });
-  });
-  const next = <T>(cmd: string, timeoutMs = 120_000): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const got = early.get(cmd);
-      if (got && got.length > 0) return resolve(got.shift() as T);
-      if (exited) return reject(new Error(exited));
-      const timer = setTimeout(() => reject(new Error(`${name}: no '${cmd}' within ${timeoutMs} ms`)), timeoutMs);
-      const q = waiting.get(cmd) ?? [];
-      q.push((m) => {
-        clearTimeout(timer);
-        if (m.cmd === '__exit__') reject(new Error(exited ?? `${name} exited`));
-        else resolve(m as T);
-      });
-      waiting.set(cmd, q);
-    });
-  return {
-    name,
-    proc,
-    next,
-    request: (message, reply, timeoutMs) => {
-      const p = next(reply, timeoutMs);
-      proc.send(message);
-      return p as never;
-    },
-  };
-}
-
-async function stop(child: Child, message: Record<string, unknown>): Promise<void> {
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()));
-  child.proc.send(message);
-  const timer = setTimeout(() => child.proc.pid !== undefined && process.kill(child.proc.pid, 'SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // ---------- measurement helpers ----------
@@ -333,11 +267,22 @@ export interface Row {
   streamsPerConn: number;
   connections: number;
   edits: number;
-  tether: Side & { adminMs: number; snapshotMs: number };
+  /** Medians over repetitions (each repetition: p50/p99 pooled over its edits' clients). */
+  tether: TetherSide;
   /** Set when WaitForRollout did not report CONVERGED after the last edit although every client ACKed. */
   rolloutNote?: string;
   baseline?: Side;
+  gcp?: Side;
+  /** Each repetition's own figures (the ratios are taken per repetition, side by side in time). */
+  reps: { tether: TetherSide; baseline?: Side; gcp?: Side }[];
 }
+
+export type TetherSide = Side & {
+  adminMs: number;
+  snapshotMs: number;
+  /** p99 over clients of (its last ACK − the moment its edit's snapshot was announced): the fan-out alone. */
+  fanoutP99: number;
+};
 
 export interface BuildRow {
   services: number;
@@ -348,6 +293,7 @@ export interface BuildRow {
 
 export interface BenchResult {
   options: BenchOptions;
+  gcpVersion?: string;
   node: string;
   cpus: string;
   date: string;
@@ -399,87 +345,193 @@ function checkFieldNumbers(): void {
   check('envoy.config.core.v3.Node', NODE);
 }
 
-export async function runBench(o: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BenchResult> {
+/** Median of each numeric field over repetitions. */
+function medianSide<T extends Side>(sides: T[]): T {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(sides[0]!)) out[key] = median(sides.map((x) => (x as unknown as Record<string, number>)[key]!));
+  return out as unknown as T;
+}
+
+interface Cell {
+  cell: string;
+  clients: number;
+  base: Omit<ConnectCommand, 'cmd' | 'port' | 'from' | 'to' | 'idPrefix'>;
+  connectTimeout: number;
+}
+
+/**
+ * One side of one cell: N clients connect to `server` at `port` and sync, then `o.edits` edits
+ * converge (`edit(e)` triggers the e-th one, at t0), then the clients close. Memory per client
+ * is the difference after GC with 0 and with N synced idle clients.
+ */
+async function measureSide(
+  lg: Loadgens,
+  server: Child,
+  port: number,
+  c: Cell,
+  idPrefix: string,
+  o: BenchOptions,
+  what: string,
+  edit: (e: number) => Promise<Partial<EditOutcome>>,
+  hooks: { beforeEdits?: () => Promise<void>; afterEdit?: (out: EditOutcome) => Promise<void> } = {},
+): Promise<{ side: Side; edits: EditOutcome[]; connections: number }> {
+  await waitStreams(server, 0, 30_000);
+  const m0 = await server.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+  const connections = await lg.connect(port, { ...c.base, idPrefix }, c.clients);
+  const syncMs = await waitSynced(lg, c.clients, c.connectTimeout, o.quietMs, `${c.cell} (${what} sync)`);
+  const m1 = await server.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
+  const edits: EditOutcome[] = [];
+  await hooks.beforeEdits?.();
+  for (let e = 0; e < o.edits; e++) {
+    const out = await converge(lg, c.clients, server, () => edit(e), o, `${c.cell} ${what} edit ${e + 1}`);
+    await hooks.afterEdit?.(out);
+    edits.push(out);
+  }
+  await lg.close();
+  return { side: summarize(edits, m0, m1, c.clients, syncMs), edits, connections };
+}
+
+/**
+ * Runs the matrix. `partial` (optional) receives each build and row as it completes, so a run
+ * that fails or times out later still reports what it measured.
+ */
+export async function runBench(
+  o: BenchOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  partial: { builds: BuildRow[]; rows: Row[] } = { builds: [], rows: [] },
+): Promise<BenchResult> {
   checkFieldNumbers();
   const loadBefore = os.loadavg()[0]!;
-  const lg = new Loadgens(Array.from({ length: o.loadgens }, (_, i) => start(`loadgen-${i}`, 'loadgen.js', [], ['--max-old-space-size=8192'])));
+  const gcpBin = o.gcp ? (o.gcpBin ?? buildGcp()) : undefined;
+  const lg = new Loadgens(Array.from({ length: o.loadgens }, (_, i) => startNode(`loadgen-${i}`, 'loadgen.js', [], ['--max-old-space-size=8192'])));
   await Promise.all(lg.procs.map((p) => p.next('ready')));
-  const baseline = o.baseline ? start('baseline', 'baseline-server.js', [], ['--expose-gc']) : undefined;
+  const baseline = o.baseline ? startNode('baseline', 'baseline-server.js', [], ['--expose-gc']) : undefined;
   const baselinePort = baseline ? Number((await baseline.next('ready')).port) : 0;
-  const builds: BuildRow[] = [];
-  const rows: Row[] = [];
+  const { builds, rows } = partial;
   let runId = 0;
   try {
     for (const services of o.services) {
       const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
-      const tether = start(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
+      const tether = startNode(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
       const ready = await tether.next<{ xdsPort: number; adminPort: number; startMs: number }>('ready', 300_000);
-      const build = await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000);
-      if (build.error) throw new Error(`build timing: ${build.error}`);
+      const build = o.buildTiming
+        ? await tether.request<{ coldMs: number; editMs: number[]; error?: string }>({ cmd: 'build', edits: 3 }, 'build', 300_000)
+        : { coldMs: NaN, editMs: [NaN] };
+      if ('error' in build && build.error) throw new Error(`build timing: ${build.error}`);
       builds.push({ services, startMs: ready.startMs, coldBuildMs: build.coldMs, editBuildMs: median(build.editMs) });
       log(`S=${services}: Tether started in ${ready.startMs.toFixed(0)} ms; build cold ${build.coldMs.toFixed(0)} ms, one-route edit ${median(build.editMs).toFixed(0)} ms`);
       const admin: AdminClient = createAdminClient({ address: `127.0.0.1:${ready.adminPort}`, deadlineMs: 120_000 });
+      let gcp: { child: Child; port: number } | undefined;
+      if (gcpBin) {
+        // go-control-plane serves Tether's own resources of this config (before any edit).
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tether-gcp-dump-')), 'resources.json');
+        const dumped = await tether.request<{ error?: string }>({ cmd: 'dump', file }, 'dump', 120_000);
+        if (dumped.error) throw new Error(`dump: ${dumped.error}`);
+        gcp = await startGcp(gcpBin);
+        const loaded = await gcp.child.request<{ error?: string; resources: unknown }>({ cmd: 'load', file }, 'loaded', 300_000);
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        if (loaded.error) throw new Error(`go-control-plane load: ${loaded.error}`);
+        log(`S=${services}: go-control-plane loaded ${JSON.stringify(loaded.resources)}`);
+      }
       let editSeq = 0;
       try {
         for (const clients of o.clients) {
           for (const mode of o.modes) {
             const profile = profileFor(o, clients, services);
             const spc = streamsPerConnFor(o, clients);
-            const cell = `${mode} ${profile} N=${clients} S=${services}`;
-            const connectTimeout = 60_000 + (profile === 'envoy' ? clients * services * 0.2 : clients * 5);
-            const base = { mode, profile, services, perClient: o.perClient, streamsPerConn: spc };
-
-            // Tether.
-            await waitStreams(tether, 0, 30_000);
-            const t0Mem = await tether.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
-            const connections = await lg.connect(ready.xdsPort, { ...base, idPrefix: `r${++runId}-${mode}` }, clients);
-            const syncMs = await waitSynced(lg, clients, connectTimeout, o.quietMs, `${cell} (Tether sync)`);
-            const t1Mem = await tether.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
-            log(`${cell}: ${clients} clients on ${connections} connections synced in ${syncMs.toFixed(0)} ms`);
-            const edits: EditOutcome[] = [];
-            if (o.cpuProfDir) await tether.request({ cmd: 'profile' }, 'profile');
-            for (let e = 0; e < o.edits; e++) {
-              const k = ++editSeq;
-              const out = await converge(
+            const c: Cell = {
+              cell: `${mode} ${profile} N=${clients} S=${services}`,
+              clients,
+              base: { mode, profile, services, perClient: o.perClient, streamsPerConn: spc },
+              connectTimeout: 60_000 + (profile === 'envoy' ? clients * services * 0.2 : clients * 5),
+            };
+            const reps: Row['reps'] = [];
+            let connections = 0;
+            let rolloutNote = '';
+            for (let rep = 1; rep <= o.reps; rep++) {
+              const tag = o.reps > 1 ? ` rep ${rep}` : '';
+              // Tether.
+              const t = await measureSide(
                 lg,
-                clients,
                 tether,
+                ready.xdsPort,
+                c,
+                `r${++runId}-${mode}`,
+                o,
+                'Tether',
                 async () => {
-                  const t = hr();
+                  const k = ++editSeq;
+                  const at = hr();
                   const r = await admin.call('UpsertRoute', { service: EDITED_SERVICE, route: objectToStruct(editRoute(k)), position: 0 });
                   if (!r.changed) throw new Error('the edit changed nothing');
-                  return { adminMs: Number(hr() - t) / 1e6, version: String(r.version) };
+                  return { adminMs: Number(hr() - at) / 1e6, version: String(r.version) };
                 },
-                o,
-                `${cell} edit ${k}`,
+                {
+                  // Profiles only the edits (not the connect and initial sync), of the first repetition.
+                  beforeEdits: async () => {
+                    if (o.cpuProfDir && rep === 1) await tether.request({ cmd: 'profile' }, 'profile');
+                  },
+                  afterEdit: async (out) => {
+                  const ann = await tether.request<{ announces: { version: string; at: string }[] }>({ cmd: 'announces' }, 'announces');
+                  const ats = ann.announces.filter((a) => a.version === out.version).map((a) => BigInt(a.at));
+                  // Both node kinds' snapshots announced: the edit is built and published.
+                  out.snapshotMs = ats.length > 0 ? Number(ats.reduce((a, b) => (a > b ? a : b)) - out.t0) / 1e6 : NaN;
+                  log(
+                    `  Tether${tag} edit: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
+                      `admin call ${out.adminMs?.toFixed(1)} ms, snapshot ${out.snapshotMs.toFixed(1)} ms, CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client`,
+                  );
+                  },
+                },
               );
-              const ann = await tether.request<{ announces: { version: string; at: string }[] }>({ cmd: 'announces' }, 'announces');
-              const ats = ann.announces.filter((a) => a.version === out.version).map((a) => BigInt(a.at));
-              // Both node kinds' snapshots announced: the edit is built and published.
-              out.snapshotMs = ats.length > 0 ? Number(ats.reduce((a, b) => (a > b ? a : b)) - out.t0) / 1e6 : NaN;
-              edits.push(out);
-              log(
-                `  edit ${k}: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
-                  `admin call ${out.adminMs?.toFixed(1)} ms, CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client`,
-              );
+              connections = t.connections;
+              if (o.cpuProfDir && rep === 1) {
+                fs.mkdirSync(o.cpuProfDir, { recursive: true });
+                const file = path.join(o.cpuProfDir, `tether-${mode}-N${clients}-S${services}.cpuprofile`);
+                await tether.request({ cmd: 'profile', file }, 'profile', 60_000);
+                log(`  CPU profile of the edits: ${file}`);
+              }
+              const last = t.edits[t.edits.length - 1]!.version!;
+              const rollout = await admin.waitForRollout({ version: last, timeout_ms: 10_000 }, { deadlineMs: 20_000 });
+              if (rollout.state !== 'CONVERGED') {
+                // Every client ACKed every response, yet Tether does not count them as applied: record it, show one node, go on.
+                const status = await admin.call('GetStatus', {});
+                const node = status.nodes.find((x) => rollout.pending.includes(x.node_id));
+                rolloutNote = `WaitForRollout(${last}) ${rollout.state}: ${rollout.pending.length}/${clients} pending`;
+                log(`  ${rolloutNote}; current ${status.current_version}; e.g. ${JSON.stringify(node)}`);
+              }
+              const fanout = t.edits.flatMap((e) => e.latencies.map((l) => l - (e.snapshotMs ?? NaN))).sort((a, b) => a - b);
+              const tether1: TetherSide = {
+                ...t.side,
+                adminMs: median(t.edits.map((e) => e.adminMs ?? NaN)),
+                snapshotMs: median(t.edits.map((e) => e.snapshotMs ?? NaN)),
+                fanoutP99: quantile(fanout, 0.99),
+              };
+              const r: Row['reps'][number] = { tether: tether1 };
+
+              // go-control-plane: same clients, same edit, its own snapshot cache and server.
+              if (gcp) {
+                const g = gcp;
+                const side = await measureSide(lg, g.child, g.port, c, `g${runId}-${mode}`, o, 'go-control-plane', async () => {
+                  const done = await g.child.request<{ error?: string }>({ cmd: 'edit', seq: ++editSeq }, 'edited', 120_000);
+                  if (done.error) throw new Error(`go-control-plane edit: ${done.error}`);
+                  return {};
+                });
+                r.gcp = side.side;
+              }
+
+              // Baseline: same clients, same bytes and responses per client per push.
+              if (baseline) {
+                const count = Math.max(1, Math.round(tether1.responsesPerClient));
+                const size = Math.max(64, Math.round(tether1.bytesPerClient / count));
+                const side = await measureSide(lg, baseline, baselinePort, c, `b${runId}-${mode}`, o, 'baseline', async () => {
+                  baseline.send({ cmd: 'push', delta: mode === 'delta', typeUrl: TYPE.RDS, size, count, seq: ++editSeq });
+                  return {};
+                });
+                r.baseline = side.side;
+              }
+              reps.push(r);
+              log(formatRowLine(c.cell + tag, r));
             }
-            if (o.cpuProfDir) {
-              fs.mkdirSync(o.cpuProfDir, { recursive: true });
-              const file = path.join(o.cpuProfDir, `tether-${mode}-N${clients}-S${services}.cpuprofile`);
-              await tether.request({ cmd: 'profile', file }, 'profile', 60_000);
-              log(`  CPU profile of the edits: ${file}`);
-            }
-            const rollout = await admin.waitForRollout({ version: edits[edits.length - 1]!.version!, timeout_ms: 10_000 }, { deadlineMs: 20_000 });
-            let rolloutNote = '';
-            if (rollout.state !== 'CONVERGED') {
-              // Every client ACKed every response, yet Tether does not count them as applied: record it, show one node, go on.
-              const status = await admin.call('GetStatus', {});
-              const node = status.nodes.find((x) => rollout.pending.includes(x.node_id));
-              rolloutNote = `WaitForRollout(${edits[edits.length - 1]!.version}) ${rollout.state}: ${rollout.pending.length}/${clients} pending`;
-              log(`  ${rolloutNote}; current ${status.current_version}; e.g. ${JSON.stringify(node)}`);
-            }
-            await lg.close();
-            const tside = summarize(edits, t0Mem, t1Mem, clients, syncMs);
             const row: Row = {
               mode,
               profile,
@@ -488,46 +540,19 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
               streamsPerConn: spc,
               connections,
               edits: o.edits,
-              tether: { ...tside, adminMs: median(edits.map((e) => e.adminMs ?? NaN)), snapshotMs: median(edits.map((e) => e.snapshotMs ?? NaN)) },
+              tether: medianSide(reps.map((r) => r.tether)),
+              ...(baseline ? { baseline: medianSide(reps.map((r) => r.baseline!)) } : {}),
+              ...(gcp ? { gcp: medianSide(reps.map((r) => r.gcp!)) } : {}),
               ...(rolloutNote ? { rolloutNote } : {}),
+              reps,
             };
-
-            // Baseline: same clients, same bytes and responses per client per push.
-            if (baseline) {
-              await waitStreams(baseline, 0, 30_000);
-              const b0 = await baseline.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
-              await lg.connect(baselinePort, { ...base, idPrefix: `b${runId}-${mode}` }, clients);
-              const bSync = await waitSynced(lg, clients, connectTimeout, o.quietMs, `${cell} (baseline sync)`);
-              const b1 = await baseline.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
-              const count = Math.max(1, Math.round(tside.responsesPerClient));
-              const size = Math.max(64, Math.round(tside.bytesPerClient / count));
-              const bEdits: EditOutcome[] = [];
-              for (let e = 0; e < o.edits; e++) {
-                const seq = ++editSeq;
-                bEdits.push(
-                  await converge(
-                    lg,
-                    clients,
-                    baseline,
-                    async () => {
-                      baseline.proc.send({ cmd: 'push', delta: mode === 'delta', typeUrl: TYPE.RDS, size, count, seq });
-                      return {};
-                    },
-                    o,
-                    `${cell} baseline push ${e + 1}`,
-                  ),
-                );
-              }
-              await lg.close();
-              row.baseline = summarize(bEdits, b0, b1, clients, bSync);
-            }
             rows.push(row);
-            log(formatRowLine(row));
           }
         }
       } finally {
         admin.close();
         await stop(tether, { cmd: 'stop' });
+        if (gcp) await stop(gcp.child, { cmd: 'stop' });
       }
     }
   } finally {
@@ -536,6 +561,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
   }
   return {
     options: o,
+    ...(o.gcp ? { gcpVersion: gcpVersion() } : {}),
     node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
     date: new Date().toISOString().slice(0, 10),
@@ -552,11 +578,36 @@ const ms = (x: number) => (Number.isNaN(x) ? '–' : x >= 100 ? `${x.toFixed(0)}
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const ratio = (a: number, b: number | undefined) => (b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`);
 
-function formatRowLine(r: Row): string {
-  return (
-    `${r.mode} ${r.profile} N=${r.clients} S=${r.services}: Tether p50 ${ms(r.tether.p50)} p99 ${ms(r.tether.p99)} all ${ms(r.tether.all)}` +
-    (r.baseline ? ` | baseline p50 ${ms(r.baseline.p50)} p99 ${ms(r.baseline.p99)} all ${ms(r.baseline.all)}` : '')
-  );
+function formatRowLine(label: string, r: Row['reps'][number]): string {
+  const side = (name: string, x: Side | undefined) =>
+    x ? ` | ${name} p50 ${ms(x.p50)} p99 ${ms(x.p99)} all ${ms(x.all)}, ${x.responsesPerClient.toFixed(1)} responses / ${Math.round(x.bytesPerClient)} B, ${kib(x.heapPerClient)} per client` : '';
+  return side('Tether', r.tether).replace(/^ \| /, `${label}: `) + side('go-control-plane', r.gcp) + side('baseline', r.baseline);
+}
+
+/** Median of the per-repetition ratios, with their range when there are several. */
+function repRatio(r: Row, pick: (s: Side) => number): string {
+  const xs = r.reps.filter((x) => x.gcp).map((x) => pick(x.tether) / pick(x.gcp!));
+  if (xs.length === 0) return '–';
+  const m = median(xs);
+  return xs.length > 1 ? `${m.toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})` : `${m.toFixed(2)}×`;
+}
+
+/** Tether against go-control-plane, the issue's table: ratios taken per repetition (the two ran back to back). */
+export function formatComparison(res: BenchResult): string {
+  const out: string[] = [
+    `Tether / go-control-plane ${res.gcpVersion ?? ''} (${res.options.reps} repetitions of ${res.options.edits} edits; each repetition runs Tether then go-control-plane on the same clients; ratio = median of the repetitions' ratios, (min–max)):`,
+    '',
+    '| mode | clients | N | S | Tether p99 | go-control-plane p99 | p99 ratio | all ratio | Tether heap+ext / client | go-control-plane heap+stacks / client | memory ratio | Tether admin call | its edit → snapshot | Tether snapshot → all ACKed, p99 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of res.rows) {
+    if (!r.gcp) continue;
+    out.push(
+      `| ${r.mode} | ${r.profile} | ${r.clients} | ${r.services} | ${ms(r.tether.p99)} | ${ms(r.gcp.p99)} | ${repRatio(r, (s) => s.p99)} | ${repRatio(r, (s) => s.all)} | ` +
+        `${kib(r.tether.heapPerClient)} | ${kib(r.gcp.heapPerClient)} | ${repRatio(r, (s) => s.heapPerClient)} | ${ms(r.tether.adminMs)} | ${ms(r.tether.snapshotMs)} | ${ms(r.tether.fanoutP99)} |`,
+    );
+  }
+  return out.join('\n');
 }
 
 export function formatMarkdown(res: BenchResult): string {
@@ -594,23 +645,46 @@ export function formatMarkdown(res: BenchResult): string {
   out.push('', 'Build (in the Tether process: resolve + translate + buildSnapshot for both node kinds; edit = one route, warm encode cache, median of 3):', '');
   out.push('| S | Tether start | cold build | one-route edit build |', '| ---: | ---: | ---: | ---: |');
   for (const b of res.builds) out.push(`| ${b.services} | ${ms(b.startMs)} | ${ms(b.coldBuildMs)} | ${ms(b.editBuildMs)} |`);
+  if (res.rows.some((r) => r.gcp)) out.push('', formatComparison(res));
   return out.join('\n');
 }
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const maxSeconds = Number(arg(process.argv, 'max-seconds', '1800'));
+  const partial = { builds: [] as BuildRow[], rows: [] as Row[] };
+  const loadBefore = os.loadavg()[0]!;
+  // What was measured before a failure or the time limit is still printed (marked partial).
+  const report = (res: BenchResult, complete: boolean) => {
+    const json = arg(process.argv, 'json', '');
+    if (json) fs.writeFileSync(json, JSON.stringify({ ...res, complete }, null, 2));
+    console.log((complete ? '' : 'PARTIAL RESULT (the run failed or timed out; rows measured so far):\n') + formatMarkdown(res));
+  };
+  const partialResult = (): BenchResult => ({
+    options: o,
+    ...(o.gcp ? { gcpVersion: gcpVersion() } : {}),
+    node: process.version,
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`,
+    date: new Date().toISOString().slice(0, 10),
+    loadBefore,
+    loadAfter: os.loadavg()[0]!,
+    ...partial,
+  });
   const timer = setTimeout(() => {
     process.stderr.write(`giving up after ${maxSeconds} s\n`);
+    report(partialResult(), false);
     killChildren();
     process.exit(2);
   }, maxSeconds * 1000);
   timer.unref();
-  const res = await runBench(o);
-  const json = arg(process.argv, 'json', '');
-  if (json) fs.writeFileSync(json, JSON.stringify(res, null, 2));
-  console.log(formatMarkdown(res));
-  clearTimeout(timer);
+  try {
+    report(await runBench(o, undefined, partial), true);
+  } catch (err) {
+    report(partialResult(), false);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 if (require.main === module) {

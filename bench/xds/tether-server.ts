@@ -17,12 +17,14 @@ import { createPublisher } from '../../src/control/publisher';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { startTether } from '../../src/server/tether';
 import { configDocument, editedDocument } from './config-gen';
+import { writeDump } from './gcp-comparator';
 
 export type TetherCommand =
   | { cmd: 'stats'; gc: boolean }
   | { cmd: 'announces' }
   | { cmd: 'build'; edits: number }
   | { cmd: 'profile'; file?: string }
+  | { cmd: 'dump'; file: string }
   | { cmd: 'stop' };
 
 function gc(): void {
@@ -124,6 +126,17 @@ async function main(): Promise<void> {
           });
         }
         break;
+      case 'dump': {
+        // The served snapshots of both node kinds, for the go-control-plane comparator.
+        const envoy = tether.cache.get('envoy');
+        const grpc = tether.cache.get('grpc');
+        if (!envoy || !grpc) process.send!({ cmd: 'dump', error: 'no snapshot yet' });
+        else {
+          writeDump(m.file, { envoy, grpc });
+          process.send!({ cmd: 'dump', version: envoy.configVersion });
+        }
+        break;
+      }
       case 'stop':
         void tether.close().finally(() => {
           fs.rmSync(dir, { recursive: true, force: true });

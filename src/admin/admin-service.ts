@@ -12,6 +12,8 @@ import { stringify as toYaml } from 'yaml';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
 import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
+import type { KeepEndpointAliveRequest__Output } from '../generated/tether/tether/admin/v1/KeepEndpointAliveRequest';
+import { DEFAULT_REGISTRATION_TTL_SECONDS, leasesUnavailable, type EndpointLeases } from '../cluster/endpoint-leases';
 import type { ApplyConfigRequest__Output } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
 import type { DeleteBackendRequest__Output } from '../generated/tether/tether/admin/v1/DeleteBackendRequest';
 import type { DeleteRouteRequest__Output } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
@@ -44,9 +46,29 @@ import { whatIf } from './what-if';
 import { servedResources, type ServedSnapshots } from './served-resources';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
+import type { GetConfigRequest__Output } from '../generated/tether/tether/admin/v1/GetConfigRequest';
+import { TetherError, toTetherError, type TetherErrorCode } from '../control/errors';
+import { buildInfo } from '../util/build-info';
+
+/** Versions kept in history (the store), for GetConfig of an earlier version. */
+export interface VersionHistory {
+  get(version: number): Promise<{ version: number; document: Record<string, unknown>; createdAt: string } | undefined>;
+}
+
+async function storedVersion(history: VersionHistory | undefined, version: number) {
+  if (!history) throw new TetherError('FAILED_PRECONDITION', 'this admin server has no access to the version history');
+  const record = await history.get(version);
+  if (!record) throw new TetherError('NOT_FOUND', `version ${version} is not in the history (\`tether history\` lists the versions kept)`);
+  return record;
+}
+
+/** When this process started: GetServerInfo's started_at. */
+const startedAt = new Date().toISOString();
 
 export interface AdminServiceOptions {
   manager: ConfigManagerApi;
+  /** The version history, for GetConfig of an earlier version (FAILED_PRECONDITION without it). */
+  history?: VersionHistory;
   registry: NodeRegistry;
   logger: Logger;
   auth: AuthCheck;
@@ -56,6 +78,21 @@ export interface AdminServiceOptions {
   snapshots?: ServedSnapshots;
   /** The served rendition, for Explain (explain-source.ts). */
   served?: () => Rendition | undefined;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
+  /** Where the history is and whether this instance is in touch with it (GetStatus). */
+  storeStatus?: () => StoreStatus;
+  /** Lease-bound self-registration (KeepEndpointAlive); only with a shared store. */
+  leases?: EndpointLeases;
+}
+
+/** GetStatus's store fields (README, "Operating several instances"). */
+export interface StoreStatus {
+  store: string;
+  /** Why this instance is stale, '' when it is in touch with its store. */
+  stale: string;
+  /** This instance's name when several share a store, else ''. */
+  instance: string;
 }
 
 export interface AdminService {
@@ -150,9 +187,16 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const fields = new RequestFields();
       const author = callerIdentity(serverCall);
       const opts = { ...fields.mutationOptions(request.options), ...(author ? { author } : {}) };
-      const call = run(request, fields);
-      fields.done();
-      const result = await call(opts);
+      let result: MutationResult;
+      try {
+        const call = run(request, fields);
+        fields.done();
+        result = await call(opts);
+      } catch (err) {
+        // A refused edit, whether the request or the resulting config was at fault (not a dry run).
+        if (request.options?.dry_run !== true) options.editRejected?.(toTetherError(err).code);
+        throw err;
+      }
       log.info(
         { method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
         'admin mutation',
@@ -165,13 +209,18 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
   const edit = (source: string, documentEdit: DocumentEdit) => (opts: MutationOptions) => manager.mutate(source, documentEdit, opts);
 
   const handlers: AdminHandlers = {
-    GetConfig: unary('GetConfig', () => {
+    GetConfig: unary('GetConfig', async (req: GetConfigRequest__Output) => {
+      const fields = new RequestFields();
+      const wanted = fields.uint64(req.version, 'version');
+      fields.done();
       const current = manager.current();
+      // `tether get --version N`: a version the history keeps, exactly as it was accepted.
+      const record = wanted === 0 || wanted === current.version ? current : await storedVersion(options.history, wanted);
       return {
-        version: current.version,
-        config: objectToStruct(current.document),
-        yaml: toYaml(current.document),
-        applied_at: toTimestamp(current.createdAt),
+        version: record.version,
+        config: objectToStruct(record.document),
+        yaml: toYaml(record.document),
+        applied_at: toTimestamp(record.createdAt),
       };
     }),
 
@@ -260,11 +309,23 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       return edit('drain-endpoint', edits.drainEndpoint(backend, address));
     }),
 
+    KeepEndpointAlive: unary('KeepEndpointAlive', async (req: KeepEndpointAliveRequest__Output) => {
+      const fields = new RequestFields();
+      if (!req.endpoint) fields.problem('endpoint', 'required');
+      const { backend, address, weight, grpcPort } = readEndpoint(fields, req.endpoint ?? ({} as EndpointRequest__Output), true, 'endpoint');
+      const ttlSeconds = req.ttl_seconds || DEFAULT_REGISTRATION_TTL_SECONDS;
+      if (ttlSeconds < 2 || ttlSeconds > 3600) fields.problem('ttl_seconds', 'must be from 2 to 3600 (or 0 for 10)');
+      if (req.lease && !/^\d{1,20}$/.test(req.lease)) fields.problem('lease', 'must be a lease id a previous call returned');
+      fields.done();
+      const leases = options.leases ?? leasesUnavailable();
+      return leases.keepAlive({ backend, address, weight, ...(grpcPort !== undefined ? { grpcPort } : {}), ttlSeconds, lease: req.lease });
+    }),
+
     GetStatus: unary('GetStatus', (req: GetStatusRequest__Output) => {
       const fields = new RequestFields();
       const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
       fields.done();
-      return getStatus(registry, manager.current().version, kind);
+      return { ...getStatus(registry, manager.current().version, kind), ...options.storeStatus?.() };
     }),
 
     Explain: unary('Explain', (req: ExplainRequest__Output) => explain(explainSource, req, connectedKinds)),
@@ -272,6 +333,17 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     WhatIf: unary('WhatIf', (req: WhatIfRequest__Output) => whatIf(explainSource, req, connectedKinds)),
 
     GetServedResources: unary('GetServedResources', (req: GetServedResourcesRequest__Output) => servedResources(options.snapshots, registry, req)),
+
+    GetServerInfo: unary('GetServerInfo', () => {
+      const info = buildInfo();
+      return {
+        version: info.version,
+        revision: info.revision,
+        nodejs_version: info.nodeVersion,
+        config_version: manager.current().version,
+        started_at: toTimestamp(startedAt),
+      };
+    }),
 
     WaitForRollout: (call) => {
       const context = { method: 'WaitForRollout', peer: call.getPeer() };

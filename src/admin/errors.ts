@@ -68,6 +68,9 @@ export function badRequestDetails(code: grpc.status, message: string, fieldError
   return Buffer.from(status.encode({ code, message, details: [{ type_url: BAD_REQUEST_TYPE_URL, value }] }).finish());
 }
 
+/** Trailing metadata on every status Tether itself returns: the TetherError code. */
+export const TETHER_ERROR_KEY = 'tether-error';
+
 /** The status for a thrown value. `context` (method, peer) goes into the log line of internal errors. */
 export function toStatus(err: unknown, log: Logger, context: Record<string, unknown> = {}): Partial<grpc.StatusObject> {
   if (!(err instanceof TetherError) || err.code === 'INTERNAL') {
@@ -76,8 +79,10 @@ export function toStatus(err: unknown, log: Logger, context: Record<string, unkn
   }
   const code = STATUS_OF[err.code] ?? grpc.status.INTERNAL;
   const details = truncate(err.message, MAX_MESSAGE_CHARS);
-  if (code !== grpc.status.INVALID_ARGUMENT) return { code, details };
   const metadata = new grpc.Metadata();
+  // Tells clients the status is Tether's answer, not the transport's (UNAVAILABLE: etcd is down, not the connection).
+  metadata.set(TETHER_ERROR_KEY, err.code);
+  if (code !== grpc.status.INVALID_ARGUMENT) return { code, details, metadata };
   const fieldErrors = err.fieldErrors.length > 0 ? err.fieldErrors : [{ path: '', message: err.message }];
   metadata.set('grpc-status-details-bin', badRequestDetails(code, details, fieldErrors));
   return { code, details, metadata };

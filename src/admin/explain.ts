@@ -3,15 +3,26 @@
  * translation for the node kind → ExplainResponse. Reads only; changes nothing.
  */
 import { isIP } from 'node:net';
-import { initHashing, splitHostPort } from '../affinity';
+import { initHashing, isHashing, pickerCost, pickerFrom, splitHostPort } from '../affinity';
+import { computePool, WORKER_MIN_COST } from '../compute';
 import { closest } from '../config/suggestions';
 import { TetherError } from '../control/errors';
-import { explainKind, explainRequest, servedService, type ExplainOutcome, type ExplainQuery, type PickOutcome } from '../control/explain';
+import {
+  assignmentOf,
+  clusterBalancer,
+  clusterEndpoints,
+  explainKind,
+  explainRequest,
+  servedService,
+  type ExplainOutcome,
+  type ExplainQuery,
+  type PickOutcome,
+} from '../control/explain';
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
-import type { NodeKind } from '../translate/types';
-import type { ExplainSource } from './explain-source';
+import { NODE_KINDS, type NodeKind } from '../translate/types';
+import type { ExplainSource, TranslatedConfig } from './explain-source';
 import { RequestFields, quote } from './request-fields';
 import { readNodeKind } from './status';
 
@@ -51,6 +62,7 @@ export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuer
   if (req.client_ip && !splitHostPort(req.client_ip)) fields.problem('client_ip', `${quote(req.client_ip)} is not an IP address`);
   if (req.path && (!req.path.startsWith('/') || req.path.length > MAX_VALUE)) fields.problem('path', `must start with "/" and have at most ${MAX_VALUE} characters`);
   const connection = readConnection(fields, req.connection_remote, req.connection_local);
+  const listener = fields.optionalName(req.listener, 'listener');
   fields.done();
 
   const query: ReadExplainQuery = { service, kind, headers };
@@ -59,6 +71,7 @@ export function readExplainRequest(req: ExplainRequest__Output): ReadExplainQuer
   if (req.client_ip) query.clientIp = req.client_ip;
   if (req.path) query.path = req.path;
   if (connection) query.connection = connection;
+  if (listener) query.listener = listener;
   return query;
 }
 
@@ -86,6 +99,11 @@ function pickInfo(pick: PickOutcome | undefined): PickInfo | null {
     index: pick.index,
     size: pick.size,
     entry_hash: pick.entryHash ?? '',
+    fallback_address: pick.fallback?.address ?? '',
+    fallback_backends: pick.fallback?.backends ?? [],
+    retry_address: pick.retry?.address ?? '',
+    retry_backends: pick.retry?.backends ?? [],
+    shares: pick.shares ?? [],
   };
 }
 
@@ -119,6 +137,37 @@ export function toExplainResponse(version: number, outcome: ExplainOutcome, note
 
 const KIND_NAMES: Record<NodeKind, string> = { envoy: 'Envoy', grpc: 'gRPC' };
 
+/**
+ * Builds the service's large rings and tables (a 2,000-endpoint stable ring: 2M entries,
+ * seconds of CPU) on the compute worker into the explain cache, so explainRequest finds them
+ * there instead of building them on the event loop. Small ones are left to explainRequest.
+ */
+async function prebuildPickers(translated: TranslatedConfig, kind: NodeKind, service: string): Promise<void> {
+  const wire = translated.wire(kind);
+  const { virtualHost } = servedService(wire, service, kind);
+  const clusters = new Set<string>();
+  for (const route of virtualHost.routes) {
+    const action = route.route;
+    if (action?.cluster) clusters.add(action.cluster);
+    for (const w of action?.weighted_clusters?.clusters ?? []) clusters.add(w.name);
+  }
+  for (const name of clusters) {
+    const key = `${kind}/${name}`;
+    const cluster = wire.clusters.get(name);
+    if (!cluster || translated.pickers.has(key)) continue;
+    const lb = clusterBalancer(cluster, kind);
+    if (!isHashing(lb.balancer) || lb.unsupported) continue;
+    const endpoints = clusterEndpoints(assignmentOf(wire, cluster), lb.useHostname);
+    if (pickerCost(endpoints, lb.balancer, kind) <= WORKER_MIN_COST) continue;
+    try {
+      const data = await computePool().picker({ endpoints, balancer: lb.balancer, flavour: kind });
+      translated.pickers.set(key, data && pickerFrom(data));
+    } catch {
+      // Left to explainRequest, which builds it (and reports what is wrong with it).
+    }
+  }
+}
+
 /** `connectedKinds`: the kinds of the nodes connected now, for the default kind. */
 export async function explain(source: ExplainSource, req: ExplainRequest__Output, connectedKinds: () => readonly NodeKind[] = () => []): Promise<ExplainResponse> {
   const read = readExplainRequest(req);
@@ -129,6 +178,7 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
     const near = closest(read.service, names);
     throw new TetherError('NOT_FOUND', `unknown service '${read.service}'${near ? `; did you mean '${near}'?` : ''}`);
   }
+  for (const kind of NODE_KINDS) await translated.ready(kind);
   const serves = (kind: NodeKind) => {
     try {
       servedService(translated.wire(kind), read.service, kind);
@@ -139,6 +189,7 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
   };
   const chosen = explainKind(read.kind, connectedKinds(), serves);
   const query: ExplainQuery = { ...read, kind: chosen.kind };
+  await prebuildPickers(translated, query.kind, read.service);
   const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners, pickers: translated.pickers });
   const notes = [...translated.notes];
   if (chosen.from !== 'requested') {

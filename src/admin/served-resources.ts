@@ -6,7 +6,7 @@
 import type { Snapshot } from '../cache/snapshot';
 import { TetherError } from '../control/errors';
 import { anyJson } from '../envoy/proto-json';
-import { PUSH_ORDER, SHORT_NAMES } from '../envoy/type-urls';
+import { PUSH_ORDER, SECRET_TYPE, SHORT_NAMES } from '../envoy/type-urls';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import type { GetServedResourcesResponse } from '../generated/tether/tether/admin/v1/GetServedResourcesResponse';
 import type { NodeKind } from '../translate/types';
@@ -35,8 +35,15 @@ export function servedResources(snapshots: ServedSnapshots | undefined, registry
     typeVersions[SHORT_NAMES[typeUrl]] = set.version;
     for (const r of set.list) {
       const { '@type': _type, ...resource } = anyJson(r.anyBytes);
+      if (typeUrl === SECRET_TYPE) redactKey(resource);
       resources.push({ type: SHORT_NAMES[typeUrl], name: r.name, json: JSON.stringify(resource), version: r.hash });
     }
   }
   return { version: snapshot.configVersion, node_kind: kind, node_connected: node !== undefined, resources, type_versions: typeVersions };
+}
+
+/** A Secret's private key is shown as Envoy's /config_dump shows it: "[redacted]". */
+function redactKey(secret: Record<string, unknown>): void {
+  const cert = secret.tls_certificate as Record<string, unknown> | undefined;
+  if (cert && cert.private_key !== undefined) cert.private_key = { inline_string: '[redacted]' };
 }

@@ -4,11 +4,14 @@ import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
+import type { TetherErrorCode } from '../control/errors';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { LookupFn } from '../resolve/resolver';
 import { ADMIN_SERVICE_NAME, adminPackageDefinition, reflectedPackageDefinition } from './admin-proto';
-import { createAdminService } from './admin-service';
+import { createAdminService, type StoreStatus, type VersionHistory } from './admin-service';
+import type { SharedHistory } from '../store/types';
+import type { EndpointLeases } from '../cluster/endpoint-leases';
 import { createAuthCheck, type AdminAuth } from './auth';
 import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
@@ -34,6 +37,20 @@ export interface AddAdminServiceOptions {
   snapshots?: ServedSnapshots;
   /** The served rendition (the publisher's), so Explain reads what is served instead of resolving again. */
   served?: () => Rendition | undefined;
+  /** The version history (the store), for GetConfig of an earlier version. */
+  history?: VersionHistory;
+  /** Told of every mutation refused (not dry runs), with its code (metrics). */
+  editRejected?: (code: TetherErrorCode) => void;
+  /** Where the history is and whether this instance is in touch (GetStatus). */
+  storeStatus?: () => StoreStatus;
+  /**
+   * A shared store (etcd): health of the service `tether.store` follows it (NOT_SERVING while
+   * this instance is cut off; GetStatus says why). '' and the Admin service stay SERVING: the
+   * instance still serves its last version.
+   */
+  storeHealth?: SharedHistory;
+  /** KeepEndpointAlive (several instances on etcd). */
+  leases?: EndpointLeases;
 }
 
 export interface AdminServerOptions extends AddAdminServiceOptions {
@@ -59,6 +76,9 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The health service name that tells whether a shared store (etcd) is reachable from this instance. */
+export const STORE_HEALTH_SERVICE = 'tether.store';
+
 export interface AddedAdminService {
   /** Health of '' and 'tether.admin.v1.Admin' (NOT_SERVING until set). */
   setServing(serving: boolean): void;
@@ -81,18 +101,28 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
     ...(options.served ? { served: options.served } : {}),
+    ...(options.history ? { history: options.history } : {}),
+    ...(options.editRejected ? { editRejected: options.editRejected } : {}),
+    ...(options.storeStatus ? { storeStatus: options.storeStatus } : {}),
+    ...(options.leases ? { leases: options.leases } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
   server.addService(withStrictDecoding(definition), service.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectedPackageDefinition()).addToServer(server);
+  const storeHealth = options.storeHealth;
+  const offStoreHealth = storeHealth?.onHealth((h) => health.setStatus(STORE_HEALTH_SERVICE, h.healthy ? 'SERVING' : 'NOT_SERVING'));
+  if (storeHealth) health.setStatus(STORE_HEALTH_SERVICE, storeHealth.health().healthy ? 'SERVING' : 'NOT_SERVING');
   return {
     setServing(serving) {
       health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING');
       health.setStatus(ADMIN_SERVICE_NAME, serving ? 'SERVING' : 'NOT_SERVING');
     },
-    close: () => service.close(),
+    close: () => {
+      offStoreHealth?.();
+      service.close();
+    },
   };
 }
 

@@ -65,6 +65,8 @@ export function toNodeInfo(node: NodeStatus): NodeInfo {
     connected_at: toTimestamp(node.connectedAt),
     types,
     stream_id: node.streamId,
+    // Several instances (src/cluster/cluster-nodes.ts): the one the node is connected to.
+    instance: (node as NodeStatus & { instance?: string }).instance ?? '',
   };
 }
 

@@ -4,32 +4,34 @@
  * translated for the node kind beside the current config, and compared (src/control/explain).
  * Nothing is stored or published.
  */
+import { yieldToLoop } from '../util/yield-loop';
 import { TetherError } from '../control/errors';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, servesRoutes, whatIfKinds, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
 import { edits } from '../control/mutations';
-import { buildSnapshot, EncodeCache } from '../cache/snapshot';
-import { diffResources } from '../control/resource-diff';
 import { DEFAULT_SAMPLES, initHashing } from '../affinity';
+import { computePool } from '../compute';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';
 import type { RouteImpact } from '../generated/tether/tether/admin/v1/RouteImpact';
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
-import type { EnvoyResources, NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../translate/types';
 import { contentHash } from '../util/content-hash';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { ExplainSource } from './explain-source';
 import { RequestFields } from './request-fields';
 import { readNodeKind } from './status';
 
-const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint', 'upsert_backend', 'apply_config'] as const;
+const CHANGES = ['set_split', 'add_endpoint', 'remove_endpoint', 'drain_endpoint', 'upsert_backend', 'apply_config', 'eject_endpoint'] as const;
 
 /** Bounds on WhatIfRequest.sessions (each is hashed and echoed back per affected route). */
 export const MAX_WHAT_IF_SESSIONS = 100_000;
 const MAX_SESSION_VALUE = 8192;
 
 interface ReadWhatIf {
-  change: ProposedChange;
+  /** Absent for an ejection, which changes no config. */
+  change?: ProposedChange;
+  /** eject_endpoint: the replica taken out. */
+  ejected?: string;
   /** Undefined: the server chooses (see whatIfKinds). */
   kind: NodeKind | undefined;
   samples: number;
@@ -42,7 +44,7 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
   const fields = new RequestFields();
   const kind = readNodeKind(req.node_kind, 'node_kind', fields.errors);
   const samples = req.samples || DEFAULT_SAMPLES;
-  if (samples > MAX_WHAT_IF_SAMPLES) fields.problem('samples', `at most ${MAX_WHAT_IF_SAMPLES}`);
+  if (samples > MAX_WHAT_IF_SAMPLES) fields.problem('samples', `at most ${MAX_WHAT_IF_SAMPLES} (got ${samples})`);
   const sessions = req.sessions;
   if (sessions.length > MAX_WHAT_IF_SESSIONS) fields.problem('sessions', `at most ${MAX_WHAT_IF_SESSIONS} values, got ${sessions.length}`);
   const badSession = sessions.findIndex((v) => v === '' || v.length > MAX_SESSION_VALUE);
@@ -90,6 +92,11 @@ export function readWhatIfRequest(req: WhatIfRequest__Output): ReadWhatIf {
       change = { document, field };
       break;
     }
+    case 'eject_endpoint': {
+      const ejected = fields.address(req.eject_endpoint!.address, `${field}.address`);
+      fields.done();
+      return { ejected, kind, samples, sessions, expectedVersion: 0 };
+    }
     default:
       fields.problem('change', `required: one of ${CHANGES.join(', ')}`);
   }
@@ -128,26 +135,39 @@ export async function whatIf(source: ExplainSource, req: WhatIfRequest__Output, 
   if (read.expectedVersion && read.expectedVersion !== current.version) {
     throw new TetherError('ABORTED', `expected version ${read.expectedVersion}, but the current version is ${current.version}`);
   }
-  const proposal = proposeConfig(current.document, read.change);
-  const after = await source.translate(proposal.config);
+  const proposal = read.change ? proposeConfig(current.document, read.change) : { config: current.config };
+  await yieldToLoop();
+  const after = read.change ? await source.translate(proposal.config) : before;
+  const ejected = read.ejected !== undefined ? new Set([read.ejected]) : undefined;
+  if (read.ejected !== undefined && !before.owners(read.ejected).length) {
+    throw new TetherError('NOT_FOUND', `no backend lists the endpoint ${read.ejected}`);
+  }
+  for (const kind of NODE_KINDS) {
+    await before.ready(kind);
+    await after.ready(kind);
+  }
   const served = (kind: NodeKind) => servesRoutes(before.wire(kind)) || servesRoutes(after.wire(kind));
   const { kinds, from } = whatIfKinds(read.kind, connectedKinds(), served);
   const routes: RouteImpact[] = [];
   const changes: WhatIfResponse['changes'] = [];
-  const encodings = new EncodeCache();
   for (const kind of kinds) {
+    // Both wire forms were built in turns above (ready).
+    const wireBefore = before.wire(kind);
+    const wireAfter = after.wire(kind);
     const measurements = plannedImpacts(
-      { resources: before.wire(kind), owners: before.owners },
-      { resources: after.wire(kind), owners: after.owners },
+      { resources: wireBefore, owners: before.owners },
+      { resources: wireAfter, owners: after.owners, ...(ejected ? { ejected } : {}) },
       { kind, samples: read.samples, sessions: read.sessions },
     );
-    for (const measure of measurements) {
-      // ~0.2 s per route at 100,000 sessions: let xDS and other calls in between routes.
-      await nextTurn();
-      routes.push(toRouteImpact(measure(), kind));
+    for (const planned of measurements) {
+      // Building a large ring and sampling take seconds (~0.2 s per route at 100,000 sessions,
+      // far more for a 2,000-endpoint ring): on the worker thread, never on the event loop.
+      routes.push(toRouteImpact(planned.finish(await computePool().sample(planned.job)), kind));
+      // Turning a 2,000-replica result into its answer is ~20 ms, as is sending the diff job.
+      await yieldToLoop();
     }
-    const snapshotOf = (resources: EnvoyResources) => new Map([[kind, buildSnapshot(resources, kind, '', encodings)]]);
-    for (const c of diffResources(snapshotOf(before.resources(kind)), snapshotOf(after.resources(kind)))) {
+    // Encoding and diffing a 2,000-endpoint assignment takes ~0.5 s: on the worker too.
+    for (const c of await computePool().diff({ nodeKind: kind, before: before.resources(kind), after: after.resources(kind) })) {
       changes.push({ node_kind: c.nodeKind, type: c.type, name: c.name, action: c.action, diff: c.diff ?? '' });
     }
   }

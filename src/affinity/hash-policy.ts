@@ -28,8 +28,8 @@
  *   the value runs to the end of the piece; a value wrapped in double quotes is unwrapped; the
  *   first cookie with that exact name wins.
  * - IpHashMethod: XXH64 of `remoteAddress()->ip()->addressAsString()` of the stream: the client
- *   IP without port. Tether's listeners leave `use_remote_address` false, so a request with
- *   X-Forwarded-For is attributed to that header's last address (measured with Envoy 1.40).
+ *   IP without port, after the listener's X-Forwarded-For handling (the peer, or an XFF entry
+ *   when hops are trusted: control/explain/client-address.ts decides `clientIp` from those).
  * - QueryParameterHashMethod: `QueryParamsMulti::parseQueryString(path)`: text after the first
  *   '?', split on '&', name/value split at the first '=', no '=' → value "", nothing
  *   percent-decoded; the first value of the named parameter is hashed (utility.cc).

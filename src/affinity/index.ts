@@ -41,7 +41,19 @@ export {
   MAGLEV_MAX_TABLE_SIZE,
   type MaglevTable,
 } from './maglev';
-export { createPicker, ringPicker, maglevPicker, isHashing, type Picker, type PickerOptions, type PickLocation } from './picker';
+export {
+  createPicker,
+  ringPicker,
+  maglevPicker,
+  isHashing,
+  pickerCost,
+  pickerData,
+  pickerFrom,
+  type Picker,
+  type PickerData,
+  type PickerOptions,
+  type PickLocation,
+} from './picker';
 export {
   movedShare,
   sampledShares,

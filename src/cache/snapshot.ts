@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import * as protobuf from 'protobufjs';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
+import { encodeAny, fieldHeader } from '../envoy/wire';
 import { referencesOf } from './references';
 import {
   CLUSTER_TYPE,
@@ -10,6 +10,7 @@ import {
   LISTENER_TYPE,
   PUSH_ORDER,
   ROUTE_TYPE,
+  SECRET_TYPE,
   messageNameOf,
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
@@ -74,11 +75,6 @@ function versionOfSorted(sorted: readonly SnapshotResource[]): string {
   let text = '';
   for (const r of sorted) text += `${r.name}\n${r.hash}\n`;
   return createHash('sha256').update(text).digest('hex').slice(0, HASH_HEX_DIGITS);
-}
-
-function encodeAny(typeUrl: ResourceTypeUrl, bytes: Buffer): Buffer {
-  const anyType = lookupEnvoyType('google.protobuf.Any');
-  return Buffer.from(anyType.encode(anyType.fromObject({ type_url: typeUrl, value: bytes })).finish());
 }
 
 /**
@@ -168,7 +164,7 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
     let chunk = cache.framed.get(host);
     if (!chunk) {
       const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
-      chunk = Buffer.concat([protobuf.Writer.create().uint32((virtualHostsField << 3) | 2).uint32(bytes.length).finish(), bytes]);
+      chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
       cache.framed.set(host, chunk);
     }
     chunks.push(chunk);
@@ -264,6 +260,7 @@ export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, con
       cache,
       target,
     ),
+    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

@@ -13,7 +13,11 @@ import type { DeleteBackendRequest } from '../generated/tether/tether/admin/v1/D
 import type { DeleteRouteRequest } from '../generated/tether/tether/admin/v1/DeleteRouteRequest';
 import type { DeleteServiceRequest } from '../generated/tether/tether/admin/v1/DeleteServiceRequest';
 import type { EndpointRequest } from '../generated/tether/tether/admin/v1/EndpointRequest';
+import type { KeepEndpointAliveRequest } from '../generated/tether/tether/admin/v1/KeepEndpointAliveRequest';
+import type { KeepEndpointAliveResponse__Output } from '../generated/tether/tether/admin/v1/KeepEndpointAliveResponse';
 import type { GetConfigRequest } from '../generated/tether/tether/admin/v1/GetConfigRequest';
+import type { GetServerInfoRequest } from '../generated/tether/tether/admin/v1/GetServerInfoRequest';
+import type { GetServerInfoResponse__Output } from '../generated/tether/tether/admin/v1/GetServerInfoResponse';
 import type { GetConfigResponse__Output } from '../generated/tether/tether/admin/v1/GetConfigResponse';
 import type { GetStatusRequest } from '../generated/tether/tether/admin/v1/GetStatusRequest';
 import type { GetStatusResponse__Output } from '../generated/tether/tether/admin/v1/GetStatusResponse';
@@ -65,10 +69,12 @@ export interface UnaryMethods {
   AddEndpoint: [EndpointRequest, MutationResponse__Output];
   RemoveEndpoint: [EndpointRequest, MutationResponse__Output];
   DrainEndpoint: [EndpointRequest, MutationResponse__Output];
+  KeepEndpointAlive: [KeepEndpointAliveRequest, KeepEndpointAliveResponse__Output];
   GetStatus: [GetStatusRequest, GetStatusResponse__Output];
   Explain: [ExplainRequest, ExplainResponse__Output];
   WhatIf: [WhatIfRequest, WhatIfResponse__Output];
   GetServedResources: [GetServedResourcesRequest, GetServedResourcesResponse__Output];
+  GetServerInfo: [GetServerInfoRequest, GetServerInfoResponse__Output];
 }
 export type UnaryMethod = keyof UnaryMethods;
 

@@ -8,11 +8,36 @@ import { CliError } from './errors';
 
 const UINT32_MAX = 0xffff_ffff;
 
-/** A duration such as `30s`, `500ms` or `1m30s`, in milliseconds. */
+/**
+ * A duration such as `30s`, `500ms` or `1m30s`, in milliseconds. Commander prefixes the message
+ * with the flag (`option '--push-debounce <duration>' argument '200' is invalid.`). A bare
+ * number is refused (is `200` milliseconds or seconds?) except 0, which is 0 in any unit.
+ */
 export function durationArg(value: string): number {
+  if (/^0+$/.test(value.trim())) return 0;
   const parsed = parseDuration(value);
-  if ('error' in parsed) throw new InvalidArgumentError(`${parsed.error}`);
+  if ('error' in parsed) {
+    if (/^\d+(\.\d+)?$/.test(value.trim())) throw new InvalidArgumentError(`missing unit: write e.g. ${value.trim()}ms or ${value.trim()}s`);
+    throw new InvalidArgumentError(parsed.error);
+  }
   return parsed.ms;
+}
+
+/** A duration (see durationArg) greater than zero. */
+export function positiveDurationArg(value: string): number {
+  const ms = durationArg(value);
+  if (ms <= 0) throw new InvalidArgumentError('must be longer than 0 (e.g. 30s)');
+  return ms;
+}
+
+/** A duration of whole seconds within [min, max] s (etcd leases count in seconds), as a number of seconds. */
+export function wholeSecondsArg(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const ms = durationArg(value);
+    if (ms % 1000 !== 0) throw new InvalidArgumentError('must be whole seconds (e.g. 10s)');
+    if (ms < min * 1000 || ms > max * 1000) throw new InvalidArgumentError(`must be between ${min}s and ${max}s`);
+    return ms / 1000;
+  };
 }
 
 /** A config version: a positive integer, kept as a decimal string (the API's uint64). */

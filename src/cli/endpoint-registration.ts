@@ -32,6 +32,12 @@ export interface RegistrationOptions {
   };
   /** Deadline of each admin call, ms. Default 3 s. */
   callDeadlineMs?: number;
+  /**
+   * Tie the registration to this process's liveness (several Tether instances on etcd):
+   * KeepEndpointAlive instead of AddEndpoint, repeated every third of this TTL (s). If the
+   * process dies, the endpoint leaves its backend within the TTL without anyone removing it.
+   */
+  leaseTtlSeconds?: number;
 }
 
 export interface Registration {
@@ -78,10 +84,35 @@ export function startRegistration(options: RegistrationOptions): Registration {
   // True once an AddEndpoint may have reached the server (so shutdown must undo it).
   let maybeRegistered = false;
 
+  const ttl = options.leaseTtlSeconds;
+  let lease = '';
+  const keepAlive = () => client.call('KeepEndpointAlive', { endpoint: request, ttl_seconds: ttl ?? 0, lease }, { deadlineMs, signal: stop.signal });
+  /** Renews every third of the TTL; a failed call is retried soon, on whatever instance answers. */
+  const renew = async () => {
+    while (!stop.signal.aborted) {
+      let delay = (ttl! * 1000) / 3;
+      try {
+        lease = (await keepAlive()).lease;
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        logger.warn({ err: toCliError(err, client.address).message }, 'endpoint keep-alive failed; retrying');
+        delay = Math.min(delay, 300);
+      }
+      await sleep(delay, stop.signal);
+    }
+  };
+
   const registered = (async () => {
     for (let attempt = 1; !stop.signal.aborted; attempt++) {
       try {
         maybeRegistered = true;
+        if (ttl !== undefined) {
+          const res = await keepAlive();
+          lease = res.lease;
+          logger.info({ version: res.version, ttlSeconds: res.ttl_seconds }, 'registered endpoint on a lease');
+          void renew();
+          return true;
+        }
         const res = await client.call('AddEndpoint', { options: { description: `self-registration of ${address}` }, ...request }, { deadlineMs, signal: stop.signal });
         logger.info({ version: res.version, changed: res.changed }, 'registered endpoint');
         return true;

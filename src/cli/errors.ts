@@ -45,6 +45,8 @@ export function toCliError(err: unknown, address?: string): CliError {
     const where = address ? ` at ${address}` : '';
     switch (err.code) {
       case grpc.status.UNAVAILABLE:
+        // Tether itself refusing (its store, etcd, is unreachable) is not a connection problem.
+        if (answeredByTether(err)) return new CliError(details, err.code);
         return new CliError(`cannot reach the admin server${where}: ${transportCause(details)}`, err.code);
       case grpc.status.DEADLINE_EXCEEDED:
         return new CliError(`no answer from the admin server${where} in time (${details})`, err.code);
@@ -58,12 +60,21 @@ export function toCliError(err: unknown, address?: string): CliError {
 }
 
 /**
+ * Whether the status came from Tether's admin service (which marks every error it returns
+ * with `tether-error` trailing metadata) rather than from the transport.
+ */
+export function answeredByTether(err: grpc.ServiceError): boolean {
+  return (err.metadata?.get('tether-error').length ?? 0) > 0;
+}
+
+/**
  * Whether a failed call may still have reached the server and been carried out: the
  * connection broke or the deadline passed after the request went out. Failures before any
  * connection existed (refused, unresolvable, TLS) or a stream the server refused are sure
  * not to have run.
  */
 export function outcomeUnknown(err: grpc.ServiceError): boolean {
+  if (answeredByTether(err)) return false;
   switch (err.code) {
     case grpc.status.UNAVAILABLE:
       return !/^(No connection established|Name resolution failed|Stream refused)/.test(err.details ?? '');

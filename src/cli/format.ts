@@ -113,11 +113,15 @@ export function formatStatus(res: GetStatusResponse__Output): string {
       node.applied_version && node.applied_version !== '0' ? node.applied_version : '-',
       ...TYPES.map((t) => shortVersion(byType.get(t)?.acked_version)),
       nackSummary(node),
+      ...(res.instance ? [node.instance] : []),
     ];
   });
-  const heading = `current version ${res.current_version}; ${res.nodes.length} stream${res.nodes.length === 1 ? '' : 's'}\n`;
+  // Several instances (etcd store): which one answered, where the history is, and whether it is in touch.
+  const where = res.instance ? ` (instance ${res.instance}, ${res.store})` : '';
+  const stale = res.stale ? `STALE: this instance refuses edits and serves its last version: ${res.stale}\n` : '';
+  const heading = `current version ${res.current_version}${where}; ${res.nodes.length} stream${res.nodes.length === 1 ? '' : 's'}\n${stale}`;
   if (rows.length === 0) return heading;
-  return heading + renderTable(['NODE', 'KIND', 'STREAM', 'APPLIED', ...TYPES, 'NACK'], rows);
+  return heading + renderTable(['NODE', 'KIND', 'STREAM', 'APPLIED', ...TYPES, 'NACK', ...(res.instance ? ['INSTANCE'] : [])], rows);
 }
 
 export function formatHistory(res: ListVersionsResponse__Output): string {

@@ -12,6 +12,8 @@ import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';
 import { createExtProcCommand } from './commands/ext-proc';
 import { createDemoCommand } from './commands/demo';
+import { addCompletionCommand } from './commands/completion';
+import { createStoreCommand } from './commands/store';
 
 /** The `tether` program; `io` receives the admin subcommands' output (tests, embedding). */
 export function buildCli(io: CliIo = processIo): Command {
@@ -59,7 +61,9 @@ export function buildCli(io: CliIo = processIo): Command {
 
   program.addCommand(createSampleCommand());
   program.addCommand(createDemoCommand());
+  program.addCommand(createStoreCommand(io));
   addAdminCommands(program, io);
+  addCompletionCommand(program, io);
 
   return program;
 }

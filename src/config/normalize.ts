@@ -15,13 +15,16 @@ import type {
   TetherConfig,
   WeightedBackend,
   ExtProcSpec,
+  ListenerSpec,
 } from '../model/types';
 import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../extproc/policy';
 import type { RawExtProcSettings } from './ext-proc-schema';
 import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
-import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawRoute, RawService, RawStrong } from './schema';
+import { circuitBreakersSpec, healthCheckSpec, outlierDetectionSpec, retrySpec, slowStartSpec, upstreamTlsSpec } from './resilience-normalize';
+import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawListener, RawRoute, RawService, RawStrong } from './schema';
+import { LISTENER_DEFAULTS } from './listener-schema';
 
 /**
  * Validated file → model, with every default filled so translate/ never has to guess.
@@ -112,6 +115,7 @@ function route(serviceName: string, raw: RawRoute, index: number, bucketHeader: 
   if (raw.mirror !== undefined && raw.mirror.length > 0) {
     out.mirrors = raw.mirror.map((m): MirrorSpec => ({ backend: m.backend, percent: m.percent ?? DEFAULTS.mirrorPercent }));
   }
+  if (raw.retries !== undefined) out.retries = retrySpec(raw.retries);
   return out;
 }
 
@@ -233,7 +237,7 @@ function balancer(raw: RawBalancer | undefined, sticky: boolean): BalancerSpec {
 }
 
 function backend(raw: RawBackend, sticky: boolean): BackendSpec {
-  return {
+  const out: BackendSpec = {
     name: raw.name,
     endpoints: raw.endpoints.map((e) => ({
       host: e.address.host,
@@ -242,23 +246,53 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
       drain: e.drain ?? DEFAULTS.endpointDrain,
       ...(e.hashKey !== undefined ? { hashKey: e.hashKey } : {}),
       ...(e.grpcPort !== undefined ? { grpcPort: e.grpcPort } : {}),
+      ...(e.zone !== undefined ? { zone: e.zone } : {}),
+      ...(e.priority !== undefined && e.priority > 0 ? { priority: e.priority } : {}),
     })),
     balancer: balancer(raw.balancer, sticky),
     connectTimeoutMs: raw.connectTimeout ?? DEFAULTS.connectTimeoutMs,
     protocol: raw.protocol ?? DEFAULTS.protocol,
   };
+  // Left out when absent, so configs without them keep their exact model (and content hash).
+  if (raw.healthCheck !== undefined) out.healthCheck = healthCheckSpec(raw.healthCheck);
+  if (raw.outlierDetection !== undefined) out.outlierDetection = outlierDetectionSpec(raw.outlierDetection);
+  if (raw.circuitBreakers !== undefined) out.circuitBreakers = circuitBreakersSpec(raw.circuitBreakers);
+  if (raw.slowStart !== undefined) out.slowStart = slowStartSpec(raw.slowStart);
+  if (raw.tls !== undefined) out.tls = upstreamTlsSpec(raw.tls);
+  if (raw.panicThreshold !== undefined) out.panicThresholdPercent = raw.panicThreshold;
+  if (raw.overprovisioningFactor !== undefined) out.overprovisioningFactor = raw.overprovisioningFactor;
+  return out;
+}
+
+function listener(l: RawListener): ListenerSpec {
+  const d = LISTENER_DEFAULTS;
+  const out: ListenerSpec = {
+    name: l.name,
+    address: l.address ?? DEFAULTS.listenerAddress,
+    port: l.port,
+    clientAddress: { trustedHops: l.clientAddress?.trustedHops ?? d.trustedHops },
+    limits: {
+      connectionBufferBytes: l.limits?.connectionBufferBytes ?? d.connectionBufferBytes,
+      maxHeaders: l.limits?.maxHeaders ?? d.maxHeaders,
+      maxRequestHeadersKb: l.limits?.maxRequestHeadersKb ?? d.maxRequestHeadersKb,
+    },
+    timeouts: {
+      idleMs: l.timeouts?.idle ?? d.idleMs,
+      streamIdleMs: l.timeouts?.streamIdle ?? d.streamIdleMs,
+      requestMs: l.timeouts?.request ?? d.requestMs,
+      requestHeadersMs: l.timeouts?.requestHeaders ?? d.requestHeadersMs,
+    },
+    accessLog:
+      l.accessLog === false
+        ? false
+        : { format: l.accessLog?.format ?? d.accessLogFormat, ...(l.accessLog?.path !== undefined ? { path: l.accessLog.path } : {}) },
+  };
+  if (l.tls !== undefined) out.tls = { certificateFile: l.tls.certificate, privateKeyFile: l.tls.privateKey };
+  return out;
 }
 
 export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
-  const listeners = same(
-    memo,
-    'listeners',
-    (raw.listeners ?? []).map((l) => ({
-      name: l.name,
-      address: l.address ?? DEFAULTS.listenerAddress,
-      port: l.port,
-    })),
-  );
+  const listeners = same(memo, 'listeners', (raw.listeners ?? []).map(listener));
   const allListeners = listeners.map((l) => l.name);
   const context = allListeners.join('\n');
   const services = (raw.services ?? []).map((s) => {

@@ -15,6 +15,8 @@ import {
 } from './schema-primitives';
 import { BALANCER_LIMITS } from './defaults';
 import { extProcSettings, sessionKeyPolicy } from './ext-proc-schema';
+import { circuitBreakers, endpointPriority, healthCheck, outlierDetection, retries, slowStart, upstreamTls, zoneName } from './resilience-schema';
+import { listenerEdgeFields } from './listener-schema';
 
 /**
  * The file format's shape and every check that needs only the value itself. Checks that
@@ -33,6 +35,7 @@ const listener = z.strictObject({
   name: resourceName,
   port,
   address: bindAddress.optional(),
+  ...listenerEdgeFields,
 });
 
 const cookieName = z
@@ -225,6 +228,8 @@ const endpoint = z.preprocess(
     drain: z.boolean().optional(),
     hashKey: nonEmptyString.optional(),
     grpcPort: port.optional(),
+    zone: zoneName.optional(),
+    priority: endpointPriority.optional(),
   }),
 );
 
@@ -267,7 +272,21 @@ const backend = z.strictObject({
   balancer: balancer.optional(),
   connectTimeout: duration({ positive: true }).optional(),
   protocol: z.enum(['http1', 'http2']).optional(),
-});
+  // Resilience (resilience-schema.ts, docs/resilience.md).
+  healthCheck: healthCheck.optional(),
+  outlierDetection: outlierDetection.optional(),
+  circuitBreakers: circuitBreakers.optional(),
+  slowStart: slowStart.optional(),
+  tls: upstreamTls.optional(),
+  panicThreshold: z.number().min(0, 'must be >= 0').max(100, 'must be <= 100').optional(),
+  overprovisioningFactor: z.int().min(1, 'must be >= 1').max(0xffffffff, 'must be <= 4294967295').optional(),
+}).superRefine((b, ctx) => {
+  // Envoy has slow start only in its round robin and least request balancers.
+  const type = b.balancer?.type;
+  if (b.slowStart !== undefined && type !== undefined && type !== 'round_robin' && type !== 'least_request') {
+    ctx.addIssue({ code: 'custom', path: ['slowStart'], message: `only applies to balancer round_robin or least_request (Envoy has no slow start for ${type})` });
+  }
+}, ALWAYS);
 
 const weightedBackend = z.strictObject({
   name: z.string(),
@@ -322,6 +341,7 @@ const route = z
     timeout: duration().optional(),
     stickySplit,
     mirror: z.array(mirror).optional(),
+    retries: retries.optional(),
   })
   .superRefine((r, ctx) => {
     // One cluster holds every version in ring mode, so nothing can differ by version.
@@ -367,6 +387,7 @@ export type RawConfig = z.output<typeof configSchema>;
 export const entrySchemas = { services: service, backends: backend } as const;
 export type RawService = NonNullable<RawConfig['services']>[number];
 export type RawRoute = RawService['routes'][number];
+export type RawListener = NonNullable<RawConfig['listeners']>[number];
 export type RawBackend = NonNullable<RawConfig['backends']>[number];
 export type RawBalancer = NonNullable<RawBackend['balancer']>;
 export type RawAffinityKey = NonNullable<NonNullable<RawService['affinity']>['keys']>[number];

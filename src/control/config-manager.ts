@@ -1,14 +1,18 @@
 import { configDocument, formatErrors, validateConfig, ValidationMemo } from '../config';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
-import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
+import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { configHash, deepFreeze } from './config-hash';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from './errors';
 import type { Publisher } from './publisher';
-import { diffResources } from './resource-diff';
+import { yieldToLoop } from '../util/yield-loop';
+import { computePool } from '../compute/pool';
+import { diffResourcesWith, renderDiff } from './resource-diff';
+import type { Snapshot } from '../cache/snapshot';
+import type { NodeKind } from '../translate/types';
 import { undoStep } from './undo';
 import type {
   ConfigDocument,
@@ -85,6 +89,24 @@ interface Session {
   state: State | undefined;
   queue: Promise<unknown>;
   closing: boolean;
+  /** Stops following a shared history's head (etcd). */
+  unsubscribe?: (() => void) | undefined;
+}
+
+/** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
+const WORKER_DIFF_BYTES = 16 * 1024;
+
+/**
+ * Text diffs (decoding, YAML: ~1 ms of CPU per KB) of large changes run on the compute
+ * worker (here if it fails); small ones are not worth the trip.
+ */
+function diffSnapshots(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): Promise<ResourceChange[]> {
+  return diffResourcesWith(before, after, async (pending) => {
+    if (pending.reduce((n, p) => n + p.before.length + p.after.length, 0) < WORKER_DIFF_BYTES) return pending.map(renderDiff);
+    return computePool()
+      .textDiffs(pending)
+      .catch(() => pending.map(renderDiff));
+  });
 }
 
 /** Mutations run one at a time, in call order; a failed one does not block the next. */
@@ -108,12 +130,18 @@ function validate(session: Session, document: unknown, errorPaths?: (result: Con
 
 /** The whole flow of one mutation; runs inside `serially`. */
 async function change(session: Session, c: Change, options: MutationOptions): Promise<MutationResult> {
-  const { store, publisher, log, state } = session;
+  const { store, publisher, log } = session;
   const dryRun = options.dryRun === true;
+  // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
+  if (store.shared) await catchUp(session, await store.shared.refresh().catch((err: unknown) => refused(session, err)));
+  const state = session.state;
   const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
   if (conflict) throw conflict;
   const built = c.build(state?.document);
   const { document, config } = validate(session, built.document, built.errorPaths);
+  // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
+  // event loop (xDS, ext_proc) in between them.
+  await yieldToLoop();
   if (options.expectedVersion && options.expectedVersion !== state?.version) {
     throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
@@ -124,17 +152,18 @@ async function change(session: Session, c: Change, options: MutationOptions): Pr
     return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
   }
 
-  // Never a number used before, also when the store fell back to an older version.
-  const version = Math.max(state?.version ?? 0, store.highestVersion()) + 1;
+  // Never a number used before, also when the store fell back to an older version. A shared
+  // store compares its head with version - 1: the version this edit was built on.
+  const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
   if (dryRun) {
     const rendition = await publisher.render(config, version);
-    const changes = diffResources(publisher.served()?.snapshots, rendition.snapshots);
+    const changes = await diffSnapshots(publisher.served()?.snapshots, rendition.snapshots);
     return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
   }
   const prepared = await publisher.prepare(config, version);
   let changes: ResourceChange[];
   try {
-    changes = diffResources(publisher.served()?.snapshots, prepared.snapshots);
+    changes = await diffSnapshots(publisher.served()?.snapshots, prepared.snapshots);
   } catch (err) {
     await prepared.discard();
     throw err;
@@ -177,7 +206,13 @@ async function commit(session: Session, record: VersionRecord, prepared: { disca
   } catch (err) {
     await prepared.discard();
     if (err instanceof StoreConflictError) {
-      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed`);
+      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
+    }
+    if (err instanceof StoreUnavailableError) {
+      throw new TetherError(
+        'UNAVAILABLE',
+        `could not save config version ${record.version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${record.version})`,
+      );
     }
     throw storageError(err, `could not save config version ${record.version}`);
   }
@@ -213,6 +248,20 @@ async function restore(session: Session, stored: VersionRecord): Promise<void> {
   session.log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
 }
 
+/** A shared store that cannot answer now: nothing can be decided, nothing changed. */
+function refused(session: Session, err: unknown): never {
+  if (err instanceof StoreUnavailableError) {
+    throw new TetherError('UNAVAILABLE', `edits are refused while ${err.message}; nothing changed, still serving version ${session.state?.version ?? 0}`);
+  }
+  throw err;
+}
+
+/** A head another instance wrote: served as is (same number, same snapshots). */
+async function catchUp(session: Session, head: VersionRecord | undefined): Promise<void> {
+  if (!head || head.version <= (session.state?.version ?? 0)) return;
+  await restore(session, head);
+}
+
 /**
  * The first version served: the store's current one, or `initial` committed into an empty
  * store; then a config file that changed while Tether was down is applied on top.
@@ -227,7 +276,15 @@ async function startHistory(session: Session, initial: ConfigManagerOptions['ini
   };
   const stored = await session.store.current();
   if (!stored) {
-    await serially(session, () => change(session, initialChange, {})).catch(logRejection(session, initial.source));
+    await serially(session, () => change(session, initialChange, {})).catch(async (err: unknown) => {
+      // Another instance seeded the shared history first: serve that.
+      const shared = session.store.shared;
+      if (shared && toTetherError(err).code === 'ABORTED') {
+        await serially(session, async () => catchUp(session, await shared.refresh()));
+        if (session.state) return;
+      }
+      return logRejection(session, initial.source)(err);
+    });
     return;
   }
   await serially(session, () => restore(session, stored));
@@ -296,6 +353,11 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     closing: false,
   };
   await startHistory(session, options.initial);
+  session.unsubscribe = session.store.shared?.onHead((head) => {
+    serially(session, () => catchUp(session, head)).catch((err: unknown) => {
+      if (!session.closing) session.log.error({ version: head.version, err: (err as Error).message }, 'could not serve a version from the shared history');
+    });
+  });
   return managerApi(session);
 }
 
@@ -349,6 +411,7 @@ function managerApi(session: Session): ConfigManager {
 
     async close() {
       session.closing = true;
+      session.unsubscribe?.();
       await session.queue;
     },
   };

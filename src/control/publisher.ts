@@ -1,10 +1,12 @@
+import { yieldToLoop } from '../util/yield-loop';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
+import { createTlsFileSource, EMPTY_TLS, readTlsFiles, TlsFilesError } from '../resolve/tls-files';
 import { translateWithWarnings, UnitMemo } from '../translate';
-import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints } from '../translate/types';
+import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints, type TlsMaterial } from '../translate/types';
 import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
@@ -57,6 +59,8 @@ export interface PublisherOptions {
   lookup?: LookupFn;
   /** How often DNS names are re-resolved. Default 30 s. */
   resolveIntervalMs?: number;
+  /** How often TLS listeners' certificate files are re-read (rotation). Default 2 s. */
+  tlsRecheckMs?: number;
   /** Called each time a config is served: a new version, or the same one re-resolved (metrics). */
   onServed?: (served: ServedConfig) => void;
 }
@@ -85,11 +89,22 @@ class Lineage {
   }
 }
 
-function buildTarget(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, lineage: Lineage, target: NodeTarget) {
-  const cache = lineage.encodeCache;
-  const { resources, warnings } = translateWithWarnings(config, endpoints, target, lineage.memo(target));
+/** What a config is translated with besides itself: its resolved endpoints and TLS files. */
+interface Outside {
+  endpoints: ResolvedEndpoints;
+  tls: TlsMaterial;
+}
+
+function translateFor(config: TetherConfig, outside: Outside, lineage: Lineage, target: NodeTarget) {
+  // The memo keys units by model objects and the endpoint lists they read; listeners and their
+  // secrets (the only readers of `tls`) are translated afresh every time.
+  return translateWithWarnings(config, outside.endpoints, target, outside.tls, lineage.memo(target));
+}
+
+function buildTarget(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, target: NodeTarget) {
+  const { resources, warnings } = translateFor(config, outside, lineage, target);
   // The registry compares a node's applied version with this string.
-  return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), cache) };
+  return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), lineage.encodeCache) };
 }
 
 /**
@@ -108,22 +123,39 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
 /**
  * Every kind or nothing: a kind that fails to translate or encode fails the whole config. So
  * does an older Envoy level once a node of that level has connected (`levels`): its nodes must
- * not be left on an older config than the rest.
+ * not be left on an older config than the rest. One step per target, so that prepare() can
+ * let the event loop in between them (each is tens of ms for a 2,000-endpoint backend).
  */
-function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, dryRun = false): Built {
+function buildSteps(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
-  try {
-    for (const kind of NODE_KINDS) {
-      const { resources, snapshot, warnings } = buildTarget(config, endpoints, version, lineage, kind);
+  const cache = lineage.encodeCache;
+  // Translating and encoding are separate steps: each is ~20 ms of CPU at 2,000 endpoints.
+  const steps: Array<() => void> = NODE_KINDS.flatMap((kind) => [
+    () => {
+      const { resources, warnings } = translateFor(config, outside, lineage, kind);
       built.resources.set(kind, resources);
-      built.snapshots.set(kind, snapshot);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
-    }
-    const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
-    for (const level of older) {
-      const target = buildTarget(config, endpoints, version, lineage, level);
+    },
+    // The registry compares a node's applied version with this string.
+    () => void built.snapshots.set(kind, buildSnapshot(built.resources.get(kind)!, kind, String(version), cache)),
+  ]);
+  const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
+  for (const level of older) {
+    steps.push(() => {
+      const target = buildTarget(config, outside, version, lineage, level);
       if (levels.has(level)) built.levels.set(level, target.snapshot);
       for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
+    });
+  }
+  return { built, steps };
+}
+
+async function buildInTurns(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, dryRun = false): Promise<Built> {
+  const { built, steps } = buildSteps(config, outside, version, lineage, levels);
+  try {
+    for (const step of steps) {
+      step();
+      await yieldToLoop();
     }
   } finally {
     // A dry run keeps the served build's encodings (it is not the next build).
@@ -132,8 +164,8 @@ function build(config: TetherConfig, endpoints: ResolvedEndpoints, version: numb
   return built;
 }
 
-const renditionOf = (config: TetherConfig, version: number, endpoints: ResolvedEndpoints, built: Built): Rendition =>
-  makeRendition({ config, version, endpoints, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings });
+const renditionOf = (config: TetherConfig, version: number, outside: Outside, built: Built): Rendition =>
+  makeRendition({ config, version, endpoints: outside.endpoints, tls: outside.tls, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings });
 
 function translationError(err: unknown): TetherError {
   const message = `could not translate config: ${(err as Error).message}`;
@@ -154,12 +186,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const levels = new Set<NodeTarget>();
 
   const serve = (rendition: Rendition, built: Built) => {
-    const { config, version, endpoints } = rendition;
+    const { config, version } = rendition;
+    const outside: Outside = { endpoints: rendition.endpoints, tls: rendition.tls };
     // A level first asked for while this config was being prepared: build it now.
     for (const level of levels) {
       if (built.levels.has(level)) continue;
       try {
-        built.levels.set(level, buildTarget(config, endpoints, version, lineage, level).snapshot);
+        built.levels.set(level, buildTarget(config, outside, version, lineage, level).snapshot);
       } catch (err) {
         logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
       }
@@ -180,19 +213,39 @@ export function createPublisher(options: PublisherOptions): Publisher {
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.resolveIntervalMs !== undefined ? { intervalMs: options.resolveIntervalMs } : {}),
     logger: logger.child({ component: 'resolver' }),
-    onChange: (endpoints) => republish(endpoints),
+    onChange: (endpoints) => void republish({ endpoints }, 'endpoints re-resolved'),
+  });
+  const tlsFiles = createTlsFileSource({
+    ...(options.tlsRecheckMs !== undefined ? { intervalMs: options.tlsRecheckMs } : {}),
+    logger: logger.child({ component: 'tls-files' }),
+    onChange: (tls) => void republish({ tls }, 'TLS certificate files changed'),
   });
 
-  const republish = (endpoints: ResolvedEndpoints) => {
+  /**
+   * The served config again, with new endpoints (a periodic re-resolution) or certificates
+   * (same version, new content): built in event-loop turns (translating and encoding each kind
+   * is tens of ms at 2,000 endpoints), served only if nothing newer (another config, a later
+   * re-resolution) came in the meantime.
+   */
+  let refreshes = 0;
+  /** Endpoints and certificates newer than the served ones, while a republish is being built. */
+  let pending: { config: TetherConfig; outside: Outside } | undefined;
+  const republish = async (change: Partial<Outside>, what: string) => {
     // While another config is being prepared, its publish() picks up the new addresses.
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
+    // A later republish supersedes an unfinished one: it must carry that one's change too.
+    const outside = { ...(pending?.config === config ? pending.outside : { endpoints: served.endpoints, tls: served.tls }), ...change };
+    pending = { config, outside };
+    const refresh = ++refreshes;
     try {
-      const built = build(config, endpoints, version, lineage, levels);
-      serve(renditionOf(config, version, endpoints, built), built);
-      logger.info({ version }, 'endpoints re-resolved; pushed');
+      const built = await buildInTurns(config, outside, version, lineage, levels);
+      if (refresh !== refreshes || served?.config !== config || resolving !== config) return;
+      pending = undefined;
+      serve(renditionOf(config, version, outside, built), built);
+      logger.info({ version }, `${what}; pushed`);
     } catch (err) {
-      logger.error({ version, err: (err as Error).message }, 'could not publish re-resolved endpoints; keeping previous');
+      logger.error({ version, err: (err as Error).message }, `could not publish after ${what}; keeping previous`);
     }
   };
 
@@ -200,9 +253,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if ((NODE_KINDS as readonly string[]).includes(target) || levels.has(target)) return;
     levels.add(target);
     if (!served) return; // the first publish builds it
-    const { config, version, endpoints } = served;
+    const { config, version } = served;
+    const outside: Outside = { endpoints: served.endpoints, tls: served.tls };
     try {
-      cache.set(target, buildTarget(config, endpoints, version, lineage, target).snapshot);
+      cache.set(target, buildTarget(config, outside, version, lineage, target).snapshot);
       logger.info({ target, version }, 'built the config for an older Envoy API level');
     } catch (err) {
       logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
@@ -214,22 +268,43 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return resolver.setConfig(config);
   };
 
+  /** TLS files that cannot be read or do not check out are errors of the fields naming them. */
+  const readTls = async (config: TetherConfig): Promise<TlsMaterial> => {
+    if (!config.listeners.some((l) => l.tls !== undefined) && !served?.config.listeners.some((l) => l.tls !== undefined)) return EMPTY_TLS;
+    try {
+      return await tlsFiles.setConfig(config);
+    } catch (err) {
+      if (err instanceof TlsFilesError) throw TetherError.invalid(err.problems);
+      throw err;
+    }
+  };
+
   const restore = async () => {
-    if (served && resolving !== served.config) await resolve(served.config).catch(() => undefined);
+    if (served && resolving !== served.config) {
+      await resolve(served.config).catch(() => undefined);
+      await tlsFiles.setConfig(served.config).catch(() => undefined);
+    }
   };
 
   return {
     async prepare(config, version) {
       const endpoints = await resolve(config);
+      let outside: Outside;
+      try {
+        outside = { endpoints, tls: await readTls(config) };
+      } catch (err) {
+        await restore();
+        throw err;
+      }
       let built: Built;
       try {
-        built = build(config, endpoints, version, lineage, levels);
+        built = await buildInTurns(config, outside, version, lineage, levels);
       } catch (err) {
         await restore();
         throw translationError(err);
       }
       let settled = false;
-      const rendition = renditionOf(config, version, endpoints, built);
+      const rendition = renditionOf(config, version, outside, built);
       return {
         version,
         rendition,
@@ -247,9 +322,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
               `config version ${version} is served with ${built.warnings.length} translation warning${built.warnings.length === 1 ? '' : 's'}:\n${formatWarnings(built.warnings)}`,
             );
           }
-          // A re-resolution that finished after prepare() was skipped by republish(); use it now.
-          const latest = resolver.current();
-          if (resolving === config && latest !== endpoints) republish(latest);
+          // A re-resolution (or a re-read certificate) that finished after prepare() was skipped by republish(); use it now.
+          const latest = { endpoints: resolver.current(), tls: tlsFiles.current() };
+          if (resolving === config && (latest.endpoints !== outside.endpoints || (latest.tls !== outside.tls && latest.tls !== EMPTY_TLS))) void republish(latest, 'endpoints or certificates changed while publishing');
         },
         async discard() {
           if (settled) return;
@@ -260,8 +335,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
     },
     async render(config, version) {
       const endpoints = await resolver.resolveOnce(config);
+      let tls: TlsMaterial = EMPTY_TLS;
       try {
-        return renditionOf(config, version, endpoints, build(config, endpoints, version, lineage, new Set(), true));
+        if (config.listeners.some((l) => l.tls !== undefined)) tls = await readTlsFiles(config);
+      } catch (err) {
+        if (err instanceof TlsFilesError) throw TetherError.invalid(err.problems);
+        throw err;
+      }
+      const outside: Outside = { endpoints, tls };
+      try {
+        return renditionOf(config, version, outside, await buildInTurns(config, outside, version, lineage, new Set(), true));
       } catch (err) {
         throw translationError(err);
       }
@@ -270,6 +353,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     close: () => {
       cache.setDemandHandler(undefined);
       resolver.close();
+      tlsFiles.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { TetherConfig } from '../model/types';
 import type { Snapshot } from '../cache/snapshot';
-import type { EnvoyResources, NodeKind, ResolvedEndpoints } from '../translate/types';
+import type { EnvoyResources, NodeKind, ResolvedEndpoints, TlsMaterial } from '../translate/types';
 import type { ConfigWarning } from './config-warnings';
 
 /**
@@ -26,6 +26,8 @@ export interface Rendition {
   readonly config: TetherConfig;
   /** Backend → its resolved endpoints, as translated into this rendition. */
   readonly endpoints: ResolvedEndpoints;
+  /** Listener name → its certificate and key (SDS secrets), as translated into this rendition. */
+  readonly tls: TlsMaterial;
   /** What each kind of node is (or would be) sent. */
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   /** The encoded snapshots (Any bytes per resource) of each kind. */

@@ -44,7 +44,7 @@ export const DEMO_SCALE_REPLICA: DemoReplica = { name: 'replica-4', version: 'v1
 export const DEMO_HOST_SERVICES = ['tether', 'envoy'] as const;
 
 /** Tether's `serve` flags from docker-compose.yml that mean the same locally. */
-export const DEMO_TETHER_ARGS = ['--resolve-interval=5000'] as const;
+export const DEMO_TETHER_ARGS = ['--resolve-interval=5s'] as const;
 
 /** docker-compose.yml's `load` command, apart from the target. */
 export const DEMO_LOAD = { rps: 10, users: 50, interval: 5 } as const;

@@ -21,8 +21,14 @@ import type { RingHash } from '../generated/envoy/extensions/load_balancing_poli
 import type { Maglev } from '../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
 import type { HttpProtocolOptions } from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions';
 import type { Bootstrap } from '../generated/envoy/config/bootstrap/v3/Bootstrap';
+import type { UpstreamTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext';
+import type { PreviousHostsPredicate } from '../generated/envoy/extensions/retry/host/previous_hosts/v3/PreviousHostsPredicate';
+import type { StdoutAccessLog } from '../generated/envoy/extensions/access_loggers/stream/v3/StdoutAccessLog';
+import type { FileAccessLog } from '../generated/envoy/extensions/access_loggers/file/v3/FileAccessLog';
+import type { DownstreamTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext';
+import type { Secret } from '../generated/envoy/extensions/transport_sockets/tls/v3/Secret';
 
-export type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, HttpConnectionManager, Bootstrap };
+export type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, HttpConnectionManager, Bootstrap, Secret };
 // Fields of newer Envoys the bundled protos lack, merged into the generated types (newer-api.ts).
 export type { CookieAttribute } from './newer-api-types';
 
@@ -45,6 +51,12 @@ export interface EnvoyMessages {
   'envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash': RingHash;
   'envoy.extensions.load_balancing_policies.maglev.v3.Maglev': Maglev;
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions;
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': UpstreamTlsContext;
+  'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': PreviousHostsPredicate;
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': StdoutAccessLog;
+  'envoy.extensions.access_loggers.file.v3.FileAccessLog': FileAccessLog;
+  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': DownstreamTlsContext;
+  'envoy.extensions.transport_sockets.tls.v3.Secret': Secret;
 }
 
 export type EnvoyMessageName = keyof EnvoyMessages;

@@ -40,6 +40,11 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
 ];
 
 function resolveIn(dirs: readonly string[], target: string): string {

@@ -3,6 +3,8 @@ export {
   createExtProcService,
   startExtProcServer,
   SERVICE_METADATA_KEY,
+  type ExtProcObserver,
+  type ExtProcStreamOutcome,
   type ExtProcService,
   type ExtProcServiceOptions,
   type ExtProcServer,

@@ -10,8 +10,9 @@
  * it, the request's :authority (then host without port) selects the policy.
  */
 import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { extProcServiceDefinition, preloadExtProcTypes, type ProcessingRequestIn, type ProcessingResponse } from './codec';
+import { EXT_PROC_SERVICE_NAME, extProcServiceDefinition, preloadExtProcTypes, type ProcessingRequestIn, type ProcessingResponse } from './codec';
 import { checkPolicy, loadPolicyFiles, PolicyError, type CompiledPolicy, type PolicyIssue, type SessionKeyPolicy } from './policy';
 import { emptyStats, ExtProcStream, type ExtProcStats, type ResolvedPolicy } from './processor';
 import type { RequestView } from './request-view';
@@ -52,6 +53,25 @@ export interface ExtProcServiceOptions {
   logger: Logger;
   /** Clock for JWT exp/nbf, in ms since the epoch. Default Date.now. */
   now?: () => number;
+  /** Told how long each message took and how each stream ended (metrics). Must not throw. */
+  observer?: ExtProcObserver;
+}
+
+/** How an ext_proc stream ended: Envoy closed it, reset it (timeout, client gone), or it failed. */
+export type ExtProcStreamOutcome = 'ok' | 'cancelled' | 'error';
+
+export interface ExtProcObserver {
+  /** `phase`: request_headers, request_body or response_headers; `seconds`: time to the answer. */
+  messageHandled(phase: string, seconds: number): void;
+  streamEnded(outcome: ExtProcStreamOutcome): void;
+}
+
+/** The message kind of a request, for timing. */
+function phaseOf(request: ProcessingRequestIn): string | undefined {
+  if (request.request_headers) return 'request_headers';
+  if (request.request_body) return 'request_body';
+  if (request.response_headers) return 'response_headers';
+  return undefined;
 }
 
 export interface ExtProcService {
@@ -137,23 +157,33 @@ export function createExtProcService(options: ExtProcServiceOptions): ExtProcSer
     const service = typeof named === 'string' && named !== '' ? named : undefined;
     const stream = new ExtProcStream({ resolve: resolveFor(call.metadata, service), logger, stats, now });
     let closed = false;
-    const finish = (): void => {
+    const observer = options.observer;
+    const finish = (outcome: ExtProcStreamOutcome): void => {
       if (closed) return;
       closed = true;
       open--;
+      observer?.streamEnded(outcome);
     };
     call.on('data', (request: ProcessingRequestIn) => {
+      const started = observer ? performance.now() : 0;
       const response = stream.handle(request);
       if (response && !call.cancelled && !closed) call.write(response);
+      const phase = observer && response ? phaseOf(request) : undefined;
+      if (phase) observer!.messageHandled(phase, (performance.now() - started) / 1000);
     });
-    // Envoy half-closes when the HTTP request is done: finish with OK.
+    // Envoy half-closes when the HTTP request is done: finish with OK. A reset (Envoy's
+    // message_timeout, a client gone) also arrives as the end of the request stream, followed by
+    // the stream's close: answering one turn later lets that close mark the call cancelled first.
     call.on('end', () => {
-      finish();
-      call.end();
+      setImmediate(() => {
+        if (call.cancelled) return finish('cancelled');
+        finish('ok');
+        call.end();
+      });
     });
-    call.on('cancelled', finish);
-    call.on('error', finish);
-    call.on('close', finish);
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', () => finish('error'));
+    call.on('close', () => finish(call.cancelled ? 'cancelled' : 'ok'));
   };
 
   return {
@@ -198,11 +228,16 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     ...options.serverOptions,
   });
   server.addService(service.definition, service.implementation);
+  // grpc.health.v1 for probes and Envoy's gRPC health checks: '' and the service, SERVING once bound.
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
   const host = options.host ?? '0.0.0.0';
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${options.port ?? 18080}` : `${host}:${options.port ?? 18080}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
+  health.setStatus('', 'SERVING');
+  health.setStatus(EXT_PROC_SERVICE_NAME, 'SERVING');
   options.logger.child({ component: 'extproc' }).info({ address: `${host}:${port}` }, 'ext_proc server listening');
   return {
     server,
@@ -210,6 +245,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     port,
     close: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(EXT_PROC_SERVICE_NAME, 'NOT_SERVING');
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -6,6 +6,8 @@ import type { NodeKind } from '../translate/types';
 import type { NodeStatusListener } from '../xds/node-status';
 import { createConfigSizeMetrics } from './config-size';
 import { createConfigWarningMetrics } from './config-warnings';
+import { createConfigStateMetrics, type ConfigStateMetrics } from './config-state';
+import { createExtProcMetrics, type ExtProcMetrics } from './ext-proc';
 import { createSessionShareMetrics, DEFAULT_SHARE_SLICE_MS, type ServedResources } from './session-share';
 import { createXdsMetrics, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';
 
@@ -39,6 +41,10 @@ export interface TetherMetrics {
   sessionSharesSettled(): Promise<void>;
   /** Open streams the listener tracks. */
   readonly trackedStreams: number;
+  /** Build info, config version and apply time, refused edits, DNS failures, nodes behind. */
+  readonly configState: ConfigStateMetrics;
+  /** The in-process ext_proc server's decisions, timings and stream outcomes. */
+  readonly extProc: ExtProcMetrics;
 }
 
 export function createTetherMetrics(options: TetherMetricsOptions = {}): TetherMetrics {
@@ -55,8 +61,12 @@ export function createTetherMetrics(options: TetherMetricsOptions = {}): TetherM
     sliceMs: Math.max(0, options.shareSliceMs ?? DEFAULT_SHARE_SLICE_MS),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  const configState = createConfigStateMetrics(registry);
+  const extProc = createExtProcMetrics(registry);
   return {
     registry,
+    configState,
+    extProc,
     listener: xds.listener,
     configPublished: (configVersion, kind) => xds.configPublished(configVersion, kind),
     snapshotPublished: (snapshot) => size.snapshotPublished(snapshot),

@@ -5,7 +5,7 @@
  * streamClosed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 import { NODE_KINDS, type NodeKind } from '../translate/types';
 import type { NodeStatusListener, StreamIdentity } from '../xds/node-status';
 
@@ -15,6 +15,7 @@ export const TYPE_LABELS: Readonly<Record<ResourceTypeUrl, string>> = {
   [ROUTE_TYPE]: 'route',
   [CLUSTER_TYPE]: 'cluster',
   [ENDPOINT_TYPE]: 'endpoint',
+  [SECRET_TYPE]: 'secret',
 };
 
 /** Seconds; from a loopback push (~1 ms) to a slow fleet (10 s). */
@@ -34,7 +35,8 @@ type Tally = Record<NodeKind, Record<ResourceTypeUrl, number>>;
 
 const newTally = (): Tally =>
   Object.fromEntries(
-    NODE_KINDS.map((k) => [k, { [LISTENER_TYPE]: 0, [ROUTE_TYPE]: 0, [CLUSTER_TYPE]: 0, [ENDPOINT_TYPE]: 0 }]),
+    // Every type of TYPE_LABELS: a missing one would be counted as 1 by Counter.inc(undefined).
+    NODE_KINDS.map((k) => [k, Object.fromEntries(Object.keys(TYPE_LABELS).map((t) => [t, 0]))]),
   ) as Tally;
 
 export interface XdsMetricsOptions {

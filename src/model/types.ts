@@ -4,6 +4,9 @@
  * Durations are milliseconds. Names are unique within their list (validation enforces).
  */
 import type { SessionKeyPolicy } from '../extproc/policy';
+import type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';
+
+export type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';
 
 export interface TetherConfig {
   listeners: ListenerSpec[];
@@ -47,6 +50,62 @@ export interface ListenerSpec {
   name: string;
   address: string; // default "0.0.0.0"
   port: number;
+  /*
+   * The edge settings below are always filled in by the config parser (defaults in
+   * config/listener-schema.ts). A model built by hand may leave them out: then Envoy's own
+   * behaviour applies (nothing is set), which is what Tether sent before they existed.
+   */
+  /** Which address Envoy attributes a request to (what a clientIp key hashes). */
+  clientAddress?: ClientAddressSpec;
+  limits?: ListenerLimitsSpec;
+  timeouts?: ListenerTimeoutsSpec;
+  /** Envoy's access log for this listener; false or absent: none. */
+  accessLog?: AccessLogSpec | false;
+  /** Terminate HTTPS with this certificate (served over SDS); absent: plain HTTP. */
+  tls?: ListenerTlsSpec;
+}
+
+/**
+ * Envoy's use_remote_address is always true on Tether's listeners (it then also treats the
+ * peer as external and sanitises x-envoy-* headers). `trustedHops` is xff_num_trusted_hops: 0
+ * → the connection's peer; N → the Nth X-Forwarded-For address from the right, as the N
+ * proxies in front of Envoy appended them (the peer when the header has fewer).
+ */
+export interface ClientAddressSpec {
+  trustedHops: number;
+}
+
+export interface ListenerLimitsSpec {
+  /** Listener per_connection_buffer_limit_bytes. Default 32768 (Envoy's edge guide). */
+  connectionBufferBytes: number;
+  /** common_http_protocol_options.max_headers_count. Default 100 (Envoy's). */
+  maxHeaders: number;
+  /** max_request_headers_kb. Default 60 (Envoy's). */
+  maxRequestHeadersKb: number;
+}
+
+/** Milliseconds; 0 turns the timeout off. */
+export interface ListenerTimeoutsSpec {
+  /** A connection with no active stream is closed after this (common_http_protocol_options.idle_timeout). Default 1h. */
+  idleMs: number;
+  /** A stream with no activity either way is reset after this (stream_idle_timeout). Default 5m. */
+  streamIdleMs: number;
+  /** The whole request must have arrived within this (request_timeout). Default 5m. */
+  requestMs: number;
+  /** The request headers must have arrived within this (request_headers_timeout). Default 10s. */
+  requestHeadersMs: number;
+}
+
+export interface AccessLogSpec {
+  format: 'json' | 'text';
+  /** A file Envoy appends to; absent: Envoy's stdout. */
+  path?: string;
+}
+
+/** Certificate and key files Tether reads and sends as an SDS Secret (reloaded when they change). */
+export interface ListenerTlsSpec {
+  certificateFile: string;
+  privateKeyFile: string;
 }
 
 export interface ServiceSpec {
@@ -164,6 +223,10 @@ export interface EndpointSpec {
    * protocol). Envoy nodes always use `port`. Absent → `port` for both kinds.
    */
   grpcPort?: number;
+  /** Locality zone (EDS locality.zone); endpoints are grouped by zone and priority. */
+  zone?: string;
+  /** EDS priority: 0 serves while healthy enough, then 1, and so on. Absent → 0. */
+  priority?: number;
 }
 
 export interface BackendSpec {
@@ -174,6 +237,18 @@ export interface BackendSpec {
   connectTimeoutMs: number; // default 1000
   /** Upstream protocol for Envoy: http1, or http2 (needed for gRPC backends). Default http1. */
   protocol: 'http1' | 'http2';
+  healthCheck?: HealthCheckSpec;
+  outlierDetection?: OutlierDetectionSpec;
+  circuitBreakers?: CircuitBreakersSpec;
+  slowStart?: SlowStartSpec;
+  tls?: UpstreamTlsSpec;
+  /**
+   * Percent of healthy endpoints below which Envoy balances over all of them, healthy or not
+   * (common_lb_config.healthy_panic_threshold). Absent → Envoy's 50.
+   */
+  panicThresholdPercent?: number;
+  /** EDS policy.overprovisioning_factor, percent (Envoy's 140): how early a priority spills to the next. */
+  overprovisioningFactor?: number;
 }
 
 export interface HeaderOps {
@@ -243,4 +318,5 @@ export interface RouteSpec {
   stickySplit?: StickySplitSpec;
   /** Shadow copies; in config order. Default none. */
   mirrors?: MirrorSpec[];
+  retries?: RetrySpec;
 }

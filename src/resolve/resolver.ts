@@ -42,7 +42,7 @@ export interface EndpointResolver {
 }
 
 const DEFAULT_INTERVAL_MS = 30_000;
-const DEFAULT_LOOKUP_TIMEOUT_MS = 5_000;
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 5_000;
 
 /** All addresses getaddrinfo returns for `host`, deduplicated and sorted (IPv4 first). */
 export const systemLookup: LookupFn = async (host) => {

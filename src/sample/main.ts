@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import pino, { type Logger } from 'pino';
 import { type Replica, startReplica } from './replica';
 import { createAdminClient, resolveConnection } from '../cli/admin-client';
-import { durationArg } from '../cli/args';
+import { durationArg, wholeSecondsArg } from '../cli/args';
 import { type Registration, startRegistration } from '../cli/endpoint-registration';
 
 export interface SampleCliOptions {
@@ -22,6 +22,12 @@ function intOption(min: number, max: number) {
   };
 }
 
+function coldDelayArg(value: string): number {
+  const ms = durationArg(value);
+  if (ms > 3_600_000) throw new InvalidArgumentError('must be at most 1h');
+  return ms;
+}
+
 /**
  * The `sample` command: runs one replica until SIGINT/SIGTERM (or `opts.stop`), then stops it
  * cleanly. The main `tether` CLI can mount it with `program.addCommand(createSampleCommand(...))`.
@@ -34,7 +40,7 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--host <address>', 'listen address (0.0.0.0 in containers)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port (0 = any free port)', intOption(0, 65_535), 8081)
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)', intOption(0, 65_535), 9081)
-    .option('--cold-delay <ms>', "delay of a user's first request", intOption(0, 3_600_000), 200)
+    .option('--cold-delay <duration>', "delay of a user's first request, e.g. 200ms (at most 1h)", coldDelayArg, 200)
     .option('--cache-size <users>', 'warm users kept (LRU)', intOption(1, 10_000_000), 100_000)
     .option('--log-level <level>', 'pino log level', process.env.TETHER_LOG_LEVEL ?? 'info')
     .option('--register-backend <name>', "register in this Tether backend on start; drain and deregister on SIGTERM/SIGINT")
@@ -46,6 +52,7 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--register-grpc', 'register the gRPC port as the address (default: the HTTP port, with the gRPC port as grpcPort)')
     .option('--register-weight <n>', 'endpoint weight (default 1)', intOption(1, 4_294_967_295))
     .option('--drain-grace <duration>', 'time between draining and deregistering on shutdown', durationArg, 1_000)
+    .option('--register-ttl <duration>', 'several Tether instances on etcd: keep the registration alive on a lease this long (e.g. 10s, whole seconds, 2s–1h), so the endpoint leaves if this process dies', wholeSecondsArg(2, 3600))
     .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string } & RegisterFlags) => {
       const logger = opts.logger ?? pino({ name: 'tether-sample', level: o.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
       const replica = await startReplica({
@@ -80,6 +87,7 @@ interface RegisterFlags {
   advertise?: string;
   registerGrpc?: boolean;
   registerWeight?: number;
+  registerTtl?: number;
   drainGrace: number;
 }
 
@@ -99,6 +107,7 @@ function register(o: RegisterFlags, replica: Replica, logger: Logger): Registrat
       address,
       logger,
       drainGraceMs: o.drainGrace,
+      ...(o.registerTtl !== undefined ? { leaseTtlSeconds: o.registerTtl } : {}),
       ...(o.registerWeight !== undefined ? { weight: o.registerWeight } : {}),
       // Registered by its HTTP port (for Envoy), a replica tells gRPC clients its gRPC port.
       ...(o.registerGrpc ? {} : { grpcPort: replica.grpcPort }),

@@ -1,7 +1,7 @@
 /**
- * Durable config history. The default implementation is file-backed (file-store.ts); the
- * interface is small enough for a distributed store (etcd: a key per version plus a
- * compare-and-swap on a "current" key) to implement later.
+ * Durable config history. The default implementation is file-backed (file-store.ts); etcd-store.ts
+ * shares one history between several Tether instances (a key per version plus a
+ * compare-and-swap on a "head" key).
  */
 
 /** One accepted config version, as stored. */
@@ -48,6 +48,40 @@ export interface ConfigStore {
    */
   commit(record: VersionRecord): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Set by stores that other writers share (etcd): the head can move under this process. For
+   * these, commit() compares the head with `record.version - 1` (the version the edit was built
+   * on), and highestVersion() is only the latest head this process has seen.
+   */
+  readonly shared?: SharedHistory;
+}
+
+export interface SharedHistory {
+  /** A linearizable read of the head; rejects with StoreUnavailableError when the store cannot answer. */
+  refresh(): Promise<VersionRecord | undefined>;
+  /** Each new head, in order, whoever wrote it (this process included). Returns an unsubscribe. */
+  onHead(listener: (record: VersionRecord) => void): () => void;
+  /** Whether this process is in touch with the store, and if not since when and why. */
+  health(): StoreHealth;
+  onHealth(listener: (health: StoreHealth) => void): () => void;
+  /** Where the history is, for messages ("etcd://a:2379,b:2379/tether"). */
+  readonly description: string;
+}
+
+export interface StoreHealth {
+  healthy: boolean;
+  /** Why not (naming the store), or '' when healthy. */
+  detail: string;
+  /** ISO 8601: since when the store could not be reached. */
+  since?: string;
+}
+
+/** The store could not be reached (etcd down, quorum lost, cut off): nothing was changed, or the outcome is unknown. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
 }
 
 /**

@@ -9,9 +9,10 @@ import { durationFromMs } from './proto-values';
 import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+import { resilienceFields, slowStartConfig } from './resilience';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
-export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'common_lb_config'>;
+export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'round_robin_lb_config' | 'common_lb_config'>;
 
 /**
  * One EDS cluster per backend, named after it; its endpoints come over ADS as the assignment
@@ -33,10 +34,37 @@ export function clusters(
 }
 
 function cluster(backend: BackendSpec, assignment: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {
+  const lb = kind === 'grpc' ? grpcLb(backend, weights, warnings) : envoyLb(backend, weights, warnings);
   return {
     ...edsCluster(backend.name, backend.connectTimeoutMs, backend.protocol, assignment),
-    ...(kind === 'grpc' ? grpcLb(backend, weights, warnings) : envoyLb(backend, weights, warnings)),
+    ...withFailoverTuning(backend, lb, kind, warnings),
+    ...resilienceFields(backend, kind, warnings),
   };
+}
+
+/**
+ * Slow start and the panic threshold live in the balancer's fields, so they are merged into
+ * what envoyLb / grpcLb chose. grpc-js-xds reads neither (it has no slow start and no panic
+ * mode), so gRPC nodes get them left out, with a warning.
+ */
+function withFailoverTuning(backend: BackendSpec, lb: LbFields, kind: NodeKind, warnings: Warnings): LbFields {
+  const at = backendPath(backend.name);
+  if (kind === 'grpc') {
+    if (backend.slowStart) warnings.add(`${at}.slowStart`, 'gRPC clients have no slow start: left out');
+    if (backend.panicThresholdPercent !== undefined) warnings.add(`${at}.panicThreshold`, 'gRPC clients have no panic threshold: left out');
+    return lb;
+  }
+  const out: LbFields = { ...lb };
+  if (backend.panicThresholdPercent !== undefined) {
+    out.common_lb_config = { ...(lb.common_lb_config ?? {}), healthy_panic_threshold: { value: backend.panicThresholdPercent } };
+  }
+  if (backend.slowStart) {
+    const slow = slowStartConfig(backend.name, backend.slowStart);
+    if (lb.lb_policy === 'ROUND_ROBIN') out.round_robin_lb_config = { slow_start_config: slow };
+    else if (lb.lb_policy === 'LEAST_REQUEST') out.least_request_lb_config = { ...(lb.least_request_lb_config ?? {}), slow_start_config: slow };
+    else warnings.add(`${at}.slowStart`, `Envoy has slow start only for round_robin and least_request, not ${backend.balancer.type}: left out`);
+  }
+  return out;
 }
 
 /**

@@ -9,10 +9,14 @@ import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 
 const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
+const NO_PREPARED: readonly PreparedEndpoint[] = Object.freeze([]);
 
 /** A resolved endpoint, duplicates folded, with the hash key its config endpoint gives. */
 export interface PreparedEndpoint extends ResolvedEndpoint {
   hashKey?: string;
+  /** From the config endpoint (locality.zone and EDS priority); see localities(). */
+  zone?: string;
+  priority?: number;
 }
 
 /** Backend name → its endpoints as every resource of the snapshot sees them. */
@@ -28,8 +32,9 @@ export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoi
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
     const source = endpoints.get(backend.name) ?? NO_ENDPOINTS;
+    // Keyed by the backend (its zone/priority placement and hash keys are in it) and the resolved list.
     const prepared = unitOf(memo, 'endpoints', backend, [source], warnings, (w) => {
-      const resolved = withHashKeys(backend, source, w);
+      const resolved = withPlacement(backend, withHashKeys(backend, source, w));
       return withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, w), backend.name, w);
     });
     out.set(backend.name, prepared);
@@ -74,6 +79,19 @@ function withHashKeys(backend: BackendSpec, resolved: readonly ResolvedEndpoint[
   });
 }
 
+/** Zone and priority from the config endpoint an address came from. */
+function withPlacement(backend: BackendSpec, resolved: PreparedEndpoint[]): PreparedEndpoint[] {
+  if (!backend.endpoints.some((c) => c.zone !== undefined || c.priority !== undefined)) return resolved;
+  return resolved.map((e) => {
+    const source = sourceOf(backend, e);
+    return {
+      ...e,
+      ...(source?.zone !== undefined ? { zone: source.zone } : {}),
+      ...(source?.priority !== undefined ? { priority: source.priority } : {}),
+    };
+  });
+}
+
 /** Weights of the endpoints a balancer uses (drained ones are excluded by both kinds of client). */
 export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
   return endpoints.filter((e) => !e.drain).map((e) => e.weight);
@@ -95,9 +113,56 @@ export function loadAssignments(
 ): ClusterLoadAssignment[] {
   return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
     const name = names(backend.name);
-    const endpoints = prepared.get(backend.name) ?? NO_ENDPOINTS;
-    return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () => loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))));
+    const endpoints = prepared.get(backend.name) ?? NO_PREPARED;
+    return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () =>
+      endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)
+        ? placedAssignment(name, endpoints, kind, backend)
+        : loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))),
+    );
   });
+}
+
+/**
+ * Endpoints with a zone or priority: one locality per (priority, zone), in the order their
+ * first endpoint appears (a ring hashes hosts in EDS order, so the order within a priority is
+ * the config's). Priorities are renumbered 0, 1, 2… in order (grpc-js-xds NACKs gaps). Every
+ * locality weighs 1: Envoy's ring hash ignores locality weights, and gRPC multiplies endpoint
+ * weights by them, so 1 keeps both on the same ring.
+ *
+ * A hashing balancer picks the priority by the request hash too, in proportion to each
+ * priority's health × overprovisioning_factor: with Envoy's 140, losing one of three replicas
+ * of priority 0 would send 7 % of every replica's users to priority 1. A consistent-hash backend
+ * with several priorities therefore gets a factor of 100 × the size of its largest priority,
+ * so priority 0 keeps all its users until its last replica is gone (unless the config says otherwise).
+ */
+function placedAssignment(name: string, endpoints: readonly PreparedEndpoint[], kind: NodeKind, backend: BackendSpec): ClusterLoadAssignment {
+  const priorities = [...new Set(endpoints.map((e) => e.priority ?? 0))].sort((a, b) => a - b);
+  const groups = new Map<string, { priority: number; zone?: string; lbEndpoints: LbEndpoint[] }>();
+  const sizes = new Map<number, number>();
+  for (const e of endpoints) {
+    const priority = priorities.indexOf(e.priority ?? 0);
+    const key = `${priority}|${e.zone ?? ''}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { priority, ...(e.zone !== undefined ? { zone: e.zone } : {}), lbEndpoints: [] };
+      groups.set(key, group);
+    }
+    group.lbEndpoints.push(lbEndpoint(e, kind));
+    sizes.set(priority, (sizes.get(priority) ?? 0) + 1);
+  }
+  const localities = [...groups.values()]
+    .sort((a, b) => a.priority - b.priority)
+    .map((g) => ({
+      locality: g.zone !== undefined ? { zone: g.zone } : {},
+      load_balancing_weight: { value: 1 },
+      ...(g.priority > 0 ? { priority: g.priority } : {}),
+      lb_endpoints: g.lbEndpoints,
+    }));
+  const out: ClusterLoadAssignment = { cluster_name: name, endpoints: localities };
+  const hashing = backend.balancer.type === 'ring_hash' || backend.balancer.type === 'maglev';
+  const factor = backend.overprovisioningFactor ?? (hashing && priorities.length > 1 ? 100 * Math.max(...sizes.values()) : undefined);
+  if (factor !== undefined) out.policy = { overprovisioning_factor: { value: factor } };
+  return out;
 }
 
 export function loadAssignment(name: string, lbEndpoints: LbEndpoint[]): ClusterLoadAssignment {

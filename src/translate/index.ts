@@ -12,7 +12,7 @@
  * `translateWithWarnings` returns for each thing left out or replaced.
  */
 import type { TetherConfig } from '../model/types';
-import type { EnvoyResources, ResolvedEndpoints, TranslateResult } from './types';
+import type { EnvoyResources, ResolvedEndpoints, TlsMaterial, TranslateResult } from './types';
 import { targetApi, targetKind, type NodeTarget } from './targets';
 import { clusters } from './cluster';
 import { assignmentNames } from './assignment-names';
@@ -23,8 +23,11 @@ import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
 import { clusterNameOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
+import { listenerSecrets } from './listener-edge';
 
-export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TranslateResult, TranslateWarning } from './types';
+const NO_TLS: TlsMaterial = new Map();
+
+export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TlsMaterial, TlsPair, TranslateResult, TranslateWarning } from './types';
 export { NODE_KINDS } from './types';
 export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type NodeTarget, type EnvoyFeatures, type TargetApi } from './targets';
 export { staticEndpoints } from './endpoint';
@@ -36,16 +39,24 @@ export { UnitMemo } from './unit-memo';
  * `target` is a kind of node ('envoy': the current Envoy API; 'grpc'), or an older Envoy API
  * level ('envoy-1.35', 'envoy-pre-1.35'; see targets.ts), which gets the best it supports.
  */
-export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget): EnvoyResources {
-  return translateWithWarnings(config, endpoints, target).resources;
+export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget, tls: TlsMaterial = NO_TLS): EnvoyResources {
+  return translateWithWarnings(config, endpoints, target, tls).resources;
 }
 
 /**
- * `translate`, plus what had to be dropped or replaced for this target (as data). With a
- * `memo` (unit-memo.ts: one per target, kept from version to version), units whose model
- * objects and inputs are unchanged are taken from the previous translation: same output.
+ * `translate`, plus what had to be dropped or replaced for this target (as data). `tls`: the
+ * certificate files of TLS listeners, read by the caller (resolve/tls-files.ts), for their SDS
+ * Secrets; Envoy nodes only. With a `memo` (unit-memo.ts: one per target, kept from version to
+ * version), units whose model objects and inputs are unchanged are taken from the previous
+ * translation: same output. Listeners and secrets are not memoized (few, and they read `tls`).
  */
-export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget, memo?: UnitMemo): TranslateResult {
+export function translateWithWarnings(
+  config: TetherConfig,
+  endpoints: ResolvedEndpoints,
+  target: NodeTarget,
+  tls: TlsMaterial = NO_TLS,
+  memo?: UnitMemo,
+): TranslateResult {
   const kind = targetKind(target);
   const api = targetApi(target);
   const warnings = new Warnings();
@@ -63,6 +74,10 @@ export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedE
     clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf),
     endpoints: sortedBy(memo, 'assignments', [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints], clusterNameOf),
   };
+  if (kind === 'envoy') {
+    const secrets = listenerSecrets(config.listeners, tls);
+    if (secrets.length > 0) resources.secrets = secrets;
+  }
   warnings.list.push(...endpointWarnings.list);
   return { resources, warnings: warnings.list };
 }

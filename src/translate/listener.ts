@@ -6,6 +6,7 @@ import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { Warnings } from './warnings';
+import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
 export function envoyListeners(config: TetherConfig): Listener[] {
@@ -19,11 +20,14 @@ function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
     codec_type: 'AUTO',
     ...rds(listener.name),
     http_filters: httpFilters({ config, kind: 'envoy', services }),
+    ...hcmEdgeFields(listener),
   };
+  const tls = downstreamTls(listener);
   return {
     name: listener.name,
     address: { socket_address: { address: listener.address, port_value: listener.port } },
-    filter_chains: [{ filters: [{ name: HTTP_CONNECTION_MANAGER_FILTER, typed_config: pack(HCM_TYPE, hcm) }] }],
+    ...listenerEdgeFields(listener),
+    filter_chains: [{ filters: [{ name: HTTP_CONNECTION_MANAGER_FILTER, typed_config: pack(HCM_TYPE, hcm) }], ...(tls ? { transport_socket: tls } : {}) }],
   };
 }
 

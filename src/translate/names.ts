@@ -52,3 +52,21 @@ export function stickyClusterName(service: string, route: string): string {
 export function ringShapeAssignmentName(backend: string, minRingSize: number): string {
   return `${backend}~ring${minRingSize}`;
 }
+
+export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
+export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
+export const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+export const STDOUT_ACCESS_LOG = 'envoy.access_loggers.stdout';
+export const STDOUT_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
+export const FILE_ACCESS_LOG = 'envoy.access_loggers.file';
+export const FILE_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
+export const DOWNSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+
+/**
+ * The SDS Secret holding a TLS listener's certificate (translate/listener-edge.ts). `~` cannot
+ * occur in Tether names, so it never collides with a listener, service or backend name.
+ */
+export function listenerSecretName(listener: string): string {
+  return `${listener}~tls`;
+}

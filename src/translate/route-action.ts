@@ -7,6 +7,7 @@ import { hashPolicies } from './hash-policy';
 import { sessionKeyHashPolicy } from './ext-proc';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';
 import { mirrorPolicies } from './mirror';
+import { retryPolicy } from './retry';
 import { stickyClusterName } from './names';
 import { durationFromMs } from './proto-values';
 import { usesStickyRing } from './sticky-split';
@@ -119,6 +120,10 @@ function finish(action: RouteAction, service: ServiceSpec, route: RouteSpec, kin
     // grpc-js-xds reads the deadline from max_stream_duration (gRFC A31), not `timeout`.
     if (kind === 'grpc') action.max_stream_duration = { max_stream_duration: durationFromMs(route.timeoutMs) };
     else action.timeout = durationFromMs(route.timeoutMs);
+  }
+  if (route.retries !== undefined) {
+    const retry = retryPolicy(route.retries, kind, warnings, path);
+    if (retry) action.retry_policy = retry;
   }
   const mirrors = mirrorPolicies(route.mirrors, kind, warnings, path);
   if (mirrors.length > 0) action.request_mirror_policies = mirrors;

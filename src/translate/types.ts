@@ -1,4 +1,4 @@
-import type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment } from '../envoy/messages';
+import type { Listener, RouteConfiguration, Cluster, ClusterLoadAssignment, Secret } from '../envoy/messages';
 
 /**
  * The two kinds of xDS client Tether serves. Envoy gets real listeners (address + port)
@@ -22,12 +22,26 @@ export interface ResolvedEndpoint {
 /** Backend name → its resolved endpoints, in config order. */
 export type ResolvedEndpoints = ReadonlyMap<string, readonly ResolvedEndpoint[]>;
 
+/** A TLS listener's certificate chain and private key, PEM, as read from its files (resolve/tls-files.ts). */
+export interface TlsPair {
+  readonly certificateChain: string;
+  readonly privateKey: string;
+}
+
+/** Listener name → its pair; only listeners with `tls` whose files were read. */
+export type TlsMaterial = ReadonlyMap<string, TlsPair>;
+
 /** Everything one kind of node is served, as typed Envoy messages. */
 export interface EnvoyResources {
   listeners: Listener[];
   routes: RouteConfiguration[];
   clusters: Cluster[];
   endpoints: ClusterLoadAssignment[];
+  /**
+   * SDS: the certificates of TLS listeners (Envoy nodes). Optional so that code which only
+   * shows or compares resources never meets key material: diffs and displays leave it out.
+   */
+  secrets?: Secret[];
 }
 
 /**

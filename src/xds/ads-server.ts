@@ -16,6 +16,7 @@ import { isRefused, type RefusedRequest } from './request-decoder';
 import { SotwStream } from './sotw-stream';
 import { createStreamLogLimits } from './stream-base';
 import { createStreamPacer } from './stream-pacer';
+import { StreamShares } from './stream-shares';
 
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -87,6 +88,8 @@ interface AdsStream<Req> {
 /** The ADS service (SotW and delta) over a snapshot source. Add it with `server.addService(definition, implementation)`. */
 export function createAdsService(options: AdsServerOptions): AdsService {
   const controlPlane = encodeControlPlane(options.controlPlaneId ?? 'tether');
+  // Per-snapshot state and encoded responses, shared by all of this service's streams.
+  const shares = new StreamShares(controlPlane);
   /** Open streams → ends the call with UNAVAILABLE. */
   const open = new Map<AdsStream<never>, () => void>();
   let closing = false;
@@ -172,6 +175,7 @@ export function createAdsService(options: AdsServerOptions): AdsService {
     logger: options.logger,
     status: options.status,
     controlPlane,
+    shares,
     fail,
     logLimits,
   });
@@ -185,8 +189,9 @@ export function createAdsService(options: AdsServerOptions): AdsService {
 
   return {
     definition: {
-      StreamAggregatedResources: method('StreamAggregatedResources', decodeDiscoveryRequest, encodeDiscoveryResponse),
-      DeltaAggregatedResources: method('DeltaAggregatedResources', decodeDeltaDiscoveryRequest, encodeDeltaDiscoveryResponse),
+      // Responses arrive encoded (`wire`, shared by the streams that send them); grpc-js frames them.
+      StreamAggregatedResources: method('StreamAggregatedResources', decodeDiscoveryRequest, (r: DiscoveryResponseOut) => r.wire ?? encodeDiscoveryResponse(r)),
+      DeltaAggregatedResources: method('DeltaAggregatedResources', decodeDeltaDiscoveryRequest, (r: DeltaDiscoveryResponseOut) => r.wire ?? encodeDeltaDiscoveryResponse(r)),
     },
     implementation,
     get streamCount() {

@@ -1,10 +1,10 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, type ResourceTypeUrl } from '../envoy/type-urls';
-import { encodeDeltaResource, type DeltaDiscoveryRequestIn, type DeltaDiscoveryResponseOut } from './discovery-codec';
+import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
 import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
-import { NO_NAMES, internNames, refsSubscribed } from './stream-plan';
+import { NO_NAMES, type SnapshotShare } from './stream-shares';
 
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
@@ -33,7 +33,9 @@ interface DeltaTypeState {
   /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
   dirty: boolean;
   /** The response in flight (one per type) and what it changes on the client once ACKed. */
-  pending?: { nonce: string; version: string; changes: Map<string, string> };
+  pending?: { nonce: string; version: string; changes: ReadonlyMap<string, string> };
+  /** Nonce of the last response of the type (a resend of the very same shared response needs another). */
+  lastNonce?: string;
   /**
    * Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): not resent
    * until the client ACKs a response of the type.
@@ -42,8 +44,9 @@ interface DeltaTypeState {
 }
 
 interface Changes {
-  updates: SnapshotResource[];
-  removals: string[];
+  /** Sorted by name. Shared lists (a snapshot-to-snapshot diff) when nothing was filtered out: keys of shared responses. */
+  updates: readonly SnapshotResource[];
+  removals: readonly string[];
   /** Something differs but the client rejected exactly that version: wait for a new snapshot. */
   blocked: boolean;
   /** Removals held back until no route can still point at them (CDS, EDS). */
@@ -55,28 +58,11 @@ const ALWAYS = (): boolean => true;
 
 const NO_CHANGES: Changes = Object.freeze({ updates: [], removals: [], blocked: false, withheld: 0 }) as Changes;
 
-/** (old map, new map) → the resources that changed between two snapshots; computed once for all streams. */
-const setDiffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, { updates: SnapshotResource[]; removals: string[] }>>();
-
-function diffSets(a: ReadonlyMap<string, SnapshotResource>, b: ReadonlyMap<string, SnapshotResource>): { updates: SnapshotResource[]; removals: string[] } {
-  let byB = setDiffs.get(a);
-  let d = byB?.get(b);
-  if (d) return d;
-  d = { updates: [], removals: [] };
-  for (const [name, r] of b) if (a.get(name)?.hash !== r.hash) d.updates.push(r);
-  for (const name of a.keys()) if (!b.has(name)) d.removals.push(name);
-  if (!byB) setDiffs.set(a, (byB = new WeakMap()));
-  byB.set(b, d);
-  return d;
-}
-
-/** envoy.service.discovery.v3.Resource bytes per snapshot resource, shared by every delta stream. */
-const resourceBytes = new WeakMap<SnapshotResource, Buffer>();
-
-function deltaResource(r: SnapshotResource): { resourceBytes: Buffer } {
-  let bytes = resourceBytes.get(r);
-  if (!bytes) resourceBytes.set(r, (bytes = encodeDeltaResource(r.name, r.hash, r.anyBytes)));
-  return { resourceBytes: bytes };
+/** `list` itself when `keep` keeps every entry (shared lists stay shared), else the kept entries. */
+function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
+  const i = list.findIndex((x) => !keep(x));
+  if (i < 0) return list;
+  return [...list.slice(0, i), ...list.slice(i + 1).filter(keep)];
 }
 
 function newState(): DeltaTypeState {
@@ -171,7 +157,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     st.nameBytes = nameBytes;
     if (!changing) return true;
     st.dirty = true;
-    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = internNames(names);
+    if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = this.shares.internNames(names);
     return true;
   }
 
@@ -202,6 +188,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
+    const share = this.shares.of(snapshot);
     // Asked only when a removal of something the client holds is pending (rare).
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
@@ -227,13 +214,13 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       // endpoints behind clusters in flight go out as updates only (Envoy drops a removed
       // cluster's endpoints itself).
       const holdRemovals = clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER;
-      const changes = this.changesFor(st, set, holdRemovals);
+      const changes = this.changesFor(share, typeUrl, st, holdRemovals);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
           applied = false;
           break;
         }
-        this.send(typeUrl, st, set, changes);
+        this.send(share, typeUrl, st, set, changes);
         applied = false;
         if (typeUrl === CLUSTER_TYPE) {
           clustersInFlight = true;
@@ -296,7 +283,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const st = this.types.get(t);
       if (!isSubscribed(st)) continue;
       if (st.pending) return false;
-      const c = this.changesFor(st, snapshot.sets[t], NEVER);
+      const c = this.changesFor(this.shares.of(snapshot), t, st, NEVER);
       if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
     }
     const rds = this.types.get(ROUTE_TYPE);
@@ -325,17 +312,18 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     return st.base?.get(name)?.hash ?? NOT_HELD;
   }
 
-  /** What the client lacks of `set` within its subscription. */
-  private changesFor(st: DeltaTypeState, set: ResourceSet, withholdRemovals: () => boolean): Changes {
+  /** What the client lacks of the snapshot's set of `typeUrl` within its subscription. */
+  private changesFor(share: SnapshotShare, typeUrl: ResourceTypeUrl, st: DeltaTypeState, withholdRemovals: () => boolean): Changes {
+    const set = share.snapshot.sets[typeUrl];
     if (!st.dirty && st.held.size === 0 && st.base) {
       // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
       if (st.base === set.resources) return NO_CHANGES;
-      const d = diffSets(st.base, set.resources);
-      const inScope = (name: string) => st.wildcard || st.names.has(name);
+      const d = share.diffFrom(typeUrl, st.base);
+      if (st.wildcard) return this.filter(st, d.updates, d.removals, withholdRemovals);
       return this.filter(
         st,
-        d.updates.filter((r) => inScope(r.name)),
-        d.removals.filter(inScope),
+        keepIf(d.updates, (r) => st.names.has(r.name)),
+        keepIf(d.removals, (name) => st.names.has(name)),
         withholdRemovals,
       );
     }
@@ -357,18 +345,21 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const heldNames = new Set([...(st.base?.keys() ?? []), ...st.held.keys()]);
       for (const name of heldNames) if (!set.resources.has(name) && !st.names.has(name)) consider(name, false);
     }
+    updates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    removals.sort();
     return this.filter(st, updates, removals, withholdRemovals);
   }
 
-  private filter(st: DeltaTypeState, updates: SnapshotResource[], removals: string[], withholdRemovals: () => boolean): Changes {
+  /** Drops what the client rejected and removals still withheld; sorted lists in, sorted lists out. */
+  private filter(st: DeltaTypeState, updates: readonly SnapshotResource[], removals: readonly string[], withholdRemovals: () => boolean): Changes {
     let blocked = false;
     let withheld = 0;
-    const u = updates.filter((r) => {
+    const u = keepIf(updates, (r) => {
       if (st.nacked.get(r.name) !== r.hash) return true;
       blocked = true;
       return false;
     });
-    const rm = removals.filter((name) => {
+    const rm = keepIf(removals, (name) => {
       if (st.nacked.get(name) === TOLD_ABSENT) {
         blocked = true;
         return false;
@@ -380,8 +371,6 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       }
       return true;
     });
-    u.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    rm.sort();
     return { updates: u, removals: rm, blocked, withheld };
   }
 
@@ -415,20 +404,24 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     }
   }
 
-  private send(typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+  private send(share: SnapshotShare, typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
     if (typeUrl === CLUSTER_TYPE) this.rewarmChangedClusters(st, changes.updates);
-    const nonce = String(++this.nonceCounter);
-    const pending = new Map<string, string>();
-    for (const r of changes.updates) pending.set(r.name, r.hash);
-    for (const name of changes.removals) pending.set(name, TOLD_ABSENT);
-    st.pending = { nonce, version: set.version, changes: pending };
+    // Streams in the same state send one shared response (same nonce, same bytes, same change list).
+    let response = share.deltaResponse(typeUrl, changes.updates, changes.removals, set.version, TOLD_ABSENT);
+    if (response.nonce === st.lastNonce) {
+      response = share.encodeDelta(typeUrl, changes.updates, changes.removals, set.version, `${response.nonce}.${++this.nonceCounter}`, TOLD_ABSENT);
+    }
+    const nonce = response.nonce;
+    st.lastNonce = nonce;
+    st.pending = { nonce, version: set.version, changes: response.changes };
     this.options.send({
       system_version_info: set.version,
       type_url: typeUrl,
       nonce,
-      resources: changes.updates.map(deltaResource),
+      resources: changes.updates.map((r) => share.deltaResource(r)),
       removed_resources: changes.removals,
-      control_plane: this.options.controlPlane,
+      control_plane: this.shares.controlPlane,
+      wire: response.wire,
     });
     this.logPush(typeUrl, { version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
@@ -446,7 +439,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       if (!referenced) continue;
       const set = snapshot.sets[typeUrl];
       const held = st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
-      if (!refsSubscribed(held, this.types.get(referenced))) return false;
+      if (!this.shares.of(snapshot).refsSubscribed(held, this.types.get(referenced))) return false;
     }
     return any;
   }

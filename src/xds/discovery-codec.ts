@@ -1,5 +1,5 @@
-import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
+import { fieldHeader, stringField, bytesField } from '../envoy/wire';
 import type { DeltaDiscoveryRequest } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest';
 import type { DiscoveryRequest } from '../generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { ClassifiableNode } from './node-kind';
@@ -50,6 +50,11 @@ export interface DiscoveryResponseOut {
   resources: readonly { readonly anyBytes: Buffer }[];
   /** Pre-encoded envoy.config.core.v3.ControlPlane (see encodeControlPlane). */
   control_plane?: Buffer;
+  /**
+   * The whole response already encoded (the fields above), shared by every stream that sends
+   * the same response (stream-shares.ts); encoded from the fields when absent.
+   */
+  wire?: Buffer;
 }
 
 /** A decoded DiscoveryResponse (tests and tools). */
@@ -67,9 +72,6 @@ const RESOURCES = 2;
 const TYPE_URL = 4;
 const NONCE = 5;
 const CONTROL_PLANE = 6;
-const LENGTH_DELIMITED = 2;
-
-const tag = (field: number): number => (field << 3) | LENGTH_DELIMITED;
 
 function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -85,36 +87,21 @@ function controlPlaneOf(o: Record<string, unknown>): { identifier: string } | nu
 }
 
 /**
- * Builds the response frame by concatenation: a small header written here, then for each
- * resource a tag, a length and the shared Any bytes. Pushing one snapshot to N clients thus
- * encodes each resource once (in buildSnapshot), not N times, and the framed resources of a
- * shared (frozen) list once per list.
+ * The response as bytes, by concatenation: the header fields written here around each
+ * resource's shared Any bytes (never re-encoded). `framed` is `framedResources(resources)`
+ * when the caller keeps it (stream-shares.ts does, per shared resource list).
  */
-export function encodeDiscoveryResponse(response: DiscoveryResponseOut): Buffer {
-  const head = protobuf.Writer.create();
-  head.uint32(tag(VERSION_INFO)).string(response.version_info);
-  const tail = protobuf.Writer.create();
-  tail.uint32(tag(TYPE_URL)).string(response.type_url);
-  tail.uint32(tag(NONCE)).string(response.nonce);
-  if (response.control_plane) tail.uint32(tag(CONTROL_PLANE)).bytes(response.control_plane);
-  return Buffer.concat([head.finish(), resourcesField(response.resources), tail.finish()]);
+export function encodeDiscoveryResponse(response: DiscoveryResponseOut, framed = framedResources(response.resources)): Buffer {
+  const tail = [stringField(TYPE_URL, response.type_url), stringField(NONCE, response.nonce)];
+  if (response.control_plane) tail.push(bytesField(CONTROL_PLANE, response.control_plane));
+  return Buffer.concat([stringField(VERSION_INFO, response.version_info), framed, ...tail]);
 }
 
-/** The `resources` fields of a response, per resource list: streams sent the same list share the bytes. */
-const resourceFields = new WeakMap<readonly { readonly anyBytes: Buffer }[], Buffer>();
-
-function resourcesField(resources: readonly { readonly anyBytes: Buffer }[]): Buffer {
-  let bytes = resourceFields.get(resources);
-  if (bytes) return bytes;
-  const chunks: Uint8Array[] = [];
-  for (const resource of resources) {
-    chunks.push(protobuf.Writer.create().uint32(tag(RESOURCES)).uint32(resource.anyBytes.length).finish());
-    chunks.push(resource.anyBytes);
-  }
-  bytes = Buffer.concat(chunks);
-  // Snapshot lists are frozen and shared (a wildcard stream sends the snapshot's own list).
-  if (Object.isFrozen(resources)) resourceFields.set(resources, bytes);
-  return bytes;
+/** The `resources` fields of a response (one tag and length before each resource's Any bytes). */
+export function framedResources(resources: readonly { readonly anyBytes: Buffer }[]): Buffer {
+  const chunks: Buffer[] = [];
+  for (const resource of resources) chunks.push(fieldHeader(RESOURCES, resource.anyBytes.length), resource.anyBytes);
+  return Buffer.concat(chunks);
 }
 
 /** envoy.config.core.v3.ControlPlane{identifier}, encoded once per server. */
@@ -167,6 +154,8 @@ export interface DeltaDiscoveryResponseOut {
   resources: readonly DeltaResourceOut[];
   removed_resources: readonly string[];
   control_plane?: Buffer;
+  /** The whole response already encoded, shared by the streams that send it (see DiscoveryResponseOut.wire). */
+  wire?: Buffer;
 }
 
 /** A decoded DeltaDiscoveryResponse (tests and tools). */
@@ -209,29 +198,18 @@ function deltaFieldNumbers(): NonNullable<typeof deltaFields> {
  */
 export function encodeDeltaResource(name: string, version: string, anyBytes: Buffer): Buffer {
   const f = deltaFieldNumbers().resource;
-  const head = protobuf.Writer.create();
-  head.uint32(tag(f.name!)).string(name);
-  head.uint32(tag(f.version!)).string(version);
-  head.uint32(tag(f.resource!)).uint32(anyBytes.length);
-  return Buffer.concat([head.finish(), anyBytes]);
+  return Buffer.concat([stringField(f.name!, name), stringField(f.version!, version), fieldHeader(f.resource!, anyBytes.length), anyBytes]);
 }
 
 export function encodeDeltaDiscoveryResponse(response: DeltaDiscoveryResponseOut): Buffer {
   const f = deltaFieldNumbers().response;
-  const chunks: Uint8Array[] = [];
-  const head = protobuf.Writer.create();
-  if (response.system_version_info) head.uint32(tag(f.system_version_info!)).string(response.system_version_info);
-  chunks.push(head.finish());
-  for (const r of response.resources) {
-    chunks.push(protobuf.Writer.create().uint32(tag(f.resources!)).uint32(r.resourceBytes.length).finish());
-    chunks.push(r.resourceBytes);
-  }
-  const tail = protobuf.Writer.create();
-  tail.uint32(tag(f.type_url!)).string(response.type_url);
-  for (const name of response.removed_resources) tail.uint32(tag(f.removed_resources!)).string(name);
-  tail.uint32(tag(f.nonce!)).string(response.nonce);
-  if (response.control_plane) tail.uint32(tag(f.control_plane!)).bytes(response.control_plane);
-  chunks.push(tail.finish());
+  const chunks: Buffer[] = [];
+  if (response.system_version_info) chunks.push(stringField(f.system_version_info!, response.system_version_info));
+  for (const r of response.resources) chunks.push(fieldHeader(f.resources!, r.resourceBytes.length), r.resourceBytes);
+  chunks.push(stringField(f.type_url!, response.type_url));
+  for (const name of response.removed_resources) chunks.push(stringField(f.removed_resources!, name));
+  chunks.push(stringField(f.nonce!, response.nonce));
+  if (response.control_plane) chunks.push(bytesField(f.control_plane!, response.control_plane));
   return Buffer.concat(chunks);
 }
 

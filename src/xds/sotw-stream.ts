@@ -9,10 +9,9 @@ import {
 } from '../envoy/type-urls';
 import type { DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
+import type { SnapshotShare } from './stream-shares';
 import {
   NO_NAMES,
-  clustersUpdated,
-  internNames,
   createPlanner,
   isApplied,
   isSubscribed,
@@ -89,7 +88,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
     // An ACK repeats the whole subscription: keep the current (interned) set when it is unchanged.
     const same = !wildcard && names.length === st.names.size && names.every((n) => st.names.has(n));
-    const nameSet = wildcard ? NO_NAMES : same ? st.names : internNames(names);
+    const nameSet = wildcard ? NO_NAMES : same ? st.names : this.shares.internNames(names);
     // Name sets are interned: equal names ⇔ the same set.
     const changed = wildcard !== st.wildcard || nameSet !== st.names;
     if (st.requested && changed) st.forceResponse = true;
@@ -114,7 +113,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
   protected evaluate(): void {
     const snapshot = this.snapshot;
     if (!snapshot || this.closed) return;
-    const planOf = createPlanner(snapshot, this.types);
+    const planOf = createPlanner(this.shares.of(snapshot), this.types);
     let blocked: ResourceTypeUrl | undefined;
     let clustersInFlight = false;
     for (const typeUrl of PUSH_ORDER) {
@@ -129,7 +128,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       }
       if (st.sentVersion !== plan.version || st.forceResponse) {
         if (!st.ready) break;
-        this.send(typeUrl, st, plan);
+        this.send(typeUrl, st, plan, planOf.share);
       }
       if (st.ackedVersion === plan.version && st.sentVersion === plan.version) continue;
       if (typeUrl === CLUSTER_TYPE && st.sentVersion === plan.version && st.nackedVersion !== plan.version) {
@@ -142,8 +141,15 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }
 
-  private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan): void {
-    const nonce = String(++this.nonceCounter);
+  private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan, share: SnapshotShare): void {
+    // Streams in the same state send one shared response (same nonce, same bytes); a stream
+    // resending exactly its last response needs a nonce of its own for it.
+    const shared = share.sotwResponse(typeUrl, plan.resources, plan.version);
+    let { nonce, wire } = shared;
+    if (nonce === st.sentNonce) {
+      nonce = `${shared.nonce}.${++this.nonceCounter}`;
+      wire = share.encodeSotw(typeUrl, plan.resources, plan.version, nonce);
+    }
     st.sentVersion = plan.version;
     st.sentNonce = nonce;
     st.ready = false;
@@ -152,7 +158,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // Envoy re-warms an updated cluster and waits for its ClusterLoadAssignment, but does
       // not ask for it again (envoy#13009, go-control-plane#245): resend EDS after such a CDS.
       const eds = this.types.get(ENDPOINT_TYPE);
-      if (this.kind === 'envoy' && eds && clustersUpdated(st.lastSent, plan.resources)) eds.forceResponse = true;
+      if (this.kind === 'envoy' && eds && share.updatedBetween(st.lastSent, plan.resources)) eds.forceResponse = true;
     }
     // What the client holds of these types decides when dropped clusters may go (stream-plan.ts).
     if (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) st.lastSent = plan.resources;
@@ -161,7 +167,8 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       type_url: typeUrl,
       nonce,
       resources: plan.resources,
-      control_plane: this.options.controlPlane,
+      control_plane: this.shares.controlPlane,
+      wire,
     });
     this.logPush(typeUrl, { version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) });
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, plan.version, nonce));

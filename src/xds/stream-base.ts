@@ -9,6 +9,7 @@ import type { ErrorDetail, RequestNode } from './discovery-codec';
 import { XDS_LIMITS, truncateText } from './limits';
 import { classifyNode, nodeTarget } from './node-kind';
 import type { NodeStatusListener } from './node-status';
+import { StreamShares } from './stream-shares';
 
 export interface StreamBaseOptions {
   streamId: string;
@@ -18,6 +19,11 @@ export interface StreamBaseOptions {
   status?: NodeStatusListener;
   /** Pre-encoded envoy.config.core.v3.ControlPlane put in every response. */
   controlPlane?: Buffer;
+  /**
+   * What the server's streams share (per-snapshot plans, diffs, encoded responses); its
+   * control plane is the one responses carry. Default: the stream's own (nothing shared).
+   */
+  shares?: StreamShares;
   /** Ends the call with an error status (the stream closes itself afterwards). */
   fail(code: GrpcStatus, details: string): void;
   /**
@@ -60,6 +66,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   private blockedKey?: string;
   private nodeIdValue?: string;
   private readonly logLimits: StreamLogLimits;
+  protected readonly shares: StreamShares;
 
   constructor(
     protected readonly options: Options,
@@ -67,6 +74,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   ) {
     this.log = options.logger.child({ stream: options.streamId });
     this.logLimits = options.logLimits ?? createStreamLogLimits();
+    this.shares = options.shares ?? new StreamShares(options.controlPlane);
   }
 
   get streamId(): string {

@@ -1,5 +1,6 @@
-import type { Snapshot, SnapshotResource } from '../cache/snapshot';
+import type { SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
+import { NO_NAMES, type SnapshotShare } from './stream-shares';
 import { REFERENCED_TYPE } from '../cache/references';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 
@@ -45,9 +46,13 @@ export interface Plan {
   retained: number;
 }
 
-export type Planner = (typeUrl: ResourceTypeUrl) => Plan;
+export interface Planner {
+  (typeUrl: ResourceTypeUrl): Plan;
+  /** The snapshot's share the plans come from. */
+  readonly share: SnapshotShare;
+}
 
-export const NO_NAMES: ReadonlySet<string> = new Set();
+export { NO_NAMES };
 
 export function newTypeState(): TypeState {
   return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
@@ -60,13 +65,14 @@ export function isSubscribed(st: TypeState | undefined): st is TypeState {
 const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Plans for one snapshot and one moment of a stream's state, each computed once. */
-export function createPlanner(snapshot: Snapshot, types: TypeStates): Planner {
+export function createPlanner(share: SnapshotShare, types: TypeStates): Planner {
   const plans = new Map<ResourceTypeUrl, Plan>();
-  const planOf: Planner = (t) => {
+  const planOf = ((t: ResourceTypeUrl) => {
     let plan = plans.get(t);
-    if (!plan) plans.set(t, (plan = planFor(t, snapshot, types, planOf)));
+    if (!plan) plans.set(t, (plan = planFor(t, share, types, planOf)));
     return plan;
-  };
+  }) as Planner;
+  (planOf as { share: SnapshotShare }).share = share;
   return planOf;
 }
 
@@ -79,74 +85,24 @@ export function createPlanner(snapshot: Snapshot, types: TypeStates): Planner {
  * are kept in CDS (a SotW CDS response that omits a cluster deletes it) until the client
  * can no longer be routing to them: see clustersReleasable. Then CDS is sent without them.
  */
-function planFor(typeUrl: ResourceTypeUrl, snapshot: Snapshot, types: TypeStates, planOf: Planner): Plan {
-  const set = snapshot.sets[typeUrl];
+function planFor(typeUrl: ResourceTypeUrl, share: SnapshotShare, types: TypeStates, planOf: Planner): Plan {
+  const set = share.snapshot.sets[typeUrl];
   const st = types.get(typeUrl) as TypeState;
   // A wildcard stream shares the snapshot's own sorted list; streams subscribing to the same
   // names (interned sets) share one list and version per snapshot.
-  const named = st.wildcard ? undefined : subscribedOf(set.resources, st.names);
+  const named = st.wildcard ? undefined : share.subscribed(typeUrl, st.names);
   let resources: readonly SnapshotResource[] = named ? named.resources : set.list;
   let retained = 0;
-  if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0 && !clustersReleasable(snapshot, st, types, planOf)) {
-    const kept = [...resources];
-    for (const r of st.lastSent) {
-      if (!set.resources.has(r.name) && (st.wildcard || st.names.has(r.name))) {
-        kept.push(r);
-        retained++;
-      }
+  if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0) {
+    // Usually nothing was dropped: that check is shared by the streams holding the same list.
+    const dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => st.wildcard || st.names.has(r.name));
+    if (dropped.length > 0 && !clustersReleasable(share, st, types, planOf)) {
+      resources = [...resources, ...dropped].sort(byName);
+      retained = dropped.length;
     }
-    if (retained > 0) resources = kept.sort(byName);
   }
   const version = retained > 0 ? resourcesVersion(resources) : named ? named.version : set.version;
   return { version, resources, retained };
-}
-
-const subscribedMemo = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlySet<string>, { resources: readonly SnapshotResource[]; version: string }>>();
-
-/** The subscribed resources of a snapshot set, sorted, and their version; once per (set, name set). */
-function subscribedOf(
-  resources: ReadonlyMap<string, SnapshotResource>,
-  names: ReadonlySet<string>,
-): { resources: readonly SnapshotResource[]; version: string } {
-  let byNames = subscribedMemo.get(resources);
-  const known = byNames?.get(names);
-  if (known) return known;
-  const out: SnapshotResource[] = [];
-  for (const name of [...names].sort()) {
-    const r = resources.get(name);
-    if (r) out.push(r);
-  }
-  const entry = { resources: Object.freeze(out), version: resourcesVersion(out) };
-  if (!byNames) subscribedMemo.set(resources, (byNames = new WeakMap()));
-  byNames.set(names, entry);
-  return entry;
-}
-
-/** Interned name sets: streams subscribing to the same names share one frozen Set (memory, and memo hits). */
-const internedSets = new Map<string, WeakRef<ReadonlySet<string>>>();
-const internCleanup = new FinalizationRegistry<string>((key) => {
-  if (!internedSets.get(key)?.deref()) internedSets.delete(key);
-});
-
-export function internNames(names: Iterable<string>): ReadonlySet<string> {
-  const sorted = [...new Set(names)].sort();
-  if (sorted.length === 0) return NO_NAMES;
-  const key = sorted.join('\n');
-  const existing = internedSets.get(key)?.deref();
-  if (existing) return existing;
-  const set: ReadonlySet<string> = Object.freeze(new Set(sorted));
-  internedSets.set(key, new WeakRef(set));
-  internCleanup.register(set, key);
-  return set;
-}
-
-const deliveredMemo = new WeakMap<readonly SnapshotResource[], ReadonlyMap<string, string>>();
-
-/** name → content hash of a sent list (lists are shared by streams, so is this map). */
-function hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string> {
-  let m = deliveredMemo.get(list);
-  if (!m) deliveredMemo.set(list, (m = new Map(list.map((r) => [r.name, r.hash]))));
-  return m;
 }
 
 /**
@@ -158,7 +114,7 @@ function hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string
  * getting the route, and until they hold both they still route by the old cluster (grpc-js-xds
  * publishes a route only with every cluster it names resolved, endpoints included).
  */
-function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeStates, planOf: Planner): boolean {
+function clustersReleasable(share: SnapshotShare, cds: TypeState, types: TypeStates, planOf: Planner): boolean {
   for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
     const st = types.get(t);
     if (isSubscribed(st) && st.ackedVersion !== planOf(t).version) return false;
@@ -166,55 +122,12 @@ function clustersReleasable(snapshot: Snapshot, cds: TypeState, types: TypeState
   if (!isSubscribed(types.get(ROUTE_TYPE))) return true;
   if (cds.ackedVersion !== cds.sentVersion) return false;
   const routes = planOf(ROUTE_TYPE).resources;
-  const clusters = snapshot.sets[CLUSTER_TYPE].resources;
-  if (!routedDelivered('clusters', routes, cds.lastSent, clusters, clusters)) return false;
+  if (!share.routedDelivered('clusters', routes, cds.lastSent)) return false;
   const eds = types.get(ENDPOINT_TYPE);
   if (!isSubscribed(eds)) return true;
   if (eds.ackedVersion !== eds.sentVersion) return false;
-  return routedDelivered('endpoints', routes, eds.lastSent, clusters, snapshot.sets[ENDPOINT_TYPE].resources);
-}
-
-type Memo = WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>;
-const routedMemo: Readonly<Record<'clusters' | 'endpoints', Memo>> = { clusters: new WeakMap(), endpoints: new WeakMap() };
-
-/**
- * Every cluster the routes name (`what` clusters: `sent` is a CDS response), or every
- * ClusterLoadAssignment those clusters name (endpoints: `sent` is an EDS response), was
- * delivered at its current version (`current`, the snapshot's resources of that type). The
- * route list (per snapshot and name set) and the sent lists are shared by streams, so
- * thousands of streams in the same state check it once.
- */
-function routedDelivered(
-  what: 'clusters' | 'endpoints',
-  routes: readonly SnapshotResource[],
-  sent: readonly SnapshotResource[],
-  clusters: ReadonlyMap<string, SnapshotResource>,
-  current: ReadonlyMap<string, SnapshotResource>,
-): boolean {
-  const memo = routedMemo[what];
-  let bySent = memo.get(routes);
-  const known = bySent?.get(sent);
-  if (known !== undefined) return known;
-  const delivered = hashesOf(sent);
-  const isCurrent = (name: string): boolean => {
-    const r = current.get(name);
-    return !r || delivered.get(name) === r.hash;
-  };
-  let ok = true;
-  outer: for (const route of routes) {
-    for (const cluster of route.refs) {
-      // A cluster's refs are the names of its endpoints (its EDS service_name).
-      const names = what === 'clusters' ? [cluster] : (clusters.get(cluster)?.refs ?? []);
-      if (!names.every(isCurrent)) {
-        ok = false;
-        break outer;
-      }
-    }
-  }
-  // Routes, clusters and endpoints of one snapshot: the route list identifies the snapshot.
-  if (!bySent) memo.set(routes, (bySent = new WeakMap()));
-  bySent.set(sent, ok);
-  return ok;
+  // Route, cluster and sent lists are shared by streams: thousands in the same state check it once.
+  return share.routedDelivered('endpoints', routes, eds.lastSent);
 }
 
 /**
@@ -233,42 +146,7 @@ export function isApplied(types: TypeStates, planOf: Planner): boolean {
     if (st.forceResponse || st.ackedVersion !== plan.version || st.sentVersion !== plan.version) return false;
     const referenced = REFERENCED_TYPE[typeUrl];
     const dst = referenced && types.get(referenced);
-    if (!refsSubscribed(plan.resources, dst)) return false;
+    if (!planOf.share.refsSubscribed(plan.resources, dst)) return false;
   }
   return any;
-}
-
-/** (resources, subscribed names) → whether every reference is subscribed; both sides are shared, immutable objects. */
-const refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
-
-/**
- * True if every resource a group refers to is subscribed in `dst` (undefined: nothing of that
- * type is subscribed). Remembered per (resource list, name set): thousands of streams holding
- * the same snapshot list and subscribing to the same names check it once.
- */
-export function refsSubscribed(resources: readonly SnapshotResource[], dst: { requested: boolean; wildcard: boolean; names: ReadonlySet<string> } | undefined): boolean {
-  if (dst?.requested && dst.wildcard) return true;
-  const names = dst?.requested ? dst.names : NO_NAMES;
-  let byNames = refsMemo.get(resources);
-  const known = byNames?.get(names);
-  if (known !== undefined) return known;
-  let ok = true;
-  outer: for (const r of resources) {
-    for (const ref of r.refs) {
-      if (!names.has(ref)) {
-        ok = false;
-        break outer;
-      }
-    }
-  }
-  if (!byNames) refsMemo.set(resources, (byNames = new WeakMap()));
-  byNames.set(names, ok);
-  return ok;
-}
-
-/** True if `next` holds a cluster that `previous` had with other content. */
-export function clustersUpdated(previous: readonly SnapshotResource[], next: readonly SnapshotResource[]): boolean {
-  if (previous.length === 0) return false;
-  const before = new Map(previous.map((r) => [r.name, r.hash]));
-  return next.some((r) => before.has(r.name) && before.get(r.name) !== r.hash);
 }

@@ -59,8 +59,8 @@ describe('reading', () => {
   });
 
   it('GetStatus with no node connected', async () => {
-    expect(await h.api.GetStatus({})).toEqual({ current_version: '1', nodes: [] });
-    expect(await h.api.GetStatus({ node_kind: 'grpc' })).toEqual({ current_version: '1', nodes: [] });
+    expect(await h.api.GetStatus({})).toEqual({ current_version: '1', nodes: [], store: '', stale: '', instance: '' });
+    expect(await h.api.GetStatus({ node_kind: 'grpc' })).toEqual({ current_version: '1', nodes: [], store: '', stale: '', instance: '' });
   });
 });
 

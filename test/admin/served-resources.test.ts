@@ -42,7 +42,7 @@ describe('GetServedResources', () => {
     expect(res).toMatchObject({ version: '1', node_kind: 'envoy', node_connected: false });
     expect(res.resources.map((r) => `${r.type} ${r.name}`)).toEqual(['CDS shop-v1', 'EDS shop-v1', 'LDS http', 'RDS http']);
     const snapshot = h.tether.cache.get('envoy')!;
-    expect(res.type_versions).toEqual({ CDS: snapshot.sets[CLUSTER_TYPE].version, EDS: expect.any(String), LDS: expect.any(String), RDS: expect.any(String) });
+    expect(res.type_versions).toEqual({ CDS: snapshot.sets[CLUSTER_TYPE].version, EDS: expect.any(String), LDS: expect.any(String), RDS: expect.any(String), SDS: expect.any(String) });
     const cluster = JSON.parse(res.resources[0]!.json);
     expect(cluster).toMatchObject({ name: 'shop-v1', type: 'EDS', connect_timeout: '1s' });
     expect(res.resources[0]!.version).toBe(snapshot.sets[CLUSTER_TYPE].resources.get('shop-v1')!.hash);

@@ -47,11 +47,19 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     const line = /^x-user=alice → hash (0x[0-9a-f]{16}) → ring entry (\d+)\/1026 → (10\.0\.0\.[123]:8080) \(backend shop-v1\)$/m.exec(text.stdout);
     expect(line, text.stdout).not.toBeNull();
     expect(text.stdout).toMatch(/^service shop, envoy nodes, config version 1\nroute main\n/);
+    // The picked cluster's exact ring shares: every replica, adding up to the whole ring.
+    const shares = /^ring shares: (.*)$/m.exec(text.stdout);
+    expect(shares, text.stdout).not.toBeNull();
+    const parts = shares![1]!.split(', ').map((p) => /^(10\.0\.0\.[123]:8080) (\d+\.\d{3}) %$/.exec(p));
+    expect(parts.map((p) => p?.[1]).sort()).toEqual(['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
+    expect(parts.reduce((sum, p) => sum + Number(p![2]), 0)).toBeCloseTo(100, 1);
 
     const json = await tether(['explain', 'shop', '-H', 'x-user: alice', '--kind', 'grpc', '-o', 'json']);
     expect(json.code, json.stderr).toBe(0);
     const res = JSON.parse(json.stdout);
     expect(res).toMatchObject({ node_kind: 'grpc', route: 'main', predictable: true, request_hash: line![1], pick: { address: line![3], index: Number(line![2]) } });
+    expect(res.pick.shares.map((x: { address: string }) => x.address).sort()).toEqual(['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
+    expect(res.pick.shares.reduce((sum: number, x: { share: number }) => sum + x.share, 0)).toBeCloseTo(1, 9);
   });
 
   it('explain: no key → random; the cookie Envoy would generate; unknown service fails', async () => {

@@ -14,6 +14,7 @@ function node(overrides: Partial<NodeInfo__Output>): NodeInfo__Output {
     connected_at: ts('2026-01-02T03:04:05Z'),
     stream_id: '1',
     types: [],
+    instance: '',
     ...overrides,
   };
 }
@@ -74,6 +75,9 @@ describe('mutation output', () => {
 describe('status and history tables', () => {
   it('status: one row per stream, acked versions shortened, NACK errors', () => {
     const res: GetStatusResponse__Output = {
+      store: '/data',
+      stale: '',
+      instance: '',
       current_version: '3',
       nodes: [
         node({
@@ -94,7 +98,27 @@ describe('status and history tables', () => {
         '',
       ].join('\n'),
     );
-    expect(formatStatus({ current_version: '1', nodes: [] })).toBe('current version 1; 0 streams\n');
+    expect(formatStatus({ current_version: '1', nodes: [], store: '', stale: '', instance: '' })).toBe('current version 1; 0 streams\n');
+  });
+
+  it('status of several instances: which instance each stream is on, and a stale instance says why', () => {
+    const res: GetStatusResponse__Output = {
+      current_version: '7',
+      store: 'etcd://127.0.0.1:2379/tether',
+      stale: 'stale since 2026-12-06T01:00:00.000Z: etcd is unavailable',
+      instance: 'a',
+      nodes: [node({ applied_version: '7', instance: 'a' }), node({ node_id: 'envoy-2', stream_id: 'b/4', applied_version: '7', instance: 'b' })],
+    };
+    expect(formatStatus(res)).toBe(
+      [
+        'current version 7 (instance a, etcd://127.0.0.1:2379/tether); 2 streams',
+        'STALE: this instance refuses edits and serves its last version: stale since 2026-12-06T01:00:00.000Z: etcd is unavailable',
+        'NODE     KIND   STREAM  APPLIED  LDS  RDS  CDS  EDS  NACK  INSTANCE',
+        'envoy-1  envoy  1       7        -    -    -    -          a',
+        'envoy-2  envoy  b/4     7        -    -    -    -          b',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('history: newest first, current marked', () => {

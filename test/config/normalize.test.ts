@@ -16,7 +16,18 @@ backends:
     endpoints: ["10.0.0.1:8080", { address: "[::1]:8081", weight: 3 }, "replica-2.shop.svc:8080"]
 `;
     const expected: TetherConfig = {
-      listeners: [{ name: 'http', address: '0.0.0.0', port: 10000 }],
+      listeners: [
+        {
+          name: 'http',
+          address: '0.0.0.0',
+          port: 10000,
+          // Envoy's edge-proxy guide and its own defaults (config/listener-schema.ts).
+          clientAddress: { trustedHops: 0 },
+          limits: { connectionBufferBytes: 32768, maxHeaders: 100, maxRequestHeadersKb: 60 },
+          timeouts: { idleMs: 3_600_000, streamIdleMs: 300_000, requestMs: 300_000, requestHeadersMs: 10_000 },
+          accessLog: { format: 'json' },
+        },
+      ],
       services: [
         {
           name: 'shop',

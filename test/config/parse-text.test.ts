@@ -103,7 +103,7 @@ describe('shipped configs', () => {
   it('the built-in default config is valid and matches its description', () => {
     expect(parseConfigText(DEFAULT_CONFIG_YAML).ok).toBe(true);
     const config = defaultConfig();
-    expect(config.listeners).toEqual([{ name: 'http', address: '0.0.0.0', port: 10000 }]);
+    expect(config.listeners).toMatchObject([{ name: 'http', address: '0.0.0.0', port: 10000 }]);
     const demo = config.services[0]!;
     expect(demo.name).toBe('demo');
     expect(demo.domains).toEqual(['*']);
@@ -159,6 +159,9 @@ describe('shipped configs', () => {
     expect(load('header-affinity.yaml').backends[0]!.endpoints).toHaveLength(3);
     expect(load('cookie-affinity.yaml').services[0]!.affinity!.keys[0]).toMatchObject({ kind: 'cookie', ttlMs: 3_600_000, path: '/' });
     expect(load('client-ip-affinity.yaml').services[0]!.affinity!.keys).toEqual([{ kind: 'clientIp', terminal: true }]);
+    const [https, lb] = load('edge-gateway.yaml').listeners;
+    expect([https!.clientAddress, https!.tls?.certificateFile.endsWith('/tls/gateway.crt'), https!.accessLog]).toEqual([{ trustedHops: 0 }, true, { format: 'json' }]);
+    expect([lb!.clientAddress, lb!.timeouts?.requestMs, lb!.accessLog]).toEqual([{ trustedHops: 1 }, 0, { format: 'text', path: '/dev/stdout' }]);
 
     const ab = load('header-prefix-canary.yaml').services[0]!;
     expect(ab.routes[0]!.match.headers).toEqual([{ name: 'userhash', invert: false, ignoreCase: false, prefix: '101' }]);

@@ -141,6 +141,7 @@ const KINDS_OF_RESOURCE: ReadonlyArray<[keyof EnvoyResources, EnvoyMessageName, 
   ['routes', 'envoy.config.route.v3.RouteConfiguration', 'name'],
   ['clusters', 'envoy.config.cluster.v3.Cluster', 'name'],
   ['endpoints', 'envoy.config.endpoint.v3.ClusterLoadAssignment', 'cluster_name'],
+  ['secrets', 'envoy.extensions.transport_sockets.tls.v3.Secret', 'name'],
 ];
 
 /**
@@ -151,7 +152,7 @@ export function conformanceProblems(resources: EnvoyResources): string[] {
   const problems: string[] = [];
   for (const [list, typeName, nameField] of KINDS_OF_RESOURCE) {
     const type = lookupEnvoyType(typeName);
-    resources[list].forEach((resource, i) => {
+    (resources[list] ?? []).forEach((resource, i) => {
       const label = `${list}[${String((resource as Record<string, unknown>)[nameField] ?? i)}]`;
       let bytes: Buffer;
       try {

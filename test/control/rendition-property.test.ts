@@ -23,9 +23,16 @@ import { NODE_KINDS, translateWithWarnings } from '../../src/translate';
 import { MemoryStore } from './memory-store';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
+/**
+ * tls-listener names certificate files that exist only where its golden output was made (the
+ * golden test translates it without reading them); the publisher reads them, so it is left out
+ * here. The listener and its SDS secret are translated afresh every time (no unit memo), so the
+ * certificates are no input of a memoised unit.
+ */
+const NEEDS_FILES = new Set(['tls-listener']);
 const cases = fs
   .readdirSync(GOLDEN)
-  .filter((c) => fs.existsSync(path.join(GOLDEN, c, 'input.yaml')))
+  .filter((c) => fs.existsSync(path.join(GOLDEN, c, 'input.yaml')) && !NEEDS_FILES.has(c))
   .sort();
 
 /** Deterministic DNS: a name resolves to one or two addresses derived from it. */

@@ -112,6 +112,15 @@ describe.skipIf(!envoyAvailable())('ext_proc session keys through a real Envoy',
     }
   });
 
+  it("a JSON body near the source's maxBytes (64 KiB) is keyed, though the listener's connection buffer is the edge's 32 KiB", async () => {
+    const user = users(false, 1)[0]!;
+    const body = JSON.stringify({ model: 'm', user, messages: [{ role: 'user', content: 'x'.repeat(60 * 1024) }] });
+    expect(body.length).toBeGreaterThan(48 * 1024);
+    const reply = seen(await chat({ headers: { 'content-type': 'application/json' }, body }));
+    expect(reply.session).toBe(user);
+    expect(reply.replica).toBe(seen(await chat({ headers: bearer(user) })).replica);
+  });
+
   it('a request with no key gets a minted cookie, and the next request with it sticks to the same replica', async () => {
     const first = await chat();
     const set = first.headers['set-cookie'] ?? [];

@@ -45,7 +45,8 @@ async function npmStart(env: Record<string, string>, timeoutMs: number): Promise
 }
 
 describe('a fresh clone', () => {
-  afterAll(() => removeTempDir(dir));
+  // A clone with node_modules is hundreds of MB: removing it takes a while on a loaded machine.
+  afterAll(() => removeTempDir(dir), 120_000);
 
   it('serves with `npm start`, then starts again in seconds without reinstalling', async () => {
     const cloned = spawnSync('git', ['clone', '--quiet', ROOT, clone], { encoding: 'utf8', timeout: 60_000 });

@@ -32,7 +32,7 @@ backends:
 
 interface Line {
   msg: string;
-  level: number;
+  level: string;
   [key: string]: unknown;
 }
 
@@ -118,7 +118,7 @@ describe.skipIf(!fs.existsSync(BIN))('a key file that disappears (real binary)',
     fs.rmSync(secretFile);
     fs.writeFileSync(path.join(dir, 'config.yaml'), config(8082));
     await tether.waitFor((l) => l.msg === 'config applied' && l.version === 2);
-    const kept = await tether.waitFor((l) => l.level === 50 && l.file === secretFile);
+    const kept = await tether.waitFor((l) => l.level === 'error' && l.file === secretFile);
     expect(kept.msg).toMatch(/cannot be read \(ENOENT\); KEEPING the keys loaded from it earlier/);
     expect(await keyFor(tether.client, token)).toBe('alice');
     await stop(tether.child);
@@ -126,7 +126,7 @@ describe.skipIf(!fs.existsSync(BIN))('a key file that disappears (real binary)',
     // Restart with the file still gone: version 2 is served; only this JWT source fails (fail-open: no key).
     tether = await serve();
     await tether.waitFor((l) => l.msg === 'config restored' && l.version === 2);
-    const unusable = await tether.waitFor((l) => l.level === 50 && l.file === secretFile);
+    const unusable = await tether.waitFor((l) => l.level === 'error' && l.file === secretFile);
     expect(unusable.msg).toMatch(/cannot be read \(ENOENT\); JWT sources verifying with it reject every token/);
     expect(await keyFor(tether.client, token)).toBeUndefined();
 

@@ -9,13 +9,12 @@ import {
   ringShares,
   type AffinityEndpoint,
 } from '../../src/affinity';
-import { buildSnapshot } from '../../src/cache/snapshot';
-import { createTetherMetrics, type ServedResources } from '../../src/metrics';
+import { createTetherMetrics } from '../../src/metrics';
 import type { TetherConfig } from '../../src/model/types';
-import { staticEndpoints, translate } from '../../src/translate';
-import { NODE_KINDS, type EnvoyResources, type NodeKind } from '../../src/translate/types';
+import { staticEndpoints } from '../../src/translate';
 import { validConfig } from '../control/explain-helpers';
 import { samples } from './exposition';
+import { servedResources } from './served-resources';
 
 beforeAll(() => initHashing());
 
@@ -47,18 +46,7 @@ function doc(overrides: { shopEndpoints?: unknown[]; extraService?: boolean } = 
   };
 }
 
-function served(config: TetherConfig): ServedResources {
-  const endpoints = staticEndpoints(config);
-  const resources = new Map<NodeKind, EnvoyResources>();
-  const snapshots = new Map(
-    NODE_KINDS.map((kind) => {
-      const r = translate(config, endpoints, kind);
-      resources.set(kind, r);
-      return [kind, buildSnapshot(r, kind, '1')] as const;
-    }),
-  );
-  return { resources, snapshots };
-}
+const served = servedResources;
 
 /** The config's endpoints of `backend` as src/affinity takes them. */
 function endpointsOf(config: TetherConfig, backend: string): AffinityEndpoint[] {

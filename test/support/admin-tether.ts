@@ -16,6 +16,8 @@ export interface AdminTether {
   currentVersion(): number;
   /** The current config document (the file shape), read in-process. */
   document(): Record<string, unknown>;
+  /** Ids of the xDS nodes connected now. */
+  nodeIds(): string[];
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startAdminTether(configText: string, options: { tls?: TlsF
     cache: tether.cache,
     currentVersion: () => tether.manager.current().version,
     document: () => JSON.parse(JSON.stringify(tether.manager.current().document)) as Record<string, unknown>,
+    nodeIds: () => tether.registry.list().map((n) => n.nodeId),
     close: () => h.close(),
   };
 }

@@ -56,7 +56,9 @@ export interface EnvoyOptions {
   /** Tether's ext_proc port on 127.0.0.1 (the bootstrap's tether-extproc cluster); default: xdsPort + 2 is NOT assumed, the cluster then points at a closed port. */
   extProcPort?: number;
   /** Which bootstrap file of envoy/: default sidecar. */
-  bootstrap?: 'sidecar' | 'gateway';
+  bootstrap?: 'sidecar' | 'gateway' | 'sidecar-ha';
+  /** sidecar-ha: every Tether instance's xDS port, in the file's endpoint order (xdsPort is then unused). */
+  xdsPorts?: number[];
   /** node.id; default a unique one. */
   nodeId?: string;
   /** DELTA_GRPC instead of GRPC for ADS. */
@@ -80,14 +82,24 @@ function pointCluster(bootstrap: Json, name: string, port: number): void {
   if (!cluster) throw new Error(`bootstrap has no static cluster ${name}`);
   // The files name Tether by DNS (`tether`); tests reach it on loopback.
   cluster.type = 'STATIC';
-  cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: '127.0.0.1', port_value: port };
+  // One endpoint, also where the file lists several (sidecar-ha.yaml).
+  cluster.load_assignment.endpoints[0].lb_endpoints = [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }];
+}
+
+/** A cluster with several endpoints (envoy/sidecar-ha.yaml): one per port, in order. */
+function pointClusterAt(bootstrap: Json, name: string, ports: number[]): void {
+  const cluster = (bootstrap.static_resources?.clusters as Json[] | undefined)?.find((c) => c.name === name);
+  if (!cluster) throw new Error(`bootstrap has no static cluster ${name}`);
+  cluster.type = 'STATIC';
+  cluster.load_assignment.endpoints[0].lb_endpoints = ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
 }
 
 /** The repository's bootstrap file, parsed and patched for a test. */
 export function testBootstrap(options: EnvoyOptions & { nodeId: string }): Json {
   const file = path.join(ROOT, 'envoy', `${options.bootstrap ?? 'sidecar'}.yaml`);
   const bootstrap = parse(fs.readFileSync(file, 'utf8')) as Json;
-  pointCluster(bootstrap, 'tether-xds', options.xdsPort);
+  if (options.xdsPorts) pointClusterAt(bootstrap, 'tether-xds', options.xdsPorts);
+  else pointCluster(bootstrap, 'tether-xds', options.xdsPort);
   // A closed port when no ext_proc server is given: the cluster stays valid, calls fail.
   pointCluster(bootstrap, 'tether-extproc', options.extProcPort ?? 1);
   bootstrap.node.id = options.nodeId;

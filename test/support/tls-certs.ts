@@ -62,3 +62,16 @@ export function makeTestPki(): TestPki {
     otherKey: p('intruder.key'),
   };
 }
+
+/**
+ * Another server certificate for 127.0.0.1/localhost with a fresh key, signed by `pki`'s CA
+ * (certificate rotation). Returns its PEM file paths, in `pki.dir`.
+ */
+export function issueServerCert(pki: TestPki, name: string): { cert: string; key: string } {
+  const p = (file: string) => path.join(pki.dir, file);
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: pki.dir, stdio: 'pipe' });
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${name}`);
+  fs.writeFileSync(p(`${name}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  run('x509', '-req', '-in', p(`${name}.csr`), '-CA', pki.ca, '-CAkey', p('test-ca.key'), '-CAcreateserial', '-out', p(`${name}.crt`), '-days', '2', '-extfile', p(`${name}.ext`));
+  return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
+}

@@ -6,6 +6,7 @@ import { MAX_CONFIG_TEXT_BYTES } from '../../admin/change-requests';
 import { objectToStruct, structToObjectOrThrow } from '../../admin/convert';
 import { formatErrors } from '../../config';
 import { parseYaml } from '../../config/yaml-source';
+import { versionArg } from '../args';
 import { CliError } from '../errors';
 import { type CliIo, mutationOptions, printMutation, runWithClient, withConnectionOptions, withMutationOptions } from './common';
 
@@ -45,10 +46,13 @@ export function addConfigCommands(program: Command, io: CliIo): void {
   });
 
   withConnectionOptions(
-    program.command('get').description('print the served config: YAML with a "# version N" header, or -o json (the document, ready for `apply -f`)'),
-  ).action(async (_flags: unknown, command: Command) => {
+    program
+      .command('get')
+      .description('print the served config: YAML with a "# version N" header, or -o json (the document, ready for `apply -f`)')
+      .option('--version <n>', 'an earlier version from the history (`tether history`), as it was accepted', versionArg),
+  ).action(async (flags: { version?: string }, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
-      const res = await ctx.client.call('GetConfig', {});
+      const res = await ctx.client.call('GetConfig', flags.version ? { version: flags.version } : {});
       const document = structToObjectOrThrow(res.config, ['config']);
       if (ctx.output === 'json') {
         ctx.io.stdout(`${JSON.stringify(document, null, 2)}\n`);

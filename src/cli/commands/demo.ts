@@ -1,7 +1,14 @@
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { COMPOSE_PORTS, DEMO_LOAD, type DemoPorts } from '../../demo/topology';
-import { portArg, positiveIntArg } from '../args';
+import { portArg, positiveDurationArg, positiveIntArg } from '../args';
+
+/** The load client reports every N whole seconds. */
+function wholeSecondsArg(value: string): number {
+  const ms = positiveDurationArg(value);
+  if (ms % 1000 !== 0) throw new InvalidArgumentError('must be whole seconds (e.g. 5s)');
+  return ms / 1000;
+}
 
 interface DemoFlags {
   stateDir: string;
@@ -42,7 +49,7 @@ export function createDemoCommand(): Command {
     .option('--no-load', 'do not start the load client')
     .option('--rps <n>', 'load client: requests per second', positiveIntArg, DEMO_LOAD.rps)
     .option('--users <n>', 'load client: users (x-user user-0 …)', positiveIntArg, DEMO_LOAD.users)
-    .option('--interval <seconds>', 'load client: seconds between report lines', positiveIntArg, DEMO_LOAD.interval)
+    .addOption(new Option('--interval <duration>', 'load client: time between report lines, whole seconds (e.g. 5s)').argParser(wholeSecondsArg).default(DEMO_LOAD.interval, `${DEMO_LOAD.interval}s`))
     .action(async (flags: DemoFlags) => {
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { startDemo } = require('../../demo/run-demo') as typeof import('../../demo/run-demo');

@@ -42,6 +42,7 @@ interface ExplainFlags {
   remoteAddress?: string;
   localAddress?: string;
   kind?: string;
+  listener?: string;
 }
 
 export function explainRequest(service: string, flags: ExplainFlags): ExplainRequest {
@@ -57,11 +58,14 @@ export function explainRequest(service: string, flags: ExplainFlags): ExplainReq
     path: flags.path ?? '',
     connection_remote: flags.remoteAddress ?? '',
     connection_local: flags.localAddress ?? '',
+    listener: flags.listener ?? '',
   };
 }
 
 // Doubles arrive as numbers (or "NaN"/"Infinity" strings, which never occur here).
 const percent = (share: number | string): string => `${(Number(share) * 100).toFixed(1)} %`;
+/** Exact ring shares, as the web console shows them. */
+const exactPercent = (share: number | string): string => `${(Number(share) * 100).toFixed(3)} %`;
 
 function keyText(step: HashStepInfo__Output): string {
   const [kind, name] = step.key.includes(':') ? [step.key.slice(0, step.key.indexOf(':')), step.key.slice(step.key.indexOf(':') + 1)] : [step.key, ''];
@@ -73,6 +77,13 @@ function where(pick: PickInfo__Output): string {
   const slot = pick.balancer === 'maglev' ? `maglev slot ${pick.index}/${pick.size}` : `ring entry ${pick.index}/${pick.size}`;
   const backends = pick.backends.length > 0 ? ` (backend ${pick.backends.join(', ')})` : '';
   return `${slot} → ${pick.address}${backends}`;
+}
+
+/** What outlier detection, a failed health check or a drain would do to this request. */
+function fallbackLine(pick: PickInfo__Output): string | undefined {
+  if (!pick.fallback_address) return undefined;
+  const backends = pick.fallback_backends.length > 0 ? ` (backend ${pick.fallback_backends.join(', ')})` : '';
+  return `fallback: ${pick.fallback_address}${backends}, while ${pick.address} is ejected, unhealthy or drained`;
 }
 
 /** The human form: the route, then `x-user=alice → hash 0x… → ring entry 12/1024 → 10.0.0.2:8080 (backend shop-v1)`. */
@@ -90,6 +101,13 @@ export function formatExplain(res: ExplainResponse__Output): string {
   const hash = res.request_hash ? ` → hash ${res.request_hash}` : '';
   if (res.pick) {
     out.push(`${keys}${hash} → ${where(res.pick)}`);
+    const fallback = fallbackLine(res.pick);
+    if (fallback) out.push(fallback);
+    if (res.pick.retry_address) {
+      const backends = res.pick.retry_backends.length > 0 ? ` (backend ${res.pick.retry_backends.join(', ')})` : '';
+      out.push(`retry: ${res.pick.retry_address}${backends}, the next replica on the ring (previous_hosts)`);
+    }
+    if (res.pick.shares.length > 0) out.push(`${res.pick.balancer === 'maglev' ? 'table' : 'ring'} shares: ${res.pick.shares.map((s) => `${s.address} ${exactPercent(s.share)}`).join(', ')}`);
   } else if (res.weighted_clusters.length > 0) {
     if (res.steps.length > 0) out.push(`${keys}${hash}`);
     for (const c of res.weighted_clusters) out.push(`  ${c.cluster} ${percent(c.share)}${c.pick ? `: ${where(c.pick)}` : ''}`);
@@ -109,7 +127,8 @@ export function formatWhatIf(res: WhatIfResponse__Output): string {
   const kinds = res.node_kinds.length > 0 ? res.node_kinds : [res.node_kind];
   if (res.kinds_from === 'connected') out.push(`for ${kindList(kinds)} nodes: the kinds connected now (--kind to choose)`);
   if (res.kinds_from === 'served') out.push(`for ${kindList(kinds)} nodes: none is connected; the kinds the config serves (--kind to choose)`);
-  if (!res.changed) out.push(`no change: the config would stay as version ${res.version}`);
+  // An ejection changes no config but moves sessions: its routes are the answer.
+  if (!res.changed && res.routes.length === 0) out.push(`no change: the config would stay as version ${res.version}`);
   for (const kind of kinds) {
     const routes = res.routes.filter((r) => (r.node_kind || res.node_kind) === kind);
     for (const r of routes) out.push(formatImpact(r, res));
@@ -181,7 +200,7 @@ const withWhatIfOptions = (command: Command): Command =>
   withConnectionOptions(
     command
       .addOption(kindOption('measure for'))
-      .option('--samples <n>', 'synthetic sessions per route (default 100,000)', uint32Arg)
+      .option('--samples <n>', 'synthetic sessions per route (default 100,000, at most 200,000)', uint32Arg)
       .addOption(new Option('--session <value>', "a real session to place, by its key's value (e.g. a user id; repeatable): listed if it moves").argParser(collect))
       .option('--sessions-file <file>', 'sessions to place, one value per line (- for stdin)'),
   );
@@ -203,10 +222,11 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       .addOption(new Option('-H, --header <name=value>', 'a request header, e.g. -H x-user=alice (repeatable)').argParser(collect))
       .addOption(new Option('--cookie <name=value>', 'a cookie (repeatable)').argParser(collect))
       .addOption(new Option('--query <name=value>', 'a query parameter (repeatable)').argParser(collect))
-      .option('--client-ip <ip>', 'the client IP Envoy hashes: the last X-Forwarded-For address if the request has one, else the socket\'s')
+      .option('--client-ip <ip>', "the client's socket (peer) IP; with -H x-forwarded-for=..., explain applies the listener's trusted hops as Envoy does")
       .option('--path <path>', 'the request path (with a query string if you like); default /')
       .option('--remote-address <ip:port>', "the client's socket address (to predict a cookie Envoy generates)")
       .option('--local-address <ip:port>', 'the listener address the client connected to (with --remote-address)')
+      .option('--listener <name>', 'Envoy: the listener the request arrives on (default: the first serving the service)')
       .addOption(kindOption('explain for')),
   ).action(async (service: string, flags: ExplainFlags, command: Command) => {
     await runWithClient(command, io, async (ctx) => {
@@ -244,6 +264,15 @@ export function addExplainCommands(program: Command, io: CliIo): void {
       });
     });
   }
+
+  withWhatIfOptions(
+    whatIf
+      .command('eject')
+      .description('a replica failing (ejected by outlier detection or failing health checks) in every backend that lists it; the config stays as it is')
+      .argument('<address>', '"ip:port" of the replica, as the endpoints list it'),
+  ).action(async (address: string, flags: WhatIfFlags, command: Command) => {
+    await runWithClient(command, io, (ctx) => runWhatIf(ctx, { ...whatIfBase(flags), eject_endpoint: { address } }));
+  });
 
   withWhatIfOptions(
     whatIf

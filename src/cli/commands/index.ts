@@ -7,6 +7,9 @@ import { addStatusCommands } from './status';
 import { addTrafficCommands } from './traffic';
 import { addVersionCommands } from './versions';
 import { addVerifyCommand } from './verify';
+import { addVersionCommand } from './version';
+import { addProxyConfigCommand } from './proxy-config';
+import { addTranslateCommands } from './translate';
 
 export { type CliIo, processIo } from './common';
 export { WAIT_EXIT } from './status';
@@ -21,4 +24,7 @@ export function addAdminCommands(program: Command, io: CliIo = processIo): void 
   addStatusCommands(program, io);
   addExplainCommands(program, io);
   addVerifyCommand(program, io);
+  addProxyConfigCommand(program, io);
+  addTranslateCommands(program, io);
+  addVersionCommand(program, io);
 }

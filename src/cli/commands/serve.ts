@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { TlsFiles } from '../../admin/tls';
 import { CONFIG_SOURCE_MODES, type ConfigSourceMode } from '../../control/config-source';
 import { DEFAULT_PORTS } from '../../ports';
-import { listenOptions, nonNegativeIntArg, positiveIntArg } from '../args';
+import { durationArg, listenOptions, positiveDurationArg, wholeSecondsArg, positiveIntArg } from '../args';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from '../store-options';
 
 const DEFAULT_PUSH_DEBOUNCE_MS = 100;
 
@@ -18,8 +19,11 @@ function tlsFiles(prefix: string, o: { cert?: string; key?: string; ca?: string 
   return { cert: o.cert, key: o.key, ...(o.ca ? { ca: o.ca } : {}) };
 }
 
-interface ServeOptions {
+interface ServeOptions extends EtcdFlags {
   config?: string;
+  store?: string;
+  instanceName?: string;
+  nodeStatusTtl?: number;
   dataDir: string;
   historyLimit: number;
   startNewHistory?: boolean;
@@ -44,6 +48,8 @@ interface ServeOptions {
   extProcPort: number;
   secretsDir?: string;
   metricsPort: number;
+  console: boolean;
+  consoleOpen?: boolean;
   pushDebounce: number;
   resolveInterval: number;
   hostsFile?: string;
@@ -60,7 +66,11 @@ export function createServeCommand(): Command {
     .option('--data-dir <dir>', 'config history (file store) and generated admin token [env TETHER_DATA_DIR]', env.TETHER_DATA_DIR ?? '.tether')
     .option('--history-limit <n>', 'config versions kept for rollback', positiveIntArg, 50)
     .option('--config-source <mode>', "who wins between --config and the admin API: auto (a file change that would drop admin edits is refused), file (the file only; admin edits refused), api (the file only seeds an empty history) [env TETHER_CONFIG_SOURCE]", configSourceArg, env.TETHER_CONFIG_SOURCE ?? 'auto')
-    .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen');
+    .option('--start-new-history', 'the data dir had a history that is lost (every version file corrupt or gone): start a new one from --config, numbered after the last version seen')
+    .option('--store <url>', 'share the config history with other instances in etcd: etcd://host:port[,host:port…]/prefix (etcds:// for TLS); default: the file store in --data-dir [env TETHER_STORE]', env.TETHER_STORE)
+    .option('--instance-name <name>', 'this instance in status, with --store etcd://… (default <hostname>:<xds port>) [env TETHER_INSTANCE_NAME]', env.TETHER_INSTANCE_NAME)
+    .option('--node-status-ttl <duration>', 'with --store etcd://…: how long this instance\'s nodes stay in other instances\' status after it dies (whole seconds, e.g. 10s)', wholeSecondsArg(1, 86_400), 10);
+  addEtcdOptions(command);
   listenOptions(command, { prefix: 'xds', what: 'xDS (ADS)', env: 'TETHER_XDS', host: '0.0.0.0', port: DEFAULT_PORTS.xds })
     .option('--xds-tls-cert <file>', 'TLS certificate for the xDS port')
     .option('--xds-tls-key <file>', 'TLS key for the xDS port')
@@ -74,6 +84,8 @@ export function createServeCommand(): Command {
     .option('--admin-tls-ca <file>', 'CA for admin client certificates (mTLS)')
     .option('--no-metrics', 'do not serve the Prometheus endpoint');
   listenOptions(command, { prefix: 'metrics', what: 'Prometheus endpoint (GET /metrics)', env: 'TETHER_METRICS', host: '0.0.0.0', port: DEFAULT_PORTS.metrics })
+    .option('--no-console', 'do not serve the web console (/console/ on the metrics port)')
+    .option('--console-open', 'the web console needs no token from loopback clients (demos on this machine); others still need the admin token')
     .option('--no-ext-proc', 'do not serve the ext_proc session-key server');
   listenOptions(command, {
     prefix: 'ext-proc',
@@ -85,8 +97,8 @@ export function createServeCommand(): Command {
   });
   return command
     .option('--secrets-dir <dir>', "directory ext_proc key files (hmacSecretFile, jwksFile) must be inside; relative paths are relative to it (default: the config file's directory, else the data dir's parent) [env TETHER_SECRETS_DIR]", env.TETHER_SECRETS_DIR)
-    .option('--push-debounce <ms>', 'after a push, coalesce further config changes for this long into one push (0: push each at once)', nonNegativeIntArg, DEFAULT_PUSH_DEBOUNCE_MS)
-    .option('--resolve-interval <ms>', 'how often DNS endpoints are re-resolved', positiveIntArg, 30_000)
+    .addOption(new Option('--push-debounce <duration>', 'after a push, coalesce further config changes for this long into one push, e.g. 200ms (0: push each at once)').argParser(durationArg).default(DEFAULT_PUSH_DEBOUNCE_MS, '100ms'))
+    .addOption(new Option('--resolve-interval <duration>', 'how often DNS endpoints are re-resolved, e.g. 30s').argParser(positiveDurationArg).default(30_000, '30s'))
     .option('--hosts-file <file>', 'static names for endpoints, hosts(5) form (IP name…), looked up before DNS')
     .option('--log-level <level>', 'pino log level [env TETHER_LOG_LEVEL]', env.TETHER_LOG_LEVEL ?? 'info')
     .action(async (opts: ServeOptions) => {
@@ -100,10 +112,15 @@ export function createServeCommand(): Command {
         const xdsTls = tlsFiles('xds', { cert: opts.xdsTlsCert, key: opts.xdsTlsKey, ca: opts.xdsTlsCa });
         const adminTls = tlsFiles('admin', { cert: opts.adminTlsCert, key: opts.adminTlsKey, ca: opts.adminTlsCa });
         const lookup = opts.hostsFile ? hostsLookup(readHostsFile(opts.hostsFile)) : undefined;
+        if (opts.store !== undefined && etcdConnection(opts.store, opts) === undefined) throw new Error(`--store ${opts.store}: expected etcd://host:port[,host:port…]/prefix (the file store is --data-dir)`);
+        const etcd = etcdConnection(opts.store, opts);
         const tether = await startTether({
           ...(opts.config ? { configPath: opts.config } : {}),
           dataDir: opts.dataDir,
           historyLimit: opts.historyLimit,
+          ...(etcd
+            ? { etcd: { connection: etcd, nodeStatusTtlSeconds: opts.nodeStatusTtl ?? 10, ...(opts.instanceName ? { instance: opts.instanceName } : {}) } }
+            : {}),
           ...(opts.startNewHistory ? { startNewHistory: true } : {}),
           configSource: opts.configSource as ConfigSourceMode,
           xdsHost: opts.xdsHost,
@@ -119,6 +136,7 @@ export function createServeCommand(): Command {
               }
             : false,
           metrics: opts.metrics ? { host: opts.metricsHost, port: opts.metricsPort } : false,
+          console: opts.console ? { open: opts.consoleOpen === true } : false,
           extProc: opts.extProc ? { host: opts.extProcHost, port: opts.extProcPort } : false,
           ...(opts.secretsDir ? { secretsDir: opts.secretsDir } : {}),
           pushDebounceMs: opts.pushDebounce,

@@ -117,13 +117,15 @@ function hashKeyOf(lb: LbEndpoint__Output): string | undefined {
 }
 
 /**
- * The assignment's endpoints in EDS order (localities in order, then their endpoints), as
- * the balancer library takes them: DRAINING (and any health other than UNKNOWN/HEALTHY) is
- * marked drained, which both clients exclude.
+ * The assignment's endpoints per priority (0 first), each in EDS order (localities in order,
+ * then their endpoints), as the balancer library takes them: DRAINING (and any health other
+ * than UNKNOWN/HEALTHY) is marked drained, which both clients exclude.
  */
-export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean): AffinityEndpoint[] {
-  const out: AffinityEndpoint[] = [];
+export function endpointsByPriority(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean): AffinityEndpoint[][] {
+  const byPriority = new Map<number, AffinityEndpoint[]>();
   for (const locality of cla?.endpoints ?? []) {
+    const list = byPriority.get(locality.priority) ?? [];
+    byPriority.set(locality.priority, list);
     for (const lb of locality.lb_endpoints) {
       const socket = lb.endpoint?.address?.socket_address;
       if (!socket) continue;
@@ -131,10 +133,33 @@ export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined,
       if (lb.health_status !== 'UNKNOWN' && lb.health_status !== 'HEALTHY') endpoint.drain = true;
       const hashKey = hashKeyOf(lb) ?? (useHostname && lb.endpoint?.hostname ? lb.endpoint.hostname : undefined);
       if (hashKey !== undefined) endpoint.hashKey = hashKey;
-      out.push(endpoint);
+      list.push(endpoint);
     }
   }
-  return out;
+  return [...byPriority.entries()].sort((a, b) => a[0] - b[0]).map(([, list]) => list);
+}
+
+/**
+ * The endpoints a hashing balancer places sessions on while they are all healthy: those of the
+ * first priority with a live (not drained) endpoint. Envoy and gRPC build one ring per priority
+ * and send a session to a lower one only as the higher one loses health (with Tether's
+ * overprovisioning for consistent-hash backends, only once it has no healthy endpoint left).
+ */
+export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean): AffinityEndpoint[] {
+  const priorities = endpointsByPriority(cla, useHostname);
+  return priorities.find((list) => list.some((e) => !e.drain)) ?? priorities[0] ?? [];
+}
+
+/**
+ * Where sessions go when `address` is out (ejected by outlier detection, failing its health
+ * checks, or drained): its own priority without it, or the next priority with a live endpoint
+ * when it was the last one. Envoy rebuilds the ring from the healthy hosts, so each of the
+ * replica's sessions moves to the replica of the next ring entry; the others stay.
+ */
+export function endpointsWithout(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean, address: string | ReadonlySet<string>): AffinityEndpoint[] {
+  const out = typeof address === 'string' ? (a: string) => a === address : (a: string) => address.has(a);
+  const priorities = endpointsByPriority(cla, useHostname).map((list) => list.map((e) => (out(`${e.ip}:${e.port}`) ? { ...e, drain: true } : e)));
+  return priorities.find((list) => list.some((e) => !e.drain)) ?? [];
 }
 
 export interface RouteKeys {

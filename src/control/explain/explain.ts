@@ -5,17 +5,23 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
+import { createPicker, explain as explainPick, hex64, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys, type ClusterBalancer } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';
 import { assignmentOf, type WireResources } from './wire';
+import { attributedAddress, ENVOY_DEFAULT_POLICY, type ClientAddressPolicy } from './client-address';
 
 /** A request's session-key material (see AffinityRequest), for one service and kind of node. */
-export type ExplainQuery = AffinityRequest & { service: string; kind: NodeKind };
+export type ExplainQuery = AffinityRequest & {
+  service: string;
+  kind: NodeKind;
+  /** Envoy nodes: the listener the request arrives on; absent → the first serving the service. */
+  listener?: string;
+};
 
 export interface PickOutcome {
   cluster: string;
@@ -27,6 +33,16 @@ export interface PickOutcome {
   size: number;
   /** The ring entry's hash, "0x…" (ring hash only). */
   entryHash?: string;
+  /**
+   * Where the request goes while `address` is out (ejected, failing health checks, drained):
+   * Envoy rebuilds the ring (or table) from the healthy replicas; a gRPC client walks its ring
+   * to the next entry of another replica. Absent when nothing is left.
+   */
+  fallback?: { address: string; backends: string[] };
+  /** Ring hash on Envoy: where a retry with the previous_hosts predicate goes (the next entry of another replica). */
+  retry?: { address: string; backends: string[] };
+  /** Every replica's exact share of the ring / table (set when the picker is known). */
+  shares?: Array<{ address: string; backends: string[]; share: number }>;
 }
 
 export interface HashStepOutcome {
@@ -137,11 +153,11 @@ interface Placement {
 
 /** Where `request` lands in `cluster` (all of its non-drained endpoints assumed reachable). */
 function placeIn(cluster: string, keys: readonly AffinityKey[], request: AffinityRequest, query: ExplainQuery, ctx: ExplainContext): Placement & { explained?: ReturnType<typeof explainPick> } {
-  const served = ctx.resources.clusters.get(cluster);
-  if (!served) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
-  const lb = clusterBalancer(served, query.kind);
-  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
-  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...cachedPicker(ctx, query.kind, cluster, () => createPicker(endpoints, lb.balancer, { flavour: query.kind })) });
+  const balancing = clusterPicker(ctx, query.kind, cluster);
+  if (!balancing) return { reason: `cluster ${cluster} is not served to ${query.kind} nodes`, notes: [] };
+  const served = ctx.resources.clusters.get(cluster)!;
+  const { lb, endpoints, picker: current } = balancing;
+  const explained = explainPick({ keys, request, flavour: query.kind, endpoints, balancer: lb.balancer, ...(current ? { picker: current } : {}) });
   if (lb.unsupported) return { reason: lb.unsupported, notes: lb.notes, explained };
   const generated = explained.steps.find((s) => s.outcome === 'unpredictable');
   if (generated) {
@@ -150,7 +166,49 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
     return { reason, notes: lb.notes, explained };
   }
   if (!explained.location) return { reason: explained.reason ?? 'no pick', notes: lb.notes, explained };
-  return { pick: pickOutcome(cluster, explained.location, ctx.owners), notes: lb.notes, explained };
+  const pick = pickOutcome(cluster, explained.location, ctx.owners);
+  const walked = explained.hash !== undefined ? current?.walk?.(explained.hash, pick.address) : undefined;
+  if (walked !== undefined) {
+    if (query.kind === 'grpc') pick.fallback = { address: walked, backends: ctx.owners(walked) };
+    else pick.retry = { address: walked, backends: ctx.owners(walked) };
+  }
+  // Envoy; or a gRPC client whose ring has no other replica (the next priority then serves).
+  if (explained.hash !== undefined && pick.fallback === undefined) {
+    const address = pick.address;
+    const buildWithout = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
+    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, buildWithout).picker : buildWithout();
+    const fallback = picker?.pick(explained.hash);
+    if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
+  }
+  if (current) pick.shares = [...current.shares()].map(([address, share]) => ({ address, backends: ctx.owners(address), share }));
+  return { pick, notes: lb.notes, explained };
+}
+
+export interface ClusterPicker {
+  lb: ClusterBalancer;
+  endpoints: AffinityEndpoint[];
+  /** Undefined when the balancer does not hash. */
+  picker?: Picker;
+}
+
+/**
+ * The balancer a node of `kind` runs for a served cluster, built once per `ctx.pickers`; also
+ * what the web console draws, so its rings are the ones Explain picks from. Undefined when
+ * the cluster is not served to that kind.
+ */
+export function clusterPicker(ctx: ExplainContext, kind: NodeKind, cluster: string): ClusterPicker | undefined {
+  const served = ctx.resources.clusters.get(cluster);
+  if (!served) return undefined;
+  const lb = clusterBalancer(served, kind);
+  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
+  if (!ctx.pickers) {
+    const picker = createPicker(endpoints, lb.balancer, { flavour: kind });
+    return { lb, endpoints, ...(picker ? { picker } : {}) };
+  }
+  const key = `${kind}/${cluster}`;
+  if (!ctx.pickers.has(key)) ctx.pickers.set(key, createPicker(endpoints, lb.balancer, { flavour: kind }));
+  const picker = ctx.pickers.get(key);
+  return { lb, endpoints, ...(picker ? { picker } : {}) };
 }
 
 function cachedPicker(ctx: ExplainContext, kind: string, cluster: string, build: () => Picker | undefined): { picker?: Picker } {
@@ -173,8 +231,19 @@ function routeNotes(route: Route__Output): string[] {
   return notes;
 }
 
+/**
+ * `clientIp` (or the connection's remote address) is the peer; X-Forwarded-For comes from the
+ * request headers; the listener's policy says which of them Envoy attributes the request to.
+ */
+function clientAddressOf(query: ExplainQuery, policy: ClientAddressPolicy | undefined) {
+  const peerText = query.clientIp || query.connection?.remote;
+  const peer = peerText ? splitHostPort(peerText)?.ip : undefined;
+  const xff = Object.entries(query.headers ?? {}).find(([name]) => name.toLowerCase() === 'x-forwarded-for')?.[1];
+  return attributedAddress(policy ?? ENVOY_DEFAULT_POLICY, peer, xff);
+}
+
 export function explainRequest(query: ExplainQuery, ctx: ExplainContext): ExplainOutcome {
-  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind);
+  const { routeConfig, virtualHost } = servedService(ctx.resources, query.service, query.kind, query.listener);
   if (query.kind === 'envoy' && query.path?.includes('#')) {
     // Envoy's connection manager refuses a fragment in :path (measured with Envoy 1.40:
     // test/envoy-real/affinity.test.ts); nothing is routed or hashed.
@@ -209,6 +278,13 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
   const { keys, notes: keyNotes } = routeKeys(action.hash_policy);
   const request = affinityRequest(query, params);
   outcome.notes.push(...keyNotes, ...routeNotes(route));
+  if (query.kind === 'envoy' && keys.some((k) => k.kind === 'clientIp')) {
+    // The listener decides which address a clientIp key hashes: the peer or an X-Forwarded-For entry.
+    const attributed = clientAddressOf(query, ctx.resources.clientAddress?.get(routeConfig));
+    if (attributed.ip === undefined) delete request.clientIp;
+    else request.clientIp = attributed.ip;
+    outcome.notes.push(`client address: ${attributed.source}`);
+  }
 
   const absorb = (placed: ReturnType<typeof placeIn>) => {
     const e = placed.explained;
@@ -228,6 +304,9 @@ export function explainRequest(query: ExplainQuery, ctx: ExplainContext): Explai
     outcome.cluster = action.cluster;
     const placed = placeIn(action.cluster, keys, request, query, ctx);
     absorb(placed);
+    // Where a retry goes matters only on a route that retries on another replica.
+    const retriesElsewhere = (action.retry_policy?.retry_host_predicate ?? []).some((p) => p.name === 'envoy.retry_host_predicates.previous_hosts');
+    if (placed.pick && !retriesElsewhere) delete placed.pick.retry;
     if (placed.pick) outcome.pick = placed.pick;
     else outcome.reason = placed.reason;
     return outcome;

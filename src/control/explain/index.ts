@@ -3,15 +3,17 @@
  * and how a proposed change moves sticky sessions. Pure (no I/O); the admin API feeds it the
  * translated resources of the current (and proposed) config. `await initHashing()` first.
  */
-export { wireResources, type WireResources } from './wire';
+export { assignmentOf, wireResources, wireResourcesInTurns, type WireResources } from './wire';
 export { servedService, endpointOwners, type EndpointOwners, type ServedService } from './served-service';
 export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
 export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
 export {
+  clusterPicker,
   explainRequest,
   formatPercent,
   hashHex,
   mergedQuery,
+  type ClusterPicker,
   type ExplainContext,
   type ExplainOutcome,
   type ExplainQuery,
@@ -23,6 +25,7 @@ export {
   routeImpacts,
   plannedImpacts,
   MAX_WHAT_IF_SAMPLES,
+  type PlannedImpact,
   type BackendShareOutcome,
   type ReplicaShareOutcome,
   type RouteImpactOutcome,
@@ -30,5 +33,6 @@ export {
   type WhatIfOptions,
   type WhatIfSide,
 } from './what-if';
+export { runSampleJob, type SampleJob, type SampleResult, type SampleSide } from './what-if-sampling';
 export { proposeConfig, type Proposal, type ProposedChange } from './proposal';
 export { explainKind, kindsOf, servesRoutes, whatIfKinds, type KindsFrom } from './node-kinds';

@@ -19,9 +19,10 @@ export interface ServedService {
 /**
  * The service's virtual host as `kind` sees it. gRPC nodes get one RouteConfiguration per
  * service, named after it; Envoy nodes get one per listener with a virtual host per service
- * there, all alike, so the first (by name) is taken. Unknown → NOT_FOUND.
+ * there, alike but for the listener's client-address policy: `listener` names the one (its
+ * RouteConfiguration carries its name), else the first (by name) is taken. Unknown → NOT_FOUND.
  */
-export function servedService(resources: WireResources, service: string, kind: NodeKind): ServedService {
+export function servedService(resources: WireResources, service: string, kind: NodeKind, listener?: string): ServedService {
   const candidates: Array<{ config: RouteConfiguration__Output; vh: VirtualHost__Output }> = [];
   for (const config of resources.routes) {
     if (kind === 'grpc') {
@@ -29,6 +30,13 @@ export function servedService(resources: WireResources, service: string, kind: N
       continue;
     }
     for (const vh of config.virtual_hosts) if (vh.name === service) candidates.push({ config, vh });
+  }
+  if (kind === 'envoy' && listener) {
+    const on = candidates.find((c) => c.config.name === listener);
+    if (on) return { routeConfig: on.config.name, virtualHost: on.vh };
+    if (candidates.length > 0) {
+      throw new TetherError('NOT_FOUND', `service '${service}' is not on listener '${listener}'; it is on ${candidates.map((c) => `'${c.config.name}'`).join(', ')}`);
+    }
   }
   const found = candidates[0];
   if (found) return { routeConfig: found.config.name, virtualHost: found.vh };

@@ -14,25 +14,29 @@
  * land elsewhere than the session's replica on the sticky side.
  */
 import {
-  createPicker,
   balancerHosts,
   idealMovedShare,
+  isHashing,
   keyLabel,
   nominalShares,
-  requestHash,
   DEFAULT_SAMPLES,
-  type AffinityRequest,
+  type BalancerHost,
   type Flavour,
-  type Picker,
 } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
 import type { AffinityKey } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
-import { clusterBalancer, clusterEndpoints, routeKeys } from './cluster-view';
+import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
 import type { EndpointOwners } from './served-service';
+import { runSampleJob, type SampleJob, type SampleResult, type SamplePart } from './what-if-sampling';
 import { assignmentOf, type WireResources } from './wire';
 
-export const MAX_WHAT_IF_SAMPLES = 1_000_000;
+/**
+ * The most synthetic sessions one what-if may sample per route. 200,000 measure a moved share
+ * to about ±0.1 point (one standard error) and take ~2 s per route on the worker thread; more
+ * only costs time (a million took 8.4 s).
+ */
+export const MAX_WHAT_IF_SAMPLES = 200_000;
 
 export interface ReplicaShareOutcome {
   address: string;
@@ -77,14 +81,23 @@ export interface RouteImpactOutcome {
 export interface WhatIfSide {
   resources: WireResources;
   owners: EndpointOwners;
+  /**
+   * Replicas ("ip:port") out of every cluster that lists them (ejected by outlier detection,
+   * failing health checks): Envoy rebuilds its rings from the others, at the configured size;
+   * a gRPC client keeps its ring and walks past them (to the next priority when none is left).
+   */
+  ejected?: ReadonlySet<string>;
 }
 
 /** How one route places sessions on one side. */
 interface Placement {
   cluster: string;
   keys: AffinityKey[];
-  /** Set when sessions are placed by hash. */
-  picker?: Picker;
+  /**
+   * Set when sessions are placed by hash: what the balancer is built from (one part, or the
+   * clusters of a split the route's hash picks from), and its hosts.
+   */
+  hashing?: { parts: SamplePart[]; hosts: BalancerHost[] };
   /** Address → expected share when placement is random (or nominal, for the ideal). */
   nominal: Map<string, number>;
   /** Everything that decides placement, for telling changed routes from unchanged ones. */
@@ -111,61 +124,43 @@ function placement(route: Route__Output, side: WhatIfSide, flavour: Flavour): Pl
   const nominal = new Map<string, number>();
   const signature: unknown[] = [];
   const notes: string[] = [];
-  let picker: Picker | undefined;
+  let hashing: Placement['hashing'];
   // Envoy ≥ 1.36 sticky split: the route's hash picks the cluster too (hash % total, in order).
   const byHash = targets.length > 1 && action.weighted_clusters?.use_hash_policy?.value === true && flavour === 'envoy';
-  const parts: Array<{ weight: number; picker: Picker }> = [];
+  const parts: SamplePart[] = [];
+  const partHosts: BalancerHost[] = [];
   for (const t of targets) {
     const cluster = side.resources.clusters.get(t.name);
     if (!cluster) continue;
     const lb = clusterBalancer(cluster, flavour);
-    const endpoints = clusterEndpoints(assignmentOf(side.resources, cluster), lb.useHostname);
+    const assignment = assignmentOf(side.resources, cluster);
+    const all = clusterEndpoints(assignment, lb.useHostname);
+    const ejected = side.ejected && all.some((e) => side.ejected!.has(`${e.ip}:${e.port}`)) ? side.ejected : undefined;
+    const rest = ejected ? endpointsWithout(assignment, lb.useHostname, ejected) : all;
+    // gRPC walks its unchanged ring past the ejected replicas while its priority has others.
+    const walks = ejected !== undefined && flavour === 'grpc' && rest.length > 0 && balancerHosts(rest, flavour).some((h) => balancerHosts(all, flavour).some((a) => a.address === h.address));
+    const endpoints = walks ? all : rest;
     const hosts = balancerHosts(endpoints, flavour);
-    signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}) });
+    signature.push({ cluster: t.name, share: t.share, balancer: lb.balancer, hosts, ...(byHash ? { byHash } : {}), ...(ejected ? { ejected: [...ejected].sort(), walks } : {}) });
     for (const [address, share] of nominalShares(hosts)) nominal.set(address, (nominal.get(address) ?? 0) + (share * t.share) / total);
     for (const n of lb.notes) if (!notes.includes(n)) notes.push(n);
-    if ((targets.length === 1 || byHash) && !lb.unsupported && hosts.length > 0 && keys.some((k) => evaluable(k, flavour))) {
-      const p = createPicker(endpoints, lb.balancer, { flavour });
-      if (targets.length === 1) picker = p;
-      else if (p && t.share > 0) parts.push({ weight: t.share, picker: p });
+    if ((targets.length === 1 || byHash) && !lb.unsupported && hosts.length > 0 && isHashing(lb.balancer) && keys.some((k) => evaluable(k, flavour))) {
+      const part: SamplePart = { weight: targets.length === 1 ? 1 : t.share, endpoints, balancer: lb.balancer, ...(walks ? { walkPast: [...ejected!] } : {}) };
+      if (targets.length === 1) hashing = { parts: [part], hosts };
+      else if (t.share > 0) {
+        parts.push(part);
+        partHosts.push(...hosts);
+      }
     }
   }
-  if (byHash && parts.length === targets.filter((t) => t.share > 0).length && parts.length > 0) picker = weightedHashPicker(parts);
+  if (byHash && parts.length === targets.filter((t) => t.share > 0).length && parts.length > 0) hashing = { parts, hosts: partHosts };
   return {
     cluster: targets.length === 1 ? targets[0]!.name : WEIGHTED,
     keys,
-    ...(picker ? { picker } : {}),
+    ...(hashing ? { hashing } : {}),
     nominal,
     signature: JSON.stringify({ keys, parts: signature }),
     notes,
-  };
-}
-
-/**
- * Weighted clusters picked by the route's hash (use_hash_policy): Envoy takes `hash % total`
- * into the cumulative weights, then the chosen cluster's balancer picks with the same hash.
- */
-function weightedHashPicker(parts: ReadonlyArray<{ weight: number; picker: Picker }>): Picker {
-  const total = parts.reduce((a, p) => a + p.weight, 0);
-  const partOf = (hash: bigint): Picker => {
-    const selected = hash % BigInt(total);
-    let end = 0n;
-    for (const p of parts) {
-      end += BigInt(p.weight);
-      if (selected < end) return p.picker;
-    }
-    return parts[parts.length - 1]!.picker;
-  };
-  return {
-    kind: parts[0]!.picker.kind,
-    hosts: parts.flatMap((p) => p.picker.hosts),
-    pick: (hash) => partOf(hash).pick(hash),
-    locate: (hash) => partOf(hash).locate(hash),
-    shares: () => {
-      const out = new Map<string, number>();
-      for (const p of parts) for (const [a, s] of p.picker.shares()) out.set(a, (out.get(a) ?? 0) + (s * p.weight) / total);
-      return out;
-    },
   };
 }
 
@@ -182,27 +177,6 @@ function servedRoutes(resources: WireResources, kind: NodeKind): Map<string, Map
   return out;
 }
 
-/** A session carrying only `key`, with the i-th synthetic value. */
-function syntheticRequest(key: AffinityKey, i: number): AffinityRequest {
-  // Distinct IPv4 addresses in 10.0.0.0/8 (and on past it for more than 16M samples).
-  if (key.kind === 'clientIp') return { clientIp: `${10 + Math.floor(i / 16_777_216)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` };
-  return sessionRequest(key, `session-${i}`);
-}
-
-/** A session carrying only `key`, with `value` (a client IP for a clientIp key). */
-function sessionRequest(key: AffinityKey, value: string): AffinityRequest {
-  switch (key.kind) {
-    case 'header':
-      return { headers: { [key.name]: value } };
-    case 'cookie':
-      return { cookies: { [key.name]: value } };
-    case 'queryParameter':
-      return { query: { [key.name]: value } };
-    case 'clientIp':
-      return { clientIp: value };
-  }
-}
-
 const sameKeys = (a: readonly AffinityKey[], b: readonly AffinityKey[]) => JSON.stringify(a) === JSON.stringify(b);
 
 export interface WhatIfOptions {
@@ -212,22 +186,31 @@ export interface WhatIfOptions {
   sessions?: readonly string[];
 }
 
-/** Every sticky route whose session placement the change affects, in served order. */
+/** Every sticky route whose session placement the change affects, in served order (computed here, synchronously). */
 export function routeImpacts(before: WhatIfSide, after: WhatIfSide, options: WhatIfOptions): RouteImpactOutcome[] {
-  return plannedImpacts(before, after, options).map((measure) => measure());
+  return plannedImpacts(before, after, options).map((p) => p.finish(runSampleJob(p.job)));
+}
+
+/** One affected route: the sampling to run (anywhere, e.g. on a worker thread), then the outcome from its result. */
+export interface PlannedImpact {
+  job: SampleJob;
+  finish(result: SampleResult): RouteImpactOutcome;
 }
 
 /**
- * The same, as one measurement per affected route, so a caller sharing the event loop
- * (the admin API beside xDS) can yield between routes: each samples every session once.
+ * The same, one plan per affected route, so a caller sharing the event loop (the admin API
+ * beside xDS) can run the heavy part elsewhere: planning builds no ring or table.
  */
-export function plannedImpacts(before: WhatIfSide, after: WhatIfSide, options: WhatIfOptions): Array<() => RouteImpactOutcome> {
-  const flavour = options.kind;
+export function plannedImpacts(before: WhatIfSide, after: WhatIfSide, options: WhatIfOptions): PlannedImpact[] {
   const samples = options.samples ?? DEFAULT_SAMPLES;
+  if (!Number.isInteger(samples) || samples < 1 || samples > MAX_WHAT_IF_SAMPLES) {
+    throw new RangeError(`samples: must be an integer in [1, ${MAX_WHAT_IF_SAMPLES}] (got ${samples})`);
+  }
+  const flavour = options.kind;
   const a = servedRoutes(before.resources, flavour);
   const b = servedRoutes(after.resources, flavour);
   const services = [...new Set([...a.keys(), ...b.keys()])];
-  const out: Array<() => RouteImpactOutcome> = [];
+  const out: PlannedImpact[] = [];
   for (const service of services) {
     const routesBefore = a.get(service) ?? new Map<string, Route__Output>();
     const routesAfter = b.get(service) ?? new Map<string, Route__Output>();
@@ -236,15 +219,15 @@ export function plannedImpacts(before: WhatIfSide, after: WhatIfSide, options: W
       const ra = routesAfter.get(name);
       const pb = rb && placement(rb, before, flavour);
       const pa = ra && placement(ra, after, flavour);
-      if (!pb?.picker && !pa?.picker) continue;
+      if (!pb?.hashing && !pa?.hashing) continue;
       if (pb && pa && pb.signature === pa.signature) continue;
-      out.push(() => impact(service, name, pb, pa, before.owners, after.owners, flavour, samples, options.sessions ?? []));
+      out.push(planImpact(service, name, pb, pa, before.owners, after.owners, flavour, samples, options.sessions ?? []));
     }
   }
   return out;
 }
 
-function impact(
+function planImpact(
   service: string,
   route: string,
   pb: Placement | undefined,
@@ -254,34 +237,43 @@ function impact(
   flavour: Flavour,
   samples: number,
   sessions: readonly string[],
-): RouteImpactOutcome {
-  const notes: string[] = [];
+): PlannedImpact {
   // The sessions carry the first key the sticky side hashes (before, unless only after is sticky).
-  const keyed = pb?.picker ? pb : pa!;
+  const keyed = pb?.hashing ? pb : pa!;
   const key = keyed.keys.find((k) => evaluable(k, flavour))!;
   const label = keyLabel(key);
-  const hashesWith = (p: Placement | undefined): boolean => !!p?.picker && p.keys.some((k) => evaluable(k, flavour) && keyLabel(k) === label);
+  const hashesWith = (p: Placement | undefined): boolean => !!p?.hashing && p.keys.some((k) => evaluable(k, flavour) && keyLabel(k) === label);
   const stickyBefore = hashesWith(pb);
   const stickyAfter = hashesWith(pa);
-  if (pb?.picker && !stickyAfter && pa?.picker) notes.push(`after the change the route no longer hashes ${label}: sessions are placed at random`);
-
-  const countsBefore = new Map<string, number>();
-  const countsAfter = new Map<string, number>();
-  for (const h of pb?.picker?.hosts ?? []) countsBefore.set(h.address, 0);
-  for (const h of pa?.picker?.hosts ?? []) countsAfter.set(h.address, 0);
-  let moved = 0;
-  const reuse = stickyBefore && stickyAfter && sameKeys(pb!.keys, pa!.keys);
-  const place = (request: AffinityRequest): [string | undefined, string | undefined] => {
-    const hb = stickyBefore ? requestHash(pb!.keys, request, flavour).hash : undefined;
-    const ha = stickyAfter ? (reuse ? hb : requestHash(pa!.keys, request, flavour).hash) : undefined;
-    return [hb === undefined ? undefined : pb!.picker!.pick(hb), ha === undefined ? undefined : pa!.picker!.pick(ha)];
+  const side = (p: Placement) => ({ keys: p.keys, parts: p.hashing!.parts });
+  const job: SampleJob = {
+    flavour,
+    samples,
+    key,
+    ...(stickyBefore ? { before: side(pb!) } : {}),
+    ...(stickyAfter ? { after: side(pa!) } : {}),
+    reuse: stickyBefore && stickyAfter && sameKeys(pb!.keys, pa!.keys),
+    sessions,
   };
-  for (let i = 0; i < samples; i++) {
-    const [x, y] = place(syntheticRequest(key, i));
-    if (x !== undefined) countsBefore.set(x, (countsBefore.get(x) ?? 0) + 1);
-    if (y !== undefined) countsAfter.set(y, (countsAfter.get(y) ?? 0) + 1);
-    if (stickyBefore && stickyAfter && x !== y) moved++;
-  }
+  const finish = (result: SampleResult) =>
+    outcome(service, route, pb, pa, ownersBefore, ownersAfter, { label, stickyBefore, stickyAfter, samples }, result);
+  return { job, finish };
+}
+
+function outcome(
+  service: string,
+  route: string,
+  pb: Placement | undefined,
+  pa: Placement | undefined,
+  ownersBefore: EndpointOwners,
+  ownersAfter: EndpointOwners,
+  plan: { label: string; stickyBefore: boolean; stickyAfter: boolean; samples: number },
+  result: SampleResult,
+): RouteImpactOutcome {
+  const { label, stickyBefore, stickyAfter, samples } = plan;
+  const { countsBefore, countsAfter, moved } = result;
+  const notes: string[] = [];
+  if (pb?.hashing && !stickyAfter && pa?.hashing) notes.push(`after the change the route no longer hashes ${label}: sessions are placed at random`);
   const sharesOf = (counts: Map<string, number>) => new Map([...counts].map(([k, c]) => [k, c / samples]));
   const before = stickyBefore ? sharesOf(countsBefore) : (pb?.nominal ?? new Map<string, number>());
   const after = stickyAfter ? sharesOf(countsAfter) : (pa?.nominal ?? new Map<string, number>());
@@ -298,8 +290,8 @@ function impact(
     movedShare = 1 - stay;
     notes.push(stickyBefore ? 'not sticky after the change: every request picks a replica at random' : 'not sticky before the change: requests were placed at random');
   }
-  const nominalBefore = pb?.picker ? nominalShares(pb.picker.hosts) : (pb?.nominal ?? new Map<string, number>());
-  const nominalAfter = pa?.picker ? nominalShares(pa.picker.hosts) : (pa?.nominal ?? new Map<string, number>());
+  const nominalBefore = pb?.hashing ? nominalShares(pb.hashing.hosts) : (pb?.nominal ?? new Map<string, number>());
+  const nominalAfter = pa?.hashing ? nominalShares(pa.hashing.hosts) : (pa?.nominal ?? new Map<string, number>());
   const ideal = pb && pa ? idealMovedShare(nominalBefore, nominalAfter) : 0;
 
   const addresses = [...new Set([...before.keys(), ...after.keys()])];
@@ -333,9 +325,7 @@ function impact(
     backends: [...backends.values()],
     key: label,
     notes,
-    sessions: sessions.map((value) => {
-      const [x, y] = place(sessionRequest(key, value));
-      return { value, before: x ?? '', after: y ?? '', moved: x !== undefined && y !== undefined && x !== y };
-    }),
+    sessions: result.sessions,
   };
 }
+

@@ -1,0 +1,79 @@
+/**
+ * The pure computations Tether runs off the event loop, as plain data in and out (structured
+ * clone carries Maps, bigints and typed arrays): exact session shares of large rings and
+ * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts),
+ * the text diffs of a mutation's modified resources (src/control/config-manager.ts).
+ */
+import { createPicker, initHashing, pickerData, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
+import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
+import { buildSnapshot, EncodeCache } from '../cache/snapshot';
+import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
+import type { ResourceChange } from '../control/types';
+import type { BalancerSpec } from '../model/types';
+import type { EnvoyResources, NodeKind } from '../translate/types';
+
+/**
+ * Above this cost (src/affinity pickerCost: ring entries, ~2–3.5 µs each) a ring or table is
+ * built here rather than on the event loop; 8,192 entries (a stable ring of 8 equal replicas)
+ * stay well inside a 20 ms slice.
+ */
+export const WORKER_MIN_COST = 8192;
+
+export interface ShareInput {
+  endpoints: AffinityEndpoint[];
+  balancer: BalancerSpec;
+}
+
+/** Per input, its exact Envoy shares, or why they could not be computed. */
+export type ShareOutput = { shares: Map<string, number> } | { error: string };
+
+/** What a change does to the resources one kind of node is served (encoding and text diffs). */
+export interface DiffInput {
+  nodeKind: NodeKind;
+  before: EnvoyResources;
+  after: EnvoyResources;
+}
+
+/** A balancer to build as a client of `flavour` does (explain's pickers). */
+export interface PickerInput extends ShareInput {
+  flavour: Flavour;
+}
+
+export type ComputeJob =
+  | { kind: 'shares'; clusters: ShareInput[] }
+  | { kind: 'sample'; job: SampleJob }
+  | { kind: 'diff'; diff: DiffInput }
+  | { kind: 'textDiffs'; pending: PendingDiff[] }
+  | { kind: 'picker'; picker: PickerInput };
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | undefined;
+
+export function resourceChanges(input: DiffInput): ResourceChange[] {
+  const encodings = new EncodeCache();
+  const snapshotOf = (resources: EnvoyResources) => new Map([[input.nodeKind, buildSnapshot(resources, input.nodeKind, '', encodings)]]);
+  return diffResources(snapshotOf(input.before), snapshotOf(input.after));
+}
+
+export function exactShares(input: ShareInput): ShareOutput {
+  try {
+    const picker = createPicker(input.endpoints, input.balancer, { flavour: 'envoy' });
+    return picker ? { shares: picker.shares() } : { error: `balancer ${input.balancer.type} does not hash` };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+export async function runJob(job: ComputeJob): Promise<ComputeResult> {
+  await initHashing();
+  switch (job.kind) {
+    case 'shares':
+      return job.clusters.map(exactShares);
+    case 'sample':
+      return runSampleJob(job.job);
+    case 'textDiffs':
+      return job.pending.map(renderDiff);
+    case 'diff':
+      return resourceChanges(job.diff);
+    case 'picker':
+      return pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Protobuf wire-format helpers for splicing pre-encoded messages: Tether encodes each resource
+ * once (through the real protos, encode.ts) and then builds larger messages around those bytes
+ * by writing only tags and lengths, and reads encoded messages field by field without decoding
+ * them. Field numbers come from the callers (looked up in the loaded protos where they are not
+ * fixed by a well-known type).
+ */
+import * as protobuf from 'protobufjs';
+
+/** Wire type of strings, bytes and embedded messages. */
+export const LENGTH_DELIMITED = 2;
+
+/** google.protobuf.Any: {type_url = 1, value = 2} (fixed by the well-known type). */
+export const ANY_FIELDS = { typeUrl: 1, value: 2 } as const;
+
+export const lengthDelimitedTag = (field: number): number => (field << 3) | LENGTH_DELIMITED;
+
+/**
+ * The tag and length of a length-delimited field whose `length` bytes are written separately:
+ * the way shared bytes are spliced into a message without being copied into a new one first.
+ */
+export function fieldHeader(field: number, length: number): Buffer {
+  return Buffer.from(protobuf.Writer.create().uint32(lengthDelimitedTag(field)).uint32(length).finish());
+}
+
+/** A whole length-delimited field (tag, length, bytes). */
+export function bytesField(field: number, value: Uint8Array): Buffer {
+  return Buffer.from(protobuf.Writer.create().uint32(lengthDelimitedTag(field)).bytes(value).finish());
+}
+
+/** A string field (tag, length, UTF-8). */
+export function stringField(field: number, value: string): Buffer {
+  return Buffer.from(protobuf.Writer.create().uint32(lengthDelimitedTag(field)).string(value).finish());
+}
+
+/** google.protobuf.Any{type_url, value} around already encoded message bytes. */
+export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
+  return Buffer.concat([stringField(ANY_FIELDS.typeUrl, typeUrl), bytesField(ANY_FIELDS.value, value)]);
+}
+
+/** One top-level field of an encoded message: its number, wire type, and where it lies. */
+export interface WireField {
+  field: number;
+  wireType: number;
+  /** The whole field, tag included. */
+  start: number;
+  end: number;
+  /** Length-delimited fields: where the payload starts (else `end`). */
+  valueStart: number;
+}
+
+/** The top-level fields of an encoded message, in order, without decoding any of them. */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  const r = protobuf.Reader.create(bytes);
+  const out: WireField[] = [];
+  while (r.pos < r.len) {
+    const start = r.pos;
+    const tag = r.uint32();
+    const wireType = tag & 7;
+    let valueStart: number;
+    if (wireType === LENGTH_DELIMITED) {
+      const len = r.uint32();
+      valueStart = r.pos;
+      r.skip(len);
+    } else {
+      r.skipType(wireType);
+      valueStart = r.pos;
+    }
+    out.push({ field: tag >>> 3, wireType, start, end: r.pos, valueStart });
+  }
+  return out;
+}
+
+/** The payload of the last occurrence of length-delimited `field` (protobuf: last one wins), or undefined. */
+export function lengthDelimitedValue(bytes: Buffer, field: number): Buffer | undefined {
+  let found: Buffer | undefined;
+  for (const f of wireFields(bytes)) {
+    if (f.field === field && f.wireType === LENGTH_DELIMITED) found = bytes.subarray(f.valueStart, f.end);
+  }
+  return found;
+}
+
+/** The payload of an encoded google.protobuf.Any (empty when it has none). */
+export function anyPayload(anyBytes: Buffer): Buffer {
+  return lengthDelimitedValue(anyBytes, ANY_FIELDS.value) ?? Buffer.alloc(0);
+}

@@ -1,0 +1,260 @@
+import type { Snapshot, SnapshotResource } from '../cache/snapshot';
+import { resourcesVersion } from '../cache/snapshot';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
+
+/**
+ * What the streams of one ADS server share, so that thousands of streams in the same state do
+ * the work of one: interned subscription name sets, and per snapshot a `SnapshotShare` holding
+ * everything derived from that snapshot (sorted subscriptions, diffs, encoded responses). A
+ * share lives as long as some stream still holds its snapshot; nothing here is module-level.
+ */
+export class StreamShares {
+  private readonly snapshots = new WeakMap<Snapshot, SnapshotShare>();
+  private readonly interned = new Map<string, WeakRef<ReadonlySet<string>>>();
+  private readonly internCleanup = new FinalizationRegistry<string>((key) => {
+    if (!this.interned.get(key)?.deref()) this.interned.delete(key);
+  });
+  private readonly hashes = new WeakMap<readonly SnapshotResource[], ReadonlyMap<string, string>>();
+  private responseCounter = 0;
+
+  /** `controlPlane`: the pre-encoded envoy.config.core.v3.ControlPlane every response carries. */
+  constructor(readonly controlPlane?: Buffer) {}
+
+  of(snapshot: Snapshot): SnapshotShare {
+    let share = this.snapshots.get(snapshot);
+    if (!share) this.snapshots.set(snapshot, (share = new SnapshotShare(snapshot, this)));
+    return share;
+  }
+
+  /** Streams subscribing to the same names share one frozen Set (memory, and memo hits): equal names ⇔ the same set. */
+  internNames(names: Iterable<string>): ReadonlySet<string> {
+    const sorted = [...new Set(names)].sort();
+    if (sorted.length === 0) return NO_NAMES;
+    const key = sorted.join('\n');
+    const existing = this.interned.get(key)?.deref();
+    if (existing) return existing;
+    const set: ReadonlySet<string> = Object.freeze(new Set(sorted));
+    this.interned.set(key, new WeakRef(set));
+    this.internCleanup.register(set, key);
+    return set;
+  }
+
+  /** name → content hash of a sent list (lists are shared by streams, so is this map). */
+  hashesOf(list: readonly SnapshotResource[]): ReadonlyMap<string, string> {
+    let m = this.hashes.get(list);
+    if (!m) this.hashes.set(list, (m = new Map(list.map((r) => [r.name, r.hash]))));
+    return m;
+  }
+
+  /**
+   * A nonce for a new shared response. Unique within the server, so a stream never gets the
+   * same nonce for two different responses; a stream resending the very same response gets a
+   * variant of its own (see SnapshotShare.sotwResponse callers).
+   */
+  nextNonce(): string {
+    return `s${++this.responseCounter}`;
+  }
+}
+
+export const NO_NAMES: ReadonlySet<string> = Object.freeze(new Set<string>());
+
+/** A SotW response shared by every stream that sends it: the same nonce, the same bytes. */
+export interface SharedSotwResponse {
+  readonly nonce: string;
+  readonly wire: Buffer;
+}
+
+/** A delta response shared likewise, with what it changes on a client once ACKed (name → version, '' removed). */
+export interface SharedDeltaResponse {
+  readonly nonce: string;
+  readonly wire: Buffer;
+  readonly changes: ReadonlyMap<string, string>;
+}
+
+type Subscribed = { resources: readonly SnapshotResource[]; version: string };
+
+/** Everything streams derive from one snapshot, computed once for all of them. */
+export class SnapshotShare {
+  private readonly subscribedMemo = new Map<ResourceTypeUrl, WeakMap<ReadonlySet<string>, Subscribed>>();
+  private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
+  private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
+  private readonly diffs = new Map<ResourceTypeUrl, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
+  private readonly updated = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
+  private readonly missing = new Map<ResourceTypeUrl, WeakMap<readonly SnapshotResource[], readonly SnapshotResource[]>>();
+  private readonly deltaResources = new Map<SnapshotResource, { resourceBytes: Buffer }>();
+  private readonly framed = new WeakMap<readonly SnapshotResource[], Buffer>();
+  private readonly sotwResponses = new WeakMap<readonly SnapshotResource[], Map<string, SharedSotwResponse>>();
+  private readonly deltaResponses = new WeakMap<readonly SnapshotResource[], WeakMap<readonly string[], Map<string, SharedDeltaResponse>>>();
+
+  constructor(
+    readonly snapshot: Snapshot,
+    readonly shares: StreamShares,
+  ) {}
+
+  /** The subscribed resources of one type, sorted, and their version; once per (type, interned name set). */
+  subscribed(typeUrl: ResourceTypeUrl, names: ReadonlySet<string>): Subscribed {
+    let byNames = this.subscribedMemo.get(typeUrl);
+    const known = byNames?.get(names);
+    if (known) return known;
+    const resources = this.snapshot.sets[typeUrl].resources;
+    const out: SnapshotResource[] = [];
+    for (const name of [...names].sort()) {
+      const r = resources.get(name);
+      if (r) out.push(r);
+    }
+    const entry = { resources: Object.freeze(out), version: resourcesVersion(out) };
+    if (!byNames) this.subscribedMemo.set(typeUrl, (byNames = new WeakMap()));
+    byNames.set(names, entry);
+    return entry;
+  }
+
+  /**
+   * True if every resource of `resources` refers only to names subscribed in `dst` (undefined:
+   * nothing of that type is subscribed). Once per (resource list, name set).
+   */
+  refsSubscribed(resources: readonly SnapshotResource[], dst: { requested: boolean; wildcard: boolean; names: ReadonlySet<string> } | undefined): boolean {
+    if (dst?.requested && dst.wildcard) return true;
+    const names = dst?.requested ? dst.names : NO_NAMES;
+    let byNames = this.refsMemo.get(resources);
+    const known = byNames?.get(names);
+    if (known !== undefined) return known;
+    const ok = resources.every((r) => r.refs.every((ref) => names.has(ref)));
+    if (!byNames) this.refsMemo.set(resources, (byNames = new WeakMap()));
+    byNames.set(names, ok);
+    return ok;
+  }
+
+  /**
+   * Every cluster the routes name (`clusters`: `sent` is a CDS response), or every
+   * ClusterLoadAssignment those clusters name (`endpoints`: `sent` is an EDS response), was
+   * delivered at this snapshot's version. Once per (route list, sent list).
+   */
+  routedDelivered(what: 'clusters' | 'endpoints', routes: readonly SnapshotResource[], sent: readonly SnapshotResource[]): boolean {
+    const memo = this.routedMemo[what] as WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>;
+    let bySent = memo.get(routes);
+    const known = bySent?.get(sent);
+    if (known !== undefined) return known;
+    const clusters = this.snapshot.sets[CLUSTER_TYPE].resources;
+    const current = what === 'clusters' ? clusters : this.snapshot.sets[ENDPOINT_TYPE].resources;
+    const delivered = this.shares.hashesOf(sent);
+    const isCurrent = (name: string): boolean => {
+      const r = current.get(name);
+      return !r || delivered.get(name) === r.hash;
+    };
+    // A cluster's refs are the names of its endpoints (its EDS service_name).
+    const ok = routes.every((route) => route.refs.every((cluster) => (what === 'clusters' ? [cluster] : (clusters.get(cluster)?.refs ?? [])).every(isCurrent)));
+    if (!bySent) memo.set(routes, (bySent = new WeakMap()));
+    bySent.set(sent, ok);
+    return ok;
+  }
+
+  /**
+   * What changed from `before` (a resource map of an earlier snapshot) to this snapshot's set
+   * of the type, both lists sorted by name; once per (type, before).
+   */
+  diffFrom(typeUrl: ResourceTypeUrl, before: ReadonlyMap<string, SnapshotResource>): SetDiff {
+    let byBefore = this.diffs.get(typeUrl);
+    let d = byBefore?.get(before);
+    if (d) return d;
+    const after = this.snapshot.sets[typeUrl].resources;
+    const updates: SnapshotResource[] = [];
+    const removals: string[] = [];
+    // Both maps iterate in name order (ResourceSet.resources is sorted).
+    for (const [name, r] of after) if (before.get(name)?.hash !== r.hash) updates.push(r);
+    for (const name of before.keys()) if (!after.has(name)) removals.push(name);
+    removals.sort();
+    d = { updates: Object.freeze(updates), removals: Object.freeze(removals) };
+    if (!byBefore) this.diffs.set(typeUrl, (byBefore = new WeakMap()));
+    byBefore.set(before, d);
+    return d;
+  }
+
+  /** True if `next` holds a resource that `previous` had with other content; once per pair of (shared) lists. */
+  updatedBetween(previous: readonly SnapshotResource[], next: readonly SnapshotResource[]): boolean {
+    if (previous.length === 0) return false;
+    let byNext = this.updated.get(previous);
+    const known = byNext?.get(next);
+    if (known !== undefined) return known;
+    const before = this.shares.hashesOf(previous);
+    const out = next.some((r) => before.has(r.name) && before.get(r.name) !== r.hash);
+    if (!byNext) this.updated.set(previous, (byNext = new WeakMap()));
+    byNext.set(next, out);
+    return out;
+  }
+
+  /** The resources of `list` (sent from an earlier snapshot) that this snapshot's set of the type lacks; once per list. */
+  missingFrom(typeUrl: ResourceTypeUrl, list: readonly SnapshotResource[]): readonly SnapshotResource[] {
+    let byList = this.missing.get(typeUrl);
+    let out = byList?.get(list);
+    if (out) return out;
+    const current = this.snapshot.sets[typeUrl].resources;
+    out = Object.freeze(list.filter((r) => !current.has(r.name)));
+    if (!byList) this.missing.set(typeUrl, (byList = new WeakMap()));
+    byList.set(list, out);
+    return out;
+  }
+
+  /** envoy.service.discovery.v3.Resource around a resource of this snapshot, encoded once. */
+  deltaResource(r: SnapshotResource): { resourceBytes: Buffer } {
+    let out = this.deltaResources.get(r);
+    if (!out) this.deltaResources.set(r, (out = { resourceBytes: encodeDeltaResource(r.name, r.hash, r.anyBytes) }));
+    return out;
+  }
+
+  /**
+   * The SotW response carrying `resources` at `version`: one nonce and one encoding for every
+   * stream that sends it (streams in the same state send the same bytes; only grpc-js's framing
+   * copies them per stream).
+   */
+  sotwResponse(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string): SharedSotwResponse {
+    let byVersion = this.sotwResponses.get(resources);
+    const known = byVersion?.get(version);
+    if (known) return known;
+    const nonce = this.shares.nextNonce();
+    const out = { nonce, wire: this.encodeSotw(typeUrl, resources, version, nonce) };
+    if (!byVersion) this.sotwResponses.set(resources, (byVersion = new Map()));
+    byVersion.set(version, out);
+    return out;
+  }
+
+  /** The same response under a nonce of its own (a stream resending exactly what it sent last). */
+  encodeSotw(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string, nonce: string): Buffer {
+    let framed = this.framed.get(resources);
+    if (!framed) this.framed.set(resources, (framed = framedResources(resources)));
+    return encodeDiscoveryResponse({ version_info: version, type_url: typeUrl, nonce, resources, control_plane: this.shares.controlPlane }, framed);
+  }
+
+  /** The delta response carrying `updates` and `removals` at `version`, shared like sotwResponse (lists are keys by identity). */
+  deltaResponse(typeUrl: ResourceTypeUrl, updates: readonly SnapshotResource[], removals: readonly string[], version: string, removedMarker: string): SharedDeltaResponse {
+    let byRemovals = this.deltaResponses.get(updates);
+    let byVersion = byRemovals?.get(removals);
+    const known = byVersion?.get(version);
+    if (known) return known;
+    const out = this.encodeDelta(typeUrl, updates, removals, version, this.shares.nextNonce(), removedMarker);
+    if (!byRemovals) this.deltaResponses.set(updates, (byRemovals = new WeakMap()));
+    if (!byVersion) byRemovals.set(removals, (byVersion = new Map()));
+    byVersion.set(version, out);
+    return out;
+  }
+
+  encodeDelta(typeUrl: ResourceTypeUrl, updates: readonly SnapshotResource[], removals: readonly string[], version: string, nonce: string, removedMarker: string): SharedDeltaResponse {
+    const changes = new Map<string, string>();
+    for (const r of updates) changes.set(r.name, r.hash);
+    for (const name of removals) changes.set(name, removedMarker);
+    const wire = encodeDeltaDiscoveryResponse({
+      system_version_info: version,
+      type_url: typeUrl,
+      nonce,
+      resources: updates.map((r) => this.deltaResource(r)),
+      removed_resources: removals,
+      control_plane: this.shares.controlPlane,
+    });
+    return { nonce, wire, changes };
+  }
+}
+
+export interface SetDiff {
+  readonly updates: readonly SnapshotResource[];
+  readonly removals: readonly string[];
+}

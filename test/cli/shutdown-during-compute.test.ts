@@ -1,0 +1,66 @@
+/**
+ * Issue 13: the compute worker thread (src/compute) never keeps Tether from stopping. Right
+ * after start the worker is building the 2,000-endpoint ring for the session-share metric
+ * (seconds), and a WhatIf on it is sent: SIGTERM then, and `tether serve` exits 0 promptly
+ * (the worker is terminated, its jobs rejected), and the waiting CLI gets an error instead of
+ * hanging.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/temp-dir';
+import { BIN, cleanEnv, hasBuild, runCli } from './harness';
+
+const tmp = makeTempDir('shutdown-compute');
+
+describe.skipIf(!hasBuild)('shutdown while the compute worker is busy', () => {
+  it('SIGTERM during a WhatIf on a 2,000-endpoint ring: serve exits 0 within seconds', { timeout: 90_000 }, async () => {
+    const endpoints = Array.from({ length: 2000 }, (_, i) => `10.1.${i >> 8}.${i & 255}:8080`);
+    const config = {
+      listeners: [{ name: 'http', port: 10000 }],
+      services: [{ name: 'shop', domains: ['shop'], affinity: { keys: [{ header: 'x-user' }] }, routes: [{ name: 'main', backends: [{ name: 'shop-v1' }] }] }],
+      backends: [{ name: 'shop-v1', endpoints, balancer: { type: 'ring_hash' } }],
+    };
+    const file = path.join(tmp, 'tether.json');
+    fs.writeFileSync(file, JSON.stringify(config));
+    const ports = ['--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'];
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', file, ...ports], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp, env: cleanEnv() });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const lines: Array<Record<string, unknown>> = [];
+      const adminPort = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no "admin API listening" log within 30 s')), 30_000);
+        let buf = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buf += chunk.toString();
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+            buf = buf.slice(nl + 1);
+            const last = lines.at(-1)!;
+            if (last.msg === 'admin API listening') {
+              clearTimeout(timer);
+              resolve(last.port as number);
+            }
+          }
+        });
+        void exited.then((code) => reject(new Error(`exited early with ${code}`)));
+      });
+      const env = cleanEnv({ TETHER_ADMIN_ADDR: `127.0.0.1:${adminPort}` });
+      const whatIf = runCli(['what-if', 'endpoints', 'add', 'shop-v1', '10.2.0.1:8080', '--kind', 'envoy', '--samples', '200000'], { env, cwd: tmp, timeoutMs: 60_000 });
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      const tookMs = performance.now() - signalled;
+      console.log(`serve exited ${code} ${tookMs.toFixed(0)} ms after SIGTERM`);
+      expect(code).toBe(0);
+      expect(tookMs).toBeLessThan(20_000);
+      expect(lines.some((l) => l.msg === 'shutting down')).toBe(true);
+      const cli = await whatIf;
+      expect(cli.code).not.toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * translation for the node kind → ExplainResponse. Reads only; changes nothing.
  */
 import { isIP } from 'node:net';
-import { initHashing, isHashing, pickerCost, pickerFrom, splitHostPort } from '../affinity';
+import { initHashing, isHashing, pickerCost, pickerFrom, splitHostPort, type AffinityEndpoint } from '../affinity';
 import { computePool, WORKER_MIN_COST } from '../compute';
 import { closest } from '../config/suggestions';
 import { TetherError } from '../control/errors';
@@ -22,6 +22,7 @@ import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
 import { NODE_KINDS, type NodeKind } from '../translate/types';
+import type { BalancerSpec } from '../model/types';
 import type { ExplainSource, TranslatedConfig } from './explain-source';
 import { RequestFields, quote } from './request-fields';
 import { readNodeKind } from './status';
@@ -190,7 +191,22 @@ export async function explain(source: ExplainSource, req: ExplainRequest__Output
   const chosen = explainKind(read.kind, connectedKinds(), serves);
   const query: ExplainQuery = { ...read, kind: chosen.kind };
   await prebuildPickers(translated, query.kind, read.service);
-  const outcome = explainRequest(query, { resources: translated.wire(query.kind), owners: translated.owners, pickers: translated.pickers });
+  const context = () => ({ resources: translated.wire(query.kind), owners: translated.owners, pickers: translated.pickers, defer: { above: WORKER_MIN_COST, wanted: [] as Array<{ key: string; endpoints: AffinityEndpoint[]; balancer: BalancerSpec }> } });
+  let ctx = context();
+  let outcome = explainRequest(query, ctx);
+  if (ctx.defer.wanted.length > 0) {
+    // The fallback rings (the cluster without the picked replica) are as large: on the worker too, then the same answer with them.
+    for (const w of ctx.defer.wanted) {
+      try {
+        const data = await computePool().picker({ endpoints: w.endpoints, balancer: w.balancer, flavour: query.kind });
+        translated.pickers.set(w.key, data && pickerFrom(data));
+      } catch {
+        translated.pickers.set(w.key, undefined);
+      }
+    }
+    ctx = context();
+    outcome = explainRequest(query, ctx);
+  }
   const notes = [...translated.notes];
   if (chosen.from !== 'requested') {
     const why = chosen.from === 'connected' ? 'the kind of node connected now' : 'no node is connected; the config serves the service to them';

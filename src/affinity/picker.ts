@@ -127,7 +127,8 @@ export function pickerCost(endpoints: readonly AffinityEndpoint[], balancer: Bal
 }
 
 /** What a picker is built from, as plain data (a worker can build it and send it back). */
-export type PickerData = { kind: 'ring_hash'; ring: HashRing } | { kind: 'maglev'; table: MaglevTable };
+/** `shares`: the exact shares, when measured where the data was built (a worker). */
+export type PickerData = ({ kind: 'ring_hash'; ring: HashRing } | { kind: 'maglev'; table: MaglevTable }) & { shares?: Map<string, number> };
 
 export function pickerData(endpoints: readonly AffinityEndpoint[], balancer: BalancerSpec, opts: PickerOptions): PickerData | undefined {
   const hosts = balancerHosts(endpoints, opts.flavour);
@@ -144,5 +145,7 @@ export function pickerData(endpoints: readonly AffinityEndpoint[], balancer: Bal
 }
 
 export function pickerFrom(data: PickerData): Picker {
-  return data.kind === 'ring_hash' ? ringPicker(data.ring) : maglevPicker(data.table);
+  const picker = data.kind === 'ring_hash' ? ringPicker(data.ring) : maglevPicker(data.table);
+  const shares = data.shares;
+  return shares ? { ...picker, shares: () => new Map(shares) } : picker;
 }

@@ -4,7 +4,7 @@
  * tables (src/metrics/session-share.ts), what-if sampling and resource diffs (src/admin/what-if.ts),
  * the text diffs of a mutation's modified resources (src/control/config-manager.ts).
  */
-import { createPicker, initHashing, pickerData, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
+import { createPicker, initHashing, pickerData, pickerFrom, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
 import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
@@ -73,7 +73,10 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.pending.map(renderDiff);
     case 'diff':
       return resourceChanges(job.diff);
-    case 'picker':
-      return pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
+    case 'picker': {
+      // With its exact shares: measuring a ring of millions of entries is as slow as building it.
+      const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
+      return data && { ...data, shares: pickerFrom(data).shares() };
+    }
   }
 }

@@ -36,3 +36,9 @@ export function isResourceTypeUrl(typeUrl: string): typeUrl is ResourceTypeUrl {
 export function messageNameOf(typeUrl: string): string {
   return typeUrl.startsWith(TYPE_PREFIX) ? typeUrl.slice(TYPE_PREFIX.length) : typeUrl;
 }
+
+/**
+ * Virtual hosts on their own (VHDS): served only to delta Envoy nodes that opt in
+ * (xds/vhds.ts); not one of the four snapshot types.
+ */
+export const VIRTUAL_HOST_TYPE = 'type.googleapis.com/envoy.config.route.v3.VirtualHost';

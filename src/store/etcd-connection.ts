@@ -42,16 +42,22 @@ export function connectEtcd(options: EtcdConnectionOptions): Etcd3 {
     if (!username || password === undefined) throw new Error('--etcd-user needs user:password (or the password in TETHER_ETCD_PASSWORD)');
     auth = { username, password };
   }
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const tlsFiles = tls
+    ? {
+        rootCertificate: options.caFile ? read('--etcd-cacert', options.caFile) : (undefined as unknown as Buffer),
+        ...(options.certFile ? { certChain: read('--etcd-cert', options.certFile), privateKey: read('--etcd-key', options.keyFile!) } : {}),
+      }
+    : undefined;
   return new Etcd3({
     hosts: target.endpoints.map((e) => `${tls ? 'https' : 'http'}://${e}`),
-    ...(tls
-      ? {
-          credentials: {
-            rootCertificate: options.caFile ? fs.readFileSync(options.caFile) : (undefined as unknown as Buffer),
-            ...(options.certFile ? { certChain: fs.readFileSync(options.certFile), privateKey: fs.readFileSync(options.keyFile!) } : {}),
-          },
-        }
-      : {}),
+    ...(tlsFiles ? { credentials: tlsFiles } : {}),
     ...(auth ? { auth } : {}),
     dialTimeout: callTimeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
@@ -63,4 +69,23 @@ export function connectEtcd(options: EtcdConnectionOptions): Etcd3 {
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown>,
     },
   });
+}
+
+/**
+ * An etcd client error as an operator can act on it: grpc-js reports a failed TLS handshake as
+ * UNAVAILABLE with OpenSSL's words ("unable to verify the first certificate", "alert bad
+ * certificate"); say which side refused and which flag to check.
+ */
+export function explainEtcdError(message: string): string {
+  const text = message.replace(/\s*Resolution note:\s*$/, '');
+  if (/unable to verify|unable to get (local )?issuer|self[- ]signed certificate|certificate has expired|certificate is not yet valid|ERR_TLS_CERT|does not match certificate|altnames/i.test(text)) {
+    return `${text} (TLS: the etcd member's certificate is not trusted: check --etcd-cacert, the CA that signed the members' certificates, and that they name the host in --store)`;
+  }
+  if (/alert (bad|unknown|unsupported|expired|revoked) certificate|alert unknown ca|certificate required|alert number (42|43|44|45|46|48|116)\b|handshake failure/i.test(text)) {
+    return `${text} (TLS: the etcd member refused this client's certificate or its absence: with etcd's --client-cert-auth, give --etcd-cert and --etcd-key signed by a CA in its --trusted-ca-file)`;
+  }
+  if (/wrong version number|packet length too long|unknown protocol|disconnected before secure TLS connection/i.test(text)) {
+    return `${text} (TLS: the etcd member did not answer TLS: if it serves plain http, use etcd:// without --etcd-cacert/--etcd-cert)`;
+  }
+  return text;
 }

@@ -20,7 +20,7 @@ import { DEFAULT_RETAIN } from './file-store';
 import { metaOf } from './recovery';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type SharedHistory, type StoreHealth, type VersionMeta, type VersionRecord } from './types';
 import { decodeVersionFile, encodeVersionFile, recordProblem } from './version-file';
-import { connectEtcd, describeTarget, type EtcdConnectionOptions } from './etcd-connection';
+import { connectEtcd, describeTarget, explainEtcdError, type EtcdConnectionOptions } from './etcd-connection';
 
 export interface EtcdStoreOptions {
   connection: EtcdConnectionOptions;
@@ -262,7 +262,7 @@ class EtcdStoreImpl implements EtcdStore {
       return await call();
     } catch (err) {
       if (err instanceof StoreConflictError || err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`etcd (${this.description}) is unavailable: could not ${doing}: ${(err as Error).message}`);
+      throw new StoreUnavailableError(`etcd (${this.description}) is unavailable: could not ${doing}: ${explainEtcdError((err as Error).message)}`);
     }
   }
 

@@ -1,6 +1,8 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, WILDCARD_TYPES, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
+import { nodeTarget, wantsVhds } from './node-kind';
+import { namespaceOf } from './vhds';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
 import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
@@ -9,6 +11,19 @@ import { NO_NAMES, type SnapshotShare } from './stream-shares';
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
 }
+
+/** A type this stream serves: the snapshot's four, and virtual hosts for a VHDS node. */
+type StreamType = ResourceTypeUrl | typeof VIRTUAL_HOST_TYPE;
+
+const PUSH_ORDER_VHDS: readonly StreamType[] = [...PUSH_ORDER, VIRTUAL_HOST_TYPE];
+
+/**
+ * Envoy's VHDS subscription over ADS starts with no names (a wildcard): it wants the virtual
+ * hosts of every route config it holds; Envoy sorts them to route configs by name prefix.
+ */
+const wildcardable = (t: StreamType): boolean => WILDCARD_TYPES.has(t) || t === VIRTUAL_HOST_TYPE;
+
+const label = (t: StreamType): string => (isResourceTypeUrl(t) ? SHORT_NAMES[t] : 'VHDS');
 
 /** The client does not hold the resource (never got it, or dropped it on unsubscribe). */
 const NOT_HELD = '';
@@ -87,7 +102,9 @@ function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
  */
 export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   private nonceCounter = 0;
-  private readonly types = new Map<ResourceTypeUrl, DeltaTypeState>();
+  private readonly types = new Map<StreamType, DeltaTypeState>();
+  /** The node asked for VHDS (xds/vhds.ts): RDS carries stubs, virtual hosts go by VHDS. */
+  private vhds?: boolean;
 
   constructor(options: DeltaStreamOptions) {
     super(options, 'delta');
@@ -99,20 +116,22 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
 
   private onRequest(req: DeltaDiscoveryRequestIn): void {
     if (!this.startIfNeeded(req.node)) return;
-    const typeUrl = this.servedType(req.type_url);
+    // Only current-API Envoys: VHDS over ADS needs Envoy ≥ 1.3x (router/vhds.cc).
+    this.vhds ??= !!req.node && this.kind === 'envoy' && nodeTarget(req.node) === 'envoy' && wantsVhds(req.node);
+    const typeUrl: StreamType | undefined = this.vhds && req.type_url === VIRTUAL_HOST_TYPE ? VIRTUAL_HOST_TYPE : this.servedType(req.type_url);
     if (!typeUrl) return;
     let st = this.types.get(typeUrl);
     if (!st) this.types.set(typeUrl, (st = newState()));
     if (!this.updateSubscription(typeUrl, st, req)) return;
     if (req.response_nonce !== '') {
       if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
-      else this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
+      else this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
     }
     this.evaluate();
   }
 
   /** False (and the stream failed) when the subscription would exceed XDS_LIMITS. */
-  private updateSubscription(typeUrl: ResourceTypeUrl, st: DeltaTypeState, req: DeltaDiscoveryRequestIn): boolean {
+  private updateSubscription(typeUrl: StreamType, st: DeltaTypeState, req: DeltaDiscoveryRequestIn): boolean {
     const changing = req.resource_names_subscribe.length > 0 || req.resource_names_unsubscribe.length > 0;
     const names = changing ? new Set(st.names) : st.names;
     let nameBytes = st.nameBytes;
@@ -122,17 +141,18 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       for (const [name, version] of Object.entries(initial)) st.held.set(name, version);
       st.dirty = true;
       // The first request of a wildcard type without names subscribes to everything (legacy wildcard).
-      if (req.resource_names_subscribe.length === 0 && WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
+      if (req.resource_names_subscribe.length === 0 && wildcardable(typeUrl)) st.wildcard = true;
     }
     for (const name of req.resource_names_subscribe) {
       if (name === '*') {
-        if (WILDCARD_TYPES.has(typeUrl)) st.wildcard = true;
+        if (wildcardable(typeUrl)) st.wildcard = true;
         continue;
       }
       if (names.has(name)) continue;
       // A name the client did not hold through a wildcard: it holds nothing of it yet (unless
       // it said so in initial_resource_versions).
-      if (!st.wildcard && !Object.hasOwn(initial, name)) this.forget(st, name);
+      if (typeUrl === VIRTUAL_HOST_TYPE) this.forgetNamespace(st, name);
+      else if (!st.wildcard && !Object.hasOwn(initial, name)) this.forget(st, name);
       (names as Set<string>).add(name);
       nameBytes += Buffer.byteLength(name);
     }
@@ -144,19 +164,21 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       if ((names as Set<string>).delete(name)) nameBytes -= Buffer.byteLength(name);
       st.nacked.delete(name);
       // The client drops it; under a wildcard it is still in scope, so it gets it again.
-      this.forget(st, name);
+      if (typeUrl === VIRTUAL_HOST_TYPE) this.forgetNamespace(st, name);
+      else this.forget(st, name);
     }
     if (names.size > XDS_LIMITS.maxResourceNames || nameBytes > XDS_LIMITS.maxResourceNamesTotalBytes) {
       const what = names.size > XDS_LIMITS.maxResourceNames ? `${names.size} names` : `${nameBytes} bytes of names`;
       this.refuse(
         'resource_names_subscribe',
-        `the subscription to ${SHORT_NAMES[typeUrl]} would hold ${what}, more than the ${XDS_LIMITS.maxResourceNames} names or ${XDS_LIMITS.maxResourceNamesTotalBytes} bytes allowed`,
+        `the subscription to ${label(typeUrl)} would hold ${what}, more than the ${XDS_LIMITS.maxResourceNames} names or ${XDS_LIMITS.maxResourceNamesTotalBytes} bytes allowed`,
       );
       return false;
     }
     st.nameBytes = nameBytes;
     if (!changing) return true;
     st.dirty = true;
+    if (typeUrl === ROUTE_TYPE) this.routeNamesChanged(st.names, names);
     if (names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) st.names = this.shares.internNames(names);
     return true;
   }
@@ -170,19 +192,36 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     else st.held.delete(name);
   }
 
-  private onReply(typeUrl: ResourceTypeUrl, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {
+  /** VHDS: a wildcard VirtualHost subscription follows RDS; a route config added or dropped starts empty. */
+  private routeNamesChanged(before: ReadonlySet<string>, after: ReadonlySet<string>): void {
+    const vh = this.types.get(VIRTUAL_HOST_TYPE);
+    if (!vh) return;
+    vh.dirty = true;
+    for (const name of before) if (!after.has(name)) this.forgetNamespace(vh, name);
+    for (const name of after) if (!before.has(name)) this.forgetNamespace(vh, name);
+  }
+
+  /** VHDS: a route config's namespace was (un)subscribed; the client holds none of its virtual hosts. */
+  private forgetNamespace(st: DeltaTypeState, namespace: string): void {
+    for (const name of new Set([...(st.base?.keys() ?? []), ...st.held.keys()])) {
+      if (namespaceOf(name) === namespace) this.forget(st, name);
+    }
+  }
+
+  private onReply(typeUrl: StreamType, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {
     st.pending = undefined;
     if (req.error_detail) {
       for (const [name, version] of pending.changes) st.nacked.set(name, version);
-      this.reportNack(typeUrl, pending.version, pending.nonce, req.error_detail);
+      // Status and metrics know the four snapshot types; a virtual host NACK counts as RDS.
+      this.reportNack(isResourceTypeUrl(typeUrl) ? typeUrl : ROUTE_TYPE, pending.version, pending.nonce, req.error_detail);
       return;
     }
     for (const [name, version] of pending.changes) st.held.set(name, version);
     // The node has moved on: a version it rejected before may be right now (a content hash
     // recurs when a later config's resource happens to match), so it may be sent again.
     st.nacked.clear();
-    this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version: pending.version, nonce: pending.nonce }, 'xDS ACK');
-    this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
+    this.log.debug({ typeUrl: label(typeUrl), version: pending.version, nonce: pending.nonce }, 'xDS ACK');
+    if (isResourceTypeUrl(typeUrl)) this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
   }
 
   protected evaluate(): void {
@@ -193,11 +232,11 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     let releasable: boolean | undefined;
     const withhold = () => !(releasable ??= this.clusterRemovalsReleasable());
     let applied = true;
-    let blocked: ResourceTypeUrl | undefined;
+    let blocked: StreamType | undefined;
     // EDS may follow a CDS response before its ACK (see SotwStream.evaluate: Envoy holds that
     // ACK until the clusters it changed have their endpoints); later types wait for both.
     let clustersInFlight = false;
-    for (const typeUrl of PUSH_ORDER) {
+    for (const typeUrl of this.vhds ? PUSH_ORDER_VHDS : PUSH_ORDER) {
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
       if (clustersInFlight && typeUrl !== ENDPOINT_TYPE) break;
@@ -209,14 +248,14 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         }
         break;
       }
-      const set = snapshot.sets[typeUrl];
+      const set = this.setOf(share, typeUrl);
       // A removed cluster, and its endpoints, stay on the client until no route can use them;
       // endpoints behind clusters in flight go out as updates only (Envoy drops a removed
       // cluster's endpoints itself).
       const holdRemovals = clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER;
-      const changes = this.changesFor(share, typeUrl, st, holdRemovals);
+      const changes = this.changesFor(share, st, set, holdRemovals, typeUrl === VIRTUAL_HOST_TYPE);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
-        if (typeUrl === ROUTE_TYPE && !this.clustersReady(changes.updates)) {
+        if ((typeUrl === ROUTE_TYPE || typeUrl === VIRTUAL_HOST_TYPE) && !this.clustersReady(changes.updates)) {
           applied = false;
           break;
         }
@@ -237,9 +276,9 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         applied = false;
         continue;
       }
-      this.compact(st, set);
+      this.compact(st, set, typeUrl === VIRTUAL_HOST_TYPE);
     }
-    this.reportBlocked(snapshot, blocked);
+    this.reportBlocked(snapshot, blocked === VIRTUAL_HOST_TYPE ? ROUTE_TYPE : blocked);
     if (applied) this.reportApplied(snapshot, () => this.referencesSubscribed());
   }
 
@@ -279,11 +318,12 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
    */
   private clusterRemovalsReleasable(): boolean {
     const snapshot = this.snapshot!;
-    for (const t of [LISTENER_TYPE, ROUTE_TYPE] as const) {
+    for (const t of this.vhds ? ([LISTENER_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE] as const) : ([LISTENER_TYPE, ROUTE_TYPE] as const)) {
       const st = this.types.get(t);
       if (!isSubscribed(st)) continue;
       if (st.pending) return false;
-      const c = this.changesFor(this.shares.of(snapshot), t, st, NEVER);
+      const share = this.shares.of(snapshot);
+      const c = this.changesFor(share, st, this.setOf(share, t), NEVER, t === VIRTUAL_HOST_TYPE);
       if (c.updates.length > 0 || c.removals.length > 0 || c.blocked) return false;
     }
     const rds = this.types.get(ROUTE_TYPE);
@@ -295,7 +335,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       return !r || this.heldVersion(st, name) === r.hash;
     };
     for (const name of rds.names) {
-      for (const cluster of snapshot.sets[ROUTE_TYPE].resources.get(name)?.refs ?? []) {
+      for (const cluster of this.routeRefs(name)) {
         if (!held(cds, snapshot.sets[CLUSTER_TYPE], cluster)) return false;
         if (!isSubscribed(eds)) continue;
         for (const endpoints of snapshot.sets[CLUSTER_TYPE].resources.get(cluster)?.refs ?? []) {
@@ -306,24 +346,55 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     return true;
   }
 
+  /** The resources of a type this stream is served: for a VHDS node, RDS stubs and the virtual hosts. */
+  private setOf(share: SnapshotShare, typeUrl: StreamType): ResourceSet {
+    if (typeUrl === VIRTUAL_HOST_TYPE) return share.vhdsView().virtualHosts;
+    if (typeUrl === ROUTE_TYPE && this.vhds) return share.vhdsView().routes;
+    return share.snapshot.sets[typeUrl];
+  }
+
+  /** The clusters route config `name` names (through its virtual hosts, for a VHDS node). */
+  private routeRefs(name: string): readonly string[] {
+    const snapshot = this.snapshot!;
+    if (!this.vhds) return snapshot.sets[ROUTE_TYPE].resources.get(name)?.refs ?? [];
+    return this.shares.of(snapshot).vhdsView().virtualHosts.list.filter((r) => namespaceOf(r.name) === name).flatMap((r) => r.refs);
+  }
+
   private heldVersion(st: DeltaTypeState, name: string): string {
     const v = st.held.get(name);
     if (v !== undefined) return v;
     return st.base?.get(name)?.hash ?? NOT_HELD;
   }
 
-  /** What the client lacks of the snapshot's set of `typeUrl` within its subscription. */
-  private changesFor(share: SnapshotShare, typeUrl: ResourceTypeUrl, st: DeltaTypeState, withholdRemovals: () => boolean): Changes {
-    const set = share.snapshot.sets[typeUrl];
+  /**
+   * What the client lacks of `set` (this snapshot's set of a type, or for a VHDS node its VHDS
+   * view's stubs or virtual hosts) within its subscription.
+   */
+  private changesFor(share: SnapshotShare, st: DeltaTypeState, set: ResourceSet, withholdRemovals: () => boolean, namespaced = false): Changes {
+    // VHDS subscribes by route config name: every virtual host named `<route config>/...`.
+    const routeNames = this.types.get(ROUTE_TYPE)?.names ?? NO_NAMES;
+    const inScope = namespaced
+      ? (name: string) => st.names.has(namespaceOf(name)) || (st.wildcard && routeNames.has(namespaceOf(name)))
+      : (name: string) => st.wildcard || st.names.has(name);
     if (!st.dirty && st.held.size === 0 && st.base) {
       // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
       if (st.base === set.resources) return NO_CHANGES;
-      const d = share.diffFrom(typeUrl, st.base);
-      if (st.wildcard) return this.filter(st, d.updates, d.removals, withholdRemovals);
+      const d = share.diffBetween(set.resources, st.base);
+      if (st.wildcard && !namespaced) return this.filter(st, d.updates, d.removals, withholdRemovals);
+      // VHDS scoped by one interned set (the route configs, or the namespaces asked for): a shared filtered list.
+      const namespaces = namespaced ? (!st.wildcard ? st.names : st.names.size === 0 ? routeNames : undefined) : undefined;
+      if (namespaces) {
+        return this.filter(
+          st,
+          share.inNamespaces(d.updates, namespaces, (r) => r.name),
+          share.inNamespaces(d.removals, namespaces, (name) => name),
+          withholdRemovals,
+        );
+      }
       return this.filter(
         st,
-        keepIf(d.updates, (r) => st.names.has(r.name)),
-        keepIf(d.removals, (name) => st.names.has(name)),
+        keepIf(d.updates, (r) => inScope(r.name)),
+        keepIf(d.removals, inScope),
         withholdRemovals,
       );
     }
@@ -339,6 +410,12 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         removals.push(name);
       }
     };
+    if (namespaced) {
+      for (const r of set.list) if (inScope(r.name)) consider(r.name, false);
+      const heldNames = new Set([...(st.base?.keys() ?? []), ...st.held.keys()]);
+      for (const name of heldNames) if (!set.resources.has(name) && inScope(name)) consider(name, false);
+      return this.filter(st, updates, removals, withholdRemovals);
+    }
     for (const name of st.names) consider(name, true);
     if (st.wildcard) {
       for (const r of set.list) if (!st.names.has(r.name)) consider(r.name, false);
@@ -375,11 +452,12 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   }
 
   /** In sync with `set`: remember it as the base and forget per-name entries. */
-  private compact(st: DeltaTypeState, set: ResourceSet): void {
+  private compact(st: DeltaTypeState, set: ResourceSet, namespaced: boolean): void {
     if (!st.dirty && st.held.size === 0 && st.base === set.resources) return;
     const held = new Map<string, string>();
     // Names asked for that do not exist stay "told absent"; everything else is in `set`.
-    for (const name of st.names) if (!set.resources.has(name)) held.set(name, TOLD_ABSENT);
+    // (VHDS names are namespaces, not resources.)
+    if (!namespaced) for (const name of st.names) if (!set.resources.has(name)) held.set(name, TOLD_ABSENT);
     st.base = set.resources;
     st.held = held;
     st.dirty = held.size > 0;
@@ -404,7 +482,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     }
   }
 
-  private send(share: SnapshotShare, typeUrl: ResourceTypeUrl, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+  /** VHDS responses (stubs, virtual hosts) are shared too: their lists come from the share's vhdsView(). */
+  private send(share: SnapshotShare, typeUrl: StreamType, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
     if (typeUrl === CLUSTER_TYPE) this.rewarmChangedClusters(st, changes.updates);
     // Streams in the same state send one shared response (same nonce, same bytes, same change list).
     let response = share.deltaResponse(typeUrl, changes.updates, changes.removals, set.version, TOLD_ABSENT);
@@ -423,8 +502,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       control_plane: this.shares.controlPlane,
       wire: response.wire,
     });
-    this.logPush(typeUrl, { version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
-    this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
+    this.logPush(isResourceTypeUrl(typeUrl) ? typeUrl : ROUTE_TYPE, { ...(typeUrl === VIRTUAL_HOST_TYPE ? { vhds: true } : {}), version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
+    if (isResourceTypeUrl(typeUrl)) this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
   }
 
   /** Subscriptions closed under references: every route config a held listener names is subscribed, and so on. */
@@ -437,9 +516,15 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       any = true;
       const referenced = REFERENCED_TYPE[typeUrl];
       if (!referenced) continue;
-      const set = snapshot.sets[typeUrl];
+      const set = this.setOf(this.shares.of(snapshot), typeUrl);
       const held = st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
       if (!this.shares.of(snapshot).refsSubscribed(held, this.types.get(referenced))) return false;
+    }
+    // VHDS: the virtual hosts of every route config held are subscribed too.
+    const rds = this.types.get(ROUTE_TYPE);
+    if (this.vhds && isSubscribed(rds)) {
+      const vhds = this.types.get(VIRTUAL_HOST_TYPE);
+      for (const name of rds.names) if (!vhds?.requested || !(vhds.wildcard || vhds.names.has(name))) return false;
     }
     return any;
   }

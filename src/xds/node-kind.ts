@@ -77,3 +77,14 @@ export function classifyNode(node: ClassifiableNode): NodeKind {
   if (agent.startsWith('gRPC')) return 'grpc';
   return 'envoy';
 }
+
+/**
+ * Node metadata key by which a delta Envoy node asks for virtual host discovery ("true"):
+ * route configurations without virtual hosts, each virtual host its own resource (xds/vhds.ts).
+ */
+export const VHDS_METADATA_KEY = 'TETHER_VHDS';
+
+/** The node opted in to VHDS (meaningful on delta streams of current-API Envoys only). */
+export function wantsVhds(node: ClassifiableNode): boolean {
+  return metadataString(node, VHDS_METADATA_KEY)?.trim().toLowerCase() === 'true';
+}

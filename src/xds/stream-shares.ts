@@ -1,7 +1,8 @@
 import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
+import { VhdsViews, namespaceOf, type VhdsView } from './vhds';
 
 /**
  * What the streams of one ADS server share, so that thousands of streams in the same state do
@@ -17,6 +18,8 @@ export class StreamShares {
   });
   private readonly hashes = new WeakMap<readonly SnapshotResource[], ReadonlyMap<string, string>>();
   private responseCounter = 0;
+  /** VHDS forms of route sets (per route set, so snapshots that share one share its view). */
+  readonly vhdsViews = new VhdsViews();
 
   /** `controlPlane`: the pre-encoded envoy.config.core.v3.ControlPlane every response carries. */
   constructor(readonly controlPlane?: Buffer) {}
@@ -79,13 +82,16 @@ export class SnapshotShare {
   private readonly subscribedMemo = new Map<ResourceTypeUrl, WeakMap<ReadonlySet<string>, Subscribed>>();
   private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
   private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
-  private readonly diffs = new Map<ResourceTypeUrl, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
+  /** Keyed by the set diffed to (a type of this snapshot, or a VHDS view of it), then by the map diffed from. */
+  private readonly diffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
   private readonly updated = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
   private readonly missing = new Map<ResourceTypeUrl, WeakMap<readonly SnapshotResource[], readonly SnapshotResource[]>>();
   private readonly deltaResources = new Map<SnapshotResource, { resourceBytes: Buffer }>();
   private readonly framed = new WeakMap<readonly SnapshotResource[], Buffer>();
   private readonly sotwResponses = new WeakMap<readonly SnapshotResource[], Map<string, SharedSotwResponse>>();
   private readonly deltaResponses = new WeakMap<readonly SnapshotResource[], WeakMap<readonly string[], Map<string, SharedDeltaResponse>>>();
+  private vhds?: VhdsView;
+  private readonly namespaceLists = new WeakMap<readonly unknown[], WeakMap<ReadonlySet<string>, readonly unknown[]>>();
 
   constructor(
     readonly snapshot: Snapshot,
@@ -154,10 +160,17 @@ export class SnapshotShare {
    * of the type, both lists sorted by name; once per (type, before).
    */
   diffFrom(typeUrl: ResourceTypeUrl, before: ReadonlyMap<string, SnapshotResource>): SetDiff {
-    let byBefore = this.diffs.get(typeUrl);
+    return this.diffBetween(this.snapshot.sets[typeUrl].resources, before);
+  }
+
+  /**
+   * The same for any resource map derived from this snapshot (`after`: the VHDS view's stubs or
+   * virtual hosts); once per (after, before).
+   */
+  diffBetween(after: ReadonlyMap<string, SnapshotResource>, before: ReadonlyMap<string, SnapshotResource>): SetDiff {
+    let byBefore = this.diffs.get(after);
     let d = byBefore?.get(before);
     if (d) return d;
-    const after = this.snapshot.sets[typeUrl].resources;
     const updates: SnapshotResource[] = [];
     const removals: string[] = [];
     // Both maps iterate in name order (ResourceSet.resources is sorted).
@@ -165,7 +178,7 @@ export class SnapshotShare {
     for (const name of before.keys()) if (!after.has(name)) removals.push(name);
     removals.sort();
     d = { updates: Object.freeze(updates), removals: Object.freeze(removals) };
-    if (!byBefore) this.diffs.set(typeUrl, (byBefore = new WeakMap()));
+    if (!byBefore) this.diffs.set(after, (byBefore = new WeakMap()));
     byBefore.set(before, d);
     return d;
   }
@@ -225,8 +238,33 @@ export class SnapshotShare {
     return encodeDiscoveryResponse({ version_info: version, type_url: typeUrl, nonce, resources, control_plane: this.shares.controlPlane }, framed);
   }
 
-  /** The delta response carrying `updates` and `removals` at `version`, shared like sotwResponse (lists are keys by identity). */
-  deltaResponse(typeUrl: ResourceTypeUrl, updates: readonly SnapshotResource[], removals: readonly string[], version: string, removedMarker: string): SharedDeltaResponse {
+  /** The VHDS form of this snapshot's route configurations (xds/vhds.ts). */
+  vhdsView(): VhdsView {
+    return (this.vhds ??= this.shares.vhdsViews.of(this.snapshot.sets[ROUTE_TYPE]));
+  }
+
+  /**
+   * The entries of a shared VHDS list (virtual hosts, or names of removed ones) whose route
+   * config (namespace) is in `namespaces`, an interned name set: once per (list, set), so VHDS
+   * streams with the same scope still send one shared response. The list itself if all are in.
+   */
+  inNamespaces<T>(list: readonly T[], namespaces: ReadonlySet<string>, nameOf: (x: T) => string): readonly T[] {
+    let byNames = this.namespaceLists.get(list);
+    const known = byNames?.get(namespaces) as readonly T[] | undefined;
+    if (known) return known;
+    const keep = (x: T) => namespaces.has(namespaceOf(nameOf(x)));
+    const out = list.every(keep) ? list : Object.freeze(list.filter(keep));
+    if (!byNames) this.namespaceLists.set(list, (byNames = new WeakMap()));
+    byNames.set(namespaces, out);
+    return out;
+  }
+
+  /**
+   * The delta response carrying `updates` and `removals` at `version`, shared like sotwResponse
+   * (lists are keys by identity; a list belongs to one type: diffs are per target set, other
+   * lists are built per call). `typeUrl` may be VirtualHost: VHDS lists come from vhdsView().
+   */
+  deltaResponse(typeUrl: string, updates: readonly SnapshotResource[], removals: readonly string[], version: string, removedMarker: string): SharedDeltaResponse {
     let byRemovals = this.deltaResponses.get(updates);
     let byVersion = byRemovals?.get(removals);
     const known = byVersion?.get(version);
@@ -238,7 +276,7 @@ export class SnapshotShare {
     return out;
   }
 
-  encodeDelta(typeUrl: ResourceTypeUrl, updates: readonly SnapshotResource[], removals: readonly string[], version: string, nonce: string, removedMarker: string): SharedDeltaResponse {
+  encodeDelta(typeUrl: string, updates: readonly SnapshotResource[], removals: readonly string[], version: string, nonce: string, removedMarker: string): SharedDeltaResponse {
     const changes = new Map<string, string>();
     for (const r of updates) changes.set(r.name, r.hash);
     for (const name of removals) changes.set(name, removedMarker);

@@ -43,7 +43,7 @@ describe.skipIf(!envoyAvailable())('tether demo (docker-compose.yml as local pro
     expect(fs.existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
     tmp = makeTempDir('demo');
     const ports = await freeDemoPorts();
-    demo = new LocalDemo(ports, path.join(tmp, 'state'), ['--interval=2']);
+    demo = new LocalDemo(ports, path.join(tmp, 'state'), ['--interval=2s']);
     localize = localizer(ports, tmp, demo.stateDir);
     await demo.waitForOutput('the ready line', (o) => (/^ready: /m.test(o) ? true : undefined), 120_000);
   }, 130_000);

@@ -60,6 +60,7 @@ describe.skipIf(!hasBuild)('grpc-js-xds outlier detection: a hung replica is eje
     const movers = USERS.filter((u) => home.get(u) === victim.id);
     const fallback = new Map(movers.map((u) => [u, byGrpcAddress.get(pick(u).fallback!.address)!]));
 
+    const stayers = USERS.filter((u) => home.get(u) !== victim.id);
     const failedAt = Date.now();
     victim.pause();
     let failed = 0;
@@ -67,7 +68,9 @@ describe.skipIf(!hasBuild)('grpc-js-xds outlier detection: a hung replica is eje
       await waitFor(
         'the hung replica ejected',
         async () => {
-          const got = await Promise.all(movers.map((u) => replicaOf(u)));
+          // The other users keep calling too, as real traffic does: failure-percentage ejection
+          // needs request volume on at least minimumHosts replicas in the interval.
+          const [got] = await Promise.all([Promise.all(movers.map((u) => replicaOf(u))), Promise.all(stayers.map((u) => replicaOf(u)))]);
           failed += got.filter((g) => g === undefined).length;
           return got.every((g, i) => g === fallback.get(movers[i]!)) || undefined;
         },

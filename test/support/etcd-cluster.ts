@@ -8,9 +8,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { freePort } from './envoy';
 import { makeTempDir, removeTempDir } from './temp-dir';
+import { makeTestPki, type TestPki } from './tls-certs';
 
 let found: string | null | undefined;
 
@@ -44,7 +46,9 @@ interface Member {
 export interface EtcdCluster {
   /** `127.0.0.1:port` of each member, in member order. */
   readonly endpoints: string[];
-  /** `etcd://…/<prefix>` for `--store` / TetherOptions.etcd. */
+  /** With `tls: true`: the PKI the members serve and demand client certificates from. */
+  readonly pki: TestPki | undefined;
+  /** `etcd://…/<prefix>` (`etcds://` with TLS) for `--store` / TetherOptions.etcd. */
   url(prefix: string): string;
   /** SIGKILL one member (by PID) and wait for it to exit. */
   kill(index: number): Promise<void>;
@@ -57,15 +61,19 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-function spawnMember(bin: string, m: Member, initialCluster: string, token: string): ChildProcess {
+function spawnMember(bin: string, m: Member, initialCluster: string, token: string, pki: TestPki | undefined): ChildProcess {
   const url = (port: number) => `http://127.0.0.1:${port}`;
+  const clientUrl = `${pki ? 'https' : 'http'}://127.0.0.1:${m.clientPort}`;
+  // Client TLS only (peers stay plain http): clients must present a certificate from pki.ca.
+  const tlsArgs = pki ? ['--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--trusted-ca-file', pki.ca, '--client-cert-auth'] : [];
   const child = spawn(
     bin,
     [
       '--name', m.name,
       '--data-dir', m.dataDir,
-      '--listen-client-urls', url(m.clientPort),
-      '--advertise-client-urls', url(m.clientPort),
+      '--listen-client-urls', clientUrl,
+      '--advertise-client-urls', clientUrl,
+      ...tlsArgs,
       '--listen-peer-urls', url(m.peerPort),
       '--initial-advertise-peer-urls', url(m.peerPort),
       '--initial-cluster', initialCluster,
@@ -95,15 +103,39 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs:
   }
 }
 
-async function healthy(port: number): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-  const body = (await res.json()) as { health?: string };
-  return body.health === 'true';
+async function healthy(port: number, pki: TestPki | undefined): Promise<boolean> {
+  if (!pki) {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
+    const body = (await res.json()) as { health?: string };
+    return body.health === 'true';
+  }
+  // fetch cannot present a client certificate; etcd's --client-cert-auth wants one on /health too.
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = https.get(
+      { host: '127.0.0.1', port, path: '/health', ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey), timeout: 1000 },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+  return (JSON.parse(body) as { health?: string }).health === 'true';
 }
 
-export async function startEtcdCluster(options: { members?: number } = {}): Promise<EtcdCluster> {
+export interface EtcdClusterOptions {
+  members?: number;
+  /** Serve clients over TLS with a fresh PKI (test/support/tls-certs.ts) and require client certificates. */
+  tls?: boolean;
+}
+
+export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   const bin = findEtcd();
   if (!bin) throw new Error('etcd not found (ETCD_BIN or PATH); run bash scripts/ensure-etcd.sh');
+  const pki = options.tls ? makeTestPki() : undefined;
   const root = makeTempDir('etcd');
   const members: Member[] = [];
   for (let i = 0; i < (options.members ?? 3); i++) {
@@ -111,7 +143,7 @@ export async function startEtcdCluster(options: { members?: number } = {}): Prom
   }
   const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   const start = (m: Member) => {
-    m.process = spawnMember(bin, m, initialCluster, `tether-test-${process.pid}-${members[0]!.peerPort}`);
+    m.process = spawnMember(bin, m, initialCluster, `tether-test-${process.pid}-${members[0]!.peerPort}`, pki);
   };
   const stopMember = async (m: Member) => {
     const child = m.process;
@@ -123,17 +155,19 @@ export async function startEtcdCluster(options: { members?: number } = {}): Prom
   };
   const cluster: EtcdCluster = {
     endpoints: members.map((m) => `127.0.0.1:${m.clientPort}`),
-    url: (prefix) => `etcd://${members.map((m) => `127.0.0.1:${m.clientPort}`).join(',')}/${prefix}`,
+    pki,
+    url: (prefix) => `${pki ? 'etcds' : 'etcd'}://${members.map((m) => `127.0.0.1:${m.clientPort}`).join(',')}/${prefix}`,
     kill: (i) => stopMember(members[i]!),
     async restart(i) {
       start(members[i]!);
       await cluster.waitHealthy(i);
     },
-    waitHealthy: (i, timeoutMs = 20_000) => waitUntil(`etcd member ${i} healthy\n${members[i]!.log}`, () => healthy(members[i]!.clientPort), timeoutMs),
+    waitHealthy: (i, timeoutMs = 20_000) => waitUntil(`etcd member ${i} healthy\n${members[i]!.log}`, () => healthy(members[i]!.clientPort, pki), timeoutMs),
     logOf: (i) => members[i]!.log,
     async stop() {
       await Promise.all(members.map(stopMember));
       removeTempDir(root);
+      if (pki) removeTempDir(pki.dir);
     },
   };
   try {

@@ -35,7 +35,7 @@ export class ReplicaProcess {
   }
 
   private async spawn(): Promise<void> {
-    const args = [BIN, 'sample', '--id', this.id, '--http-port', String(this.httpPort), '--grpc-port', String(this.grpcPort), '--cold-delay', String(this.coldDelayMs), '--log-level', 'warn'];
+    const args = [BIN, 'sample', '--id', this.id, '--http-port', String(this.httpPort), '--grpc-port', String(this.grpcPort), '--cold-delay', `${this.coldDelayMs}ms`, '--log-level', 'warn'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -5,9 +5,9 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
+import { createPicker, explain as explainPick, hex64, pickerCost, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
 import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
-import type { AffinityKey } from '../../model/types';
+import type { AffinityKey, BalancerSpec } from '../../model/types';
 import type { NodeKind } from '../../translate/types';
 import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys, type ClusterBalancer } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
@@ -90,6 +90,13 @@ export interface ExplainContext {
    * `resources` (a ring or maglev table takes milliseconds to build; a lookup, microseconds).
    */
   pickers?: Map<string, Picker | undefined>;
+  /**
+   * Set by a caller sharing the event loop with xDS (the admin API): a fallback balancer that
+   * costs more than `above` (pickerCost) and is not in `pickers` is not built here but listed
+   * in `wanted`; the caller builds it elsewhere (the compute worker), adds it to `pickers` and
+   * asks again.
+   */
+  defer?: { above: number; wanted: Array<{ key: string; endpoints: AffinityEndpoint[]; balancer: BalancerSpec }> };
 }
 
 export const hashHex = (h: bigint): string => `0x${hex64(h)}`;
@@ -175,10 +182,16 @@ function placeIn(cluster: string, keys: readonly AffinityKey[], request: Affinit
   // Envoy; or a gRPC client whose ring has no other replica (the next priority then serves).
   if (explained.hash !== undefined && pick.fallback === undefined) {
     const address = pick.address;
-    const buildWithout = () => createPicker(endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address), lb.balancer, { flavour: query.kind });
-    const picker = ctx.pickers ? cachedPicker(ctx, query.kind, `${cluster} without ${address}`, buildWithout).picker : buildWithout();
-    const fallback = picker?.pick(explained.hash);
-    if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
+    const rest = endpointsWithout(assignmentOf(ctx.resources, served), lb.useHostname, address);
+    const withoutKey = `${cluster} without ${address}`;
+    const defer = ctx.defer && ctx.pickers && !ctx.pickers.has(`${query.kind}/${withoutKey}`) && pickerCost(rest, lb.balancer, query.kind) > ctx.defer.above;
+    if (defer) ctx.defer!.wanted.push({ key: `${query.kind}/${withoutKey}`, endpoints: rest, balancer: lb.balancer });
+    else {
+      const buildWithout = () => createPicker(rest, lb.balancer, { flavour: query.kind });
+      const picker = ctx.pickers ? cachedPicker(ctx, query.kind, withoutKey, buildWithout).picker : buildWithout();
+      const fallback = picker?.pick(explained.hash);
+      if (fallback !== undefined && fallback !== address) pick.fallback = { address: fallback, backends: ctx.owners(fallback) };
+    }
   }
   if (current) pick.shares = [...current.shares()].map(([address, share]) => ({ address, backends: ctx.owners(address), share }));
   return { pick, notes: lb.notes, explained };

@@ -1,0 +1,134 @@
+/**
+ * VHDS on the delta stream (xds/vhds.ts), with the test's delta client: what a VHDS node is
+ * sent and how its subscription is read. Envoy's side is in test/envoy-real/vhds.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../../src/envoy/type-urls';
+import type { EnvoyResources } from '../../src/translate/types';
+import { names, type DeltaClient } from '../support/delta-client';
+import { mesh } from './fixtures/resources';
+import { startAds, type AdsHarness } from './harness';
+
+let h: AdsHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+type Json = Record<string, any>;
+const VHDS_NODE = { metadata: { fields: { TETHER_VHDS: { stringValue: 'true' } } } };
+
+/** One route config `main` holding a virtual host per service (as Envoy nodes get), and one `other`. */
+function routeTable(services: Record<string, string>): EnvoyResources {
+  const m = mesh({ services, clusters: { c1: [1001], c2: [1002] } });
+  const hosts = m.routes.flatMap((r) => r.virtual_hosts ?? []);
+  return { ...m, routes: [{ name: 'main', virtual_hosts: hosts }, { name: 'other', virtual_hosts: hosts.slice(0, 1) }] };
+}
+
+async function syncRoutes(c: DeltaClient, routeNames: string[]): Promise<void> {
+  c.send(CLUSTER_TYPE);
+  c.ack(await c.nextOf(CLUSTER_TYPE));
+  c.send(ENDPOINT_TYPE, { subscribe: ['c1', 'c2'] });
+  c.ack(await c.nextOf(ENDPOINT_TYPE));
+  c.send(ROUTE_TYPE, { subscribe: routeNames });
+}
+
+describe('VHDS (delta, Envoy nodes that opt in)', () => {
+  it('route configs go out without virtual hosts; the wildcard VHDS subscription gets those of the subscribed route configs, then only what changed', async () => {
+    h = await startAds();
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2', c: 'c1' }), '1');
+    const c = h.deltaClient(VHDS_NODE);
+    await syncRoutes(c, ['main']);
+    const rds = await c.nextOf(ROUTE_TYPE);
+    expect(names(rds)).toEqual(['main']);
+    c.ack(rds);
+    const stub = c.heldOf(ROUTE_TYPE).get('main')!.resource as Json;
+    expect(stub.virtual_hosts ?? []).toEqual([]);
+    expect(stub.vhds.config_source.ads).toBeDefined();
+    // Envoy's VHDS over ADS subscribes with no names.
+    c.send(VIRTUAL_HOST_TYPE);
+    const first = await c.nextOf(VIRTUAL_HOST_TYPE);
+    expect(names(first)).toEqual(['main/a', 'main/b', 'main/c']);
+    c.ack(first);
+    const held = c.heldOf(VIRTUAL_HOST_TYPE).get('main/b')!.resource as Json;
+    // The message's own name is the resource name (Envoy keys and removes virtual hosts by it).
+    expect(held.name).toBe('main/b');
+    expect(JSON.stringify(held.routes)).toContain('c2');
+    await c.expectNothing();
+
+    // One service's route changes: one virtual host, no RDS.
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c1', c: 'c1' }), '2');
+    const edit = await c.nextOf(VIRTUAL_HOST_TYPE);
+    expect(names(edit)).toEqual(['main/b']);
+    expect(edit.removed_resources).toEqual([]);
+    c.ack(edit);
+    // A service goes: its virtual host is removed by name; the stub of `other` is unchanged.
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c1' }), '3');
+    const removal = await c.nextOf(VIRTUAL_HOST_TYPE);
+    expect(names(removal)).toEqual([]);
+    expect(removal.removed_resources).toEqual(['main/c']);
+    c.ack(removal);
+    await c.expectNothing();
+  });
+
+  it('a route config subscribed later brings its virtual hosts; one dropped takes them out of scope', async () => {
+    h = await startAds();
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');
+    const c = h.deltaClient(VHDS_NODE);
+    await syncRoutes(c, ['main']);
+    c.ack(await c.nextOf(ROUTE_TYPE));
+    c.send(VIRTUAL_HOST_TYPE);
+    c.ack(await c.nextOf(VIRTUAL_HOST_TYPE));
+    c.send(ROUTE_TYPE, { subscribe: ['other'] });
+    c.ack(await c.nextOf(ROUTE_TYPE));
+    const more = await c.nextOf(VIRTUAL_HOST_TYPE);
+    expect(names(more)).toEqual(['other/a']);
+    c.ack(more);
+    // With a name that does not exist: its answer shows the request was handled.
+    c.send(ROUTE_TYPE, { unsubscribe: ['main'], subscribe: ['ghost'] });
+    const ghost = await c.nextOf(ROUTE_TYPE);
+    expect(ghost.removed_resources).toEqual(['ghost']);
+    c.ack(ghost);
+    // Nothing to send for the dropped one (Envoy drops its virtual hosts with it); an edit to it sends nothing.
+    h.publish('envoy', routeTable({ a: 'c2', b: 'c1' }), '2');
+    const after = await c.nextOf(VIRTUAL_HOST_TYPE);
+    expect(names(after)).toEqual(['other/a']);
+    expect(after.removed_resources).toEqual([]);
+  });
+
+  it('VHDS nodes in the same state share one encoded response (one nonce) for an edit, holding just its virtual host', async () => {
+    h = await startAds();
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');
+    const clients = [h.deltaClient(VHDS_NODE), h.deltaClient(VHDS_NODE)];
+    for (const c of clients) {
+      await syncRoutes(c, ['main']);
+      c.ack(await c.nextOf(ROUTE_TYPE));
+      c.send(VIRTUAL_HOST_TYPE);
+      c.ack(await c.nextOf(VIRTUAL_HOST_TYPE));
+      await c.expectNothing();
+    }
+    h.publish('envoy', routeTable({ a: 'c2', b: 'c2' }), '2');
+    const edits = await Promise.all(clients.map((c) => c.nextOf(VIRTUAL_HOST_TYPE)));
+    for (const edit of edits) {
+      expect(names(edit)).toEqual(['main/a']);
+      expect(edit.removed_resources).toEqual([]);
+    }
+    // One shared response (StreamShares nonces are unique per encoded response), not one per stream.
+    expect(edits[1]!.nonce).toBe(edits[0]!.nonce);
+    clients.forEach((c, i) => c.ack(edits[i]!));
+    for (const c of clients) {
+      expect(JSON.stringify((c.heldOf(VIRTUAL_HOST_TYPE).get('main/a')!.resource as Json).routes)).toContain('c2');
+      await c.expectNothing();
+    }
+  });
+
+  it('without the opt-in, an Envoy gets whole route configs and its VHDS requests are not served', async () => {
+    h = await startAds();
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');
+    const c = h.deltaClient();
+    await syncRoutes(c, ['main']);
+    c.ack(await c.nextOf(ROUTE_TYPE));
+    expect((c.heldOf(ROUTE_TYPE).get('main')!.resource as Json).virtual_hosts).toHaveLength(2);
+    c.send(VIRTUAL_HOST_TYPE);
+    await c.expectNothing();
+  });
+});

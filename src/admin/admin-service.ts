@@ -4,6 +4,7 @@
  * the whole resulting config, persists it and publishes it, or changes nothing and throws.
  * Whatever is thrown becomes a status in errors.ts; no handler can end the process.
  */
+import type { Rendition } from '../control/rendition';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createLogLimiter } from '../util/log-limiter';
@@ -75,6 +76,8 @@ export interface AdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots, for GetServedResources (FAILED_PRECONDITION without them). */
   snapshots?: ServedSnapshots;
+  /** The served rendition, for Explain (explain-source.ts). */
+  served?: () => Rendition | undefined;
   /** Told of every mutation refused (not dry runs), with its code (metrics). */
   editRejected?: (code: TetherErrorCode) => void;
   /** Where the history is and whether this instance is in touch with it (GetStatus). */
@@ -146,7 +149,12 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
     const held = refusals.admit(`${peerHost(context.peer)} ${reason ?? ''}`);
     if (held !== undefined) log.warn({ ...context, reason, ...(held > 0 ? { heldBack: held } : {}) }, 'admin call refused');
   };
-  const explainSource = createExplainSource({ manager, logger: log, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const explainSource = createExplainSource({
+    manager,
+    logger: log,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.served ? { served: options.served } : {}),
+  });
   const connectedKinds = () => registry.list().map((n) => n.kind);
 
   /** Auth first, then the request's own well-formedness; `fn` only ever sees a decoded request. */

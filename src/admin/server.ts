@@ -1,3 +1,4 @@
+import type { Rendition } from '../control/rendition';
 import * as grpc from '@grpc/grpc-js';
 import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
@@ -34,6 +35,8 @@ export interface AddAdminServiceOptions {
   lookup?: LookupFn;
   /** The served snapshots (the snapshot cache), for GetServedResources. */
   snapshots?: ServedSnapshots;
+  /** The served rendition (the publisher's), so Explain reads what is served instead of resolving again. */
+  served?: () => Rendition | undefined;
   /** The version history (the store), for GetConfig of an earlier version. */
   history?: VersionHistory;
   /** Told of every mutation refused (not dry runs), with its code (metrics). */
@@ -97,6 +100,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     auth: createAuthCheck(options.auth),
     ...(options.lookup ? { lookup: options.lookup } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.served ? { served: options.served } : {}),
     ...(options.history ? { history: options.history } : {}),
     ...(options.editRejected ? { editRejected: options.editRejected } : {}),
     ...(options.storeStatus ? { storeStatus: options.storeStatus } : {}),

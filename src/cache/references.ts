@@ -38,16 +38,28 @@ function listenerRefs(l: Listener): string[] {
   return anys.map(rdsNameOf).filter((n): n is string => !!n);
 }
 
+type VirtualHost = NonNullable<RouteConfiguration['virtual_hosts']>[number];
+/** Per virtual host (messages are never modified once built): a big route config changed in one host reads one. */
+const hostRefs = new WeakMap<VirtualHost, readonly string[]>();
+
 function routeRefs(r: RouteConfiguration): string[] {
   const names: string[] = [];
   for (const vh of r.virtual_hosts ?? []) {
-    for (const route of vh.routes ?? []) {
-      const action = route.route;
-      if (!action) continue;
-      if (action.cluster) names.push(action.cluster);
-      for (const wc of action.weighted_clusters?.clusters ?? []) if (wc.name) names.push(wc.name);
-      for (const m of action.request_mirror_policies ?? []) if (m.cluster) names.push(m.cluster);
-    }
+    let refs = hostRefs.get(vh);
+    if (!refs) hostRefs.set(vh, (refs = virtualHostRefs(vh)));
+    for (const name of refs) names.push(name);
+  }
+  return names;
+}
+
+function virtualHostRefs(vh: VirtualHost): string[] {
+  const names: string[] = [];
+  for (const route of vh.routes ?? []) {
+    const action = route.route;
+    if (!action) continue;
+    if (action.cluster) names.push(action.cluster);
+    for (const wc of action.weighted_clusters?.clusters ?? []) if (wc.name) names.push(wc.name);
+    for (const m of action.request_mirror_policies ?? []) if (m.cluster) names.push(m.cluster);
   }
   return names;
 }

@@ -64,10 +64,17 @@ function shortHash(data: string | Uint8Array): string {
  * come from here, so the same content always carries the same version (across restarts too).
  */
 export function resourcesVersion(resources: Iterable<SnapshotResource>): string {
-  const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const h = createHash('sha256');
-  for (const r of sorted) h.update(`${r.name}\n${r.hash}\n`);
-  return h.digest('hex').slice(0, HASH_HEX_DIGITS);
+  return versionOfSorted([...resources].sort(byResourceName));
+}
+
+const byResourceName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** resourcesVersion of resources already sorted by name. */
+function versionOfSorted(sorted: readonly SnapshotResource[]): string {
+  // One update of one string: 20,000 small updates cost several times more.
+  let text = '';
+  for (const r of sorted) text += `${r.name}\n${r.hash}\n`;
+  return createHash('sha256').update(text).digest('hex').slice(0, HASH_HEX_DIGITS);
 }
 
 /**
@@ -75,27 +82,46 @@ export function resourcesVersion(resources: Iterable<SnapshotResource>): string 
  * only the resources (and virtual hosts) whose content changed. Every entry was produced by
  * the strict `encodeMessage` once, so a hit is as checked as a miss. Entries unused by the
  * latest build are dropped at `endBuild`, so the cache holds about one config's worth.
+ *
+ * Before the JSON key, a message is looked up by identity: the translation hands out the same
+ * message object for a unit whose inputs did not change (translate/unit-memo.ts), and messages
+ * are never modified once built, so such a message costs no key at all. Those entries live as
+ * long as the message does (WeakMap).
  */
 export class EncodeCache {
   private previous = new Map<string, Buffer>();
   private current = new Map<string, Buffer>();
   private previousResources = new Map<string, CachedResource>();
   private currentResources = new Map<string, CachedResource>();
+  private readonly byObject = new WeakMap<object, Buffer>();
+  private readonly resourceByObject = new WeakMap<object, CachedResource>();
+  /** A virtual host's bytes framed as a RouteConfiguration field (tag, length, bytes). */
+  readonly framed = new WeakMap<object, Buffer>();
+  /** Whole snapshot entries of unchanged messages. */
+  readonly entries = new WeakMap<object, SnapshotResource>();
+  /** The latest set built per target and type: handed out again when nothing in it changed. */
+  readonly lastSets = new Map<string, ResourceSet>();
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
+    const known = this.byObject.get(message as object);
+    if (known) return known;
     const key = keyOf(typeName, message);
     if (key === undefined) return encodeMessage(typeName, message);
     const bytes = this.current.get(key) ?? this.previous.get(key) ?? encodeMessage(typeName, message);
     this.current.set(key, bytes);
+    this.byObject.set(message as object, bytes);
     return bytes;
   }
 
   /** A whole xDS resource (its Any bytes and content hash), built by `make` only when its content is new. */
   resource(typeUrl: ResourceTypeUrl, message: unknown, make: () => CachedResource): CachedResource {
+    const known = this.resourceByObject.get(message as object);
+    if (known) return known;
     const key = keyOf(typeUrl, message);
     if (key === undefined) return make();
     const entry = this.currentResources.get(key) ?? this.previousResources.get(key) ?? make();
     this.currentResources.set(key, entry);
+    this.resourceByObject.set(message as object, entry);
     return entry;
   }
 
@@ -135,10 +161,22 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
   const { virtual_hosts: hosts = [], ...shell } = message;
   const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
   for (const host of hosts) {
-    const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
-    chunks.push(fieldHeader(virtualHostsField, bytes.length), bytes);
+    let chunk = cache.framed.get(host);
+    if (!chunk) {
+      const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
+      chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
+      cache.framed.set(host, chunk);
+    }
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** The previous set again when every message maps to its entry, in order (nothing of this type changed). */
+function unchangedSet(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): ResourceSet | undefined {
+  if (!previous || previous.list.length !== messages.length) return undefined;
+  for (let i = 0; i < messages.length; i++) if (cache.entries.get(messages[i] as object) !== previous.list[i]) return undefined;
+  return previous;
 }
 
 function buildSet<K extends EnvoyMessageName>(
@@ -146,10 +184,39 @@ function buildSet<K extends EnvoyMessageName>(
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
   cache: EncodeCache,
+  target: NodeTarget,
+): ResourceSet {
+  const slot = `${target}\n${typeUrl}`;
+  const unchanged = unchangedSet(cache.lastSets.get(slot), messages, cache);
+  if (unchanged) return unchanged;
+  const set = buildNewSet(typeUrl, messages, nameOf, cache);
+  cache.lastSets.set(slot, set);
+  return set;
+}
+
+function buildNewSet<K extends EnvoyMessageName>(
+  typeUrl: ResourceTypeUrl,
+  messages: readonly EnvoyMessages[K][],
+  nameOf: (m: EnvoyMessages[K]) => string | undefined,
+  cache: EncodeCache,
 ): ResourceSet {
   const typeName = messageNameOf(typeUrl) as K;
   const byName = new Map<string, SnapshotResource>();
+  // The translation sorts by name: then the entries need no sort of their own.
+  let inOrder = true;
+  let last: string | undefined;
+  const add = (entry: SnapshotResource) => {
+    if (last !== undefined && !(last < entry.name)) inOrder = false;
+    last = entry.name;
+    byName.set(entry.name, entry);
+  };
   for (const [i, message] of messages.entries()) {
+    const known = cache.entries.get(message as object);
+    if (known) {
+      if (byName.has(known.name)) throw new Error(`${typeName}[${i}]: duplicate resource name ${JSON.stringify(known.name)}`);
+      add(known);
+      continue;
+    }
     const name = nameOf(message);
     if (!name) throw new Error(`${typeName}[${i}]: a resource needs a name`);
     if (byName.has(name)) throw new Error(`${typeName}[${i}]: duplicate resource name ${JSON.stringify(name)}`);
@@ -163,11 +230,17 @@ function buildSet<K extends EnvoyMessageName>(
       typeName === ROUTE_CONFIGURATION
         ? made(encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
         : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
-    byName.set(name, Object.freeze({ name, hash, anyBytes, refs }));
+    const entry = Object.freeze({ name, hash, anyBytes, refs });
+    cache.entries.set(message as object, entry);
+    add(entry);
   }
-  const list = Object.freeze([...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  if (inOrder) {
+    const list = Object.freeze([...byName.values()]);
+    return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: byName, list });
+  }
+  const list = Object.freeze([...byName.values()].sort(byResourceName));
   const sorted = new Map(list.map((r) => [r.name, r]));
-  return Object.freeze({ typeUrl, version: resourcesVersion(list), resources: sorted, list });
+  return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: sorted, list });
 }
 
 /**
@@ -177,16 +250,17 @@ function buildSet<K extends EnvoyMessageName>(
  */
 export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Snapshot {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache),
-    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache),
-    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache),
+    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
+    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
+    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
     [ENDPOINT_TYPE]: buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
       cache,
+      target,
     ),
-    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache),
+    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

@@ -12,3 +12,4 @@ export {
   type ParseResult,
 } from './parse';
 export { parseDuration } from './durations';
+export { ValidationMemo } from './incremental';

@@ -132,6 +132,31 @@ function affinityKey(raw: RawAffinityKey): AffinityKey {
   return { kind: 'queryParameter', name: raw.queryParameter!, terminal };
 }
 
+/**
+ * What normalize() carries over from one config to the next (config/incremental.ts): the
+ * model of an entry whose schema output is the same object, in the same context, is the same
+ * object as before — translation memos (translate/unit-memo.ts) rely on that identity.
+ */
+export interface NormalizeMemo {
+  readonly services: WeakMap<object, { context: string; value: ServiceSpec }>;
+  readonly backends: WeakMap<object, { sticky: boolean; value: BackendSpec }>;
+  /** Top-level sections other than the lists: kept while their JSON is the same. */
+  readonly sections: Map<string, { json: string; value: unknown }>;
+}
+
+export function newNormalizeMemo(): NormalizeMemo {
+  return { services: new WeakMap(), backends: new WeakMap(), sections: new Map() };
+}
+
+function same<T>(memo: NormalizeMemo | undefined, section: string, value: T): T {
+  if (!memo) return value;
+  const json = JSON.stringify(value);
+  const before = memo.sections.get(section);
+  if (before && before.json === json) return before.value as T;
+  memo.sections.set(section, { json, value });
+  return value;
+}
+
 function service(raw: RawService, allListeners: string[]): ServiceSpec {
   const key = raw.affinity?.sessionKey !== undefined ? sessionKey(raw.affinity.sessionKey) : undefined;
   const bucketHeader = key && key.bucketHeader !== false ? key.bucketHeader : undefined;
@@ -266,10 +291,17 @@ function listener(l: RawListener): ListenerSpec {
   return out;
 }
 
-export function normalize(raw: RawConfig): TetherConfig {
-  const listeners = (raw.listeners ?? []).map(listener);
+export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
+  const listeners = same(memo, 'listeners', (raw.listeners ?? []).map(listener));
   const allListeners = listeners.map((l) => l.name);
-  const services = (raw.services ?? []).map((s) => service(s, allListeners));
+  const context = allListeners.join('\n');
+  const services = (raw.services ?? []).map((s) => {
+    const before = memo?.services.get(s);
+    if (before && before.context === context) return before.value;
+    const value = service(s, allListeners);
+    memo?.services.set(s, { context, value });
+    return value;
+  });
 
   // Hash-based balancing is what makes affinity work, so it is the default wherever a
   // sticky service can send traffic.
@@ -278,8 +310,15 @@ export function normalize(raw: RawConfig): TetherConfig {
     if (!s.affinity) continue;
     for (const r of s.routes) for (const b of r.backends) stickyBackends.add(b.backend);
   }
-  const backends = (raw.backends ?? []).map((b) => backend(b, stickyBackends.has(b.name)));
+  const backends = (raw.backends ?? []).map((b) => {
+    const sticky = stickyBackends.has(b.name);
+    const before = memo?.backends.get(b);
+    if (before && before.sticky === sticky) return before.value;
+    const value = backend(b, sticky);
+    memo?.backends.set(b, { sticky, value });
+    return value;
+  });
   const out: TetherConfig = { listeners, services, backends };
-  if (raw.extProc !== undefined || services.some((s) => s.affinity?.sessionKey !== undefined)) out.extProc = extProc(raw.extProc);
+  if (raw.extProc !== undefined || services.some((s) => s.affinity?.sessionKey !== undefined)) out.extProc = same(memo, 'extProc', extProc(raw.extProc));
   return out;
 }

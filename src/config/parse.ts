@@ -6,6 +6,8 @@ import { normalize } from './normalize';
 import { configSchema } from './schema';
 import { parseYaml } from './yaml-source';
 import { runSchema } from './zod-issues';
+import { checkedPlain, setOwn, withoutNulls } from './plain-data';
+import { validateIncrementally, type ValidationMemo } from './incremental';
 
 /**
  * The config API: text or already-parsed data in, a normalised TetherConfig or every
@@ -44,13 +46,6 @@ export function parseConfigDocument(text: string, sourceName?: string): Document
  * "not set", see validateConfig). Values JSON cannot hold (a recursive alias, a function) are
  * errors; numbers JSON cannot hold (NaN, Infinity) are kept for the validator to report.
  */
-/**
- * Objects configDocument produced. One that is also frozen (the config manager deep-freezes
- * what it keeps) cannot have changed since it was checked, so an edit that shares most of
- * the previous document with the new one (structural sharing) is checked and copied only
- * where it is new.
- */
-const checkedPlain = new WeakSet<object>();
 
 export function configDocument(value: unknown): DocumentResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -93,8 +88,15 @@ export function configDocument(value: unknown): DocumentResult {
  */
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
-export function validateConfig(raw: unknown): ParseResult {
+/**
+ * With a `memo` (one per config manager: config/incremental.ts), a valid config is checked
+ * per entry only where it is new; any error makes it fall back to the full validation, so the
+ * result is the same either way.
+ */
+export function validateConfig(raw: unknown, memo?: ValidationMemo): ParseResult {
   try {
+    const quick = memo && validateIncrementally(raw, memo, MAX_CONFIG_BYTES);
+    if (quick) return quick;
     const cleaned = withoutNulls(raw);
     if ('cycle' in cleaned) {
       return { ok: false, errors: [{ path: cleaned.cycle, message: 'refers to itself (recursive alias)' }] };
@@ -130,47 +132,3 @@ export function defaultConfig(): TetherConfig {
   return result.config;
 }
 
-/**
- * YAML's `key:` with nothing after it (and JSON's `"key": null`) means "not set", so nulls
- * are dropped from objects before validation; a copy is made so the caller's data is
- * untouched. Cycles (possible with YAML aliases) are reported instead of recursed into.
- */
-/**
- * `copy[key] = value`, except that a key named `__proto__` (which YAML and JSON.parse keep as
- * an ordinary key) stays an ordinary own field instead of replacing the copy's prototype: the
- * schema then reports it as an unknown field, like any other misspelling.
- */
-function setOwn(copy: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
-  else copy[key] = value;
-}
-
-function withoutNulls(value: unknown): { value: unknown } | { cycle: string } {
-  const ancestors = new Set<object>();
-  let cyclePath: string | undefined;
-  const visit = (v: unknown, path: string): unknown => {
-    if (v === null) return undefined;
-    if (typeof v !== 'object') return v;
-    if (ancestors.has(v)) {
-      cyclePath ??= path;
-      return undefined;
-    }
-    ancestors.add(v);
-    let out: unknown;
-    if (Array.isArray(v)) {
-      // List items stay in place (null included) so indexes in messages match the file.
-      out = v.map((item, i) => (item === null ? null : visit(item, `${path}[${i}]`)));
-    } else {
-      const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) {
-        if (item !== null) setOwn(copy, k, visit(item, path === '' ? k : `${path}.${k}`));
-      }
-      out = copy;
-    }
-    ancestors.delete(v);
-    checkedPlain.add(out as object);
-    return out;
-  };
-  const result = visit(value, '');
-  return cyclePath !== undefined ? { cycle: cyclePath } : { value: result };
-}

@@ -383,6 +383,8 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.output<typeof configSchema>;
+/** The schema of one entry of each list (config/incremental.ts validates entries one by one). */
+export const entrySchemas = { services: service, backends: backend } as const;
 export type RawService = NonNullable<RawConfig['services']>[number];
 export type RawRoute = RawService['routes'][number];
 export type RawListener = NonNullable<RawConfig['listeners']>[number];

@@ -1,8 +1,8 @@
-import { configDocument, formatErrors, validateConfig } from '../config';
+import { configDocument, formatErrors, validateConfig, ValidationMemo } from '../config';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { createHash } from 'node:crypto';
+import { configHash, deepFreeze } from './config-hash';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
@@ -11,6 +11,8 @@ import type { Publisher } from './publisher';
 import { yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff } from './resource-diff';
+import type { Snapshot } from '../cache/snapshot';
+import type { NodeKind } from '../translate/types';
 import { undoStep } from './undo';
 import type {
   ConfigDocument,
@@ -75,25 +77,261 @@ interface Change {
   build(current: ConfigDocument | undefined): { document: unknown; errorPaths?: (result: ConfigDocument) => PathRewrite[] };
 }
 
-/**
- * Identifies a normalised config: equal hashes mean equal routing. Plain JSON of the model
- * (its key order is the schema's, so the same document always hashes the same); a config
- * that differs only in the order of a map's keys counts as a change, which costs a version
- * that pushes nothing. ~8× cheaper than a key-sorted serialisation at 10,000 services.
- */
-function configHash(config: TetherConfig): string {
-  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+/** The running manager: what its named parts below share. */
+interface Session {
+  readonly store: ConfigStore;
+  readonly publisher: Publisher;
+  readonly log: Logger;
+  readonly now: () => Date;
+  readonly sourcePolicy: ConfigManagerOptions['configSource'];
+  /** Entries validated before are not validated again (config/incremental.ts). */
+  readonly validationMemo: ValidationMemo;
+  state: State | undefined;
+  queue: Promise<unknown>;
+  closing: boolean;
+  /** Stops following a shared history's head (etcd). */
+  unsubscribe?: (() => void) | undefined;
 }
 
 /** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
 const WORKER_DIFF_BYTES = 16 * 1024;
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+/**
+ * Text diffs (decoding, YAML: ~1 ms of CPU per KB) of large changes run on the compute
+ * worker (here if it fails); small ones are not worth the trip.
+ */
+function diffSnapshots(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): Promise<ResourceChange[]> {
+  return diffResourcesWith(before, after, async (pending) => {
+    if (pending.reduce((n, p) => n + p.before.length + p.after.length, 0) < WORKER_DIFF_BYTES) return pending.map(renderDiff);
+    return computePool()
+      .textDiffs(pending)
+      .catch(() => pending.map(renderDiff));
+  });
+}
+
+/** Mutations run one at a time, in call order; a failed one does not block the next. */
+function serially<T>(session: Session, task: () => Promise<T>): Promise<T> {
+  if (session.closing) return Promise.reject(new TetherError('UNAVAILABLE', 'the config manager is shut down'));
+  const run = session.queue.then(task);
+  session.queue = run.catch(() => undefined);
+  return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
+}
+
+function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
+  const plain = configDocument(document);
+  if (!plain.ok) throw TetherError.invalid(plain.errors);
+  // Our own copy (configDocument copies what is not frozen already): frozen, its entries
+  // can be remembered by validation, serialisation and the store.
+  deepFreeze(plain.document);
+  const result = validateConfig(plain.document, session.validationMemo);
+  if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
+  return { document: plain.document, config: result.config };
+}
+
+/** The whole flow of one mutation; runs inside `serially`. */
+async function change(session: Session, c: Change, options: MutationOptions): Promise<MutationResult> {
+  const { store, publisher, log } = session;
+  const dryRun = options.dryRun === true;
+  // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
+  if (store.shared) await catchUp(session, await store.shared.refresh().catch((err: unknown) => refused(session, err)));
+  const state = session.state;
+  const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
+  if (conflict) throw conflict;
+  const built = c.build(state?.document);
+  const { document, config } = validate(session, built.document, built.errorPaths);
+  // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
+  // event loop (xDS, ext_proc) in between them.
+  await yieldToLoop();
+  if (options.expectedVersion && options.expectedVersion !== state?.version) {
+    throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
-  return value;
+  const hash = configHash(config);
+  const restores = c.restores !== undefined ? { restores: c.restores } : {};
+  if (state && hash === state.contentHash) {
+    log.debug({ source: c.source, version: state.version }, 'config unchanged');
+    return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
+  }
+
+  // Never a number used before, also when the store fell back to an older version. A shared
+  // store compares its head with version - 1: the version this edit was built on.
+  const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
+  if (dryRun) {
+    const rendition = await publisher.render(config, version);
+    const changes = await diffSnapshots(publisher.served()?.snapshots, rendition.snapshots);
+    return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
+  }
+  const prepared = await publisher.prepare(config, version);
+  let changes: ResourceChange[];
+  try {
+    changes = await diffSnapshots(publisher.served()?.snapshots, prepared.snapshots);
+  } catch (err) {
+    await prepared.discard();
+    throw err;
+  }
+  const record = versionRecord(session, c, options, { version, document, hash });
+  await commit(session, record, prepared);
+  prepared.publish();
+  session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
+  log.info(
+    { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
+    'config applied',
+  );
+  return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
+}
+
+function versionRecord(
+  session: Session,
+  c: Change,
+  options: MutationOptions,
+  v: { version: number; document: ConfigDocument; hash: string },
+): VersionRecord {
+  const summary = session.state && c.summarize ? c.summarize(session.state.document, v.document) : '';
+  return {
+    version: v.version,
+    document: v.document,
+    contentHash: v.hash,
+    createdAt: session.now().toISOString(),
+    source: c.source,
+    description: joinDescription(summary, c.description),
+    ...(c.restores !== undefined ? { restores: c.restores } : {}),
+    ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
+    ...(options.author ? { author: options.author } : {}),
+  };
+}
+
+/** Makes the version durable; on failure the prepared rendition is discarded and nothing changed. */
+async function commit(session: Session, record: VersionRecord, prepared: { discard(): Promise<void> }): Promise<void> {
+  try {
+    await session.store.commit(record);
+  } catch (err) {
+    await prepared.discard();
+    if (err instanceof StoreConflictError) {
+      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
+    }
+    if (err instanceof StoreUnavailableError) {
+      throw new TetherError(
+        'UNAVAILABLE',
+        `could not save config version ${record.version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${record.version})`,
+      );
+    }
+    throw storageError(err, `could not save config version ${record.version}`);
+  }
+}
+
+/** Passes the error on, logging rejected configs (the caller gets every error too). */
+const logRejection = (session: Session, source: string) => (err: unknown) => {
+  const e = toTetherError(err);
+  if (e.code === 'INVALID_ARGUMENT') session.log.warn({ source, errors: e.fieldErrors }, 'config rejected');
+  throw e;
+};
+
+/** Serves a stored version exactly as it was (same number, same snapshots). */
+async function restore(session: Session, stored: VersionRecord): Promise<void> {
+  let valid;
+  try {
+    valid = validate(session, stored.document);
+  } catch (err) {
+    const e = toTetherError(err);
+    throw new TetherError('FAILED_PRECONDITION', `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`, e.fieldErrors);
+  }
+  const prepared = await session.publisher.prepare(valid.config, stored.version);
+  prepared.publish();
+  session.state = {
+    version: stored.version,
+    document: valid.document,
+    config: valid.config,
+    contentHash: configHash(valid.config),
+    createdAt: stored.createdAt,
+    source: stored.source,
+    description: stored.description,
+  };
+  session.log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
+}
+
+/** A shared store that cannot answer now: nothing can be decided, nothing changed. */
+function refused(session: Session, err: unknown): never {
+  if (err instanceof StoreUnavailableError) {
+    throw new TetherError('UNAVAILABLE', `edits are refused while ${err.message}; nothing changed, still serving version ${session.state?.version ?? 0}`);
+  }
+  throw err;
+}
+
+/** A head another instance wrote: served as is (same number, same snapshots). */
+async function catchUp(session: Session, head: VersionRecord | undefined): Promise<void> {
+  if (!head || head.version <= (session.state?.version ?? 0)) return;
+  await restore(session, head);
+}
+
+/**
+ * The first version served: the store's current one, or `initial` committed into an empty
+ * store; then a config file that changed while Tether was down is applied on top.
+ */
+async function startHistory(session: Session, initial: ConfigManagerOptions['initial']): Promise<void> {
+  const initialChange: Change = {
+    source: initial.source,
+    description: initial.description ?? '',
+    summarize: describeDocumentChange,
+    ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
+    build: () => ({ document: initial.document }),
+  };
+  const stored = await session.store.current();
+  if (!stored) {
+    await serially(session, () => change(session, initialChange, {})).catch(async (err: unknown) => {
+      // Another instance seeded the shared history first: serve that.
+      const shared = session.store.shared;
+      if (shared && toTetherError(err).code === 'ABORTED') {
+        await serially(session, async () => catchUp(session, await shared.refresh()));
+        if (session.state) return;
+      }
+      return logRejection(session, initial.source)(err);
+    });
+    return;
+  }
+  await serially(session, () => restore(session, stored));
+  if (initial.fileHash === undefined) return;
+  const lastFromFile = (await session.store.list()).find((m) => m.fileHash !== undefined);
+  if (lastFromFile?.fileHash === initial.fileHash) return;
+  // Also when no file version is left in history: applying an unchanged file is a no-op.
+  const fromFile = { ...initialChange, description: initialChange.description || 'changed while Tether was down' };
+  await serially(session, () => change(session, fromFile, {})).catch((err: unknown) => {
+    const e = toTetherError(err);
+    session.log.error(
+      { source: initial.source, code: e.code, errors: e.fieldErrors, version: session.state?.version },
+      `the config file changed while Tether was down and cannot be applied; serving stored version ${session.state?.version}:\n${e.message}`,
+    );
+  });
+}
+
+function currentState(session: Session): State {
+  if (!session.state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
+  return session.state;
+}
+
+async function keptRange(store: ConfigStore): Promise<string> {
+  const kept = await store.list();
+  if (kept.length === 0) return 'no versions are kept';
+  return `kept: ${kept[kept.length - 1]!.version} to ${kept[0]!.version}`;
+}
+
+/** Rollback: to a version, or (0) one step back like undo. */
+async function rollback(session: Session, toVersion: number, options: MutationOptions & { description?: string }): Promise<MutationResult> {
+  const current = currentState(session).version;
+  let target = toVersion;
+  if (target === 0) {
+    const step = undoStep(await session.store.list(), current);
+    if (step.target === undefined) {
+      const restored = step.base !== current ? ` (v${current} restores v${step.base})` : '';
+      throw new TetherError('NOT_FOUND', `no version before v${step.base} is kept in history${restored}: nothing to roll back to`);
+    }
+    target = step.target;
+  }
+  const record = target <= current ? await session.store.get(target) : undefined;
+  if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange(session.store)})`);
+  return change(
+    session,
+    { source: 'rollback', description: options.description ?? '', summarize: () => `rollback to v${target}`, restores: target, build: () => ({ document: record.document }) },
+    options,
+  );
 }
 
 /**
@@ -103,275 +341,78 @@ function deepFreeze<T>(value: T): T {
  * ConfigManagerOptions.initial). Throws TetherError when there is nothing valid to serve.
  */
 export async function openConfigManager(options: ConfigManagerOptions): Promise<ConfigManager> {
-  const { store, publisher, initial } = options;
-  const sourcePolicy = options.configSource;
-  const log = options.logger.child({ component: 'config' });
-  const now = options.now ?? (() => new Date());
-  let state: State | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  let closing = false;
-
-  /** Mutations run one at a time, in call order; a failed one does not block the next. */
-  const serially = <T>(task: () => Promise<T>): Promise<T> => {
-    if (closing) return Promise.reject(new TetherError('UNAVAILABLE', 'the config manager is shut down'));
-    const run = queue.then(task);
-    queue = run.catch(() => undefined);
-    return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
+  const session: Session = {
+    store: options.store,
+    publisher: options.publisher,
+    log: options.logger.child({ component: 'config' }),
+    now: options.now ?? (() => new Date()),
+    sourcePolicy: options.configSource,
+    validationMemo: new ValidationMemo(),
+    state: undefined,
+    queue: Promise.resolve(),
+    closing: false,
   };
-
-  const validate = (document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) => {
-    const plain = configDocument(document);
-    if (!plain.ok) throw TetherError.invalid(plain.errors);
-    const result = validateConfig(plain.document);
-    if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
-    return { document: plain.document, config: result.config };
-  };
-
-  /** The whole flow of one mutation; runs inside `serially`. */
-  const change = async (c: Change, options: MutationOptions): Promise<MutationResult> => {
-    const dryRun = options.dryRun === true;
-    // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
-    if (store.shared) await catchUp(await store.shared.refresh().catch(refused));
-    const conflict = sourcePolicy && sourceConflict(sourcePolicy.mode, sourcePolicy.file, c.source, state);
-    if (conflict) throw conflict;
-    const built = c.build(state?.document);
-    const { document, config } = validate(built.document, built.errorPaths);
-    // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
-    // event loop (xDS, ext_proc) in between them.
-    await yieldToLoop();
-    if (options.expectedVersion && options.expectedVersion !== state?.version) {
-      throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
-    }
-    const hash = configHash(config);
-    const restores = c.restores !== undefined ? { restores: c.restores } : {};
-    if (state && hash === state.contentHash) {
-      log.debug({ source: c.source, version: state.version }, 'config unchanged');
-      return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
-    }
-
-    // Never a number used before, also when the store fell back to an older version. A shared
-    // store compares its head with version - 1: the version this edit was built on.
-    const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-    const prepared = await publisher.prepare(config, version);
-    let changes: ResourceChange[];
-    try {
-      // Text diffs (decoding, YAML: ~1 ms of CPU per KB) of large changes run on the compute
-      // worker (here if it fails); small ones are not worth the trip.
-      changes = await diffResourcesWith(publisher.served()?.snapshots, prepared.snapshots, async (pending) => {
-        if (pending.reduce((n, p) => n + p.before.length + p.after.length, 0) < WORKER_DIFF_BYTES) return pending.map(renderDiff);
-        return computePool()
-          .textDiffs(pending)
-          .catch(() => pending.map(renderDiff));
-      });
-    } catch (err) {
-      await prepared.discard();
-      throw err;
-    }
-    if (dryRun) {
-      await prepared.discard();
-      return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: prepared.warnings };
-    }
-
-    const summary = state && c.summarize ? c.summarize(state.document, document) : '';
-    const record: VersionRecord = {
-      version,
-      document,
-      contentHash: hash,
-      createdAt: now().toISOString(),
-      source: c.source,
-      description: joinDescription(summary, c.description),
-      ...restores,
-      ...(c.fileHash !== undefined ? { fileHash: c.fileHash } : {}),
-      ...(options.author ? { author: options.author } : {}),
-    };
-    try {
-      await store.commit(record);
-    } catch (err) {
-      await prepared.discard();
-      if (err instanceof StoreConflictError) {
-        throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
-      }
-      if (err instanceof StoreUnavailableError) {
-        throw new TetherError('UNAVAILABLE', `could not save config version ${version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${version})`);
-      }
-      throw storageError(err, `could not save config version ${version}`);
-    }
-    prepared.publish();
-    state = { version, document: deepFreeze(document), config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
-    log.info(
-      { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
-      'config applied',
-    );
-    return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
-  };
-
-  /** Passes the error on, logging rejected configs (the caller gets every error too). */
-  const logRejection = (source: string) => (err: unknown) => {
-    const e = toTetherError(err);
-    if (e.code === 'INVALID_ARGUMENT') log.warn({ source, errors: e.fieldErrors }, 'config rejected');
-    throw e;
-  };
-
-  const restore = async (stored: VersionRecord) => {
-    let valid;
-    try {
-      valid = validate(stored.document);
-    } catch (err) {
-      const e = toTetherError(err);
-      throw new TetherError(
-        'FAILED_PRECONDITION',
-        `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`,
-        e.fieldErrors,
-      );
-    }
-    const prepared = await publisher.prepare(valid.config, stored.version);
-    prepared.publish();
-    state = {
-      version: stored.version,
-      document: deepFreeze(valid.document),
-      config: valid.config,
-      contentHash: configHash(valid.config),
-      createdAt: stored.createdAt,
-      source: stored.source,
-      description: stored.description,
-    };
-    log.info({ version: stored.version, source: stored.source, createdAt: stored.createdAt }, 'config restored');
-  };
-
-  /** A shared store that cannot answer now: nothing can be decided, nothing changed. */
-  const refused = (err: unknown): never => {
-    if (err instanceof StoreUnavailableError) throw new TetherError('UNAVAILABLE', `edits are refused while ${err.message}; nothing changed, still serving version ${state?.version ?? 0}`);
-    throw err;
-  };
-
-  /** A head another instance wrote: served as is (same number, same snapshots). */
-  const catchUp = async (head: VersionRecord | undefined) => {
-    if (!head || head.version <= (state?.version ?? 0)) return;
-    await restore(head);
-  };
-
-  const initialChange: Change = {
-    source: initial.source,
-    description: initial.description ?? '',
-    summarize: describeDocumentChange,
-    ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
-    build: () => ({ document: initial.document }),
-  };
-
-  const stored = await store.current();
-  if (!stored) {
-    await serially(() => change(initialChange, {})).catch(async (err: unknown) => {
-      // Another instance seeded the shared history first: serve that.
-      const shared = store.shared;
-      if (shared && toTetherError(err).code === 'ABORTED') {
-        await serially(async () => catchUp(await shared.refresh()));
-        if (state) return;
-      }
-      return logRejection(initial.source)(err);
-    });
-  } else {
-    await serially(() => restore(stored));
-    if (initial.fileHash !== undefined) {
-      const lastFromFile = (await store.list()).find((m) => m.fileHash !== undefined);
-      if (lastFromFile?.fileHash !== initial.fileHash) {
-        // Also when no file version is left in history: applying an unchanged file is a no-op.
-        await serially(() => change({ ...initialChange, description: initialChange.description || 'changed while Tether was down' }, {})).catch(
-          (err: unknown) => {
-            const e = toTetherError(err);
-            log.error(
-              { source: initial.source, code: e.code, errors: e.fieldErrors, version: state?.version },
-              `the config file changed while Tether was down and cannot be applied; serving stored version ${state?.version}:\n${e.message}`,
-            );
-          },
-        );
-      }
-    }
-  }
-
-  const unsubscribe = store.shared?.onHead((head) => {
-    serially(() => catchUp(head)).catch((err: unknown) => {
-      if (!closing) log.error({ version: head.version, err: (err as Error).message }, 'could not serve a version from the shared history');
+  await startHistory(session, options.initial);
+  session.unsubscribe = session.store.shared?.onHead((head) => {
+    serially(session, () => catchUp(session, head)).catch((err: unknown) => {
+      if (!session.closing) session.log.error({ version: head.version, err: (err as Error).message }, 'could not serve a version from the shared history');
     });
   });
+  return managerApi(session);
+}
 
-  const currentState = (): State => {
-    if (!state) throw new TetherError('UNAVAILABLE', 'no config is loaded');
-    return state;
-  };
-
+/** The manager's API over a session: each change through `serially`, rejections logged. */
+function managerApi(session: Session): ConfigManager {
+  const run = (source: string, c: Change, options: MutationOptions) =>
+    serially(session, () => change(session, c, options)).catch(logRejection(session, source));
   return {
     current(): CurrentConfig {
-      const s = currentState();
+      const s = currentState(session);
       return { version: s.version, document: s.document, config: s.config, createdAt: s.createdAt };
     },
 
     apply(document, options) {
-      return serially(() =>
-        change(
-          {
-            source: options.source,
-            description: options.description ?? '',
-            summarize: describeDocumentChange,
-            ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
-            build: () => ({ document }),
-          },
-          options,
-        ),
-      ).catch(logRejection(options.source));
+      return run(
+        options.source,
+        {
+          source: options.source,
+          description: options.description ?? '',
+          summarize: describeDocumentChange,
+          ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
+          build: () => ({ document }),
+        },
+        options,
+      );
     },
 
     mutate(source, edit: DocumentEdit | ((document: ConfigDocument) => ConfigDocument), options) {
       const apply = typeof edit === 'function' ? edit : (doc: ConfigDocument) => edit.apply(doc);
       const errorPaths = typeof edit === 'function' ? undefined : edit.errorPaths?.bind(edit);
       const describe = typeof edit === 'function' ? undefined : edit.describe?.bind(edit);
-      return serially(() =>
-        change(
-          {
-            source,
-            description: options.description ?? '',
-            ...(describe ? { summarize: (before: ConfigDocument) => describe(before) } : {}),
-            build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
-          },
-          options,
-        ),
-      ).catch(logRejection(source));
+      return run(
+        source,
+        {
+          source,
+          description: options.description ?? '',
+          ...(describe ? { summarize: (before: ConfigDocument) => describe(before) } : {}),
+          build: (current) => ({ document: apply(current ?? {}), ...(errorPaths ? { errorPaths } : {}) }),
+        },
+        options,
+      );
     },
 
     rollback(toVersion, options) {
-      return serially(async () => {
-        const current = currentState().version;
-        let target = toVersion;
-        if (target === 0) {
-          const step = undoStep(await store.list(), current);
-          if (step.target === undefined) {
-            const restored = step.base !== current ? ` (v${current} restores v${step.base})` : '';
-            throw new TetherError('NOT_FOUND', `no version before v${step.base} is kept in history${restored}: nothing to roll back to`);
-          }
-          target = step.target;
-        }
-        const record = target <= current ? await store.get(target) : undefined;
-        if (!record) throw new TetherError('NOT_FOUND', `version ${target} is not in the history (${await keptRange()})`);
-        return change(
-          { source: 'rollback', description: options.description ?? '', summarize: () => `rollback to v${target}`, restores: target, build: () => ({ document: record.document }) },
-          options,
-        );
-      }).catch(logRejection('rollback'));
+      return serially(session, () => rollback(session, toVersion, options)).catch(logRejection(session, 'rollback'));
     },
 
     history(): Promise<VersionMeta[]> {
-      return store.list();
+      return session.store.list();
     },
 
     async close() {
-      closing = true;
-      unsubscribe?.();
-      await queue;
+      session.closing = true;
+      session.unsubscribe?.();
+      await session.queue;
     },
   };
-
-  async function keptRange(): Promise<string> {
-    const kept = await store.list();
-    if (kept.length === 0) return 'no versions are kept';
-    return `kept: ${kept[kept.length - 1]!.version} to ${kept[0]!.version}`;
-  }
 }

@@ -4,16 +4,19 @@ import type { TetherConfig } from '../model/types';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
-import { createTlsFileSource, EMPTY_TLS, TlsFilesError } from '../resolve/tls-files';
-import { translateWithWarnings } from '../translate';
+import { createTlsFileSource, EMPTY_TLS, readTlsFiles, TlsFilesError } from '../resolve/tls-files';
+import { translateWithWarnings, UnitMemo } from '../translate';
 import { NODE_KINDS, type EnvoyResources, type NodeKind, type ResolvedEndpoints, type TlsMaterial } from '../translate/types';
 import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from './errors';
+import { makeRendition, type Rendition } from './rendition';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
 export interface PreparedConfig {
   readonly version: number;
+  /** What publish() would serve. */
+  readonly rendition: Rendition;
   /** What each kind of node would be sent (for diffs). */
   readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
   /** The encoded snapshots publish() would serve (for diffs). */
@@ -26,13 +29,8 @@ export interface PreparedConfig {
   discard(): Promise<void>;
 }
 
-export interface ServedConfig {
-  readonly config: TetherConfig;
-  readonly version: number;
-  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
-  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
-  readonly warnings: readonly ConfigWarning[];
-}
+/** The rendition being served. */
+export type ServedConfig = Rendition;
 
 /**
  * The path from a validated config to the snapshot cache: resolve DNS names, translate for
@@ -44,7 +42,13 @@ export interface ServedConfig {
 export interface Publisher {
   /** Throws TetherError INVALID_ARGUMENT when the config cannot be translated or encoded. */
   prepare(config: TetherConfig, version: number): Promise<PreparedConfig>;
-  served(): ServedConfig | undefined;
+  /**
+   * A dry run: the rendition `config` would have as `version`, built like prepare's but
+   * changing nothing (the served rendition, what DNS names are re-resolved). Throws like prepare.
+   */
+  render(config: TetherConfig, version: number): Promise<Rendition>;
+  /** The rendition clients are served (undefined before the first publish). */
+  served(): Rendition | undefined;
   close(): void;
 }
 
@@ -69,16 +73,38 @@ interface Built {
   warnings: ConfigWarning[];
 }
 
+/**
+ * What carries over from one rendition to the next: per target the translation of every
+ * unchanged service and backend (UnitMemo), and the encodings of every unchanged message
+ * (EncodeCache). Both only ever return what a full rebuild would produce.
+ */
+class Lineage {
+  readonly encodeCache = new EncodeCache();
+  private readonly memos = new Map<NodeTarget, UnitMemo>();
+
+  memo(target: NodeTarget): UnitMemo {
+    let memo = this.memos.get(target);
+    if (!memo) this.memos.set(target, (memo = new UnitMemo()));
+    return memo;
+  }
+}
+
 /** What a config is translated with besides itself: its resolved endpoints and TLS files. */
 interface Outside {
   endpoints: ResolvedEndpoints;
   tls: TlsMaterial;
 }
 
-function buildTarget(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, target: NodeTarget) {
-  const { resources, warnings } = translateWithWarnings(config, outside.endpoints, target, outside.tls);
+function translateFor(config: TetherConfig, outside: Outside, lineage: Lineage, target: NodeTarget) {
+  // The memo keys units by model objects and the endpoint lists they read; listeners and their
+  // secrets (the only readers of `tls`) are translated afresh every time.
+  return translateWithWarnings(config, outside.endpoints, target, outside.tls, lineage.memo(target));
+}
+
+function buildTarget(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, target: NodeTarget) {
+  const { resources, warnings } = translateFor(config, outside, lineage, target);
   // The registry compares a node's applied version with this string.
-  return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), cache) };
+  return { resources, warnings, snapshot: buildSnapshot(resources, target, String(version), lineage.encodeCache) };
 }
 
 /**
@@ -100,12 +126,13 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
  * not be left on an older config than the rest. One step per target, so that prepare() can
  * let the event loop in between them (each is tens of ms for a 2,000-endpoint backend).
  */
-function buildSteps(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>) {
+function buildSteps(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
+  const cache = lineage.encodeCache;
   // Translating and encoding are separate steps: each is ~20 ms of CPU at 2,000 endpoints.
   const steps: Array<() => void> = NODE_KINDS.flatMap((kind) => [
     () => {
-      const { resources, warnings } = translateWithWarnings(config, outside.endpoints, kind, outside.tls);
+      const { resources, warnings } = translateFor(config, outside, lineage, kind);
       built.resources.set(kind, resources);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
     },
@@ -115,7 +142,7 @@ function buildSteps(config: TetherConfig, outside: Outside, version: number, cac
   const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
     steps.push(() => {
-      const target = buildTarget(config, outside, version, cache, level);
+      const target = buildTarget(config, outside, version, lineage, level);
       if (levels.has(level)) built.levels.set(level, target.snapshot);
       for (const w of target.warnings) built.warnings.push({ nodeKind: level, ...w });
     });
@@ -123,24 +150,33 @@ function buildSteps(config: TetherConfig, outside: Outside, version: number, cac
   return { built, steps };
 }
 
-async function buildInTurns(config: TetherConfig, outside: Outside, version: number, cache: EncodeCache, levels: ReadonlySet<NodeTarget>): Promise<Built> {
-  const { built, steps } = buildSteps(config, outside, version, cache, levels);
+async function buildInTurns(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, dryRun = false): Promise<Built> {
+  const { built, steps } = buildSteps(config, outside, version, lineage, levels);
   try {
     for (const step of steps) {
       step();
       await yieldToLoop();
     }
   } finally {
-    cache.endBuild();
+    // A dry run keeps the served build's encodings (it is not the next build).
+    if (!dryRun) lineage.encodeCache.endBuild();
   }
   return built;
 }
 
+const renditionOf = (config: TetherConfig, version: number, outside: Outside, built: Built): Rendition =>
+  makeRendition({ config, version, endpoints: outside.endpoints, tls: outside.tls, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings });
+
+function translationError(err: unknown): TetherError {
+  const message = `could not translate config: ${(err as Error).message}`;
+  return new TetherError('INVALID_ARGUMENT', message, [{ path: '', message }]);
+}
+
 export function createPublisher(options: PublisherOptions): Publisher {
   const { cache, logger } = options;
-  /** Encodings of the last build: a change re-encodes only what it changed. */
-  const encodeCache = new EncodeCache();
-  let served: (ServedConfig & { outside: Outside }) | undefined;
+  /** Translations and encodings of the last build: a change redoes only what it changed. */
+  const lineage = new Lineage();
+  let served: Rendition | undefined;
   /** The config the resolver is currently resolving (served, or one being prepared). */
   let resolving: TetherConfig | undefined;
   /**
@@ -149,12 +185,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
    */
   const levels = new Set<NodeTarget>();
 
-  const serve = (config: TetherConfig, version: number, outside: Outside, built: Built) => {
+  const serve = (rendition: Rendition, built: Built) => {
+    const { config, version } = rendition;
+    const outside: Outside = { endpoints: rendition.endpoints, tls: rendition.tls };
     // A level first asked for while this config was being prepared: build it now.
     for (const level of levels) {
       if (built.levels.has(level)) continue;
       try {
-        built.levels.set(level, buildTarget(config, outside, version, encodeCache, level).snapshot);
+        built.levels.set(level, buildTarget(config, outside, version, lineage, level).snapshot);
       } catch (err) {
         logger.error({ target: level, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes keep their config');
       }
@@ -167,7 +205,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
-    served = { config, version, outside, resources: built.resources, snapshots: built.snapshots, warnings: built.warnings };
+    served = rendition;
     options.onServed?.(served);
   };
 
@@ -197,14 +235,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
     // A later republish supersedes an unfinished one: it must carry that one's change too.
-    const outside = { ...(pending?.config === config ? pending.outside : served.outside), ...change };
+    const outside = { ...(pending?.config === config ? pending.outside : { endpoints: served.endpoints, tls: served.tls }), ...change };
     pending = { config, outside };
     const refresh = ++refreshes;
     try {
-      const built = await buildInTurns(config, outside, version, encodeCache, levels);
+      const built = await buildInTurns(config, outside, version, lineage, levels);
       if (refresh !== refreshes || served?.config !== config || resolving !== config) return;
       pending = undefined;
-      serve(config, version, outside, built);
+      serve(renditionOf(config, version, outside, built), built);
       logger.info({ version }, `${what}; pushed`);
     } catch (err) {
       logger.error({ version, err: (err as Error).message }, `could not publish after ${what}; keeping previous`);
@@ -215,9 +253,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
     if ((NODE_KINDS as readonly string[]).includes(target) || levels.has(target)) return;
     levels.add(target);
     if (!served) return; // the first publish builds it
-    const { config, version, outside } = served;
+    const { config, version } = served;
+    const outside: Outside = { endpoints: served.endpoints, tls: served.tls };
     try {
-      cache.set(target, buildTarget(config, outside, version, encodeCache, target).snapshot);
+      cache.set(target, buildTarget(config, outside, version, lineage, target).snapshot);
       logger.info({ target, version }, 'built the config for an older Envoy API level');
     } catch (err) {
       logger.error({ target, version, err: (err as Error).message }, 'could not translate for an older Envoy level; its nodes get no config');
@@ -259,23 +298,23 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
       let built: Built;
       try {
-        built = await buildInTurns(config, outside, version, encodeCache, levels);
+        built = await buildInTurns(config, outside, version, lineage, levels);
       } catch (err) {
         await restore();
-        throw new TetherError('INVALID_ARGUMENT', `could not translate config: ${(err as Error).message}`, [
-          { path: '', message: `could not translate config: ${(err as Error).message}` },
-        ]);
+        throw translationError(err);
       }
       let settled = false;
+      const rendition = renditionOf(config, version, outside, built);
       return {
         version,
+        rendition,
         resources: built.resources,
         snapshots: built.snapshots,
         warnings: built.warnings,
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
-          serve(config, version, outside, built);
+          serve(rendition, built);
           // Once per version (re-resolutions of the same version do not repeat it).
           if (built.warnings.length > 0) {
             logger.warn(
@@ -293,6 +332,22 @@ export function createPublisher(options: PublisherOptions): Publisher {
           await restore();
         },
       };
+    },
+    async render(config, version) {
+      const endpoints = await resolver.resolveOnce(config);
+      let tls: TlsMaterial = EMPTY_TLS;
+      try {
+        if (config.listeners.some((l) => l.tls !== undefined)) tls = await readTlsFiles(config);
+      } catch (err) {
+        if (err instanceof TlsFilesError) throw TetherError.invalid(err.problems);
+        throw err;
+      }
+      const outside: Outside = { endpoints, tls };
+      try {
+        return renditionOf(config, version, outside, await buildInTurns(config, outside, version, lineage, new Set(), true));
+      } catch (err) {
+        throw translationError(err);
+      }
     },
     served: () => served,
     close: () => {

@@ -49,7 +49,19 @@ let fieldIds: { virtualHosts: number; hostName: number } | undefined;
  * by name (each still encoded): a config of 10,000 services is one such resource, and an
  * edit of one route changes one virtual host in it.
  */
+/**
+ * Splits of the route configurations diffed last: the "after" of one edit's diff is the
+ * "before" of the next one's, so a big route configuration is split once per version.
+ */
+const splits = new WeakMap<Buffer, { shell: Buffer; hosts: Map<string, Buffer> }>();
+
 function splitRouteConfiguration(anyBytes: Buffer): { shell: Buffer; hosts: Map<string, Buffer> } {
+  let split = splits.get(anyBytes);
+  if (!split) splits.set(anyBytes, (split = splitRouteConfigurationNow(anyBytes)));
+  return split;
+}
+
+function splitRouteConfigurationNow(anyBytes: Buffer): { shell: Buffer; hosts: Map<string, Buffer> } {
   fieldIds ??= {
     virtualHosts: lookupEnvoyType('envoy.config.route.v3.RouteConfiguration').fields.virtual_hosts!.id,
     hostName: lookupEnvoyType('envoy.config.route.v3.VirtualHost').fields.name!.id,

@@ -30,6 +30,11 @@ export interface EndpointResolver {
    * DNS: a name that fails keeps its last known addresses, or contributes none.
    */
   setConfig(config: TetherConfig): Promise<ResolvedEndpoints>;
+  /**
+   * The endpoints `config` would have, without making it the config to resolve (dry runs):
+   * names already known keep their last addresses, new names are looked up once.
+   */
+  resolveOnce(config: TetherConfig): Promise<ResolvedEndpoints>;
   /** The endpoints from the latest completed resolution (empty before the first setConfig). */
   current(): ResolvedEndpoints;
   /** Stops re-resolution; results still in flight are dropped. */
@@ -82,12 +87,18 @@ export function sameResolvedEndpoints(a: ResolvedEndpoints, b: ResolvedEndpoints
   if (a.size !== b.size) return false;
   for (const [name, list] of a) {
     const other = b.get(name);
-    if (!other || other.length !== list.length) return false;
-    for (let i = 0; i < list.length; i++) {
-      const x = list[i]!;
-      const y = other[i]!;
-      if (x.ip !== y.ip || x.port !== y.port || x.weight !== y.weight || x.hostname !== y.hostname || !!x.drain !== !!y.drain) return false;
-    }
+    if (!other || !sameEndpointList(list, other)) return false;
+  }
+  return true;
+}
+
+function sameEndpointList(list: readonly ResolvedEndpoint[], other: readonly ResolvedEndpoint[]): boolean {
+  if (list === other) return true;
+  if (other.length !== list.length) return false;
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i]!;
+    const y = other[i]!;
+    if (x.ip !== y.ip || x.port !== y.port || x.weight !== y.weight || x.hostname !== y.hostname || !!x.drain !== !!y.drain) return false;
   }
   return true;
 }
@@ -146,16 +157,29 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     }
   };
 
-  const resolveAll = async (cfg: TetherConfig): Promise<ResolvedEndpoints> => {
+  /**
+   * The lists handed out last, per backend: an unchanged list is handed out again as the same
+   * array, so the translation of a backend whose endpoints did not change is reused
+   * (translate/unit-memo.ts). Backends of IP literals only are remembered by their model object.
+   */
+  let handedOut = new Map<string, readonly ResolvedEndpoint[]>();
+  const literalOnly = new WeakMap<object, readonly ResolvedEndpoint[]>();
+
+  const resolveAll = async (cfg: TetherConfig, prune = true): Promise<ResolvedEndpoints> => {
     const names = new Set<string>();
     for (const backend of cfg.backends) {
       for (const ep of backend.endpoints) if (!isIpLiteral(ep.host)) names.add(ep.host);
     }
-    for (const name of known.keys()) if (!names.has(name)) known.delete(name);
-    await Promise.all([...names].map(resolveName));
+    if (prune) for (const name of known.keys()) if (!names.has(name)) known.delete(name);
+    await Promise.all([...names].filter((n) => prune || !known.has(n)).map(resolveName));
 
     const result = new Map<string, readonly ResolvedEndpoint[]>();
     for (const backend of cfg.backends) {
+      const fixed = literalOnly.get(backend);
+      if (fixed) {
+        result.set(backend.name, fixed);
+        continue;
+      }
       const list: ResolvedEndpoint[] = [];
       for (const ep of backend.endpoints) {
         const drain = ep.drain ? { drain: true } : {};
@@ -168,8 +192,12 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       if (list.length === 0 && backend.endpoints.length > 0) {
         logger.warn({ backend: backend.name }, 'backend has no resolvable endpoints');
       }
-      result.set(backend.name, list);
+      const before = handedOut.get(backend.name);
+      const same = before && sameEndpointList(before, list) ? before : Object.freeze(list);
+      if (backend.endpoints.every((ep) => isIpLiteral(ep.host))) literalOnly.set(backend, same);
+      result.set(backend.name, same);
     }
+    if (prune) handedOut = result;
     return result;
   };
 
@@ -207,6 +235,10 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
         schedule();
         return next;
       });
+    },
+    resolveOnce(cfg) {
+      if (closed) return Promise.reject(new Error('resolver is closed'));
+      return serially(() => resolveAll(cfg, false));
     },
     current: () => current,
     close() {

@@ -105,6 +105,19 @@ function samePairs(a: TlsMaterial, b: TlsMaterial): boolean {
   return true;
 }
 
+/** Every TLS listener's pair, read once (a dry run's; the source below keeps re-reading). */
+export async function readTlsFiles(config: TetherConfig): Promise<TlsMaterial> {
+  const out = new Map<string, TlsPair>();
+  const problems: TlsFileProblem[] = [];
+  for (const [listener, index] of tlsListeners(config)) {
+    const got = await readPair(listener, index);
+    if (Array.isArray(got)) problems.push(...got);
+    else out.set(listener.name, got);
+  }
+  if (problems.length > 0) throw new TlsFilesError(problems);
+  return out;
+}
+
 export function createTlsFileSource(options: TlsFileSourceOptions): TlsFileSource {
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
   let config: TetherConfig | undefined;
@@ -155,14 +168,7 @@ export function createTlsFileSource(options: TlsFileSourceOptions): TlsFileSourc
   return {
     async setConfig(next) {
       const mine = ++generation;
-      const out = new Map<string, TlsPair>();
-      const problems: TlsFileProblem[] = [];
-      for (const [listener, index] of tlsListeners(next)) {
-        const got = await readPair(listener, index);
-        if (Array.isArray(got)) problems.push(...got);
-        else out.set(listener.name, got);
-      }
-      if (problems.length > 0) throw new TlsFilesError(problems);
+      const out = await readTlsFiles(next);
       if (mine === generation) {
         config = next;
         material = out;

@@ -10,6 +10,7 @@ import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
 import { toTetherError, type TetherErrorCode } from '../control/errors';
 import { createPublisher } from '../control/publisher';
+import type { Rendition } from '../control/rendition';
 import { countByKind } from '../control/config-warnings';
 import { createFileStore } from '../store/file-store';
 import { createEtcdStore } from '../store/etcd-store';
@@ -424,6 +425,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     if (options.admin !== false) {
       admin = await startAdmin(options.admin ?? {}, adminAccess(), manager, cluster?.view ?? registry, cache, logger, lookup, store, (code) => countRejected(code, 'api'), {
         storeStatus,
+        served: () => publisher.served(),
         ...(etcdStore ? { storeHealth: etcdStore.shared } : {}),
         ...(cluster ? { leases: cluster.leases } : {}),
       });
@@ -504,7 +506,7 @@ async function startAdmin(
   lookup: TetherOptions['lookup'],
   history: ConfigStore,
   editRejected: (code: TetherErrorCode) => void,
-  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory; leases?: EndpointLeases },
+  store: { storeStatus: () => StoreStatus; storeHealth?: SharedHistory; leases?: EndpointLeases; served?: () => Rendition | undefined },
 ): Promise<AdminServer & { tokenFile?: string }> {
   const { auth, tokenFile } = access;
   const server = await startAdminServer({

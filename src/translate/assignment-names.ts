@@ -3,6 +3,8 @@ import type { NodeKind } from './types';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { ringShapeAssignmentName } from './names';
 import { ringSizes } from './ring-sizing';
+import { unitOf, type UnitMemo } from './unit-memo';
+import type { Warnings } from './warnings';
 
 /** Backend → the name of its ClusterLoadAssignment, which its Cluster gives as EDS service_name. */
 export type AssignmentNames = (backend: string) => string;
@@ -40,13 +42,17 @@ export type AssignmentNames = (backend: string) => string;
  * Fixed rings, maglev and the non-hashing balancers have no endpoint-dependent field: their
  * assignment keeps the backend's name.
  */
-export function assignmentNames(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind): AssignmentNames {
+export function assignmentNames(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): AssignmentNames {
   const shaped = new Map<string, string>();
   for (const backend of config.backends) {
     const balancer = backend.balancer;
     if (balancer.type !== 'ring_hash' || balancer.ring !== 'stable') continue;
-    const { minRingSize } = ringSizes(balancer, liveWeights(prepared.get(backend.name) ?? []), kind);
-    shaped.set(backend.name, ringShapeAssignmentName(backend.name, minRingSize));
+    const endpoints = prepared.get(backend.name);
+    const name = unitOf(memo, 'assignment-name', backend, [endpoints], warnings, () => {
+      const { minRingSize } = ringSizes(balancer, liveWeights(endpoints ?? []), kind);
+      return ringShapeAssignmentName(backend.name, minRingSize);
+    });
+    shaped.set(backend.name, name);
   }
   return (backend) => shaped.get(backend) ?? backend;
 }

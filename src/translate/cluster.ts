@@ -5,9 +5,10 @@ import type { NodeKind } from './types';
 import type { AssignmentNames } from './assignment-names';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';
-import { byName, durationFromMs } from './proto-values';
+import { durationFromMs } from './proto-values';
 import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { resilienceFields, slowStartConfig } from './resilience';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
@@ -23,10 +24,13 @@ export function clusters(
   kind: NodeKind,
   assignments: AssignmentNames,
   warnings: Warnings,
+  memo?: UnitMemo,
 ): Cluster[] {
-  return [...config.backends]
-    .sort(byName)
-    .map((backend) => cluster(backend, assignments(backend.name), liveWeights(endpoints.get(backend.name) ?? []), kind, warnings));
+  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
+    const assignment = assignments(backend.name);
+    const prepared = endpoints.get(backend.name);
+    return unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w));
+  });
 }
 
 function cluster(backend: BackendSpec, assignment: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {

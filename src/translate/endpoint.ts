@@ -5,8 +5,11 @@ import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoin
 import type { NodeKind, ResolvedEndpoint, ResolvedEndpoints } from './types';
 import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
-import { byName } from './proto-values';
 import { backendPath, type Warnings } from './warnings';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+
+const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
+const NO_PREPARED: readonly PreparedEndpoint[] = Object.freeze([]);
 
 /** A resolved endpoint, duplicates folded, with the hash key its config endpoint gives. */
 export interface PreparedEndpoint extends ResolvedEndpoint {
@@ -25,11 +28,16 @@ export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>
  * folded (see dedupe), `hashKey` taken from the config endpoint an address came from (the
  * resolver carries neither).
  */
-export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings): PreparedEndpoints {
+export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): PreparedEndpoints {
   const out = new Map<string, PreparedEndpoint[]>();
-  for (const backend of [...config.backends].sort(byName)) {
-    const resolved = withPlacement(backend, withHashKeys(backend, endpoints.get(backend.name) ?? [], warnings));
-    out.set(backend.name, withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, warnings), backend.name, warnings));
+  for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
+    const source = endpoints.get(backend.name) ?? NO_ENDPOINTS;
+    // Keyed by the backend (its zone/priority placement and hash keys are in it) and the resolved list.
+    const prepared = unitOf(memo, 'endpoints', backend, [source], warnings, (w) => {
+      const resolved = withPlacement(backend, withHashKeys(backend, source, w));
+      return withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, w), backend.name, w);
+    });
+    out.set(backend.name, prepared);
   }
   return out;
 }
@@ -95,13 +103,22 @@ export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
  * no resolved endpoints still gets one, empty: a missing assignment would leave the cluster
  * warming (and grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
  */
-export function loadAssignments(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, names: AssignmentNames): ClusterLoadAssignment[] {
-  return [...config.backends].sort(byName).map((backend) => {
-    const endpoints = prepared.get(backend.name) ?? [];
-    if (!endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)) {
-      return loadAssignment(names(backend.name), endpoints.map((e) => lbEndpoint(e, kind)));
-    }
-    return placedAssignment(names(backend.name), endpoints, kind, backend);
+export function loadAssignments(
+  config: TetherConfig,
+  prepared: PreparedEndpoints,
+  kind: NodeKind,
+  names: AssignmentNames,
+  warnings: Warnings,
+  memo?: UnitMemo,
+): ClusterLoadAssignment[] {
+  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
+    const name = names(backend.name);
+    const endpoints = prepared.get(backend.name) ?? NO_PREPARED;
+    return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () =>
+      endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)
+        ? placedAssignment(name, endpoints, kind, backend)
+        : loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))),
+    );
   });
 }
 

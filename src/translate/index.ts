@@ -17,12 +17,12 @@ import { targetApi, targetKind, type NodeTarget } from './targets';
 import { clusters } from './cluster';
 import { assignmentNames } from './assignment-names';
 import { loadAssignments, prepareEndpoints } from './endpoint';
-import { byName } from './proto-values';
 import { stickyResources } from './sticky-split';
 import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
+import { clusterNameOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
 import { listenerSecrets } from './listener-edge';
 
 const NO_TLS: TlsMaterial = new Map();
@@ -33,6 +33,7 @@ export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type
 export { staticEndpoints } from './endpoint';
 export { readableAny, readableMessage, toReadable, type ReadableResources } from './readable';
 export type { HttpFilterContext, HttpFilterContributor } from './http-filters';
+export { UnitMemo } from './unit-memo';
 
 /**
  * `target` is a kind of node ('envoy': the current Envoy API; 'grpc'), or an older Envoy API
@@ -45,25 +46,33 @@ export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, ta
 /**
  * `translate`, plus what had to be dropped or replaced for this target (as data). `tls`: the
  * certificate files of TLS listeners, read by the caller (resolve/tls-files.ts), for their SDS
- * Secrets; Envoy nodes only.
+ * Secrets; Envoy nodes only. With a `memo` (unit-memo.ts: one per target, kept from version to
+ * version), units whose model objects and inputs are unchanged are taken from the previous
+ * translation: same output. Listeners and secrets are not memoized (few, and they read `tls`).
  */
-export function translateWithWarnings(config: TetherConfig, endpoints: ResolvedEndpoints, target: NodeTarget, tls: TlsMaterial = NO_TLS): TranslateResult {
+export function translateWithWarnings(
+  config: TetherConfig,
+  endpoints: ResolvedEndpoints,
+  target: NodeTarget,
+  tls: TlsMaterial = NO_TLS,
+  memo?: UnitMemo,
+): TranslateResult {
   const kind = targetKind(target);
   const api = targetApi(target);
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
-  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings);
-  const assignments = assignmentNames(config, prepared, kind);
-  const listeners = kind === 'grpc' ? grpcListeners(config) : envoyListeners(config);
-  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api) : envoyRouteConfigurations(config, warnings, api);
-  const backendClusters = clusters(config, prepared, kind, assignments, warnings);
-  const sticky = stickyResources(config, prepared, kind, warnings, api);
+  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings, memo);
+  const assignments = assignmentNames(config, prepared, kind, warnings, memo);
+  const listeners = kind === 'grpc' ? grpcListeners(config, memo) : envoyListeners(config);
+  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api, memo) : envoyRouteConfigurations(config, warnings, api, memo);
+  const backendClusters = clusters(config, prepared, kind, assignments, warnings, memo);
+  const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
   const resources: EnvoyResources = {
     listeners,
     routes,
-    clusters: [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)].sort(byName),
-    endpoints: [...loadAssignments(config, prepared, kind, assignments), ...sticky.endpoints].sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })),
+    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf),
+    endpoints: sortedBy(memo, 'assignments', [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints], clusterNameOf),
   };
   if (kind === 'envoy') {
     const secrets = listenerSecrets(config.listeners, tls);

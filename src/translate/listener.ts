@@ -4,6 +4,8 @@ import { pack } from '../envoy/encode';
 import { httpFilters } from './http-filters';
 import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+import { Warnings } from './warnings';
 import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
@@ -33,8 +35,10 @@ function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
  * Proxyless gRPC: a client dialing `xds:///<service>` asks LDS for a Listener named exactly
  * `<service>` and reads only its api_listener (no address, no filter chains).
  */
-export function grpcListeners(config: TetherConfig): Listener[] {
-  return [...config.services].sort(byName).map((service) => grpcListener(config, service));
+export function grpcListeners(config: TetherConfig, memo?: UnitMemo): Listener[] {
+  const globals = memo?.globals(config) ?? [];
+  const none = new Warnings();
+  return sortedBy(memo, 'services', config.services, nameOf).map((service) => unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
 }
 
 function grpcListener(config: TetherConfig, service: ServiceSpec): Listener {

@@ -11,15 +11,16 @@ import { routeAction } from './route-action';
 import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
 import { extProcPerRoute, hasSessionKey, warnGrpcSessionKey } from './ext-proc';
 import { routePath, servicePath, type Warnings } from './warnings';
+import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 
 /**
  * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
  * route_config_name), with a virtual host per service that listens there.
  */
-export function envoyRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi): RouteConfiguration[] {
+export function envoyRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): RouteConfiguration[] {
   return [...config.listeners].sort(byName).map((listener) => ({
     name: listener.name,
-    virtual_hosts: envoyVirtualHosts(listener, config.services, warnings, api),
+    virtual_hosts: envoyVirtualHosts(listener, config.services, warnings, api, memo),
     // Clusters arrive by CDS before routes (make-before-break); Envoy must not reject a
     // route table over a cluster it is still warming.
     validate_clusters: { value: false },
@@ -32,7 +33,7 @@ export function envoyRouteConfigurations(config: TetherConfig, warnings: Warning
  * the config keeps the domain, later ones lose it with a warning, and a service left with no
  * domain gets no virtual host (Envoy needs at least one domain) — never silently.
  */
-function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings, api: TargetApi): VirtualHost[] {
+function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings, api: TargetApi, memo?: UnitMemo): VirtualHost[] {
   const claimedBy = new Map<string, string>();
   const hosts: VirtualHost[] = [];
   // The listener's HCM has the ext_proc filter iff a service on it has a sessionKey (ext-proc.ts).
@@ -55,7 +56,13 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
       warnings.add(servicePath(service.name), `no domain left on listener ${listener.name}; virtual host left out`);
       continue;
     }
-    hosts.push({ name: service.name, domains, routes: routes(service, 'envoy', warnings, api, extProc) });
+    hosts.push(
+      unitOf(memo, `vhost\n${listener.name}`, service, [domains.join('\n'), extProc], warnings, (w) => ({
+        name: service.name,
+        domains,
+        routes: routes(service, 'envoy', w, api, extProc),
+      })),
+    );
   }
   return hosts;
 }
@@ -64,16 +71,18 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
  * gRPC: one RouteConfiguration per service, named after it, with a single `*` virtual host
  * (the client looks up the host of `xds:///<service>`; `*` matches whatever it dials).
  */
-export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi): RouteConfiguration[] {
-  return [...config.services].sort(byName).map((service) => {
-    warnGrpcAffinity(service.affinity, warnings, servicePath(service.name));
-    warnGrpcStrong(service, warnings, servicePath(service.name));
-    warnGrpcSessionKey(service, warnings, servicePath(service.name));
-    return {
-      name: service.name,
-      virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', warnings, api) }],
-    };
-  });
+export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): RouteConfiguration[] {
+  return sortedBy(memo, 'services', config.services, nameOf).map((service) =>
+    unitOf(memo, 'grpc-routes', service, [], warnings, (w) => {
+      warnGrpcAffinity(service.affinity, w, servicePath(service.name));
+      warnGrpcStrong(service, w, servicePath(service.name));
+      warnGrpcSessionKey(service, w, servicePath(service.name));
+      return {
+        name: service.name,
+        virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', w, api) }],
+      };
+    }),
+  );
 }
 
 /** A service's routes in model order (first match wins). */

@@ -46,6 +46,7 @@
  *   beside it; a replica whose share rounds to no point gets no users until its version grows
  *   (a warning says so).
  */
+import { nameOf, sortedBy, type UnitMemo } from './unit-memo';
 import type { BackendSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import type { Cluster, ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
@@ -81,9 +82,9 @@ export function usesStickyRing(service: ServiceSpec, route: RouteSpec, kind: Nod
 }
 
 /** The routes that get a sticky cluster for this kind, in a stable order. */
-function stickyRoutes(config: TetherConfig, kind: NodeKind, api: TargetApi): Array<{ service: ServiceSpec; route: RouteSpec }> {
+function stickyRoutes(config: TetherConfig, kind: NodeKind, api: TargetApi, memo?: UnitMemo): Array<{ service: ServiceSpec; route: RouteSpec }> {
   const out: Array<{ service: ServiceSpec; route: RouteSpec }> = [];
-  for (const service of [...config.services].sort(byName)) {
+  for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
     for (const route of service.routes) {
       if (!usesStickyRing(service, route, kind, api)) continue;
       // gRPC leaves routes with query matchers out (route.ts); their cluster would be unused.
@@ -100,10 +101,17 @@ export interface StickyResources {
   endpoints: ClusterLoadAssignment[];
 }
 
-export function stickyResources(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, api: TargetApi): StickyResources {
+export function stickyResources(
+  config: TetherConfig,
+  prepared: PreparedEndpoints,
+  kind: NodeKind,
+  warnings: Warnings,
+  api: TargetApi,
+  memo?: UnitMemo,
+): StickyResources {
   const backends = new Map(config.backends.map((b) => [b.name, b]));
   const out: StickyResources = { clusters: [], endpoints: [] };
-  for (const { service, route } of stickyRoutes(config, kind, api)) {
+  for (const { service, route } of stickyRoutes(config, kind, api, memo)) {
     const name = stickyClusterName(service.name, route.name);
     const path = routePath(service.name, route.name);
     const members = route.backends

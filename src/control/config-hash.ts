@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { TetherConfig } from '../model/types';
+import { frozenJson } from '../util/frozen-json';
+
+const entryHashes = new WeakMap<object, string>();
+
+/** The hash of one model entry (a service, a backend...), remembered while the entry lives. */
+function entryHash(entry: unknown): string {
+  if (typeof entry !== 'object' || entry === null) return JSON.stringify(entry);
+  let hash = entryHashes.get(entry);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(frozenJson(entry)).digest('hex').slice(0, 32);
+    entryHashes.set(entry, hash);
+  }
+  return hash;
+}
+
+/**
+ * Identifies a normalised config: equal hashes mean equal routing. A hash over the plain JSON
+ * of each model entry (its key order is the schema's, so the same document always hashes the
+ * same); a config that differs only in the order of a map's keys counts as a change, which
+ * costs a version that pushes nothing. The model is frozen and an unchanged entry is the same
+ * object from version to version (config/incremental.ts), so an edit hashes what it changed.
+ */
+export function configHash(config: TetherConfig): string {
+  deepFreeze(config);
+  const h = createHash('sha256');
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    h.update(`${key}=${Array.isArray(value) ? `[${value.map(entryHash).join(',')}]` : JSON.stringify(value)}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+

@@ -1,0 +1,129 @@
+import type { TetherConfig } from '../model/types';
+import type { TranslateWarning } from './types';
+import { Warnings } from './warnings';
+
+interface Entry {
+  readonly deps: readonly unknown[];
+  readonly value: unknown;
+  readonly warnings: readonly TranslateWarning[];
+}
+
+/**
+ * The translation of one target, remembered unit by unit (a service's virtual host or route
+ * configuration, a backend's cluster, endpoints and assignment) so that the next translation
+ * redoes only the units whose inputs changed. A unit is keyed by its model object and the
+ * other inputs it reads (`deps`, compared with ===): the model of an unchanged service or
+ * backend is the same object from version to version (config/incremental.ts), so any field,
+ * old or new, that changes the unit also changes its key. Entries live as long as their model
+ * objects (WeakMap), so the memo holds about one config's worth.
+ *
+ * A memo belongs to one target (node kind or Envoy API level) of one publisher; translating
+ * without one is the full rebuild the incremental one must equal (test/control/rendition-property).
+ */
+export class UnitMemo {
+  private readonly families = new Map<string, WeakMap<object, Entry>>();
+  private globalsKey: readonly unknown[] = [];
+  private readonly sorts = new Map<string, { input: readonly object[]; output: readonly object[] }>();
+
+  /**
+   * `items` sorted by `key`, as `[...items].sort(...)` would (stable; keys compared as
+   * strings). When the list holds the same keys at the same positions as last time, the last
+   * order is reused, with the changed items put in place (10,000 services changed in one
+   * sort in one pass instead of 140,000 comparisons).
+   */
+  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): T[] {
+    const before = this.sorts.get(family) as { input: readonly T[]; output: readonly T[] } | undefined;
+    let output: T[] | undefined;
+    if (before && before.input.length === items.length) {
+      let replaced: Map<T, T> | undefined;
+      let usable = true;
+      for (let i = 0; i < items.length; i++) {
+        const was = before.input[i]!;
+        const is = items[i]!;
+        if (was === is) continue;
+        if (key(was) !== key(is)) {
+          usable = false;
+          break;
+        }
+        (replaced ??= new Map()).set(was, is);
+      }
+      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : [...before.output];
+    }
+    output ??= sortByKey(items, key);
+    this.sorts.set(family, { input: items, output });
+    return output;
+  }
+
+  /**
+   * The unit's value: remembered when `owner` and every dep are the same as last time (its
+   * warnings are replayed into `warnings` in the order they were first met), else `make`.
+   */
+  unit<T>(family: string, owner: object, deps: readonly unknown[], warnings: Warnings, make: (w: Warnings) => T): T {
+    let table = this.families.get(family);
+    if (!table) this.families.set(family, (table = new WeakMap()));
+    const hit = table.get(owner);
+    if (hit && sameDeps(hit.deps, deps)) {
+      warnings.list.push(...hit.warnings);
+      return hit.value as T;
+    }
+    const own = new Warnings();
+    const value = make(own);
+    table.set(owner, { deps, value, warnings: own.list });
+    warnings.list.push(...own.list);
+    return value;
+  }
+
+  /**
+   * The config's own fields other than services and backends (listeners, extProc and whatever
+   * is added there), as one array that stays the same object while they stay the same objects:
+   * a dep for units that may read them (filters of a gRPC listener...).
+   */
+  globals(config: TetherConfig): readonly unknown[] {
+    const next = configGlobals(config);
+    if (!sameDeps(next, this.globalsKey)) this.globalsKey = next;
+    return this.globalsKey;
+  }
+}
+
+function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...items].sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+/** `[...items].sort(by key)`, through the memo's last order when there is one. */
+export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): T[] {
+  return memo ? memo.sorted(family, items, key) : sortByKey(items, key);
+}
+
+export const nameOf = (item: { name?: string | undefined }): string => item.name ?? '';
+export const clusterNameOf = (item: { cluster_name?: string | undefined }): string => item.cluster_name ?? '';
+
+export function configGlobals(config: TetherConfig): unknown[] {
+  const out: unknown[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'services' || key === 'backends') continue;
+    out.push(key, value);
+  }
+  return out;
+}
+
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Runs `make` through the memo when there is one; the full rebuild has none. */
+export function unitOf<T>(
+  memo: UnitMemo | undefined,
+  family: string,
+  owner: object,
+  deps: readonly unknown[],
+  warnings: Warnings,
+  make: (w: Warnings) => T,
+): T {
+  return memo ? memo.unit(family, owner, deps, warnings, make) : make(warnings);
+}

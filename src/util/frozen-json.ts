@@ -1,0 +1,44 @@
+/**
+ * `JSON.stringify(value)` (or `JSON.stringify(value, null, 2)` with `pretty`), the same
+ * string, with the JSON of frozen objects remembered: a config of 10,000 services that
+ * changed in one is serialised for that one (the config manager deep-freezes the documents
+ * and models it keeps, and an edit shares their unchanged parts with the previous version).
+ * Only the top levels are composed here (`depth`); below them the native serialiser runs,
+ * once per frozen object. Frozen objects must be plain JSON data (no toJSON).
+ */
+const compact = new WeakMap<object, string>();
+/** Pretty JSON depends on the indentation level it starts at: one table per level. */
+const pretty = new Map<number, WeakMap<object, string>>();
+
+export function frozenJson(value: unknown, options: { pretty?: boolean; depth?: number } = {}): string {
+  return compose(value, options.depth ?? 3, options.pretty === true, 0);
+}
+
+function compose(value: unknown, depth: number, indent: boolean, level: number): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  let table = compact;
+  if (indent) {
+    table = pretty.get(level) ?? new WeakMap();
+    pretty.set(level, table);
+  }
+  const known = table.get(value);
+  if (known !== undefined) return known;
+  const pad = indent ? `\n${'  '.repeat(level + 1)}` : '';
+  const close = indent ? `\n${'  '.repeat(level)}` : '';
+  let text: string;
+  if (depth <= 0) {
+    text = indent ? JSON.stringify(value, null, 2).replace(/\n/g, `\n${'  '.repeat(level)}`) : JSON.stringify(value);
+  } else if (Array.isArray(value)) {
+    const items = value.map((v) => (v === undefined ? 'null' : compose(v, depth - 1, indent, level + 1)));
+    text = items.length === 0 ? '[]' : `[${pad}${items.join(`,${pad}`)}${close}]`;
+  } else {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      parts.push(`${JSON.stringify(k)}:${indent ? ' ' : ''}${compose(v, depth - 1, indent, level + 1)}`);
+    }
+    text = parts.length === 0 ? '{}' : `{${pad}${parts.join(`,${pad}`)}${close}}`;
+  }
+  if (Object.isFrozen(value)) table.set(value, text);
+  return text;
+}

@@ -221,6 +221,9 @@ describe.skipIf(!envoyAvailable() || !hasBuild)('when a replica fails (real Envo
     const ex = await servedExplainer(h.tether);
     const victim = idOf.get(pickOf(ex, USERS[0]!, '/retry').address)!;
     const users = USERS.filter((u) => idOf.get(pickOf(ex, u, '/retry').address) === victim);
+    // Every other replica up in Envoy's view first (the previous tests failed and mended some):
+    // the retry must find its replica healthy, not one still coming back.
+    await waitFor('every replica healthy in shop-plain', async () => [...(await envoy.hostHealth('shop-plain')).values()].every((flags) => flags.length === 0) || undefined, 20_000, 100);
     const before = (await envoy.stat('cluster.shop-plain.upstream_rq_retry')) ?? 0;
     const replica = replicas.find((r) => r.id === victim)!;
     await replica.kill();

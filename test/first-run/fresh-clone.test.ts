@@ -38,9 +38,17 @@ async function npmStart(env: Record<string, string>, timeoutMs: number): Promise
     }
     return { output, ms: Date.now() - started };
   } finally {
-    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+    // The group may be gone between the check and the kill (ESRCH): nothing left to stop then.
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        if (child.exitCode === null && child.pid) process.kill(-child.pid, sig);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    };
+    signal('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+    signal('SIGKILL');
   }
 }
 

@@ -24,6 +24,9 @@ fi
 
 # Incremental: an unchanged tree type-checks from dist/.tsbuildinfo in seconds.
 npx --no-install tsc -p . --incremental --tsBuildInfoFile dist/.tsbuildinfo
+# tsc writes the bin without its execute bit; npm sets it only on install, before dist exists
+# in a fresh clone, and `npx tether` runs the bin directly.
+chmod +x dist/src/cli/main.js
 
 # The web console's page (src/console/web → dist/console): type-checked and bundled only when
 # its sources, the bundler script or the versions of Preact / esbuild changed.

@@ -15,7 +15,9 @@ import type { TetherConfig } from '../model/types';
 import { createEndpointResolver, isIpLiteral, type LookupFn } from '../resolve/resolver';
 import type { Rendition, RenditionView } from '../control/rendition';
 import { translate } from '../translate';
-import type { EnvoyResources, NodeKind, ResolvedEndpoints } from '../translate/types';
+import type { EnvoyResources } from '../envoy/resources';
+import type { NodeKind } from '../model/node-targets';
+import type { ResolvedEndpoints } from '../model/resolved';
 
 /** How long a translation of a config with DNS names is reused (names may resolve anew). */
 const DNS_REUSE_MS = 5_000;

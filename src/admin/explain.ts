@@ -21,7 +21,7 @@ import {
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { BalancerSpec } from '../model/types';
 import type { ExplainSource, TranslatedConfig } from './explain-source';
 import { RequestFields, quote } from './request-fields';

@@ -20,7 +20,7 @@
  *    the node may still accept the newer push; if it never does, the rollout times out.
  *  - Progress (WAITING) is sent at most every `throttleMs`; the final state at once.
  */
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import type { NodeRegistry, NodeStatus } from '../xds/node-status';
 import { activeNack, appliedVersionOf, blockedVersionOf } from './status';
 

@@ -9,7 +9,7 @@ import { anyJson } from '../envoy/proto-json';
 import { PUSH_ORDER, SECRET_TYPE, SHORT_NAMES } from '../envoy/type-urls';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import type { GetServedResourcesResponse } from '../generated/tether/tether/admin/v1/GetServedResourcesResponse';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import type { NodeRegistry } from '../xds/node-status';
 import { RequestFields } from './request-fields';
 import { readNodeKind } from './status';

@@ -7,7 +7,7 @@ import { LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, SHORT_NAMES, ty
 import type { GetStatusResponse } from '../generated/tether/tether/admin/v1/GetStatusResponse';
 import type { NodeInfo } from '../generated/tether/tether/admin/v1/NodeInfo';
 import type { TypeStatus as TypeStatusMessage } from '../generated/tether/tether/admin/v1/TypeStatus';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { NodeRegistry, NodeStatus, TypeStatus } from '../xds/node-status';
 import { toTimestamp } from './convert';
 

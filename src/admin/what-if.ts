@@ -14,7 +14,7 @@ import type { MutationOptions__Output } from '../generated/tether/tether/admin/v
 import type { RouteImpact } from '../generated/tether/tether/admin/v1/RouteImpact';
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import { contentHash } from '../util/content-hash';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { ExplainSource } from './explain-source';

@@ -16,7 +16,7 @@
  *   Tether's EDS already merges duplicate addresses, so both flavours merge here.
  * - Host keys: see address.ts.
  */
-import type { ResolvedEndpoint } from '../translate/types';
+import type { ResolvedEndpoint } from '../model/resolved';
 import { envoyAddress, joinHostPort } from './address';
 import { AffinityError } from './errors';
 import type { Flavour } from './hash-policy';

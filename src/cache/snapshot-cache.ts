@@ -1,4 +1,4 @@
-import type { NodeTarget } from '../translate/targets';
+import type { NodeTarget } from '../model/node-targets';
 import type { Snapshot } from './snapshot';
 
 export type SnapshotWatcher = (snapshot: Snapshot, previous: Snapshot | undefined) => void;

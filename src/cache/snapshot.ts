@@ -14,8 +14,8 @@ import {
   messageNameOf,
   type ResourceTypeUrl,
 } from '../envoy/type-urls';
-import type { EnvoyResources, NodeKind } from '../translate/types';
-import { targetKind, type NodeTarget } from '../translate/targets';
+import type { EnvoyResources } from '../envoy/resources';
+import { type NodeKind, targetKind, type NodeTarget } from '../model/node-targets';
 
 /**
  * One xDS resource, encoded once. `anyBytes` is a whole google.protobuf.Any message

@@ -5,7 +5,7 @@
  */
 import type { Lease, Namespace, Watcher } from 'etcd3';
 import type { Logger } from '../log';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import { NodeRegistry, type NodeStatus, type NodeStatusChange } from '../xds/node-status';
 
 const NODES = 'nodes/';

@@ -10,7 +10,8 @@ import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
-import type { EnvoyResources, NodeKind } from '../translate/types';
+import type { EnvoyResources } from '../envoy/resources';
+import type { NodeKind } from '../model/node-targets';
 
 /**
  * Above this cost (src/affinity pickerCost: ring entries, ~2–3.5 µs each) a ring or table is

@@ -18,7 +18,7 @@ import type { TypeStatus } from '../generated/tether/tether/admin/v1/TypeStatus'
 import type { WhatIfRequest__Output } from '../generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse } from '../generated/tether/tether/admin/v1/WhatIfResponse';
 import type { VersionRecord } from '../store/types';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { NodeRegistry } from '../xds/node-status';
 import type { DiffView, HistoryView, NodesView, SyncState } from './api-types';
 import { BodyReader } from './body-reader';

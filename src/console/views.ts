@@ -9,7 +9,7 @@ import type { ExplainSource, TranslatedConfig } from '../admin/explain-source';
 import { clusterPicker, type ExplainContext } from '../control/explain';
 import type { AffinityKey, BalancerSpec, HeaderMatchSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import { stickyClusterName } from '../translate/names';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import type { BackendView, ConsoleOverview, RingView, RingsView, RouteView, ServiceView } from './api-types';
 import { entriesPerHost, ringArcs } from './ring-layout';
 

@@ -12,7 +12,7 @@ import { yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff } from './resource-diff';
 import type { Snapshot } from '../cache/snapshot';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import { undoStep } from './undo';
 import type {
   ConfigDocument,

@@ -7,8 +7,8 @@
  */
 import type { TetherConfig } from '../model/types';
 import { translateWithWarnings } from '../translate';
-import { NODE_TARGETS, type NodeTarget } from '../translate/targets';
-import type { ResolvedEndpoints } from '../translate/types';
+import { NODE_TARGETS, type NodeTarget } from '../model/node-targets';
+import type { ResolvedEndpoints } from '../model/resolved';
 
 export interface ConfigWarning {
   /** The node kind, or an older Envoy API level (translate/targets.ts), it applies to. */

@@ -1,6 +1,8 @@
 import type { TetherConfig } from '../model/types';
 import type { Snapshot } from '../cache/snapshot';
-import type { EnvoyResources, NodeKind, ResolvedEndpoints, TlsMaterial } from '../translate/types';
+import type { EnvoyResources } from '../envoy/resources';
+import type { NodeKind } from '../model/node-targets';
+import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
 import type { ConfigWarning } from './config-warnings';
 
 /**

@@ -1,5 +1,5 @@
 import type { TetherConfig } from '../model/types';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import type { VersionMeta } from '../store/types';
 import type { ConfigWarning } from './config-warnings';
 

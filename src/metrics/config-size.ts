@@ -2,7 +2,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Snapshot } from '../cache/snapshot';
 import { PUSH_ORDER, type ResourceTypeUrl } from '../envoy/type-urls';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import { TYPE_LABELS } from './xds-listener';
 
 interface SizeOfKind {

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TetherErrorCode } from '../control/errors';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import { buildInfo } from '../util/build-info';
 
 /** Why an edit was refused: the `reason` label, from the error code the admin API answers with. */

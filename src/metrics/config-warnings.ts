@@ -1,6 +1,6 @@
 /** Translation warnings of the served config, per node kind (src/control/config-warnings.ts). */
 import { Gauge, type Registry } from 'prom-client';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 
 export interface ConfigWarningMetrics {
   servedWarnings(counts: Readonly<Record<NodeKind, number>>): void;

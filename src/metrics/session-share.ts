@@ -45,7 +45,8 @@ import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Clust
 import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { Logger } from '../log';
 import type { BalancerSpec } from '../model/types';
-import type { EnvoyResources, NodeKind } from '../translate/types';
+import type { EnvoyResources } from '../envoy/resources';
+import type { NodeKind } from '../model/node-targets';
 
 /** What the share computation reads of a served config (publisher.ts `ServedConfig` has it). */
 export interface ServedResources {

@@ -2,7 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Snapshot } from '../cache/snapshot';
 import type { Logger } from '../log';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import type { NodeStatusListener } from '../xds/node-status';
 import { createConfigSizeMetrics } from './config-size';
 import { createConfigWarningMetrics } from './config-warnings';

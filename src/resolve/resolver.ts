@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { TetherConfig } from '../model/types';
-import type { ResolvedEndpoint, ResolvedEndpoints } from '../translate/types';
+import type { ResolvedEndpoint, ResolvedEndpoints } from '../model/resolved';
 
 /** Resolves a DNS name to IP addresses. Rejects (or returns []) when it cannot. */
 export type LookupFn = (host: string) => Promise<string[]>;

@@ -11,7 +11,7 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ListenerSpec, TetherConfig } from '../model/types';
-import type { TlsMaterial, TlsPair } from '../translate/types';
+import type { TlsMaterial, TlsPair } from '../model/resolved';
 import { readSecretFile } from '../extproc/secret-files';
 
 export type { TlsMaterial, TlsPair };

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReadinessCheck } from '../metrics';
-import { NODE_KINDS, type NodeKind } from '../translate/types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 
 export interface ReadinessSources {
   /** The served snapshot of a kind of node (the snapshot cache). */

@@ -1,5 +1,5 @@
 import type { TetherConfig } from '../model/types';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { ringShapeAssignmentName } from './names';
 import { ringSizes } from './ring-sizing';

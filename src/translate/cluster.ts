@@ -1,7 +1,7 @@
 import type { BackendSpec, BalancerSpec, TetherConfig } from '../model/types';
 import type { Cluster } from '../envoy/messages';
 import { pack } from '../envoy/encode';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import type { AssignmentNames } from './assignment-names';
 import { liveWeights, type PreparedEndpoints } from './endpoint';
 import { GRPC_RING_SIZE_CAP, HTTP_PROTOCOL_OPTIONS_KEY, HTTP_PROTOCOL_OPTIONS_TYPE } from './names';

@@ -16,7 +16,7 @@ import {
   HTTP_PROTOCOL_OPTIONS_TYPE,
 } from './names';
 import { durationFromMs } from './proto-values';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import type { Warnings } from './warnings';
 
 /**

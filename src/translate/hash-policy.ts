@@ -1,6 +1,6 @@
 import type { AffinityKey, AffinitySpec } from '../model/types';
 import type { _envoy_config_route_v3_RouteAction_HashPolicy as HashPolicy } from '../generated/envoy/config/route/v3/RouteAction';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { durationFromMs } from './proto-values';
 import type { Warnings } from './warnings';
 

@@ -1,7 +1,7 @@
 import type { ServiceSpec, TetherConfig } from '../model/types';
 import type { HttpFilter } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter';
 import { pack } from '../envoy/encode';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { ROUTER_FILTER, ROUTER_TYPE } from './names';
 import { statefulSessionFilter } from './strong-session';
 import { extProcFilter } from './ext-proc';

@@ -12,8 +12,10 @@
  * `translateWithWarnings` returns for each thing left out or replaced.
  */
 import type { TetherConfig } from '../model/types';
-import type { EnvoyResources, ResolvedEndpoints, TlsMaterial, TranslateResult } from './types';
-import { targetApi, targetKind, type NodeTarget } from './targets';
+import type { EnvoyResources } from '../envoy/resources';
+import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
+import type { TranslateResult } from './types';
+import { targetApi, targetKind, type NodeTarget } from '../model/node-targets';
 import { clusters } from './cluster';
 import { assignmentNames } from './assignment-names';
 import { loadAssignments, prepareEndpoints } from './endpoint';
@@ -27,9 +29,12 @@ import { listenerSecrets } from './listener-edge';
 
 const NO_TLS: TlsMaterial = new Map();
 
-export type { EnvoyResources, NodeKind, ResolvedEndpoint, ResolvedEndpoints, TlsMaterial, TlsPair, TranslateResult, TranslateWarning } from './types';
-export { NODE_KINDS } from './types';
-export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type NodeTarget, type EnvoyFeatures, type TargetApi } from './targets';
+export type { EnvoyResources } from '../envoy/resources';
+export type { NodeKind } from '../model/node-targets';
+export type { ResolvedEndpoint, ResolvedEndpoints, TlsMaterial, TlsPair } from '../model/resolved';
+export type { TranslateResult, TranslateWarning } from './types';
+export { NODE_KINDS } from '../model/node-targets';
+export { NODE_TARGETS, envoyTargetFor, isNodeTarget, targetKind, targetApi, type NodeTarget, type EnvoyFeatures, type TargetApi } from '../model/node-targets';
 export { staticEndpoints } from './endpoint';
 export { readableAny, readableMessage, toReadable, type ReadableResources } from './readable';
 export type { HttpFilterContext, HttpFilterContributor } from './http-filters';

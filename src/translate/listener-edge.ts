@@ -1,6 +1,6 @@
 import type { AccessLogSpec, ListenerSpec } from '../model/types';
 import type { HttpConnectionManager, Listener, Secret } from '../envoy/messages';
-import type { TlsMaterial } from './types';
+import type { TlsMaterial } from '../model/resolved';
 import type { AccessLog } from '../generated/envoy/config/accesslog/v3/AccessLog';
 import type { Struct } from '../generated/google/protobuf/Struct';
 import type { TransportSocket } from '../generated/envoy/config/core/v3/TransportSocket';

@@ -1,7 +1,7 @@
 import type { MirrorSpec } from '../model/types';
 import type { _envoy_config_route_v3_RouteAction_RequestMirrorPolicy as RequestMirrorPolicy } from '../generated/envoy/config/route/v3/RouteAction';
 import type { FractionalPercent } from '../generated/envoy/type/v3/FractionalPercent';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import type { Warnings } from './warnings';
 
 /**

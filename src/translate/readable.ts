@@ -1,6 +1,6 @@
 import { decodeMessage, encodeMessage } from '../envoy/encode';
 import { messageNameOf } from '../envoy/type-urls';
-import type { EnvoyResources } from './types';
+import type { EnvoyResources } from '../envoy/resources';
 
 /** Resources as plain objects, exactly as they go on the wire (for golden files, diffs, CLIs). */
 export interface ReadableResources {

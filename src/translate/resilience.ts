@@ -19,7 +19,7 @@ import type { _envoy_config_cluster_v3_Cluster_SlowStartConfig as SlowStartConfi
 import type { UpstreamTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext';
 import type { CommonTlsContext } from '../generated/envoy/extensions/transport_sockets/tls/v3/CommonTlsContext';
 import { pack } from '../envoy/encode';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { TLS_TRANSPORT_SOCKET, UPSTREAM_TLS_TYPE } from './names';
 import { durationFromMs } from './proto-values';
 import { backendPath, type Warnings } from './warnings';

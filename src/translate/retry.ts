@@ -13,7 +13,7 @@ import type { RetrySpec } from '../model/types';
 import type { RetryPolicy } from '../generated/envoy/config/route/v3/RetryPolicy';
 import { pack } from '../envoy/encode';
 import { GRPC_RETRY_CONDITIONS } from '../model/resilience';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { PREVIOUS_HOSTS_PREDICATE, PREVIOUS_HOSTS_TYPE } from './names';
 import { durationFromMs } from './proto-values';
 import type { Warnings } from './warnings';

@@ -1,6 +1,6 @@
 import type { BalancerSpec } from '../model/types';
 import { stableRingSize } from '../affinity/ring-sizing';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 import { GRPC_RING_SIZE_CAP } from './names';
 
 /**

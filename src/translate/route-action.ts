@@ -1,8 +1,7 @@
 import type { RouteSpec, ServiceSpec, WeightedBackend } from '../model/types';
 import type { RouteAction } from '../generated/envoy/config/route/v3/RouteAction';
 import type { _envoy_config_route_v3_WeightedCluster_ClusterWeight as ClusterWeight } from '../generated/envoy/config/route/v3/WeightedCluster';
-import type { NodeKind } from './types';
-import type { TargetApi } from './targets';
+import type { NodeKind, TargetApi } from '../model/node-targets';
 import { hashPolicies } from './hash-policy';
 import { sessionKeyHashPolicy } from './ext-proc';
 import { type HeaderMutations, isEmpty, type LevelOps, levelOps, mergeInto, mutations } from './header-ops';

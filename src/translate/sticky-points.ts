@@ -18,7 +18,7 @@
  */
 import { apportion } from './apportion';
 import { GRPC_RING_SIZE_CAP } from './names';
-import type { NodeKind } from './types';
+import type { NodeKind } from '../model/node-targets';
 
 /** Envoy: ring points (= minimum_ring_size) of a sticky cluster, a power of two. */
 export const ENVOY_RING_POINTS = 131_072;

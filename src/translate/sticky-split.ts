@@ -56,8 +56,7 @@ import { ENVOY_RING_POINTS, exactRingWeights, GRPC_RING_POINTS, versionPoints } 
 import { lbEndpoint, loadAssignment, type PreparedEndpoint, type PreparedEndpoints } from './endpoint';
 import { stickyClusterName } from './names';
 import { byName } from './proto-values';
-import type { NodeKind } from './types';
-import type { TargetApi } from './targets';
+import type { NodeKind, TargetApi } from '../model/node-targets';
 import { backendPath, routePath, type Warnings } from './warnings';
 
 /** The most ring points a sticky cluster has (Envoy: always exactly; gRPC: 2048 to 4096, see sticky-points.ts). */

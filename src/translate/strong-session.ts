@@ -13,7 +13,7 @@ import {
   STATEFUL_SESSION_TYPE,
 } from './names';
 import { durationFromMs } from './proto-values';
-import type { TargetApi } from './targets';
+import type { TargetApi } from '../model/node-targets';
 import type { CookieAttribute } from '../envoy/messages';
 import type { Warnings } from './warnings';
 

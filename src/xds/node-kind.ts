@@ -1,5 +1,4 @@
-import type { NodeKind } from '../translate/types';
-import { envoyTargetFor, type NodeTarget } from '../translate/targets';
+import { type NodeKind, envoyTargetFor, type NodeTarget } from '../model/node-targets';
 
 /** Node metadata key that states the kind outright (bootstrap `node.metadata`). */
 export const NODE_KIND_METADATA_KEY = 'TETHER_NODE_KIND';

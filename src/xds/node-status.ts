@@ -1,5 +1,5 @@
 import type { ResourceTypeUrl } from '../envoy/type-urls';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 
 /** Who is at the other end of one ADS stream. */
 export interface StreamIdentity {

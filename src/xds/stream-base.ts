@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
 import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
-import type { NodeKind } from '../translate/types';
+import type { NodeKind } from '../model/node-targets';
 import { createLogLimiter, type LogLimiter } from '../util/log-limiter';
 import type { ErrorDetail, RequestNode } from './discovery-codec';
 import { XDS_LIMITS, truncateText } from './limits';

@@ -3,7 +3,7 @@ import { evaluateRollout, watchRollout, type RolloutView } from '../../src/admin
 import { toNodeInfo } from '../../src/admin/status';
 import { CLUSTER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
 import { NodeRegistry } from '../../src/xds/node-status';
-import type { NodeKind } from '../../src/translate/types';
+import type { NodeKind } from '../../src/model/node-targets';
 
 /** A registry driven by hand, the way xDS streams report into it. */
 function registry(): NodeRegistry & { open(stream: string, node: string, kind?: NodeKind): void } {

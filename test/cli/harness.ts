@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
-import type { NodeKind } from '../../src/translate/types';
+import type { NodeKind } from '../../src/model/node-targets';
 import { AdsClient, type ReceivedResponse } from '../support/ads-client';
 
 export const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');

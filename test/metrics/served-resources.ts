@@ -2,7 +2,8 @@ import { buildSnapshot } from '../../src/cache/snapshot';
 import type { ServedResources } from '../../src/metrics';
 import type { TetherConfig } from '../../src/model/types';
 import { staticEndpoints, translate } from '../../src/translate';
-import { NODE_KINDS, type EnvoyResources, type NodeKind } from '../../src/translate/types';
+import { NODE_KINDS, type NodeKind } from '../../src/model/node-targets';
+import type { EnvoyResources } from '../../src/envoy/resources';
 
 /** What every kind of node is served for `config` (IP endpoints only), as the publisher holds it. */
 export function servedResources(config: TetherConfig): ServedResources {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
 import { combineListeners, createTetherMetrics } from '../../src/metrics';
-import type { NodeKind } from '../../src/translate/types';
+import type { NodeKind } from '../../src/model/node-targets';
 import type { NodeStatusListener } from '../../src/xds/node-status';
 import { mesh } from '../xds/fixtures/resources';
 import { samples, value } from './exposition';

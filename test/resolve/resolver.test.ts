@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import type { BackendSpec, EndpointSpec, TetherConfig } from '../../src/model/types';
-import type { ResolvedEndpoints } from '../../src/translate/types';
+import type { ResolvedEndpoints } from '../../src/model/resolved';
 import {
   createEndpointResolver,
   type EndpointResolver,

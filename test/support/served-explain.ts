@@ -9,7 +9,7 @@ import { initHashing } from '../../src/affinity';
 import { explainRequest, type ExplainOutcome, type ExplainQuery } from '../../src/control/explain';
 import { silentLogger } from '../../src/log';
 import type { Tether } from '../../src/server/tether';
-import type { NodeKind } from '../../src/translate/types';
+import type { NodeKind } from '../../src/model/node-targets';
 
 export interface ServedExplainer {
   /** The config version explained. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../../src/envoy/type-urls';
-import type { EnvoyResources } from '../../src/translate/types';
+import type { EnvoyResources } from '../../src/envoy/resources';
 import { names, type DeltaClient } from '../support/delta-client';
 import { mesh } from './fixtures/resources';
 import { startAds, type AdsHarness } from './harness';

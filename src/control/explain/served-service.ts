@@ -6,7 +6,8 @@ import { envoyAddress, splitHostPort } from '../../affinity';
 import { closest } from '../../config/suggestions';
 import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
 import type { VirtualHost__Output } from '../../generated/envoy/config/route/v3/VirtualHost';
-import type { NodeKind, ResolvedEndpoints } from '../../translate/types';
+import type { NodeKind } from '../../model/node-targets';
+import type { ResolvedEndpoints } from '../../model/resolved';
 import { TetherError } from '../errors';
 import type { WireResources } from './wire';
 

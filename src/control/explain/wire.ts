@@ -10,7 +10,7 @@ import { messageNameOf } from '../../envoy/type-urls';
 import type { Cluster__Output } from '../../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
-import type { EnvoyResources } from '../../translate/types';
+import type { EnvoyResources } from '../../envoy/resources';
 import { clientAddressPolicies, type ClientAddressPolicy } from './client-address';
 
 export interface WireResources {

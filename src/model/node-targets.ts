@@ -1,5 +1,5 @@
 /**
- * What one snapshot is built for. Beyond the two kinds of node (types.ts), Envoys differ by the
+ * What one snapshot is built for. Beyond the two kinds of node (below), Envoys differ by the
  * API their build knows: a few fields Tether uses are newer than some Envoys still in service
  * (src/envoy/newer-api.ts). Envoy ignores fields it does not know, so sending them to an older
  * build would silently lose the behaviour; instead each Envoy is served the best its build
@@ -8,7 +8,14 @@
  * `envoy` is the current API (Envoy ≥ 1.36: everything Tether uses; the pinned Envoy is 1.40);
  * the other Envoy targets are built only when such a node connects (control/publisher.ts).
  */
-import type { NodeKind } from './types';
+
+/**
+ * The two kinds of xDS client Tether serves. Envoy gets real listeners (address + port)
+ * with an HTTP connection manager; proxyless gRPC gets one api_listener per service,
+ * named after it, and no Envoy-only filters. See xds/node-kind.ts for how a node is classified.
+ */
+export type NodeKind = 'envoy' | 'grpc';
+export const NODE_KINDS: readonly NodeKind[] = ['envoy', 'grpc'];
 
 /** Features of the Envoy API that only some Envoy builds have. */
 export interface EnvoyFeatures {

@@ -6,7 +6,7 @@ import { formatErrors, parseConfigText } from '../config';
 import { configWarnings } from '../control/config-warnings';
 import { staticEndpoints } from '../translate';
 import { formatWarningLines } from './format';
-import { setSecretFileRules } from '../extproc/secret-files';
+import { setSecretFileRules } from '../util/secret-files';
 import { createSampleCommand } from '../sample/main';
 import { addAdminCommands, type CliIo, processIo } from './commands';
 import { createServeCommand } from './commands/serve';

@@ -1,4 +1,4 @@
-import { DEFAULT_BUCKET_HEADER } from '../extproc/policy';
+import { DEFAULT_BUCKET_HEADER } from '../model/session-key-policy';
 import { DEFAULTS } from './defaults';
 import type { FieldError } from './field-errors';
 import { NON_HASHING_BALANCERS } from './schema';

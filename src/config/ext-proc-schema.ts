@@ -25,7 +25,7 @@ export function policyPathSegments(path: string): Array<string | number> {
  * The policy as written (its shape is the ext_proc server's: sources, targetHeader,
  * bucketHeader, clearRouteCache, hashKey, mintCookie, failureMode). Checking it does no I/O: a
  * `jwtClaim.verify.jwksFile` or `hmacSecretFile` is checked for its shape and the secrets
- * directory rule only; the ext_proc side reads it (src/extproc/secret-files.ts).
+ * directory rule only; the ext_proc side reads it (src/util/secret-files.ts).
  */
 export const sessionKeyPolicy = z.unknown().superRefine((value, ctx) => {
   for (const issue of checkPolicy(value).issues) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkSecretPath } from '../extproc/secret-files';
+import { checkSecretPath } from '../util/secret-files';
 import { duration } from './schema-primitives';
 
 /**

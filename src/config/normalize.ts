@@ -17,7 +17,7 @@ import type {
   ExtProcSpec,
   ListenerSpec,
 } from '../model/types';
-import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../extproc/policy';
+import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../model/session-key-policy';
 import type { RawExtProcSettings } from './ext-proc-schema';
 import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';

@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { TetherConfig } from '../model/types';
-import { checkPolicy, loadPolicyFiles, type SessionKeyPolicy } from './policy';
-import { secretStore } from './secret-files';
+import { checkPolicy, loadPolicyFiles } from './policy';
+import type { SessionKeyPolicy } from '../model/session-key-policy';
+import { secretStore } from '../util/secret-files';
 import type { PolicyLookup } from './service';
 
 interface Index {

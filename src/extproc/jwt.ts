@@ -5,8 +5,9 @@
  * used as an HMAC secret ("alg confusion"), and `none` is never accepted when verifying.
  */
 import * as crypto from 'node:crypto';
-import { checkSecretPath, secretStore } from './secret-files';
-import type { JwtVerifyOptions, PolicyIssue } from './policy';
+import { checkSecretPath, secretStore } from '../util/secret-files';
+import type { JwtVerifyOptions } from '../model/session-key-policy';
+import type { PolicyIssue } from './policy';
 
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;

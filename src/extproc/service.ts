@@ -13,10 +13,11 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { EXT_PROC_SERVICE_NAME, extProcServiceDefinition, preloadExtProcTypes, type ProcessingRequestIn, type ProcessingResponse } from './codec';
-import { checkPolicy, loadPolicyFiles, PolicyError, type CompiledPolicy, type PolicyIssue, type SessionKeyPolicy } from './policy';
+import { checkPolicy, loadPolicyFiles, PolicyError, type CompiledPolicy, type PolicyIssue } from './policy';
+import type { SessionKeyPolicy } from '../model/session-key-policy';
 import { emptyStats, ExtProcStream, type ExtProcStats, type ResolvedPolicy } from './processor';
 import type { RequestView } from './request-view';
-import { secretStore } from './secret-files';
+import { secretStore } from '../util/secret-files';
 
 /** The gRPC metadata key naming the Tether service whose policy applies. */
 export const SERVICE_METADATA_KEY = 'x-tether-service';

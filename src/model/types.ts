@@ -3,7 +3,7 @@
  * default filled in. `translate/` turns it into Envoy resources; nothing else does.
  * Durations are milliseconds. Names are unique within their list (validation enforces).
  */
-import type { SessionKeyPolicy } from '../extproc/policy';
+import type { SessionKeyPolicy } from './session-key-policy';
 import type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';
 
 export type { CircuitBreakersSpec, HealthCheckSpec, OutlierDetectionSpec, RetrySpec, SlowStartSpec, UpstreamTlsSpec } from './resilience';

@@ -2,7 +2,7 @@
  * The certificate and key files of TLS listeners, read for SDS (translate/listener-edge.ts):
  * like DNS names in endpoints, they are the outside world a config points at, so they are read
  * here and handed to the pure translation. Files are read under the secrets-directory rules of
- * src/extproc/secret-files.ts (regular files inside it, size-capped, non-blocking) and checked
+ * src/util/secret-files.ts (regular files inside it, size-capped, non-blocking) and checked
  * before Envoy sees them: the certificate parses, the key parses, and the key belongs to the
  * certificate. Re-read every few seconds: a changed pair that checks out is published (Envoy
  * swaps the certificate without a restart or a listener drain); one that does not keeps the last
@@ -12,7 +12,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ListenerSpec, TetherConfig } from '../model/types';
 import type { TlsMaterial, TlsPair } from '../model/resolved';
-import { readSecretFile } from '../extproc/secret-files';
+import { readSecretFile } from '../util/secret-files';
 
 export type { TlsMaterial, TlsPair };
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { secretFileRules } from '../../src/extproc/secret-files';
+import { secretFileRules } from '../../src/util/secret-files';
 import { configOf, errorsOf, sticky } from './helpers';
 
 /** A listener's edge settings (docs/listener-reference.md): parsing, defaults and errors. */

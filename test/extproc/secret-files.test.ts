@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compilePolicy, loadPolicyFiles, readSecretFile, SECRET_FILE_MAX_BYTES, setSecretFileRules, validatePolicy } from '../../src/extproc';
 import { parseJwks } from '../../src/extproc/jwt';
-import { SecretStore } from '../../src/extproc/secret-files';
+import { SecretStore } from '../../src/util/secret-files';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 const SECRET = 'a-shared-secret-of-some-length';

@@ -6,7 +6,7 @@ import { parseConfigText } from '../../src/config';
 import { TetherError } from '../../src/control/errors';
 import { createPublisher } from '../../src/control/publisher';
 import { SECRET_TYPE } from '../../src/envoy/type-urls';
-import { setSecretFileRules, secretFileRules } from '../../src/extproc/secret-files';
+import { setSecretFileRules, secretFileRules } from '../../src/util/secret-files';
 import { silentLogger } from '../../src/log';
 import type { TetherConfig } from '../../src/model/types';
 import { staticEndpoints, toReadable, translate } from '../../src/translate';

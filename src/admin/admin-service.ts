@@ -47,7 +47,7 @@ import { servedResources, type ServedSnapshots } from './served-resources';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import { readConfigDocument, readEndpoint, readSplit } from './change-requests';
 import type { GetConfigRequest__Output } from '../generated/tether/tether/admin/v1/GetConfigRequest';
-import { TetherError, toTetherError, type TetherErrorCode } from '../control/errors';
+import { TetherError, toTetherError, type TetherErrorCode } from '../config/errors';
 import { buildInfo } from '../util/build-info';
 
 /** Versions kept in history (the store), for GetConfig of an earlier version. */

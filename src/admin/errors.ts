@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import type { FieldError } from '../config';
-import { TetherError, type TetherErrorCode } from '../control/errors';
+import { TetherError, type TetherErrorCode } from '../config/errors';
 import { ENVOY_INCLUDE_DIRS, loadRoot } from '../envoy/protos';
 import type { Logger } from '../log';
 

@@ -7,9 +7,9 @@
  */
 import type { Picker } from '../affinity';
 import type { ConfigManagerApi, CurrentConfig } from '../control/types';
-import { TetherError } from '../control/errors';
+import { TetherError } from '../config/errors';
 import { yieldToLoop } from '../util/yield-loop';
-import { endpointOwners, wireResources, wireResourcesInTurns, type EndpointOwners, type WireResources } from '../control/explain';
+import { endpointOwners, wireResources, wireResourcesInTurns, type EndpointOwners, type WireResources } from '../explain';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { createEndpointResolver, isIpLiteral, type LookupFn } from '../resolve/resolver';

@@ -1,12 +1,12 @@
 /**
- * The Explain rpc: a checked request → src/control/explain over the current config's
+ * The Explain rpc: a checked request → src/explain over the current config's
  * translation for the node kind → ExplainResponse. Reads only; changes nothing.
  */
 import { isIP } from 'node:net';
 import { initHashing, isHashing, pickerCost, pickerFrom, splitHostPort, type AffinityEndpoint } from '../affinity';
 import { computePool, WORKER_MIN_COST } from '../compute';
 import { closest } from '../config/suggestions';
-import { TetherError } from '../control/errors';
+import { TetherError } from '../config/errors';
 import {
   assignmentOf,
   clusterBalancer,
@@ -17,7 +17,7 @@ import {
   type ExplainOutcome,
   type ExplainQuery,
   type PickOutcome,
-} from '../control/explain';
+} from '../explain';
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';
 import type { PickInfo } from '../generated/tether/tether/admin/v1/PickInfo';

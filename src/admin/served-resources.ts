@@ -4,7 +4,7 @@
  * Envoy's /config_dump prints it, so `tether verify` can compare the two.
  */
 import type { Snapshot } from '../cache/snapshot';
-import { TetherError } from '../control/errors';
+import { TetherError } from '../config/errors';
 import { anyJson } from '../envoy/proto-json';
 import { PUSH_ORDER, SECRET_TYPE, SHORT_NAMES } from '../envoy/type-urls';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';

@@ -4,7 +4,7 @@ import { isLoopbackHost } from '../util/loopback';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ConfigManagerApi } from '../control/types';
-import type { TetherErrorCode } from '../control/errors';
+import type { TetherErrorCode } from '../config/errors';
 import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { LookupFn } from '../resolve/resolver';

@@ -1,12 +1,13 @@
 /**
  * The WhatIf rpc: the proposed change (a mutation's own request) is read and checked like
  * that mutation, applied to a copy of the current document with the same edit, validated,
- * translated for the node kind beside the current config, and compared (src/control/explain).
+ * translated for the node kind beside the current config, and compared (src/explain).
  * Nothing is stored or published.
  */
 import { yieldToLoop } from '../util/yield-loop';
-import { TetherError } from '../control/errors';
-import { MAX_WHAT_IF_SAMPLES, plannedImpacts, proposeConfig, servesRoutes, whatIfKinds, type ProposedChange, type RouteImpactOutcome } from '../control/explain';
+import { TetherError } from '../config/errors';
+import { MAX_WHAT_IF_SAMPLES, plannedImpacts, servesRoutes, whatIfKinds, type RouteImpactOutcome } from '../explain';
+import { proposeConfig, type ProposedChange } from '../control/proposal';
 import { edits } from '../control/mutations';
 import { DEFAULT_SAMPLES, initHashing } from '../affinity';
 import { computePool } from '../compute';

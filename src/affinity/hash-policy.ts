@@ -29,7 +29,7 @@
  *   first cookie with that exact name wins.
  * - IpHashMethod: XXH64 of `remoteAddress()->ip()->addressAsString()` of the stream: the client
  *   IP without port, after the listener's X-Forwarded-For handling (the peer, or an XFF entry
- *   when hops are trusted: control/explain/client-address.ts decides `clientIp` from those).
+ *   when hops are trusted: explain/client-address.ts decides `clientIp` from those).
  * - QueryParameterHashMethod: `QueryParamsMulti::parseQueryString(path)`: text after the first
  *   '?', split on '&', name/value split at the first '=', no '=' → value "", nothing
  *   percent-decoded; the first value of the named parameter is hashed (utility.cc).

@@ -11,7 +11,7 @@
  */
 import type { Etcd3, Namespace } from 'etcd3';
 import type { Logger } from '../log';
-import { TetherError, toTetherError } from '../control/errors';
+import { TetherError, toTetherError } from '../config/errors';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi } from '../control/types';
 

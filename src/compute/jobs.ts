@@ -5,7 +5,7 @@
  * the text diffs of a mutation's modified resources (src/control/config-manager.ts).
  */
 import { createPicker, initHashing, pickerData, pickerFrom, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
-import { runSampleJob, type SampleJob, type SampleResult } from '../control/explain/what-if-sampling';
+import { runSampleJob, type SampleJob, type SampleResult } from '../explain/what-if-sampling';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SampleJob, SampleResult } from '../control/explain/what-if-sampling';
+import type { SampleJob, SampleResult } from '../explain/what-if-sampling';
 import type { PendingDiff } from '../control/resource-diff';
 import type { ResourceChange } from '../control/types';
 import type { PickerData } from '../affinity';

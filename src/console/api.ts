@@ -9,7 +9,7 @@ import type { ExplainSource } from '../admin/explain-source';
 import { getStatus } from '../admin/status';
 import { whatIf } from '../admin/what-if';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
-import { TetherError } from '../control/errors';
+import { TetherError } from '../config/errors';
 import { diffResources } from '../control/resource-diff';
 import type { ConfigManagerApi } from '../control/types';
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';

@@ -4,7 +4,7 @@
  * never reaches the admin functions half-read.
  */
 import type { FieldError } from '../config';
-import { TetherError } from '../control/errors';
+import { TetherError } from '../config/errors';
 
 const MAX_STRING = 8192;
 const MAX_ENTRIES = 1000;

@@ -13,7 +13,7 @@ import type * as http from 'node:http';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { AuthCheck } from '../admin/auth';
-import { TetherError, toTetherError } from '../control/errors';
+import { TetherError, toTetherError } from '../config/errors';
 import type { Logger } from '../log';
 import { isLoopbackHost } from '../util/loopback';
 import type { ApiError } from './api-types';

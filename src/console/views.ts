@@ -2,11 +2,11 @@
  * What the console shows of the served config: services, routes, splits and sticky-canary
  * progress (from the validated model), and every consistent-hash cluster's ring or maglev
  * table (from the resources a kind of node is served, through the balancers Explain picks
- * with: src/control/explain `clusterPicker`).
+ * with: src/explain `clusterPicker`).
  */
 import { initHashing } from '../affinity';
 import type { ExplainSource, TranslatedConfig } from '../admin/explain-source';
-import { clusterPicker, type ExplainContext } from '../control/explain';
+import { clusterPicker, type ExplainContext } from '../explain';
 import type { AffinityKey, BalancerSpec, HeaderMatchSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import { stickyClusterName } from '../translate/names';
 import type { NodeKind } from '../model/node-targets';

@@ -6,7 +6,7 @@ import { configHash, deepFreeze } from './config-hash';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
-import { storageError, TetherError, toTetherError } from './errors';
+import { storageError, TetherError, toTetherError } from '../config/errors';
 import type { Publisher } from './publisher';
 import { yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';

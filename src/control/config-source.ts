@@ -10,7 +10,7 @@
  * - `api`: the file only seeds an empty history; after that the admin API owns the config
  *   and file changes are ignored.
  */
-import { TetherError } from './errors';
+import { TetherError } from '../config/errors';
 
 export type ConfigSourceMode = 'auto' | 'file' | 'api';
 export const CONFIG_SOURCE_MODES: readonly ConfigSourceMode[] = ['auto', 'file', 'api'];

@@ -3,7 +3,7 @@ import { configDocument, type FieldError } from '../config';
 import { parseHostPort } from '../config/addresses';
 import { formatPath } from '../config/field-errors';
 import { closest } from '../config/suggestions';
-import { TetherError } from './errors';
+import { TetherError } from '../config/errors';
 import type { ConfigDocument, PathRewrite } from './types';
 
 /**

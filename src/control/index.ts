@@ -22,7 +22,7 @@ export {
   upsertService,
 } from './mutations';
 export { rewritePaths } from './document';
-export { storageError, TetherError, toTetherError, type TetherErrorCode } from './errors';
+export { storageError, TetherError, toTetherError, type TetherErrorCode } from '../config/errors';
 export type {
   ConfigDocument,
   ConfigManagerApi,

@@ -1,4 +1,4 @@
-import { TetherError } from './errors';
+import { TetherError } from '../config/errors';
 import {
   editableList,
   findBackend,

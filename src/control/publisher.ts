@@ -10,7 +10,7 @@ import { NODE_KINDS, type NodeKind, NODE_TARGETS, type NodeTarget } from '../mod
 import type { EnvoyResources } from '../envoy/resources';
 import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
-import { TetherError } from './errors';
+import { TetherError } from '../config/errors';
 import { makeRendition, type Rendition } from './rendition';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */

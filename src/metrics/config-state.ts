@@ -5,7 +5,7 @@
  * server wires in (`bindConfigState`), so nothing here runs on the hot path.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { TetherErrorCode } from '../control/errors';
+import type { TetherErrorCode } from '../config/errors';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import { buildInfo } from '../util/build-info';
 

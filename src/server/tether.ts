@@ -7,7 +7,7 @@ import { formatErrors, parseConfigDocument, DEFAULT_CONFIG_YAML, type FieldError
 import type { TetherConfig } from '../model/types';
 import { SnapshotCache } from '../cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../control/config-manager';
-import { toTetherError, type TetherErrorCode } from '../control/errors';
+import { toTetherError, type TetherErrorCode } from '../config/errors';
 import { createPublisher } from '../control/publisher';
 import type { Rendition } from '../control/rendition';
 import { countByKind } from '../control/config-warnings';

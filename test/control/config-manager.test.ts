@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { openConfigManager, type ConfigManager } from '../../src/control/config-manager';
-import { TetherError, type TetherErrorCode } from '../../src/control/errors';
+import { TetherError, type TetherErrorCode } from '../../src/config/errors';
 import { edits } from '../../src/control/mutations';
 import { createPublisher, type Publisher } from '../../src/control/publisher';
 import { silentLogger } from '../../src/log';

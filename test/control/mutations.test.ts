@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config';
 import { rewritePaths } from '../../src/control/document';
-import { TetherError, type TetherErrorCode } from '../../src/control/errors';
+import { TetherError, type TetherErrorCode } from '../../src/config/errors';
 import {
   addEndpoint,
   deleteBackend,

@@ -15,7 +15,7 @@ import { buildSnapshot, EncodeCache } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { parseConfigDocument, validateConfig } from '../../src/config';
 import { openConfigManager, type ConfigManager } from '../../src/control/config-manager';
-import { TetherError } from '../../src/control/errors';
+import { TetherError } from '../../src/config/errors';
 import { createPublisher, type Publisher } from '../../src/control/publisher';
 import { silentLogger } from '../../src/log';
 import { createEndpointResolver } from '../../src/resolve/resolver';

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExplainOutcome } from '../../src/control/explain';
+import type { ExplainOutcome } from '../../src/explain';
 import { mapBounded } from '../support/bounded';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess, type RequestOptions } from '../support/envoy';
 import { ADMIN_TOKEN, Harness } from '../support/harness';

@@ -6,7 +6,7 @@
  * header, and with Envoy's own access log (`client`: the address it attributed the request to).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExplainOutcome } from '../../src/control/explain';
+import type { ExplainOutcome } from '../../src/explain';
 import { mapBounded } from '../support/bounded';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 import { ADMIN_TOKEN, Harness } from '../support/harness';

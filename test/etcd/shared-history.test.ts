@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tether } from '../../src/server/tether';
-import { TetherError } from '../../src/control/errors';
+import { TetherError } from '../../src/config/errors';
 import { NODE_KINDS } from '../../src/model/node-targets';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
 import { SHARED_CONFIG, setV2Weight, startEtcdTethers, type EtcdTethers } from '../support/etcd-tethers';

@@ -12,7 +12,7 @@ import {
 import { createTetherMetrics } from '../../src/metrics';
 import type { TetherConfig } from '../../src/model/types';
 import { staticEndpoints } from '../../src/translate';
-import { validConfig } from '../control/explain-helpers';
+import { validConfig } from '../explain/explain-helpers';
 import { samples } from './exposition';
 import { servedResources } from './served-resources';
 

@@ -15,7 +15,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balancerHosts, initHashing, nominalShares } from '../../src/affinity';
-import { MAX_WHAT_IF_SAMPLES } from '../../src/control/explain';
+import { MAX_WHAT_IF_SAMPLES } from '../../src/explain';
 import type { ExplainRequest } from '../../src/generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse__Output } from '../../src/generated/tether/tether/admin/v1/ExplainResponse';
 import type { WhatIfRequest } from '../../src/generated/tether/tether/admin/v1/WhatIfRequest';
@@ -26,7 +26,7 @@ import { silentLogger } from '../../src/log';
 import { createTetherMetrics } from '../../src/metrics';
 import { staticEndpoints } from '../../src/translate';
 import { AdminHarness, badRequest, bearer, failure } from '../admin/harness';
-import { validConfig } from '../control/explain-helpers';
+import { validConfig } from '../explain/explain-helpers';
 import { requestHeaders, setHeaders, startHarness, type Harness } from '../extproc/helpers';
 import { samples } from '../metrics/exposition';
 import { servedResources } from '../metrics/served-resources';

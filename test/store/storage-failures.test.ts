@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toStatus } from '../../src/admin/errors';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { openConfigManager } from '../../src/control/config-manager';
-import { TetherError } from '../../src/control/errors';
+import { TetherError } from '../../src/config/errors';
 import { createPublisher } from '../../src/control/publisher';
 import { silentLogger } from '../../src/log';
 import { createFileStore } from '../../src/store/file-store';

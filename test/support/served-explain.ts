@@ -1,12 +1,12 @@
 /**
  * Explain over what a test Tether serves right now, in-process: the admin API's own source
  * (createExplainSource: the config manager's current config, translated and encoded as the
- * snapshot cache serves it) and src/control/explain, without a gRPC round trip per request,
+ * snapshot cache serves it) and src/explain, without a gRPC round trip per request,
  * so thousands of requests through a real Envoy can each be compared with Explain's answer.
  */
 import { createExplainSource } from '../../src/admin/explain-source';
 import { initHashing } from '../../src/affinity';
-import { explainRequest, type ExplainOutcome, type ExplainQuery } from '../../src/control/explain';
+import { explainRequest, type ExplainOutcome, type ExplainQuery } from '../../src/explain';
 import { silentLogger } from '../../src/log';
 import type { Tether } from '../../src/server/tether';
 import type { NodeKind } from '../../src/model/node-targets';

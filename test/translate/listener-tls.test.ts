@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { parseConfigText } from '../../src/config';
-import { TetherError } from '../../src/control/errors';
+import { TetherError } from '../../src/config/errors';
 import { createPublisher } from '../../src/control/publisher';
 import { SECRET_TYPE } from '../../src/envoy/type-urls';
 import { setSecretFileRules, secretFileRules } from '../../src/util/secret-files';

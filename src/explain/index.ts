@@ -34,5 +34,4 @@ export {
   type WhatIfSide,
 } from './what-if';
 export { runSampleJob, type SampleJob, type SampleResult, type SampleSide } from './what-if-sampling';
-export { proposeConfig, type Proposal, type ProposedChange } from './proposal';
 export { explainKind, kindsOf, servesRoutes, whatIfKinds, type KindsFrom } from './node-kinds';

@@ -3,8 +3,8 @@
  * chunk of endpoints at a time, and must come out exactly as decoding it in one go does.
  */
 import { describe, expect, it } from 'vitest';
-import { wireResources, wireResourcesInTurns } from '../../src/control/explain';
-import { decodeOutput } from '../../src/control/explain/wire';
+import { wireResources, wireResourcesInTurns } from '../../src/explain';
+import { decodeOutput } from '../../src/explain/wire';
 import { encodeMessage } from '../../src/envoy/encode';
 import { staticEndpoints, translate } from '../../src/translate';
 import { validConfig } from './explain-helpers';

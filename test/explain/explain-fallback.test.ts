@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../src/affinity';
-import { explainRequest, type ExplainQuery } from '../../src/control/explain';
+import { explainRequest, type ExplainQuery } from '../../src/explain';
 import { served, stickyDoc } from './explain-helpers';
 
 beforeAll(() => initHashing());

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../src/affinity';
-import { explainRequest, routeImpacts } from '../../src/control/explain';
+import { explainRequest, routeImpacts } from '../../src/explain';
 import { served, stickyDoc } from './explain-helpers';
 
 beforeAll(() => initHashing());

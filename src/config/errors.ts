@@ -1,4 +1,4 @@
-import type { FieldError } from '../config';
+import type { FieldError } from './field-errors';
 
 /**
  * The one error type the control layer throws; the admin API maps `code` to a gRPC status

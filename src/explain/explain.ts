@@ -5,10 +5,10 @@
  * that is random per request) → the cluster's balancer over its EDS endpoints (src/affinity).
  * Pure: needs `await initHashing()` first, like everything in affinity/.
  */
-import { createPicker, explain as explainPick, hex64, pickerCost, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../../affinity';
-import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
-import type { AffinityKey, BalancerSpec } from '../../model/types';
-import type { NodeKind } from '../../model/node-targets';
+import { createPicker, explain as explainPick, hex64, pickerCost, splitHostPort, type AffinityEndpoint, type AffinityRequest, type HashStep, type Picker, type PickLocation } from '../affinity';
+import type { Route__Output } from '../generated/envoy/config/route/v3/Route';
+import type { AffinityKey, BalancerSpec } from '../model/types';
+import type { NodeKind } from '../model/node-targets';
 import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys, type ClusterBalancer } from './cluster-view';
 import { matchRoutes, type RouteMatchOutcome } from './route-match';
 import { servedService, type EndpointOwners } from './served-service';

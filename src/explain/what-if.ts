@@ -22,10 +22,10 @@ import {
   DEFAULT_SAMPLES,
   type BalancerHost,
   type Flavour,
-} from '../../affinity';
-import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
-import type { AffinityKey } from '../../model/types';
-import type { NodeKind } from '../../model/node-targets';
+} from '../affinity';
+import type { Route__Output } from '../generated/envoy/config/route/v3/Route';
+import type { AffinityKey } from '../model/types';
+import type { NodeKind } from '../model/node-targets';
 import { clusterBalancer, clusterEndpoints, endpointsWithout, routeKeys } from './cluster-view';
 import type { EndpointOwners } from './served-service';
 import { runSampleJob, type SampleJob, type SampleResult, type SamplePart } from './what-if-sampling';

@@ -5,9 +5,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { explain as affinityExplain, hex64, initHashing, rotl64, xxh64 } from '../../src/affinity';
-import { TetherError } from '../../src/control/errors';
-import { clusterBalancer, explainRequest, type ExplainQuery } from '../../src/control/explain';
-import { decodeOutput } from '../../src/control/explain/wire';
+import { TetherError } from '../../src/config/errors';
+import { clusterBalancer, explainRequest, type ExplainQuery } from '../../src/explain';
+import { decodeOutput } from '../../src/explain/wire';
 import { encodeMessage, pack } from '../../src/envoy/encode';
 import type { Cluster, Cluster__Output } from '../../src/generated/envoy/config/cluster/v3/Cluster';
 import { served, stickyDoc, validConfig } from './explain-helpers';

@@ -5,7 +5,7 @@
  * the default follows the nodes that are there (the connected ones), else what the config
  * actually serves, and what-if says when a kind it reports is served no route at all.
  */
-import { NODE_KINDS, type NodeKind } from '../../model/node-targets';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { WireResources } from './wire';
 
 /** "requested": named by the caller; "connected": the connected nodes'; "served": what the config serves. */

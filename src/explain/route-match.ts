@@ -20,13 +20,13 @@
  * Regexes run on RE2 itself (src/regex): Envoy's full match in its Latin-1 mode, and for gRPC
  * clients grpc-js-xds's own re2-wasm call. Linear time: no pattern can stall explain.
  */
-import type { Flavour } from '../../affinity';
-import type { HeaderMatcher__Output } from '../../generated/envoy/config/route/v3/HeaderMatcher';
-import type { QueryParameterMatcher__Output } from '../../generated/envoy/config/route/v3/QueryParameterMatcher';
-import type { Route__Output } from '../../generated/envoy/config/route/v3/Route';
-import type { RouteMatch__Output } from '../../generated/envoy/config/route/v3/RouteMatch';
-import type { StringMatcher__Output } from '../../generated/envoy/type/matcher/v3/StringMatcher';
-import { fullMatch } from '../../regex';
+import type { Flavour } from '../affinity';
+import type { HeaderMatcher__Output } from '../generated/envoy/config/route/v3/HeaderMatcher';
+import type { QueryParameterMatcher__Output } from '../generated/envoy/config/route/v3/QueryParameterMatcher';
+import type { Route__Output } from '../generated/envoy/config/route/v3/Route';
+import type { RouteMatch__Output } from '../generated/envoy/config/route/v3/RouteMatch';
+import type { StringMatcher__Output } from '../generated/envoy/type/matcher/v3/StringMatcher';
+import { fullMatch } from '../regex';
 
 /** What a route is matched against. */
 export interface MatchRequest {

@@ -4,8 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing, whatIf as affinityWhatIf } from '../../src/affinity';
-import { TetherError } from '../../src/control/errors';
-import { endpointOwners, explainRequest, proposeConfig, routeImpacts, wireResources, type WhatIfSide } from '../../src/control/explain';
+import { TetherError } from '../../src/config/errors';
+import { endpointOwners, explainRequest, routeImpacts, wireResources, type WhatIfSide } from '../../src/explain';
+import { proposeConfig } from '../../src/control/proposal';
 import { edits } from '../../src/control/mutations';
 import { staticEndpoints, translate, type EnvoyResources } from '../../src/translate';
 import { served, stickyDoc, validConfig } from './explain-helpers';

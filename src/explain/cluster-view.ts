@@ -5,14 +5,14 @@
  * / `maglev_lb_config` + `common_lb_config`) and the typed `load_balancing_policy` extensions
  * are read, so whichever translate/ emits is explained as served.
  */
-import { DEFAULT_MIN_RING_SIZE, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../../affinity';
-import type { Cluster__Output } from '../../generated/envoy/config/cluster/v3/Cluster';
-import type { ClusterLoadAssignment__Output } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
-import type { LbEndpoint__Output } from '../../generated/envoy/config/endpoint/v3/LbEndpoint';
-import type { _envoy_config_route_v3_RouteAction_HashPolicy__Output as HashPolicy } from '../../generated/envoy/config/route/v3/RouteAction';
-import type { Maglev__Output } from '../../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
-import type { RingHash__Output } from '../../generated/envoy/extensions/load_balancing_policies/ring_hash/v3/RingHash';
-import type { AffinityKey, BalancerSpec } from '../../model/types';
+import { DEFAULT_MIN_RING_SIZE, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
+import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
+import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
+import type { LbEndpoint__Output } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
+import type { _envoy_config_route_v3_RouteAction_HashPolicy__Output as HashPolicy } from '../generated/envoy/config/route/v3/RouteAction';
+import type { Maglev__Output } from '../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
+import type { RingHash__Output } from '../generated/envoy/extensions/load_balancing_policies/ring_hash/v3/RingHash';
+import type { AffinityKey, BalancerSpec } from '../model/types';
 import { anyTypeUrl, unpackAny } from './wire';
 
 export interface ClusterBalancer {

@@ -1,7 +1,7 @@
 /** Configs → the resources a kind of node is served → explain / what-if inputs, as the admin API builds them. */
 import { expect } from 'vitest';
 import { validateConfig } from '../../src/config';
-import { endpointOwners, wireResources, type ExplainContext, type WhatIfSide } from '../../src/control/explain';
+import { endpointOwners, wireResources, type ExplainContext, type WhatIfSide } from '../../src/explain';
 import { staticEndpoints, translate, type NodeKind } from '../../src/translate';
 
 export function validConfig(document: Record<string, unknown>) {

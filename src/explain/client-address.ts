@@ -13,10 +13,10 @@
  * Several X-Forwarded-For header lines are one comma-separated list, in order.
  */
 import { isIP } from 'node:net';
-import type { HttpConnectionManager__Output } from '../../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
-import type { Listener } from '../../envoy/messages';
-import { lookupEnvoyType } from '../../envoy/protos';
-import { TYPE_PREFIX } from '../../envoy/type-urls';
+import type { HttpConnectionManager__Output } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
+import type { Listener } from '../envoy/messages';
+import { lookupEnvoyType } from '../envoy/protos';
+import { TYPE_PREFIX } from '../envoy/type-urls';
 
 export interface ClientAddressPolicy {
   useRemoteAddress: boolean;

@@ -4,8 +4,8 @@
  * worker thread (src/compute): a 2,000-endpoint stable ring alone takes seconds to build, and
  * a million samples about as long, which the event loop serving xDS and ext_proc cannot give.
  */
-import { createPicker, requestHash, type AffinityEndpoint, type AffinityRequest, type Flavour, type Picker } from '../../affinity';
-import type { AffinityKey, BalancerSpec } from '../../model/types';
+import { createPicker, requestHash, type AffinityEndpoint, type AffinityRequest, type Flavour, type Picker } from '../affinity';
+import type { AffinityKey, BalancerSpec } from '../model/types';
 
 /** A cluster's balancer, as built from its endpoints; `weight`: its share of a split. */
 export interface SamplePart {

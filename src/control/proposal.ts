@@ -5,11 +5,11 @@
  * FAILED_PRECONDITION from the edit, INVALID_ARGUMENT with every `path: message`; paths that
  * point into the request are put under `field` (the WhatIfRequest member that carried it).
  */
-import { configDocument, validateConfig, type FieldError } from '../../config';
-import type { TetherConfig } from '../../model/types';
-import { rewritePaths } from '../document';
-import { TetherError } from '../errors';
-import type { ConfigDocument, DocumentEdit } from '../types';
+import { configDocument, validateConfig, type FieldError } from '../config';
+import type { TetherConfig } from '../model/types';
+import { rewritePaths } from './document';
+import { TetherError } from '../config/errors';
+import type { ConfigDocument, DocumentEdit } from './types';
 
 export type ProposedChange =
   | { edit: DocumentEdit; field: string }

@@ -2,13 +2,13 @@
  * Finding a service in the resources one kind of node is served, and naming the backends
  * behind an endpoint address.
  */
-import { envoyAddress, splitHostPort } from '../../affinity';
-import { closest } from '../../config/suggestions';
-import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
-import type { VirtualHost__Output } from '../../generated/envoy/config/route/v3/VirtualHost';
-import type { NodeKind } from '../../model/node-targets';
-import type { ResolvedEndpoints } from '../../model/resolved';
-import { TetherError } from '../errors';
+import { envoyAddress, splitHostPort } from '../affinity';
+import { closest } from '../config/suggestions';
+import type { RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
+import type { VirtualHost__Output } from '../generated/envoy/config/route/v3/VirtualHost';
+import type { NodeKind } from '../model/node-targets';
+import type { ResolvedEndpoints } from '../model/resolved';
+import { TetherError } from '../config/errors';
 import type { WireResources } from './wire';
 
 export interface ServedService {

@@ -4,13 +4,13 @@
  * by name), so explain and what-if read exactly what a client receives, not the typed input
  * objects translate/ builds them from.
  */
-import { lookupEnvoyType } from '../../envoy/protos';
-import { encodeMessage } from '../../envoy/encode';
-import { messageNameOf } from '../../envoy/type-urls';
-import type { Cluster__Output } from '../../generated/envoy/config/cluster/v3/Cluster';
-import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
-import type { RouteConfiguration__Output } from '../../generated/envoy/config/route/v3/RouteConfiguration';
-import type { EnvoyResources } from '../../envoy/resources';
+import { lookupEnvoyType } from '../envoy/protos';
+import { encodeMessage } from '../envoy/encode';
+import { messageNameOf } from '../envoy/type-urls';
+import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
+import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
+import type { RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
+import type { EnvoyResources } from '../envoy/resources';
 import { clientAddressPolicies, type ClientAddressPolicy } from './client-address';
 
 export interface WireResources {

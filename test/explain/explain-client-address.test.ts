@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../src/affinity';
 import { parseConfigText } from '../../src/config';
-import { explainRequest } from '../../src/control/explain';
-import { attributedAddress, clientAddressPolicies } from '../../src/control/explain/client-address';
+import { explainRequest } from '../../src/explain';
+import { attributedAddress, clientAddressPolicies } from '../../src/explain/client-address';
 import { staticEndpoints, translate } from '../../src/translate';
 import { served } from './explain-helpers';
 

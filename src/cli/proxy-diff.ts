@@ -10,7 +10,7 @@
  * the coarse way Envoy reports it (a DRAINING endpoint shows as UNHEALTHY).
  */
 import { stringify as toYaml } from 'yaml';
-import { unifiedDiff } from '../control/line-diff';
+import { unifiedDiff } from '../diff/line-diff';
 import { MESSAGE_OF, type DumpedResource, type ResourceTypeName } from '../envoy/config-dump';
 import { canonicalJson } from '../envoy/proto-json';
 

@@ -7,8 +7,7 @@
 import { createPicker, initHashing, pickerData, pickerFrom, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
 import { runSampleJob, type SampleJob, type SampleResult } from '../explain/what-if-sampling';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
-import { diffResources, renderDiff, type PendingDiff } from '../control/resource-diff';
-import type { ResourceChange } from '../control/types';
+import { diffResources, renderDiff, type PendingDiff, type ResourceChange } from '../diff/resource-diff';
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources } from '../envoy/resources';
 import type { NodeKind } from '../model/node-targets';

@@ -15,8 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../explain/what-if-sampling';
-import type { PendingDiff } from '../control/resource-diff';
-import type { ResourceChange } from '../control/types';
+import type { PendingDiff, ResourceChange } from '../diff/resource-diff';
 import type { PickerData } from '../affinity';
 import type { ComputeJob, ComputeResult, DiffInput, PickerInput, ShareInput, ShareOutput } from './jobs';
 

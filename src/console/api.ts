@@ -10,7 +10,7 @@ import { getStatus } from '../admin/status';
 import { whatIf } from '../admin/what-if';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import { TetherError } from '../config/errors';
-import { diffResources } from '../control/resource-diff';
+import { diffResources } from '../diff/resource-diff';
 import type { ConfigManagerApi } from '../control/types';
 import type { ExplainRequest__Output } from '../generated/tether/tether/admin/v1/ExplainRequest';
 import type { ExplainResponse } from '../generated/tether/tether/admin/v1/ExplainResponse';

@@ -10,20 +10,11 @@ import { storageError, TetherError, toTetherError } from '../config/errors';
 import type { Publisher } from './publisher';
 import { yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
-import { diffResourcesWith, renderDiff } from './resource-diff';
+import { diffResourcesWith, renderDiff, type ResourceChange } from '../diff/resource-diff';
 import type { Snapshot } from '../cache/snapshot';
 import type { NodeKind } from '../model/node-targets';
 import { undoStep } from './undo';
-import type {
-  ConfigDocument,
-  ConfigManagerApi,
-  CurrentConfig,
-  DocumentEdit,
-  MutationOptions,
-  MutationResult,
-  PathRewrite,
-  ResourceChange,
-} from './types';
+import type { ConfigDocument, ConfigManagerApi, CurrentConfig, DocumentEdit, MutationOptions, MutationResult, PathRewrite } from './types';
 
 export interface ConfigManagerOptions {
   /** Durable history; the manager is its only writer while open. */

@@ -4,9 +4,7 @@
  */
 export { openConfigManager, type ConfigManager, type ConfigManagerOptions } from './config-manager';
 export { createPublisher, type Publisher, type PublisherOptions, type PreparedConfig, type ServedConfig } from './publisher';
-export { diffResources } from './resource-diff';
 export { configWarnings, countByKind, formatWarnings, type ConfigWarning } from './config-warnings';
-export { unifiedDiff } from './line-diff';
 export {
   addEndpoint,
   deleteBackend,
@@ -22,15 +20,4 @@ export {
   upsertService,
 } from './mutations';
 export { rewritePaths } from './document';
-export { storageError, TetherError, toTetherError, type TetherErrorCode } from '../config/errors';
-export type {
-  ConfigDocument,
-  ConfigManagerApi,
-  CurrentConfig,
-  DocumentEdit,
-  MutationOptions,
-  MutationResult,
-  PathRewrite,
-  ResourceChange,
-  ResourceTypeName,
-} from './types';
+export type { ConfigDocument, ConfigManagerApi, CurrentConfig, DocumentEdit, MutationOptions, MutationResult, PathRewrite } from './types';

@@ -1,7 +1,7 @@
 import type { TetherConfig } from '../model/types';
-import type { NodeKind } from '../model/node-targets';
 import type { VersionMeta } from '../store/types';
 import type { ConfigWarning } from './config-warnings';
+import type { ResourceChange } from '../diff/resource-diff';
 
 export interface MutationOptions {
   /** Validate and diff only; change nothing. */
@@ -11,17 +11,6 @@ export interface MutationOptions {
   description?: string;
   /** Who asks (admin identity: client-certificate subject or token fingerprint); kept with the version. */
   author?: string;
-}
-
-export type ResourceTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS';
-
-export interface ResourceChange {
-  nodeKind: NodeKind;
-  type: ResourceTypeName;
-  name: string;
-  action: 'ADDED' | 'REMOVED' | 'MODIFIED';
-  /** Unified diff of the resource's readable YAML (MODIFIED only). */
-  diff?: string;
 }
 
 export interface MutationResult {

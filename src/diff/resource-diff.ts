@@ -3,10 +3,21 @@ import type { Snapshot } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
-import { NODE_KINDS, readableAny, readableMessage, type NodeKind } from '../translate';
+import { readableAny, readableMessage } from '../translate/readable';
 import { stableStringify } from '../util/content-hash';
 import { unifiedDiff } from './line-diff';
-import type { ResourceChange, ResourceTypeName } from './types';
+import { NODE_KINDS, type NodeKind } from '../model/node-targets';
+
+export type ResourceTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS';
+
+export interface ResourceChange {
+  nodeKind: NodeKind;
+  type: ResourceTypeName;
+  name: string;
+  action: 'ADDED' | 'REMOVED' | 'MODIFIED';
+  /** Unified diff of the resource's readable YAML (MODIFIED only). */
+  diff?: string;
+}
 
 /** The xDS types in the order changes are listed (the order people read a config in). */
 const TYPES: ReadonlyArray<{ type: ResourceTypeName; typeUrl: ResourceTypeUrl }> = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config';
-import { unifiedDiff } from '../../src/control/line-diff';
-import { diffResources } from '../../src/control/resource-diff';
+import { unifiedDiff } from '../../src/diff/line-diff';
+import { diffResources } from '../../src/diff/resource-diff';
 import { buildSnapshot, type Snapshot } from '../../src/cache/snapshot';
 import { NODE_KINDS, staticEndpoints, translate, type NodeKind } from '../../src/translate';
 

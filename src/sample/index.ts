@@ -3,4 +3,3 @@ export { type ReplicaStats, type ServeResult, MAX_USER_LENGTH } from './session-
 export { type SampleHttpReply, MAX_BODY_BYTES } from './http-server';
 export { createSampleClient, sampleProto, SAMPLE_PROTO_FILE } from './sample-proto';
 export type { HelloReply, HelloReply__Output, HelloRequest, SampleServiceClient } from './sample-proto';
-export { createSampleCommand, runSampleCli, type SampleCliOptions } from './main';

@@ -6,7 +6,7 @@
 import type { Snapshot } from '../cache/snapshot';
 import { TetherError } from '../config/errors';
 import { anyJson } from '../envoy/proto-json';
-import { PUSH_ORDER, SECRET_TYPE, SHORT_NAMES } from '../envoy/type-urls';
+import { PUSH_ORDER, SECRET_TYPE, SHORT_NAMES } from '../envoy/resource-types';
 import type { GetServedResourcesRequest__Output } from '../generated/tether/tether/admin/v1/GetServedResourcesRequest';
 import type { GetServedResourcesResponse } from '../generated/tether/tether/admin/v1/GetServedResourcesResponse';
 import type { NodeKind } from '../model/node-targets';

@@ -3,7 +3,7 @@
  * API's shape.
  */
 import type { FieldError } from '../config';
-import { LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
+import { SHORT_NAMES, SHOWN_TYPES, type ResourceTypeUrl } from '../envoy/resource-types';
 import type { GetStatusResponse } from '../generated/tether/tether/admin/v1/GetStatusResponse';
 import type { NodeInfo } from '../generated/tether/tether/admin/v1/NodeInfo';
 import type { TypeStatus as TypeStatusMessage } from '../generated/tether/tether/admin/v1/TypeStatus';
@@ -12,7 +12,7 @@ import type { NodeRegistry, NodeStatus, TypeStatus } from '../xds/node-status';
 import { toTimestamp } from './convert';
 
 /** The order types are listed in: as people say it ("LDS, RDS, CDS, EDS"). */
-const TYPE_ORDER: readonly ResourceTypeUrl[] = [LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE];
+const TYPE_ORDER: readonly ResourceTypeUrl[] = SHOWN_TYPES.map((t) => t.typeUrl);
 
 /**
  * The config version a stream has fully applied, as a number; 0 when none yet, or when the

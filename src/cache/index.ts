@@ -1,3 +1,3 @@
 export { buildSnapshot, resourcesVersion, type ResourceSet, type Snapshot, type SnapshotResource } from './snapshot';
 export { SnapshotCache, type SnapshotSource, type SnapshotWatcher } from './snapshot-cache';
-export { REFERENCED_TYPE, referencesOf } from './references';
+export { referencesOf } from './references';

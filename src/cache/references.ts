@@ -1,26 +1,15 @@
 import { lookupEnvoyType } from '../envoy/protos';
 import {
   CLUSTER_TYPE,
-  ENDPOINT_TYPE,
   LISTENER_TYPE,
   ROUTE_TYPE,
   TYPE_PREFIX,
   type ResourceTypeUrl,
-} from '../envoy/type-urls';
+} from '../envoy/resource-types';
 import type { Cluster, Listener, RouteConfiguration } from '../envoy/messages';
 
 const HCM_NAME = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const EDS_DISCOVERY_TYPE = 3;
-
-/**
- * The type a resource of each type names resources of: a listener names route configs
- * (RDS), a route config names clusters, a cluster names its ClusterLoadAssignment.
- */
-export const REFERENCED_TYPE: Readonly<Partial<Record<ResourceTypeUrl, ResourceTypeUrl>>> = {
-  [LISTENER_TYPE]: ROUTE_TYPE,
-  [ROUTE_TYPE]: CLUSTER_TYPE,
-  [CLUSTER_TYPE]: ENDPOINT_TYPE,
-};
 
 /** Tether packs every Any with pack() ({type_url, value}); anything else names nothing. */
 function rdsNameOf(any: object | null | undefined): string | undefined {

@@ -13,7 +13,7 @@ import {
   SECRET_TYPE,
   messageNameOf,
   type ResourceTypeUrl,
-} from '../envoy/type-urls';
+} from '../envoy/resource-types';
 import type { EnvoyResources } from '../envoy/resources';
 import { type NodeKind, targetKind, type NodeTarget } from '../model/node-targets';
 

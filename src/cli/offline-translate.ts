@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { EncodeCache, buildSnapshot, type Snapshot } from '../cache/snapshot';
 import { formatErrors, validateConfig } from '../config';
 import { anyJson } from '../envoy/proto-json';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, SHOWN_TYPE_NAMES, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
 import type { TetherConfig } from '../model/types';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { NODE_KINDS, readableAny, staticEndpoints, translateWithWarnings, type NodeKind, type ReadableResources, type ResolvedEndpoints } from '../translate';
@@ -73,7 +73,7 @@ export function readableSnapshot(snapshot: Snapshot): ReadableResources {
 
 /** One resource as proto3 JSON (Envoy's /config_dump form), with its xDS type. */
 export interface ResourceJson {
-  type: 'LDS' | 'RDS' | 'CDS' | 'EDS';
+  type: ResourceTypeName;
   name: string;
   json: Record<string, unknown>;
 }
@@ -84,9 +84,8 @@ export function snapshotResources(snapshot: Snapshot): ResourceJson[] {
   for (const typeUrl of PUSH_ORDER) {
     for (const r of snapshot.sets[typeUrl].list) {
       const { '@type': _type, ...json } = anyJson(r.anyBytes);
-      out.push({ type: SHORT_NAMES[typeUrl] as ResourceJson['type'], name: r.name, json });
+      out.push({ type: SHORT_NAMES[typeUrl] as ResourceTypeName, name: r.name, json });
     }
   }
-  const order = ['LDS', 'RDS', 'CDS', 'EDS'];
-  return out.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
+  return out.sort((a, b) => SHOWN_TYPE_NAMES.indexOf(a.type) - SHOWN_TYPE_NAMES.indexOf(b.type));
 }

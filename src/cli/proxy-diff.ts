@@ -11,7 +11,8 @@
  */
 import { stringify as toYaml } from 'yaml';
 import { unifiedDiff } from '../diff/line-diff';
-import { MESSAGE_OF, type DumpedResource, type ResourceTypeName } from '../envoy/config-dump';
+import { MESSAGE_OF, type DumpedResource } from '../envoy/config-dump';
+import { SHOWN_TYPE_NAMES, type ResourceTypeName } from '../envoy/resource-types';
 import { canonicalJson } from '../envoy/proto-json';
 
 type JsonObject = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -33,7 +34,7 @@ export interface ProxyDifference {
   diff: string;
 }
 
-const TYPE_ORDER: readonly ResourceTypeName[] = ['LDS', 'RDS', 'CDS', 'EDS'];
+const TYPE_ORDER: readonly ResourceTypeName[] = SHOWN_TYPE_NAMES;
 
 /**
  * Envoy prints a host's coarse health, not the EDS status it was sent: DRAINING and TIMEOUT

@@ -1,14 +1,12 @@
 import { stringify } from 'yaml';
 import type { Snapshot } from '../cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { ROUTE_TYPE, SHOWN_TYPES, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import { readableAny, readableMessage } from '../translate/readable';
 import { stableStringify } from '../util/content-hash';
 import { unifiedDiff } from './line-diff';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
-
-export type ResourceTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS';
 
 export interface ResourceChange {
   nodeKind: NodeKind;
@@ -20,12 +18,7 @@ export interface ResourceChange {
 }
 
 /** The xDS types in the order changes are listed (the order people read a config in). */
-const TYPES: ReadonlyArray<{ type: ResourceTypeName; typeUrl: ResourceTypeUrl }> = [
-  { type: 'LDS', typeUrl: LISTENER_TYPE },
-  { type: 'RDS', typeUrl: ROUTE_TYPE },
-  { type: 'CDS', typeUrl: CLUSTER_TYPE },
-  { type: 'EDS', typeUrl: ENDPOINT_TYPE },
-];
+const TYPES = SHOWN_TYPES.map((t) => ({ type: t.short, typeUrl: t.typeUrl }));
 
 const yaml = (resource: Record<string, unknown>): string => stringify(resource, { lineWidth: 0 });
 

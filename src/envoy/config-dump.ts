@@ -4,11 +4,10 @@
  * the bootstrap, not from a control plane), each in the JSON form Envoy prints, and the node
  * it identifies itself as.
  */
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, messageNameOf } from './type-urls';
+import { SHOWN_TYPES, type ResourceTypeName } from './resource-types';
 
 type JsonObject = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export type ResourceTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS';
 
 export interface DumpedResource {
   type: ResourceTypeName;
@@ -72,9 +71,4 @@ export function readConfigDump(dump: unknown): ConfigDump {
 }
 
 /** The message type of each short type name. */
-export const MESSAGE_OF: Readonly<Record<ResourceTypeName, string>> = {
-  LDS: messageNameOf(LISTENER_TYPE),
-  RDS: messageNameOf(ROUTE_TYPE),
-  CDS: messageNameOf(CLUSTER_TYPE),
-  EDS: messageNameOf(ENDPOINT_TYPE),
-};
+export const MESSAGE_OF: Readonly<Record<ResourceTypeName, string>> = Object.fromEntries(SHOWN_TYPES.map((t) => [t.short, t.message])) as Record<ResourceTypeName, string>;

@@ -1,6 +1,6 @@
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from './protos';
-import { TYPE_PREFIX } from './type-urls';
+import { TYPE_PREFIX } from './resource-types';
 import type { EnvoyMessageName, EnvoyMessages } from './messages';
 
 /** A google.protobuf.Any whose payload was encoded through the real Envoy proto. */

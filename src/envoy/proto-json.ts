@@ -10,7 +10,7 @@
  */
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from './protos';
-import { messageNameOf } from './type-urls';
+import { messageNameOf } from './resource-types';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

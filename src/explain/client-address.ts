@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import type { HttpConnectionManager__Output } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
 import type { Listener } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
-import { TYPE_PREFIX } from '../envoy/type-urls';
+import { TYPE_PREFIX } from '../envoy/resource-types';
 
 export interface ClientAddressPolicy {
   useRemoteAddress: boolean;

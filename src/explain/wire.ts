@@ -6,7 +6,7 @@
  */
 import { lookupEnvoyType } from '../envoy/protos';
 import { encodeMessage } from '../envoy/encode';
-import { messageNameOf } from '../envoy/type-urls';
+import { messageNameOf } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';

@@ -1,9 +1,8 @@
 /** The size of what each kind of node is served, from its snapshot. */
 import { Gauge, type Registry } from 'prom-client';
 import type { Snapshot } from '../cache/snapshot';
-import { PUSH_ORDER, type ResourceTypeUrl } from '../envoy/type-urls';
+import { PUSH_ORDER, TYPE_LABELS, type ResourceTypeUrl } from '../envoy/resource-types';
 import type { NodeKind } from '../model/node-targets';
-import { TYPE_LABELS } from './xds-listener';
 
 interface SizeOfKind {
   bytes: Record<ResourceTypeUrl, number>;

@@ -25,4 +25,4 @@ export { createTetherMetrics, type TetherMetrics, type TetherMetricsOptions } fr
 export { combineListeners } from './combine-listeners';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions, type ReadinessCheck } from './server';
 export { DEFAULT_SHARE_SLICE_MS, type ServedResources } from './session-share';
-export { CONVERGENCE_BUCKETS, TYPE_LABELS, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';
+export { CONVERGENCE_BUCKETS, DEFAULT_PUBLISHED_VERSIONS_KEPT } from './xds-listener';

@@ -38,7 +38,7 @@ import {
 import { computePool, WORKER_MIN_COST, type ComputePool } from '../compute';
 import type { Snapshot } from '../cache/snapshot';
 import { lookupEnvoyType } from '../envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, messageNameOf } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, messageNameOf } from '../envoy/resource-types';
 import { clusterBalancer, clusterEndpoints } from '../explain/cluster-view';
 import { decodeOutput } from '../explain/wire';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';

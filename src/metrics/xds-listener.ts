@@ -5,18 +5,9 @@
  * streamClosed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { PUSH_ORDER, TYPE_LABELS, type ResourceTypeUrl } from '../envoy/resource-types';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { NodeStatusListener, StreamIdentity } from '../xds/node-status';
-
-/** The `type` label: a resource type's short name. */
-export const TYPE_LABELS: Readonly<Record<ResourceTypeUrl, string>> = {
-  [LISTENER_TYPE]: 'listener',
-  [ROUTE_TYPE]: 'route',
-  [CLUSTER_TYPE]: 'cluster',
-  [ENDPOINT_TYPE]: 'endpoint',
-  [SECRET_TYPE]: 'secret',
-};
 
 /** Seconds; from a loopback push (~1 ms) to a slow fleet (10 s). */
 export const CONVERGENCE_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -35,8 +26,8 @@ type Tally = Record<NodeKind, Record<ResourceTypeUrl, number>>;
 
 const newTally = (): Tally =>
   Object.fromEntries(
-    // Every type of TYPE_LABELS: a missing one would be counted as 1 by Counter.inc(undefined).
-    NODE_KINDS.map((k) => [k, Object.fromEntries(Object.keys(TYPE_LABELS).map((t) => [t, 0]))]),
+    // Every snapshot type: a missing one would be counted as 1 by Counter.inc(undefined).
+    NODE_KINDS.map((k) => [k, Object.fromEntries(PUSH_ORDER.map((t) => [t, 0]))]),
   ) as Tally;
 
 export interface XdsMetricsOptions {
@@ -83,8 +74,8 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
         // The tallies are the truth; the counter is rebuilt from them at each scrape.
         this.reset();
         for (const kind of NODE_KINDS) {
-          for (const [typeUrl, type] of Object.entries(TYPE_LABELS) as [ResourceTypeUrl, string][]) {
-            this.inc({ kind, type }, tally[kind][typeUrl]);
+          for (const typeUrl of PUSH_ORDER) {
+            this.inc({ kind, type: TYPE_LABELS[typeUrl] }, tally[kind][typeUrl]);
           }
         }
       },

@@ -1,5 +1,5 @@
 import { decodeMessage, encodeMessage } from '../envoy/encode';
-import { messageNameOf } from '../envoy/type-urls';
+import { messageNameOf } from '../envoy/resource-types';
 import type { EnvoyResources } from '../envoy/resources';
 
 /** Resources as plain objects, exactly as they go on the wire (for golden files, diffs, CLIs). */

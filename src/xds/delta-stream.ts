@@ -1,6 +1,5 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
-import { REFERENCED_TYPE } from '../cache/references';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type ResourceTypeUrl } from '../envoy/type-urls';
+import { REFERENCED_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, STREAM_PUSH_ORDER, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type StreamTypeUrl } from '../envoy/resource-types';
 import { nodeTarget, wantsVhds } from './node-kind';
 import { namespaceOf } from './vhds';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
@@ -13,17 +12,17 @@ export interface DeltaStreamOptions extends StreamBaseOptions {
 }
 
 /** A type this stream serves: the snapshot's four, and virtual hosts for a VHDS node. */
-type StreamType = ResourceTypeUrl | typeof VIRTUAL_HOST_TYPE;
+type StreamType = StreamTypeUrl;
 
-const PUSH_ORDER_VHDS: readonly StreamType[] = [...PUSH_ORDER, VIRTUAL_HOST_TYPE];
+const PUSH_ORDER_VHDS: readonly StreamType[] = STREAM_PUSH_ORDER;
 
 /**
  * Envoy's VHDS subscription over ADS starts with no names (a wildcard): it wants the virtual
  * hosts of every route config it holds; Envoy sorts them to route configs by name prefix.
  */
-const wildcardable = (t: StreamType): boolean => WILDCARD_TYPES.has(t) || t === VIRTUAL_HOST_TYPE;
+const wildcardable = (t: StreamType): boolean => WILDCARD_TYPES.has(t);
 
-const label = (t: StreamType): string => (isResourceTypeUrl(t) ? SHORT_NAMES[t] : 'VHDS');
+const label = (t: StreamType): string => SHORT_NAMES[t];
 
 /** The client does not hold the resource (never got it, or dropped it on unsubscribe). */
 const NOT_HELD = '';

@@ -1,4 +1,4 @@
-import type { ResourceTypeUrl } from '../envoy/type-urls';
+import type { ResourceTypeUrl } from '../envoy/resource-types';
 import type { NodeKind } from '../model/node-targets';
 
 /** Who is at the other end of one ADS stream. */

@@ -6,7 +6,7 @@ import {
   WILDCARD_TYPES,
  
   type ResourceTypeUrl,
-} from '../envoy/type-urls';
+} from '../envoy/resource-types';
 import type { DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import type { SnapshotShare } from './stream-shares';

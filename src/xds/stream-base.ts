@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
-import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/type-urls';
+import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/resource-types';
 import type { NodeKind } from '../model/node-targets';
 import { createLogLimiter, type LogLimiter } from '../util/log-limiter';
 import type { ErrorDetail, RequestNode } from './discovery-codec';

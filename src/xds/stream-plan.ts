@@ -1,8 +1,6 @@
-import type { SnapshotResource } from '../cache/snapshot';
-import { resourcesVersion } from '../cache/snapshot';
+import { type SnapshotResource, resourcesVersion } from '../cache/snapshot';
 import { NO_NAMES, type SnapshotShare } from './stream-shares';
-import { REFERENCED_TYPE } from '../cache/references';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { REFERENCED_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 
 /** Per resource type, per stream. Holds strings and references into shared snapshots only. */
 export interface TypeState {

@@ -1,6 +1,6 @@
 import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
 import { VhdsViews, namespaceOf, type VhdsView } from './vhds';
 

@@ -20,7 +20,7 @@ import { resourcesVersion, type ResourceSet, type SnapshotResource } from '../ca
 import { referencesOf } from '../cache/references';
 import { encodeMessage } from '../envoy/encode';
 import { lookupEnvoyType } from '../envoy/protos';
-import { ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../envoy/type-urls';
+import { ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../envoy/resource-types';
 
 const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
 const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';

@@ -10,7 +10,7 @@ import type { ExplainRequest } from '../../src/generated/tether/tether/admin/v1/
 import type { ExplainResponse__Output } from '../../src/generated/tether/tether/admin/v1/ExplainResponse';
 import type { WhatIfRequest } from '../../src/generated/tether/tether/admin/v1/WhatIfRequest';
 import type { WhatIfResponse__Output } from '../../src/generated/tether/tether/admin/v1/WhatIfResponse';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { waitFor } from '../support/harness';
 import { AdminHarness, TOKEN, badRequest, failure } from './harness';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRollout, watchRollout, type RolloutView } from '../../src/admin/rollout';
 import { toNodeInfo } from '../../src/admin/status';
-import { CLUSTER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { NodeRegistry } from '../../src/xds/node-status';
 import type { NodeKind } from '../../src/model/node-targets';
 

@@ -3,7 +3,7 @@
  * streams send, as proto3 JSON; a connected node's own kind decides over the requested one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { createAdminClient, type AdminClient } from '../../src/cli/admin-client';
 import { CliError } from '../../src/cli/errors';
 import { AdsClient } from '../support/ads-client';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeMessage } from '../../src/envoy/encode';
 import { buildSnapshot, EncodeCache } from '../../src/cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { readableAny, toReadable } from '../../src/translate/readable';
 import { mesh } from '../xds/fixtures/resources';
 import { startAds, type AdsHarness } from '../xds/harness';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { referencesOf } from '../../src/cache/references';
 import { pack } from '../../src/envoy/encode';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { apiListener, edsCluster, loadAssignment, routeConfig } from '../xds/fixtures/resources';
 
 describe('referencesOf', () => {

@@ -3,7 +3,7 @@ import { buildSnapshot, resourcesVersion } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { decodeMessage } from '../../src/envoy/encode';
 import { lookupEnvoyType } from '../../src/envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { mesh, type MeshSpec } from '../xds/fixtures/resources';
 
 const SPEC: MeshSpec = { services: { b: 'c2', a: 'c1' }, clusters: { c2: [9002], c1: [9001] } };

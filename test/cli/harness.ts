@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
 import type { NodeKind } from '../../src/model/node-targets';
 import { AdsClient, type ReceivedResponse } from '../support/ads-client';

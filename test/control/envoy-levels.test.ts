@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/envoy/encode';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
 import { AdsClient } from '../support/ads-client';
 import { Harness, waitFor } from '../support/harness';

@@ -6,7 +6,7 @@
  * type the type's version.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE, LISTENER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, LISTENER_TYPE } from '../../src/envoy/resource-types';
 import { Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 

@@ -14,7 +14,7 @@ import type { Snapshot } from '../../src/cache/snapshot';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { parseConfigText } from '../../src/config';
-import { ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { staticEndpoints, translate } from '../../src/translate';
 import { ADMIN_TOKEN, Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';

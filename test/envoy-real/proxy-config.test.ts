@@ -5,7 +5,8 @@
  * normalised). The node is found by the id in its bootstrap, connected over ADS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readConfigDump, type ResourceTypeName } from '../../src/envoy/config-dump';
+import { readConfigDump } from '../../src/envoy/config-dump';
+import type { ResourceTypeName } from '../../src/envoy/resource-types';
 import { diffProxy, type ServedResourceJson } from '../../src/cli/proxy-diff';
 import { ADMIN_TOKEN, Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';

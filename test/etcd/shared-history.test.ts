@@ -10,7 +10,7 @@ import { TetherError } from '../../src/config/errors';
 import { NODE_KINDS } from '../../src/model/node-targets';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster';
 import { SHARED_CONFIG, setV2Weight, startEtcdTethers, type EtcdTethers } from '../support/etcd-tethers';
-import { ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import { Harness, waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
 import { checkHistory, type Attempt } from '../support/history-checker';
 import { createEtcdStore } from '../../src/store/etcd-store';

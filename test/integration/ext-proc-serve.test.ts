@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdsClient, decodeResources } from '../support/ads-client';
 import { decodeMessage } from '../../src/envoy/encode';
 import { Harness } from '../support/harness';
-import { LISTENER_TYPE } from '../../src/envoy/type-urls';
+import { LISTENER_TYPE } from '../../src/envoy/resource-types';
 import { EnvoyStream, expectedBucket, externalProcessorClient, requestHeaders, responseHeaders, setHeaders, type ExternalProcessorClient } from '../extproc/helpers';
 
 const config = (sessionKey: string) => `

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, hello, waitFor, type SampleClient } from '../support/harness';
 import { buildRing, hashHeader, pick, DEFAULT_MAX_RING_SIZE } from '../support/ring-hash-reference';
 import { decodeMessage } from '../../src/envoy/encode';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import type { Replica } from '../../src/sample/replica';
 
 const h = new Harness();

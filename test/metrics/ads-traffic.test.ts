@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { silentLogger } from '../../src/log';
 import { combineListeners, createTetherMetrics } from '../../src/metrics';
 import { addAdsService } from '../../src/xds/ads-server';

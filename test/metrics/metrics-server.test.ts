@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { silentLogger } from '../../src/log';
 import { createTetherMetrics, startMetricsServer, type MetricsServer } from '../../src/metrics';
 import { value } from './exposition';

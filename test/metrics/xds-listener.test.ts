@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { combineListeners, createTetherMetrics } from '../../src/metrics';
 import type { NodeKind } from '../../src/model/node-targets';
 import type { NodeStatusListener } from '../../src/xds/node-status';

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage } from '../../src/envoy/encode';
-import { messageNameOf } from '../../src/envoy/type-urls';
+import { messageNameOf } from '../../src/envoy/resource-types';
 import type { Node } from '../../src/generated/envoy/config/core/v3/Node';
 import { ResponseQueue } from './response-queue';
 import { decodeDiscoveryResponse, encodeDiscoveryRequest, type DiscoveryResponseIn } from '../../src/xds/discovery-codec';

@@ -5,7 +5,7 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { parseConfigText } from '../../src/config';
 import { TetherError } from '../../src/config/errors';
 import { createPublisher } from '../../src/control/publisher';
-import { SECRET_TYPE } from '../../src/envoy/type-urls';
+import { SECRET_TYPE } from '../../src/envoy/resource-types';
 import { setSecretFileRules, secretFileRules } from '../../src/util/secret-files';
 import { silentLogger } from '../../src/log';
 import type { TetherConfig } from '../../src/model/types';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lookupEnvoyType } from '../../src/envoy/protos';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import {
   decodeDiscoveryRequest,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { mesh } from './fixtures/resources';
 import { eventually, startAds, type AdsHarness } from './harness';
 

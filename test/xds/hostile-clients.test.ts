@@ -10,7 +10,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lookupEnvoyType } from '../../src/envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import pino from 'pino';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';

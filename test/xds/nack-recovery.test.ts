@@ -6,7 +6,7 @@
  * blocked (status and WaitForRollout fail on it instead of waiting for a push that never comes).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { decodeResources, resourceNames, type AdsClient } from '../support/ads-client';
 import { names } from '../support/delta-client';
 import { mesh, type MeshSpec } from './fixtures/resources';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { lookupEnvoyType } from '../../src/envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import { DeltaStream } from '../../src/xds/delta-stream';
 import {
   decodeDeltaDiscoveryRequest,

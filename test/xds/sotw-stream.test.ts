@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import type { DiscoveryRequestIn, DiscoveryResponseOut } from '../../src/xds/discovery-codec';
 import { NodeRegistry } from '../../src/xds/node-status';
 import { SotwStream } from '../../src/xds/sotw-stream';

@@ -3,7 +3,7 @@
  * sent and how its subscription is read. Envoy's side is in test/envoy-real/vhds.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../../src/envoy/type-urls';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../../src/envoy/resource-types';
 import type { EnvoyResources } from '../../src/envoy/resources';
 import { names, type DeltaClient } from '../support/delta-client';
 import { mesh } from './fixtures/resources';

@@ -22,7 +22,7 @@ const LAYERS = {
   extproc: ['envoy', 'generated', 'log', 'model', 'util'],
   // The pipeline: config → model → resolve → translate → cache → xds.
   config: ['model', 'regex', 'util'],
-  resolve: ['config', 'log', 'model', 'util'],
+  resolve: ['log', 'model', 'util'],
   translate: ['affinity', 'envoy', 'generated', 'model', 'regex', 'util'],
   cache: ['envoy', 'generated', 'log', 'model', 'util'],
   xds: ['cache', 'envoy', 'generated', 'log', 'model', 'util'],

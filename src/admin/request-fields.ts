@@ -5,7 +5,7 @@
  * never reaches the config manager.
  */
 import type { FieldError } from '../config';
-import { parseHostPort } from '../config/addresses';
+import { parseHostPort } from '../util/addresses';
 import { NAME_PATTERN } from '../config/schema-primitives';
 import type { MutationOptions } from '../control/types';
 import type { MutationOptions__Output } from '../generated/tether/tether/admin/v1/MutationOptions';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkPolicy } from '../extproc/policy';
-import { parseHostPort } from './addresses';
+import { parseHostPort } from '../util/addresses';
 import { duration, resourceName } from './schema-primitives';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBindAddress, parseHostPort } from './addresses';
+import { parseBindAddress, parseHostPort } from '../util/addresses';
 import { headerEdits } from './header-ops-schema';
 import { routeMatch } from './match-schema';
 import {

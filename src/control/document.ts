@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { configDocument, type FieldError } from '../config';
-import { parseHostPort } from '../config/addresses';
+import { parseHostPort } from '../util/addresses';
 import { formatPath } from '../config/field-errors';
 import { closest } from '../config/suggestions';
 import { TetherError } from '../config/errors';

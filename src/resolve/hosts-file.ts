@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { isDnsName } from '../config/addresses';
+import { isDnsName } from '../util/addresses';
 import { normalizeAddresses, systemLookup, type LookupFn } from './resolver';
 
 /**

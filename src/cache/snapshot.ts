@@ -101,10 +101,21 @@ export class EncodeCache {
   readonly entries = new WeakMap<object, SnapshotResource>();
   /** The latest set built per target and type: handed out again when nothing in it changed. */
   readonly lastSets = new Map<string, ResourceSet>();
+  /**
+   * Until the first build ends there is no earlier build whose content a JSON key could find:
+   * the first build (a cold start: 60,000 messages at 10,000 services) keys by identity only.
+   * Later builds key what identity misses, as before.
+   */
+  private cold = true;
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
     const known = this.byObject.get(message as object);
     if (known) return known;
+    if (this.cold) {
+      const bytes = encodeMessage(typeName, message);
+      this.byObject.set(message as object, bytes);
+      return bytes;
+    }
     const key = keyOf(typeName, message);
     if (key === undefined) return encodeMessage(typeName, message);
     const bytes = this.current.get(key) ?? this.previous.get(key) ?? encodeMessage(typeName, message);
@@ -117,6 +128,11 @@ export class EncodeCache {
   resource(typeUrl: ResourceTypeUrl, message: unknown, make: () => CachedResource): CachedResource {
     const known = this.resourceByObject.get(message as object);
     if (known) return known;
+    if (this.cold) {
+      const entry = make();
+      this.resourceByObject.set(message as object, entry);
+      return entry;
+    }
     const key = keyOf(typeUrl, message);
     if (key === undefined) return make();
     const entry = this.currentResources.get(key) ?? this.previousResources.get(key) ?? make();
@@ -127,6 +143,7 @@ export class EncodeCache {
 
   /** Call after each complete build (all node kinds): forgets what that build did not use. */
   endBuild(): void {
+    this.cold = false;
     this.previous = this.current;
     this.current = new Map();
     this.previousResources = this.currentResources;

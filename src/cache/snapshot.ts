@@ -4,6 +4,7 @@ import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
 import { encodeAny, fieldHeader } from '../envoy/wire';
 import { referencesOf } from './references';
+import { runSteps, type Steps } from '../util/steps';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -173,7 +174,7 @@ let virtualHostsField: number | undefined;
  * host as its own length-delimited field (protobuf allows fields in any order): a route
  * config of 10,000 virtual hosts changed in one is re-encoded for one, not 10,000.
  */
-function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Buffer {
+function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Steps<Buffer> {
   virtualHostsField ??= lookupEnvoyType(ROUTE_CONFIGURATION).fields.virtual_hosts!.id;
   const { virtual_hosts: hosts = [], ...shell } = message;
   const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
@@ -183,6 +184,7 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
       const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
       chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
       cache.framed.set(host, chunk);
+      yield;
     }
     chunks.push(chunk);
   }
@@ -196,27 +198,27 @@ function unchangedSet(previous: ResourceSet | undefined, messages: readonly unkn
   return previous;
 }
 
-function buildSet<K extends EnvoyMessageName>(
+function* buildSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
   cache: EncodeCache,
   target: NodeTarget,
-): ResourceSet {
+): Steps<ResourceSet> {
   const slot = `${target}\n${typeUrl}`;
   const unchanged = unchangedSet(cache.lastSets.get(slot), messages, cache);
   if (unchanged) return unchanged;
-  const set = buildNewSet(typeUrl, messages, nameOf, cache);
+  const set = yield* buildNewSet(typeUrl, messages, nameOf, cache);
   cache.lastSets.set(slot, set);
   return set;
 }
 
-function buildNewSet<K extends EnvoyMessageName>(
+function* buildNewSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
   cache: EncodeCache,
-): ResourceSet {
+): Steps<ResourceSet> {
   const typeName = messageNameOf(typeUrl) as K;
   const byName = new Map<string, SnapshotResource>();
   // The translation sorts by name: then the entries need no sort of their own.
@@ -245,11 +247,12 @@ function buildNewSet<K extends EnvoyMessageName>(
     // one place); any other resource is cached whole, Any bytes and hash included.
     const { anyBytes, hash, refs } =
       typeName === ROUTE_CONFIGURATION
-        ? made(encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
+        ? made(yield* encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
         : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
     const entry = Object.freeze({ name, hash, anyBytes, refs });
     cache.entries.set(message as object, entry);
     add(entry);
+    yield;
   }
   if (inOrder) {
     const list = Object.freeze([...byName.values()]);
@@ -266,18 +269,23 @@ function buildNewSet<K extends EnvoyMessageName>(
  * names) when the translator produced something invalid.
  */
 export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Snapshot {
+  return runSteps(buildSnapshotSteps(resources, target, configVersion, cache));
+}
+
+/** buildSnapshot as steps, one per resource (or virtual host) encoded: for callers that let the event loop in between. */
+export function* buildSnapshotSteps(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Steps<Snapshot> {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
-    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
-    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
-    [ENDPOINT_TYPE]: buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
+    [LISTENER_TYPE]: yield* buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
+    [ROUTE_TYPE]: yield* buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
+    [CLUSTER_TYPE]: yield* buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
+    [ENDPOINT_TYPE]: yield* buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
       cache,
       target,
     ),
-    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
+    [SECRET_TYPE]: yield* buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

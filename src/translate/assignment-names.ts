@@ -5,7 +5,7 @@ import { ringShapeAssignmentName } from './names';
 import { ringSizes } from './ring-sizing';
 import { unitOf, type UnitMemo } from './unit-memo';
 import type { Warnings } from './warnings';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 
 /** Backend → the name of its ClusterLoadAssignment, which its Cluster gives as EDS service_name. */
 export type AssignmentNames = (backend: string) => string;
@@ -54,7 +54,7 @@ export function* assignmentNames(config: TetherConfig, prepared: PreparedEndpoin
       return ringShapeAssignmentName(backend.name, minRingSize);
     });
     shaped.set(backend.name, name);
-    yield;
+    if (stepDue()) yield;
   }
   return (backend) => shaped.get(backend) ?? backend;
 }

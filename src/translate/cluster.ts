@@ -10,7 +10,7 @@ import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { resilienceFields, slowStartConfig } from './resilience';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'round_robin_lb_config' | 'common_lb_config'>;
@@ -32,7 +32,7 @@ export function* clusters(
     const assignment = assignments(backend.name);
     const prepared = endpoints.get(backend.name);
     out.push(unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w)));
-    yield;
+    if (stepDue()) yield;
   }
   return out;
 }

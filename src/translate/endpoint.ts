@@ -7,7 +7,7 @@ import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 
 const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
 const NO_PREPARED: readonly PreparedEndpoint[] = Object.freeze([]);
@@ -39,7 +39,7 @@ export function* prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpo
       return withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, w), backend.name, w);
     });
     out.set(backend.name, prepared);
-    yield;
+    if (stepDue()) yield;
   }
   return out;
 }
@@ -124,7 +124,7 @@ export function* loadAssignments(
           : loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))),
       ),
     );
-    yield;
+    if (stepDue()) yield;
   }
   return out;
 }

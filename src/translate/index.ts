@@ -62,7 +62,7 @@ export function translateWithWarnings(
 }
 
 /**
- * translateWithWarnings as steps, one per service or backend of each pass: for a caller that
+ * translateWithWarnings as steps, a step per 16 services or backends of each pass: for a caller that
  * lets the event loop in between (the publisher: a whole config of 10,000 services is seconds).
  */
 export function* translateSteps(

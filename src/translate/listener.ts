@@ -6,7 +6,7 @@ import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { Warnings } from './warnings';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
@@ -42,7 +42,7 @@ export function* grpcListeners(config: TetherConfig, memo?: UnitMemo): Steps<Lis
   const out: Listener[] = [];
   for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
     out.push(unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
-    yield;
+    if (stepDue()) yield;
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
 import { extProcPerRoute, hasSessionKey, warnGrpcSessionKey } from './ext-proc';
 import { routePath, servicePath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 
 /**
  * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
@@ -68,7 +68,7 @@ function* envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], war
         routes: routes(service, 'envoy', w, api, extProc),
       })),
     );
-    yield;
+    if (stepDue()) yield;
   }
   return hosts;
 }
@@ -91,7 +91,7 @@ export function* grpcRouteConfigurations(config: TetherConfig, warnings: Warning
         };
       }),
     );
-    yield;
+    if (stepDue()) yield;
   }
   return out;
 }

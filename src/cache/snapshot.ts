@@ -4,6 +4,7 @@ import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
 import { encodeAny, fieldHeader } from '../envoy/wire';
 import { referencesOf } from './references';
+import { runSteps, type Steps } from '../util/steps';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -43,7 +44,7 @@ export interface ResourceSet {
 /** What one kind of node is served at one config version. Immutable and shared by all its streams. */
 export interface Snapshot {
   readonly kind: NodeKind;
-  /** The kind, or for Envoys of an older API level that level (translate/targets.ts). */
+  /** The kind, or for Envoys of an older API level that level (model/node-targets.ts). */
   readonly target: NodeTarget;
   /** The config version the snapshot was translated from (for status and "wait until applied"). */
   readonly configVersion: string;
@@ -101,10 +102,21 @@ export class EncodeCache {
   readonly entries = new WeakMap<object, SnapshotResource>();
   /** The latest set built per target and type: handed out again when nothing in it changed. */
   readonly lastSets = new Map<string, ResourceSet>();
+  /**
+   * Until the first build ends there is no earlier build whose content a JSON key could find:
+   * the first build (a cold start: 60,000 messages at 10,000 services) keys by identity only.
+   * Later builds key what identity misses, as before.
+   */
+  private cold = true;
 
   encode<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
     const known = this.byObject.get(message as object);
     if (known) return known;
+    if (this.cold) {
+      const bytes = encodeMessage(typeName, message);
+      this.byObject.set(message as object, bytes);
+      return bytes;
+    }
     const key = keyOf(typeName, message);
     if (key === undefined) return encodeMessage(typeName, message);
     const bytes = this.current.get(key) ?? this.previous.get(key) ?? encodeMessage(typeName, message);
@@ -117,6 +129,11 @@ export class EncodeCache {
   resource(typeUrl: ResourceTypeUrl, message: unknown, make: () => CachedResource): CachedResource {
     const known = this.resourceByObject.get(message as object);
     if (known) return known;
+    if (this.cold) {
+      const entry = make();
+      this.resourceByObject.set(message as object, entry);
+      return entry;
+    }
     const key = keyOf(typeUrl, message);
     if (key === undefined) return make();
     const entry = this.currentResources.get(key) ?? this.previousResources.get(key) ?? make();
@@ -127,6 +144,7 @@ export class EncodeCache {
 
   /** Call after each complete build (all node kinds): forgets what that build did not use. */
   endBuild(): void {
+    this.cold = false;
     this.previous = this.current;
     this.current = new Map();
     this.previousResources = this.currentResources;
@@ -156,7 +174,7 @@ let virtualHostsField: number | undefined;
  * host as its own length-delimited field (protobuf allows fields in any order): a route
  * config of 10,000 virtual hosts changed in one is re-encoded for one, not 10,000.
  */
-function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Buffer {
+function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Steps<Buffer> {
   virtualHostsField ??= lookupEnvoyType(ROUTE_CONFIGURATION).fields.virtual_hosts!.id;
   const { virtual_hosts: hosts = [], ...shell } = message;
   const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
@@ -166,6 +184,7 @@ function encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURAT
       const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
       chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
       cache.framed.set(host, chunk);
+      yield;
     }
     chunks.push(chunk);
   }
@@ -179,27 +198,27 @@ function unchangedSet(previous: ResourceSet | undefined, messages: readonly unkn
   return previous;
 }
 
-function buildSet<K extends EnvoyMessageName>(
+function* buildSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
   cache: EncodeCache,
   target: NodeTarget,
-): ResourceSet {
+): Steps<ResourceSet> {
   const slot = `${target}\n${typeUrl}`;
   const unchanged = unchangedSet(cache.lastSets.get(slot), messages, cache);
   if (unchanged) return unchanged;
-  const set = buildNewSet(typeUrl, messages, nameOf, cache);
+  const set = yield* buildNewSet(typeUrl, messages, nameOf, cache);
   cache.lastSets.set(slot, set);
   return set;
 }
 
-function buildNewSet<K extends EnvoyMessageName>(
+function* buildNewSet<K extends EnvoyMessageName>(
   typeUrl: ResourceTypeUrl,
   messages: readonly EnvoyMessages[K][],
   nameOf: (m: EnvoyMessages[K]) => string | undefined,
   cache: EncodeCache,
-): ResourceSet {
+): Steps<ResourceSet> {
   const typeName = messageNameOf(typeUrl) as K;
   const byName = new Map<string, SnapshotResource>();
   // The translation sorts by name: then the entries need no sort of their own.
@@ -228,11 +247,12 @@ function buildNewSet<K extends EnvoyMessageName>(
     // one place); any other resource is cached whole, Any bytes and hash included.
     const { anyBytes, hash, refs } =
       typeName === ROUTE_CONFIGURATION
-        ? made(encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
+        ? made(yield* encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
         : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
     const entry = Object.freeze({ name, hash, anyBytes, refs });
     cache.entries.set(message as object, entry);
     add(entry);
+    yield;
   }
   if (inOrder) {
     const list = Object.freeze([...byName.values()]);
@@ -249,18 +269,23 @@ function buildNewSet<K extends EnvoyMessageName>(
  * names) when the translator produced something invalid.
  */
 export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Snapshot {
+  return runSteps(buildSnapshotSteps(resources, target, configVersion, cache));
+}
+
+/** buildSnapshot as steps, one per resource (or virtual host) encoded: for callers that let the event loop in between. */
+export function* buildSnapshotSteps(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Steps<Snapshot> {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
-    [ROUTE_TYPE]: buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
-    [CLUSTER_TYPE]: buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
-    [ENDPOINT_TYPE]: buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
+    [LISTENER_TYPE]: yield* buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
+    [ROUTE_TYPE]: yield* buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
+    [CLUSTER_TYPE]: yield* buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
+    [ENDPOINT_TYPE]: yield* buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
       cache,
       target,
     ),
-    [SECRET_TYPE]: buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
+    [SECRET_TYPE]: yield* buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

@@ -11,7 +11,7 @@ import { NODE_TARGETS, type NodeTarget } from '../model/node-targets';
 import type { ResolvedEndpoints } from '../model/resolved';
 
 export interface ConfigWarning {
-  /** The node kind, or an older Envoy API level (translate/targets.ts), it applies to. */
+  /** The node kind, or an older Envoy API level (model/node-targets.ts), it applies to. */
   nodeKind: NodeTarget;
   /** Where in the config, e.g. `services[chat].affinity.sessionKey`. */
   path: string;

@@ -1,11 +1,12 @@
 import { yieldToLoop } from '../util/yield-loop';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
-import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
+import { buildSnapshot, buildSnapshotSteps, EncodeCache, type Snapshot } from '../cache/snapshot';
+import { runStepsInTurns, type Steps } from '../util/steps';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { createTlsFileSource, EMPTY_TLS, readTlsFiles, TlsFilesError } from '../resolve/tls-files';
-import { translateWithWarnings, UnitMemo } from '../translate';
+import { translateSteps, translateWithWarnings, UnitMemo } from '../translate';
 import { NODE_KINDS, type NodeKind, NODE_TARGETS, type NodeTarget } from '../model/node-targets';
 import type { EnvoyResources } from '../envoy/resources';
 import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
@@ -130,15 +131,19 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
 function buildSteps(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
   const cache = lineage.encodeCache;
-  // Translating and encoding are separate steps: each is ~20 ms of CPU at 2,000 endpoints.
-  const steps: Array<() => void> = NODE_KINDS.flatMap((kind) => [
-    () => {
-      const { resources, warnings } = translateFor(config, outside, lineage, kind);
+  // Translating and encoding are separate steps, each cut into slices itself (per service or
+  // backend, per resource encoded: a whole config of 10,000 services is seconds of both).
+  const steps: Array<() => Steps<void> | void> = NODE_KINDS.flatMap((kind) => [
+    function* () {
+      // Same inputs as translateFor's.
+      const { resources, warnings } = yield* translateSteps(config, outside.endpoints, kind, outside.tls, lineage.memo(kind));
       built.resources.set(kind, resources);
       for (const w of warnings) built.warnings.push({ nodeKind: kind, ...w });
     },
     // The registry compares a node's applied version with this string.
-    () => void built.snapshots.set(kind, buildSnapshot(built.resources.get(kind)!, kind, String(version), cache)),
+    function* () {
+      built.snapshots.set(kind, yield* buildSnapshotSteps(built.resources.get(kind)!, kind, String(version), cache));
+    },
   ]);
   const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
@@ -155,7 +160,8 @@ async function buildInTurns(config: TetherConfig, outside: Outside, version: num
   const { built, steps } = buildSteps(config, outside, version, lineage, levels);
   try {
     for (const step of steps) {
-      step();
+      const sliced = step();
+      if (sliced) await runStepsInTurns(sliced);
       await yieldToLoop();
     }
   } finally {

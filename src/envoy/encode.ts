@@ -1,4 +1,5 @@
 import * as protobuf from 'protobufjs';
+import { FALLBACK, prepareMessage } from './encode-plan';
 import { lookupEnvoyType } from './protos';
 import { TYPE_PREFIX } from './resource-types';
 import type { EnvoyMessageName, EnvoyMessages } from './messages';
@@ -72,15 +73,54 @@ function checkValue(field: protobuf.Field, value: unknown, path: string, rootNam
   }
 }
 
-/** Encodes a message through the real Envoy proto, refusing unknown fields. */
+const types = new Map<string, protobuf.Type>();
+
+let strictOnly = false;
+
+/** Runs `fn` with every encoding (pack() inside translations too) on the strict path: the reference the fast path is checked against. */
+export function withStrictEncoding<T>(fn: () => T): T {
+  const before = strictOnly;
+  strictOnly = true;
+  try {
+    return fn();
+  } finally {
+    strictOnly = before;
+  }
+}
+
+function typeOf(typeName: string): protobuf.Type {
+  let type = types.get(typeName);
+  if (!type) types.set(typeName, (type = lookupEnvoyType(typeName)));
+  return type;
+}
+
+/**
+ * Encodes a message through the real Envoy proto, refusing unknown fields. A message the
+ * type's plan accepts (encode-plan.ts: every key a field, every enum name known, every value
+ * of its field's kind) is written by the type's generated encoder as it is; anything else
+ * takes the strict path, which names the error or handles the rare form. Both give the same
+ * bytes (test/envoy/encode-plan.test.ts).
+ */
 export function encodeMessage<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
-  const type = lookupEnvoyType(typeName);
+  const type = typeOf(typeName);
+  if (strictOnly) return encodeStrictly(typeName, message);
+  const prepared = message !== null && typeof message === 'object' && !Array.isArray(message) ? prepareMessage(type, message) : FALLBACK;
+  if (prepared === FALLBACK) return encodeStrictly(typeName, message);
+  return asBuffer(type.encode(prepared).finish());
+}
+
+/** The strict path alone: check every field, build the message with fromObject, verify it, encode. */
+export function encodeStrictly<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): Buffer {
+  const type = typeOf(typeName);
   assertKnownFields(type, message);
   const built = type.fromObject(message as Record<string, unknown>);
   const err = type.verify(built);
   if (err) throw new EncodeError(typeName, '', err);
-  return Buffer.from(type.encode(built).finish());
+  return asBuffer(type.encode(built).finish());
 }
+
+/** protobufjs's writer already makes a Buffer under Node: no copy then. */
+const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
 
 /** Packs a message into an Any (for typed_config fields and xDS resources). */
 export function pack<K extends EnvoyMessageName>(typeName: K, message: EnvoyMessages[K]): PackedAny {

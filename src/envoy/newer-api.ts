@@ -9,7 +9,7 @@
  * No npm package ships a newer Envoy API that Tether could load instead: the xDS clients on npm
  * bundle what they implement, and grpc-js-xds (the one real client here) is at 1.14.1.
  *
- * Tether sends these only to Envoys whose build has them (`since`; translate/targets.ts picks
+ * Tether sends these only to Envoys whose build has them (`since`; model/node-targets.ts picks
  * the features per node). An older Envoy would not NACK them: Envoy ignores unknown fields in
  * xDS resources (with a warning), so sending them blindly would fail silently, not loudly.
  *

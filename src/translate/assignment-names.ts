@@ -5,6 +5,7 @@ import { ringShapeAssignmentName } from './names';
 import { ringSizes } from './ring-sizing';
 import { unitOf, type UnitMemo } from './unit-memo';
 import type { Warnings } from './warnings';
+import { stepDue, type Steps } from '../util/steps';
 
 /** Backend → the name of its ClusterLoadAssignment, which its Cluster gives as EDS service_name. */
 export type AssignmentNames = (backend: string) => string;
@@ -42,7 +43,7 @@ export type AssignmentNames = (backend: string) => string;
  * Fixed rings, maglev and the non-hashing balancers have no endpoint-dependent field: their
  * assignment keeps the backend's name.
  */
-export function assignmentNames(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): AssignmentNames {
+export function* assignmentNames(config: TetherConfig, prepared: PreparedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): Steps<AssignmentNames> {
   const shaped = new Map<string, string>();
   for (const backend of config.backends) {
     const balancer = backend.balancer;
@@ -53,6 +54,7 @@ export function assignmentNames(config: TetherConfig, prepared: PreparedEndpoint
       return ringShapeAssignmentName(backend.name, minRingSize);
     });
     shaped.set(backend.name, name);
+    if (stepDue()) yield;
   }
   return (backend) => shaped.get(backend) ?? backend;
 }

@@ -10,6 +10,7 @@ import { ringSizes, type RingHashSpec } from './ring-sizing';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { resilienceFields, slowStartConfig } from './resilience';
+import { stepDue, type Steps } from '../util/steps';
 
 /** Load-balancer fields of a Cluster (`lb_policy` and its config). */
 export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'least_request_lb_config' | 'round_robin_lb_config' | 'common_lb_config'>;
@@ -18,19 +19,22 @@ export type LbFields = Pick<Cluster, 'lb_policy' | 'ring_hash_lb_config' | 'magl
  * One EDS cluster per backend, named after it; its endpoints come over ADS as the assignment
  * `assignments` names (the backend's name, or a stable ring's shape: assignment-names.ts).
  */
-export function clusters(
+export function* clusters(
   config: TetherConfig,
   endpoints: PreparedEndpoints,
   kind: NodeKind,
   assignments: AssignmentNames,
   warnings: Warnings,
   memo?: UnitMemo,
-): Cluster[] {
-  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
+): Steps<Cluster[]> {
+  const out: Cluster[] = [];
+  for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
     const assignment = assignments(backend.name);
     const prepared = endpoints.get(backend.name);
-    return unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w));
-  });
+    out.push(unitOf(memo, 'cluster', backend, [assignment, prepared], warnings, (w) => cluster(backend, assignment, liveWeights(prepared ?? []), kind, w)));
+    if (stepDue()) yield;
+  }
+  return out;
 }
 
 function cluster(backend: BackendSpec, assignment: string, weights: readonly number[], kind: NodeKind, warnings: Warnings): Cluster {

@@ -8,6 +8,7 @@ import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+import { stepDue, type Steps } from '../util/steps';
 
 const NO_ENDPOINTS: readonly ResolvedEndpoint[] = Object.freeze([]);
 const NO_PREPARED: readonly PreparedEndpoint[] = Object.freeze([]);
@@ -29,7 +30,7 @@ export type PreparedEndpoints = ReadonlyMap<string, readonly PreparedEndpoint[]>
  * folded (see dedupe), `hashKey` taken from the config endpoint an address came from (the
  * resolver carries neither).
  */
-export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): PreparedEndpoints {
+export function* prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoints, kind: NodeKind, warnings: Warnings, memo?: UnitMemo): Steps<PreparedEndpoints> {
   const out = new Map<string, PreparedEndpoint[]>();
   for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
     const source = endpoints.get(backend.name) ?? NO_ENDPOINTS;
@@ -39,6 +40,7 @@ export function prepareEndpoints(config: TetherConfig, endpoints: ResolvedEndpoi
       return withinWeightLimit(dedupe(kind === 'grpc' ? atGrpcPorts(backend, resolved) : resolved, backend.name, w), backend.name, w);
     });
     out.set(backend.name, prepared);
+    if (stepDue()) yield;
   }
   return out;
 }
@@ -104,23 +106,28 @@ export function liveWeights(endpoints: readonly PreparedEndpoint[]): number[] {
  * no resolved endpoints still gets one, empty: a missing assignment would leave the cluster
  * warming (and grpc-js-xds waiting 15 s) instead of failing fast with "no healthy upstream".
  */
-export function loadAssignments(
+export function* loadAssignments(
   config: TetherConfig,
   prepared: PreparedEndpoints,
   kind: NodeKind,
   names: AssignmentNames,
   warnings: Warnings,
   memo?: UnitMemo,
-): ClusterLoadAssignment[] {
-  return sortedBy(memo, 'backends', config.backends, nameOf).map((backend) => {
+): Steps<ClusterLoadAssignment[]> {
+  const out: ClusterLoadAssignment[] = [];
+  for (const backend of sortedBy(memo, 'backends', config.backends, nameOf)) {
     const name = names(backend.name);
     const endpoints = prepared.get(backend.name) ?? NO_PREPARED;
-    return unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () =>
-      endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)
-        ? placedAssignment(name, endpoints, kind, backend)
-        : loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))),
+    out.push(
+      unitOf(memo, 'assignment', backend, [name, endpoints], warnings, () =>
+        endpoints.some((e) => e.zone !== undefined || e.priority !== undefined)
+          ? placedAssignment(name, endpoints, kind, backend)
+          : loadAssignment(name, endpoints.map((e) => lbEndpoint(e, kind))),
+      ),
     );
-  });
+    if (stepDue()) yield;
+  }
+  return out;
 }
 
 /**

@@ -26,6 +26,7 @@ import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
 import { clusterNameOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
 import { listenerSecrets } from './listener-edge';
+import { runSteps, type Steps } from '../util/steps';
 
 const NO_TLS: TlsMaterial = new Map();
 
@@ -62,22 +63,37 @@ export function translateWithWarnings(
   tls: TlsMaterial = NO_TLS,
   memo?: UnitMemo,
 ): TranslateResult {
+  return runSteps(translateSteps(config, endpoints, target, tls, memo));
+}
+
+/**
+ * translateWithWarnings as steps, a step per 16 services or backends of each pass: for a caller that
+ * lets the event loop in between (the publisher: a whole config of 10,000 services is seconds).
+ */
+export function* translateSteps(
+  config: TetherConfig,
+  endpoints: ResolvedEndpoints,
+  target: NodeTarget,
+  tls: TlsMaterial = NO_TLS,
+  memo?: UnitMemo,
+): Steps<TranslateResult> {
   const kind = targetKind(target);
   const api = targetApi(target);
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
-  const prepared = prepareEndpoints(config, endpoints, kind, endpointWarnings, memo);
-  const assignments = assignmentNames(config, prepared, kind, warnings, memo);
-  const listeners = kind === 'grpc' ? grpcListeners(config, memo) : envoyListeners(config);
-  const routes = kind === 'grpc' ? grpcRouteConfigurations(config, warnings, api, memo) : envoyRouteConfigurations(config, warnings, api, memo);
-  const backendClusters = clusters(config, prepared, kind, assignments, warnings, memo);
+  const prepared = yield* prepareEndpoints(config, endpoints, kind, endpointWarnings, memo);
+  const assignments = yield* assignmentNames(config, prepared, kind, warnings, memo);
+  const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
+  const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);
+  const backendClusters = yield* clusters(config, prepared, kind, assignments, warnings, memo);
   const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
+  yield;
   const resources: EnvoyResources = {
     listeners,
     routes,
     clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf),
-    endpoints: sortedBy(memo, 'assignments', [...loadAssignments(config, prepared, kind, assignments, warnings, memo), ...sticky.endpoints], clusterNameOf),
+    endpoints: sortedBy(memo, 'assignments', [...(yield* loadAssignments(config, prepared, kind, assignments, warnings, memo)), ...sticky.endpoints], clusterNameOf),
   };
   if (kind === 'envoy') {
     const secrets = listenerSecrets(config.listeners, tls);

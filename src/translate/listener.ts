@@ -6,6 +6,7 @@ import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { Warnings } from './warnings';
+import { stepDue, type Steps } from '../util/steps';
 import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
@@ -35,10 +36,15 @@ function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
  * Proxyless gRPC: a client dialing `xds:///<service>` asks LDS for a Listener named exactly
  * `<service>` and reads only its api_listener (no address, no filter chains).
  */
-export function grpcListeners(config: TetherConfig, memo?: UnitMemo): Listener[] {
+export function* grpcListeners(config: TetherConfig, memo?: UnitMemo): Steps<Listener[]> {
   const globals = memo?.globals(config) ?? [];
   const none = new Warnings();
-  return sortedBy(memo, 'services', config.services, nameOf).map((service) => unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
+  const out: Listener[] = [];
+  for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
+    out.push(unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
+    if (stepDue()) yield;
+  }
+  return out;
 }
 
 function grpcListener(config: TetherConfig, service: ServiceSpec): Listener {

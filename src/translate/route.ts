@@ -11,19 +11,24 @@ import { statefulSessionPerRoute, warnGrpcStrong } from './strong-session';
 import { extProcPerRoute, hasSessionKey, warnGrpcSessionKey } from './ext-proc';
 import { routePath, servicePath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+import { stepDue, type Steps } from '../util/steps';
 
 /**
  * Envoy: one RouteConfiguration per listener, named after it (the HCM's RDS
  * route_config_name), with a virtual host per service that listens there.
  */
-export function envoyRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): RouteConfiguration[] {
-  return [...config.listeners].sort(byName).map((listener) => ({
-    name: listener.name,
-    virtual_hosts: envoyVirtualHosts(listener, config.services, warnings, api, memo),
-    // Clusters arrive by CDS before routes (make-before-break); Envoy must not reject a
-    // route table over a cluster it is still warming.
-    validate_clusters: { value: false },
-  }));
+export function* envoyRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): Steps<RouteConfiguration[]> {
+  const out: RouteConfiguration[] = [];
+  for (const listener of [...config.listeners].sort(byName)) {
+    out.push({
+      name: listener.name,
+      virtual_hosts: yield* envoyVirtualHosts(listener, config.services, warnings, api, memo),
+      // Clusters arrive by CDS before routes (make-before-break); Envoy must not reject a
+      // route table over a cluster it is still warming.
+      validate_clusters: { value: false },
+    });
+  }
+  return out;
 }
 
 /**
@@ -32,7 +37,7 @@ export function envoyRouteConfigurations(config: TetherConfig, warnings: Warning
  * the config keeps the domain, later ones lose it with a warning, and a service left with no
  * domain gets no virtual host (Envoy needs at least one domain) — never silently.
  */
-function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings, api: TargetApi, memo?: UnitMemo): VirtualHost[] {
+function* envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warnings: Warnings, api: TargetApi, memo?: UnitMemo): Steps<VirtualHost[]> {
   const claimedBy = new Map<string, string>();
   const hosts: VirtualHost[] = [];
   // The listener's HCM has the ext_proc filter iff a service on it has a sessionKey (ext-proc.ts).
@@ -62,6 +67,7 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
         routes: routes(service, 'envoy', w, api, extProc),
       })),
     );
+    if (stepDue()) yield;
   }
   return hosts;
 }
@@ -70,18 +76,23 @@ function envoyVirtualHosts(listener: ListenerSpec, services: ServiceSpec[], warn
  * gRPC: one RouteConfiguration per service, named after it, with a single `*` virtual host
  * (the client looks up the host of `xds:///<service>`; `*` matches whatever it dials).
  */
-export function grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): RouteConfiguration[] {
-  return sortedBy(memo, 'services', config.services, nameOf).map((service) =>
-    unitOf(memo, 'grpc-routes', service, [], warnings, (w) => {
-      warnGrpcAffinity(service.affinity, w, servicePath(service.name));
-      warnGrpcStrong(service, w, servicePath(service.name));
-      warnGrpcSessionKey(service, w, servicePath(service.name));
-      return {
-        name: service.name,
-        virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', w, api) }],
-      };
-    }),
-  );
+export function* grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): Steps<RouteConfiguration[]> {
+  const out: RouteConfiguration[] = [];
+  for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
+    out.push(
+      unitOf(memo, 'grpc-routes', service, [], warnings, (w) => {
+        warnGrpcAffinity(service.affinity, w, servicePath(service.name));
+        warnGrpcStrong(service, w, servicePath(service.name));
+        warnGrpcSessionKey(service, w, servicePath(service.name));
+        return {
+          name: service.name,
+          virtual_hosts: [{ name: service.name, domains: ['*'], routes: routes(service, 'grpc', w, api) }],
+        };
+      }),
+    );
+    if (stepDue()) yield;
+  }
+  return out;
 }
 
 /** A service's routes in model order (first match wins). */

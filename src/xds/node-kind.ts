@@ -51,7 +51,7 @@ const older = (a: Version, b: Version): Version => (a.major < b.major || (a.majo
 
 /**
  * Which snapshot a node is served: gRPC nodes the gRPC one; Envoy nodes the one for the Envoy
- * API level of their build (translate/targets.ts), capped by TETHER_ENVOY_API. A client that
+ * API level of their build (model/node-targets.ts), capped by TETHER_ENVOY_API. A client that
  * reports no build version (not a real Envoy) gets the current API unless the metadata says.
  */
 export function nodeTarget(node: ClassifiableNode): NodeTarget {

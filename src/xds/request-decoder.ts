@@ -168,7 +168,7 @@ function readNode(reader: LimitedReader, wireType: number): RequestNode {
     cluster: str(o.cluster),
     user_agent_name: str(o.user_agent_name),
     user_agent_version: str(o.user_agent_version),
-    // Envoy's build version picks the API level it is served (translate/targets.ts).
+    // Envoy's build version picks the API level it is served (model/node-targets.ts).
     user_agent_build_version: (o.user_agent_build_version as RequestNode['user_agent_build_version']) ?? null,
     metadata: (o.metadata as RequestNode['metadata']) ?? null,
   };

@@ -122,7 +122,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
       return false;
     }
     const kind = classifyNode(node);
-    // The snapshot follows the node's API level too (older Envoys: translate/targets.ts).
+    // The snapshot follows the node's API level too (older Envoys: model/node-targets.ts).
     const target = nodeTarget(node);
     this.kind = kind;
     this.nodeIdValue = node.id;

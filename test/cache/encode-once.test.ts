@@ -43,8 +43,11 @@ describe('encoding cost', () => {
 
   it('a build with the previous build\'s cache encodes only what changed', () => {
     const cache = new EncodeCache();
-    const before = mesh({ services: { a: 'c1', b: 'c2' }, clusters: { c1: [1], c2: [2], c3: [3] } });
-    const first = buildSnapshot(before, 'envoy', '1', cache);
+    const before = () => mesh({ services: { a: 'c1', b: 'c2' }, clusters: { c1: [1], c2: [2], c3: [3] } });
+    // The first build (a cold start) finds messages by identity only; from the second on, by content too.
+    buildSnapshot(before(), 'envoy', '0', cache);
+    cache.endBuild();
+    const first = buildSnapshot(before(), 'envoy', '1', cache);
     cache.endBuild();
     const spy = vi.mocked(encodeMessage);
     spy.mockClear();
@@ -72,5 +75,21 @@ describe('encoding cost', () => {
     const [route] = toReadable(resources).routes;
     expect(readableAny(snap.sets[ROUTE_TYPE].list[0]!.anyBytes)).toEqual(route);
     expect((route as { virtual_hosts: unknown[] }).virtual_hosts).toHaveLength(3);
+  });
+});
+
+describe('encoding cost of a cold start', () => {
+  it('the first build keys messages by identity only: an equal but new message of the next build is encoded again', () => {
+    const cache = new EncodeCache();
+    const resources = () => mesh({ services: { a: 'c1' }, clusters: { c1: [1] } });
+    const same = resources();
+    buildSnapshot(same, 'envoy', '1', cache);
+    cache.endBuild();
+    const spy = vi.mocked(encodeMessage);
+    spy.mockClear();
+    buildSnapshot(same, 'envoy', '2', cache);
+    expect(spy).not.toHaveBeenCalled();
+    buildSnapshot(resources(), 'envoy', '2', cache);
+    expect(spy).toHaveBeenCalled();
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Older Envoys get the best their API supports (src/translate/targets.ts): a node is served the
+ * Older Envoys get the best their API supports (src/model/node-targets.ts): a node is served the
  * snapshot of its build's level, built only once such a node connects, then kept current with
  * every config change. Played with a raw ADS client that reports a build version as Envoy does.
  */

@@ -4,7 +4,7 @@
  * config's IP-literal endpoints), and the expected resources for each kind of node
  * (`envoy.yaml`, `grpc.yaml`), exactly as they go on the wire: every resource is encoded
  * through the real proto and decoded back, Any values unpacked with an '@type' key. Older
- * Envoy API levels (`envoy-1.35.yaml`, `envoy-pre-1.35.yaml`; src/translate/targets.ts) have a
+ * Envoy API levels (`envoy-1.35.yaml`, `envoy-pre-1.35.yaml`; src/model/node-targets.ts) have a
  * file only where their output differs from envoy.yaml's.
  *
  * Regenerate with `npm run golden` (vitest -u) and review the diff. With CI=true a missing or

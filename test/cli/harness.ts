@@ -10,6 +10,9 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../sr
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
 import type { NodeKind } from '../../src/translate/types';
 import { AdsClient, type ReceivedResponse } from '../support/ads-client';
+import { startAdminTether, type AdminTether } from '../support/admin-tether';
+import { ADMIN_TOKEN } from '../support/harness';
+import { afterAll, beforeAll } from 'vitest';
 
 export const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
 export const hasBuild = fs.existsSync(BIN);
@@ -49,6 +52,40 @@ export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEn
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** A real Tether with its admin API for one describe block, and the built CLI pointed at it. */
+export interface CliOnTether {
+  /** The Tether (from beforeAll on). */
+  readonly server: AdminTether;
+  /** The CLI's environment: the admin address and token, none of the machine's TETHER_ settings. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Runs `tether args...` against it, in its directory. */
+  tether(args: readonly string[]): Promise<RunResult>;
+}
+
+/** Starts the Tether in beforeAll and stops it in afterAll of the calling describe block. */
+export function cliOnTether(config: string, options: { timeoutMs?: number } = {}): CliOnTether {
+  let server: AdminTether | undefined;
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(async () => {
+    server = await startAdminTether(config);
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const target: CliOnTether = {
+    get server() {
+      if (!server) throw new Error('the Tether is not started yet (cliOnTether starts it in beforeAll)');
+      return server;
+    },
+    get env() {
+      return env;
+    },
+    tether: (args) => runCli(args, { env, cwd: target.server.dir, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }),
+  };
+  return target;
 }
 
 /** A `tether serve` (or other long-running command) child and its JSON log lines so far. */

@@ -6,7 +6,7 @@ import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './disco
 import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import { NO_NAMES, type SnapshotShare } from './stream-shares';
-import { closedUnderReferences, covers, isSubscribed, noSubscription, type Subscription } from './subscription';
+import { closedUnderReferences, covers, isSubscribed, type Subscription } from './subscription';
 
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
@@ -77,7 +77,7 @@ function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
 }
 
 function newState(): DeltaTypeState {
-  return { ...noSubscription(), nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
+  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
 }
 
 /**

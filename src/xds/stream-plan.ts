@@ -2,7 +2,7 @@ import type { SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
 import { NO_NAMES, type SnapshotShare } from './stream-shares';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/type-urls';
-import { closedUnderReferences, covers, isSubscribed, noSubscription, type Subscription } from './subscription';
+import { closedUnderReferences, covers, isSubscribed, type Subscription } from './subscription';
 
 /** Per resource type, per SotW stream. Holds strings and references into shared snapshots only. */
 export interface TypeState extends Subscription {
@@ -52,7 +52,8 @@ export interface Planner {
 export { NO_NAMES, isSubscribed };
 
 export function newTypeState(): TypeState {
-  return { ...noSubscription(), ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
+  // One literal, not a spread: V8 keeps every field in the object (a spread adds a backing store).
+  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
 }
 
 const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -6,7 +6,7 @@
 import type { SnapshotResource } from '../cache/snapshot';
 import { REFERENCED_TYPE } from '../cache/references';
 import { PUSH_ORDER, type ResourceTypeUrl } from '../envoy/type-urls';
-import { NO_NAMES, type SnapshotShare } from './stream-shares';
+import type { SnapshotShare } from './stream-shares';
 
 export interface Subscription {
   /** The client has asked for the type. */
@@ -18,11 +18,6 @@ export interface Subscription {
    * mutated, so equal names are the same set and a set keys the share's memo tables.
    */
   names: ReadonlySet<string>;
-}
-
-/** A subscription not yet asked for. */
-export function noSubscription(): Subscription {
-  return { requested: false, wildcard: false, names: NO_NAMES };
 }
 
 /** Asked for, and for something: a wildcard or at least one name. */

@@ -14,11 +14,11 @@ import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { stringify } from 'yaml';
 import { objectToStruct } from '../../src/admin/convert';
 import { createAdminClient } from '../../src/cli/admin-client';
 import { startTether } from '../../src/server/tether';
-import { configDocument, editRoute, EDITED_SERVICE } from './config-gen';
+import { editRoute, EDITED_SERVICE } from './config-gen';
+import { benchTetherSetup } from './bench-tether';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,27 +67,12 @@ interface Row {
 }
 
 async function measure(services: number, edits: number, cpuProfDir: string, coldProfDir: string): Promise<Row> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-edit-cost-'));
-  const configPath = path.join(dir, 'config.yaml');
-  const text = stringify(configDocument(services));
-  fs.writeFileSync(configPath, text);
   const logger = pino({ level: 'warn' }, pino.destination(2));
+  const { dir, configBytes, options } = benchTetherSetup(services, 'tether-edit-cost-', logger);
   const startCpu = process.cpuUsage();
   const started = hr();
   let firstSnapshot: bigint | undefined;
-  const tether = await profiled(coldProfDir && path.join(coldProfDir, `cold-S${services}.cpuprofile`), () =>
-    startTether({
-      configPath,
-      dataDir: path.join(dir, 'data'),
-      xdsHost: '127.0.0.1',
-      xdsPort: 0,
-      watch: false,
-      resolveIntervalMs: 3_600_000,
-      admin: { host: '127.0.0.1', port: 0, auth: { mode: 'none' } },
-      extProc: false,
-      logger,
-    }),
-  );
+  const tether = await profiled(coldProfDir && path.join(coldProfDir, `cold-S${services}.cpuprofile`), () => startTether({ ...options, extProc: false }));
   const startMs = ms(started, hr());
   // The first snapshot is in the cache once startTether resolved (the manager publishes before it returns).
   firstSnapshot = tether.cache.get("envoy") && tether.cache.get("grpc") ? hr() : undefined;
@@ -133,7 +118,7 @@ async function measure(services: number, edits: number, cpuProfDir: string, cold
   }
   return {
     services,
-    configBytes: Buffer.byteLength(text),
+    configBytes,
     startMs,
     firstSnapshotMs,
     startCpuMs,

@@ -8,8 +8,6 @@
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../src/config';
@@ -18,6 +16,7 @@ import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { startTether } from '../../src/server/tether';
 import { configDocument, editedDocument } from './config-gen';
 import { writeDump } from './gcp-comparator';
+import { benchTetherSetup } from './bench-tether';
 
 export type TetherCommand =
   | { cmd: 'stats'; gc: boolean }
@@ -64,21 +63,10 @@ async function buildTimes(services: number, edits: number): Promise<{ coldMs: nu
 
 async function main(): Promise<void> {
   const services = Number(process.argv[2]);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-xds-bench-'));
-  const configPath = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configPath, stringify(configDocument(services)));
   const logger = pino({ level: process.env.BENCH_TETHER_LOG ?? 'warn' }, pino.destination(2));
+  const { dir, options } = benchTetherSetup(services, 'tether-xds-bench-', logger);
   const started = process.hrtime.bigint();
-  const tether = await startTether({
-    configPath,
-    dataDir: path.join(dir, 'data'),
-    xdsHost: '127.0.0.1',
-    xdsPort: 0,
-    watch: false,
-    resolveIntervalMs: 3_600_000,
-    admin: { host: '127.0.0.1', port: 0, auth: { mode: 'none' } },
-    logger,
-  });
+  const tether = await startTether(options);
   const startMs = Number(process.hrtime.bigint() - started) / 1e6;
   // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready.
   const announces: { kind: string; version: string; at: string }[] = [];

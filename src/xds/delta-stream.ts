@@ -1,11 +1,12 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
-import { REFERENCED_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, STREAM_PUSH_ORDER, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type StreamTypeUrl } from '../envoy/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, STREAM_PUSH_ORDER, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type StreamTypeUrl, type ResourceTypeUrl } from '../envoy/resource-types';
 import { nodeTarget, wantsVhds } from './node-kind';
 import { namespaceOf } from './vhds';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
 import { XDS_LIMITS } from './limits';
 import { AdsStreamBase, type StreamBaseOptions } from './stream-base';
 import { NO_NAMES, type SnapshotShare } from './stream-shares';
+import { closedUnderReferences, covers, isSubscribed, type Subscription } from './subscription';
 
 export interface DeltaStreamOptions extends StreamBaseOptions {
   send(response: DeltaDiscoveryResponseOut): void;
@@ -30,11 +31,7 @@ const NOT_HELD = '';
 const TOLD_ABSENT = '\0absent';
 
 /** Per resource type, per delta stream. Everything large is a reference into a shared snapshot. */
-interface DeltaTypeState {
-  requested: boolean;
-  wildcard: boolean;
-  /** Explicit subscriptions. Replaced, never mutated (memo keys). */
-  names: ReadonlySet<string>;
+interface DeltaTypeState extends Subscription {
   /** UTF-8 bytes of `names`, for XDS_LIMITS.maxResourceNamesTotalBytes. */
   nameBytes: number;
   /**
@@ -81,10 +78,6 @@ function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
 
 function newState(): DeltaTypeState {
   return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
-}
-
-function isSubscribed(st: DeltaTypeState | undefined): st is DeltaTypeState {
-  return !!st && st.requested && (st.wildcard || st.names.size > 0);
 }
 
 /**
@@ -297,10 +290,10 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     };
     for (const route of routes) {
       for (const cluster of route.refs) {
-        if (!isSubscribed(cds) || !(cds.wildcard || cds.names.has(cluster))) continue;
+        if (!isSubscribed(cds) || !covers(cds, cluster)) continue;
         if (!current(cds, snapshot.sets[CLUSTER_TYPE], cluster)) return false;
         for (const endpoints of snapshot.sets[CLUSTER_TYPE].resources.get(cluster)?.refs ?? []) {
-          if (!eds?.requested || !(eds.wildcard || eds.names.has(endpoints))) return false;
+          if (!covers(eds, endpoints)) return false;
           if (!current(eds, snapshot.sets[ENDPOINT_TYPE], endpoints)) return false;
         }
       }
@@ -474,7 +467,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const before = this.heldVersion(cds, cluster.name);
       if (before === NOT_HELD || before === TOLD_ABSENT || before === cluster.hash) continue;
       for (const name of cluster.refs) {
-        if (!eds.wildcard && !eds.names.has(name)) continue;
+        if (!covers(eds, name)) continue;
         eds.held.set(name, NOT_HELD);
         eds.dirty = true;
       }
@@ -507,24 +500,18 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
 
   /** Subscriptions closed under references: every route config a held listener names is subscribed, and so on. */
   private referencesSubscribed(): boolean {
-    const snapshot = this.snapshot!;
-    let any = false;
-    for (const typeUrl of PUSH_ORDER) {
-      const st = this.types.get(typeUrl);
-      if (!isSubscribed(st)) continue;
-      any = true;
-      const referenced = REFERENCED_TYPE[typeUrl];
-      if (!referenced) continue;
-      const set = this.setOf(this.shares.of(snapshot), typeUrl);
-      const held = st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
-      if (!this.shares.of(snapshot).refsSubscribed(held, this.types.get(referenced))) return false;
-    }
+    const share = this.shares.of(this.snapshot!);
+    const held = (typeUrl: ResourceTypeUrl, st: Subscription): readonly SnapshotResource[] => {
+      const set = this.setOf(share, typeUrl);
+      return st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
+    };
+    if (!closedUnderReferences(share, (t) => this.types.get(t), held)) return false;
     // VHDS: the virtual hosts of every route config held are subscribed too.
     const rds = this.types.get(ROUTE_TYPE);
     if (this.vhds && isSubscribed(rds)) {
       const vhds = this.types.get(VIRTUAL_HOST_TYPE);
-      for (const name of rds.names) if (!vhds?.requested || !(vhds.wildcard || vhds.names.has(name))) return false;
+      for (const name of rds.names) if (!covers(vhds, name)) return false;
     }
-    return any;
+    return true;
   }
 }

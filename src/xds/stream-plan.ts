@@ -1,12 +1,10 @@
 import { type SnapshotResource, resourcesVersion } from '../cache/snapshot';
 import { NO_NAMES, type SnapshotShare } from './stream-shares';
-import { REFERENCED_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
+import { closedUnderReferences, covers, isSubscribed, type Subscription } from './subscription';
 
-/** Per resource type, per stream. Holds strings and references into shared snapshots only. */
-export interface TypeState {
-  requested: boolean;
-  wildcard: boolean;
-  names: ReadonlySet<string>;
+/** Per resource type, per SotW stream. Holds strings and references into shared snapshots only. */
+export interface TypeState extends Subscription {
   /**
    * The client's latest accepted request is unanswered. A type gets at most one response in
    * flight: the next one waits for the client's ACK/NACK (go-control-plane does the same), so
@@ -50,14 +48,11 @@ export interface Planner {
   readonly share: SnapshotShare;
 }
 
-export { NO_NAMES };
+export { NO_NAMES, isSubscribed };
 
 export function newTypeState(): TypeState {
+  // One literal, not a spread: V8 keeps every field in the object (a spread adds a backing store).
   return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
-}
-
-export function isSubscribed(st: TypeState | undefined): st is TypeState {
-  return !!st && st.requested && (st.wildcard || st.names.size > 0);
 }
 
 const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -93,7 +88,7 @@ function planFor(typeUrl: ResourceTypeUrl, share: SnapshotShare, types: TypeStat
   let retained = 0;
   if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0) {
     // Usually nothing was dropped: that check is shared by the streams holding the same list.
-    const dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => st.wildcard || st.names.has(r.name));
+    const dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => covers(st, r.name));
     if (dropped.length > 0 && !clustersReleasable(share, st, types, planOf)) {
       resources = [...resources, ...dropped].sort(byName);
       retained = dropped.length;
@@ -135,16 +130,11 @@ function clustersReleasable(share: SnapshotShare, cds: TypeState, types: TypeSta
  * yet asked for a new cluster's endpoints, from being reported as done.
  */
 export function isApplied(types: TypeStates, planOf: Planner): boolean {
-  let any = false;
   for (const typeUrl of PUSH_ORDER) {
     const st = types.get(typeUrl);
     if (!isSubscribed(st)) continue;
-    any = true;
     const plan = planOf(typeUrl);
     if (st.forceResponse || st.ackedVersion !== plan.version || st.sentVersion !== plan.version) return false;
-    const referenced = REFERENCED_TYPE[typeUrl];
-    const dst = referenced && types.get(referenced);
-    if (!planOf.share.refsSubscribed(plan.resources, dst)) return false;
   }
-  return any;
+  return closedUnderReferences(planOf.share, (t) => types.get(t), (t) => planOf(t).resources);
 }

@@ -3,6 +3,7 @@ import { resourcesVersion } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
 import { VhdsViews, namespaceOf, type VhdsView } from './vhds';
+import type { Subscription } from './subscription';
 
 /**
  * What the streams of one ADS server share, so that thousands of streams in the same state do
@@ -119,7 +120,7 @@ export class SnapshotShare {
    * True if every resource of `resources` refers only to names subscribed in `dst` (undefined:
    * nothing of that type is subscribed). Once per (resource list, name set).
    */
-  refsSubscribed(resources: readonly SnapshotResource[], dst: { requested: boolean; wildcard: boolean; names: ReadonlySet<string> } | undefined): boolean {
+  refsSubscribed(resources: readonly SnapshotResource[], dst: Subscription | undefined): boolean {
     if (dst?.requested && dst.wildcard) return true;
     const names = dst?.requested ? dst.names : NO_NAMES;
     let byNames = this.refsMemo.get(resources);

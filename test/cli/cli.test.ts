@@ -1,14 +1,14 @@
 /**
  * The real `tether` binary (dist/, built by `npm test` before vitest runs).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFileStore } from '../../src/store';
 import { makeTempDir } from '../support/temp-dir';
 import { INVALID_CONFIG } from './fixtures';
-import { BIN, hasBuild } from './harness';
+import { BIN, hasBuild, startServe } from './harness';
 
 const tmp = makeTempDir('cli');
 
@@ -40,26 +40,8 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
   });
 
   it('serve: starts on the built-in default config and logs pino JSON', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
+    const { child, lines } = await startServe(['serve', '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'], { cwd: tmp, until: 'tether xDS server listening', timeoutMs: 15_000 });
     try {
-      const lines: Record<string, unknown>[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no "listening" log within 15 s')), 15_000);
-        let buf = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          buf += chunk.toString();
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
-            buf = buf.slice(nl + 1);
-            if (lines.at(-1)!.msg === 'tether xDS server listening') {
-              clearTimeout(timer);
-              resolve();
-            }
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
-      });
       expect(lines.find((l) => l.msg === 'config applied')).toMatchObject({ source: 'default', description: 'built-in default config', version: 1, services: 1 });
       expect(lines.at(-1)!.xdsPort).toBeGreaterThan(0);
       // A default start generates an admin token in its data dir and says where, never what.
@@ -97,24 +79,8 @@ describe.skipIf(!hasBuild)('tether CLI (built binary)', () => {
     expect(noConfig.stdout + noConfig.stderr).toContain('needs a config file');
 
     const config = writeTmp('new-history.yaml', 'services: [{ name: s, routes: [{ backends: [{ name: b }] }] }]\nbackends: [{ name: b, endpoints: ["127.0.0.1:1"] }]\n');
-    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', data, '--config', config, '--start-new-history', ...ports], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp });
+    const { child, line: applied } = await startServe(['serve', '--data-dir', data, '--config', config, '--start-new-history', ...ports], { cwd: tmp, until: 'config applied', timeoutMs: 15_000 });
     try {
-      const applied = await new Promise<Record<string, unknown>>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no "config applied" log within 15 s')), 15_000);
-        let buf = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          buf += chunk.toString();
-          for (const line of buf.split('\n').slice(0, -1)) {
-            const parsed = JSON.parse(line) as Record<string, unknown>;
-            if (parsed.msg === 'config applied') {
-              clearTimeout(timer);
-              resolve(parsed);
-            }
-          }
-          buf = buf.slice(buf.lastIndexOf('\n') + 1);
-        });
-        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
-      });
       // Versions 1 and 2 were acknowledged once: the new history starts at 3.
       expect(applied).toMatchObject({ version: 3, source: 'file' });
     } finally {

@@ -4,10 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN } from '../support/harness';
-import { startAdminTether, type AdminTether } from '../support/admin-tether';
-import { cleanEnv, hasBuild, runCli } from './harness';
+import { describe, expect, it } from 'vitest';
+import { cliOnTether, hasBuild } from './harness';
 
 const CONFIG = `
 listeners: [{ name: http, port: 10000 }]
@@ -29,17 +27,8 @@ backends:
 if (!hasBuild) console.warn('skipping the explain/what-if CLI tests: dist/ is missing (npm run build)');
 
 describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)', () => {
-  let server: AdminTether;
-  let env: NodeJS.ProcessEnv;
-  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 20_000 });
-
-  beforeAll(async () => {
-    server = await startAdminTether(CONFIG);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const cli = cliOnTether(CONFIG, { timeoutMs: 20_000 });
+  const { tether } = cli;
 
   it('explain: key → hash → ring entry → replica (backend), the same as -o json says', async () => {
     const text = await tether(['explain', 'shop', '-H', 'x-user=alice']);
@@ -85,11 +74,11 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     expect(res.stdout).toMatch(/^10\.0\.0\.4:8080 {2}shop-v1 {2}0\.0 % {3}2\d\.\d %$/m);
     const moving = /^sessions moving: (\d+\.\d) % \(ideal 25\.0 %\)$/m.exec(res.stdout);
     expect(Number(moving![1])).toBeGreaterThan(30);
-    expect(server.currentVersion()).toBe(1);
+    expect(cli.server.currentVersion()).toBe(1);
   });
 
   it('what-if --session / --sessions-file: names every listed session that moves, as -o json lists them', async () => {
-    const file = path.join(server.dir, 'users.txt');
+    const file = path.join(cli.server.dir, 'users.txt');
     fs.writeFileSync(file, Array.from({ length: 100 }, (_, i) => `user-${i}`).join('\n') + '\n\n');
     const args = ['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '2000', '--session', 'alice', '--sessions-file', file];
     const text = await tether(args);
@@ -100,7 +89,7 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     const moving = sessions.filter((x) => x.moved);
     expect(moving.length).toBeGreaterThan(10);
     expect(text.stdout).toContain(`listed sessions moving: ${moving.length} of 101\n${moving.map((x) => `  ${x.value}: ${x.before} → ${x.after}`).join('\n')}\n`);
-    const missing = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--sessions-file', path.join(server.dir, 'nope.txt')]);
+    const missing = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--sessions-file', path.join(cli.server.dir, 'nope.txt')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read .*nope\.txt: ENOENT/);
   });
@@ -122,7 +111,7 @@ describe.skipIf(!hasBuild)('tether explain / what-if (built binary, real Tether)
     expect(missing.stderr).toMatch(/^tether: NOT_FOUND: unknown backend 'shop-v9'/);
     const zero = await tether(['what-if', 'split', 'shop', 'shop-v1=0']);
     expect(zero.code).toBe(1);
-    expect(server.currentVersion()).toBe(1);
+    expect(cli.server.currentVersion()).toBe(1);
   });
 });
 
@@ -140,17 +129,8 @@ backends:
 `;
 
 describe.skipIf(!hasBuild)('tether explain / what-if on a config without listeners (built binary, real Tether)', () => {
-  let server: AdminTether;
-  let env: NodeJS.ProcessEnv;
-  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 20_000 });
-
-  beforeAll(async () => {
-    server = await startAdminTether(GRPC_ONLY);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const cli = cliOnTether(GRPC_ONLY, { timeoutMs: 20_000 });
+  const { tether } = cli;
 
   it('what-if defaults to the kind the config serves (gRPC), and never says nothing moves for Envoy', async () => {
     const res = await tether(['what-if', 'endpoints', 'add', 'shop-v1', '10.0.0.4:8080', '--samples', '5000']);

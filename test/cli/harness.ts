@@ -2,13 +2,17 @@
  * For the end-to-end CLI tests: runs the built `tether` binary as a child process, and plays
  * an xDS node that ACKs, NACKs or ignores what Tether pushes.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import type { SnapshotCache } from '../../src/cache/snapshot-cache';
 import type { NodeKind } from '../../src/model/node-targets';
 import { AdsClient, type ReceivedResponse } from '../support/ads-client';
+import { startAdminTether, type AdminTether } from '../support/admin-tether';
+import { ADMIN_TOKEN } from '../support/harness';
+import { afterAll, beforeAll } from 'vitest';
 
 export const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
 export const hasBuild = fs.existsSync(BIN);
@@ -46,6 +50,86 @@ export function runCli(args: readonly string[], options: { env: NodeJS.ProcessEn
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A real Tether with its admin API for one describe block, and the built CLI pointed at it. */
+export interface CliOnTether {
+  /** The Tether (from beforeAll on). */
+  readonly server: AdminTether;
+  /** The CLI's environment: the admin address and token, none of the machine's TETHER_ settings. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Runs `tether args...` against it, in its directory. */
+  tether(args: readonly string[]): Promise<RunResult>;
+}
+
+/** Starts the Tether in beforeAll and stops it in afterAll of the calling describe block. */
+export function cliOnTether(config: string, options: { timeoutMs?: number } = {}): CliOnTether {
+  let server: AdminTether | undefined;
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(async () => {
+    server = await startAdminTether(config);
+    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const target: CliOnTether = {
+    get server() {
+      if (!server) throw new Error('the Tether is not started yet (cliOnTether starts it in beforeAll)');
+      return server;
+    },
+    get env() {
+      return env;
+    },
+    tether: (args) => runCli(args, { env, cwd: target.server.dir, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }),
+  };
+  return target;
+}
+
+/** A `tether serve` (or other long-running command) child and its JSON log lines so far. */
+export interface ServeChild {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** Every line logged so far (pino JSON), appended as they come. */
+  readonly lines: Record<string, unknown>[];
+  /** The first line whose `msg` was the one waited for. */
+  readonly line: Record<string, unknown>;
+  /** Resolves with the exit code once the child exits. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `tether args...` and resolves once it logs a line whose `msg` is `until`; rejects (and
+ * kills the child) if it exits first or does not log it within `timeoutMs`.
+ */
+export function startServe(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; until: string; timeoutMs: number }): Promise<ServeChild> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}) });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines: Record<string, unknown>[] = [];
+  return new Promise<ServeChild>((resolve, reject) => {
+    const fail = (err: Error) => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`no "${options.until}" log within ${options.timeoutMs / 1000} s`)), options.timeoutMs);
+    let buf = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+        buf = buf.slice(nl + 1);
+        const last = lines.at(-1)!;
+        if (last.msg === options.until) {
+          clearTimeout(timer);
+          resolve({ child, lines, line: last, exited });
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`exited early with ${code}`));
     });
   });
 }

@@ -7,12 +7,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminTether, startAdminTether } from '../support/admin-tether';
-import { ADMIN_TOKEN, waitFor } from '../support/harness';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/harness';
 import { buildInfo } from '../../src/util/build-info';
 import { buildCli } from '../../src/cli/main';
-import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
+import { cleanEnv, cliOnTether, hasBuild, runCli, TestNode } from './harness';
 
 const CONFIG = `
 listeners:
@@ -35,18 +34,11 @@ backends:
 const GOLDEN = path.resolve(__dirname, '../golden');
 
 describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)', () => {
-  let server: AdminTether;
-  let env: NodeJS.ProcessEnv;
+  const cli = cliOnTether(CONFIG, { timeoutMs: 20_000 });
+  const { tether } = cli;
   const nodes: TestNode[] = [];
-  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 20_000 });
-
-  beforeAll(async () => {
-    server = await startAdminTether(CONFIG);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
-  });
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.close()));
-    await server?.close();
   });
 
   // Each test runs several CLI processes, ~1–3 s each on a loaded 2-core machine.
@@ -55,7 +47,7 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
   it('version: the client and the server, text and json; --client alone needs no server', SLOW, async () => {
     const info = buildInfo();
     // Independent runs go at once: each CLI process spends most of its time starting.
-    const downEnv = { env: cleanEnv({ TETHER_ADMIN_ADDR: '127.0.0.1:1' }), cwd: server.dir };
+    const downEnv = { env: cleanEnv({ TETHER_ADMIN_ADDR: '127.0.0.1:1' }), cwd: cli.server.dir };
     const [text, jsonRun, clientOnly, down] = await Promise.all([
       tether(['version']),
       tether(['version', '-o', 'json']),
@@ -66,10 +58,10 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     expect(text.code).toBe(0);
     const lines = text.stdout.trim().split('\n');
     expect(lines[0]).toBe(`client: tether ${info.version} (revision ${info.revision}, Node.js ${process.version})`);
-    expect(lines[1]).toMatch(new RegExp(`^server: tether ${info.version.replace(/\./g, '\\.')} \\(revision ${info.revision}, Node\\.js v[\\d.]+\\) at ${server.adminAddress}: config version ${server.currentVersion()}, started \\d{4}-`));
+    expect(lines[1]).toMatch(new RegExp(`^server: tether ${info.version.replace(/\./g, '\\.')} \\(revision ${info.revision}, Node\\.js v[\\d.]+\\) at ${cli.server.adminAddress}: config version ${cli.server.currentVersion()}, started \\d{4}-`));
     const json = JSON.parse(jsonRun.stdout) as { client: { version: string }; server: { version: string; config_version: string } };
     expect(json.client.version).toBe(info.version);
-    expect(json.server).toMatchObject({ version: info.version, config_version: String(server.currentVersion()) });
+    expect(json.server).toMatchObject({ version: info.version, config_version: String(cli.server.currentVersion()) });
     expect(clientOnly).toMatchObject({ code: 0, stdout: `client: tether ${info.version} (revision ${info.revision}, Node.js ${process.version})\n` });
     // The server unreachable: the client line, then the error, exit 1.
     expect(down.code).toBe(1);
@@ -78,10 +70,10 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
   });
 
   it('get --version N and diff A B: an earlier version as accepted, and what changed, config and Envoy resources', SLOW, async () => {
-    const first = server.currentVersion();
+    const first = cli.server.currentVersion();
     const split = await tether(['split', 'shop', 'main', 'shop-v1=90', 'shop-v2=10']);
     expect(split.code, split.stderr).toBe(0);
-    const second = server.currentVersion();
+    const second = cli.server.currentVersion();
     expect(second).toBe(first + 1);
 
     const [old, nowRun, gone, diff, jsonDiff, dryRun, sameRun] = await Promise.all([
@@ -121,9 +113,9 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
   });
 
   it('proxy-config: what a connected node is served, as tables and as JSON equal to the served snapshot', SLOW, async () => {
-    const node = new TestNode(server.xdsAddress, 'proxy-1', server.cache, 'envoy');
+    const node = new TestNode(cli.server.xdsAddress, 'proxy-1', cli.server.cache, 'envoy');
     nodes.push(node);
-    await waitFor('proxy-1 connected', () => server.nodeIds().includes('proxy-1'));
+    await waitFor('proxy-1 connected', () => cli.server.nodeIds().includes('proxy-1'));
     const [clusters, endpoints, listeners, routesJson, allYaml, unknown, byKind] = await Promise.all([
       tether(['proxy-config', 'proxy-1', 'clusters']),
       tether(['proxy-config', 'proxy-1', 'endpoints']),
@@ -175,11 +167,11 @@ describe.skipIf(!hasBuild)('introspection commands (built binary, real Tether)',
     const binary = await tether(['translate', '-f', path.join(GOLDEN, 'cookie-affinity', 'input.yaml')]);
     expect(binary.code, binary.stderr).toBe(0);
     expect((parseYaml(binary.stdout) as { clusters: unknown[] }).clusters.length).toBeGreaterThan(0);
-    const bad = await tether(['translate', '-f', path.join(server.dir, 'nope.yaml')]);
+    const bad = await tether(['translate', '-f', path.join(cli.server.dir, 'nope.yaml')]);
     expect(bad).toMatchObject({ code: 1 });
     expect(bad.stderr).toMatch(/cannot read .*nope\.yaml: ENOENT/);
-    fs.writeFileSync(path.join(server.dir, 'bad.yaml'), 'services: [{ name: shop, routes: [{ backends: [{ name: missing }] }] }]\n');
-    const invalid = await tether(['translate', '-f', path.join(server.dir, 'bad.yaml')]);
+    fs.writeFileSync(path.join(cli.server.dir, 'bad.yaml'), 'services: [{ name: shop, routes: [{ backends: [{ name: missing }] }] }]\n');
+    const invalid = await tether(['translate', '-f', path.join(cli.server.dir, 'bad.yaml')]);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('services[0].routes[0].backends[0].name');
   });

@@ -6,10 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminTether, startAdminTether } from '../support/admin-tether';
-import { ADMIN_TOKEN } from '../support/harness';
-import { cleanEnv, hasBuild, runCli } from './harness';
+import { describe, expect, it } from 'vitest';
+import { cliOnTether, hasBuild, runCli } from './harness';
 
 const SMALL = `
 listeners: [{name: http, port: 10000}]
@@ -28,26 +26,17 @@ function bigConfig(): Record<string, unknown> {
 }
 
 describe.skipIf(!hasBuild)('a config larger than 4 MiB through the CLI (built binary, real Tether)', () => {
-  let server: AdminTether;
-  let env: NodeJS.ProcessEnv;
-
-  beforeAll(async () => {
-    server = await startAdminTether(SMALL);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const cli = cliOnTether(SMALL);
 
   it('apply -f sends it and get -o json reads it back whole', async () => {
-    const file = path.join(server.dir, 'big.json');
+    const file = path.join(cli.server.dir, 'big.json');
     const text = JSON.stringify(bigConfig());
     expect(text.length).toBeGreaterThan(7_000_000);
     fs.writeFileSync(file, text);
-    const applied = await runCli(['apply', '-f', file], { env, cwd: server.dir, timeoutMs: 60_000 });
+    const applied = await runCli(['apply', '-f', file], { env: cli.env, cwd: cli.server.dir, timeoutMs: 60_000 });
     expect(applied.code, applied.stderr.slice(0, 2000)).toBe(0);
 
-    const got = await runCli(['get', '-o', 'json'], { env, cwd: server.dir, timeoutMs: 60_000 });
+    const got = await runCli(['get', '-o', 'json'], { env: cli.env, cwd: cli.server.dir, timeoutMs: 60_000 });
     expect(got.code, got.stderr.slice(0, 2000)).toBe(0);
     const doc = JSON.parse(got.stdout) as { services: Array<{ routes: Array<{ headers: { request: { set: Record<string, string> } } }> }> };
     const set = doc.services[0]!.routes[0]!.headers.request.set;

@@ -5,12 +5,11 @@
  * (the worker is terminated, its jobs rejected), and the waiting CLI gets an error instead of
  * hanging.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/temp-dir';
-import { BIN, cleanEnv, hasBuild, runCli } from './harness';
+import { cleanEnv, hasBuild, runCli, startServe } from './harness';
 
 const tmp = makeTempDir('shutdown-compute');
 
@@ -25,28 +24,9 @@ describe.skipIf(!hasBuild)('shutdown while the compute worker is busy', () => {
     const file = path.join(tmp, 'tether.json');
     fs.writeFileSync(file, JSON.stringify(config));
     const ports = ['--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0'];
-    const child = spawn(process.execPath, [BIN, 'serve', '--config', file, ...ports], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmp, env: cleanEnv() });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, line, lines, exited } = await startServe(['serve', '--config', file, ...ports], { cwd: tmp, env: cleanEnv(), until: 'admin API listening', timeoutMs: 30_000 });
     try {
-      const lines: Array<Record<string, unknown>> = [];
-      const adminPort = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no "admin API listening" log within 30 s')), 30_000);
-        let buf = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          buf += chunk.toString();
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
-            buf = buf.slice(nl + 1);
-            const last = lines.at(-1)!;
-            if (last.msg === 'admin API listening') {
-              clearTimeout(timer);
-              resolve(last.port as number);
-            }
-          }
-        });
-        void exited.then((code) => reject(new Error(`exited early with ${code}`)));
-      });
+      const adminPort = line.port as number;
       const env = cleanEnv({ TETHER_ADMIN_ADDR: `127.0.0.1:${adminPort}` });
       const whatIf = runCli(['what-if', 'endpoints', 'add', 'shop-v1', '10.2.0.1:8080', '--kind', 'envoy', '--samples', '200000'], { env, cwd: tmp, timeoutMs: 60_000 });
       const signalled = performance.now();

@@ -2,46 +2,27 @@
  * `tether wait --min-nodes` and `tether status`/`wait` against what xDS clients may send: the
  * built binary against a real Tether, with raw xDS nodes on 127.0.0.1.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { XDS_LIMITS } from '../../src/xds/limits';
-import { type AdminTether, startAdminTether } from '../support/admin-tether';
-import { ADMIN_TOKEN } from '../support/harness';
-import { cleanEnv, hasBuild, runCli, TestNode } from './harness';
-
-const CONFIG = `
-services:
-  - name: shop
-    routes:
-      - backends: [{ name: shop-v1 }]
-backends:
-  - name: shop-v1
-    endpoints: [127.0.0.1:8081]
-`;
+import { cliOnTether, hasBuild, TestNode } from './harness';
+import { ONE_BACKEND_CONFIG } from './fixtures';
 
 describe.skipIf(!hasBuild)('tether wait --min-nodes, and status/wait with huge NACKs (built binary, real Tether)', () => {
-  let server: AdminTether;
-  let env: NodeJS.ProcessEnv;
+  const cli = cliOnTether(ONE_BACKEND_CONFIG, { timeoutMs: 15_000 });
+  const { tether } = cli;
   const nodes: TestNode[] = [];
-  const tether = (args: string[]) => runCli(args, { env, cwd: server.dir, timeoutMs: 15_000 });
   const node = (id: string) => {
-    const n = new TestNode(server.xdsAddress, id, server.cache);
+    const n = new TestNode(cli.server.xdsAddress, id, cli.server.cache);
     nodes.push(n);
     return n;
   };
 
-  beforeAll(async () => {
-    server = await startAdminTether(CONFIG);
-    env = cleanEnv({ TETHER_ADMIN_ADDR: server.adminAddress, TETHER_ADMIN_TOKEN: ADMIN_TOKEN });
-  });
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.close()));
   });
-  afterAll(async () => {
-    await server?.close();
-  });
 
   it('with no node connected, wait times out (exit 2) saying so; --min-nodes 0 keeps the old answer', async () => {
-    const version = server.currentVersion();
+    const version = cli.server.currentVersion();
     const none = await tether(['wait', '--timeout', '600ms']);
     expect(none.code, none.stderr).toBe(2);
     expect(none.stderr).toMatch(new RegExp(`^tether: timed out waiting for version ${version}: 0 nodes connected, at least 1 needed \\(--min-nodes\\)$`, 'm'));
@@ -64,7 +45,7 @@ describe.skipIf(!hasBuild)('tether wait --min-nodes, and status/wait with huge N
     node('envoy-b');
     const both = await waiting;
     expect(both.code, both.stderr).toBe(0);
-    expect(both.stdout).toBe(`version ${server.currentVersion()} applied by 2 nodes\n`);
+    expect(both.stdout).toBe(`version ${cli.server.currentVersion()} applied by 2 nodes\n`);
 
     const tooMany = await tether(['wait', '--node', 'envoy-a', '--min-nodes', '2']);
     expect(tooMany.code).not.toBe(0);

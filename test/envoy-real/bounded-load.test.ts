@@ -6,15 +6,16 @@
  * as active upstream (its upstream_rq_active gauge), because that count is what bounded load
  * weighs, and requests that all arrive before any is active would all see idle hosts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Harness } from '../support/harness';
-import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { envoyAvailable, freePort, request, type EnvoyProcess } from '../support/envoy';
+import { withEnvoy } from '../support/with-envoy';
 
 const BURST = 12;
 const COLD_DELAY_MS = 3000;
 
 describe.skipIf(!envoyAvailable())('bounded load on a real Envoy', () => {
-  const h = new Harness();
+  const tethered = withEnvoy();
+  const h = tethered.h;
   let port = 0;
   let envoy: EnvoyProcess;
 
@@ -22,7 +23,7 @@ describe.skipIf(!envoyAvailable())('bounded load on a real Envoy', () => {
     const replicas = [await h.replica('r1', 'v1', COLD_DELAY_MS), await h.replica('r2', 'v1', COLD_DELAY_MS), await h.replica('r3', 'v1', COLD_DELAY_MS)];
     const endpoints = replicas.map((r) => `127.0.0.1:${r.httpPort}`);
     port = await freePort();
-    await h.start(
+    envoy = await tethered.start(
       {
         listeners: [{ name: 'http', port, address: '127.0.0.1' }],
         services: [
@@ -34,18 +35,9 @@ describe.skipIf(!envoyAvailable())('bounded load on a real Envoy', () => {
           { name: 'plain-pool', endpoints, balancer: { type: 'ring_hash' } },
         ],
       },
+      port,
       { admin: false },
     );
-    envoy = await startEnvoy({ xdsPort: h.tether.xdsPort });
-    await envoy.waitConnected();
-    await envoy.waitListening(port);
-  });
-  afterEach(async () => {
-    await envoy.expectNoRejections();
-  });
-  afterAll(async () => {
-    await envoy?.close();
-    await h.close();
   });
 
   /** BURST requests for one key in flight together (a connection each); the replicas that answered. */

@@ -5,9 +5,9 @@
  * configured lifetime (Max-Age) and Envoy stops honouring it after that; and the Secure and
  * SameSite attributes reach the client. Observed through requests via Envoy and its /clusters.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Harness } from '../support/harness';
-import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess, type HttpReply } from '../support/envoy';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { envoyAvailable, freePort, request, type EnvoyProcess, type HttpReply } from '../support/envoy';
+import { withEnvoy } from '../support/with-envoy';
 import type { Replica } from '../../src/sample/replica';
 
 type Json = Record<string, any>;
@@ -28,7 +28,8 @@ function setCookie(reply: HttpReply, name: string): { pair: string; attributes: 
 }
 
 describe.skipIf(!envoyAvailable())('strong stickiness on a real Envoy', () => {
-  const h = new Harness();
+  const tethered = withEnvoy();
+  const h = tethered.h;
   let port = 0;
   let envoy: EnvoyProcess;
   let pool: Replica[] = [];
@@ -84,17 +85,7 @@ describe.skipIf(!envoyAvailable())('strong stickiness on a real Envoy', () => {
     members['strict-pool'] = pool.slice(0, 2);
     members['brief-pool'] = pool.slice(0, 2);
     port = await freePort();
-    await h.start(config(), { admin: false });
-    envoy = await startEnvoy({ xdsPort: h.tether.xdsPort });
-    await envoy.waitConnected();
-    await envoy.waitListening(port);
-  });
-  afterEach(async () => {
-    await envoy.expectNoRejections();
-  });
-  afterAll(async () => {
-    await envoy?.close();
-    await h.close();
+    envoy = await tethered.start(config(), port, { admin: false });
   });
 
   it('the cookie reaches the client with its lifetime, path, HttpOnly, Secure and SameSite', async () => {

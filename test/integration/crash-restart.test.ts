@@ -3,7 +3,7 @@
  * after the admin API acknowledges an edit; a restart on the same data dir serves that edit at
  * the same version. (That a restart pushes nothing new is tested in test/control.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,47 +12,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createAdminClient, type AdminClient } from '../../src/admin';
 import type { MutationResponse__Output } from '../../src/generated/tether/tether/admin/v1/MutationResponse';
 import type { GetConfigResponse__Output } from '../../src/generated/tether/tether/admin/v1/GetConfigResponse';
+import { APP_SPLIT_CONFIG } from '../support/app-split-config';
+import { BIN, startServe } from '../cli/harness';
 
-const BIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-crash-'));
 const TOKEN = 'crash-test-token';
 const children: ChildProcess[] = [];
 
-const CONFIG = `
-services:
-  - name: app
-    routes:
-      - name: main
-        backends: [{ name: v1, weight: 100 }, { name: v2, weight: 0 }]
-backends:
-  - { name: v1, endpoints: ["127.0.0.1:1001"] }
-  - { name: v2, endpoints: ["127.0.0.1:1002"] }
-`;
-
 /** Starts the binary and resolves with its admin port once it logs that it listens. */
-function serve(): Promise<{ child: ChildProcess; adminPort: number }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0', '--log-level', 'info'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TETHER_ADMIN_TOKEN: TOKEN } },
+async function serve(): Promise<{ child: ChildProcess; adminPort: number }> {
+  const { child, line } = await startServe(
+    ['serve', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0', '--log-level', 'info'],
+    { env: { ...process.env, TETHER_ADMIN_TOKEN: TOKEN }, until: 'admin API listening', timeoutMs: 15_000 },
   );
   children.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('tether did not start within 15 s')), 15_000);
-    let buf = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = JSON.parse(buf.slice(0, nl)) as { msg?: string; port?: number };
-        buf = buf.slice(nl + 1);
-        if (line.msg === 'admin API listening') {
-          clearTimeout(timer);
-          resolve({ child, adminPort: line.port! });
-        }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`tether exited early (${code})`)));
-  });
+  return { child, adminPort: line.port as number };
 }
 
 function unary<Res>(client: AdminClient, method: string, req: object): Promise<Res> {
@@ -71,7 +45,7 @@ afterAll(() => {
 
 describe.skipIf(!fs.existsSync(BIN))('crash safety of the real binary', () => {
   it('keeps every acknowledged edit across kill -9, at the same version', async () => {
-    fs.writeFileSync(path.join(dir, 'config.yaml'), CONFIG);
+    fs.writeFileSync(path.join(dir, 'config.yaml'), APP_SPLIT_CONFIG);
     let { child, adminPort } = await serve();
     const acknowledged: number[] = [];
     for (let round = 0; round < 3; round++) {

@@ -9,18 +9,10 @@ import { parseEtcdUrl } from '../../src/store/etcd-connection';
 import type { ConfigDocument } from '../../src/control/types';
 import { testAdminOptions } from './harness';
 import { makeTempDir, removeTempDir } from './temp-dir';
+import { APP_SPLIT_CONFIG } from './app-split-config';
 
-/** Two sample services' worth of config: app splits between v1 and v2. */
-export const SHARED_CONFIG = `
-services:
-  - name: app
-    routes:
-      - name: main
-        backends: [{ name: v1, weight: 100 }, { name: v2, weight: 0 }]
-backends:
-  - { name: v1, endpoints: ["127.0.0.1:1001"] }
-  - { name: v2, endpoints: ["127.0.0.1:1002"] }
-`;
+/** The config the first instance seeds the shared history with (app splits between v1 and v2). */
+export const SHARED_CONFIG = APP_SPLIT_CONFIG;
 
 export interface EtcdTethers {
   readonly tethers: Tether[];

@@ -6,73 +6,22 @@
  * use_hash_policy for the current Envoy API ('envoy').
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildRing, initHashing, ringPick, syntheticHashes, type AffinityEndpoint, type Flavour } from '../../src/affinity';
-import type { ClusterLoadAssignment } from '../../src/envoy/messages';
-import type { Cluster } from '../../src/envoy/messages';
-import type { EndpointSpec, TetherConfig } from '../../src/model/types';
+import { buildRing, initHashing, ringPick, syntheticHashes } from '../../src/affinity';
+import type { TetherConfig } from '../../src/model/types';
 import { NODE_TARGETS, staticEndpoints, targetKind, toReadable, translate, translateWithWarnings, type NodeTarget } from '../../src/translate';
 import { apportion } from '../../src/translate/apportion';
 import { STICKY_RING_POINTS } from '../../src/translate/sticky-split';
 import { backend, backendRef, config, route, service } from './fixtures';
+import { canary, endpointsOf, eps, ringOf, STICKY, stickyOf, userMovementTests } from './sticky-canary';
 import { grpcXdsErrors } from './grpc-xds-validator';
 
 beforeAll(() => initHashing());
 
-const STICKY = 'canary~main~sticky';
 /** Envoys without WeightedCluster.use_hash_policy get the synthetic ring, like gRPC. */
 const ENVOY_RING: NodeTarget = 'envoy-pre-1.35';
 // gRPC's synthetic ring (sized per version) is tested in sticky-split-grpc.test.ts.
 const RING_TARGETS: readonly NodeTarget[] = ['envoy-pre-1.35'];
 const points = (target: NodeTarget): number => STICKY_RING_POINTS[targetKind(target)];
-const eps = (prefix: string, n: number, weight = 1): EndpointSpec[] =>
-  Array.from({ length: n }, (_, i) => ({ host: `${prefix}.${i + 1}`, port: 8080, weight, drain: false }));
-
-function canary(v1: number, v2: number, opts: { v1Hosts?: EndpointSpec[]; v2Hosts?: EndpointSpec[]; mode?: 'ring' | 'header' } = {}): TetherConfig {
-  const split = opts.mode === 'header' ? { mode: 'header' as const, header: 'x-tether-bucket' } : { mode: 'ring' as const };
-  return config(
-    [
-      service('canary', [route('main', [backendRef('v1', v1), backendRef('v2', v2)], { stickySplit: split })], {
-        affinity: { keys: [{ kind: 'header', name: 'x-user', terminal: true }] },
-      }),
-    ],
-    [
-      backend('v1', { endpoints: opts.v1Hosts ?? eps('10.1.0', 3), balancer: { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' } }),
-      backend('v2', { endpoints: opts.v2Hosts ?? eps('10.2.0', 2), balancer: { type: 'ring_hash', minRingSize: 1024, maxRingSize: 8388608, ring: 'stable' } }),
-    ],
-  );
-}
-
-function stickyOf(cfg: TetherConfig, kind: NodeTarget): { cluster: Cluster; cla: ClusterLoadAssignment } {
-  const out = translate(cfg, staticEndpoints(cfg), kind);
-  return { cluster: out.clusters.find((c) => c.name === STICKY)!, cla: out.endpoints.find((c) => c.cluster_name === STICKY)! };
-}
-
-/** The served assignment as src/affinity takes it (what explain does with a served cluster). */
-function endpointsOf(cla: ClusterLoadAssignment): AffinityEndpoint[] {
-  return (cla.endpoints ?? []).flatMap((l) =>
-    (l.lb_endpoints ?? []).map((lb) => ({
-      ip: lb.endpoint!.address!.socket_address!.address!,
-      port: lb.endpoint!.address!.socket_address!.port_value!,
-      weight: lb.load_balancing_weight!.value!,
-      ...(lb.health_status === 'DRAINING' ? { drain: true } : {}),
-    })),
-  );
-}
-
-function ringOf(cfg: TetherConfig, kind: NodeTarget) {
-  const { cluster, cla } = stickyOf(cfg, kind);
-  const endpoints = endpointsOf(cla);
-  const flavour: Flavour = targetKind(kind);
-  const hosts = endpoints.filter((e) => !e.drain).map((e) => ({ address: `${e.ip}:${e.port}`, key: `${e.ip}:${e.port}`, weight: e.weight }));
-  const ring = buildRing(hosts, {
-    flavour,
-    minRingSize: Number(cluster.ring_hash_lb_config!.minimum_ring_size!.value),
-    maxRingSize: Number(cluster.ring_hash_lb_config!.maximum_ring_size!.value),
-  });
-  return { ring, hosts };
-}
-
-const versionOf = (address: string | undefined): string => (address?.startsWith('10.2.') ? 'v2' : 'v1');
 
 describe('stickySplit (ring mode): the synthetic ring (gRPC, Envoy < 1.36)', () => {
   it('one synthetic cluster over every version, the route points at it, hash policy kept', () => {
@@ -121,70 +70,7 @@ describe('stickySplit (ring mode): the synthetic ring (gRPC, Envoy < 1.36)', () 
     }
   });
 
-  it.each(RING_TARGETS)('%s: 20,000 users, 1 → 10 → 50 → 100 %%: each on one version per step, never back from v2 to v1', (kind) => {
-    const users = syntheticHashes(20_000, 'user');
-    const history = users.map(() => [] as string[]);
-    for (const step of [1, 10, 50, 100]) {
-      const { ring } = ringOf(canary(100 - step, step), kind);
-      const again = ringOf(canary(100 - step, step), kind).ring;
-      let onV2 = 0;
-      users.forEach((h, i) => {
-        const address = ringPick(ring, h);
-        expect(ringPick(again, h)).toBe(address); // stable per user at each step
-        const version = versionOf(address);
-        if (version === 'v2') onV2++;
-        history[i]!.push(version);
-      });
-      expect(Math.abs((onV2 / users.length) * 100 - step)).toBeLessThan(step === 1 ? 1 : 3);
-    }
-    for (const versions of history) {
-      const first = versions.indexOf('v2');
-      if (first >= 0) expect(versions.slice(first).every((v) => v === 'v2')).toBe(true);
-    }
-    expect(history.every((v) => v[3] === 'v2')).toBe(true);
-  });
-
-  it.each(RING_TARGETS)('%s: growing the canary only adds v2 entries and removes v1 entries', (kind) => {
-    let previous = ringOf(canary(99, 1), kind).ring;
-    for (const step of [5, 10, 50, 99, 100]) {
-      const next = ringOf(canary(100 - step, step), kind).ring;
-      const entries = (r: typeof next) => new Map([...r.hashes].map((h, i) => [h, r.hosts[r.owners[i]!]!.address]));
-      const before = entries(previous);
-      const after = entries(next);
-      for (const [h, address] of after) if (!before.has(h)) expect(versionOf(address)).toBe('v2');
-      for (const [h, address] of before) if (!after.has(h)) expect(versionOf(address)).toBe('v1');
-      previous = next;
-    }
-  });
-
-  it.each(RING_TARGETS)('%s: scaling v2 from 2 to 3 replicas at a fixed split moves users within and, by up to the re-shared points, across versions', (kind) => {
-    const users = syntheticHashes(20_000, 'scale');
-    const T = points(kind);
-    for (const [v1, v2] of [
-      [90, 10],
-      [70, 30],
-      [50, 50],
-    ] as const) {
-      const two = ringOf(canary(v1, v2), kind);
-      const three = ringOf(canary(v1, v2, { v2Hosts: eps('10.2.0', 3) }), kind);
-      // The points v2's first two replicas give up to the third (the rest of the ring is unchanged).
-      const reshared = two.ring.pointsPerHost.slice(3).reduce((a, p, i) => a + p - three.ring.pointsPerHost[3 + i]!, 0);
-      let across = 0;
-      let within = 0;
-      for (const h of users) {
-        const a = ringPick(two.ring, h);
-        const b = ringPick(three.ring, h);
-        if (a === b) continue;
-        if (versionOf(a) === versionOf(b)) within++;
-        else across++;
-      }
-      console.info(`${kind} ${v1}/${v2}: v2 2 → 3 replicas: ${(within / users.length * 100).toFixed(1)} % moved within v2, ${(across / users.length * 100).toFixed(1)} % across versions (re-shared ${(reshared / T * 100).toFixed(1)} % of the ring)`);
-      expect(within).toBeGreaterThan(0);
-      // A user changes version only if its entry was one of the re-shared points, or the new
-      // replica's entries now come first: at most twice the re-shared share (sampling slack).
-      expect(across / users.length).toBeLessThan((2 * reshared) / T + 0.01);
-    }
-  });
+  userMovementTests(RING_TARGETS, points);
 
   it('drained replicas stay in EDS as DRAINING and count for nothing; replicas without a point are left out, with a warning', () => {
     const v2Hosts = [...eps('10.2.0', 2), { host: '10.2.0.9', port: 8080, weight: 1, drain: true }];

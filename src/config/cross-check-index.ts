@@ -70,6 +70,21 @@ function backendFacts(b: unknown): BackendFacts {
   return { name: str(field(b, 'name')), protocol: field(b, 'protocol') ?? DEFAULTS.protocol, nonHashing: type !== undefined && NON_HASHING_BALANCERS.includes(type) };
 }
 
+/**
+ * The entries of `before` not kept in `after` and the new ones, outside their common start and
+ * end (compared by identity): an edit replaces, inserts or removes a few entries in place. An
+ * entry moved is removed and added again, the same entry twice is added twice (its name then
+ * counts twice): the counts stay exact either way.
+ */
+function changed(before: readonly unknown[], after: readonly unknown[]): [unknown[], unknown[]] {
+  let start = 0;
+  const common = Math.min(before.length, after.length);
+  while (start < common && before[start] === after[start]) start++;
+  let end = 0;
+  while (end < common - start && before[before.length - 1 - end] === after[after.length - 1 - end]) end++;
+  return [before.slice(start, before.length - end), after.slice(start, after.length - end)];
+}
+
 const bump = (m: Map<string, number>, key: string, by: number) => {
   const n = (m.get(key) ?? 0) + by;
   if (n === 0) m.delete(key);
@@ -78,8 +93,8 @@ const bump = (m: Map<string, number>, key: string, by: number) => {
 
 /** The cross-check facts of one valid config; `update` moves them to the next one. */
 export class CrossCheckIndex {
-  private services = new Set<unknown>();
-  private backends = new Set<unknown>();
+  private services: readonly unknown[] = [];
+  private backends: readonly unknown[] = [];
   private readonly serviceFacts = new WeakMap<object, ServiceFacts>();
   private readonly backendFacts = new WeakMap<object, BackendFacts>();
   private readonly serviceNames = new Map<string, number>();
@@ -112,8 +127,8 @@ export class CrossCheckIndex {
     const index = new CrossCheckIndex(restKey, listenerNames, str(field(extProc, 'cluster')) ?? DEFAULTS.extProcCluster, extProc !== undefined);
     for (const b of list(stripped.backends)) index.addBackend(b);
     for (const s of list(stripped.services)) index.addService(s);
-    index.services = new Set(list(stripped.services));
-    index.backends = new Set(list(stripped.backends));
+    index.services = list(stripped.services);
+    index.backends = list(stripped.backends);
     return { index, errors };
   }
 
@@ -123,18 +138,13 @@ export class CrossCheckIndex {
    * new one from the full check.
    */
   update(services: readonly unknown[], backends: readonly unknown[]): boolean {
-    const nextBackends = new Set(backends);
-    const nextServices = new Set(services);
-    if (nextBackends.size !== backends.length || nextServices.size !== services.length) return false; // the same entry twice: a duplicate name
-    const goneB = [...this.backends].filter((b) => !nextBackends.has(b));
-    const newB = backends.filter((b) => !this.backends.has(b));
-    const goneS = [...this.services].filter((s) => !nextServices.has(s));
-    const newS = services.filter((s) => !this.services.has(s));
+    const [goneB, newB] = changed(this.backends, backends);
+    const [goneS, newS] = changed(this.services, services);
     for (const s of goneS) this.removeService(s);
     for (const b of goneB) this.removeBackend(b);
     for (const b of newB) this.addBackend(b);
-    this.services = nextServices;
-    this.backends = nextBackends;
+    this.services = services;
+    this.backends = backends;
     // A backend that changed is removed and added: what still refers to it must still hold.
     for (const b of [...goneB, ...newB]) {
       const name = this.backendFactsOf(b).name;
@@ -145,9 +155,12 @@ export class CrossCheckIndex {
     }
     // A protocol change matters to sticky-split routes (one protocol per ring): those services are checked again.
     const changedProtocols = new Set(goneB.map((b) => this.backendFactsOf(b)).filter((f) => f.name !== undefined && this.protocols.get(f.name) !== f.protocol).map((f) => f.name!));
-    const recheck = changedProtocols.size === 0 ? [] : services.filter((s) => !newS.includes(s) && this.serviceFactsOf(s).refs.some((r) => changedProtocols.has(r)));
-    const backendNames = { list: [] as string[], set: new Set(this.backendNames.keys()) };
-    const protocols = new Map([...this.protocols].filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const added = new Set(newS);
+    const recheck = changedProtocols.size === 0 ? [] : services.filter((s) => !added.has(s) && this.serviceFactsOf(s).refs.some((r) => changedProtocols.has(r)));
+    // Read only with has() and get(); no copies of 10,000 names per edit. The list feeds
+    // suggestions in error messages, which the full check words.
+    const backendNames = { list: [] as string[], set: this.backendNames as unknown as ReadonlySet<string> };
+    const protocols = this.protocols as Map<string, string>;
     for (const s of [...newS, ...recheck]) {
       const errors: FieldError[] = [];
       checkService(s, 0, [...this.listenerNames], backendNames, protocols, errors);

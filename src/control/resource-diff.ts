@@ -18,13 +18,35 @@ const TYPES: ReadonlyArray<{ type: ResourceTypeName; typeUrl: ResourceTypeUrl }>
 
 const yaml = (resource: Record<string, unknown>): string => stringify(resource, { lineWidth: 0 });
 
-function textDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined, label: string): string {
-  if (a && b && stableStringify(a) === stableStringify(b)) return '';
-  return unifiedDiff(a ? yaml(a) : '', b ? yaml(b) : '', { from: `a/${label}`, to: `b/${label}` });
+interface Readable {
+  json: string;
+  yaml: string;
+}
+
+/**
+ * Decoded forms by encoded bytes: the "after" of one edit's diff is the "before" of the next
+ * one's (the same Buffer, kept by the snapshot and by the route configuration's split), so
+ * each resource or virtual host is decoded and printed once.
+ */
+const readables = new WeakMap<Buffer, Readable>();
+
+function readable(bytes: Buffer | undefined, decode: (b: Buffer) => Record<string, unknown>): Readable | undefined {
+  if (!bytes) return undefined;
+  let r = readables.get(bytes);
+  if (!r) {
+    const decoded = decode(bytes);
+    readables.set(bytes, (r = { json: stableStringify(decoded), yaml: yaml(decoded) }));
+  }
+  return r;
+}
+
+function textDiff(a: Readable | undefined, b: Readable | undefined, label: string): string {
+  if (a && b && a.json === b.json) return '';
+  return unifiedDiff(a?.yaml ?? '', b?.yaml ?? '', { from: `a/${label}`, to: `b/${label}` });
 }
 
 function resourceDiff(before: Buffer, after: Buffer, label: string): string {
-  return textDiff(readableAny(before), readableAny(after), label);
+  return textDiff(readable(before, readableAny), readable(after, readableAny), label);
 }
 
 /** The payload of an encoded google.protobuf.Any (field 2), without decoding anything else. */
@@ -107,13 +129,15 @@ function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): s
   const ROUTE = 'envoy.config.route.v3.RouteConfiguration';
   const HOST = 'envoy.config.route.v3.VirtualHost';
   const parts: string[] = [];
-  if (!a.shell.equals(b.shell)) parts.push(textDiff(readableMessage(ROUTE, a.shell), readableMessage(ROUTE, b.shell), label));
+  const route = (bytes: Buffer) => readableMessage(ROUTE, bytes);
+  const host = (bytes: Buffer) => readableMessage(HOST, bytes);
+  if (!a.shell.equals(b.shell)) parts.push(textDiff(readable(a.shell, route), readable(b.shell, route), label));
   const names = [...new Set([...a.hosts.keys(), ...b.hosts.keys()])].sort();
   for (const name of names) {
     const x = a.hosts.get(name);
     const y = b.hosts.get(name);
     if (x && y && x.equals(y)) continue;
-    parts.push(textDiff(x && readableMessage(HOST, x), y && readableMessage(HOST, y), `${label}/virtual_hosts/${name}`));
+    parts.push(textDiff(readable(x, host), readable(y, host), `${label}/virtual_hosts/${name}`));
   }
   return parts.join('');
 }

@@ -184,8 +184,10 @@ class FileStoreImpl implements FileStore {
     // Checked at call time: commits queued before close() still run.
     if (this.closing) return Promise.reject(new Error(`config store ${this.dir} is closed`));
     const run = this.chain.then(() => this.commitNow(record));
-    this.chain = run.catch(() => undefined);
-    return run;
+    // The caller is answered once the version is durable; the housekeeping after it (CURRENT,
+    // retention) runs before the next commit or close().
+    this.chain = run.then((housekeeping) => housekeeping(), () => undefined);
+    return run.then(() => undefined);
   }
 
   close(): Promise<void> {
@@ -194,7 +196,8 @@ class FileStoreImpl implements FileStore {
     return this.closed;
   }
 
-  private async commitNow(record: VersionRecord): Promise<void> {
+  /** Makes the version durable; resolves with what is left to do after it. */
+  private async commitNow(record: VersionRecord): Promise<() => Promise<void>> {
     if (this.broken) throw this.broken;
     // Above every number this directory ever used, also after a fallback to an older version.
     const at = this.highest;
@@ -218,11 +221,14 @@ class FileStoreImpl implements FileStore {
     this.highest = record.version;
     if (checkpoint) this.checkpoint = checkpoint;
     this.log.debug({ version: record.version, source: record.source, patch: base !== undefined }, 'config version committed');
-    // A hint, not the commit: replaced without waiting for the disk (recovery.ts).
-    await replaceFile(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 })).catch((err: unknown) => {
-      this.log.warn({ version: record.version, err: (err as Error).message }, 'config store: could not update CURRENT (the version is committed)');
-    });
-    await this.prune();
+    const doomed = this.retire();
+    return async () => {
+      // A hint, not the commit: replaced without waiting for the disk (recovery.ts).
+      await replaceFile(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 })).catch((err: unknown) => {
+        this.log.warn({ version: record.version, err: (err as Error).message }, 'config store: could not update CURRENT (the version is committed)');
+      });
+      await this.removeFiles(doomed);
+    };
   }
 
   /** The record as a patch against the checkpoint when that is small, else whole (a new checkpoint). */
@@ -238,8 +244,8 @@ class FileStoreImpl implements FileStore {
     return { encoded, checkpoint: new Checkpoint(record.version, encoded.sha256, encoded.record.document, encoded.text.length) };
   }
 
-  /** The commit is durable already; a file that cannot be deleted is only logged. */
-  private async prune(): Promise<void> {
+  /** Drops what retention no longer keeps from the history (list() never shows more than `retain`); returns the files to delete. */
+  private retire(): number[] {
     const doomed: number[] = [];
     while (this.entries.length > this.retain) {
       const { version } = this.entries.shift()!.meta;
@@ -251,6 +257,11 @@ class FileStoreImpl implements FileStore {
       this.baseOnly.delete(version);
       doomed.push(version);
     }
+    return doomed;
+  }
+
+  /** The commit is durable already; a file that cannot be deleted is only logged. */
+  private async removeFiles(doomed: number[]): Promise<void> {
     // Newest first: a patch goes before its checkpoint, so a crash in between leaves no patch without one.
     for (const version of doomed.sort((a, b) => b - a)) {
       await fs.rm(path.join(this.versionsDir, versionFileName(version)), { force: true }).catch((err: unknown) => {

@@ -4,7 +4,6 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type ResourceTy
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import { NODE_KINDS, readableAny, readableMessage, type NodeKind } from '../translate';
-import { stableStringify } from '../util/content-hash';
 import { unifiedDiff } from './line-diff';
 import type { ResourceChange, ResourceTypeName } from './types';
 
@@ -18,8 +17,8 @@ const TYPES: ReadonlyArray<{ type: ResourceTypeName; typeUrl: ResourceTypeUrl }>
 
 const yaml = (resource: Record<string, unknown>): string => stringify(resource, { lineWidth: 0 });
 
+/** A decoded resource printed as YAML: equal texts are equal messages (fields in proto order). */
 interface Readable {
-  json: string;
   yaml: string;
 }
 
@@ -35,13 +34,13 @@ function readable(bytes: Buffer | undefined, decode: (b: Buffer) => Record<strin
   let r = readables.get(bytes);
   if (!r) {
     const decoded = decode(bytes);
-    readables.set(bytes, (r = { json: stableStringify(decoded), yaml: yaml(decoded) }));
+    readables.set(bytes, (r = { yaml: yaml(decoded) }));
   }
   return r;
 }
 
 function textDiff(a: Readable | undefined, b: Readable | undefined, label: string): string {
-  if (a && b && a.json === b.json) return '';
+  if (a && b && a.yaml === b.yaml) return '';
   return unifiedDiff(a?.yaml ?? '', b?.yaml ?? '', { from: `a/${label}`, to: `b/${label}` });
 }
 

@@ -41,7 +41,7 @@ export class Checkpoint {
     let addedBytes = 0;
     for (const [key, value] of Object.entries(document)) {
       if (value === undefined) continue;
-      const before = this.document[key];
+      const before = Object.prototype.hasOwnProperty.call(this.document, key) ? this.document[key] : undefined;
       if (value === before || (!Array.isArray(value) && before !== undefined && frozenJson(value) === frozenJson(before))) {
         keys.push([key, { same: 1 }]);
       } else if (Array.isArray(value) && Array.isArray(before)) {
@@ -93,14 +93,16 @@ export class Checkpoint {
 export function applyPatch(base: Doc, keys: unknown): Doc | undefined {
   if (!Array.isArray(keys)) return undefined;
   const out: Doc = {};
+  // A key named __proto__ stays an own field, as JSON.parse keeps it.
+  const set = (key: string, value: unknown) => Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   for (const item of keys) {
     if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string' || !isObject(item[1])) return undefined;
     const [key, spec] = item as [string, Doc];
     if (spec.same === 1) {
-      if (!(key in base)) return undefined;
-      out[key] = base[key];
+      if (!Object.prototype.hasOwnProperty.call(base, key)) return undefined;
+      set(key, base[key]);
     } else if ('value' in spec) {
-      out[key] = spec.value;
+      set(key, spec.value);
     } else if (Array.isArray(spec.list)) {
       const from = base[key];
       if (!Array.isArray(from)) return undefined;
@@ -117,7 +119,7 @@ export function applyPatch(base: Doc, keys: unknown): Doc | undefined {
           return undefined;
         }
       }
-      out[key] = list;
+      set(key, list);
     } else {
       return undefined;
     }

@@ -30,7 +30,7 @@ function field(v: unknown, key: string): unknown {
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]']);
 
 /** Names in definition order (for suggestions) and as a set (for lookups). */
-interface Names {
+export interface Names {
   readonly list: string[];
   readonly set: ReadonlySet<string>;
 }
@@ -139,7 +139,7 @@ function checkMirrors(routePath: string, route: unknown, backendNames: Names, er
   });
 }
 
-function checkService(
+export function checkService(
   svc: unknown,
   i: number,
   listenerNames: string[],
@@ -235,7 +235,7 @@ function checkStickyBalancers(services: unknown[], backends: unknown[], errors: 
  * Envoy's route cache (the route was chosen before ext_proc ran), so a route that picks a
  * version or matches on that header needs clearRouteCache (its default with a bucket header).
  */
-function checkSessionKey(svc: unknown, i: number, errors: FieldError[]): void {
+export function checkSessionKey(svc: unknown, i: number, errors: FieldError[]): void {
   const key = field(field(svc, 'affinity'), 'sessionKey');
   if (!isRec(key)) return;
   const at = `services[${i}]`;

@@ -1,5 +1,5 @@
 import type { TetherConfig } from '../model/types';
-import { crossCheck } from './cross-check';
+import { CrossCheckIndex } from './cross-check-index';
 import { newNormalizeMemo, normalize, type NormalizeMemo } from './normalize';
 import { withoutNulls } from './plain-data';
 import { configSchema, entrySchemas, type RawConfig } from './schema';
@@ -23,6 +23,8 @@ interface CheckedEntry {
 export class ValidationMemo {
   readonly entries = new WeakMap<object, CheckedEntry>();
   readonly normalize: NormalizeMemo = newNormalizeMemo();
+  /** The cross-check facts of the last config that passed them (cross-check-index.ts). */
+  crossCheck: CrossCheckIndex | undefined;
 }
 
 const LISTS = ['services', 'backends'] as const;
@@ -44,7 +46,8 @@ export function validateIncrementally(raw: unknown, memo: ValidationMemo, maxByt
   const base = cleaned.value as Record<string, unknown>;
   const restSchema = runSchema(configSchema, base);
   if (!restSchema.ok) return undefined;
-  let bytes = Buffer.byteLength(JSON.stringify(base), 'utf8');
+  const restKey = JSON.stringify(base);
+  let bytes = Buffer.byteLength(restKey, 'utf8');
 
   const stripped: Record<string, unknown> = { ...base };
   const parsed: Record<string, unknown> = { ...restSchema.data };
@@ -66,8 +69,22 @@ export function validateIncrementally(raw: unknown, memo: ValidationMemo, maxByt
     parsed[list] = parsedItems;
   }
   if (bytes > maxBytes) return undefined;
-  if (crossCheck(stripped).length > 0) return undefined;
+  if (!crossChecked(stripped, restKey, memo)) return undefined;
   return { ok: true, config: normalize(parsed as RawConfig, memo.normalize) };
+}
+
+/** The cross-checks per changed entry against the last config that passed them, or whole when the rest of the document changed. */
+function crossChecked(stripped: Record<string, unknown>, restKey: string, memo: ValidationMemo): boolean {
+  const index = memo.crossCheck;
+  const lists = (key: string) => (Array.isArray(stripped[key]) ? (stripped[key] as unknown[]) : []);
+  if (index && index.restKey === restKey) {
+    if (index.update(lists('services'), lists('backends'))) return true;
+    // Left inconsistent by a config that fails: the next one builds it again.
+    memo.crossCheck = undefined;
+    return false;
+  }
+  memo.crossCheck = CrossCheckIndex.build(stripped, restKey).index;
+  return memo.crossCheck !== undefined;
 }
 
 function checkEntry(item: unknown, list: (typeof LISTS)[number], memo: ValidationMemo): CheckedEntry | undefined {

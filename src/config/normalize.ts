@@ -291,6 +291,14 @@ function listener(l: RawListener): ListenerSpec {
   return out;
 }
 
+/** Per service model (kept from version to version while unchanged): the backends its routes split to. */
+const stickyOf = new WeakMap<object, readonly string[]>();
+function stickyBackendsOf(s: TetherConfig['services'][number]): readonly string[] {
+  let names = stickyOf.get(s);
+  if (!names) stickyOf.set(s, (names = s.routes.flatMap((r) => r.backends.map((b) => b.backend))));
+  return names;
+}
+
 export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
   const listeners = same(memo, 'listeners', (raw.listeners ?? []).map(listener));
   const allListeners = listeners.map((l) => l.name);
@@ -308,7 +316,7 @@ export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
   const stickyBackends = new Set<string>();
   for (const s of services) {
     if (!s.affinity) continue;
-    for (const r of s.routes) for (const b of r.backends) stickyBackends.add(b.backend);
+    for (const b of stickyBackendsOf(s)) stickyBackends.add(b);
   }
   const backends = (raw.backends ?? []).map((b) => {
     const sticky = stickyBackends.has(b.name);

@@ -59,14 +59,15 @@ export function configDocument(value: unknown): DocumentResult {
       errors.push({ path: formatPath(path), message: `must be plain data, not a ${typeof v}` });
       return null;
     }
-    if (Object.isFrozen(v) && checkedPlain.has(v)) return v;
+    if (isCheckedFrozen(v)) return v;
     if (ancestors.has(v)) {
       errors.push({ path: formatPath(path), message: 'refers to itself (recursive alias)' });
       return null;
     }
     ancestors.add(v);
     let out: unknown;
-    if (Array.isArray(v)) out = v.map((item, i) => visit(item, [...path, i]));
+    // Entries kept from the previous document are returned as they are, without a path built for them.
+    if (Array.isArray(v)) out = v.map((item, i) => (isCheckedFrozen(item) ? item : visit(item, [...path, i])));
     else {
       const copy: Record<string, unknown> = {};
       for (const [k, item] of Object.entries(v)) if (item !== undefined) setOwn(copy, k, visit(item, [...path, k]));
@@ -78,6 +79,10 @@ export function configDocument(value: unknown): DocumentResult {
   };
   const document = visit(value, []) as Record<string, unknown>;
   return errors.length > 0 ? { ok: false, errors } : { ok: true, document };
+}
+
+function isCheckedFrozen(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && checkedPlain.has(v) && Object.isFrozen(v);
 }
 
 /** For already-parsed objects, e.g. a JSON body on the admin API. */

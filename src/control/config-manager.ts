@@ -119,10 +119,31 @@ function validate(session: Session, document: unknown, errorPaths?: (result: Con
   return { document: plain.document, config: result.config };
 }
 
+/** A change validated against the state it was built on, before anything is built or stored. */
+interface Validated {
+  state: State | undefined;
+  document: ConfigDocument;
+  config: TetherConfig;
+  hash: string;
+  /** The version it becomes when applied. */
+  version: number;
+  restores: { restores?: number };
+}
+
 /** The whole flow of one mutation; runs inside `serially`. */
 async function change(session: Session, c: Change, options: MutationOptions): Promise<MutationResult> {
-  const { store, publisher, log } = session;
+  const v = await validateChange(session, c, options);
   const dryRun = options.dryRun === true;
+  if (v.state && v.hash === v.state.contentHash) {
+    session.log.debug({ source: c.source, version: v.state.version }, 'config unchanged');
+    return { version: v.state.version, changed: false, dryRun, changes: [], ...v.restores, warnings: session.publisher.served()?.warnings ?? [] };
+  }
+  return dryRun ? tryChange(session, v) : applyChange(session, c, options, v);
+}
+
+/** Builds the new document, validates it and checks it may replace the current one. */
+async function validateChange(session: Session, c: Change, options: MutationOptions): Promise<Validated> {
+  const { store } = session;
   // A shared history (etcd) may have moved on elsewhere: build on its head, read now.
   if (store.shared) await catchUp(session, await store.shared.refresh().catch((err: unknown) => refused(session, err)));
   const state = session.state;
@@ -136,21 +157,24 @@ async function change(session: Session, c: Change, options: MutationOptions): Pr
   if (options.expectedVersion && options.expectedVersion !== state?.version) {
     throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
-  const hash = configHash(config);
-  const restores = c.restores !== undefined ? { restores: c.restores } : {};
-  if (state && hash === state.contentHash) {
-    log.debug({ source: c.source, version: state.version }, 'config unchanged');
-    return { version: state.version, changed: false, dryRun, changes: [], ...restores, warnings: publisher.served()?.warnings ?? [] };
-  }
-
   // Never a number used before, also when the store fell back to an older version. A shared
   // store compares its head with version - 1: the version this edit was built on.
   const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-  if (dryRun) {
-    const rendition = await publisher.render(config, version);
-    const changes = await diffSnapshots(publisher.served()?.snapshots, rendition.snapshots);
-    return { version: state?.version ?? 0, changed: false, dryRun, changes, ...restores, warnings: rendition.warnings };
-  }
+  return { state, document, config, hash: configHash(config), version, restores: c.restores !== undefined ? { restores: c.restores } : {} };
+}
+
+/** A dry run: what the change would serve and change, from a rendition that is never published. */
+async function tryChange(session: Session, v: Validated): Promise<MutationResult> {
+  const { publisher } = session;
+  const rendition = await publisher.render(v.config, v.version);
+  const changes = await diffSnapshots(publisher.served()?.snapshots, rendition.snapshots);
+  return { version: v.state?.version ?? 0, changed: false, dryRun: true, changes, ...v.restores, warnings: rendition.warnings };
+}
+
+/** Builds the rendition, diffs it, makes the version durable, then publishes it: all of it or nothing. */
+async function applyChange(session: Session, c: Change, options: MutationOptions, v: Validated): Promise<MutationResult> {
+  const { publisher, log } = session;
+  const { version, document, config, hash } = v;
   const prepared = await publisher.prepare(config, version);
   let changes: ResourceChange[];
   try {
@@ -167,7 +191,7 @@ async function change(session: Session, c: Change, options: MutationOptions): Pr
     { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
     'config applied',
   );
-  return { version, changed: true, dryRun, changes, ...restores, warnings: prepared.warnings };
+  return { version, changed: true, dryRun: false, changes, ...v.restores, warnings: prepared.warnings };
 }
 
 function versionRecord(

@@ -114,12 +114,20 @@ function buildTarget(config: TetherConfig, outside: Outside, version: number, li
  * splits without use_hash_policy, session cookies without attributes): only then is it worth
  * translating for that level just to report its warnings in validate/apply.
  */
+/** Per service model (the same object while the service is unchanged): whether it needs a newer Envoy API. */
+const newerApi = new WeakMap<object, boolean>();
+
 function usesNewerEnvoyApi(config: TetherConfig): boolean {
-  return config.services.some(
-    (s) =>
-      s.routes.some((r) => r.stickySplit?.mode === 'ring') ||
-      (s.affinity?.strong?.session.kind === 'cookie' && (s.affinity.strong.session.secure === true || s.affinity.strong.session.sameSite !== undefined)),
-  );
+  return config.services.some((s) => {
+    let uses = newerApi.get(s);
+    if (uses === undefined) {
+      uses =
+        s.routes.some((r) => r.stickySplit?.mode === 'ring') ||
+        (s.affinity?.strong?.session.kind === 'cookie' && (s.affinity.strong.session.secure === true || s.affinity.strong.session.sameSite !== undefined));
+      newerApi.set(s, uses);
+    }
+    return uses;
+  });
 }
 
 /**

@@ -4,7 +4,6 @@ import { ROUTE_TYPE, SHOWN_TYPES, type ResourceTypeName, type ResourceTypeUrl } 
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import { readableAny, readableMessage } from '../translate/readable';
-import { stableStringify } from '../util/content-hash';
 import { unifiedDiff } from './line-diff';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 
@@ -22,13 +21,35 @@ const TYPES = SHOWN_TYPES.map((t) => ({ type: t.short, typeUrl: t.typeUrl }));
 
 const yaml = (resource: Record<string, unknown>): string => stringify(resource, { lineWidth: 0 });
 
-function textDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined, label: string): string {
-  if (a && b && stableStringify(a) === stableStringify(b)) return '';
-  return unifiedDiff(a ? yaml(a) : '', b ? yaml(b) : '', { from: `a/${label}`, to: `b/${label}` });
+/** A decoded resource printed as YAML: equal texts are equal messages (fields in proto order). */
+interface Readable {
+  yaml: string;
+}
+
+/**
+ * Decoded forms by encoded bytes: the "after" of one edit's diff is the "before" of the next
+ * one's (the same Buffer, kept by the snapshot and by the route configuration's split), so
+ * each resource or virtual host is decoded and printed once.
+ */
+const readables = new WeakMap<Buffer, Readable>();
+
+function readable(bytes: Buffer | undefined, decode: (b: Buffer) => Record<string, unknown>): Readable | undefined {
+  if (!bytes) return undefined;
+  let r = readables.get(bytes);
+  if (!r) {
+    const decoded = decode(bytes);
+    readables.set(bytes, (r = { yaml: yaml(decoded) }));
+  }
+  return r;
+}
+
+function textDiff(a: Readable | undefined, b: Readable | undefined, label: string): string {
+  if (a && b && a.yaml === b.yaml) return '';
+  return unifiedDiff(a?.yaml ?? '', b?.yaml ?? '', { from: `a/${label}`, to: `b/${label}` });
 }
 
 function resourceDiff(before: Buffer, after: Buffer, label: string): string {
-  return textDiff(readableAny(before), readableAny(after), label);
+  return textDiff(readable(before, readableAny), readable(after, readableAny), label);
 }
 
 /** The payload of an encoded google.protobuf.Any (field 2), without decoding anything else. */
@@ -111,13 +132,15 @@ function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): s
   const ROUTE = 'envoy.config.route.v3.RouteConfiguration';
   const HOST = 'envoy.config.route.v3.VirtualHost';
   const parts: string[] = [];
-  if (!a.shell.equals(b.shell)) parts.push(textDiff(readableMessage(ROUTE, a.shell), readableMessage(ROUTE, b.shell), label));
+  const route = (bytes: Buffer) => readableMessage(ROUTE, bytes);
+  const host = (bytes: Buffer) => readableMessage(HOST, bytes);
+  if (!a.shell.equals(b.shell)) parts.push(textDiff(readable(a.shell, route), readable(b.shell, route), label));
   const names = [...new Set([...a.hosts.keys(), ...b.hosts.keys()])].sort();
   for (const name of names) {
     const x = a.hosts.get(name);
     const y = b.hosts.get(name);
     if (x && y && x.equals(y)) continue;
-    parts.push(textDiff(x && readableMessage(HOST, x), y && readableMessage(HOST, y), `${label}/virtual_hosts/${name}`));
+    parts.push(textDiff(readable(x, host), readable(y, host), `${label}/virtual_hosts/${name}`));
   }
   return parts.join('');
 }
@@ -191,17 +214,18 @@ function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after:
       const was = old?.sets[typeUrl];
       const is = neu?.sets[typeUrl];
       if (was && is && was.version === is.version) continue;
-      const names = [...new Set([...(was?.resources.keys() ?? []), ...(is?.resources.keys() ?? [])])].sort();
-      for (const name of names) {
+      // Only the changed names are sorted: a type of 10,000 resources changes in one or two.
+      const changed: Listed[] = [];
+      for (const [name, y] of is?.resources ?? []) {
         const x = was?.resources.get(name);
-        const y = is?.resources.get(name);
-        if (!x) changes.push({ nodeKind, type, name, action: 'ADDED' });
-        else if (!y) changes.push({ nodeKind, type, name, action: 'REMOVED' });
+        if (!x) changed.push({ nodeKind, type, name, action: 'ADDED' });
         else if (x.hash !== y.hash) {
           const pending = { typeUrl, label: `${nodeKind}/${type}/${name}`, before: x.anyBytes, after: y.anyBytes };
-          changes.push({ nodeKind, type, name, action: 'MODIFIED', pending });
+          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending });
         }
       }
+      for (const name of was?.resources.keys() ?? []) if (!is?.resources.has(name)) changed.push({ nodeKind, type, name, action: 'REMOVED' });
+      changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
     }
   }
   return changes;

@@ -56,6 +56,22 @@ export async function writeFileDurably(dir: string, name: string, data: string):
   }
 }
 
+/**
+ * Replaces `dir/name` with `data` without waiting for the disk: a crash of the process leaves
+ * the old or the new content, a crash of the machine may leave either, or an empty file.
+ * Only for files whose loss recovery tolerates (the file store's CURRENT hint).
+ */
+export async function replaceFile(dir: string, name: string, data: string): Promise<void> {
+  const tmp = tempPath(dir, name);
+  try {
+    await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+    await fs.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fs.open(dir, 'r');
   try {

@@ -1,19 +1,23 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log';
-import { isErrno, RenameNotDurableError, writeFileDurably } from './atomic-file';
-import { metaOf, recoverStore, type IndexEntry } from './recovery';
+import { isErrno, RenameNotDurableError, replaceFile, writeFileDurably } from './atomic-file';
+import { metaOf, recoverStore, type IndexEntry, type StoredCheckpoint } from './recovery';
 import { acquireStoreLock, type StoreLock } from './store-lock';
 import { StoreConflictError, type ConfigStore, type VersionMeta, type VersionRecord } from './types';
 import {
   CURRENT_FILE,
-  decodeVersionFile,
+  decodeStoredVersion,
   encodeCurrentPointer,
+  encodePatchFile,
   encodeVersionFile,
   recordProblem,
+  resolvePatch,
   versionFileName,
   VERSIONS_DIR,
+  type EncodedVersion,
 } from './version-file';
+import { Checkpoint } from './version-patch';
 
 export interface FileStoreOptions {
   /** Directory of the store; created with mode 0700 if missing. One process at a time (LOCK). */
@@ -54,6 +58,14 @@ export interface FileStore extends ConfigStore {
 export const DEFAULT_RETAIN = 50;
 
 /**
+ * A version is written whole (a new checkpoint) when its patch would add more than this share
+ * of the checkpoint's bytes, or after this many patches: patches stay small and reading one
+ * costs at most its checkpoint.
+ */
+const PATCH_SHARE = 0.25;
+const PATCHES_PER_CHECKPOINT = 100;
+
+/**
  * Opens (creating if needed) the file-backed config store in `options.dir`: takes its lock,
  * recovers from any crash (see recovery.ts) and indexes history in memory. The on-disk
  * format is described in version-file.ts.
@@ -74,7 +86,7 @@ export async function createFileStore(options: FileStoreOptions): Promise<FileSt
       if (!options.startNewHistory) throw new StoreHistoryLostError(dir, recovered.lost, recovered.highestSeen);
       log.warn({ reason: recovered.lost, next: recovered.highestSeen + 1 }, 'config store: starting a new history, as asked');
     }
-    return new FileStoreImpl(dir, retain, log, lock, recovered.entries, recovered.current, recovered.highestSeen);
+    return new FileStoreImpl(dir, retain, log, lock, recovered.entries, recovered.current, recovered.highestSeen, recovered.checkpoint, recovered.baseOnly);
   } catch (err) {
     await lock.release();
     throw err;
@@ -90,8 +102,12 @@ class FileStoreImpl implements FileStore {
   private chain: Promise<unknown> = Promise.resolve();
   private closing = false;
   private closed: Promise<void> | undefined;
-  /** Set when a commit failed after CURRENT was replaced: memory and disk may disagree. */
+  /** Set when a commit failed after its version file was renamed into place: memory and disk may disagree. */
   private broken: Error | undefined;
+  /** What the next versions are stored as patches against. */
+  private checkpoint: Checkpoint | undefined;
+  /** Versions no longer in history whose files stay as the checkpoints of kept ones. */
+  private readonly baseOnly: Set<number>;
 
   constructor(
     readonly dir: string,
@@ -101,10 +117,14 @@ class FileStoreImpl implements FileStore {
     entries: IndexEntry[],
     current: VersionRecord | undefined,
     private highest: number,
+    checkpoint: StoredCheckpoint | undefined,
+    baseOnly: number[],
   ) {
     this.versionsDir = path.join(dir, VERSIONS_DIR);
     this.entries = entries;
     this.currentRecord = current;
+    this.baseOnly = new Set(baseOnly);
+    if (checkpoint) this.checkpoint = new Checkpoint(checkpoint.version, checkpoint.sha256, checkpoint.document, checkpoint.bytes);
   }
 
   highestVersion(): number {
@@ -121,21 +141,38 @@ class FileStoreImpl implements FileStore {
     if (this.currentRecord?.version === version) return structuredClone(this.currentRecord);
     const entry = this.entries.find((e) => e.meta.version === version);
     if (!entry) return undefined;
+    const stored = await this.readStored(version, entry.sha256, () => !this.entries.includes(entry));
+    if (!stored || stored.kind === 'full') return stored?.record;
+    const base = stored.base.version;
+    const cp = this.checkpoint?.version === base ? this.checkpoint : undefined;
+    const baseFile = cp ? undefined : await this.readStored(base, stored.base.sha256, () => false);
+    const baseDoc = cp
+      ? { document: structuredClone(cp.document), sha256: cp.sha256 }
+      : baseFile?.kind === 'full'
+        ? { document: baseFile.record.document, sha256: baseFile.sha256 }
+        : undefined;
+    const resolved = resolvePatch(stored, baseDoc);
+    if (!resolved.ok) throw this.corrupt(version, resolved.reason);
+    return resolved.value;
+  }
+
+  /** A version's file, checked against the sha256 indexed for it; undefined when retention removed it meanwhile. */
+  private async readStored(version: number, sha256: string, gone: () => boolean) {
     let text: string;
     try {
       text = await fs.readFile(path.join(this.versionsDir, versionFileName(version)), 'utf8');
     } catch (err) {
-      // Retention may have removed it since the lookup.
-      if (isErrno(err, 'ENOENT') && !this.entries.includes(entry)) return undefined;
+      if (isErrno(err, 'ENOENT') && gone()) return undefined;
       throw err;
     }
-    const decoded = decodeVersionFile(text, version);
-    if (!decoded.ok || decoded.value.sha256 !== entry.sha256) {
-      const reason = decoded.ok ? 'content changed on disk since the store was opened' : decoded.reason;
-      this.log.error({ version, reason }, 'config store: version file is corrupt');
-      throw new Error(`config store: version ${version} is corrupt on disk (${reason})`);
-    }
-    return decoded.value.record;
+    const decoded = decodeStoredVersion(text, version);
+    if (!decoded.ok || decoded.value.sha256 !== sha256) throw this.corrupt(version, decoded.ok ? 'content changed on disk since the store was opened' : decoded.reason);
+    return decoded.value;
+  }
+
+  private corrupt(version: number, reason: string): Error {
+    this.log.error({ version, reason }, 'config store: version file is corrupt');
+    return new Error(`config store: version ${version} is corrupt on disk (${reason})`);
   }
 
   async list(): Promise<VersionMeta[]> {
@@ -147,8 +184,10 @@ class FileStoreImpl implements FileStore {
     // Checked at call time: commits queued before close() still run.
     if (this.closing) return Promise.reject(new Error(`config store ${this.dir} is closed`));
     const run = this.chain.then(() => this.commitNow(record));
-    this.chain = run.catch(() => undefined);
-    return run;
+    // The caller is answered once the version is durable; the housekeeping after it (CURRENT,
+    // retention) runs before the next commit or close().
+    this.chain = run.then((housekeeping) => housekeeping(), () => undefined);
+    return run.then(() => undefined);
   }
 
   close(): Promise<void> {
@@ -157,19 +196,19 @@ class FileStoreImpl implements FileStore {
     return this.closed;
   }
 
-  private async commitNow(record: VersionRecord): Promise<void> {
+  /** Makes the version durable; resolves with what is left to do after it. */
+  private async commitNow(record: VersionRecord): Promise<() => Promise<void>> {
     if (this.broken) throw this.broken;
     // Above every number this directory ever used, also after a fallback to an older version.
     const at = this.highest;
     if (record.version !== at + 1) throw new StoreConflictError(record.version, at);
     const problem = recordProblem(record);
     if (problem) throw new TypeError(`config store: refusing to commit an invalid record: ${problem}`);
-    const encoded = encodeVersionFile(record);
-    // The version file first: until CURRENT names it, a crash leaves the old state (recovery
-    // deletes a version file newer than CURRENT).
-    await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text);
+    const { encoded, base, checkpoint } = this.encode(record);
+    // The durable rename of a format 2 version file is the commit (version-file.ts): one
+    // durable write per version.
     try {
-      await writeFileDurably(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 }));
+      await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text);
     } catch (err) {
       if (err instanceof RenameNotDurableError) {
         this.broken = new Error(`config store ${this.dir}: a commit of version ${record.version} may or may not be durable (${err.message}); reopen the store`);
@@ -177,17 +216,54 @@ class FileStoreImpl implements FileStore {
       }
       throw err;
     }
-    this.entries.push({ meta: metaOf(encoded.record), sha256: encoded.sha256 });
+    this.entries.push({ meta: metaOf(encoded.record), sha256: encoded.sha256, ...(base !== undefined ? { base } : {}) });
     this.currentRecord = encoded.record;
     this.highest = record.version;
-    this.log.debug({ version: record.version, source: record.source }, 'config version committed');
-    await this.prune();
+    if (checkpoint) this.checkpoint = checkpoint;
+    this.log.debug({ version: record.version, source: record.source, patch: base !== undefined }, 'config version committed');
+    const doomed = this.retire();
+    return async () => {
+      // A hint, not the commit: replaced without waiting for the disk (recovery.ts).
+      await replaceFile(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 })).catch((err: unknown) => {
+        this.log.warn({ version: record.version, err: (err as Error).message }, 'config store: could not update CURRENT (the version is committed)');
+      });
+      await this.removeFiles(doomed);
+    };
+  }
+
+  /** The record as a patch against the checkpoint when that is small, else whole (a new checkpoint). */
+  private encode(record: VersionRecord): { encoded: EncodedVersion; base?: number; checkpoint?: Checkpoint } {
+    const cp = this.checkpoint;
+    if (cp && record.version - cp.version <= PATCHES_PER_CHECKPOINT) {
+      const patch = cp.diff(record.document);
+      if (patch.addedBytes <= cp.bytes * PATCH_SHARE) {
+        return { encoded: encodePatchFile(record, { base: { version: cp.version, sha256: cp.sha256 }, keys: patch.keys }), base: cp.version };
+      }
+    }
+    const encoded = encodeVersionFile(record, 2);
+    return { encoded, checkpoint: new Checkpoint(record.version, encoded.sha256, encoded.record.document, encoded.text.length) };
+  }
+
+  /** Drops what retention no longer keeps from the history (list() never shows more than `retain`); returns the files to delete. */
+  private retire(): number[] {
+    const doomed: number[] = [];
+    while (this.entries.length > this.retain) {
+      const { version } = this.entries.shift()!.meta;
+      this.baseOnly.add(version);
+    }
+    const bases = new Set(this.entries.map((e) => e.base));
+    for (const version of this.baseOnly) {
+      if (bases.has(version) || this.checkpoint?.version === version) continue;
+      this.baseOnly.delete(version);
+      doomed.push(version);
+    }
+    return doomed;
   }
 
   /** The commit is durable already; a file that cannot be deleted is only logged. */
-  private async prune(): Promise<void> {
-    while (this.entries.length > this.retain) {
-      const { version } = this.entries.shift()!.meta;
+  private async removeFiles(doomed: number[]): Promise<void> {
+    // Newest first: a patch goes before its checkpoint, so a crash in between leaves no patch without one.
+    for (const version of doomed.sort((a, b) => b - a)) {
       await fs.rm(path.join(this.versionsDir, versionFileName(version)), { force: true }).catch((err: unknown) => {
         this.log.warn({ version, err: (err as Error).message }, 'config store: could not delete an old version');
       });

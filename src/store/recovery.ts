@@ -6,19 +6,32 @@ import type { VersionMeta, VersionRecord } from './types';
 import {
   CURRENT_FILE,
   decodeCurrentPointer,
-  decodeVersionFile,
+  decodeStoredVersion,
   encodeCurrentPointer,
+  resolvePatch,
   versionFileName,
   versionOfFileName,
   VERSIONS_DIR,
   type CurrentPointer,
   type Decoded,
+  type StoredVersion,
 } from './version-file';
 
 export interface IndexEntry {
   meta: VersionMeta;
   /** Of the record JSON; get() checks the file still holds what was indexed. */
   sha256: string;
+  /** Set when the version is stored as a patch: the checkpoint it applies to. */
+  base?: number;
+}
+
+/** A version stored whole, that later versions are stored as patches against. */
+export interface StoredCheckpoint {
+  version: number;
+  sha256: string;
+  document: Record<string, unknown>;
+  /** Length of its record's JSON. */
+  bytes: number;
 }
 
 export interface Recovered {
@@ -32,6 +45,19 @@ export interface Recovered {
   highestSeen: number;
   /** Set when the directory had a history and none of it is intact: why, for the operator. */
   lost?: string;
+  /** The checkpoint of the current version (itself when stored whole). */
+  checkpoint?: StoredCheckpoint;
+  /** Versions older than the kept history whose files stay as the checkpoints of kept ones. */
+  baseOnly: number[];
+}
+
+interface Intact {
+  record: VersionRecord;
+  sha256: string;
+  /** Whether the file commits itself (format 2) or needs CURRENT to name it (format 1). */
+  selfCommitted: boolean;
+  base?: number;
+  bytes?: number;
 }
 
 /**
@@ -46,16 +72,28 @@ export interface Recovered {
  *    (CURRENT or corrupt version files are there) is `lost`: CURRENT is left as it is, so
  *    every later start sees the loss too, and the caller decides (file-store.ts refuses);
  * 4. version files newer than current are commits that never resolved: deleted;
- * 5. history beyond `retain` is deleted (a crash can interrupt the pruning of a commit).
+ * 5. history beyond `retain` is deleted (a crash can interrupt the pruning of a commit),
+ *    except the checkpoints that kept versions are patches against.
+ *
+ * A format 2 file is committed by being there (version-file.ts): CURRENT may lag behind it
+ * (it is replaced without waiting for the disk), so the newest intact format 2 version above
+ * the one CURRENT names is current. A patch whose checkpoint is missing or corrupt is corrupt.
  */
 export async function recoverStore(dir: string, retain: number, log: Logger): Promise<Recovered> {
   const versionsDir = path.join(dir, VERSIONS_DIR);
   const torn = [...(await removeTempFiles(dir)), ...(await removeTempFiles(versionsDir)).map((n) => `${VERSIONS_DIR}/${n}`)];
   if (torn.length > 0) log.warn({ files: torn }, 'config store: deleted temp files left by an interrupted write');
 
-  const intact = new Map<number, { record: VersionRecord; sha256: string }>();
+  const intact = new Map<number, Intact>();
   let highestCorrupt = 0;
   let corrupt = 0;
+  const markCorrupt = async (name: string, version: number, reason: string) => {
+    log.warn({ file: `${VERSIONS_DIR}/${name}`, reason }, 'config store: skipping a corrupt version file (renamed to .corrupt)');
+    await fs.rename(path.join(versionsDir, name), path.join(versionsDir, `${name}${CORRUPT_SUFFIX}`));
+    corrupt++;
+    highestCorrupt = Math.max(highestCorrupt, version);
+  };
+  const patches: Array<{ name: string; version: number; stored: Extract<StoredVersion, { kind: 'patch' }> }> = [];
   for (const name of await fs.readdir(versionsDir)) {
     const earlier = name.endsWith(CORRUPT_SUFFIX) ? versionOfFileName(name.slice(0, -CORRUPT_SUFFIX.length)) : undefined;
     if (earlier !== undefined) {
@@ -64,15 +102,20 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
     }
     const version = versionOfFileName(name);
     if (version === undefined) continue;
-    const decoded = decodeVersionFile(await fs.readFile(path.join(versionsDir, name), 'utf8'), version);
-    if (decoded.ok) {
-      intact.set(version, decoded.value);
-    } else {
-      log.warn({ file: `${VERSIONS_DIR}/${name}`, reason: decoded.reason }, 'config store: skipping a corrupt version file (renamed to .corrupt)');
-      await fs.rename(path.join(versionsDir, name), path.join(versionsDir, `${name}${CORRUPT_SUFFIX}`));
-      corrupt++;
-      highestCorrupt = Math.max(highestCorrupt, version);
+    const text = await fs.readFile(path.join(versionsDir, name), 'utf8');
+    const decoded = decodeStoredVersion(text, version);
+    if (!decoded.ok) await markCorrupt(name, version, decoded.reason);
+    else if (decoded.value.kind === 'patch') patches.push({ name, version, stored: decoded.value });
+    else {
+      const { record, sha256, format } = decoded.value;
+      intact.set(version, { record, sha256, selfCommitted: format === 2, bytes: text.length });
     }
+  }
+  for (const { name, version, stored } of patches) {
+    const base = intact.get(stored.base.version);
+    const resolved = resolvePatch(stored, base && base.base === undefined ? { document: base.record.document, sha256: base.sha256 } : undefined);
+    if (resolved.ok) intact.set(version, { record: resolved.value, sha256: stored.sha256, selfCommitted: true, base: stored.base.version });
+    else await markCorrupt(name, version, resolved.reason);
   }
 
   const pointer = await readCurrentPointer(dir);
@@ -80,7 +123,8 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
   let current: number;
   let lost: string | undefined;
   if (pointer.ok && intact.get(pointer.value.version)?.sha256 === pointer.value.sha256) {
-    current = pointer.value.version;
+    // CURRENT is replaced after the version file: self-committed versions may be newer.
+    current = Math.max(pointer.value.version, ...[...intact].filter(([, i]) => i.selfCommitted).map(([v]) => v));
   } else {
     current = newest;
     const hadHistory = !(!pointer.ok && pointer.reason === 'missing') || corrupt > 0;
@@ -95,8 +139,8 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
   }
 
   // Every version CURRENT ever named was acknowledged to someone: its number is never used
-  // again, even if its file is gone. Without a readable CURRENT, corrupt files count too.
-  const highestSeen = Math.max(current, pointer.ok ? pointer.value.version : highestCorrupt);
+  // again, even if its file is gone. A corrupt file may have been a self-committed version.
+  const highestSeen = Math.max(current, pointer.ok ? pointer.value.version : 0, highestCorrupt);
 
   const doomed: number[] = [];
   for (const version of intact.keys()) {
@@ -106,18 +150,28 @@ export async function recoverStore(dir: string, retain: number, log: Logger): Pr
     }
   }
   const kept = [...intact.keys()].filter((v) => v <= current).sort((a, b) => a - b);
-  doomed.push(...kept.splice(0, Math.max(0, kept.length - retain)));
-  for (const version of doomed) await fs.rm(path.join(versionsDir, versionFileName(version)), { force: true });
+  const old = kept.splice(0, Math.max(0, kept.length - retain));
+  const bases = new Set(kept.map((v) => intact.get(v)!.base).filter((b): b is number => b !== undefined));
+  doomed.push(...old.filter((v) => !bases.has(v)));
+  // Newest first: a patch goes before its checkpoint.
+  for (const version of doomed.sort((a, b) => b - a)) await fs.rm(path.join(versionsDir, versionFileName(version)), { force: true });
   if (doomed.length > 0) await fsyncDir(versionsDir);
 
+  const head = current > 0 ? intact.get(current)! : undefined;
+  const checkpointVersion = head?.base ?? current;
+  const checkpoint = head ? intact.get(checkpointVersion)! : undefined;
   return {
     entries: kept.map((v) => {
-      const { record, sha256 } = intact.get(v)!;
-      return { meta: metaOf(record), sha256 };
+      const { record, sha256, base } = intact.get(v)!;
+      return { meta: metaOf(record), sha256, ...(base !== undefined ? { base } : {}) };
     }),
-    current: current > 0 ? intact.get(current)!.record : undefined,
+    current: head?.record,
     highestSeen,
     ...(lost ? { lost } : {}),
+    ...(checkpoint
+      ? { checkpoint: { version: checkpointVersion, sha256: checkpoint.sha256, document: checkpoint.record.document, bytes: checkpoint.bytes ?? 0 } }
+      : {}),
+    baseOnly: old.filter((v) => bases.has(v)),
   };
 }
 

@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
 import { frozenJson } from '../util/frozen-json';
 import type { VersionRecord } from './types';
+import { applyPatch, type PatchBody } from './version-patch';
 
 /**
  * On-disk encoding of the file store. Every file carries a checksum so that a truncated or
  * bit-flipped file is detected and skipped, never loaded:
  *
- * - `versions/<10-digit version>.json`: `{"format": 1, "record": {...}, "sha256": "<hex>"}`,
+ * - `versions/<10-digit version>.json`, format 2 (written since issue 14): the file is the
+ *   commit. It is written durably (temp file, fsync, rename, directory fsync: one durable
+ *   write per version) and a version file of format 2 that exists is committed, whatever
+ *   CURRENT says. Either `{"format": 2, "record": {...}, "sha256"}` (a checkpoint: the whole
+ *   record) or `{"format": 2, "patch": {...the record without its document, "base": {"version",
+ *   "sha256"}, "keys": [...]}, "sha256"}`, the document as a patch against a checkpoint
+ *   (version-patch.ts); sha256 is over `JSON.stringify` of `record` or `patch`.
+ * - Format 1 (written before, and by migrate.ts and the etcd store's keys): the same as a
+ *   format 2 checkpoint, but committed only once CURRENT names it or a later version.
+ *   `{"format": 1, "record": {...}, "sha256": "<hex>"}`,
  *   compact JSON (a 10,000-service config is half the bytes to write and fsync per version
  *   that pretty-printed JSON is); sha256 is over `JSON.stringify(record)`. The record's JSON
  *   is composed from the remembered JSON of the unchanged, frozen parts of the document
@@ -15,9 +25,14 @@ import type { VersionRecord } from './types';
  *   JSON.stringify reproduces that string exactly, so it can be checked after parsing.
  * - `CURRENT`: `{"format": 1, "version": N, "sha256": "<hex>"}`, the sha256 of version N's
  *   record. Binding the pointer to the content means a flipped digit in CURRENT cannot
- *   silently select (or orphan) a different intact version.
+ *   silently select (or orphan) a different intact version. Since format 2 it is a hint,
+ *   replaced after each commit without waiting for the disk: it says that version N existed
+ *   (a deleted newest file is noticed, its number never reused) and that format 1 files
+ *   above N were never committed.
  */
 export const FORMAT = 1;
+/** Self-committing version files (checkpoints and patches). */
+export const FORMAT_SELF_COMMITTED = 2;
 export const CURRENT_FILE = 'CURRENT';
 export const VERSIONS_DIR = 'versions';
 
@@ -46,20 +61,46 @@ export interface EncodedVersion {
   record: VersionRecord;
 }
 
-export function encodeVersionFile(record: VersionRecord): EncodedVersion {
+export function encodeVersionFile(record: VersionRecord, format: 1 | 2 = FORMAT): EncodedVersion {
   const recordJson = frozenJson(record);
   const sha256 = sha256Hex(recordJson);
-  // A frozen document is kept as it is (it cannot change); anything else as it reads back.
-  const stored: VersionRecord = Object.isFrozen(record.document)
-    ? (Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as unknown as VersionRecord)
-    : (JSON.parse(recordJson) as VersionRecord);
-  return { text: `{"format":${FORMAT},"record":${recordJson},"sha256":${JSON.stringify(sha256)}}\n`, sha256, record: stored };
+  return { text: `{"format":${format},"record":${recordJson},"sha256":${JSON.stringify(sha256)}}\n`, sha256, record: asStored(record, recordJson) };
+}
+
+/** A format 2 file holding `record` as `patch` against a checkpoint. */
+export function encodePatchFile(record: VersionRecord, patch: PatchBody): EncodedVersion {
+  const { document: _document, ...meta } = record;
+  const patchJson = JSON.stringify({ ...meta, base: patch.base, keys: patch.keys });
+  const sha256 = sha256Hex(patchJson);
+  return {
+    text: `{"format":${FORMAT_SELF_COMMITTED},"patch":${patchJson},"sha256":${JSON.stringify(sha256)}}\n`,
+    sha256,
+    record: asStored(record, undefined),
+  };
+}
+
+/** A frozen document is kept as it is (it cannot change); anything else as it reads back. */
+function asStored(record: VersionRecord, json: string | undefined): VersionRecord {
+  if (Object.isFrozen(record.document)) return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as unknown as VersionRecord;
+  return JSON.parse(json ?? JSON.stringify(record)) as VersionRecord;
 }
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses and verifies a version file; `expectedVersion` is the version its name says. */
+/** Parses and verifies a version file holding a whole record; `expectedVersion` is the version its name says. */
 export function decodeVersionFile(text: string, expectedVersion: number): Decoded<{ record: VersionRecord; sha256: string }> {
+  const decoded = decodeStoredVersion(text, expectedVersion);
+  if (!decoded.ok) return decoded;
+  if (decoded.value.kind === 'patch') return { ok: false, reason: 'holds a patch, not a whole record' };
+  return { ok: true, value: { record: decoded.value.record, sha256: decoded.value.sha256 } };
+}
+
+/** A version file as stored: a whole record (format 1 or 2), or a patch still to be applied to its base. */
+export type StoredVersion =
+  | { kind: 'full'; format: 1 | 2; record: VersionRecord; sha256: string }
+  | { kind: 'patch'; meta: Omit<VersionRecord, 'document'>; base: PatchBody['base']; keys: unknown; sha256: string };
+
+export function decodeStoredVersion(text: string, expectedVersion: number): Decoded<StoredVersion> {
   let envelope: unknown;
   try {
     envelope = JSON.parse(text);
@@ -67,15 +108,41 @@ export function decodeVersionFile(text: string, expectedVersion: number): Decode
     return { ok: false, reason: `not JSON (${(err as Error).message})` };
   }
   if (!isObject(envelope)) return { ok: false, reason: 'not a JSON object' };
-  if (envelope.format !== FORMAT) return { ok: false, reason: `unknown format ${JSON.stringify(envelope.format)}` };
+  const format = envelope.format;
+  if (format !== FORMAT && format !== FORMAT_SELF_COMMITTED) return { ok: false, reason: `unknown format ${JSON.stringify(format)}` };
   if (typeof envelope.sha256 !== 'string') return { ok: false, reason: 'no sha256' };
-  const actual = sha256Hex(JSON.stringify(envelope.record) ?? '');
+  const patch = format === FORMAT_SELF_COMMITTED && 'patch' in envelope;
+  const body = patch ? envelope.patch : envelope.record;
+  const actual = sha256Hex(JSON.stringify(body) ?? '');
   if (actual !== envelope.sha256) return { ok: false, reason: 'sha256 mismatch (corrupt content)' };
-  const problem = recordProblem(envelope.record);
+  if (!patch) {
+    const problem = recordProblem(body);
+    if (problem) return { ok: false, reason: problem };
+    const record = body as unknown as VersionRecord;
+    if (record.version !== expectedVersion) return { ok: false, reason: `holds version ${record.version}, not ${expectedVersion}` };
+    return { ok: true, value: { kind: 'full', format, record, sha256: actual } };
+  }
+  if (!isObject(body)) return { ok: false, reason: 'patch is not an object' };
+  const { base, keys, ...meta } = body;
+  const problem = recordProblem({ ...meta, document: {} });
   if (problem) return { ok: false, reason: problem };
-  const record = envelope.record as unknown as VersionRecord;
-  if (record.version !== expectedVersion) return { ok: false, reason: `holds version ${record.version}, not ${expectedVersion}` };
-  return { ok: true, value: { record, sha256: actual } };
+  if (meta.version !== expectedVersion) return { ok: false, reason: `holds version ${String(meta.version)}, not ${expectedVersion}` };
+  if (!isObject(base) || !Number.isSafeInteger(base.version) || (base.version as number) >= expectedVersion || typeof base.sha256 !== 'string') {
+    return { ok: false, reason: 'patch.base must name an earlier version and its sha256' };
+  }
+  return {
+    ok: true,
+    value: { kind: 'patch', meta: meta as unknown as Omit<VersionRecord, 'document'>, base: { version: base.version as number, sha256: base.sha256 }, keys, sha256: actual },
+  };
+}
+
+/** The record a patch describes over its base's document, or why not. */
+export function resolvePatch(stored: Extract<StoredVersion, { kind: 'patch' }>, base: { document: Record<string, unknown>; sha256: string } | undefined): Decoded<VersionRecord> {
+  if (!base || base.sha256 !== stored.base.sha256) return { ok: false, reason: `its base version ${stored.base.version} is missing or corrupt` };
+  const document = applyPatch(base.document, stored.keys);
+  if (!document) return { ok: false, reason: 'malformed patch' };
+  const { version, ...rest } = stored.meta;
+  return { ok: true, value: { version, document, ...rest } as VersionRecord };
 }
 
 /** Why `value` is not a storable VersionRecord, or undefined when it is. */

@@ -98,6 +98,17 @@ function perturb(doc: Json, random: () => number, donors: readonly Json[]): { do
     return { doc: setIn(doc, at, next), what: `${where}: ${value} → ${next}` };
   }
   if (typeof value === 'boolean') return { doc: setIn(doc, at, !value), what: `${where}: ${value} → ${!value}` };
+  if (typeof value === 'string' && r < 0.25) {
+    // The same string as a field of that name elsewhere (a service's name, a domain, a backend
+    // reference): collisions and references the cross-checks (and their index) relate.
+    const key = at[at.length - 1];
+    const sameKey = all.filter((p) => p[p.length - 1] === key && typeof get(doc, p) === 'string' && p.join('.') !== where);
+    const others = sameKey.length > 0 ? sameKey : all.filter((p) => typeof get(doc, p) === 'string' && p.join('.') !== where);
+    if (others.length > 0) {
+      const next = get(doc, pick(others)) as string;
+      return { doc: setIn(doc, at, next), what: `${where}: ${JSON.stringify(value)} → ${JSON.stringify(next)} (as elsewhere)` };
+    }
+  }
   if (typeof value === 'string') {
     const next = r < 0.5 ? `${value}x` : r < 0.75 ? value.toUpperCase() : r < 0.9 ? value.slice(0, -1) : '';
     return { doc: setIn(doc, at, next), what: `${where}: ${JSON.stringify(value)} → ${JSON.stringify(next)}` };

@@ -22,15 +22,17 @@ if (!hasBuild) console.warn(`skipping the kill -9 store test: ${BUILT} is missin
 const ROUNDS = 5;
 const RETAIN = 4;
 
-/** Same as recordFor() in fixtures/store-child.js. */
-function payloadFor(version: number): string {
-  return `v${version};`.repeat(Math.ceil(65536 / (String(version).length + 2)));
+/** Same as documentFor() in fixtures/store-child.js (checkpoints every 8 versions, patches between). */
+function documentFor(version: number): Record<string, unknown> {
+  const stem = version - (version % 8);
+  const services = Array.from({ length: 16 }, (_, i) => ({ name: `s${i}`, at: i === version % 16 ? version : 0 }));
+  return { version, payload: `v${stem};`.repeat(Math.ceil(65536 / (String(stem).length + 2))), services };
 }
 
 function expectIntact(r: VersionRecord | undefined, version: number): void {
   expect(r).toEqual({
     version,
-    document: { version, payload: payloadFor(version) },
+    document: documentFor(version),
     contentHash: `hash-${version}`,
     createdAt: new Date(0).toISOString(),
     source: 'crash-test',
@@ -98,10 +100,10 @@ describe.skipIf(!hasBuild)('file store under kill -9', () => {
 
       const { logger, lines } = capturingLogger();
       const store = await createFileStore({ dir, retain: RETAIN, logger }); // also takes over the dead child's lock
-      // A kill may leave temp files, a version not yet named by CURRENT and the lock; a torn
-      // (corrupt) file or an unusable CURRENT would mean a write was not atomic.
-      const warnings = lines.filter((l) => (l.level as number) >= 40).map((l) => String(l.msg));
-      expect(warnings.filter((w) => /corrupt|falling back/.test(w))).toEqual([]);
+      // A kill may leave temp files, a CURRENT behind the newest version and the lock; a torn
+      // (corrupt) file, a patch without its checkpoint or an unusable CURRENT would mean a
+      // write (or a deletion) was not in a safe order. Whole lines: they say which file and why.
+      expect(lines.filter((l) => (l.level as number) >= 40 && /corrupt|falling back/.test(String(l.msg)))).toEqual([]);
       const current = await store.current();
       const at = current?.version ?? 0;
       // Every acknowledged commit is there; at most the one in flight beyond it.

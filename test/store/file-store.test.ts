@@ -39,20 +39,28 @@ describe('file store: commit, read, history', () => {
     await store.close();
   });
 
-  it('writes one enveloped, checksummed file per version and a CURRENT pointer', async () => {
+  it('writes one enveloped, checksummed file per version (a checkpoint, then a patch against it) and a CURRENT pointer', async () => {
     const dir = tempStoreDir();
     const store = await createFileStore({ dir });
     await store.commit(record(1));
     await store.commit(record(2));
     expect(versionFiles(dir)).toEqual(['0000000001.json', '0000000002.json']);
-    const envelope = JSON.parse(fs.readFileSync(path.join(dir, 'versions/0000000002.json'), 'utf8'));
-    expect(envelope.format).toBe(1);
-    expect(envelope.record).toEqual(record(2));
-    const sha = createHash('sha256').update(JSON.stringify(record(2))).digest('hex');
-    expect(envelope.sha256).toBe(sha);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8'))).toEqual({ format: 1, version: 2, sha256: sha });
-    expect(fs.readdirSync(dir).sort()).toEqual(['CURRENT', 'LOCK', 'versions']);
+    const first = JSON.parse(fs.readFileSync(path.join(dir, 'versions/0000000001.json'), 'utf8'));
+    expect(first.format).toBe(2);
+    expect(first.record).toEqual(record(1));
+    const sha1 = createHash('sha256').update(JSON.stringify(record(1))).digest('hex');
+    expect(first.sha256).toBe(sha1);
+    const second = JSON.parse(fs.readFileSync(path.join(dir, 'versions/0000000002.json'), 'utf8'));
+    expect(second.format).toBe(2);
+    expect(second.record).toBeUndefined();
+    // The unchanged `note` is kept from the checkpoint, the services list is new.
+    expect(second.patch).toMatchObject({ version: 2, base: { version: 1, sha256: sha1 }, keys: [['services', { list: [{ v: (record(2).document.services as unknown[])[0] }] }], ['note', { same: 1 }]] });
+    const sha2 = createHash('sha256').update(JSON.stringify(second.patch)).digest('hex');
+    expect(second.sha256).toBe(sha2);
+    // CURRENT is replaced after the commit is answered, at the latest by close().
     await store.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(['CURRENT', 'versions']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8'))).toEqual({ format: 1, version: 2, sha256: sha2 });
   });
 
   it('rejects a commit that is not current+1 with StoreConflictError and changes nothing', async () => {
@@ -99,15 +107,17 @@ describe('file store: commit, read, history', () => {
     await store.close();
   });
 
-  it('keeps only the newest `retain` versions, on disk and in list()', async () => {
+  it('keeps only the newest `retain` versions, on disk and in list(), and the checkpoint they are patches of', async () => {
     const dir = tempStoreDir();
     const store = await createFileStore({ dir, retain: 3 });
     for (let v = 1; v <= 6; v++) await store.commit(record(v));
     expect((await store.list()).map((m) => m.version)).toEqual([6, 5, 4]);
     expect(await store.get(3)).toBeUndefined();
+    expect(await store.get(1)).toBeUndefined();
     expect(await store.get(4)).toEqual(record(4));
-    expect(versionFiles(dir)).toEqual(['0000000004.json', '0000000005.json', '0000000006.json']);
+    // Old files are deleted after the commit is answered, at the latest by close().
     await store.close();
+    expect(versionFiles(dir)).toEqual(['0000000001.json', '0000000004.json', '0000000005.json', '0000000006.json']);
   });
 
   it('refuses retain < 2', async () => {
@@ -138,7 +148,9 @@ describe('file store: commit, read, history', () => {
     await first.close();
     const second = await createFileStore({ dir, retain: 2 });
     expect((await second.list()).map((m) => m.version)).toEqual([5, 4]);
-    expect(versionFiles(dir)).toEqual(['0000000004.json', '0000000005.json']);
+    // Version 1 stays as the checkpoint of 4 and 5.
+    expect(versionFiles(dir)).toEqual(['0000000001.json', '0000000004.json', '0000000005.json']);
+    expect(await second.get(4)).toEqual(record(4));
     await second.close();
   });
 

@@ -14,6 +14,7 @@ import { TetherError } from '../../src/config/errors';
 import { createPublisher } from '../../src/control/publisher';
 import { silentLogger } from '../../src/log';
 import { createFileStore } from '../../src/store/file-store';
+import { waitFor } from '../support/harness';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from './tmpfs';
 
 const doc = (note: string) => ({
@@ -71,6 +72,9 @@ describe.skipIf(!canMountTmpfs())('storage failures', () => {
     mounts.push(fsys);
     const dir = path.join(fsys.dir, 'data');
     const { manager, close } = await managerOn(dir);
+    // Version 1's CURRENT hint is written after its commit was answered: a file open for
+    // writing keeps the remount from happening.
+    await waitFor('CURRENT names version 1', () => (fs.existsSync(path.join(dir, 'CURRENT')) && JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8')).version === 1) || undefined);
     fsys.readOnly(true);
     const err = (await manager.apply(doc('2s'), { source: 'apply' }).catch((e: unknown) => e)) as TetherError;
     expect(err.code).toBe('UNAVAILABLE');

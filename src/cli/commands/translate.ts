@@ -2,7 +2,7 @@
  * `tether translate -f FILE`: a config file → the Envoy resources a kind of node would be sent,
  * offline (no server). `tether diff A B`: two versions from the server's history, as config
  * (YAML) and as Envoy resources per node kind, with the diff of each changed resource — the
- * same comparison a dry run prints (src/control/resource-diff.ts).
+ * same comparison a dry run prints (src/diff/resource-diff.ts).
  */
 import * as fs from 'node:fs';
 import { Option, type Command } from 'commander';

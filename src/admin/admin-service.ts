@@ -8,7 +8,6 @@ import type { Rendition } from '../control/rendition';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createLogLimiter } from '../util/log-limiter';
-import { stringify as toYaml } from 'yaml';
 import { edits } from '../control/mutations';
 import type { ConfigManagerApi, DocumentEdit, MutationOptions, MutationResult } from '../control/types';
 import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
@@ -34,7 +33,9 @@ import type { Logger } from '../log';
 import type { NodeRegistry } from '../xds/node-status';
 import type { LookupFn } from '../resolve/resolver';
 import type { AuthCheck } from './auth';
-import { objectToStruct, toTimestamp } from './convert';
+import { toTimestamp } from './convert';
+import { decodedRequest, getConfigResponse } from './large-messages';
+import type { GetConfigResponse } from '../generated/tether/tether/admin/v1/GetConfigResponse';
 import { invalidRequest, toStatus } from './errors';
 import { explain } from './explain';
 import { createExplainSource } from './explain-source';
@@ -167,11 +168,12 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
         callback(denied);
         return;
       }
-      const request: unknown = call.request;
-      new Promise<Res>((resolve) => {
-        if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
-        resolve(fn(request as Req, call));
-      }).then(
+      decodedRequest(call.request)
+        .then((request) => {
+          if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
+          return fn(request as Req, call);
+        })
+        .then(
         (response) => callback(null, response),
         (err: unknown) => callback(toStatus(err, log, context)),
       );
@@ -216,12 +218,8 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
       const current = manager.current();
       // `tether get --version N`: a version the history keeps, exactly as it was accepted.
       const record = wanted === 0 || wanted === current.version ? current : await storedVersion(options.history, wanted);
-      return {
-        version: record.version,
-        config: objectToStruct(record.document),
-        yaml: toYaml(record.document),
-        applied_at: toTimestamp(record.createdAt),
-      };
+      // A large config's bytes come pre-encoded from the worker (large-messages.ts, pre-encoded.ts).
+      return (await getConfigResponse(record)) as GetConfigResponse;
     }),
 
     ApplyConfig: mutation('ApplyConfig', (req: ApplyConfigRequest__Output, fields) => {

@@ -11,6 +11,8 @@ import { diffResources, renderDiff, type PendingDiff } from '../control/resource
 import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources, NodeKind } from '../translate/types';
+import { entriesPerHost, ringArcs, type Arc } from '../console/ring-layout';
+import { decodeApplyRequest, getConfigResponseBytes, type DecodedApply } from '../admin/config-wire';
 
 /**
  * Above this cost (src/affinity pickerCost: ring entries, ~2–3.5 µs each) a ring or table is
@@ -39,13 +41,24 @@ export interface PickerInput extends ShareInput {
   flavour: Flavour;
 }
 
+/** A ring or table as the console draws it (console/ring-layout.ts), with the balancer for explain's cache. */
+export interface RingLayoutResult {
+  picker: PickerData;
+  entries: number[];
+  arcs: Arc[];
+  binned: boolean;
+}
+
 export type ComputeJob =
   | { kind: 'shares'; clusters: ShareInput[] }
   | { kind: 'sample'; job: SampleJob }
   | { kind: 'diff'; diff: DiffInput }
   | { kind: 'textDiffs'; pending: PendingDiff[] }
-  | { kind: 'picker'; picker: PickerInput };
-export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | undefined;
+  | { kind: 'picker'; picker: PickerInput }
+  | { kind: 'configResponse'; json: string; version: number; createdAt: string }
+  | { kind: 'decodeApply'; bytes: Uint8Array }
+  | { kind: 'ringLayout'; picker: PickerInput };
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | Uint8Array | DecodedApply | RingLayoutResult | undefined;
 
 export function resourceChanges(input: DiffInput): ResourceChange[] {
   const encodings = new EncodeCache();
@@ -73,6 +86,18 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.pending.map(renderDiff);
     case 'diff':
       return resourceChanges(job.diff);
+    case 'configResponse':
+      return getConfigResponseBytes({ version: job.version, createdAt: job.createdAt, document: JSON.parse(job.json) as Record<string, unknown> });
+    case 'decodeApply':
+      return decodeApplyRequest(job.bytes);
+    case 'ringLayout': {
+      // The console's drawing of a ring: as costly to lay out as to build (2M entries).
+      const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
+      if (!data) return undefined;
+      const picker = pickerFrom(data);
+      const shares = picker.shares();
+      return { picker: { ...data, shares }, entries: entriesPerHost(picker), ...ringArcs(picker) };
+    }
     case 'picker': {
       // With its exact shares: measuring a ring of millions of entries is as slow as building it.
       const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });

@@ -11,7 +11,7 @@ import { diffResources, renderDiff, type PendingDiff } from '../control/resource
 import type { ResourceChange } from '../control/types';
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources, NodeKind } from '../translate/types';
-import { entriesPerHost, ringArcs, type Arc } from '../console/ring-layout';
+import { entriesPerHost, flatArcs, ringArcs } from '../console/ring-layout';
 import { decodeApplyRequest, getConfigResponseBytes, type DecodedApply } from '../admin/config-wire';
 
 /**
@@ -45,8 +45,10 @@ export interface PickerInput extends ShareInput {
 export interface RingLayoutResult {
   picker: PickerData;
   entries: number[];
-  arcs: Arc[];
+  /** console/ring-layout.ts flatArcs. */
+  arcs: Float64Array;
   binned: boolean;
+  bins: number;
 }
 
 export type ComputeJob =
@@ -96,7 +98,8 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       if (!data) return undefined;
       const picker = pickerFrom(data);
       const shares = picker.shares();
-      return { picker: { ...data, shares }, entries: entriesPerHost(picker), ...ringArcs(picker) };
+      const { arcs, binned, bins } = ringArcs(picker);
+      return { picker: { ...data, shares }, entries: entriesPerHost(picker), arcs: flatArcs(arcs), binned, bins };
     }
     case 'picker': {
       // With its exact shares: measuring a ring of millions of entries is as slow as building it.

@@ -13,7 +13,7 @@ import type { AffinityKey, BalancerSpec, HeaderMatchSpec, RouteSpec, ServiceSpec
 import { stickyClusterName } from '../translate/names';
 import type { NodeKind } from '../translate/types';
 import type { BackendView, ConsoleOverview, RingView, RingsView, RouteView, ServiceView } from './api-types';
-import { entriesPerHost, ringArcs, type Arc } from './ring-layout';
+import { arcsFromFlat, entriesPerHost, ringArcs, type Arc } from './ring-layout';
 
 function keyText(key: AffinityKey): string {
   switch (key.kind) {
@@ -133,6 +133,7 @@ interface DrawnRing {
   entries: number[];
   arcs: Arc[];
   binned: boolean;
+  bins: number;
 }
 
 function drawnHere(ctx: ExplainContext, kind: NodeKind, cluster: string): DrawnRing | undefined {
@@ -158,7 +159,7 @@ async function drawnOnWorker(ctx: ExplainContext, translated: TranslatedConfig, 
     const key = `${kind}/${cluster}`;
     const picker = translated.pickers.get(key) ?? pickerFrom(laid.picker);
     if (!translated.pickers.has(key)) translated.pickers.set(key, picker);
-    return { picker, shares: laid.picker.shares ?? picker.shares(), entries: laid.entries, arcs: laid.arcs, binned: laid.binned };
+    return { picker, shares: laid.picker.shares ?? picker.shares(), entries: laid.entries, arcs: arcsFromFlat(laid.arcs), binned: laid.binned, bins: laid.bins };
   } catch {
     return undefined;
   }
@@ -187,7 +188,7 @@ export async function ringViews(translated: TranslatedConfig, kind: NodeKind, on
     const drawn = (await drawnOnWorker(ctx, translated, kind, cluster)) ?? drawnHere(ctx, kind, cluster);
     const layout = drawn?.picker.layout;
     if (!drawn || !layout) continue;
-    const { picker, shares, entries, arcs, binned } = drawn;
+    const { picker, shares, entries, arcs, binned, bins } = drawn;
     rings.push({
       cluster,
       services,
@@ -196,6 +197,7 @@ export async function ringViews(translated: TranslatedConfig, kind: NodeKind, on
       replicas: picker.hosts.map((h, i) => ({ address: h.address, backends: translated.owners(h.address), share: shares.get(h.address) ?? 0, entries: entries[i] ?? 0 })),
       arcs,
       binned,
+      ...(binned ? { bins } : {}),
     });
   }
   return { rings, more };

@@ -5,29 +5,17 @@
  * batch of entries at a time, with a turn (yieldToLoop) whenever a slice has run ~10 ms.
  * What crosses the thread boundary is then text, which posting copies cheaply.
  */
-import { performance } from 'node:perf_hooks';
-import { yieldToLoop } from '../util/yield-loop';
+import { sliceTurns } from '../util/yield-loop';
 
 /** A top-level member: its JSON, or (a long array) the JSON of consecutive batches of entries. */
 export type DocumentPart = { key: string; json: string } | { key: string; batches: string[] };
 
-const SLICE_MS = 10;
 /** Entries per batch of a long array (a batch is parsed in one go). */
 const BATCH = 200;
 
-/** Yields when the current slice has run SLICE_MS. */
-function slicer(): () => Promise<void> {
-  let start = performance.now();
-  return async () => {
-    if (performance.now() - start < SLICE_MS) return;
-    await yieldToLoop();
-    start = performance.now();
-  };
-}
-
 /** A document's JSON text, written in turns (the same text as JSON.stringify). */
 export async function stringifyInTurns(document: Record<string, unknown>): Promise<string> {
-  const turn = slicer();
+  const turn = sliceTurns();
   const members: string[] = [];
   for (const [key, value] of Object.entries(document)) {
     if (value === undefined) continue;
@@ -65,7 +53,7 @@ export function documentParts(document: Record<string, unknown>): DocumentPart[]
 
 /** The document back from its parts, parsed a batch at a time in turns. */
 export async function parseInTurns(parts: readonly DocumentPart[]): Promise<Record<string, unknown>> {
-  const turn = slicer();
+  const turn = sliceTurns();
   const out: Record<string, unknown> = {};
   for (const part of parts) {
     let value: unknown;

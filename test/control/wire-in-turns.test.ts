@@ -8,6 +8,7 @@ import { decodeOutput } from '../../src/control/explain/wire';
 import { encodeMessage } from '../../src/envoy/encode';
 import { staticEndpoints, translate } from '../../src/translate';
 import { validConfig } from './explain-helpers';
+import { configDocument } from '../../bench/xds/config-gen';
 
 const doc = (n: number) => ({
   listeners: [{ name: 'http', port: 10000 }],
@@ -36,4 +37,15 @@ describe('wire form in turns', () => {
       expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 4);
     });
   }
+
+  it('a route configuration of 250 virtual hosts converted in chunks equals it decoded in one go', async () => {
+    const config = validConfig(configDocument(250));
+    const resources = translate(config, staticEndpoints(config), 'envoy');
+    let pauses = 0;
+    const wire = await wireResourcesInTurns(resources, async () => void pauses++, 0);
+    const RC = 'envoy.config.route.v3.RouteConfiguration';
+    expect(resources.routes[0]!.virtual_hosts).toHaveLength(250);
+    expect(wire.routes).toEqual(resources.routes.map((r) => decodeOutput(RC, encodeMessage(RC, r))));
+    expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 2);
+  });
 });

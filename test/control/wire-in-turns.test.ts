@@ -3,7 +3,7 @@
  * chunk of endpoints at a time, and must come out exactly as decoding it in one go does.
  */
 import { describe, expect, it } from 'vitest';
-import { wireResources, wireResourcesInTurns } from '../../src/control/explain';
+import { endpointOwners, endpointOwnersInTurns, wireResources, wireResourcesInTurns } from '../../src/control/explain';
 import { decodeOutput } from '../../src/control/explain/wire';
 import { encodeMessage } from '../../src/envoy/encode';
 import { staticEndpoints, translate } from '../../src/translate';
@@ -47,5 +47,16 @@ describe('wire form in turns', () => {
     expect(resources.routes[0]!.virtual_hosts).toHaveLength(250);
     expect(wire.routes).toEqual(resources.routes.map((r) => decodeOutput(RC, encodeMessage(RC, r))));
     expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 2);
+  });
+
+  it("explain's endpoint owners indexed in turns answer as the one-go index does", async () => {
+    const config = validConfig(configDocument(300));
+    const endpoints = staticEndpoints(config);
+    let turns = 0;
+    const inTurns = await endpointOwnersInTurns(endpoints, async () => void turns++);
+    const whole = endpointOwners(endpoints);
+    expect(turns).toBe(endpoints.size);
+    for (const list of endpoints.values()) for (const e of list) expect(inTurns(`${e.ip}:${e.port}`)).toEqual(whole(`${e.ip}:${e.port}`));
+    expect(inTurns('10.0.0.1:8080')).toEqual(['svc-0-v1']);
   });
 });

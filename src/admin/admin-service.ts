@@ -174,9 +174,9 @@ export function createAdminService(options: AdminServiceOptions): AdminService {
           return fn(request as Req, call);
         })
         .then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toStatus(err, log, context)),
-      );
+          (response) => callback(null, response),
+          (err: unknown) => callback(toStatus(err, log, context)),
+        );
     };
   }
 

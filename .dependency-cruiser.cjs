@@ -37,13 +37,15 @@ const LAYERS = {
   metrics: ['affinity', 'cache', 'compute', 'config', 'control', 'envoy', 'explain', 'extproc', 'generated', 'log', 'model', 'util', 'xds'],
   // Surfaces.
   admin: ['affinity', 'cache', 'cluster', 'compute', 'config', 'control', 'diff', 'envoy', 'explain', 'generated', 'log', 'model', 'ports', 'resolve', 'store', 'translate', 'util', 'xds'],
-  console: ['admin', 'affinity', 'cache', 'config', 'control', 'diff', 'explain', 'generated', 'log', 'model', 'resolve', 'store', 'translate', 'util', 'xds'],
+  console: ['admin', 'affinity', 'cache', 'compute', 'config', 'control', 'diff', 'explain', 'generated', 'log', 'model', 'resolve', 'store', 'translate', 'util', 'xds'],
   server: ['admin', 'cache', 'cluster', 'compute', 'config', 'console', 'control', 'extproc', 'log', 'metrics', 'model', 'ports', 'resolve', 'store', 'util', 'xds'],
   demo: ['log', 'server', 'util'],
   sample: ['envoy', 'generated', 'util'],
   cli: ['admin', 'cache', 'config', 'control', 'demo', 'diff', 'envoy', 'extproc', 'generated', 'log', 'model', 'ports', 'resolve', 'server', 'store', 'translate', 'util', 'xds'],
   // Program entry points and the library's index sit above everything: `tether` (whose
   // `sample` subcommand is the sample replica's own command line) and the replica alone.
+  // The compute worker thread's entry: compute/'s jobs plus the admin API's wire work it runs.
+  'compute-worker': ['admin', 'compute'],
   'sample-main': ['cli', 'sample'],
   'cli-main': ['cli', 'config', 'control', 'log', 'sample-main', 'translate', 'util'],
   index: ['envoy', 'model', 'translate'],
@@ -61,6 +63,7 @@ const MODULES = {
   log: '^src/log\\.ts$',
   ports: '^src/ports\\.ts$',
   index: '^src/index\\.ts$',
+  'compute-worker': '^src/compute/worker-entry\\.ts$',
   'sample-main': '^src/sample/main\\.ts$',
   'cli-main': '^src/cli/main\\.ts$',
 };

@@ -9,6 +9,7 @@ import type { ApplyConfigRequest__Output } from '../generated/tether/tether/admi
 import type { EndpointRequest__Output } from '../generated/tether/tether/admin/v1/EndpointRequest';
 import type { SetSplitRequest__Output } from '../generated/tether/tether/admin/v1/SetSplitRequest';
 import { structToObject } from './convert';
+import { convertedConfig } from './large-messages';
 import type { RequestFields } from './request-fields';
 
 /** The YAML parser blocks the event loop (~3 s per MB), xDS included: bigger configs come as a Struct. */
@@ -21,6 +22,11 @@ export function under(prefix: string, field: string): string {
 
 /** ApplyConfigRequest's document: the Struct, else the YAML/JSON text. */
 export function readConfigDocument(fields: RequestFields, req: ApplyConfigRequest__Output, prefix = ''): unknown {
+  const done = convertedConfig(req);
+  if (done) {
+    fields.errors.push(...done.errors);
+    return done.document;
+  }
   if (req.config) return structToObject(req.config, prefix ? [prefix, 'config'] : ['config'], fields.errors);
   if (Buffer.byteLength(req.text) > MAX_CONFIG_TEXT_BYTES) {
     fields.problem(under(prefix, 'text'), `at most ${MAX_CONFIG_TEXT_BYTES} bytes of YAML/JSON; send a bigger config as \`config\` (a Struct)`);

@@ -2,7 +2,6 @@
  * The calls on the whole config and its history: GetConfig (current or an earlier version),
  * ApplyConfig (a whole document), Rollback and ListVersions.
  */
-import { stringify as toYaml } from 'yaml';
 import type { AdminHandlers } from '../generated/tether/tether/admin/v1/Admin';
 import type { ApplyConfigRequest__Output } from '../generated/tether/tether/admin/v1/ApplyConfigRequest';
 import type { GetConfigRequest__Output } from '../generated/tether/tether/admin/v1/GetConfigRequest';
@@ -10,7 +9,9 @@ import type { RollbackRequest__Output } from '../generated/tether/tether/admin/v
 import { TetherError } from '../config/errors';
 import type { ConfigManagerApi } from '../control/types';
 import { readConfigDocument } from './change-requests';
-import { objectToStruct, toTimestamp } from './convert';
+import { toTimestamp } from './convert';
+import { getConfigResponse } from './large-messages';
+import type { GetConfigResponse } from '../generated/tether/tether/admin/v1/GetConfigResponse';
 import type { HandlerWrappers } from './handler-wrappers';
 import { RequestFields } from './request-fields';
 
@@ -45,12 +46,8 @@ export function configHandlers(wrappers: HandlerWrappers, options: ConfigHandler
       const current = manager.current();
       // `tether get --version N`: a version the history keeps, exactly as it was accepted.
       const record = wanted === 0 || wanted === current.version ? current : await storedVersion(options.history, wanted);
-      return {
-        version: record.version,
-        config: objectToStruct(record.document),
-        yaml: toYaml(record.document),
-        applied_at: toTimestamp(record.createdAt),
-      };
+      // A large config's bytes come pre-encoded from the worker (large-messages.ts, pre-encoded.ts).
+      return (await getConfigResponse(record)) as GetConfigResponse;
     }),
 
     ApplyConfig: mutation('ApplyConfig', (req: ApplyConfigRequest__Output, fields) => {

@@ -16,6 +16,7 @@ import { invalidRequest, toStatus } from './errors';
 import { isMalformed } from './request-decoding';
 import { RequestFields } from './request-fields';
 import { toTetherError, type TetherErrorCode } from '../config/errors';
+import { decodedRequest } from './large-messages';
 
 export interface HandlerWrapperOptions {
   auth: AuthCheck;
@@ -90,14 +91,16 @@ export function createHandlerWrappers(options: HandlerWrapperOptions): HandlerWr
         callback(denied);
         return;
       }
-      const request: unknown = call.request;
-      new Promise<Res>((resolve) => {
-        if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
-        resolve(fn(request as Req, call));
-      }).then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toStatus(err, log, context)),
-      );
+      // A large request is decoded on the compute worker (large-messages.ts), after the auth check.
+      decodedRequest(call.request)
+        .then((request) => {
+          if (isMalformed(request)) throw invalidRequest([{ path: '', message: `malformed request message: ${request.reason}` }]);
+          return fn(request as Req, call);
+        })
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => callback(toStatus(err, log, context)),
+        );
     };
   }
 

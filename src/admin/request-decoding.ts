@@ -30,10 +30,27 @@ function adminRoot(): protobuf.Root {
 
 const TO_OBJECT: protobuf.IConversionOptions = { ...ADMIN_LOADER_OPTIONS };
 
+/**
+ * Requests whose decoding is left to the compute worker when they are this large: decoding a
+ * 10,000-service ApplyConfig Struct and converting it to a document holds a thread ~1 s.
+ * The handler decodes them (large-requests.ts) after the auth check, like any other request.
+ */
+export const DEFERRED_DECODE_BYTES = 256 * 1024;
+const DEFERRED_METHODS = new Set(['ApplyConfig']);
+
+/** A large request's bytes, not decoded yet (see DEFERRED_DECODE_BYTES). */
+export class DeferredRequest {
+  constructor(
+    readonly messageName: string,
+    readonly bytes: Buffer,
+  ) {}
+}
+
 /** A deserializer for `messageName` (fully qualified) that returns MalformedRequest instead of throwing. */
-export function strictDeserializer(messageName: string): (bytes: Buffer) => unknown {
+export function strictDeserializer(messageName: string, deferAbove = Infinity): (bytes: Buffer) => unknown {
   const type = adminRoot().lookupType(messageName);
   return (bytes: Buffer) => {
+    if (bytes.length > deferAbove) return new DeferredRequest(messageName, bytes);
     try {
       return type.toObject(type.decode(bytes), TO_OBJECT);
     } catch (err) {
@@ -49,7 +66,7 @@ export function withStrictDecoding(service: grpc.ServiceDefinition): grpc.Servic
     const requestType = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name;
     if (!requestType) throw new Error(`cannot find the request type of ${method.path}`);
     const fullName = `${method.path.slice(1, method.path.lastIndexOf('/')).replace(/\.[^.]+$/, '')}.${requestType}`;
-    out[name] = { ...method, requestDeserialize: strictDeserializer(fullName) };
+    out[name] = { ...method, requestDeserialize: strictDeserializer(fullName, DEFERRED_METHODS.has(name) ? DEFERRED_DECODE_BYTES : Infinity) };
   }
   return out as grpc.ServiceDefinition;
 }

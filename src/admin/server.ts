@@ -15,6 +15,7 @@ import type { EndpointLeases } from '../cluster/endpoint-leases';
 import { createAuthCheck, type AdminAuth } from './auth';
 import type { ServedSnapshots } from './served-resources';
 import { withStrictDecoding } from './request-decoding';
+import { withPreEncodedResponses } from './pre-encoded';
 import { serverCredentials, type TlsFiles } from './tls';
 import { DEFAULT_PORTS } from '../ports';
 import { ADMIN_MAX_MESSAGE_BYTES, adminMessageLimits } from './message-limits';
@@ -107,7 +108,7 @@ export function addAdminService(server: grpc.Server, options: AddAdminServiceOpt
     ...(options.leases ? { leases: options.leases } : {}),
   });
   const definition = adminPackageDefinition()[ADMIN_SERVICE_NAME] as grpc.ServiceDefinition;
-  server.addService(withStrictDecoding(definition), service.handlers);
+  server.addService(withPreEncodedResponses(withStrictDecoding(definition)), service.handlers);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [ADMIN_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectedPackageDefinition()).addToServer(server);

@@ -11,6 +11,8 @@ import { diffResources, renderDiff, type PendingDiff, type ResourceChange } from
 import type { BalancerSpec } from '../model/types';
 import type { EnvoyResources } from '../envoy/resources';
 import type { NodeKind } from '../model/node-targets';
+import { entriesPerHost, flatArcs, ringArcs } from '../affinity/ring-layout';
+import type { DocumentPart } from './document-parts';
 
 /**
  * Above this cost (src/affinity pickerCost: ring entries, ~2–3.5 µs each) a ring or table is
@@ -39,13 +41,31 @@ export interface PickerInput extends ShareInput {
   flavour: Flavour;
 }
 
+/** A ring or table as the console draws it (affinity/ring-layout.ts), with the balancer for explain's cache. */
+export interface RingLayoutResult {
+  picker: PickerData;
+  entries: number[];
+  /** affinity/ring-layout.ts flatArcs. */
+  arcs: Float64Array;
+  binned: boolean;
+  bins: number;
+}
+
+/** ApplyConfigRequest decoded off the event loop (admin/config-wire.ts): the request without its Struct, the Struct as document parts. */
+export type DecodedApply =
+  | { malformed: string }
+  | { request: Record<string, unknown>; parts?: DocumentPart[]; errors: { path: string; message: string }[] };
+
 export type ComputeJob =
   | { kind: 'shares'; clusters: ShareInput[] }
   | { kind: 'sample'; job: SampleJob }
   | { kind: 'diff'; diff: DiffInput }
   | { kind: 'textDiffs'; pending: PendingDiff[] }
-  | { kind: 'picker'; picker: PickerInput };
-export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | undefined;
+  | { kind: 'picker'; picker: PickerInput }
+  | { kind: 'configResponse'; json: string; version: number; createdAt: string }
+  | { kind: 'decodeApply'; bytes: Uint8Array }
+  | { kind: 'ringLayout'; picker: PickerInput };
+export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | Uint8Array | DecodedApply | RingLayoutResult | undefined;
 
 export function resourceChanges(input: DiffInput): ResourceChange[] {
   const encodings = new EncodeCache();
@@ -73,6 +93,19 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.pending.map(renderDiff);
     case 'diff':
       return resourceChanges(job.diff);
+    case 'configResponse':
+    case 'decodeApply':
+      // The admin API's wire work: only the worker thread's entry (worker-entry.ts) links admin/.
+      throw new Error(`compute job ${job.kind} runs on the worker only`);
+    case 'ringLayout': {
+      // The console's drawing of a ring: as costly to lay out as to build (2M entries).
+      const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });
+      if (!data) return undefined;
+      const picker = pickerFrom(data);
+      const shares = picker.shares();
+      const { arcs, binned, bins } = ringArcs(picker);
+      return { picker: { ...data, shares }, entries: entriesPerHost(picker), arcs: flatArcs(arcs), binned, bins };
+    }
     case 'picker': {
       // With its exact shares: measuring a ring of millions of entries is as slow as building it.
       const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });

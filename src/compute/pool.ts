@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../explain/what-if-sampling';
 import type { PendingDiff, ResourceChange } from '../diff/resource-diff';
 import type { PickerData } from '../affinity';
-import type { ComputeJob, ComputeResult, DiffInput, PickerInput, ShareInput, ShareOutput } from './jobs';
+import type { ComputeJob, ComputeResult, DecodedApply, DiffInput, PickerInput, RingLayoutResult, ShareInput, ShareOutput } from './jobs';
 
 interface Pending {
   resolve(result: ComputeResult): void;
@@ -75,6 +75,22 @@ export class ComputePool {
   /** A ring or maglev table, built as the client kind builds it (undefined: it does not hash). */
   picker(picker: PickerInput): Promise<PickerData | undefined> {
     return this.run({ kind: 'picker', picker }) as Promise<PickerData | undefined>;
+  }
+
+  /** GetConfig's response bytes for a document given as JSON text (admin/config-wire.ts). */
+  configResponse(json: string, version: number, createdAt: string): Promise<Uint8Array> {
+    return this.run({ kind: 'configResponse', json, version, createdAt }) as Promise<Uint8Array>;
+  }
+
+  /** A large ApplyConfigRequest decoded, its Struct as document parts (admin/config-wire.ts). */
+  decodeApply(bytes: Uint8Array): Promise<DecodedApply> {
+    // An exact copy: a Buffer from grpc-js's pool would clone its whole slab.
+    return this.run({ kind: 'decodeApply', bytes: new Uint8Array(bytes) }) as Promise<DecodedApply>;
+  }
+
+  /** A ring or table built as the client kind builds it, laid out for the console (undefined: it does not hash). */
+  ringLayout(picker: PickerInput): Promise<RingLayoutResult | undefined> {
+    return this.run({ kind: 'ringLayout', picker }) as Promise<RingLayoutResult | undefined>;
   }
 
   /** Stops the worker (pending jobs are rejected); a later job starts a new one. */

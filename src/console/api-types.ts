@@ -78,6 +78,8 @@ export interface RingView {
   arcs: Array<[number, number, number]>;
   /** True when `arcs` are per-bin (see above). */
   binned: boolean;
+  /** Binned: into how many equal bins the circle was cut (fewer with many replicas). */
+  bins?: number;
 }
 
 export interface ReplicaArcShare {

@@ -4,14 +4,16 @@
  * table (from the resources a kind of node is served, through the balancers Explain picks
  * with: src/explain `clusterPicker`).
  */
-import { initHashing } from '../affinity';
+import { initHashing, pickerCost, pickerFrom, type Picker } from '../affinity';
+import { computePool, WORKER_MIN_COST } from '../compute';
+import { yieldToLoop } from '../util/yield-loop';
 import type { ExplainSource, TranslatedConfig } from '../admin/explain-source';
-import { clusterPicker, type ExplainContext } from '../explain';
+import { assignmentOf, clusterBalancer, clusterEndpoints, clusterPicker, type ExplainContext } from '../explain';
 import type { AffinityKey, BalancerSpec, HeaderMatchSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import { stickyClusterName } from '../translate/names';
 import type { NodeKind } from '../model/node-targets';
 import type { BackendView, ConsoleOverview, RingView, RingsView, RouteView, ServiceView } from './api-types';
-import { entriesPerHost, ringArcs } from './ring-layout';
+import { arcsFromFlat, entriesPerHost, ringArcs, type Arc } from '../affinity/ring-layout';
 
 function keyText(key: AffinityKey): string {
   switch (key.kind) {
@@ -125,6 +127,44 @@ function routedClusters(translated: TranslatedConfig, kind: NodeKind): Map<strin
   return out;
 }
 
+interface DrawnRing {
+  picker: Picker;
+  shares: Map<string, number>;
+  entries: number[];
+  arcs: Arc[];
+  binned: boolean;
+  bins: number;
+}
+
+function drawnHere(ctx: ExplainContext, kind: NodeKind, cluster: string): DrawnRing | undefined {
+  const picker = clusterPicker(ctx, kind, cluster)?.picker;
+  if (!picker) return undefined;
+  return { picker, shares: picker.shares(), entries: entriesPerHost(picker), ...ringArcs(picker) };
+}
+
+/**
+ * A ring or table costlier than WORKER_MIN_COST is built and laid out on the compute worker,
+ * as Explain's are (a 2,000-endpoint stable ring: 2M entries, seconds of CPU), and its
+ * balancer goes into Explain's cache. Undefined: small, or the worker failed (drawn here).
+ */
+async function drawnOnWorker(ctx: ExplainContext, translated: TranslatedConfig, kind: NodeKind, cluster: string): Promise<DrawnRing | undefined> {
+  const served = ctx.resources.clusters.get(cluster);
+  if (!served) return undefined;
+  const lb = clusterBalancer(served, kind);
+  const endpoints = clusterEndpoints(assignmentOf(ctx.resources, served), lb.useHostname);
+  if (pickerCost(endpoints, lb.balancer, kind) <= WORKER_MIN_COST) return undefined;
+  try {
+    const laid = await computePool().ringLayout({ endpoints, balancer: lb.balancer, flavour: kind });
+    if (!laid) return undefined;
+    const key = `${kind}/${cluster}`;
+    const picker = translated.pickers.get(key) ?? pickerFrom(laid.picker);
+    if (!translated.pickers.has(key)) translated.pickers.set(key, picker);
+    return { picker, shares: laid.picker.shares ?? picker.shares(), entries: laid.entries, arcs: arcsFromFlat(laid.arcs), binned: laid.binned, bins: laid.bins };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Rings drawn per request: a ring of millions of entries takes a second to lay out. */
 export const MAX_RINGS = 50;
 
@@ -133,6 +173,8 @@ export const MAX_RINGS = 50;
  * an event-loop turn between clusters so xDS streams are not held up.
  */
 export async function ringViews(translated: TranslatedConfig, kind: NodeKind, only: (cluster: string) => boolean = () => true): Promise<{ rings: RingView[]; more: number }> {
+  // In turns: at 10,000 services the wire form takes a second to build in one go.
+  await translated.ready(kind);
   const ctx: ExplainContext = { resources: translated.wire(kind), owners: translated.owners, pickers: translated.pickers };
   const rings: RingView[] = [];
   let more = 0;
@@ -142,13 +184,11 @@ export async function ringViews(translated: TranslatedConfig, kind: NodeKind, on
       more++;
       continue;
     }
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const picker = clusterPicker(ctx, kind, cluster)?.picker;
-    if (!picker?.layout) continue;
-    const shares = picker.shares();
-    const entries = entriesPerHost(picker);
-    const { arcs, binned } = ringArcs(picker);
-    const layout = picker.layout;
+    await yieldToLoop();
+    const drawn = (await drawnOnWorker(ctx, translated, kind, cluster)) ?? drawnHere(ctx, kind, cluster);
+    const layout = drawn?.picker.layout;
+    if (!drawn || !layout) continue;
+    const { picker, shares, entries, arcs, binned, bins } = drawn;
     rings.push({
       cluster,
       services,
@@ -157,6 +197,7 @@ export async function ringViews(translated: TranslatedConfig, kind: NodeKind, on
       replicas: picker.hosts.map((h, i) => ({ address: h.address, backends: translated.owners(h.address), share: shares.get(h.address) ?? 0, entries: entries[i] ?? 0 })),
       arcs,
       binned,
+      ...(binned ? { bins } : {}),
     });
   }
   return { rings, more };

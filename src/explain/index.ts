@@ -4,7 +4,7 @@
  * translated resources of the current (and proposed) config. `await initHashing()` first.
  */
 export { assignmentOf, wireResources, wireResourcesInTurns, type WireResources } from './wire';
-export { servedService, endpointOwners, type EndpointOwners, type ServedService } from './served-service';
+export { servedService, endpointOwners, endpointOwnersInTurns, type EndpointOwners, type ServedService } from './served-service';
 export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
 export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
 export {

@@ -61,13 +61,28 @@ const canonical = (address: string): string => {
 /** Owners from a config's resolved endpoints (backend → endpoints). */
 export function endpointOwners(endpoints: ResolvedEndpoints): EndpointOwners {
   const owners = new Map<string, string[]>();
+  for (const [backend, list] of endpoints) addOwners(owners, backend, list);
+  return (address) => owners.get(canonical(address)) ?? [];
+}
+
+/**
+ * endpointOwners with `turn()` awaited between backends (10,000 backends: 60–280 ms in one
+ * go), for callers on the event loop; `turn` decides when to actually yield.
+ */
+export async function endpointOwnersInTurns(endpoints: ResolvedEndpoints, turn: () => Promise<void>): Promise<EndpointOwners> {
+  const owners = new Map<string, string[]>();
   for (const [backend, list] of endpoints) {
-    for (const e of list) {
-      const key = envoyAddress(e.ip, e.port);
-      const names = owners.get(key) ?? [];
-      if (!names.includes(backend)) names.push(backend);
-      owners.set(key, names);
-    }
+    addOwners(owners, backend, list);
+    await turn();
   }
   return (address) => owners.get(canonical(address)) ?? [];
+}
+
+function addOwners(owners: Map<string, string[]>, backend: string, list: ResolvedEndpoints extends ReadonlyMap<string, infer L> ? L : never): void {
+  for (const e of list) {
+    const key = envoyAddress(e.ip, e.port);
+    const names = owners.get(key) ?? [];
+    if (!names.includes(backend)) names.push(backend);
+    owners.set(key, names);
+  }
 }

@@ -9,7 +9,7 @@ import { encodeMessage } from '../envoy/encode';
 import { messageNameOf } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
-import type { RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
+import type { RouteConfiguration, RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
 import type { EnvoyResources } from '../envoy/resources';
 import { clientAddressPolicies, type ClientAddressPolicy } from './client-address';
 
@@ -90,7 +90,7 @@ export async function wireResourcesInTurns(resources: EnvoyResources, pause: () 
 function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, void> {
   const routes: RouteConfiguration__Output[] = [];
   for (const r of resources.routes) {
-    routes.push(decodeOutput<RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', r)));
+    routes.push(yield* routeConfigurationSteps(r));
     yield;
   }
   const clusters = new Map<string, Cluster__Output>();
@@ -111,6 +111,24 @@ function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, v
     if (assignment && service !== c.name) endpoints.set(c.name, assignment);
   }
   return { routes, clusters, endpoints, clientAddress: clientAddressPolicies(resources.listeners) };
+}
+
+/** Virtual hosts converted per step (10,000 services in one RouteConfiguration: ~0.4 s in one go). */
+const VIRTUAL_HOST_CHUNK = 100;
+
+/** A route configuration in steps of VIRTUAL_HOST_CHUNK virtual hosts, as assignmentSteps does with endpoints. */
+function* routeConfigurationSteps(r: RouteConfiguration): Generator<void, RouteConfiguration__Output, void> {
+  const RC = 'envoy.config.route.v3.RouteConfiguration';
+  const hosts = r.virtual_hosts ?? [];
+  if (hosts.length <= VIRTUAL_HOST_CHUNK) return decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, r));
+  const shell = decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, { ...r, virtual_hosts: [] }));
+  const decoded: RouteConfiguration__Output['virtual_hosts'] = [];
+  for (let k = 0; k < hosts.length; k += VIRTUAL_HOST_CHUNK) {
+    yield;
+    decoded.push(...decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, { name: r.name, virtual_hosts: hosts.slice(k, k + VIRTUAL_HOST_CHUNK) })).virtual_hosts);
+  }
+  shell.virtual_hosts = decoded;
+  return shell;
 }
 
 /** Endpoints converted per step: ~4 ms of CPU. */

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import type { TetherConfig } from '../model/types';
+import { sliceTurns } from '../util/yield-loop';
 import type { ResolvedEndpoint, ResolvedEndpoints } from '../model/resolved';
 
 /** Resolves a DNS name to IP addresses. Rejects (or returns []) when it cannot. */
@@ -138,9 +139,17 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     return run;
   };
 
-  const resolveName = async (host: string): Promise<void> => {
+  /** Looks `host` up; what it found is applied by `record` (kept apart so results can be applied in turns). */
+  const lookupName = (host: string): Promise<{ host: string; addresses?: string[]; error?: Error }> =>
+    withTimeout(lookup(host), lookupTimeoutMs, `lookup ${host}`).then(
+      (addresses) => ({ host, addresses }),
+      (error: unknown) => ({ host, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+
+  const record = ({ host, addresses: found, error }: { host: string; addresses?: string[]; error?: Error }): void => {
     try {
-      const addresses = normalizeAddresses(await withTimeout(lookup(host), lookupTimeoutMs, `lookup ${host}`));
+      if (error) throw error;
+      const addresses = normalizeAddresses(found ?? []);
       const bad = addresses.filter((a) => net.isIP(a) === 0);
       if (bad.length > 0) throw new Error(`lookup returned non-IP addresses: ${bad.join(', ')}`);
       if (addresses.length === 0) throw new Error('lookup returned no addresses');
@@ -171,10 +180,19 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       for (const ep of backend.endpoints) if (!isIpLiteral(ep.host)) names.add(ep.host);
     }
     if (prune) for (const name of known.keys()) if (!names.has(name)) known.delete(name);
-    await Promise.all([...names].filter((n) => prune || !known.has(n)).map(resolveName));
+    // Every lookup at once (each with its own timeout), their results applied in turns:
+    // 10,000 names settling together would otherwise be one long run of continuations.
+    const turn = sliceTurns();
+    const found = await Promise.all([...names].filter((n) => prune || !known.has(n)).map(lookupName));
+    for (let i = 0; i < found.length; i++) {
+      record(found[i]!);
+      if (i % 64 === 63) await turn();
+    }
 
     const result = new Map<string, readonly ResolvedEndpoint[]>();
+    let step = 0;
     for (const backend of cfg.backends) {
+      if (++step % 256 === 0) await turn();
       const fixed = literalOnly.get(backend);
       if (fixed) {
         result.set(backend.name, fixed);

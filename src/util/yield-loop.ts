@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setImmediate as immediate } from 'node:timers/promises';
 
 /**
@@ -9,4 +10,17 @@ import { setImmediate as immediate } from 'node:timers/promises';
 export async function yieldToLoop(): Promise<void> {
   await immediate();
   await immediate();
+}
+
+/**
+ * For long work cut into slices: `await turn()` between steps yields (yieldToLoop) once the
+ * current slice has run `sliceMs`, and costs a clock read otherwise.
+ */
+export function sliceTurns(sliceMs = 10): () => Promise<void> {
+  let start = performance.now();
+  return async () => {
+    if (performance.now() - start < sliceMs) return;
+    await yieldToLoop();
+    start = performance.now();
+  };
 }

@@ -3,11 +3,12 @@
  * chunk of endpoints at a time, and must come out exactly as decoding it in one go does.
  */
 import { describe, expect, it } from 'vitest';
-import { wireResources, wireResourcesInTurns } from '../../src/explain';
+import { endpointOwners, endpointOwnersInTurns, wireResources, wireResourcesInTurns } from '../../src/explain';
 import { decodeOutput } from '../../src/explain/wire';
 import { encodeMessage } from '../../src/envoy/encode';
 import { staticEndpoints, translate } from '../../src/translate';
 import { validConfig } from './explain-helpers';
+import { configDocument } from '../../bench/xds/config-gen';
 
 const doc = (n: number) => ({
   listeners: [{ name: 'http', port: 10000 }],
@@ -36,4 +37,26 @@ describe('wire form in turns', () => {
       expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 4);
     });
   }
+
+  it('a route configuration of 250 virtual hosts converted in chunks equals it decoded in one go', async () => {
+    const config = validConfig(configDocument(250));
+    const resources = translate(config, staticEndpoints(config), 'envoy');
+    let pauses = 0;
+    const wire = await wireResourcesInTurns(resources, async () => void pauses++, 0);
+    const RC = 'envoy.config.route.v3.RouteConfiguration';
+    expect(resources.routes[0]!.virtual_hosts).toHaveLength(250);
+    expect(wire.routes).toEqual(resources.routes.map((r) => decodeOutput(RC, encodeMessage(RC, r))));
+    expect(pauses).toBeGreaterThanOrEqual(resources.routes.length + resources.clusters.length + resources.endpoints.length + 2);
+  });
+
+  it("explain's endpoint owners indexed in turns answer as the one-go index does", async () => {
+    const config = validConfig(configDocument(300));
+    const endpoints = staticEndpoints(config);
+    let turns = 0;
+    const inTurns = await endpointOwnersInTurns(endpoints, async () => void turns++);
+    const whole = endpointOwners(endpoints);
+    expect(turns).toBe(endpoints.size);
+    for (const list of endpoints.values()) for (const e of list) expect(inTurns(`${e.ip}:${e.port}`)).toEqual(whole(`${e.ip}:${e.port}`));
+    expect(inTurns('10.0.0.1:8080')).toEqual(['svc-0-v1']);
+  });
 });

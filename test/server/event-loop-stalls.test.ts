@@ -4,7 +4,8 @@
  * (Envoy: 1,024 entries per endpoint, 2,048,000 in all). Its session shares took 4.4–7 s on
  * the loop, WhatIf with a million samples 8.4 s, and ext_proc missed Envoy's 200 ms timeout
  * meanwhile. Rings, tables, sampling and text diffs now run on the compute worker thread
- * (src/compute), the rest in ~10–20 ms turns; so does a DNS refresh of 2,000 addresses.
+ * (src/compute), the rest in ~10–20 ms turns; so does a DNS refresh of 2,000 addresses, and the
+ * web console's drawing of the ring (src/console/views.ts).
  *
  * What is bounded is the CPU one loop iteration takes (test/support/loop-stalls.ts), not the
  * wall-clock delay: on the shared 2-core box (load 15) the OS alone leaves the loop waiting
@@ -23,6 +24,8 @@ import type { WhatIfResponse__Output } from '../../src/generated/tether/tether/a
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { createPublisher, type ServedConfig } from '../../src/control/publisher';
 import { silentLogger } from '../../src/log';
+import { createExplainSource } from '../../src/admin/explain-source';
+import { rings } from '../../src/console/views';
 import { createTetherMetrics } from '../../src/metrics';
 import { staticEndpoints } from '../../src/translate';
 import { AdminHarness, badRequest, bearer, failure } from '../admin/harness';
@@ -111,6 +114,18 @@ describe('the event loop stays free', () => {
       new Promise((resolve, reject) => {
         h.client.WhatIf(req, bearer(), { deadline: Date.now() + 120_000 }, (err, res) => (err ? reject(err) : resolve(res!)));
       });
+
+    it("the web console's ring view: the ring is built and laid out on the worker", { timeout: 90_000 }, async () => {
+      const source = createExplainSource({ manager: h.manager, logger: silentLogger(), served: () => h.publisher.served() });
+      const { result, stalls } = await withLoopWatch(() => rings(source, 'envoy'));
+      expectHeld(`console ring view, ${ENDPOINTS}-endpoint stable ring`, stalls);
+      const [ring] = result.rings;
+      expect(ring).toMatchObject({ cluster: 'shop-v1', balancer: 'ring_hash', size: ENDPOINTS * 1024 });
+      expect(ring!.replicas).toHaveLength(ENDPOINTS);
+      expect(ring!.replicas.reduce((n, r) => n + r.entries, 0)).toBe(ENDPOINTS * 1024);
+      expect(ring!.replicas.reduce((n, r) => n + r.share, 0)).toBeCloseTo(1, 9);
+      expect(ring!.binned).toBe(true);
+    });
 
     it('Explain: the ring is built on the worker (once), the pick is on it', { timeout: 90_000 }, async () => {
       const explain = (req: ExplainRequest): Promise<ExplainResponse__Output> =>

@@ -93,7 +93,7 @@ export function RingCard({ ring, marker, highlight }: { ring: RingView; marker?:
         <RingCircle ring={ring} {...(marker !== undefined ? { marker } : {})} />
         <RingLegend ring={ring} {...(highlight ? { highlight } : {})} />
       </div>
-      {ring.binned && <p class="muted small">Drawn per 1/720 of the circle (too many runs to draw one by one); each replica's arcs still add up to its exact share.</p>}
+      {ring.binned && <p class="muted small">Drawn per 1/{ring.bins ?? 720} of the circle (too many runs to draw one by one); each replica's arcs still add up to its exact share.</p>}
     </section>
   );
 }

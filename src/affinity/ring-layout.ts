@@ -6,7 +6,7 @@
  * one run per replica present in it, of that replica's exact length inside the bin, so the
  * arcs of a replica still add up to its exact share.
  */
-import type { Picker } from '../affinity';
+import type { Picker } from './picker';
 
 /** [start, end, host index], fractions of the circle. */
 export type Arc = [number, number, number];
@@ -14,6 +14,11 @@ export type Arc = [number, number, number];
 /** More exact runs than this are binned. */
 export const MAX_EXACT_ARCS = 3000;
 export const BINS = 720;
+/**
+ * Binned arcs are at most one per replica per bin: with many replicas the circle gets fewer
+ * bins, so that a 2,000-replica ring is not 1.4M arcs (seconds to send and to draw).
+ */
+export const MAX_BINNED_ARCS = 30_000;
 
 const SPACE = 2 ** 64;
 
@@ -68,11 +73,26 @@ function binned(runs: readonly Arc[], hosts: number, bins: number): Arc[] {
   return out;
 }
 
-export function ringArcs(picker: Picker, maxArcs = MAX_EXACT_ARCS, bins = BINS): { arcs: Arc[]; binned: boolean } {
-  if (!picker.layout) return { arcs: [], binned: false };
+/** `bins`: how many bins the circle was cut into (0: exact runs). */
+export function ringArcs(picker: Picker, maxArcs = MAX_EXACT_ARCS, bins = BINS): { arcs: Arc[]; binned: boolean; bins: number } {
+  if (!picker.layout) return { arcs: [], binned: false, bins: 0 };
   const runs = exactRuns(picker.layout);
-  if (runs.length <= maxArcs) return { arcs: runs, binned: false };
-  return { arcs: binned(runs, picker.hosts.length, bins), binned: true };
+  if (runs.length <= maxArcs) return { arcs: runs, binned: false, bins: 0 };
+  const used = Math.max(1, Math.min(bins, Math.floor(MAX_BINNED_ARCS / Math.max(1, picker.hosts.length))));
+  return { arcs: binned(runs, picker.hosts.length, used), binned: true, bins: used };
+}
+
+/** Arcs as one flat array (start, end, owner, ...): a worker posts it as one copy instead of cloning an array per arc. */
+export function flatArcs(arcs: readonly Arc[]): Float64Array {
+  const out = new Float64Array(arcs.length * 3);
+  arcs.forEach(([start, end, owner], i) => out.set([start, end, owner], i * 3));
+  return out;
+}
+
+export function arcsFromFlat(flat: Float64Array): Arc[] {
+  const out: Arc[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) out.push([flat[i]!, flat[i + 1]!, flat[i + 2]!]);
+  return out;
 }
 
 /** Ring entries or table slots per host index. */

@@ -1,7 +1,7 @@
 /** The console's ring drawing: its arcs add up to each replica's exact share, exact or binned. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPicker, initHashing, type AffinityEndpoint } from '../../src/affinity';
-import { ringArcs } from '../../src/console/ring-layout';
+import { arcsFromFlat, flatArcs, MAX_BINNED_ARCS, ringArcs } from '../../src/affinity/ring-layout';
 
 const endpoints: AffinityEndpoint[] = [
   { ip: '10.0.0.1', port: 8080, weight: 1 },
@@ -36,6 +36,19 @@ describe('ring layout', () => {
       }
     });
   }
+
+  it('many replicas: fewer bins, at most MAX_BINNED_ARCS arcs, still each replica\'s exact share; flat arcs round-trip', () => {
+    const many: AffinityEndpoint[] = Array.from({ length: 400 }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}`, port: 8080, weight: 1 }));
+    const picker = createPicker(many, { type: 'ring_hash', minRingSize: 400 * 64, maxRingSize: 400 * 64 }, { flavour: 'envoy' })!;
+    const { arcs, binned, bins } = ringArcs(picker);
+    expect(binned).toBe(true);
+    expect(bins).toBe(Math.floor(MAX_BINNED_ARCS / 400));
+    expect(arcs.length).toBeLessThanOrEqual(MAX_BINNED_ARCS);
+    const total = lengths(arcs, picker.hosts.length);
+    const shares = picker.shares();
+    picker.hosts.forEach((h, i) => expect(total[i]).toBeCloseTo(shares.get(h.address)!, 9));
+    expect(arcsFromFlat(flatArcs(arcs))).toEqual(arcs);
+  });
 
   it('a ring entry owns the hash space up to and including its hash (Envoy: first entry >= hash)', () => {
     const picker = createPicker(endpoints, { type: 'ring_hash', minRingSize: 64, maxRingSize: 64 }, { flavour: 'envoy' })!;

@@ -1,9 +1,10 @@
 import type { TetherConfig } from '../model/types';
 import { CrossCheckIndex } from './cross-check-index';
-import { newNormalizeMemo, normalize, type NormalizeMemo } from './normalize';
+import { newNormalizeMemo, normalizeSteps, type NormalizeMemo } from './normalize';
 import { withoutNulls } from './plain-data';
 import { configSchema, entrySchemas, type RawConfig } from './schema';
 import { runSchema } from './zod-issues';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 interface CheckedEntry {
   /** The entry without its nulls (what the cross-checks read). */
@@ -37,6 +38,11 @@ const LISTS = ['services', 'backends'] as const;
  * runs the full validation, which finds and words every error; so both give the same result.
  */
 export function validateIncrementally(raw: unknown, memo: ValidationMemo, maxBytes: number): { ok: true; config: TetherConfig } | undefined {
+  return runSteps(validateIncrementallySteps(raw, memo, maxBytes));
+}
+
+/** validateIncrementally as steps, one per few new entries (the server's whole configs in turns). */
+export function* validateIncrementallySteps(raw: unknown, memo: ValidationMemo, maxBytes: number): Steps<{ ok: true; config: TetherConfig } | undefined> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const doc = raw as Record<string, unknown>;
   const rest: Record<string, unknown> = {};
@@ -58,8 +64,10 @@ export function validateIncrementally(raw: unknown, memo: ValidationMemo, maxByt
     const strippedItems: unknown[] = [];
     const parsedItems: unknown[] = [];
     for (const item of items) {
+      const known = typeof item === 'object' && item !== null && memo.entries.has(item);
       const entry = checkEntry(item, list, memo);
       if (!entry) return undefined;
+      if (!known && stepDue()) yield;
       strippedItems.push(entry.stripped);
       parsedItems.push(entry.parsed);
       bytes += entry.bytes;
@@ -70,7 +78,7 @@ export function validateIncrementally(raw: unknown, memo: ValidationMemo, maxByt
   }
   if (bytes > maxBytes) return undefined;
   if (!crossChecked(stripped, restKey, memo)) return undefined;
-  return { ok: true, config: normalize(parsed as RawConfig, memo.normalize) };
+  return { ok: true, config: yield* normalizeSteps(parsed as RawConfig, memo.normalize) };
 }
 
 /** The cross-checks per changed entry against the last config that passed them, or whole when the rest of the document changed. */
@@ -100,3 +108,4 @@ function checkEntry(item: unknown, list: (typeof LISTS)[number], memo: Validatio
   if (Object.isFrozen(item)) memo.entries.set(item, entry);
   return entry;
 }
+

@@ -25,6 +25,7 @@ import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-s
 import { circuitBreakersSpec, healthCheckSpec, outlierDetectionSpec, retrySpec, slowStartSpec, upstreamTlsSpec } from './resilience-normalize';
 import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawListener, RawRoute, RawService, RawStrong } from './schema';
 import { LISTENER_DEFAULTS } from './listener-schema';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /**
  * Validated file → model, with every default filled so translate/ never has to guess.
@@ -300,16 +301,26 @@ function stickyBackendsOf(s: TetherConfig['services'][number]): readonly string[
 }
 
 export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
+  return runSteps(normalizeSteps(raw, memo));
+}
+
+/** normalize as steps, one per few services or backends (the server's whole configs in turns). */
+export function* normalizeSteps(raw: RawConfig, memo?: NormalizeMemo): Steps<TetherConfig> {
   const listeners = same(memo, 'listeners', (raw.listeners ?? []).map(listener));
   const allListeners = listeners.map((l) => l.name);
   const context = allListeners.join('\n');
-  const services = (raw.services ?? []).map((s) => {
+  const services: ServiceSpec[] = [];
+  for (const s of raw.services ?? []) {
     const before = memo?.services.get(s);
-    if (before && before.context === context) return before.value;
+    if (before && before.context === context) {
+      services.push(before.value);
+      continue;
+    }
     const value = service(s, allListeners);
     memo?.services.set(s, { context, value });
-    return value;
-  });
+    services.push(value);
+    if (stepDue()) yield;
+  }
 
   // Hash-based balancing is what makes affinity work, so it is the default wherever a
   // sticky service can send traffic.
@@ -318,14 +329,19 @@ export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
     if (!s.affinity) continue;
     for (const b of stickyBackendsOf(s)) stickyBackends.add(b);
   }
-  const backends = (raw.backends ?? []).map((b) => {
+  const backends: BackendSpec[] = [];
+  for (const b of raw.backends ?? []) {
     const sticky = stickyBackends.has(b.name);
     const before = memo?.backends.get(b);
-    if (before && before.sticky === sticky) return before.value;
+    if (before && before.sticky === sticky) {
+      backends.push(before.value);
+      continue;
+    }
     const value = backend(b, sticky);
     memo?.backends.set(b, { sticky, value });
-    return value;
-  });
+    backends.push(value);
+    if (stepDue()) yield;
+  }
   const out: TetherConfig = { listeners, services, backends };
   if (raw.extProc !== undefined || services.some((s) => s.affinity?.sessionKey !== undefined)) out.extProc = same(memo, 'extProc', extProc(raw.extProc));
   return out;

@@ -7,7 +7,8 @@ import { configSchema } from './schema';
 import { parseYaml } from './yaml-source';
 import { runSchema } from './zod-issues';
 import { checkedPlain, setOwn, withoutNulls } from './plain-data';
-import { validateIncrementally, type ValidationMemo } from './incremental';
+import { runSteps, stepDue, type Steps } from '../util/steps';
+import { validateIncrementallySteps, type ValidationMemo } from './incremental';
 
 /**
  * The config API: text or already-parsed data in, a normalised TetherConfig or every
@@ -48,6 +49,14 @@ export function parseConfigDocument(text: string, sourceName?: string): Document
  */
 
 export function configDocument(value: unknown): DocumentResult {
+  return runSteps(configDocumentSteps(value));
+}
+
+/**
+ * configDocument as steps, one per few entries of a top-level list: the server copies a whole
+ * config of 10,000 services in event-loop turns (util/steps.ts).
+ */
+export function* configDocumentSteps(value: unknown): Steps<DocumentResult> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }] };
   }
@@ -77,7 +86,29 @@ export function configDocument(value: unknown): DocumentResult {
     checkedPlain.add(out as object);
     return out;
   };
-  const document = visit(value, []) as Record<string, unknown>;
+  if (isCheckedFrozen(value)) return { ok: true, document: value as Record<string, unknown> };
+  // The top level and its lists by hand (as visit does them), so that a list's entries are steps.
+  ancestors.add(value);
+  const document: Record<string, unknown> = {};
+  for (const [k, item] of Object.entries(value)) {
+    if (item === undefined) continue;
+    if (!Array.isArray(item) || isCheckedFrozen(item) || ancestors.has(item)) {
+      setOwn(document, k, visit(item, [k]));
+      continue;
+    }
+    ancestors.add(item);
+    const out: unknown[] = [];
+    for (let i = 0; i < item.length; i++) {
+      const entry: unknown = item[i];
+      out.push(isCheckedFrozen(entry) ? entry : visit(entry, [k, i]));
+      if (stepDue()) yield;
+    }
+    ancestors.delete(item);
+    checkedPlain.add(out);
+    setOwn(document, k, out);
+  }
+  ancestors.delete(value);
+  checkedPlain.add(document);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, document };
 }
 
@@ -99,8 +130,17 @@ export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
  * result is the same either way.
  */
 export function validateConfig(raw: unknown, memo?: ValidationMemo): ParseResult {
+  return runSteps(validateConfigSteps(raw, memo));
+}
+
+/**
+ * validateConfig as steps: with a memo, a valid config's new entries are checked and
+ * normalised one step per few entries (the server runs whole configs of 10,000 services in
+ * event-loop turns); a config with errors is validated whole, in one step, to word them all.
+ */
+export function* validateConfigSteps(raw: unknown, memo?: ValidationMemo): Steps<ParseResult> {
   try {
-    const quick = memo && validateIncrementally(raw, memo, MAX_CONFIG_BYTES);
+    const quick = memo && (yield* validateIncrementallySteps(raw, memo, MAX_CONFIG_BYTES));
     if (quick) return quick;
     const cleaned = withoutNulls(raw);
     if ('cycle' in cleaned) {

@@ -1,8 +1,9 @@
-import { configDocument, formatErrors, validateConfig, ValidationMemo } from '../config';
+import { configDocumentSteps, formatErrors, validateConfigSteps, ValidationMemo } from '../config';
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { configHash, deepFreeze } from './config-hash';
+import { configHash, configHashSteps, deepFreezeSteps } from './config-hash';
+import { runStepsInTurns } from '../util/steps';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
@@ -15,6 +16,7 @@ import type { Snapshot } from '../cache/snapshot';
 import type { NodeKind } from '../model/node-targets';
 import { undoStep } from './undo';
 import type { ConfigDocument, ConfigManagerApi, CurrentConfig, DocumentEdit, MutationOptions, MutationResult, PathRewrite } from './types';
+import { frozenJsonSteps } from '../util/frozen-json';
 
 export interface ConfigManagerOptions {
   /** Durable history; the manager is its only writer while open. */
@@ -108,13 +110,15 @@ function serially<T>(session: Session, task: () => Promise<T>): Promise<T> {
   return run.catch((err: unknown) => Promise.reject(toTetherError(err)));
 }
 
-function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
-  const plain = configDocument(document);
+async function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
+  // A whole config of 10,000 new services is seconds of copying, freezing and schema checks:
+  // done in event-loop turns (util/steps.ts) per few entries, so xDS and ext_proc go on.
+  const plain = await runStepsInTurns(configDocumentSteps(document));
   if (!plain.ok) throw TetherError.invalid(plain.errors);
   // Our own copy (configDocument copies what is not frozen already): frozen, its entries
   // can be remembered by validation, serialisation and the store.
-  deepFreeze(plain.document);
-  const result = validateConfig(plain.document, session.validationMemo);
+  await runStepsInTurns(deepFreezeSteps(plain.document));
+  const result = await runStepsInTurns(validateConfigSteps(plain.document, session.validationMemo));
   if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
   return { document: plain.document, config: result.config };
 }
@@ -150,7 +154,7 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
   if (conflict) throw conflict;
   const built = c.build(state?.document);
-  const { document, config } = validate(session, built.document, built.errorPaths);
+  const { document, config } = await validate(session, built.document, built.errorPaths);
   // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
   // event loop (xDS, ext_proc) in between them.
   await yieldToLoop();
@@ -160,7 +164,8 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   // Never a number used before, also when the store fell back to an older version. A shared
   // store compares its head with version - 1: the version this edit was built on.
   const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-  return { state, document, config, hash: configHash(config), version, restores: c.restores !== undefined ? { restores: c.restores } : {} };
+  const hash = await runStepsInTurns(configHashSteps(config));
+  return { state, document, config, hash, version, restores: c.restores !== undefined ? { restores: c.restores } : {} };
 }
 
 /** A dry run: what the change would serve and change, from a rendition that is never published. */
@@ -184,6 +189,8 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
     throw err;
   }
   const record = versionRecord(session, c, options, { version, document, hash });
+  // The version file's JSON, entry by entry in turns (the store composes it from these).
+  await runStepsInTurns(frozenJsonSteps(record.document));
   await commit(session, record, prepared);
   prepared.publish();
   session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
@@ -244,7 +251,7 @@ const logRejection = (session: Session, source: string) => (err: unknown) => {
 async function restore(session: Session, stored: VersionRecord): Promise<void> {
   let valid;
   try {
-    valid = validate(session, stored.document);
+    valid = await validate(session, stored.document);
   } catch (err) {
     const e = toTetherError(err);
     throw new TetherError('FAILED_PRECONDITION', `stored config version ${stored.version} is no longer valid:\n${formatErrors(e.fieldErrors)}`, e.fieldErrors);

@@ -76,7 +76,7 @@ export function connectEtcd(options: EtcdConnectionOptions): Etcd3 {
  * UNAVAILABLE with OpenSSL's words ("unable to verify the first certificate", "alert bad
  * certificate"); say which side refused and which flag to check.
  */
-export function explainEtcdError(message: string): string {
+export function explainEtcdError(message: string, tls = false): string {
   const text = message.replace(/\s*Resolution note:\s*$/, '');
   if (/unable to verify|unable to get (local )?issuer|self[- ]signed certificate|certificate has expired|certificate is not yet valid|ERR_TLS_CERT|does not match certificate|altnames/i.test(text)) {
     return `${text} (TLS: the etcd member's certificate is not trusted: check --etcd-cacert, the CA that signed the members' certificates, and that they name the host in --store)`;
@@ -86,6 +86,11 @@ export function explainEtcdError(message: string): string {
   }
   if (/wrong version number|packet length too long|unknown protocol|disconnected before secure TLS connection/i.test(text)) {
     return `${text} (TLS: the etcd member did not answer TLS: if it serves plain http, use etcd:// without --etcd-cacert/--etcd-cert)`;
+  }
+  // A plain-http member may also just reset a TLS client hello (seen under load instead of
+  // OpenSSL's "wrong version number"): no connection was ever set up, so say what is likely.
+  if (tls && /No connection established/i.test(text) && /ECONNRESET/.test(text)) {
+    return `${text} (TLS: the etcd member did not answer TLS: it reset the connection before a TLS session was set up; if it serves plain http, use etcd:// without --etcd-cacert/--etcd-cert)`;
   }
   return text;
 }

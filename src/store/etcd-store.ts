@@ -262,7 +262,7 @@ class EtcdStoreImpl implements EtcdStore {
       return await call();
     } catch (err) {
       if (err instanceof StoreConflictError || err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`etcd (${this.description}) is unavailable: could not ${doing}: ${explainEtcdError((err as Error).message)}`);
+      throw new StoreUnavailableError(`etcd (${this.description}) is unavailable: could not ${doing}: ${explainEtcdError((err as Error).message, this.description.startsWith('etcds://'))}`);
     }
   }
 

@@ -235,8 +235,8 @@ class FileStoreImpl implements FileStore {
   private encode(record: VersionRecord): { encoded: EncodedVersion; base?: number; checkpoint?: Checkpoint } {
     const cp = this.checkpoint;
     if (cp && record.version - cp.version <= PATCHES_PER_CHECKPOINT) {
-      const patch = cp.diff(record.document);
-      if (patch.addedBytes <= cp.bytes * PATCH_SHARE) {
+      const patch = cp.diff(record.document, cp.bytes * PATCH_SHARE);
+      if (patch) {
         return { encoded: encodePatchFile(record, { base: { version: cp.version, sha256: cp.sha256 }, keys: patch.keys }), base: cp.version };
       }
     }

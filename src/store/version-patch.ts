@@ -34,9 +34,9 @@ export class Checkpoint {
 
   /**
    * The patch of `document` against this checkpoint and the JSON length of what it adds, or
-   * undefined when nothing can be shared.
+   * undefined when it would add more than `maxAddedBytes`.
    */
-  diff(document: Doc): { keys: PatchKey[]; addedBytes: number } {
+  diff(document: Doc, maxAddedBytes = Infinity): { keys: PatchKey[]; addedBytes: number } | undefined {
     const keys: PatchKey[] = [];
     let addedBytes = 0;
     for (const [key, value] of Object.entries(document)) {
@@ -52,6 +52,8 @@ export class Checkpoint {
           if (at === undefined) {
             items.push({ v: entry });
             addedBytes += frozenJson(entry).length;
+            // Past the budget the caller writes the whole version: stop comparing (a whole new config).
+            if (addedBytes > maxAddedBytes) return undefined;
           } else if (Array.isArray(last) && last[0] + last[1] === at) {
             last[1]++;
           } else {
@@ -62,6 +64,7 @@ export class Checkpoint {
       } else {
         keys.push([key, { value }]);
         addedBytes += frozenJson(value).length;
+        if (addedBytes > maxAddedBytes) return undefined;
       }
     }
     return { keys, addedBytes };

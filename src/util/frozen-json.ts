@@ -6,6 +6,8 @@
  * Only the top levels are composed here (`depth`); below them the native serialiser runs,
  * once per frozen object. Frozen objects must be plain JSON data (no toJSON).
  */
+import { stepDue, type Steps } from './steps';
+
 const compact = new WeakMap<object, string>();
 /** Pretty JSON depends on the indentation level it starts at: one table per level. */
 const pretty = new Map<number, WeakMap<object, string>>();
@@ -41,4 +43,20 @@ function compose(value: unknown, depth: number, indent: boolean, level: number):
   }
   if (Object.isFrozen(value)) table.set(value, text);
   return text;
+}
+
+/**
+ * Remembers the JSON of a document's list entries as steps, one per few entries, ahead of a
+ * frozenJson of the whole document (the store's version file): a whole new config of 10,000
+ * services is serialised in event-loop turns rather than in one.
+ */
+export function* frozenJsonSteps(document: object): Steps<void> {
+  for (const value of Object.values(document)) {
+    if (!Array.isArray(value)) continue;
+    for (const entry of value) {
+      if (typeof entry !== 'object' || entry === null || !Object.isFrozen(entry) || compact.has(entry)) continue;
+      frozenJson(entry);
+      if (stepDue()) yield;
+    }
+  }
 }

@@ -121,6 +121,8 @@ describe.skipIf(!etcdAvailable())('several instances through etcd failures', () 
     const resumed = await waitFor('edits resume', () => setSplit(a, 30).catch(() => undefined), 20_000, 200);
     expect(Number(resumed.version)).toBe(Number(first.version) + 1);
     await waitFor('A in touch again', async () => (await storeHealth(a)) === 'SERVING' || undefined);
+    // B learns of A's edit through its watch on the head: read its history once it serves it.
+    await waitFor('B serves the resumed edit', () => b.manager.current().version === Number(resumed.version) || undefined);
     const history = await b.manager.history();
     expect(history.map((v) => v.version).slice(0, 2)).toEqual([Number(resumed.version), Number(first.version)]);
   }, 90_000);

@@ -1,14 +1,16 @@
 /**
- * The config Tether starts from: the config file (or the built-in default) is read and parsed
- * once, seeds an empty history, and is otherwise only compared with what the history holds
- * (its hash tells a restart whether the file changed while Tether was down).
+ * The config Tether starts from: the config file (or the built-in default) is read once, seeds
+ * an empty history, and is otherwise only compared with what the history holds (its hash tells
+ * a restart whether the file changed while Tether was down). It is parsed only when it is used:
+ * a restart whose file is unchanged reads the store's compact JSON instead (at 10,000 services
+ * the YAML parse alone is seconds of CPU).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatErrors, parseConfigDocument, DEFAULT_CONFIG_YAML } from '../config';
 import type { FieldError } from '../config';
-import { openConfigManager, type ConfigManager } from '../control/config-manager';
+import { openConfigManager, type ConfigManager, type ConfigManagerOptions } from '../control/config-manager';
 import { toTetherError } from '../config/errors';
 import type { Publisher } from '../control/publisher';
 import { setSecretFileRules } from '../extproc';
@@ -34,7 +36,8 @@ export interface InitialConfig {
   /** The config file, or the built-in default's label (logs and the history's description). */
   label: string;
   text: string;
-  document: ReturnType<typeof parseConfigDocument>;
+  /** The parsed text; parses on the first call only. */
+  document(): ReturnType<typeof parseConfigDocument>;
 }
 
 /** Reads and parses the config file (or the built-in default), under the key-file directory rule. */
@@ -47,8 +50,45 @@ export function readInitialConfig(options: TetherOptions, dataDir: string): Init
     refuse: [dataDir, ...(options.admin && options.admin.tokenFile ? [options.admin.tokenFile] : [])],
   });
   const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
-  const initialDocument = parseConfigDocument(initialText, label);
-  return { label, text: initialText, document: initialDocument };
+  let parsed: ReturnType<typeof parseConfigDocument> | undefined;
+  return { label, text: initialText, document: () => (parsed ??= parseConfigDocument(initialText, label)) };
+}
+
+/**
+ * Whether the history already holds this file's text as its newest file version: then the
+ * config manager neither seeds nor re-applies it (the same test as its start-up), and the file
+ * need not be parsed.
+ */
+async function unchangedSinceLastRun(store: ConfigStore, hash: string | undefined): Promise<boolean> {
+  if (hash === undefined) return false;
+  // list(), not current(): metadata only, the stored document is read once, by the manager.
+  const lastFromFile = (await store.list()).find((m) => m.fileHash !== undefined);
+  return lastFromFile !== undefined && lastFromFile.fileHash === hash;
+}
+
+/** What the config manager seeds an empty history with, or applies when the file changed. */
+async function initialVersion(
+  initial: InitialConfig,
+  hash: string | undefined,
+  store: ConfigStore,
+  logger: Logger,
+): Promise<ConfigManagerOptions['initial']> {
+  const { label } = initial;
+  // Not read: the history is not empty and its newest file version has this hash.
+  if (await unchangedSinceLastRun(store, hash)) return { document: {}, source: 'file', description: label, fileHash: hash! };
+  const parsed = initial.document();
+  if (!parsed.ok && !(await store.current())) throw new ConfigRejectedError(parsed.errors);
+  if (!parsed.ok) {
+    logger.error({ source: label, errors: parsed.errors }, `config file rejected; serving the stored version:\n${formatErrors(parsed.errors)}`);
+    // A file that does not parse seeds nothing and, without a fileHash, replaces nothing.
+    return { document: {}, source: 'file', description: label };
+  }
+  return {
+    document: parsed.document,
+    source: hash !== undefined ? 'file' : 'default',
+    description: label,
+    ...(hash !== undefined ? { fileHash: hash } : {}),
+  };
 }
 
 /**
@@ -61,27 +101,14 @@ export async function openSeededManager(
   parts: { store: ConfigStore; publisher: Publisher; logger: Logger },
 ): Promise<ConfigManager> {
   const { store, publisher, logger } = parts;
-  const { label, text: initialText, document: initialDocument } = initial;
   const configPath = options.configPath;
   try {
-    if (!initialDocument.ok && !(await store.current())) throw new ConfigRejectedError(initialDocument.errors);
-    if (!initialDocument.ok) {
-      logger.error({ source: label, errors: initialDocument.errors }, `config file rejected; serving the stored version:\n${formatErrors(initialDocument.errors)}`);
-    }
     return await openConfigManager({
       store,
       publisher,
       logger,
       ...(configPath ? { configSource: { mode: options.configSource ?? 'auto', file: configPath } } : {}),
-      // A file that does not parse seeds nothing and, without a fileHash, replaces nothing.
-      initial: initialDocument.ok
-        ? {
-            document: initialDocument.document,
-            source: configPath ? 'file' : 'default',
-            description: label,
-            ...(configPath ? { fileHash: fileHash(initialText) } : {}),
-          }
-        : { document: {}, source: 'file', description: label },
+      initial: await initialVersion(initial, configPath ? fileHash(initial.text) : undefined, store, logger),
     });
   } catch (err) {
     if (err instanceof ConfigRejectedError) throw err;

@@ -1,6 +1,15 @@
 import type { TetherConfig } from '../model/types';
 import type { TranslateWarning } from './types';
 import { Warnings } from './warnings';
+import type { Steps } from '../util/steps';
+
+interface PassEntry {
+  readonly items: readonly object[];
+  readonly itemDeps: readonly unknown[];
+  readonly deps: readonly unknown[];
+  readonly value: unknown;
+  readonly warnings: readonly TranslateWarning[];
+}
 
 interface Entry {
   readonly deps: readonly unknown[];
@@ -24,6 +33,47 @@ export class UnitMemo {
   private readonly families = new Map<string, WeakMap<object, Entry>>();
   private globalsKey: readonly unknown[] = [];
   private readonly sorts = new Map<string, { input: readonly object[]; output: readonly object[] }>();
+  private readonly passes = new Map<string, PassEntry>();
+
+  /**
+   * A whole pass over `items` (the backends, say), taken from last time when the items are the
+   * same objects in the same order, `itemDep(item)` is the same for each (its resolved
+   * endpoints...) and `deps` are the same: then every unit of the pass would hit its own memo
+   * entry, so the pass's output is the last one (the same object, which keeps the next passes'
+   * deps the same too). Its warnings are replayed. A one-route edit thus costs the backends'
+   * passes a comparison per backend instead of a memo lookup per unit.
+   */
+  *pass<I extends object, T>(
+    family: string,
+    items: readonly I[],
+    itemDep: (item: I) => unknown,
+    deps: readonly unknown[],
+    warnings: Warnings,
+    make: (w: Warnings) => Steps<T>,
+  ): Steps<T> {
+    const hit = this.passes.get(family);
+    let itemDeps: unknown[] | undefined;
+    if (hit && hit.items.length === items.length && sameDeps(hit.deps, deps)) {
+      itemDeps = new Array<unknown>(items.length);
+      let same = true;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        const dep = itemDep(item);
+        itemDeps[i] = dep;
+        if (same && (hit.items[i] !== item || hit.itemDeps[i] !== dep)) same = false;
+      }
+      if (same) {
+        warnings.list.push(...hit.warnings);
+        return hit.value as T;
+      }
+    }
+    itemDeps ??= items.map(itemDep);
+    const own = new Warnings();
+    const value = yield* make(own);
+    this.passes.set(family, { items, itemDeps, deps, value, warnings: own.list });
+    warnings.list.push(...own.list);
+    return value;
+  }
 
   /**
    * `items` sorted by `key`, as `[...items].sort(...)` would (stable; keys compared as
@@ -114,6 +164,19 @@ function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** `make(warnings)` as a pass through the memo when there is one (UnitMemo.pass); the full rebuild has none. */
+export function* passOf<I extends object, T>(
+  memo: UnitMemo | undefined,
+  family: string,
+  items: readonly I[],
+  itemDep: (item: I) => unknown,
+  deps: readonly unknown[],
+  warnings: Warnings,
+  make: (w: Warnings) => Steps<T>,
+): Steps<T> {
+  return memo ? yield* memo.pass(family, items, itemDep, deps, warnings, make) : yield* make(warnings);
 }
 
 /** Runs `make` through the memo when there is one; the full rebuild has none. */

@@ -54,20 +54,21 @@ export class UnitMemo {
     const hit = this.passes.get(family);
     let itemDeps: unknown[] | undefined;
     if (hit && hit.items.length === items.length && sameDeps(hit.deps, deps)) {
-      itemDeps = new Array<unknown>(items.length);
-      let same = true;
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        const dep = itemDep(item);
-        itemDeps[i] = dep;
-        if (same && (hit.items[i] !== item || hit.itemDeps[i] !== dep)) same = false;
+      let same = hit.items === items || sameDeps(hit.items, items);
+      if (same && itemDep !== noItemDep) {
+        itemDeps = new Array<unknown>(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const dep = itemDep(items[i]!);
+          itemDeps[i] = dep;
+          if (hit.itemDeps[i] !== dep) same = false;
+        }
       }
       if (same) {
         warnings.list.push(...hit.warnings);
         return hit.value as T;
       }
     }
-    itemDeps ??= items.map(itemDep);
+    itemDeps ??= itemDep === noItemDep ? [] : items.map(itemDep);
     const own = new Warnings();
     const value = yield* make(own);
     this.passes.set(family, { items, itemDeps, deps, value, warnings: own.list });
@@ -79,11 +80,14 @@ export class UnitMemo {
    * `items` sorted by `key`, as `[...items].sort(...)` would (stable; keys compared as
    * strings). When the list holds the same keys at the same positions as last time, the last
    * order is reused, with the changed items put in place (10,000 services changed in one
-   * sort in one pass instead of 140,000 comparisons).
+   * sort in one pass instead of 140,000 comparisons). When no item changed, the last output
+   * array itself is returned (callers only read it): the resource lists built from it stay the
+   * same object, which lets cache/snapshot.ts know their set unchanged without a lookup per item.
    */
-  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): T[] {
+  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): readonly T[] {
     const before = this.sorts.get(family) as { input: readonly T[]; output: readonly T[] } | undefined;
-    let output: T[] | undefined;
+    if (before && before.input === items) return before.output;
+    let output: readonly T[] | undefined;
     if (before && before.input.length === items.length) {
       let replaced: Map<T, T> | undefined;
       let usable = true;
@@ -97,7 +101,7 @@ export class UnitMemo {
         }
         (replaced ??= new Map()).set(was, is);
       }
-      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : [...before.output];
+      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : before.output;
     }
     output ??= sortByKey(items, key);
     this.sorts.set(family, { input: items, output });
@@ -135,6 +139,9 @@ export class UnitMemo {
   }
 }
 
+/** UnitMemo.pass's itemDep for a pass whose items depend on nothing outside `deps`. */
+export const noItemDep = (): undefined => undefined;
+
 function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
   return [...items].sort((a, b) => {
     const x = key(a);
@@ -144,7 +151,7 @@ function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
 }
 
 /** `[...items].sort(by key)`, through the memo's last order when there is one. */
-export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): T[] {
+export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): readonly T[] {
   return memo ? memo.sorted(family, items, key) : sortByKey(items, key);
 }
 

@@ -102,6 +102,8 @@ export class EncodeCache {
   readonly entries = new WeakMap<object, SnapshotResource>();
   /** The latest set built per target and type: handed out again when nothing in it changed. */
   readonly lastSets = new Map<string, ResourceSet>();
+  /** The message list each of `lastSets` was built from: the same list again is the same set. */
+  readonly lastMessages = new Map<string, readonly unknown[]>();
   /**
    * Until the first build ends there is no earlier build whose content a JSON key could find:
    * the first build (a cold start: 60,000 messages at 10,000 services) keys by identity only.
@@ -191,11 +193,66 @@ function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURA
   return Buffer.concat(chunks);
 }
 
-/** The previous set again when every message maps to its entry, in order (nothing of this type changed). */
-function unchangedSet(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): ResourceSet | undefined {
+/** At most this many changed resources make a set patched from the previous one instead of built anew. */
+const MAX_PATCHED = 64;
+
+/**
+ * Where `messages` differ from the previous set's entries, position by position: [] when
+ * nothing of this type changed, undefined when the lists differ in length or in more than
+ * MAX_PATCHED places (then the set is built anew).
+ */
+function changedPositions(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): number[] | undefined {
   if (!previous || previous.list.length !== messages.length) return undefined;
-  for (let i = 0; i < messages.length; i++) if (cache.entries.get(messages[i] as object) !== previous.list[i]) return undefined;
-  return previous;
+  const changed: number[] = [];
+  for (let i = 0; i < messages.length; i++) {
+    if (cache.entries.get(messages[i] as object) === previous.list[i]) continue;
+    if (changed.push(i) > MAX_PATCHED) return undefined;
+  }
+  return changed;
+}
+
+/**
+ * The previous set with the resources at `changed` re-encoded: when each keeps its name (a
+ * resource edited in place), the order and the uniqueness of names are the previous set's, so
+ * the list and the map are copies with those entries replaced, not rebuilt and re-checked.
+ * Undefined when a name differs (then the set is built anew). Equal to buildNewSet's set.
+ */
+function* patchedSet<K extends EnvoyMessageName>(
+  typeUrl: ResourceTypeUrl,
+  previous: ResourceSet,
+  messages: readonly EnvoyMessages[K][],
+  changed: readonly number[],
+  nameOf: (m: EnvoyMessages[K]) => string | undefined,
+  cache: EncodeCache,
+): Steps<ResourceSet | undefined> {
+  for (const i of changed) if (nameOf(messages[i]!) !== previous.list[i]!.name) return undefined;
+  const list = previous.list.slice();
+  const resources = new Map(previous.resources);
+  for (const i of changed) {
+    const entry = yield* entryOf(typeUrl, messages[i]!, list[i]!.name, cache);
+    list[i] = entry;
+    resources.set(entry.name, entry);
+  }
+  Object.freeze(list);
+  return Object.freeze({ typeUrl, version: versionOfSorted(list), resources, list });
+}
+
+/** The snapshot entry of one message, encoded (or found in the cache) and remembered for the message. */
+function* entryOf<K extends EnvoyMessageName>(typeUrl: ResourceTypeUrl, message: EnvoyMessages[K], name: string, cache: EncodeCache): Steps<SnapshotResource> {
+  const typeName = messageNameOf(typeUrl) as K;
+  const made = (payload: Buffer): CachedResource => {
+    const anyBytes = encodeAny(typeUrl, payload);
+    return { anyBytes, hash: shortHash(anyBytes), refs: Object.freeze(referencesOf(typeUrl, message)) };
+  };
+  // A route configuration is spliced from cached virtual hosts (a big one changes often in
+  // one place); any other resource is cached whole, Any bytes and hash included.
+  const { anyBytes, hash, refs } =
+    typeName === ROUTE_CONFIGURATION
+      ? made(yield* encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
+      : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
+  const entry: SnapshotResource = Object.freeze({ name, hash, anyBytes, refs });
+  cache.entries.set(message as object, entry);
+  return entry;
 }
 
 function* buildSet<K extends EnvoyMessageName>(
@@ -206,10 +263,15 @@ function* buildSet<K extends EnvoyMessageName>(
   target: NodeTarget,
 ): Steps<ResourceSet> {
   const slot = `${target}\n${typeUrl}`;
-  const unchanged = unchangedSet(cache.lastSets.get(slot), messages, cache);
-  if (unchanged) return unchanged;
-  const set = yield* buildNewSet(typeUrl, messages, nameOf, cache);
+  const previous = cache.lastSets.get(slot);
+  // The same list (the translation's memo hands it out again when nothing in it changed).
+  if (previous && cache.lastMessages.get(slot) === messages) return previous;
+  const changed = changedPositions(previous, messages, cache);
+  let set: ResourceSet | undefined = changed?.length === 0 ? previous : undefined;
+  if (!set && changed && previous) set = yield* patchedSet(typeUrl, previous, messages, changed, nameOf, cache);
+  set ??= yield* buildNewSet(typeUrl, messages, nameOf, cache);
   cache.lastSets.set(slot, set);
+  cache.lastMessages.set(slot, messages);
   return set;
 }
 
@@ -239,19 +301,7 @@ function* buildNewSet<K extends EnvoyMessageName>(
     const name = nameOf(message);
     if (!name) throw new Error(`${typeName}[${i}]: a resource needs a name`);
     if (byName.has(name)) throw new Error(`${typeName}[${i}]: duplicate resource name ${JSON.stringify(name)}`);
-    const made = (payload: Buffer): CachedResource => {
-      const anyBytes = encodeAny(typeUrl, payload);
-      return { anyBytes, hash: shortHash(anyBytes), refs: Object.freeze(referencesOf(typeUrl, message)) };
-    };
-    // A route configuration is spliced from cached virtual hosts (a big one changes often in
-    // one place); any other resource is cached whole, Any bytes and hash included.
-    const { anyBytes, hash, refs } =
-      typeName === ROUTE_CONFIGURATION
-        ? made(yield* encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
-        : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
-    const entry = Object.freeze({ name, hash, anyBytes, refs });
-    cache.entries.set(message as object, entry);
-    add(entry);
+    add(yield* entryOf(typeUrl, message, name, cache));
     yield;
   }
   if (inOrder) {

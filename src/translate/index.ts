@@ -24,7 +24,7 @@ import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
-import { clusterNameOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
+import { clusterNameOf, nameOf, noItemDep, passOf, sortedBy, type UnitMemo } from './unit-memo';
 import { listenerSecrets } from './listener-edge';
 import { runSteps, type Steps } from '../util/steps';
 
@@ -82,18 +82,29 @@ export function* translateSteps(
   const warnings = new Warnings();
   // Endpoint warnings (folded duplicates, hash keys) are reported last, after routes and clusters.
   const endpointWarnings = new Warnings();
-  const prepared = yield* prepareEndpoints(config, endpoints, kind, endpointWarnings, memo);
-  const assignments = yield* assignmentNames(config, prepared, kind, warnings, memo);
+  // The backends' passes read only the backends, their resolved endpoints and each other's
+  // output: when those are all the same (an edit of services only), each pass is the last one.
+  const backends = config.backends;
+  const sourceOf = (b: { name: string }) => endpoints.get(b.name);
+  const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo));
+  const assignments = yield* passOf(memo, 'assignment-names', backends, noItemDep, [kind, prepared], warnings, (w) => assignmentNames(config, prepared, kind, w, memo));
   const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
   const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);
-  const backendClusters = yield* clusters(config, prepared, kind, assignments, warnings, memo);
+  const backendClusters = yield* passOf(memo, 'clusters', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => clusters(config, prepared, kind, assignments, w, memo));
   const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
   yield;
   const resources: EnvoyResources = {
     listeners,
     routes,
-    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf),
-    endpoints: sortedBy(memo, 'assignments', [...(yield* loadAssignments(config, prepared, kind, assignments, warnings, memo)), ...sticky.endpoints], clusterNameOf),
+    // Shared with the memo's next translation when nothing in them changed (unit-memo.ts
+    // sorted): resource lists are never modified once built.
+    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf) as EnvoyResources['clusters'],
+    endpoints: sortedBy(
+      memo,
+      'assignments',
+      [...(yield* passOf(memo, 'load-assignments', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => loadAssignments(config, prepared, kind, assignments, w, memo))), ...sticky.endpoints],
+      clusterNameOf,
+    ) as EnvoyResources['endpoints'],
   };
   if (kind === 'envoy') {
     const secrets = listenerSecrets(config.listeners, tls);

@@ -1,6 +1,15 @@
 import type { TetherConfig } from '../model/types';
 import type { TranslateWarning } from './types';
 import { Warnings } from './warnings';
+import type { Steps } from '../util/steps';
+
+interface PassEntry {
+  readonly items: readonly object[];
+  readonly itemDeps: readonly unknown[];
+  readonly deps: readonly unknown[];
+  readonly value: unknown;
+  readonly warnings: readonly TranslateWarning[];
+}
 
 interface Entry {
   readonly deps: readonly unknown[];
@@ -24,16 +33,61 @@ export class UnitMemo {
   private readonly families = new Map<string, WeakMap<object, Entry>>();
   private globalsKey: readonly unknown[] = [];
   private readonly sorts = new Map<string, { input: readonly object[]; output: readonly object[] }>();
+  private readonly passes = new Map<string, PassEntry>();
+
+  /**
+   * A whole pass over `items` (the backends, say), taken from last time when the items are the
+   * same objects in the same order, `itemDep(item)` is the same for each (its resolved
+   * endpoints...) and `deps` are the same: then every unit of the pass would hit its own memo
+   * entry, so the pass's output is the last one (the same object, which keeps the next passes'
+   * deps the same too). Its warnings are replayed. A one-route edit thus costs the backends'
+   * passes a comparison per backend instead of a memo lookup per unit.
+   */
+  *pass<I extends object, T>(
+    family: string,
+    items: readonly I[],
+    itemDep: (item: I) => unknown,
+    deps: readonly unknown[],
+    warnings: Warnings,
+    make: (w: Warnings) => Steps<T>,
+  ): Steps<T> {
+    const hit = this.passes.get(family);
+    let itemDeps: unknown[] | undefined;
+    if (hit && hit.items.length === items.length && sameDeps(hit.deps, deps)) {
+      let same = hit.items === items || sameDeps(hit.items, items);
+      if (same && itemDep !== noItemDep) {
+        itemDeps = new Array<unknown>(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const dep = itemDep(items[i]!);
+          itemDeps[i] = dep;
+          if (hit.itemDeps[i] !== dep) same = false;
+        }
+      }
+      if (same) {
+        warnings.list.push(...hit.warnings);
+        return hit.value as T;
+      }
+    }
+    itemDeps ??= itemDep === noItemDep ? [] : items.map(itemDep);
+    const own = new Warnings();
+    const value = yield* make(own);
+    this.passes.set(family, { items, itemDeps, deps, value, warnings: own.list });
+    warnings.list.push(...own.list);
+    return value;
+  }
 
   /**
    * `items` sorted by `key`, as `[...items].sort(...)` would (stable; keys compared as
    * strings). When the list holds the same keys at the same positions as last time, the last
    * order is reused, with the changed items put in place (10,000 services changed in one
-   * sort in one pass instead of 140,000 comparisons).
+   * sort in one pass instead of 140,000 comparisons). When no item changed, the last output
+   * array itself is returned (callers only read it): the resource lists built from it stay the
+   * same object, which lets cache/snapshot.ts know their set unchanged without a lookup per item.
    */
-  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): T[] {
+  sorted<T extends object>(family: string, items: readonly T[], key: (item: T) => string): readonly T[] {
     const before = this.sorts.get(family) as { input: readonly T[]; output: readonly T[] } | undefined;
-    let output: T[] | undefined;
+    if (before && before.input === items) return before.output;
+    let output: readonly T[] | undefined;
     if (before && before.input.length === items.length) {
       let replaced: Map<T, T> | undefined;
       let usable = true;
@@ -47,7 +101,7 @@ export class UnitMemo {
         }
         (replaced ??= new Map()).set(was, is);
       }
-      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : [...before.output];
+      if (usable) output = replaced ? before.output.map((x) => replaced.get(x) ?? x) : before.output;
     }
     output ??= sortByKey(items, key);
     this.sorts.set(family, { input: items, output });
@@ -85,6 +139,9 @@ export class UnitMemo {
   }
 }
 
+/** UnitMemo.pass's itemDep for a pass whose items depend on nothing outside `deps`. */
+export const noItemDep = (): undefined => undefined;
+
 function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
   return [...items].sort((a, b) => {
     const x = key(a);
@@ -94,7 +151,7 @@ function sortByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
 }
 
 /** `[...items].sort(by key)`, through the memo's last order when there is one. */
-export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): T[] {
+export function sortedBy<T extends object>(memo: UnitMemo | undefined, family: string, items: readonly T[], key: (item: T) => string): readonly T[] {
   return memo ? memo.sorted(family, items, key) : sortByKey(items, key);
 }
 
@@ -114,6 +171,19 @@ function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** `make(warnings)` as a pass through the memo when there is one (UnitMemo.pass); the full rebuild has none. */
+export function* passOf<I extends object, T>(
+  memo: UnitMemo | undefined,
+  family: string,
+  items: readonly I[],
+  itemDep: (item: I) => unknown,
+  deps: readonly unknown[],
+  warnings: Warnings,
+  make: (w: Warnings) => Steps<T>,
+): Steps<T> {
+  return memo ? yield* memo.pass(family, items, itemDep, deps, warnings, make) : yield* make(warnings);
 }
 
 /** Runs `make` through the memo when there is one; the full rebuild has none. */

@@ -181,19 +181,36 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const { publisher, log } = session;
   const { version, document, config, hash } = v;
   const prepared = await publisher.prepare(config, version);
-  let changes: ResourceChange[];
-  try {
-    changes = await diffSnapshots(publisher.served()?.snapshots, prepared.snapshots);
-  } catch (err) {
-    await prepared.discard();
-    throw err;
-  }
   const record = versionRecord(session, c, options, { version, document, hash });
   // The version file's JSON, entry by entry in turns (the store composes it from these).
   await runStepsInTurns(frozenJsonSteps(record.document));
-  await commit(session, record, prepared);
+  // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
+  // while the store writes (it is not part of the record), started after the commit's own
+  // synchronous part so that the two overlap.
+  const committing = commit(session, record, prepared).then(
+    () => undefined,
+    (err: unknown) => ({ err }),
+  );
+  // One turn: the store encodes the record and hands its write and fsync to the I/O threads.
+  await yieldToLoop();
+  const diffing = diffSnapshots(publisher.served()?.snapshots, prepared.snapshots).then(
+    (changes) => ({ changes }),
+    (err: unknown) => ({ err }),
+  );
+  const failed = await committing;
+  if (failed) {
+    await diffing;
+    throw failed.err;
+  }
   prepared.publish();
   session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
+  const diffed = await diffing;
+  if ('err' in diffed) {
+    // Durable and served: say so rather than report a failure of the change itself.
+    log.error({ version, err: (diffed.err as Error).message }, 'config applied, but its resource diff failed');
+    throw new TetherError('INTERNAL', `config version ${version} was applied and is served, but its resource diff could not be computed: ${(diffed.err as Error).message}`);
+  }
+  const changes: ResourceChange[] = diffed.changes;
   log.info(
     { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
     'config applied',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TetherConfig } from '../model/types';
 import { frozenJson } from '../util/frozen-json';
-import { stepDue, type Steps } from '../util/steps';
+import { eachListEntry, type Steps } from '../util/steps';
 
 const entryHashes = new WeakMap<object, string>();
 
@@ -44,27 +44,14 @@ export function deepFreeze<T>(value: T): T {
 
 /** configHash as steps: each list entry frozen and hashed in a step of its own (whole configs of 10,000 services in turns). */
 export function* configHashSteps(config: TetherConfig): Steps<string> {
-  for (const value of Object.values(config)) {
-    if (!Array.isArray(value)) continue;
-    for (const entry of value) {
-      if (typeof entry === 'object' && entry !== null && !entryHashes.has(entry)) {
-        deepFreeze(entry);
-        entryHash(entry);
-        if (stepDue()) yield;
-      }
-    }
-  }
+  yield* eachListEntry(config, (entry) => {
+    if (typeof entry === 'object' && entry !== null && !entryHashes.has(entry)) entryHash(deepFreeze(entry));
+  });
   return configHash(config);
 }
 
 /** deepFreeze of a document as steps, one per few entries of its top-level lists. */
 export function* deepFreezeSteps<T extends object>(document: T): Steps<T> {
-  for (const value of Object.values(document)) {
-    if (!Array.isArray(value)) continue;
-    for (const entry of value) {
-      deepFreeze(entry);
-      if (stepDue()) yield;
-    }
-  }
+  yield* eachListEntry(document, deepFreeze);
   return deepFreeze(document);
 }

@@ -6,7 +6,7 @@
  * Only the top levels are composed here (`depth`); below them the native serialiser runs,
  * once per frozen object. Frozen objects must be plain JSON data (no toJSON).
  */
-import { stepDue, type Steps } from './steps';
+import { eachListEntry, type Steps } from './steps';
 
 const compact = new WeakMap<object, string>();
 /** Pretty JSON depends on the indentation level it starts at: one table per level. */
@@ -50,13 +50,8 @@ function compose(value: unknown, depth: number, indent: boolean, level: number):
  * frozenJson of the whole document (the store's version file): a whole new config of 10,000
  * services is serialised in event-loop turns rather than in one.
  */
-export function* frozenJsonSteps(document: object): Steps<void> {
-  for (const value of Object.values(document)) {
-    if (!Array.isArray(value)) continue;
-    for (const entry of value) {
-      if (typeof entry !== 'object' || entry === null || !Object.isFrozen(entry) || compact.has(entry)) continue;
-      frozenJson(entry);
-      if (stepDue()) yield;
-    }
-  }
+export function frozenJsonSteps(document: object): Steps<void> {
+  return eachListEntry(document, (entry) => {
+    if (typeof entry === 'object' && entry !== null && Object.isFrozen(entry) && !compact.has(entry)) frozenJson(entry);
+  });
 }

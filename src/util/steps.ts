@@ -43,3 +43,17 @@ let units = 0;
 export function stepDue(): boolean {
   return (++units & 15) === 0;
 }
+
+/**
+ * Calls `visit` on every entry of a document's top-level lists (services, backends...), a step
+ * every few entries: the per-entry passes over a whole config (freeze, hash, JSON) in turns.
+ */
+export function* eachListEntry(document: object, visit: (entry: unknown) => void): Steps<void> {
+  for (const value of Object.values(document)) {
+    if (!Array.isArray(value)) continue;
+    for (const entry of value) {
+      visit(entry);
+      if (stepDue()) yield;
+    }
+  }
+}

@@ -62,9 +62,11 @@ export type ComputeJob =
   | { kind: 'diff'; diff: DiffInput }
   | { kind: 'textDiffs'; pending: PendingDiff[] }
   | { kind: 'picker'; picker: PickerInput }
-  | { kind: 'configResponse'; json: string; version: number; createdAt: string }
-  | { kind: 'decodeApply'; bytes: Uint8Array }
   | { kind: 'ringLayout'; picker: PickerInput };
+/** The admin API's wire work: run by the worker's entry (worker-entry.ts), which alone links admin/. */
+export type AdminWireJob = { kind: 'configResponse'; json: string; version: number; createdAt: string } | { kind: 'decodeApply'; bytes: Uint8Array };
+/** Everything the worker thread runs. */
+export type WorkerJob = ComputeJob | AdminWireJob;
 export type ComputeResult = ShareOutput[] | SampleResult | ResourceChange[] | PickerData | string[] | Uint8Array | DecodedApply | RingLayoutResult | undefined;
 
 export function resourceChanges(input: DiffInput): ResourceChange[] {
@@ -93,10 +95,6 @@ export async function runJob(job: ComputeJob): Promise<ComputeResult> {
       return job.pending.map(renderDiff);
     case 'diff':
       return resourceChanges(job.diff);
-    case 'configResponse':
-    case 'decodeApply':
-      // The admin API's wire work: only the worker thread's entry (worker-entry.ts) links admin/.
-      throw new Error(`compute job ${job.kind} runs on the worker only`);
     case 'ringLayout': {
       // The console's drawing of a ring: as costly to lay out as to build (2M entries).
       const data = pickerData(job.picker.endpoints, job.picker.balancer, { flavour: job.picker.flavour });

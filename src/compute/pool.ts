@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { SampleJob, SampleResult } from '../explain/what-if-sampling';
 import type { PendingDiff, ResourceChange } from '../diff/resource-diff';
 import type { PickerData } from '../affinity';
-import type { ComputeJob, ComputeResult, DecodedApply, DiffInput, PickerInput, RingLayoutResult, ShareInput, ShareOutput } from './jobs';
+import type { ComputeResult, DecodedApply, WorkerJob, DiffInput, PickerInput, RingLayoutResult, ShareInput, ShareOutput } from './jobs';
 
 interface Pending {
   resolve(result: ComputeResult): void;
@@ -101,7 +101,7 @@ export class ComputePool {
     await worker.terminate();
   }
 
-  private run(job: ComputeJob): Promise<ComputeResult> {
+  private run(job: WorkerJob): Promise<ComputeResult> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<ComputeResult>((resolve, reject) => {

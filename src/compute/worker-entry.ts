@@ -6,14 +6,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { decodeApplyRequest, getConfigResponseBytes } from '../admin/config-wire';
-import { runJob, type ComputeJob, type ComputeResult } from './jobs';
+import { runJob, type ComputeResult, type WorkerJob } from './jobs';
 
 interface Request {
   id: number;
-  job: ComputeJob;
+  job: WorkerJob;
 }
 
-async function run(job: ComputeJob): Promise<ComputeResult> {
+async function run(job: WorkerJob): Promise<ComputeResult> {
   switch (job.kind) {
     case 'configResponse':
       return getConfigResponseBytes({ version: job.version, createdAt: job.createdAt, document: JSON.parse(job.json) as Record<string, unknown> });

@@ -1,7 +1,7 @@
 /**
  * Tether's layers as data (README.md, "Architecture"): which folder of src/ may import which.
  * Checked by `npm run lint:layers` and by test/architecture/layers.test.ts (so `npm test`, and
- * with it CI's .ci/run, fails on a new inversion).
+ * with it CI's .ci/run, fails on a new inversion or a new import cycle).
  *
  * Every folder lists the folders it may import, nothing else; the table must be acyclic (checked
  * below), so no two folders can import each other. Listed from the bottom floor up.
@@ -109,9 +109,25 @@ const exceptionRules = EXCEPTIONS.map((e) => ({
   to: { path: e.to },
 }));
 
+/**
+ * No cycles at all, inside a folder too (the layer table already rules them out across
+ * folders). Type-only imports count: a type two modules both need belongs below both (e.g.
+ * translate/types.ts's HttpFilterContext, model/session-key-policy.ts's PolicyIssue), so the
+ * module graph stays a tree one can read bottom-up. The one exception is src/generated/: types
+ * generated from Envoy's protos, whose messages are recursive (AccessLogFilter holds an
+ * AndFilter holding AccessLogFilters), never edited by hand.
+ */
+const noCircular = {
+  name: 'no-circular',
+  comment: 'modules must not import each other, even through others or only for types (.dependency-cruiser.cjs)',
+  severity: 'error',
+  from: { path: '^src/', pathNot: '^src/generated/' },
+  to: { circular: true },
+};
+
 module.exports = {
   // Unresolvable imports need no rule: tsc (npm run build) fails on them first.
-  forbidden: [...layerRules, ...exceptionRules],
+  forbidden: [...layerRules, ...exceptionRules, noCircular],
   options: {
     includeOnly: '^src/',
     exclude: { path: '^src/console/web/' },

@@ -6,6 +6,7 @@
  * are read, so whichever translate/ emits is explained as served.
  */
 import { DEFAULT_MIN_RING_SIZE, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
+import { TYPE_PREFIX } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { LbEndpoint__Output } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
@@ -25,7 +26,7 @@ export interface ClusterBalancer {
   unsupported?: string;
 }
 
-const POLICY_PREFIX = 'type.googleapis.com/envoy.extensions.load_balancing_policies.';
+const POLICY_PREFIX = `${TYPE_PREFIX}envoy.extensions.load_balancing_policies.`;
 const RING_HASH_TYPE = 'envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash';
 const MAGLEV_TYPE = 'envoy.extensions.load_balancing_policies.maglev.v3.Maglev';
 
@@ -50,7 +51,7 @@ export function clusterBalancer(cluster: Cluster__Output, flavour: Flavour): Clu
     for (const policy of typed) {
       const any = policy.typed_extension_config?.typed_config;
       const typeUrl = anyTypeUrl(any);
-      if (typeUrl === `type.googleapis.com/${RING_HASH_TYPE}`) {
+      if (typeUrl === `${TYPE_PREFIX}${RING_HASH_TYPE}`) {
         const rh = unpackAny<RingHash__Output>(any)!;
         // The deprecated top-level fields apply when consistent_hashing_lb_config is absent.
         const useHostname = consistentHashing(
@@ -66,7 +67,7 @@ export function clusterBalancer(cluster: Cluster__Output, flavour: Flavour): Clu
         if (rh.hash_function !== 'XX_HASH' && rh.hash_function !== 'DEFAULT_HASH') out.unsupported = `ring hash function ${rh.hash_function} is not modelled`;
         return out;
       }
-      if (typeUrl === `type.googleapis.com/${MAGLEV_TYPE}`) {
+      if (typeUrl === `${TYPE_PREFIX}${MAGLEV_TYPE}`) {
         const mg = unpackAny<Maglev__Output>(any)!;
         const useHostname = consistentHashing(notes, flavour, mg.consistent_hashing_lb_config);
         return { balancer: { type: 'maglev', tableSize: num(mg.table_size, MAGLEV_DEFAULT_TABLE_SIZE) }, useHostname, notes };

@@ -34,7 +34,8 @@ const LAYERS = {
   // Orchestration: the one way the served config changes.
   control: ['affinity', 'cache', 'compute', 'config', 'diff', 'envoy', 'explain', 'log', 'model', 'resolve', 'store', 'translate', 'util'],
   cluster: ['config', 'control', 'log', 'model', 'resolve', 'store', 'util', 'xds'],
-  metrics: ['affinity', 'cache', 'compute', 'config', 'control', 'envoy', 'explain', 'extproc', 'generated', 'log', 'model', 'util', 'xds'],
+  // Reads what is served through renditions (control/), never explain's internals.
+  metrics: ['affinity', 'cache', 'compute', 'config', 'control', 'envoy', 'extproc', 'generated', 'log', 'model', 'util', 'xds'],
   // Surfaces.
   admin: ['affinity', 'cache', 'cluster', 'compute', 'config', 'control', 'diff', 'envoy', 'explain', 'generated', 'log', 'model', 'ports', 'resolve', 'store', 'translate', 'util', 'xds'],
   console: ['admin', 'affinity', 'cache', 'compute', 'config', 'control', 'diff', 'explain', 'generated', 'log', 'model', 'resolve', 'store', 'translate', 'util', 'xds'],
@@ -125,9 +126,22 @@ const noCircular = {
   to: { circular: true },
 };
 
+/**
+ * Explain is read through its index (src/explain/index.ts) only: metrics and the compute worker
+ * use what it exports (or a rendition view over it, control/served-balancers.ts), never its
+ * modules' internals.
+ */
+const explainSurface = {
+  name: 'explain-through-index',
+  comment: 'outside src/explain, import explain only from src/explain/index.ts',
+  severity: 'error',
+  from: { path: '^src/', pathNot: '^src/explain/' },
+  to: { path: '^src/explain/', pathNot: '^src/explain/index\\.ts$' },
+};
+
 module.exports = {
   // Unresolvable imports need no rule: tsc (npm run build) fails on them first.
-  forbidden: [...layerRules, ...exceptionRules, noCircular],
+  forbidden: [...layerRules, ...exceptionRules, noCircular, explainSurface],
   options: {
     includeOnly: '^src/',
     exclude: { path: '^src/console/web/' },

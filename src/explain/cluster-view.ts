@@ -5,7 +5,7 @@
  * / `maglev_lb_config` + `common_lb_config`) and the typed `load_balancing_policy` extensions
  * are read, so whichever translate/ emits is explained as served.
  */
-import { DEFAULT_MIN_RING_SIZE, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
+import { DEFAULT_MIN_RING_SIZE, isHashing, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
 import { TYPE_PREFIX } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
@@ -14,7 +14,7 @@ import type { _envoy_config_route_v3_RouteAction_HashPolicy__Output as HashPolic
 import type { Maglev__Output } from '../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
 import type { RingHash__Output } from '../generated/envoy/extensions/load_balancing_policies/ring_hash/v3/RingHash';
 import type { AffinityKey, BalancerSpec } from '../model/types';
-import { anyTypeUrl, unpackAny } from './wire';
+import { anyTypeUrl, decodeAnyBytes, unpackAny } from './wire';
 
 export interface ClusterBalancer {
   balancer: BalancerSpec;
@@ -149,6 +149,24 @@ export function endpointsByPriority(cla: ClusterLoadAssignment__Output | undefin
 export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean): AffinityEndpoint[] {
   const priorities = endpointsByPriority(cla, useHostname);
   return priorities.find((list) => list.some((e) => !e.drain)) ?? priorities[0] ?? [];
+}
+
+/** A hashing balancer as a client builds it from what it is served, and the endpoints it places sessions on. */
+export interface ServedHashBalancer {
+  balancer: Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
+  endpoints: AffinityEndpoint[];
+}
+
+/**
+ * The hashing balancer a client of `flavour` builds from a served Cluster and its
+ * ClusterLoadAssignment, given as the encoded Anys a snapshot sends; undefined when the cluster
+ * does not hash, or hashes in a way not modelled here. Throws on bytes it cannot decode.
+ */
+export function servedHashBalancer(clusterAny: Uint8Array, assignmentAny: Uint8Array | undefined, flavour: Flavour): ServedHashBalancer | undefined {
+  const lb = clusterBalancer(decodeAnyBytes<Cluster__Output>(clusterAny), flavour);
+  if (!isHashing(lb.balancer) || lb.unsupported) return undefined;
+  const assignment = assignmentAny && decodeAnyBytes<ClusterLoadAssignment__Output>(assignmentAny);
+  return { balancer: lb.balancer, endpoints: clusterEndpoints(assignment, lb.useHostname) };
 }
 
 /**

@@ -38,6 +38,12 @@ export function decodeOutput<T>(typeName: string, bytes: Uint8Array): T {
   return type.toObject(type.decode(bytes), OUTPUT_OPTIONS) as T;
 }
 
+/** An encoded google.protobuf.Any (a resource as a snapshot holds and sends it), its payload decoded. */
+export function decodeAnyBytes<T>(anyBytes: Uint8Array): T {
+  const any = lookupEnvoyType('google.protobuf.Any').decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
+  return decodeOutput<T>(messageNameOf(any.type_url), any.value);
+}
+
 /** An Any's type URL ('' when absent). Typed loosely: the generated Any__Output is a union. */
 export function anyTypeUrl(any: unknown): string {
   const url = (any as { type_url?: unknown } | null | undefined)?.type_url;

@@ -43,7 +43,7 @@ export function activeNack(t: TypeStatus, blocked = false): TypeStatus['lastNack
 
 export function toNodeInfo(node: NodeStatus): NodeInfo {
   const types: TypeStatusMessage[] = [];
-  // As people say it ("LDS, RDS, CDS, EDS"), a VHDS node's VHDS after RDS.
+  // As people say it ("LDS, RDS, CDS, EDS"), a VHDS node's VHDS after RDS, SDS (TLS listeners) last.
   for (const typeUrl of STATUS_TYPES) {
     const t = node.types[typeUrl];
     if (!t) continue;
@@ -69,7 +69,7 @@ export function toNodeInfo(node: NodeStatus): NodeInfo {
   };
 }
 
-/** Columns of a status table (`tether status`, the console): LDS, RDS, CDS, EDS, and any other type a node reports (VHDS, after RDS). */
+/** Columns of a status table (`tether status`, the console): LDS, RDS, CDS, EDS, and any other type a node reports (VHDS after RDS, SDS last). */
 export function statusColumns(nodes: readonly { types?: readonly { type?: string }[] | null }[]): string[] {
   const reported = new Set(nodes.flatMap((n) => (n.types ?? []).map((t) => t.type)));
   const shown: readonly string[] = SHOWN_TYPE_NAMES;

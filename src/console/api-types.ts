@@ -96,7 +96,7 @@ export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 
 export interface NodesView {
   version: number;
-  /** The type columns: LDS, RDS, CDS, EDS, and VHDS (after RDS) when a node reports it. */
+  /** The type columns: LDS, RDS, CDS, EDS, and VHDS (after RDS) or SDS (last) when a node reports them. */
   types: string[];
   nodes: NodeView[];
 }

@@ -106,9 +106,13 @@ export const SHOWN_TYPE_NAMES: readonly ResourceTypeName[] = SHOWN_ORDER;
 /**
  * The types node status lists (GetStatus, `tether status`, the console), as people read them:
  * the shown types, a VHDS node's virtual hosts right after the route configurations they belong
- * to. VHDS is its own type there and in metrics, never counted as RDS.
+ * to, and last the secrets of TLS listeners. VHDS is its own type there and in metrics, never
+ * counted as RDS.
  */
-export const STATUS_TYPES: readonly StreamTypeUrl[] = SHOWN_TYPES.flatMap((t) => (t.typeUrl === ROUTE_TYPE ? [t.typeUrl, VIRTUAL_HOST_TYPE] : [t.typeUrl]));
+export const STATUS_TYPES: readonly StreamTypeUrl[] = [
+  ...SHOWN_TYPES.flatMap<StreamTypeUrl>((t) => (t.typeUrl === ROUTE_TYPE ? [t.typeUrl, VIRTUAL_HOST_TYPE] : [t.typeUrl])),
+  SECRET_TYPE,
+];
 
 export function isResourceTypeUrl(typeUrl: string): typeUrl is ResourceTypeUrl {
   return typeUrl !== VIRTUAL_HOST_TYPE && BY_URL.has(typeUrl);

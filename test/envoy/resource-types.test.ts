@@ -59,7 +59,7 @@ describe('resource-type table', () => {
     expect(isResourceTypeUrl(VIRTUAL_HOST_TYPE)).toBe(false);
     expect(isResourceTypeUrl('type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig')).toBe(false);
     expect(resourceType(VIRTUAL_HOST_TYPE)?.short).toBe('VHDS');
-    expect(STATUS_TYPES.map((t) => SHORT_NAMES[t])).toEqual(['LDS', 'RDS', 'VHDS', 'CDS', 'EDS']);
+    expect(STATUS_TYPES.map((t) => SHORT_NAMES[t])).toEqual(['LDS', 'RDS', 'VHDS', 'CDS', 'EDS', 'SDS']);
   });
 
   it('is the only place that writes a type URL or a served message name: the rest of src/ derives them', () => {

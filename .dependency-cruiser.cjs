@@ -1,7 +1,7 @@
 /**
  * Tether's layers as data (README.md, "Architecture"): which folder of src/ may import which.
  * Checked by `npm run lint:layers` and by test/architecture/layers.test.ts (so `npm test`, and
- * with it CI's .ci/run, fails on a new inversion).
+ * with it CI's .ci/run, fails on a new inversion or a new import cycle).
  *
  * Every folder lists the folders it may import, nothing else; the table must be acyclic (checked
  * below), so no two folders can import each other. Listed from the bottom floor up.
@@ -34,7 +34,8 @@ const LAYERS = {
   // Orchestration: the one way the served config changes.
   control: ['affinity', 'cache', 'compute', 'config', 'diff', 'envoy', 'explain', 'log', 'model', 'resolve', 'store', 'translate', 'util'],
   cluster: ['config', 'control', 'log', 'model', 'resolve', 'store', 'util', 'xds'],
-  metrics: ['affinity', 'cache', 'compute', 'config', 'control', 'envoy', 'explain', 'extproc', 'generated', 'log', 'model', 'util', 'xds'],
+  // Reads what is served through renditions (control/), never explain's internals.
+  metrics: ['affinity', 'cache', 'compute', 'config', 'control', 'envoy', 'extproc', 'generated', 'log', 'model', 'util', 'xds'],
   // Surfaces.
   admin: ['affinity', 'cache', 'cluster', 'compute', 'config', 'control', 'diff', 'envoy', 'explain', 'generated', 'log', 'model', 'ports', 'resolve', 'store', 'translate', 'util', 'xds'],
   console: ['admin', 'affinity', 'cache', 'compute', 'config', 'control', 'diff', 'explain', 'generated', 'log', 'model', 'resolve', 'store', 'translate', 'util', 'xds'],
@@ -109,9 +110,38 @@ const exceptionRules = EXCEPTIONS.map((e) => ({
   to: { path: e.to },
 }));
 
+/**
+ * No cycles at all, inside a folder too (the layer table already rules them out across
+ * folders). Type-only imports count: a type two modules both need belongs below both (e.g.
+ * translate/types.ts's HttpFilterContext, model/session-key-policy.ts's PolicyIssue), so the
+ * module graph stays a tree one can read bottom-up. The one exception is src/generated/: types
+ * generated from Envoy's protos, whose messages are recursive (AccessLogFilter holds an
+ * AndFilter holding AccessLogFilters), never edited by hand.
+ */
+const noCircular = {
+  name: 'no-circular',
+  comment: 'modules must not import each other, even through others or only for types (.dependency-cruiser.cjs)',
+  severity: 'error',
+  from: { path: '^src/', pathNot: '^src/generated/' },
+  to: { circular: true },
+};
+
+/**
+ * Explain is read through its index (src/explain/index.ts) only: metrics and the compute worker
+ * use what it exports (or a rendition view over it, control/served-balancers.ts), never its
+ * modules' internals.
+ */
+const explainSurface = {
+  name: 'explain-through-index',
+  comment: 'outside src/explain, import explain only from src/explain/index.ts',
+  severity: 'error',
+  from: { path: '^src/', pathNot: '^src/explain/' },
+  to: { path: '^src/explain/', pathNot: '^src/explain/index\\.ts$' },
+};
+
 module.exports = {
   // Unresolvable imports need no rule: tsc (npm run build) fails on them first.
-  forbidden: [...layerRules, ...exceptionRules],
+  forbidden: [...layerRules, ...exceptionRules, noCircular, explainSurface],
   options: {
     includeOnly: '^src/',
     exclude: { path: '^src/console/web/' },

@@ -10,6 +10,7 @@ import type * as protobuf from 'protobufjs';
 import type { FieldError } from '../config';
 import { TetherError, type TetherErrorCode } from '../config/errors';
 import { ENVOY_INCLUDE_DIRS, loadRoot } from '../envoy/protos';
+import { TYPE_PREFIX } from '../envoy/resource-types';
 import type { Logger } from '../log';
 
 const STATUS_OF: Record<TetherErrorCode, grpc.status> = {
@@ -34,7 +35,7 @@ const MAX_VIOLATION_FIELD_CHARS = 300;
 const MAX_VIOLATION_DESCRIPTION_CHARS = 600;
 const MAX_DETAILS_BYTES = 12_000;
 
-const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
+const BAD_REQUEST_TYPE_URL = `${TYPE_PREFIX}google.rpc.BadRequest`;
 
 let rpcTypes: { status: protobuf.Type; badRequest: protobuf.Type } | undefined;
 

@@ -3,7 +3,7 @@
  * API's shape.
  */
 import type { FieldError } from '../config';
-import { SHORT_NAMES, SHOWN_TYPES, type ResourceTypeUrl } from '../envoy/resource-types';
+import { SHORT_NAMES, SHOWN_TYPE_NAMES, STATUS_TYPES } from '../envoy/resource-types';
 import type { GetStatusResponse } from '../generated/tether/tether/admin/v1/GetStatusResponse';
 import type { NodeInfo } from '../generated/tether/tether/admin/v1/NodeInfo';
 import type { TypeStatus as TypeStatusMessage } from '../generated/tether/tether/admin/v1/TypeStatus';
@@ -11,8 +11,6 @@ import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { NodeRegistry, NodeStatus, TypeStatus } from '../xds/node-status';
 import { toTimestamp } from './convert';
 
-/** The order types are listed in: as people say it ("LDS, RDS, CDS, EDS"). */
-const TYPE_ORDER: readonly ResourceTypeUrl[] = SHOWN_TYPES.map((t) => t.typeUrl);
 
 /**
  * The config version a stream has fully applied, as a number; 0 when none yet, or when the
@@ -45,7 +43,8 @@ export function activeNack(t: TypeStatus, blocked = false): TypeStatus['lastNack
 
 export function toNodeInfo(node: NodeStatus): NodeInfo {
   const types: TypeStatusMessage[] = [];
-  for (const typeUrl of TYPE_ORDER) {
+  // As people say it ("LDS, RDS, CDS, EDS"), a VHDS node's VHDS after RDS, SDS (TLS listeners) last.
+  for (const typeUrl of STATUS_TYPES) {
     const t = node.types[typeUrl];
     if (!t) continue;
     const nack = activeNack(t, node.blocked?.typeUrl === typeUrl);
@@ -68,6 +67,13 @@ export function toNodeInfo(node: NodeStatus): NodeInfo {
     // Several instances (src/cluster/cluster-nodes.ts): the one the node is connected to.
     instance: (node as NodeStatus & { instance?: string }).instance ?? '',
   };
+}
+
+/** Columns of a status table (`tether status`, the console): LDS, RDS, CDS, EDS, and any other type a node reports (VHDS after RDS, SDS last). */
+export function statusColumns(nodes: readonly { types?: readonly { type?: string }[] | null }[]): string[] {
+  const reported = new Set(nodes.flatMap((n) => (n.types ?? []).map((t) => t.type)));
+  const shown: readonly string[] = SHOWN_TYPE_NAMES;
+  return STATUS_TYPES.map((t) => SHORT_NAMES[t]).filter((name) => shown.includes(name) || reported.has(name));
 }
 
 /** Validates a request's node_kind: '' → all kinds. */

@@ -12,7 +12,10 @@ import {
   PUSH_ORDER,
   ROUTE_TYPE,
   SECRET_TYPE,
+  VIRTUAL_HOST_TYPE,
   messageNameOf,
+  messageOf,
+  type MessageOf,
   type ResourceTypeUrl,
 } from '../envoy/resource-types';
 import type { EnvoyResources } from '../envoy/resources';
@@ -168,7 +171,8 @@ function keyOf(prefix: string, message: unknown): string | undefined {
   }
 }
 
-const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
+const ROUTE_CONFIGURATION = messageOf(ROUTE_TYPE);
+const VIRTUAL_HOST = messageOf(VIRTUAL_HOST_TYPE);
 let virtualHostsField: number | undefined;
 
 /**
@@ -183,7 +187,7 @@ function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURA
   for (const host of hosts) {
     let chunk = cache.framed.get(host);
     if (!chunk) {
-      const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
+      const bytes = cache.encode(VIRTUAL_HOST, host);
       chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
       cache.framed.set(host, chunk);
       yield;
@@ -325,17 +329,17 @@ export function buildSnapshot(resources: EnvoyResources, target: NodeTarget, con
 /** buildSnapshot as steps, one per resource (or virtual host) encoded: for callers that let the event loop in between. */
 export function* buildSnapshotSteps(resources: EnvoyResources, target: NodeTarget, configVersion: string, cache = new EncodeCache()): Steps<Snapshot> {
   const sets: Record<ResourceTypeUrl, ResourceSet> = {
-    [LISTENER_TYPE]: yield* buildSet<'envoy.config.listener.v3.Listener'>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
-    [ROUTE_TYPE]: yield* buildSet<'envoy.config.route.v3.RouteConfiguration'>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
-    [CLUSTER_TYPE]: yield* buildSet<'envoy.config.cluster.v3.Cluster'>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
-    [ENDPOINT_TYPE]: yield* buildSet<'envoy.config.endpoint.v3.ClusterLoadAssignment'>(
+    [LISTENER_TYPE]: yield* buildSet<MessageOf<typeof LISTENER_TYPE>>(LISTENER_TYPE, resources.listeners, (m) => m.name, cache, target),
+    [ROUTE_TYPE]: yield* buildSet<MessageOf<typeof ROUTE_TYPE>>(ROUTE_TYPE, resources.routes, (m) => m.name, cache, target),
+    [CLUSTER_TYPE]: yield* buildSet<MessageOf<typeof CLUSTER_TYPE>>(CLUSTER_TYPE, resources.clusters, (m) => m.name, cache, target),
+    [ENDPOINT_TYPE]: yield* buildSet<MessageOf<typeof ENDPOINT_TYPE>>(
       ENDPOINT_TYPE,
       resources.endpoints,
       (m) => m.cluster_name,
       cache,
       target,
     ),
-    [SECRET_TYPE]: yield* buildSet<'envoy.extensions.transport_sockets.tls.v3.Secret'>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
+    [SECRET_TYPE]: yield* buildSet<MessageOf<typeof SECRET_TYPE>>(SECRET_TYPE, resources.secrets ?? [], (m) => m.name, cache, target),
   };
   const contentVersion = shortHash(PUSH_ORDER.map((t) => `${t}=${sets[t].version}`).join('\n'));
   return Object.freeze({ kind: targetKind(target), target, configVersion, contentVersion, sets: Object.freeze(sets) });

@@ -2,7 +2,7 @@
  * How admin responses read on a terminal: aligned tables, mutation summaries with their
  * resource diffs, and a JSON view (Timestamps as RFC 3339, like proto3's JSON mapping).
  */
-import { SHOWN_TYPE_NAMES } from '../envoy/resource-types';
+import { statusColumns } from '../admin/status';
 import type { RolloutProgress__Output } from '../generated/tether/tether/admin/v1/RolloutProgress';
 import type {
   GetStatusResponse__Output,
@@ -94,7 +94,6 @@ export function formatWarningLines(warnings: readonly { node_kind: string; path:
   return warnings.map((w) => `warning: [${w.node_kind}] ${w.path ? `${w.path}: ` : ''}${w.message}\n`).join('');
 }
 
-const TYPES = SHOWN_TYPE_NAMES;
 
 /** The type-by-type NACKs of a node, `CDS: error; EDS: error`. */
 export function nackSummary(node: NodeInfo__Output): string {
@@ -105,6 +104,7 @@ export function nackSummary(node: NodeInfo__Output): string {
 }
 
 export function formatStatus(res: GetStatusResponse__Output): string {
+  const TYPES = statusColumns(res.nodes);
   const rows = res.nodes.map((node) => {
     const byType = new Map(node.types.map((t) => [t.type, t]));
     return [

@@ -5,7 +5,7 @@
  * the text diffs of a mutation's modified resources (src/control/config-manager.ts).
  */
 import { createPicker, initHashing, pickerData, pickerFrom, type AffinityEndpoint, type Flavour, type PickerData } from '../affinity';
-import { runSampleJob, type SampleJob, type SampleResult } from '../explain/what-if-sampling';
+import { runSampleJob, type SampleJob, type SampleResult } from '../explain';
 import { buildSnapshot, EncodeCache } from '../cache/snapshot';
 import { diffResources, renderDiff, type PendingDiff, type ResourceChange } from '../diff/resource-diff';
 import type { BalancerSpec } from '../model/types';

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SampleJob, SampleResult } from '../explain/what-if-sampling';
+import type { SampleJob, SampleResult } from '../explain';
 import type { PendingDiff, ResourceChange } from '../diff/resource-diff';
 import type { PickerData } from '../affinity';
 import type { ComputeResult, DecodedApply, WorkerJob, DiffInput, PickerInput, RingLayoutResult, ShareInput, ShareOutput } from './jobs';

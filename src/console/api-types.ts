@@ -96,6 +96,8 @@ export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 
 export interface NodesView {
   version: number;
+  /** The type columns: LDS, RDS, CDS, EDS, and VHDS (after RDS) or SDS (last) when a node reports them. */
+  types: string[];
   nodes: NodeView[];
 }
 
@@ -106,7 +108,7 @@ export interface NodeView {
   userAgent: string;
   appliedVersion: number;
   connectedAt: string;
-  /** LDS, RDS, CDS, EDS → state, with the NACK's error when NACKED. */
+  /** LDS, RDS, (VHDS,) CDS, EDS → state, with the NACK's error when NACKED. */
   types: Array<{ type: string; state: SyncState; sent: string; acked: string; error?: string }>;
 }
 

@@ -6,7 +6,7 @@
 import { validateConfig } from '../config';
 import { explain } from '../admin/explain';
 import type { ExplainSource } from '../admin/explain-source';
-import { getStatus } from '../admin/status';
+import { getStatus, statusColumns } from '../admin/status';
 import { whatIf } from '../admin/what-if';
 import { buildSnapshot, EncodeCache, type Snapshot } from '../cache/snapshot';
 import { TetherError } from '../config/errors';
@@ -105,6 +105,7 @@ export function createConsoleApi(options: ConsoleApiOptions) {
       const status = getStatus(registry, manager.current().version);
       return {
         version: Number(status.current_version),
+        types: statusColumns(status.nodes ?? []),
         nodes: (status.nodes ?? []).map((n) => ({
           nodeId: n.node_id ?? '',
           cluster: n.cluster ?? '',

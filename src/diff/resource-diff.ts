@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { Snapshot } from '../cache/snapshot';
-import { ROUTE_TYPE, SHOWN_TYPES, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
+import { ROUTE_TYPE, SHOWN_TYPES, VIRTUAL_HOST_TYPE, messageOf, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import { readableAny, readableMessage } from '../translate/readable';
@@ -88,8 +88,8 @@ function splitRouteConfiguration(anyBytes: Buffer): { shell: Buffer; hosts: Map<
 
 function splitRouteConfigurationNow(anyBytes: Buffer): { shell: Buffer; hosts: Map<string, Buffer> } {
   fieldIds ??= {
-    virtualHosts: lookupEnvoyType('envoy.config.route.v3.RouteConfiguration').fields.virtual_hosts!.id,
-    hostName: lookupEnvoyType('envoy.config.route.v3.VirtualHost').fields.name!.id,
+    virtualHosts: lookupEnvoyType(messageOf(ROUTE_TYPE)).fields.virtual_hosts!.id,
+    hostName: lookupEnvoyType(messageOf(VIRTUAL_HOST_TYPE)).fields.name!.id,
   };
   const bytes = anyPayload(anyBytes);
   const r = protobuf.Reader.create(bytes);
@@ -129,8 +129,8 @@ function hostName(host: Buffer, nameField: number): string {
 function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): string {
   const a = splitRouteConfiguration(before);
   const b = splitRouteConfiguration(after);
-  const ROUTE = 'envoy.config.route.v3.RouteConfiguration';
-  const HOST = 'envoy.config.route.v3.VirtualHost';
+  const ROUTE = messageOf(ROUTE_TYPE);
+  const HOST = messageOf(VIRTUAL_HOST_TYPE);
   const parts: string[] = [];
   const route = (bytes: Buffer) => readableMessage(ROUTE, bytes);
   const host = (bytes: Buffer) => readableMessage(HOST, bytes);

@@ -4,7 +4,7 @@
  * the bootstrap, not from a control plane), each in the JSON form Envoy prints, and the node
  * it identifies itself as.
  */
-import { SHOWN_TYPES, type ResourceTypeName } from './resource-types';
+import { SHOWN_TYPES, TYPE_PREFIX, type ResourceTypeName } from './resource-types';
 
 type JsonObject = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -32,7 +32,10 @@ export interface ConfigDump {
   resources: DumpedResource[];
 }
 
-const ADMIN_TYPE = 'type.googleapis.com/envoy.admin.v3.';
+const ADMIN_TYPE = `${TYPE_PREFIX}envoy.admin.v3.`;
+
+/** The field naming a resource of each type (the table's: a ClusterLoadAssignment's is cluster_name). */
+const NAME_FIELD = Object.fromEntries(SHOWN_TYPES.map((t) => [t.short, t.nameField])) as Record<ResourceTypeName, string>;
 
 function withoutType(json: JsonObject): JsonObject {
   const { '@type': _type, ...rest } = json;
@@ -47,7 +50,7 @@ export function readConfigDump(dump: unknown): ConfigDump {
   const resources: DumpedResource[] = [];
   const add = (type: ResourceTypeName, json: JsonObject | undefined, warming: boolean, versionInfo?: string) => {
     if (!json) return;
-    const name = String(type === 'EDS' ? json.cluster_name : json.name);
+    const name = String(json[NAME_FIELD[type]]);
     resources.push({ type, name, json: withoutType(json), warming, ...(versionInfo ? { versionInfo } : {}) });
   };
 

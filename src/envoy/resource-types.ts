@@ -4,9 +4,14 @@
  * a subscription may be wildcard, the EnvoyResources list holding them, how a resource's name is
  * found and which type its resources name. Everything else derives from it.
  */
+import type { EnvoyMessageName } from './messages';
 import type { EnvoyResources } from './resources';
 
+/** Every type URL starts so; the rest is the message's full name. Other type URLs in src/ are built from it. */
 export const TYPE_PREFIX = 'type.googleapis.com/';
+
+/** A type URL's message name, as a type: `type.googleapis.com/a.b.C` → `'a.b.C'` (what encodeMessage takes). */
+export type MessageOf<T extends string> = T extends `${typeof TYPE_PREFIX}${infer M}` ? M : never;
 
 export const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 export const ROUTE_TYPE = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
@@ -27,8 +32,8 @@ export type StreamTypeUrl = ResourceTypeUrl | typeof VIRTUAL_HOST_TYPE;
 
 export interface ResourceType<T extends StreamTypeUrl = StreamTypeUrl> {
   readonly typeUrl: T;
-  /** The message's full name, `envoy.config.listener.v3.Listener`. */
-  readonly message: string;
+  /** The message's full name, `envoy.config.listener.v3.Listener`: the name encodeMessage and the protos know it by. */
+  readonly message: MessageOf<T>;
   /** How people, logs and the admin API name the type. */
   readonly short: 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS' | 'VHDS';
   /** The `type` label of Tether's metrics. */
@@ -51,12 +56,12 @@ export interface ResourceType<T extends StreamTypeUrl = StreamTypeUrl> {
  * that point at them (and, over VHDS, the virtual hosts of those routes).
  */
 export const RESOURCE_TYPES = [
-  { typeUrl: CLUSTER_TYPE, message: 'envoy.config.cluster.v3.Cluster', short: 'CDS', label: 'cluster', wildcard: true, resources: 'clusters', nameField: 'name', references: ENDPOINT_TYPE, shown: true },
-  { typeUrl: ENDPOINT_TYPE, message: 'envoy.config.endpoint.v3.ClusterLoadAssignment', short: 'EDS', label: 'endpoint', wildcard: false, resources: 'endpoints', nameField: 'cluster_name', shown: true },
-  { typeUrl: SECRET_TYPE, message: 'envoy.extensions.transport_sockets.tls.v3.Secret', short: 'SDS', label: 'secret', wildcard: false, resources: 'secrets', nameField: 'name', shown: false },
-  { typeUrl: LISTENER_TYPE, message: 'envoy.config.listener.v3.Listener', short: 'LDS', label: 'listener', wildcard: true, resources: 'listeners', nameField: 'name', references: ROUTE_TYPE, shown: true },
-  { typeUrl: ROUTE_TYPE, message: 'envoy.config.route.v3.RouteConfiguration', short: 'RDS', label: 'route', wildcard: false, resources: 'routes', nameField: 'name', references: CLUSTER_TYPE, shown: true },
-  { typeUrl: VIRTUAL_HOST_TYPE, message: 'envoy.config.route.v3.VirtualHost', short: 'VHDS', label: 'virtual_host', wildcard: true, nameField: 'name', references: CLUSTER_TYPE, shown: false },
+  { typeUrl: CLUSTER_TYPE, message: messageOf(CLUSTER_TYPE), short: 'CDS', label: 'cluster', wildcard: true, resources: 'clusters', nameField: 'name', references: ENDPOINT_TYPE, shown: true },
+  { typeUrl: ENDPOINT_TYPE, message: messageOf(ENDPOINT_TYPE), short: 'EDS', label: 'endpoint', wildcard: false, resources: 'endpoints', nameField: 'cluster_name', shown: true },
+  { typeUrl: SECRET_TYPE, message: messageOf(SECRET_TYPE), short: 'SDS', label: 'secret', wildcard: false, resources: 'secrets', nameField: 'name', shown: false },
+  { typeUrl: LISTENER_TYPE, message: messageOf(LISTENER_TYPE), short: 'LDS', label: 'listener', wildcard: true, resources: 'listeners', nameField: 'name', references: ROUTE_TYPE, shown: true },
+  { typeUrl: ROUTE_TYPE, message: messageOf(ROUTE_TYPE), short: 'RDS', label: 'route', wildcard: false, resources: 'routes', nameField: 'name', references: CLUSTER_TYPE, shown: true },
+  { typeUrl: VIRTUAL_HOST_TYPE, message: messageOf(VIRTUAL_HOST_TYPE), short: 'VHDS', label: 'virtual_host', wildcard: true, nameField: 'name', references: CLUSTER_TYPE, shown: false },
 ] as const satisfies readonly ResourceType[];
 
 const SNAPSHOT_TYPES = RESOURCE_TYPES.filter((t): t is Extract<(typeof RESOURCE_TYPES)[number], { typeUrl: ResourceTypeUrl }> => t.typeUrl !== VIRTUAL_HOST_TYPE);
@@ -98,6 +103,17 @@ export const SHOWN_TYPES: ReadonlyArray<ResourceType<ResourceTypeUrl> & { readon
 /** LDS, RDS, CDS, EDS. */
 export const SHOWN_TYPE_NAMES: readonly ResourceTypeName[] = SHOWN_ORDER;
 
+/**
+ * The types node status lists (GetStatus, `tether status`, the console), as people read them:
+ * the shown types, a VHDS node's virtual hosts right after the route configurations they belong
+ * to, and last the secrets of TLS listeners. VHDS is its own type there and in metrics, never
+ * counted as RDS.
+ */
+export const STATUS_TYPES: readonly StreamTypeUrl[] = [
+  ...SHOWN_TYPES.flatMap<StreamTypeUrl>((t) => (t.typeUrl === ROUTE_TYPE ? [t.typeUrl, VIRTUAL_HOST_TYPE] : [t.typeUrl])),
+  SECRET_TYPE,
+];
+
 export function isResourceTypeUrl(typeUrl: string): typeUrl is ResourceTypeUrl {
   return typeUrl !== VIRTUAL_HOST_TYPE && BY_URL.has(typeUrl);
 }
@@ -106,3 +122,14 @@ export function isResourceTypeUrl(typeUrl: string): typeUrl is ResourceTypeUrl {
 export function messageNameOf(typeUrl: string): string {
   return typeUrl.startsWith(TYPE_PREFIX) ? typeUrl.slice(TYPE_PREFIX.length) : typeUrl;
 }
+
+/**
+ * A served type's message name, typed for the encoder: `encodeMessage(messageOf(ROUTE_TYPE), rc)`
+ * takes a RouteConfiguration. Code outside this file names these messages only through it.
+ */
+export function messageOf<T extends StreamTypeUrl>(typeUrl: T): MessageOf<T> {
+  return typeUrl.slice(TYPE_PREFIX.length) as MessageOf<T>;
+}
+
+/** Every served type's message is one the encoder types (envoy/messages.ts): a new row without its entry there does not compile. */
+export const SERVED_MESSAGES: readonly EnvoyMessageName[] = RESOURCE_TYPES.map((t) => t.message);

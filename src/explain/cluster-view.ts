@@ -5,7 +5,8 @@
  * / `maglev_lb_config` + `common_lb_config`) and the typed `load_balancing_policy` extensions
  * are read, so whichever translate/ emits is explained as served.
  */
-import { DEFAULT_MIN_RING_SIZE, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
+import { DEFAULT_MIN_RING_SIZE, isHashing, MAGLEV_DEFAULT_TABLE_SIZE, MAX_RING_SIZE, type AffinityEndpoint, type Flavour } from '../affinity';
+import { TYPE_PREFIX } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { LbEndpoint__Output } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
@@ -13,7 +14,7 @@ import type { _envoy_config_route_v3_RouteAction_HashPolicy__Output as HashPolic
 import type { Maglev__Output } from '../generated/envoy/extensions/load_balancing_policies/maglev/v3/Maglev';
 import type { RingHash__Output } from '../generated/envoy/extensions/load_balancing_policies/ring_hash/v3/RingHash';
 import type { AffinityKey, BalancerSpec } from '../model/types';
-import { anyTypeUrl, unpackAny } from './wire';
+import { anyTypeUrl, decodeAnyBytes, unpackAny } from './wire';
 
 export interface ClusterBalancer {
   balancer: BalancerSpec;
@@ -25,7 +26,7 @@ export interface ClusterBalancer {
   unsupported?: string;
 }
 
-const POLICY_PREFIX = 'type.googleapis.com/envoy.extensions.load_balancing_policies.';
+const POLICY_PREFIX = `${TYPE_PREFIX}envoy.extensions.load_balancing_policies.`;
 const RING_HASH_TYPE = 'envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash';
 const MAGLEV_TYPE = 'envoy.extensions.load_balancing_policies.maglev.v3.Maglev';
 
@@ -50,7 +51,7 @@ export function clusterBalancer(cluster: Cluster__Output, flavour: Flavour): Clu
     for (const policy of typed) {
       const any = policy.typed_extension_config?.typed_config;
       const typeUrl = anyTypeUrl(any);
-      if (typeUrl === `type.googleapis.com/${RING_HASH_TYPE}`) {
+      if (typeUrl === `${TYPE_PREFIX}${RING_HASH_TYPE}`) {
         const rh = unpackAny<RingHash__Output>(any)!;
         // The deprecated top-level fields apply when consistent_hashing_lb_config is absent.
         const useHostname = consistentHashing(
@@ -66,7 +67,7 @@ export function clusterBalancer(cluster: Cluster__Output, flavour: Flavour): Clu
         if (rh.hash_function !== 'XX_HASH' && rh.hash_function !== 'DEFAULT_HASH') out.unsupported = `ring hash function ${rh.hash_function} is not modelled`;
         return out;
       }
-      if (typeUrl === `type.googleapis.com/${MAGLEV_TYPE}`) {
+      if (typeUrl === `${TYPE_PREFIX}${MAGLEV_TYPE}`) {
         const mg = unpackAny<Maglev__Output>(any)!;
         const useHostname = consistentHashing(notes, flavour, mg.consistent_hashing_lb_config);
         return { balancer: { type: 'maglev', tableSize: num(mg.table_size, MAGLEV_DEFAULT_TABLE_SIZE) }, useHostname, notes };
@@ -148,6 +149,24 @@ export function endpointsByPriority(cla: ClusterLoadAssignment__Output | undefin
 export function clusterEndpoints(cla: ClusterLoadAssignment__Output | undefined, useHostname: boolean): AffinityEndpoint[] {
   const priorities = endpointsByPriority(cla, useHostname);
   return priorities.find((list) => list.some((e) => !e.drain)) ?? priorities[0] ?? [];
+}
+
+/** A hashing balancer as a client builds it from what it is served, and the endpoints it places sessions on. */
+export interface ServedHashBalancer {
+  balancer: Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
+  endpoints: AffinityEndpoint[];
+}
+
+/**
+ * The hashing balancer a client of `flavour` builds from a served Cluster and its
+ * ClusterLoadAssignment, given as the encoded Anys a snapshot sends; undefined when the cluster
+ * does not hash, or hashes in a way not modelled here. Throws on bytes it cannot decode.
+ */
+export function servedHashBalancer(clusterAny: Uint8Array, assignmentAny: Uint8Array | undefined, flavour: Flavour): ServedHashBalancer | undefined {
+  const lb = clusterBalancer(decodeAnyBytes<Cluster__Output>(clusterAny), flavour);
+  if (!isHashing(lb.balancer) || lb.unsupported) return undefined;
+  const assignment = assignmentAny && decodeAnyBytes<ClusterLoadAssignment__Output>(assignmentAny);
+  return { balancer: lb.balancer, endpoints: clusterEndpoints(assignment, lb.useHostname) };
 }
 
 /**

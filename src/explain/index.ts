@@ -6,7 +6,7 @@
 export { assignmentOf, wireResources, wireResourcesInTurns, type WireResources } from './wire';
 export { servedService, endpointOwners, endpointOwnersInTurns, type EndpointOwners, type ServedService } from './served-service';
 export { matchRoutes, type MatchRequest, type MatchResult, type RouteMatchOutcome } from './route-match';
-export { clusterBalancer, clusterEndpoints, routeKeys, type ClusterBalancer } from './cluster-view';
+export { clusterBalancer, clusterEndpoints, routeKeys, servedHashBalancer, type ClusterBalancer, type ServedHashBalancer } from './cluster-view';
 export {
   clusterPicker,
   explainRequest,

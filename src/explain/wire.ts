@@ -6,7 +6,7 @@
  */
 import { lookupEnvoyType } from '../envoy/protos';
 import { encodeMessage } from '../envoy/encode';
-import { messageNameOf } from '../envoy/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, messageNameOf, messageOf } from '../envoy/resource-types';
 import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
 import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
 import type { RouteConfiguration, RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
@@ -36,6 +36,12 @@ const OUTPUT_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: t
 export function decodeOutput<T>(typeName: string, bytes: Uint8Array): T {
   const type = lookupEnvoyType(typeName);
   return type.toObject(type.decode(bytes), OUTPUT_OPTIONS) as T;
+}
+
+/** An encoded google.protobuf.Any (a resource as a snapshot holds and sends it), its payload decoded. */
+export function decodeAnyBytes<T>(anyBytes: Uint8Array): T {
+  const any = lookupEnvoyType('google.protobuf.Any').decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
+  return decodeOutput<T>(messageNameOf(any.type_url), any.value);
 }
 
 /** An Any's type URL ('' when absent). Typed loosely: the generated Any__Output is a union. */
@@ -95,7 +101,7 @@ function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, v
   }
   const clusters = new Map<string, Cluster__Output>();
   for (const c of resources.clusters) {
-    const decoded = decodeOutput<Cluster__Output>('envoy.config.cluster.v3.Cluster', encodeMessage('envoy.config.cluster.v3.Cluster', c));
+    const decoded = decodeOutput<Cluster__Output>(messageOf(CLUSTER_TYPE), encodeMessage(messageOf(CLUSTER_TYPE), c));
     clusters.set(decoded.name, decoded);
     yield;
   }
@@ -118,7 +124,7 @@ const VIRTUAL_HOST_CHUNK = 100;
 
 /** A route configuration in steps of VIRTUAL_HOST_CHUNK virtual hosts, as assignmentSteps does with endpoints. */
 function* routeConfigurationSteps(r: RouteConfiguration): Generator<void, RouteConfiguration__Output, void> {
-  const RC = 'envoy.config.route.v3.RouteConfiguration';
+  const RC = messageOf(ROUTE_TYPE);
   const hosts = r.virtual_hosts ?? [];
   if (hosts.length <= VIRTUAL_HOST_CHUNK) return decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, r));
   const shell = decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, { ...r, virtual_hosts: [] }));
@@ -141,7 +147,7 @@ const ENDPOINT_CHUNK = 250;
  * piece gives the same objects).
  */
 function* assignmentSteps(e: ClusterLoadAssignment): Generator<void, ClusterLoadAssignment__Output, void> {
-  const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+  const CLA = messageOf(ENDPOINT_TYPE);
   const localities = e.endpoints ?? [];
   if (localities.reduce((n, l) => n + (l.lb_endpoints?.length ?? 0), 0) <= ENDPOINT_CHUNK) {
     return decodeOutput<ClusterLoadAssignment__Output>(CLA, encodeMessage(CLA, e));

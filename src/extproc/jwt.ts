@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import { checkSecretPath, secretStore } from '../util/secret-files';
 import type { JwtVerifyOptions } from '../model/session-key-policy';
-import type { PolicyIssue } from './policy';
+import type { PolicyIssue } from '../model/session-key-policy';
 
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;

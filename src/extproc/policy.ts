@@ -4,12 +4,9 @@
  */
 import { createJwtVerifier, loadVerifierFiles, type JwtVerifier } from './jwt';
 import { parseDotPath, type PathSegment } from './json-path';
-import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type SessionKeyPolicy } from '../model/session-key-policy';
+import { DEFAULT_BUCKET_HEADER, DEFAULT_TARGET_HEADER, type PolicyIssue, type SessionKeyPolicy } from '../model/session-key-policy';
 
-export interface PolicyIssue {
-  path: string;
-  message: string;
-}
+export type { PolicyIssue } from '../model/session-key-policy';
 
 export class PolicyError extends Error {
   constructor(readonly issues: readonly PolicyIssue[]) {

@@ -10,7 +10,7 @@
  * | Metric | Type | Labels | Meaning |
  * |---|---|---|---|
  * | `tether_xds_connected_nodes` | gauge | `kind` (envoy, grpc) | Open ADS streams (SotW and delta) whose node has identified itself. |
- * | `tether_xds_pushes_total` | counter | `kind`, `type` (listener, route, cluster, endpoint) | xDS responses sent. |
+ * | `tether_xds_pushes_total` | counter | `kind`, `type` (listener, route, cluster, endpoint, secret, virtual_host: VHDS) | xDS responses sent. |
  * | `tether_xds_acks_total` | counter | `kind`, `type` | Responses ACKed, plus versions a reconnecting node says it already holds. |
  * | `tether_xds_nacks_total` | counter | `kind`, `type` | Responses NACKed. |
  * | `tether_xds_convergence_seconds` | histogram | `kind` | Time from `configPublished(version)` until a stream has applied that version (every subscribed type ACKed). Buckets 1 ms … 10 s. Streams opened after the publish are not counted (they measure their connection, not the push); only the last 16 published versions are timed. |

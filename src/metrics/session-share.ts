@@ -5,6 +5,11 @@
  * from src/affinity's exact model of Envoy's construction. Sessions hash uniformly over that
  * space, so this is the share of sessions each replica gets (all replicas reachable).
  *
+ * What is served comes from the served rendition's ENVOY_BALANCERS view
+ * (control/served-balancers.ts: each cluster's content signature, and its balancer and endpoints
+ * decoded from the snapshot's bytes on demand by explain's model), never from a translation or
+ * a decoding of its own.
+ *
  * Cost control, since a config may hold thousands of sticky clusters with rings of millions of
  * entries:
  * - A cluster is recomputed only when its Cluster or ClusterLoadAssignment content changes
@@ -25,34 +30,17 @@
  *   more than ~50 ms; an unchanged config of 10,000 is re-checked in ~36 ms.
  */
 import { Gauge, type Registry } from 'prom-client';
-import {
-  balancerHosts,
-  createPicker,
-  hashingReady,
-  initHashing,
-  isHashing,
-  nominalShares,
-  pickerCost,
-  type AffinityEndpoint,
-} from '../affinity';
+import { balancerHosts, createPicker, hashingReady, initHashing, nominalShares, pickerCost } from '../affinity';
 import { computePool, WORKER_MIN_COST, type ComputePool } from '../compute';
-import type { Snapshot } from '../cache/snapshot';
-import { lookupEnvoyType } from '../envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, messageNameOf } from '../envoy/resource-types';
-import { clusterBalancer, clusterEndpoints } from '../explain/cluster-view';
-import { decodeOutput } from '../explain/wire';
-import type { Cluster__Output } from '../generated/envoy/config/cluster/v3/Cluster';
-import type { ClusterLoadAssignment__Output } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment';
+import type { Rendition } from '../control/rendition';
+import { ENVOY_BALANCERS, type ServedBalancer, type ServedHashBalancer } from '../control/served-balancers';
 import type { Logger } from '../log';
-import type { BalancerSpec } from '../model/types';
-import type { EnvoyResources } from '../envoy/resources';
-import type { NodeKind } from '../model/node-targets';
 
-/** What the share computation reads of a served config (publisher.ts `ServedConfig` has it). */
-export interface ServedResources {
-  readonly resources: ReadonlyMap<NodeKind, EnvoyResources>;
-  readonly snapshots: ReadonlyMap<NodeKind, Snapshot>;
-}
+/**
+ * What the share computation reads of a served config: its rendition (publisher.ts `served()`),
+ * through the ENVOY_BALANCERS view (control/served-balancers.ts), built once per rendition.
+ */
+export type ServedResources = Pick<Rendition, 'view'>;
 
 /** Each replica's share of a sticky service's sessions (0..1). */
 export const SESSION_SHARE_METRIC = 'tether_replica_session_share_ratio';
@@ -64,8 +52,6 @@ export const DEFAULT_SHARE_SLICE_MS = 20;
 /** CPU time per slice of decoding changed clusters, ms. */
 const PLAN_SLICE_MS = 20;
 
-type HashingBalancer = Extract<BalancerSpec, { type: 'ring_hash' | 'maglev' }>;
-
 interface ClusterShares {
   /** Content hashes of the Cluster and its ClusterLoadAssignment. */
   signature: string;
@@ -73,9 +59,9 @@ interface ClusterShares {
   shares?: Map<string, number>;
   exact: boolean;
   /** Kept until the exact shares are computed. */
-  pending?: { endpoints: AffinityEndpoint[]; balancer: HashingBalancer };
-  /** Not decoded yet: the served bytes. */
-  raw?: { cluster: Buffer; cla: Buffer | undefined };
+  pending?: ServedHashBalancer;
+  /** Not planned yet: the served balancer, decoded in planSome. */
+  served?: ServedBalancer;
   /** Sent to the worker thread. */
   offloaded?: boolean;
 }
@@ -87,48 +73,13 @@ export interface SessionShareMetrics {
   settled(): Promise<void>;
 }
 
-/** Legacy lb_policy values (name or number) that hash, or a typed policy that may. */
-function mayHash(cluster: EnvoyResources['clusters'][number]): boolean {
-  const p = cluster.lb_policy as unknown;
-  return p === 'RING_HASH' || p === 'MAGLEV' || p === 2 || p === 5 || (cluster.load_balancing_policy?.policies?.length ?? 0) > 0;
-}
-
-/** Cluster → the services (Envoy virtual host names) with a route that sends to it. */
-function servicesByCluster(resources: EnvoyResources): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  const add = (cluster: string | undefined, service: string) => {
-    if (!cluster) return;
-    let set = out.get(cluster);
-    if (!set) out.set(cluster, (set = new Set()));
-    set.add(service);
-  };
-  for (const config of resources.routes) {
-    for (const vh of config.virtual_hosts ?? []) {
-      const service = vh.name ?? '';
-      for (const route of vh.routes ?? []) {
-        const action = route.route;
-        if (!action) continue;
-        add(action.cluster, service);
-        for (const w of action.weighted_clusters?.clusters ?? []) add(w.name, service);
-      }
-    }
-  }
-  return out;
-}
-
-function decodeAny<T>(anyBytes: Buffer): T {
-  const anyType = lookupEnvoyType('google.protobuf.Any');
-  const any = anyType.decode(anyBytes) as unknown as { type_url: string; value: Uint8Array };
-  return decodeOutput<T>(messageNameOf(any.type_url), any.value);
-}
-
 export function createSessionShareMetrics(
   registry: Registry,
   options: { sliceMs: number; logger?: Logger; pool?: ComputePool },
 ): SessionShareMetrics {
   const pool = () => options.pool ?? computePool();
   let byCluster = new Map<string, ClusterShares>();
-  let services = new Map<string, Set<string>>();
+  let services: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   let generation = 0;
   let refining: Promise<void> = Promise.resolve();
 
@@ -168,13 +119,13 @@ export function createSessionShareMetrics(
   const planSome = (entries: Map<string, ClusterShares>): boolean => {
     const deadline = performance.now() + PLAN_SLICE_MS;
     for (const [name, entry] of entries) {
-      if (!entry.raw) continue;
+      if (!entry.served) continue;
       if (performance.now() >= deadline) return true;
-      const { cluster, cla } = entry.raw;
-      delete entry.raw;
+      const served = entry.served;
+      delete entry.served;
       try {
         delete entry.shares;
-        Object.assign(entry, plan(entry.signature, cluster, cla));
+        Object.assign(entry, plan(entry.signature, served));
       } catch (err) {
         delete entry.shares;
         entry.exact = true;
@@ -257,51 +208,28 @@ export function createSessionShareMetrics(
     }
   };
 
-  const plan = (signature: string, cluster: Buffer, cla: Buffer | undefined): ClusterShares => {
-    const decoded = decodeAny<Cluster__Output>(cluster);
-    const lb = clusterBalancer(decoded, 'envoy');
-    if (!isHashing(lb.balancer) || lb.unsupported) return { signature, exact: true };
-    const endpoints = clusterEndpoints(cla && decodeAny<ClusterLoadAssignment__Output>(cla), lb.useHostname);
-    return {
-      signature,
-      shares: nominalShares(balancerHosts(endpoints, 'envoy')),
-      exact: false,
-      pending: { endpoints, balancer: lb.balancer },
-    };
+  const plan = (signature: string, served: ServedBalancer): ClusterShares => {
+    const balancer = served.plan();
+    if (!balancer) return { signature, exact: true };
+    return { signature, shares: nominalShares(balancerHosts(balancer.endpoints, 'envoy')), exact: false, pending: balancer };
   };
 
   return {
     servedConfigChanged(served) {
       const gen = ++generation;
-      const resources = served?.resources.get('envoy');
-      const snapshot = served?.snapshots.get('envoy');
+      const view = served?.view(ENVOY_BALANCERS);
       const next = new Map<string, ClusterShares>();
-      const nextServices = resources ? servicesByCluster(resources) : new Map<string, Set<string>>();
-      if (resources && snapshot) {
-        for (const cluster of resources.clusters) {
-          const name = cluster.name;
-          if (!name || !nextServices.has(name) || !mayHash(cluster)) continue;
-          const clusterRes = snapshot.sets[CLUSTER_TYPE].resources.get(name);
-          if (!clusterRes) continue;
-          // The assignment the cluster names (its EDS service_name), as clients look it up.
-          const claRes = snapshot.sets[ENDPOINT_TYPE].resources.get(clusterRes.refs[0] ?? name);
-          const signature = `${clusterRes.hash}/${claRes?.hash ?? ''}`;
-          const previous = byCluster.get(name);
-          if (previous?.signature === signature) {
-            next.set(name, previous);
-            continue;
-          }
-          // Decoded in planSome; until then the previous shares (if any) stay.
-          next.set(name, {
-            signature,
-            ...(previous?.shares ? { shares: previous.shares } : {}),
-            exact: false,
-            raw: { cluster: clusterRes.anyBytes, cla: claRes?.anyBytes },
-          });
+      for (const [name, balancer] of view?.clusters ?? []) {
+        const previous = byCluster.get(name);
+        if (previous?.signature === balancer.signature) {
+          next.set(name, previous);
+          continue;
         }
+        // Planned in planSome; until then the previous shares (if any) stay.
+        next.set(name, { signature: balancer.signature, ...(previous?.shares ? { shares: previous.shares } : {}), exact: false, served: balancer });
       }
       byCluster = next;
-      services = nextServices;
+      services = view?.services ?? new Map();
       const morePlans = planSome(next);
       const offloading: Array<Promise<void>> = [];
       let remaining = morePlans || [...next.values()].some((e) => e.pending);

@@ -5,7 +5,7 @@
  * streamClosed.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { PUSH_ORDER, TYPE_LABELS, type ResourceTypeUrl } from '../envoy/resource-types';
+import { STREAM_PUSH_ORDER, TYPE_LABELS, type StreamTypeUrl } from '../envoy/resource-types';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
 import type { NodeStatusListener, StreamIdentity } from '../xds/node-status';
 
@@ -22,12 +22,13 @@ interface StreamState {
 }
 
 /** Event counts per kind and type URL. */
-type Tally = Record<NodeKind, Record<ResourceTypeUrl, number>>;
+type Tally = Record<NodeKind, Record<StreamTypeUrl, number>>;
 
 const newTally = (): Tally =>
   Object.fromEntries(
-    // Every snapshot type: a missing one would be counted as 1 by Counter.inc(undefined).
-    NODE_KINDS.map((k) => [k, Object.fromEntries(PUSH_ORDER.map((t) => [t, 0]))]),
+    // Every type a stream serves (VHDS its own, type="virtual_host"): a missing one would be
+    // counted as 1 by Counter.inc(undefined).
+    NODE_KINDS.map((k) => [k, Object.fromEntries(STREAM_PUSH_ORDER.map((t) => [t, 0]))]),
   ) as Tally;
 
 export interface XdsMetricsOptions {
@@ -74,7 +75,7 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
         // The tallies are the truth; the counter is rebuilt from them at each scrape.
         this.reset();
         for (const kind of NODE_KINDS) {
-          for (const typeUrl of PUSH_ORDER) {
+          for (const typeUrl of STREAM_PUSH_ORDER) {
             this.inc({ kind, type: TYPE_LABELS[typeUrl] }, tally[kind][typeUrl]);
           }
         }
@@ -101,7 +102,7 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
   // Every kind's series exists from the start, so rate() and absent-series alerts work from zero.
   for (const kind of NODE_KINDS) convergence.zero({ kind });
 
-  const bump = (tally: Tally, streamId: string, typeUrl: ResourceTypeUrl): void => {
+  const bump = (tally: Tally, streamId: string, typeUrl: StreamTypeUrl): void => {
     const s = streams.get(streamId);
     if (!s) return;
     const row = tally[s.kind];

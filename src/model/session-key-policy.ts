@@ -100,5 +100,11 @@ export interface SessionKeyPolicy {
   failureMode?: 'open' | 'closed';
 }
 
+/** A problem with a policy, at a field path (extproc/policy.ts checks, extproc/jwt.ts's verifier options). */
+export interface PolicyIssue {
+  path: string;
+  message: string;
+}
+
 export const DEFAULT_TARGET_HEADER = 'x-tether-session';
 export const DEFAULT_BUCKET_HEADER = 'x-tether-bucket';

@@ -8,7 +8,7 @@ import type { ConfigManager } from '../control/config-manager';
 import type { Logger } from '../log';
 import type { ConfigStore } from '../store/types';
 import type { NodeRegistry } from '../xds/node-status';
-import type { AdminOptions, TetherOptions } from './tether';
+import type { AdminOptions, TetherOptions } from './tether-options';
 
 /**
  * The admin API's auth (the console uses the same): the options' own, else a bearer token from

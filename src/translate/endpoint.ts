@@ -4,7 +4,6 @@ import type { ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
 import type { NodeKind } from '../model/node-targets';
 import type { ResolvedEndpoint, ResolvedEndpoints } from '../model/resolved';
-import type { AssignmentNames } from './assignment-names';
 import { LB_METADATA_NAMESPACE } from './names';
 import { backendPath, type Warnings } from './warnings';
 import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
@@ -110,7 +109,8 @@ export function* loadAssignments(
   config: TetherConfig,
   prepared: PreparedEndpoints,
   kind: NodeKind,
-  names: AssignmentNames,
+  /** A backend's ClusterLoadAssignment name (assignment-names.ts). */
+  names: (backend: string) => string,
   warnings: Warnings,
   memo?: UnitMemo,
 ): Steps<ClusterLoadAssignment[]> {

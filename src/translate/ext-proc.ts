@@ -6,7 +6,7 @@ import type { ExtProcOverrides } from '../generated/envoy/extensions/filters/htt
 import type { _envoy_config_route_v3_RouteAction_HashPolicy as HashPolicy } from '../generated/envoy/config/route/v3/RouteAction';
 import { isIP } from 'node:net';
 import { pack, type PackedAny } from '../envoy/encode';
-import type { HttpFilterContext } from './http-filters';
+import type { HttpFilterContext } from './types';
 import {
   EXT_PROC_FILTER,
   EXT_PROC_PER_ROUTE_TYPE,

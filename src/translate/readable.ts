@@ -1,5 +1,6 @@
 import { decodeMessage, encodeMessage } from '../envoy/encode';
-import { messageNameOf } from '../envoy/resource-types';
+import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, messageNameOf, messageOf } from '../envoy/resource-types';
 import type { EnvoyResources } from '../envoy/resources';
 
 /** Resources as plain objects, exactly as they go on the wire (for golden files, diffs, CLIs). */
@@ -17,13 +18,15 @@ export interface ReadableResources {
  */
 export function toReadable(resources: EnvoyResources): ReadableResources {
   return {
-    listeners: resources.listeners.map((m) => roundTrip('envoy.config.listener.v3.Listener', encodeMessage('envoy.config.listener.v3.Listener', m))),
-    routes: resources.routes.map((m) => roundTrip('envoy.config.route.v3.RouteConfiguration', encodeMessage('envoy.config.route.v3.RouteConfiguration', m))),
-    clusters: resources.clusters.map((m) => roundTrip('envoy.config.cluster.v3.Cluster', encodeMessage('envoy.config.cluster.v3.Cluster', m))),
-    endpoints: resources.endpoints.map((m) =>
-      roundTrip('envoy.config.endpoint.v3.ClusterLoadAssignment', encodeMessage('envoy.config.endpoint.v3.ClusterLoadAssignment', m)),
-    ),
+    listeners: readableList(messageOf(LISTENER_TYPE), resources.listeners),
+    routes: readableList(messageOf(ROUTE_TYPE), resources.routes),
+    clusters: readableList(messageOf(CLUSTER_TYPE), resources.clusters),
+    endpoints: readableList(messageOf(ENDPOINT_TYPE), resources.endpoints),
   };
+}
+
+function readableList<K extends EnvoyMessageName>(typeName: K, messages: readonly EnvoyMessages[K][]): Record<string, unknown>[] {
+  return messages.map((m) => roundTrip(typeName, encodeMessage(typeName, m)));
 }
 
 function roundTrip(typeName: string, bytes: Uint8Array): Record<string, unknown> {

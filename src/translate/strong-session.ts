@@ -2,7 +2,7 @@ import type { ServiceSpec, StrongAffinitySpec } from '../model/types';
 import type { HttpFilter } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter';
 import type { TypedExtensionConfig } from '../generated/envoy/config/core/v3/TypedExtensionConfig';
 import { pack, type PackedAny } from '../envoy/encode';
-import type { HttpFilterContext } from './http-filters';
+import type { HttpFilterContext } from './types';
 import {
   COOKIE_SESSION_STATE,
   COOKIE_SESSION_STATE_TYPE,

@@ -1,4 +1,7 @@
 import type { EnvoyResources } from '../envoy/resources';
+import type { HttpFilter } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter';
+import type { NodeKind } from '../model/node-targets';
+import type { ServiceSpec, TetherConfig } from '../model/types';
 
 /**
  * Something the translation had to drop or change because a kind of node cannot express it
@@ -16,3 +19,19 @@ export interface TranslateResult {
   /** In a stable order (model order), so two runs on the same input give equal lists. */
   warnings: TranslateWarning[];
 }
+
+/** What a filter contributor may look at when deciding which filters an HCM gets. */
+export interface HttpFilterContext {
+  config: TetherConfig;
+  kind: NodeKind;
+  /** The services this HCM routes: those on the listener (Envoy), or the one service (gRPC). */
+  services: readonly ServiceSpec[];
+}
+
+/**
+ * A feature that needs an HTTP filter (stateful session, ext_proc, …) adds one contributor
+ * to http-filters.ts's list. Contributors run in that order and their filters go before the router, which must be
+ * last (grpc-js-xds NACKs an HCM whose final filter is not the router). For gRPC nodes, return
+ * nothing, or mark the filter `is_optional: true`: grpc-js-xds NACKs filters it does not know.
+ */
+export type HttpFilterContributor = (ctx: HttpFilterContext) => HttpFilter[];

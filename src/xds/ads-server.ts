@@ -2,8 +2,6 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotSource } from '../cache/snapshot-cache';
 import {
-  decodeDeltaDiscoveryRequest,
-  decodeDiscoveryRequest,
   encodeControlPlane,
   encodeDeltaDiscoveryResponse,
   encodeDiscoveryResponse,
@@ -12,7 +10,7 @@ import { DeltaStream } from './delta-stream';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut, DiscoveryRequestIn, DiscoveryResponseOut } from './discovery-codec';
 import { XDS_LIMITS } from './limits';
 import type { NodeStatusListener } from './node-status';
-import { isRefused, type RefusedRequest } from './request-decoder';
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, isRefused, type RefusedRequest } from './request-decoder';
 import { SotwStream } from './sotw-stream';
 import { createStreamLogLimits } from './stream-base';
 import { createStreamPacer } from './stream-pacer';

@@ -1,5 +1,5 @@
 import type { ResourceSet, SnapshotResource } from '../cache/snapshot';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, STREAM_PUSH_ORDER, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, isResourceTypeUrl, type StreamTypeUrl, type ResourceTypeUrl } from '../envoy/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, SHORT_NAMES, STREAM_PUSH_ORDER, VIRTUAL_HOST_TYPE, WILDCARD_TYPES, type StreamTypeUrl, type ResourceTypeUrl } from '../envoy/resource-types';
 import { nodeTarget, wantsVhds } from './node-kind';
 import { namespaceOf } from './vhds';
 import type { DeltaDiscoveryRequestIn, DeltaDiscoveryResponseOut } from './discovery-codec';
@@ -204,8 +204,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     st.pending = undefined;
     if (req.error_detail) {
       for (const [name, version] of pending.changes) st.nacked.set(name, version);
-      // Status and metrics know the four snapshot types; a virtual host NACK counts as RDS.
-      this.reportNack(isResourceTypeUrl(typeUrl) ? typeUrl : ROUTE_TYPE, pending.version, pending.nonce, req.error_detail);
+      this.reportNack(typeUrl, pending.version, pending.nonce, req.error_detail);
       return;
     }
     for (const [name, version] of pending.changes) st.held.set(name, version);
@@ -213,7 +212,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     // recurs when a later config's resource happens to match), so it may be sent again.
     st.nacked.clear();
     this.log.debug({ typeUrl: label(typeUrl), version: pending.version, nonce: pending.nonce }, 'xDS ACK');
-    if (isResourceTypeUrl(typeUrl)) this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
+    this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
   }
 
   protected evaluate(): void {
@@ -270,7 +269,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       }
       this.compact(st, set, typeUrl === VIRTUAL_HOST_TYPE);
     }
-    this.reportBlocked(snapshot, blocked === VIRTUAL_HOST_TYPE ? ROUTE_TYPE : blocked);
+    this.reportBlocked(snapshot, blocked);
     if (applied) this.reportApplied(snapshot, () => this.referencesSubscribed());
   }
 
@@ -494,8 +493,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       control_plane: this.shares.controlPlane,
       wire: response.wire,
     });
-    this.logPush(isResourceTypeUrl(typeUrl) ? typeUrl : ROUTE_TYPE, { ...(typeUrl === VIRTUAL_HOST_TYPE ? { vhds: true } : {}), version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
-    if (isResourceTypeUrl(typeUrl)) this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
+    this.logPush(typeUrl, { version: set.version, nonce, resources: changes.updates.length, removed: changes.removals.length, ...(changes.withheld ? { withheld: changes.withheld } : {}) });
+    this.report((s) => s.responseSent(this.options.streamId, typeUrl, set.version, nonce));
   }
 
   /** Subscriptions closed under references: every route config a held listener names is subscribed, and so on. */

@@ -4,8 +4,6 @@ import type { DeltaDiscoveryRequest } from '../generated/envoy/service/discovery
 import type { DiscoveryRequest } from '../generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { ClassifiableNode } from './node-kind';
 
-export { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, isRefused, RefusedRequest } from './request-decoder';
-
 /** The fields of envoy.config.core.v3.Node a stream keeps (the rest is dropped on decode). */
 export interface RequestNode {
   id: string;

@@ -11,15 +11,14 @@ export {
   type StreamIdentity,
   type TypeStatus,
 } from './node-status';
+export { decodeDiscoveryRequest, decodeDeltaDiscoveryRequest } from './request-decoder';
 export {
-  decodeDiscoveryRequest,
   decodeDiscoveryResponse,
   encodeDiscoveryRequest,
   encodeDiscoveryResponse,
   type DiscoveryRequestIn,
   type DiscoveryResponseIn,
   type DiscoveryResponseOut,
-  decodeDeltaDiscoveryRequest,
   decodeDeltaDiscoveryResponse,
   encodeDeltaDiscoveryRequest,
   encodeDeltaDiscoveryResponse,

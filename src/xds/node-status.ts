@@ -1,4 +1,4 @@
-import type { ResourceTypeUrl } from '../envoy/resource-types';
+import type { StreamTypeUrl } from '../envoy/resource-types';
 import type { NodeKind } from '../model/node-targets';
 
 /** Who is at the other end of one ADS stream. */
@@ -17,11 +17,13 @@ export interface StreamIdentity {
  * implementation must be cheap and must not throw.
  */
 export interface NodeStatusListener {
+  // Types are the stream's own: a VHDS node's virtual hosts (VIRTUAL_HOST_TYPE) are reported as
+  // such, not as the route configurations (RDS) they are cut from.
   streamOpened(identity: StreamIdentity): void;
-  responseSent(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string): void;
+  responseSent(streamId: string, typeUrl: StreamTypeUrl, version: string, nonce: string): void;
   /** The node applied `version` (an ACK, or the version a reconnecting node says it already has). */
-  acked(streamId: string, typeUrl: ResourceTypeUrl, version: string): void;
-  nacked(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string, message: string): void;
+  acked(streamId: string, typeUrl: StreamTypeUrl, version: string): void;
+  nacked(streamId: string, typeUrl: StreamTypeUrl, version: string, nonce: string, message: string): void;
   /** Every type the node subscribes to is ACKed at the versions of the snapshot of `configVersion`. */
   configApplied(streamId: string, configVersion: string): void;
   /**
@@ -35,7 +37,7 @@ export interface NodeStatusListener {
 
 export interface BlockedConfig {
   configVersion: string;
-  typeUrl: ResourceTypeUrl;
+  typeUrl: StreamTypeUrl;
 }
 
 export interface TypeStatus {
@@ -48,7 +50,7 @@ export interface TypeStatus {
 }
 
 export interface NodeStatus extends StreamIdentity {
-  types: Partial<Record<ResourceTypeUrl, TypeStatus>>;
+  types: Partial<Record<StreamTypeUrl, TypeStatus>>;
   /** The config version this stream has fully applied, if any. */
   appliedConfigVersion?: string;
   appliedAt?: Date;
@@ -68,7 +70,7 @@ export class NodeRegistry implements NodeStatusListener {
     this.changed(identity.streamId);
   }
 
-  responseSent(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string): void {
+  responseSent(streamId: string, typeUrl: StreamTypeUrl, version: string, nonce: string): void {
     this.update(streamId, typeUrl, (t) => {
       t.sentVersion = version;
       t.sentNonce = nonce;
@@ -76,14 +78,14 @@ export class NodeRegistry implements NodeStatusListener {
     });
   }
 
-  acked(streamId: string, typeUrl: ResourceTypeUrl, version: string): void {
+  acked(streamId: string, typeUrl: StreamTypeUrl, version: string): void {
     this.update(streamId, typeUrl, (t) => {
       t.ackedVersion = version;
       t.ackedAt = new Date();
     });
   }
 
-  nacked(streamId: string, typeUrl: ResourceTypeUrl, version: string, nonce: string, message: string): void {
+  nacked(streamId: string, typeUrl: StreamTypeUrl, version: string, nonce: string, message: string): void {
     this.update(streamId, typeUrl, (t) => {
       t.lastNack = { version, nonce, message, at: new Date() };
     });
@@ -151,7 +153,7 @@ export class NodeRegistry implements NodeStatusListener {
     });
   }
 
-  private update(streamId: string, typeUrl: ResourceTypeUrl, fn: (t: TypeStatus) => void): void {
+  private update(streamId: string, typeUrl: StreamTypeUrl, fn: (t: TypeStatus) => void): void {
     const s = this.streams.get(streamId);
     if (!s) return;
     fn((s.types[typeUrl] ??= {}));
@@ -165,7 +167,7 @@ export class NodeRegistry implements NodeStatusListener {
 
 function copy(s: NodeStatus): NodeStatus {
   const types: NodeStatus['types'] = {};
-  for (const [t, v] of Object.entries(s.types) as [ResourceTypeUrl, TypeStatus][]) {
+  for (const [t, v] of Object.entries(s.types) as [StreamTypeUrl, TypeStatus][]) {
     types[t] = { ...v, ...(v.lastNack ? { lastNack: { ...v.lastNack } } : {}) };
   }
   return { ...s, types, ...(s.blocked ? { blocked: { ...s.blocked } } : {}) };

@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot';
 import type { SnapshotSource } from '../cache/snapshot-cache';
-import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl } from '../envoy/resource-types';
+import { isResourceTypeUrl, SHORT_NAMES, type ResourceTypeUrl, type StreamTypeUrl } from '../envoy/resource-types';
 import type { NodeKind } from '../model/node-targets';
 import { createLogLimiter, type LogLimiter } from '../util/log-limiter';
 import type { ErrorDetail, RequestNode } from './discovery-codec';
@@ -164,7 +164,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
    * subscription causes a push each time). Per stream, not per node id: fleets that give every
    * proxy the same id still see each one's pushes.
    */
-  protected logPush(typeUrl: ResourceTypeUrl, fields: Record<string, unknown>): void {
+  protected logPush(typeUrl: StreamTypeUrl, fields: Record<string, unknown>): void {
     const held = this.logLimits.pushes.admit(`${this.options.streamId}\n${typeUrl}`);
     if (held !== undefined) this.log.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
   }
@@ -173,7 +173,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
    * Logs (rate-limited, the message cut to maxLoggedErrorDetailChars) and reports (the message
    * cut to maxErrorDetailChars) a NACK of `version`.
    */
-  protected reportNack(typeUrl: ResourceTypeUrl, version: string, nonce: string, detail: ErrorDetail, fields: Record<string, unknown> = {}): void {
+  protected reportNack(typeUrl: StreamTypeUrl, version: string, nonce: string, detail: ErrorDetail, fields: Record<string, unknown> = {}): void {
     const cutFrom = detail.messageBytes !== undefined ? `${detail.messageBytes} bytes` : undefined;
     // Per config version: each config a node rejects is logged; repeats within one are not.
     this.warnLimited(
@@ -200,7 +200,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
    * config changes. Reported on change only; status and WaitForRollout show it as a failure
    * rather than letting a wait run into its timeout.
    */
-  protected reportBlocked(snapshot: Snapshot, typeUrl: ResourceTypeUrl | undefined): void {
+  protected reportBlocked(snapshot: Snapshot, typeUrl: StreamTypeUrl | undefined): void {
     const key = typeUrl && `${snapshot.configVersion}\n${typeUrl}`;
     if (key === this.blockedKey) return;
     this.blockedKey = key;

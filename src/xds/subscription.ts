@@ -5,7 +5,6 @@
  */
 import type { SnapshotResource } from '../cache/snapshot';
 import { PUSH_ORDER, REFERENCED_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
-import type { SnapshotShare } from './stream-shares';
 
 export interface Subscription {
   /** The client has asked for the type. */
@@ -29,6 +28,11 @@ export function covers(st: Subscription | undefined, name: string): boolean {
   return !!st && st.requested && (st.wildcard || st.names.has(name));
 }
 
+/** Whether every name `resources` refer to is within `st` (SnapshotShare.refsSubscribed: memoised per list). */
+export interface ReferenceChecks {
+  refsSubscribed(resources: readonly SnapshotResource[], st: Subscription | undefined): boolean;
+}
+
 /**
  * Subscriptions closed under references: every route config a held listener names is
  * subscribed, every cluster a held route names, and so on (`held`: what the client holds or
@@ -36,7 +40,7 @@ export function covers(st: Subscription | undefined, name: string): boolean {
  * the streams holding the same list (SnapshotShare.refsSubscribed).
  */
 export function closedUnderReferences(
-  share: SnapshotShare,
+  share: ReferenceChecks,
   subscriptionOf: (typeUrl: ResourceTypeUrl) => Subscription | undefined,
   held: (typeUrl: ResourceTypeUrl, st: Subscription) => readonly SnapshotResource[],
 ): boolean {

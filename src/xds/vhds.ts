@@ -20,10 +20,10 @@ import { resourcesVersion, type ResourceSet, type SnapshotResource } from '../ca
 import { referencesOf } from '../cache/references';
 import { encodeMessage } from '../envoy/encode';
 import { lookupEnvoyType } from '../envoy/protos';
-import { ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../envoy/resource-types';
+import { messageOf, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../envoy/resource-types';
 
-const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
-const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
+const ROUTE_CONFIGURATION = messageOf(ROUTE_TYPE);
+const VIRTUAL_HOST = messageOf(VIRTUAL_HOST_TYPE);
 const LENGTH_DELIMITED = 2;
 
 /** What a VHDS stream is served instead of the snapshot's RDS set. */

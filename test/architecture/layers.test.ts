@@ -2,7 +2,7 @@
  * The README's layers, enforced: dependency-cruiser checks src/ against .dependency-cruiser.cjs
  * (which folder may import which). Part of `npm test`, so CI (.ci/run) fails on an inversion.
  * The second test feeds the same rules a small tree with known-bad imports, so the rule is shown
- * to fail, not only to pass.
+ * to fail, not only to pass: inverted imports, and an import cycle inside one folder.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,6 +19,8 @@ interface Violation {
   from: string;
   to: string;
   rule: { name: string };
+  /** For a no-circular violation: the rest of the cycle, back to `from`. */
+  cycle?: Array<{ name: string }>;
 }
 
 async function cruise(cwd: string): Promise<Violation[]> {
@@ -35,7 +37,8 @@ async function cruise(cwd: string): Promise<Violation[]> {
   return report.summary.violations;
 }
 
-const format = (v: Violation): string => `${v.rule.name}: ${v.from} → ${v.to}`;
+const format = (v: Violation): string =>
+  v.cycle ? `${v.rule.name}: ${[v.from, ...v.cycle.map((c) => c.name)].join(' → ')}` : `${v.rule.name}: ${v.from} → ${v.to}`;
 
 describe('layers (.dependency-cruiser.cjs)', () => {
   const dirs: string[] = [];
@@ -65,6 +68,16 @@ describe('layers (.dependency-cruiser.cjs)', () => {
       // A lower floor importing an upper one.
       'src/control/publisher.ts': 'export const p = 1;\n',
       'src/model/types.ts': "import { p } from '../control/publisher';\nexport const m = p;\n",
+      // A cycle inside one folder (layers allow any import within a folder), through a third
+      // module and for types only: still a cycle.
+      'src/xds/stream-a.ts': "import type { B } from './stream-b';\nexport interface A { b?: B }\n",
+      'src/xds/stream-b.ts': "import type { C } from './stream-c';\nexport interface B { c?: C }\n",
+      'src/xds/stream-c.ts': "import type { A } from './stream-a';\nexport interface C { a?: A }\n",
+      'src/xds/leaf.ts': "import type { A } from './stream-a';\nexport const leaf: A = {};\n",
+      // Explain is read through its index only.
+      'src/explain/what-if-sampling.ts': 'export const runSampleJob = (): void => undefined;\n',
+      'src/explain/index.ts': "export { runSampleJob } from './what-if-sampling';\n",
+      'src/compute/jobs.ts': "import { runSampleJob } from '../explain';\nimport { runSampleJob as direct } from '../explain/what-if-sampling';\nexport const j = [runSampleJob, direct];\n",
     };
     for (const [file, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -77,6 +90,9 @@ describe('layers (.dependency-cruiser.cjs)', () => {
         'layer-config: src/config/normalize.ts → src/extproc/service.ts',
         'layer-exception-scope: src/config/normalize.ts → src/extproc/policy.ts',
         'layer-model: src/model/types.ts → src/control/publisher.ts',
+        // The cycle, once, in full; leaf.ts, which only imports a module of it, is not part of it.
+        'no-circular: src/xds/stream-a.ts → src/xds/stream-b.ts → src/xds/stream-c.ts → src/xds/stream-a.ts',
+        'explain-through-index: src/compute/jobs.ts → src/explain/what-if-sampling.ts',
       ].sort(),
     );
   }, 120_000);

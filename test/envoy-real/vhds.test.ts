@@ -5,11 +5,15 @@
  * the wire: a byte-counting TCP relay between Envoy and Tether counts what Tether wrote to
  * that Envoy, cross-checked with Envoy's own count of bytes received from its xDS cluster.
  * A second delta Envoy without the opt-in gets the whole route configuration (the baseline).
+ * Tether's status (GetStatus, `tether status`) and metrics name the virtual hosts VHDS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness } from '../support/harness';
+import { createAdminClient } from '../../src/cli/admin-client';
+import { ADMIN_TOKEN, Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 import { startByteRelay, type ByteRelay } from '../support/byte-relay';
+import { BIN, cleanEnv, hasBuild, runCli } from '../cli/harness';
+import { value } from '../metrics/exposition';
 
 type Json = Record<string, any>;
 const SERVICES = 300;
@@ -50,7 +54,7 @@ describe.skipIf(!envoyAvailable())('VHDS: one-route edits send one virtual host 
     a = `127.0.0.1:${(await h.replica('a', 'v1')).httpPort}`;
     b = `127.0.0.1:${(await h.replica('b', 'v2')).httpPort}`;
     port = await freePort();
-    await h.start(config('b-7'));
+    await h.start(config('b-7'), { metrics: { host: '127.0.0.1', port: 0 } });
     for (let i = 0; i < 2; i++) relays.push(await startByteRelay(h.tether.xdsPort));
     // Both listen on the same port (Envoy binds with SO_REUSEPORT); requests go to either.
     fullEnvoy = await startEnvoy({ xdsPort: relays[1]!.port, delta: true });
@@ -106,5 +110,50 @@ describe.skipIf(!envoyAvailable())('VHDS: one-route edits send one virtual host 
     expect(await vhdsEnvoy.stat('http.http.rds.vhds.http.config_reload')).toBeGreaterThan(1);
     await vhdsEnvoy.expectNoRejections();
     await fullEnvoy.expectNoRejections();
+  });
+
+  it('Tether reports the virtual hosts as their own type, VHDS, ACKed by Envoy: GetStatus, tether status, /metrics', async () => {
+    const admin = createAdminClient({ address: `127.0.0.1:${h.tether.adminPort}`, token: ADMIN_TOKEN, deadlineMs: 8000 });
+    try {
+      const status = await admin.call('GetStatus', { node_kind: 'envoy' });
+      const node = (id: string) => status.nodes.find((n) => n.node_id === id)!;
+      const vhdsTypes = node(vhdsEnvoy.nodeId).types;
+      expect(vhdsTypes.map((t) => t.type)).toEqual(['LDS', 'RDS', 'VHDS', 'CDS', 'EDS']);
+      const hosts = vhdsTypes.find((t) => t.type === 'VHDS')!;
+      const stubs = vhdsTypes.find((t) => t.type === 'RDS')!;
+      expect(hosts.acked_version).not.toBe('');
+      expect(hosts.acked_version).toBe(hosts.sent_version);
+      expect(hosts.last_nack).toBeNull();
+      // RDS carries the route config stubs: its own version, ACKed on its own.
+      expect(stubs.acked_version).toBe(stubs.sent_version);
+      expect(stubs.acked_version).not.toBe(hosts.acked_version);
+      expect(node(fullEnvoy.nodeId).types.map((t) => t.type)).toEqual(['LDS', 'RDS', 'CDS', 'EDS']);
+    } finally {
+      admin.close();
+    }
+
+    // Metrics: a push and an ACK per VHDS response (the first sync and the edit), no NACK;
+    // Envoy's own count of accepted VHDS updates agrees.
+    const res = await fetch(`http://127.0.0.1:${h.tether.metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    const pushes = value(text, 'tether_xds_pushes_total', { kind: 'envoy', type: 'virtual_host' });
+    expect(pushes).toBeGreaterThanOrEqual(2);
+    expect(value(text, 'tether_xds_acks_total', { kind: 'envoy', type: 'virtual_host' })).toBe(pushes);
+    expect(value(text, 'tether_xds_nacks_total', { kind: 'envoy', type: 'virtual_host' })).toBe(0);
+    expect(await vhdsEnvoy.stat('http.http.rds.vhds.http.update_success')).toBe(pushes);
+    expect(await vhdsEnvoy.stat('http.http.rds.vhds.http.update_rejected')).toBe(0);
+    await vhdsEnvoy.expectNoRejections();
+    await fullEnvoy.expectNoRejections();
+
+    // `tether status` (the built CLI): a VHDS column after RDS, filled for the VHDS Envoy only.
+    if (!hasBuild) throw new Error(`${BIN} is missing: run npm run build`);
+    const cli = await runCli(['status', '--kind', 'envoy'], { env: cleanEnv({ TETHER_ADMIN_ADDR: `127.0.0.1:${h.tether.adminPort}`, TETHER_ADMIN_TOKEN: ADMIN_TOKEN }), cwd: h.dir });
+    expect(cli.stderr).toBe('');
+    const lines = cli.stdout.split('\n');
+    const header = lines.find((l) => l.startsWith('NODE'))!.split(/\s+/);
+    expect(header.slice(header.indexOf('APPLIED') + 1, header.indexOf('NACK'))).toEqual(['LDS', 'RDS', 'VHDS', 'CDS', 'EDS']);
+    const column = (id: string) => lines.find((l) => l.startsWith(id))!.split(/\s+/)[header.indexOf('VHDS')];
+    expect(column(vhdsEnvoy.nodeId)).toMatch(/^[0-9a-f]{8}$/);
+    expect(column(fullEnvoy.nodeId)).toBe('-');
   });
 });

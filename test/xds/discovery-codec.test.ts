@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { lookupEnvoyType } from '../../src/envoy/protos';
 import { CLUSTER_TYPE } from '../../src/envoy/resource-types';
 import { buildSnapshot } from '../../src/cache/snapshot';
+import { decodeDiscoveryRequest } from '../../src/xds/request-decoder';
 import {
-  decodeDiscoveryRequest,
   decodeDiscoveryResponse,
   encodeControlPlane,
   encodeDiscoveryRequest,

@@ -8,14 +8,12 @@ import { lookupEnvoyType } from '../../src/envoy/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
 import { DeltaStream } from '../../src/xds/delta-stream';
 import {
-  decodeDeltaDiscoveryRequest,
-  decodeDiscoveryRequest,
   encodeDeltaDiscoveryRequest,
   encodeDiscoveryRequest,
   type DeltaDiscoveryRequestIn,
 } from '../../src/xds/discovery-codec';
 import { XDS_LIMITS } from '../../src/xds/limits';
-import { RefusedRequest } from '../../src/xds/request-decoder';
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest, RefusedRequest } from '../../src/xds/request-decoder';
 import { mesh } from './fixtures/resources';
 
 const L = XDS_LIMITS;

@@ -3,11 +3,15 @@
  * sent and how its subscription is read. Envoy's side is in test/envoy-real/vhds.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { toNodeInfo } from '../../src/admin/status';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, VIRTUAL_HOST_TYPE } from '../../src/envoy/resource-types';
 import type { EnvoyResources } from '../../src/envoy/resources';
+import { combineListeners, createTetherMetrics } from '../../src/metrics';
+import { NodeRegistry } from '../../src/xds/node-status';
+import { value } from '../metrics/exposition';
 import { names, type DeltaClient } from '../support/delta-client';
 import { mesh } from './fixtures/resources';
-import { startAds, type AdsHarness } from './harness';
+import { eventually, startAds, type AdsHarness } from './harness';
 
 let h: AdsHarness;
 afterEach(async () => {
@@ -119,6 +123,47 @@ describe('VHDS (delta, Envoy nodes that opt in)', () => {
       expect(JSON.stringify((c.heldOf(VIRTUAL_HOST_TYPE).get('main/a')!.resource as Json).routes)).toContain('c2');
       await c.expectNothing();
     }
+  });
+
+  it('virtual hosts are their own type in node status and metrics: sent, ACKed, NACKed and blocked as VHDS, not RDS', async () => {
+    const registry = new NodeRegistry();
+    const metrics = createTetherMetrics({ processMetrics: false });
+    h = await startAds({ status: combineListeners(registry, metrics.listener) });
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c2' }), '1');
+    const c = h.deltaClient(VHDS_NODE);
+    await syncRoutes(c, ['main']);
+    const rds = await c.nextOf(ROUTE_TYPE);
+    c.ack(rds);
+    c.send(VIRTUAL_HOST_TYPE);
+    const hosts = await c.nextOf(VIRTUAL_HOST_TYPE);
+    c.ack(hosts);
+    await eventually(() => registry.list()[0]?.types[VIRTUAL_HOST_TYPE]?.ackedVersion !== undefined, 3000, 'virtual hosts ACKed');
+    const applied = registry.list()[0]!;
+    expect(applied.types[VIRTUAL_HOST_TYPE]).toMatchObject({ sentVersion: hosts.system_version_info, ackedVersion: hosts.system_version_info });
+    expect(applied.types[ROUTE_TYPE]).toMatchObject({ sentVersion: rds.system_version_info, ackedVersion: rds.system_version_info });
+    expect(hosts.system_version_info).not.toBe(rds.system_version_info);
+    expect(toNodeInfo(applied).types!.map((t) => t.type)).toEqual(['RDS', 'VHDS', 'CDS', 'EDS']);
+    let text = await metrics.registry.metrics();
+    for (const type of ['route', 'virtual_host']) {
+      expect(value(text, 'tether_xds_pushes_total', { kind: 'envoy', type }), type).toBe(1);
+      expect(value(text, 'tether_xds_acks_total', { kind: 'envoy', type }), type).toBe(1);
+    }
+
+    // The node rejects an edit's virtual host: the NACK and the block are VHDS's.
+    h.publish('envoy', routeTable({ a: 'c1', b: 'c1' }), '2');
+    const edit = await c.nextOf(VIRTUAL_HOST_TYPE);
+    c.nack(edit, 'virtual host rejected');
+    await eventually(() => !!registry.list()[0]?.blocked, 3000, 'stream blocked');
+    const blocked = registry.list()[0]!;
+    expect(blocked.blocked).toEqual({ configVersion: '2', typeUrl: VIRTUAL_HOST_TYPE });
+    expect(blocked.types[VIRTUAL_HOST_TYPE]!.lastNack).toMatchObject({ version: edit.system_version_info, message: 'virtual host rejected' });
+    expect(blocked.types[ROUTE_TYPE]!.lastNack).toBeUndefined();
+    const info = toNodeInfo(blocked).types!;
+    expect(info.find((t) => t.type === 'VHDS')!.last_nack?.error).toBe('virtual host rejected');
+    expect(info.find((t) => t.type === 'RDS')!.last_nack).toBeNull();
+    text = await metrics.registry.metrics();
+    expect(value(text, 'tether_xds_nacks_total', { kind: 'envoy', type: 'virtual_host' })).toBe(1);
+    expect(value(text, 'tether_xds_nacks_total', { kind: 'envoy', type: 'route' })).toBe(0);
   });
 
   it('without the opt-in, an Envoy gets whole route configs and its VHDS requests are not served', async () => {

@@ -5,14 +5,16 @@
  * Envoy's /config_dump prints (so `-o json` can be compared with the proxy's own dump).
  */
 import { Argument, Option, type Command } from 'commander';
+import { SHOWN_TYPES, type ResourceTypeName } from '../../envoy/resource-types';
 import { CliError } from '../errors';
 import { renderTable } from '../format';
 import { type CliIo, runWithClient, withConnectionOptions } from './common';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export const PROXY_CONFIG_TYPES = { listeners: 'LDS', routes: 'RDS', clusters: 'CDS', endpoints: 'EDS' } as const;
-export type ProxyConfigType = keyof typeof PROXY_CONFIG_TYPES;
+export type ProxyConfigType = 'listeners' | 'routes' | 'clusters' | 'endpoints';
+/** Each argument (the resource list's name) → the type's short name: listeners → LDS, …, from the resource-type table. */
+export const PROXY_CONFIG_TYPES = Object.fromEntries(SHOWN_TYPES.map((t) => [t.resources, t.short])) as Readonly<Record<ProxyConfigType, ResourceTypeName>>;
 
 function socket(address: Json | undefined): string {
   const s = address?.socket_address;

@@ -2,11 +2,12 @@
 import type { NodesView } from '../api-types';
 import { useResource } from './hooks';
 
-const TYPES = ['LDS', 'RDS', 'CDS', 'EDS'];
 
 export function NodesPanel({ tick }: { tick: number }) {
   const nodes = useResource<NodesView>('nodes', {}, tick);
   const data = nodes.data;
+  // The server's columns (admin/status.ts statusColumns): LDS, RDS, CDS, EDS, VHDS when reported.
+  const types = data?.types ?? [];
   return (
     <div class="view" id="view-nodes">
       {nodes.error && <p class="error">{nodes.error}</p>}
@@ -15,7 +16,7 @@ export function NodesPanel({ tick }: { tick: number }) {
           <h3>{data.nodes.length} connected node{data.nodes.length === 1 ? '' : 's'} <span class="muted">· current version {data.version}</span></h3>
           <table>
             <thead>
-              <tr><th>node</th><th>cluster</th><th>kind</th><th>applied</th>{TYPES.map((t) => <th>{t}</th>)}<th>connected</th></tr>
+              <tr><th>node</th><th>cluster</th><th>kind</th><th>applied</th>{types.map((t) => <th>{t}</th>)}<th>connected</th></tr>
             </thead>
             <tbody>
               {data.nodes.map((n) => (
@@ -24,7 +25,7 @@ export function NodesPanel({ tick }: { tick: number }) {
                   <td>{n.cluster}</td>
                   <td>{n.kind}</td>
                   <td class={n.appliedVersion === data.version ? 'ok' : 'behind'}>{n.appliedVersion ? `v${n.appliedVersion}` : '–'}{n.appliedVersion !== data.version ? ' (behind)' : ''}</td>
-                  {TYPES.map((type) => {
+                  {types.map((type) => {
                     const t = n.types.find((x) => x.type === type);
                     if (!t) return <td class="muted">–</td>;
                     return (

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
-import { encodeAny, fieldHeader } from '../envoy/wire';
+import { encodeAny, framedField } from '../envoy/wire';
 import { referencesOf } from './references';
 import { runSteps, type Steps } from '../util/steps';
 import {
@@ -184,7 +184,7 @@ function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURA
     let chunk = cache.framed.get(host);
     if (!chunk) {
       const bytes = cache.encode('envoy.config.route.v3.VirtualHost', host);
-      chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
+      chunk = framedField(virtualHostsField, bytes);
       cache.framed.set(host, chunk);
       yield;
     }

@@ -7,7 +7,7 @@
 import * as http2 from 'node:http2';
 import { GrpcDeframer, SOTW_PATH, SOTW_REQ, TYPE, encodeNode, field, fields, frame } from './wire';
 
-const RETRY_MS = 5;
+const RETRY_MS = 20;
 
 export function firstResponse(port: number, kind: 'envoy' | 'grpc', timeoutMs = 120_000): Promise<bigint> {
   const request = frame(

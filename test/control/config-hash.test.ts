@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigDocument, validateConfig } from '../../src/config';
-import { configHash, configHashSteps } from '../../src/control/config-hash';
+import { configHash, configHashSteps, deepFreeze } from '../../src/control/config-hash';
 import { runSteps } from '../../src/util/steps';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
@@ -58,5 +58,21 @@ describe('configHash', () => {
       expect(configHash(goldenConfig(name)), name).toBe(hash);
       expect(runSteps(configHashSteps(goldenConfig(name))), name).toBe(hash);
     }
+  });
+
+  it('deepFreeze freezes every object and list below, and leaves values as they are', () => {
+    const value = { a: [1, { b: { c: [[{ d: 'x' }]] } }], e: null, f: 'g', h: { i: [] as unknown[] } };
+    expect(deepFreeze(value)).toBe(value);
+    const all: unknown[] = [];
+    const walk = (v: unknown) => {
+      if (typeof v !== 'object' || v === null) return;
+      all.push(v);
+      for (const x of Object.values(v)) walk(x);
+    };
+    walk(value);
+    expect(all).toHaveLength(9);
+    for (const v of all) expect(Object.isFrozen(v)).toBe(true);
+    expect(deepFreeze(null)).toBeNull();
+    expect(deepFreeze('s')).toBe('s');
   });
 });

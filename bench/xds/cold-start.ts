@@ -11,7 +11,7 @@
  * - "started": startTether resolved (every kind served, admin API up; /readyz ready).
  * Optional CPU profiles (up to "started").
  *
- *   node dist/bench/xds/cold-start.js [--services 10000] [--prof DIR]
+ *   node [--expose-gc] dist/bench/xds/cold-start.js [--services 10000] [--prof DIR]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -67,7 +67,15 @@ async function timed(label: string, prof: string, options: TetherOptions): Promi
     fs.writeFileSync(path.join(prof, `${label}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
-  console.log(`${label}: first snapshot ${(await envoy)()}; gRPC ${(await grpc)()}; started ${started}`);
+  // With --expose-gc: what the started Tether holds (heap and external after a full GC).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let held = '';
+  if (gc) {
+    gc();
+    const m = process.memoryUsage();
+    held = `; held after GC ${((m.heapUsed + m.external) / 2 ** 20).toFixed(0)} MiB`;
+  }
+  console.log(`${label}: first snapshot ${(await envoy)()}; gRPC ${(await grpc)()}; started ${started}${held}`);
   await tether.close();
 }
 

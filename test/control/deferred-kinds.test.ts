@@ -4,6 +4,7 @@
  * must serve exactly what a whole build serves; a gRPC node that connects in between waits and
  * then gets that; a version applied meanwhile waits for it and is built whole.
  */
+import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,9 +19,23 @@ import { silentLogger } from '../../src/log';
 import type { TetherConfig } from '../../src/model/types';
 import { createEndpointResolver } from '../../src/resolve/resolver';
 import { NODE_KINDS, translateWithWarnings } from '../../src/translate';
-import { startAds, type AdsHarness } from '../xds/harness';
+import { eventually, startAds, type AdsHarness } from '../xds/harness';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require('@grpc/grpc-js-xds').register();
 
 const lookup = async (): Promise<string[]> => ['10.9.0.1'];
+const ECHO_PATH = '/tether.test.Echo/Echo';
+const identity = (b: Buffer): Buffer => b;
+
+/** A unary echo server (raw bytes in, "echo:" + bytes out) on 127.0.0.1. */
+async function startEcho(): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  const method = { path: ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+  server.addService({ Echo: method }, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.concat([Buffer.from('echo:'), call.request])) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { server, port };
+}
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
@@ -136,5 +151,34 @@ describe('first version, gRPC deferred', () => {
     expect(ads.cache.get('envoy')).toBeDefined();
     expect(ads.cache.get('grpc')).toBeUndefined();
     expect(publisher.served()).toBeUndefined();
+  });
+
+  it('a real grpc-js-xds client that resolves before anything is served gets its call through once gRPC is built', async () => {
+    const ads = await startAds();
+    closers.push(() => ads.close());
+    const echo = await startEcho();
+    closers.push(() => echo.server.forceShutdown());
+    const publisher = deferringPublisher(ads);
+    const bootstrap = { xds_servers: [{ server_uri: ads.address, channel_creds: [{ type: 'insecure' }] }], node: { id: 'early-grpc', locality: {} } };
+    const client = new grpc.Client('xds:///echo', grpc.credentials.createInsecure(), {
+      'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
+    });
+    closers.push(() => client.close());
+    // The call starts first: the client subscribes and waits (nothing is served yet).
+    const reply = new Promise<string>((resolve, reject) =>
+      client.makeUnaryRequest(ECHO_PATH, identity, identity, Buffer.from('hi'), { deadline: Date.now() + 15_000 }, (err, res) => (err ? reject(err) : resolve(res!.toString()))),
+    );
+    await eventually(() => ads.registry.list().some((n) => n.nodeId === 'early-grpc'), 10_000, 'the gRPC client connected');
+    const c = config({
+      listeners: [{ name: 'http', port: 10000 }],
+      services: [{ name: 'echo', routes: [{ backends: [{ name: 'echo-v1' }] }] }],
+      backends: [{ name: 'echo-v1', endpoints: [`127.0.0.1:${echo.port}`] }],
+    });
+    const prepared = await publisher.prepare(c, 1);
+    prepared.publish();
+    expect(ads.cache.get('grpc')).toBeUndefined();
+    expect(await reply).toBe('echo:hi');
+    await publisher.settled();
+    expectSameSnapshot(ads.cache.get('grpc'), (await wholeBuild(c, 1)).get('grpc')!, 'grpc');
   });
 });

@@ -1,24 +1,47 @@
 /**
- * Cold start and restart at S services (bench/xds/config-gen.ts's config): startTether → the
- * first snapshot of both node kinds, wall and CPU of this process, first on an empty data dir
- * (seeded from the YAML file), then again on the history that start left (a restart, file
- * unchanged). Optional CPU profiles of both.
+ * Cold start and restart at S services (bench/xds/config-gen.ts's config), first on an empty
+ * data dir (seeded from the YAML file), then again on the history that start left (a restart,
+ * file unchanged). Wall time from the call of startTether, and CPU of this process, until:
+ * - "first snapshot": an Envoy node that keeps trying to connect from the start gets its first
+ *   response (CDS), i.e. the first version is durable, Envoy's snapshot is in the cache and the
+ *   xDS port is bound (first-response.ts);
+ * - "gRPC": a proxyless gRPC node doing the same gets its first response (LDS); the first
+ *   version is built for gRPC after Envoy's, in event-loop turns (publisher.ts, "First version,
+ *   kinds deferred");
+ * - "started": startTether resolved (every kind served, admin API up; /readyz ready).
+ * Optional CPU profiles (up to "started").
  *
- *   node dist/bench/xds/cold-start.js [--services 10000] [--prof DIR]
+ *   node [--expose-gc] dist/bench/xds/cold-start.js [--services 10000] [--prof DIR]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import pino from 'pino';
+import * as net from 'node:net';
+import type { TetherOptions } from '../../src/server/tether';
 import { startTether } from '../../src/server/tether';
 import { benchTetherSetup } from './bench-tether';
+import { firstResponse } from './first-response';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-async function timed(label: string, prof: string, start: () => Promise<{ close(): Promise<void>; cache: { get(kind: 'envoy' | 'grpc'): unknown } }>): Promise<void> {
+/** A port free now (the probes must know it before Tether binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function timed(label: string, prof: string, options: TetherOptions): Promise<void> {
+  const port = await freePort();
   const session = prof ? new Session() : undefined;
   if (session) {
     session.connect();
@@ -27,17 +50,32 @@ async function timed(label: string, prof: string, start: () => Promise<{ close()
   }
   const cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const tether = await start();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const used = process.cpuUsage(cpu);
+  const since = () => {
+    const used = process.cpuUsage(cpu);
+    return `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms wall, ${((used.user + used.system) / 1000).toFixed(0)} ms CPU`;
+  };
+  const mark = () => {
+    const at = since();
+    return () => at;
+  };
+  const envoy = firstResponse(port, 'envoy').then(mark);
+  const grpc = firstResponse(port, 'grpc').then(mark);
+  const tether = await startTether({ ...options, xdsPort: port, extProc: false });
+  const started = since();
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(path.join(prof, `${label}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
   }
-  // The manager publishes before startTether resolves: both kinds are in the cache.
-  const both = tether.cache.get('envoy') !== undefined && tether.cache.get('grpc') !== undefined;
-  console.log(`${label}: ${wallMs.toFixed(0)} ms wall, ${((used.user + used.system) / 1000).toFixed(0)} ms CPU${both ? '' : ' (a kind has no snapshot!)'}`);
+  // With --expose-gc: what the started Tether holds (heap and external after a full GC).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let held = '';
+  if (gc) {
+    gc();
+    const m = process.memoryUsage();
+    held = `; held after GC ${((m.heapUsed + m.external) / 2 ** 20).toFixed(0)} MiB`;
+  }
+  console.log(`${label}: first snapshot ${(await envoy)()}; gRPC ${(await grpc)()}; started ${started}${held}`);
   await tether.close();
 }
 
@@ -49,8 +87,8 @@ async function main(): Promise<void> {
   const { dir, configBytes, options } = benchTetherSetup(services, 'tether-cold-start-', logger);
   console.log(`S = ${services}, config ${(configBytes / 1e6).toFixed(1)} MB, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
   try {
-    await timed('first start', prof, () => startTether({ ...options, extProc: false }));
-    await timed('restart', prof, () => startTether({ ...options, extProc: false }));
+    await timed('first start', prof, options);
+    await timed('restart', prof, options);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

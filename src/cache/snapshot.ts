@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
-import { encodeAny, fieldHeader } from '../envoy/wire';
+import { encodeAny, framedField } from '../envoy/wire';
 import { referencesOf } from './references';
 import { runSteps, type Steps } from '../util/steps';
 import {
@@ -188,7 +188,7 @@ function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURA
     let chunk = cache.framed.get(host);
     if (!chunk) {
       const bytes = cache.encode(VIRTUAL_HOST, host);
-      chunk = Buffer.concat([fieldHeader(virtualHostsField, bytes.length), bytes]);
+      chunk = framedField(virtualHostsField, bytes);
       cache.framed.set(host, chunk);
       yield;
     }

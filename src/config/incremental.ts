@@ -1,3 +1,4 @@
+import { frozenJson } from '../util/frozen-json';
 import type { TetherConfig } from '../model/types';
 import { CrossCheckIndex } from './cross-check-index';
 import { newNormalizeMemo, normalizeSteps, type NormalizeMemo } from './normalize';
@@ -103,7 +104,9 @@ function checkEntry(item: unknown, list: (typeof LISTS)[number], memo: Validatio
   if ('cycle' in cleaned) return undefined;
   const result = runSchema(entrySchemas[list] as Parameters<typeof runSchema>[0], cleaned.value);
   if (!result.ok) return undefined;
-  const entry: CheckedEntry = { stripped: cleaned.value, parsed: result.data, bytes: Buffer.byteLength(JSON.stringify(cleaned.value), 'utf8') };
+  // An entry without nulls is the (frozen) document entry itself: its JSON, remembered here, is
+  // the one the store's version file is composed of (one serialisation of a cold start, not two).
+  const entry: CheckedEntry = { stripped: cleaned.value, parsed: result.data, bytes: Buffer.byteLength(frozenJson(cleaned.value, { depth: 0 }), 'utf8') };
   // Only a frozen entry cannot change behind the memo's back.
   if (Object.isFrozen(item)) memo.entries.set(item, entry);
   return entry;

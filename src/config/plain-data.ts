@@ -37,30 +37,40 @@ export function withoutNulls(value: unknown): { value: unknown } | { cycle: stri
       return undefined;
     }
     ancestors.add(v);
+    // A frozen part without nulls is its own copy (nobody can change it): an unchanged document
+    // of 10,000 services (a restart, a first start) is then checked without being copied again.
+    const share = Object.isFrozen(v);
     let out: unknown;
     if (Array.isArray(v)) {
       // List items stay in place (null included) so indexes in messages match the file.
-      const list: unknown[] = new Array(v.length);
+      let list: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {
         const item: unknown = v[i];
         at.push(i);
-        list[i] = item === null ? null : visit(item);
+        const next = item === null ? null : visit(item);
         at.pop();
+        if (list === undefined && (next !== item || !share)) list = v.slice(0, i);
+        if (list !== undefined) list.push(next);
       }
-      out = list;
+      out = list ?? (share ? v : []);
     } else {
-      const copy: Record<string, unknown> = {};
-      for (const k of Object.keys(v)) {
+      const keys = Object.keys(v);
+      let copy: Record<string, unknown> | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
         const item = (v as Record<string, unknown>)[k];
-        if (item === null) continue;
-        at.push(k);
-        setOwn(copy, k, visit(item));
-        at.pop();
+        const next = item === null ? undefined : (at.push(k), visit(item));
+        if (item !== null) at.pop();
+        if (copy === undefined && (next !== item || !share)) {
+          copy = {};
+          for (let j = 0; j < i; j++) setOwn(copy, keys[j]!, (v as Record<string, unknown>)[keys[j]!]);
+        }
+        if (copy !== undefined && item !== null) setOwn(copy, k, next);
       }
-      out = copy;
+      out = copy ?? (share ? v : {});
     }
     ancestors.delete(v);
-    checkedPlain.add(out as object);
+    if (out !== v) checkedPlain.add(out as object);
     return out;
   };
   const result = visit(value);

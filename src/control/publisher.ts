@@ -13,6 +13,7 @@ import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from '../config/errors';
 import { makeRendition, type Rendition } from './rendition';
+import { BuildStopped, deferredParts, mergeBuilt, stoppable, WHOLE, type BuildPart, type Built } from './deferred-kinds';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
 export interface PreparedConfig {
@@ -51,6 +52,11 @@ export interface Publisher {
   render(config: TetherConfig, version: number): Promise<Rendition>;
   /** The rendition clients are served (undefined before the first publish). */
   served(): Rendition | undefined;
+  /**
+   * Resolves once the served version is built for every kind: at once, except after the first
+   * publish while the kinds it deferred are built (options.deferKinds).
+   */
+  settled(): Promise<void>;
   close(): void;
 }
 
@@ -65,14 +71,11 @@ export interface PublisherOptions {
   tlsRecheckMs?: number;
   /** Called each time a config is served: a new version, or the same one re-resolved (metrics). */
   onServed?: (served: ServedConfig) => void;
-}
-
-interface Built {
-  snapshots: Map<NodeKind, Snapshot>;
-  resources: Map<NodeKind, EnvoyResources>;
-  /** Snapshots of the older Envoy API levels that nodes asked for (not shown in diffs). */
-  levels: Map<NodeTarget, Snapshot>;
-  warnings: ConfigWarning[];
+  /**
+   * Kinds the first version is built for only after it is served to the others (a cold start:
+   * see "First version, kinds deferred" below). Default none: every kind before anything is served.
+   */
+  deferKinds?: readonly NodeKind[];
 }
 
 /**
@@ -136,12 +139,12 @@ function usesNewerEnvoyApi(config: TetherConfig): boolean {
  * not be left on an older config than the rest. One step per target, so that prepare() can
  * let the event loop in between them (each is tens of ms for a 2,000-endpoint backend).
  */
-function buildSteps(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>) {
+function buildSteps(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, part: BuildPart = WHOLE) {
   const built: Built = { snapshots: new Map(), resources: new Map(), levels: new Map(), warnings: [] };
   const cache = lineage.encodeCache;
   // Translating and encoding are separate steps, each cut into slices itself (per service or
   // backend, per resource encoded: a whole config of 10,000 services is seconds of both).
-  const steps: Array<() => Steps<void> | void> = NODE_KINDS.flatMap((kind) => [
+  const steps: Array<() => Steps<void> | void> = part.kinds.flatMap((kind) => [
     function* () {
       // Same inputs as translateFor's.
       const { resources, warnings } = yield* translateSteps(config, outside.endpoints, kind, outside.tls, lineage.memo(kind));
@@ -153,7 +156,7 @@ function buildSteps(config: TetherConfig, outside: Outside, version: number, lin
       built.snapshots.set(kind, yield* buildSnapshotSteps(built.resources.get(kind)!, kind, String(version), cache));
     },
   ]);
-  const older = new Set<NodeTarget>([...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
+  const older = new Set<NodeTarget>(!part.levels ? [] : [...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
     steps.push(() => {
       const target = buildTarget(config, outside, version, lineage, level);
@@ -164,17 +167,27 @@ function buildSteps(config: TetherConfig, outside: Outside, version: number, lin
   return { built, steps };
 }
 
-async function buildInTurns(config: TetherConfig, outside: Outside, version: number, lineage: Lineage, levels: ReadonlySet<NodeTarget>, dryRun = false): Promise<Built> {
-  const { built, steps } = buildSteps(config, outside, version, lineage, levels);
+async function buildInTurns(
+  config: TetherConfig,
+  outside: Outside,
+  version: number,
+  lineage: Lineage,
+  levels: ReadonlySet<NodeTarget>,
+  dryRun = false,
+  part: BuildPart = WHOLE,
+  stopped?: () => boolean,
+): Promise<Built> {
+  const { built, steps } = buildSteps(config, outside, version, lineage, levels, part);
   try {
     for (const step of steps) {
+      if (stopped?.()) throw new BuildStopped();
       const sliced = step();
-      if (sliced) await runStepsInTurns(sliced);
+      if (sliced) await runStepsInTurns(stopped ? stoppable(sliced, stopped) : sliced);
       await yieldToLoop();
     }
   } finally {
     // A dry run keeps the served build's encodings (it is not the next build).
-    if (!dryRun) lineage.encodeCache.endBuild();
+    if (!dryRun && part.ends) lineage.encodeCache.endBuild();
   }
   return built;
 }
@@ -200,7 +213,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
    */
   const levels = new Set<NodeTarget>();
 
-  const serve = (rendition: Rendition, built: Built) => {
+  /** Sets every built snapshot; `whole`: the rendition is complete, it becomes served(). */
+  const serve = (rendition: Rendition, built: Built, whole = true) => {
     const { config, version } = rendition;
     const outside: Outside = { endpoints: rendition.endpoints, tls: rendition.tls };
     // A level first asked for while this config was being prepared: build it now.
@@ -220,6 +234,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         logger.error({ kind, version, err: (err as Error).message }, 'a snapshot watcher failed');
       }
     }
+    if (!whole) return;
     served = rendition;
     options.onServed?.(served);
   };
@@ -246,6 +261,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   /** Endpoints and certificates newer than the served ones, while a republish is being built. */
   let pending: { config: TetherConfig; outside: Outside } | undefined;
   const republish = async (change: Partial<Outside>, what: string) => {
+    await completing;
     // While another config is being prepared, its publish() picks up the new addresses.
     if (!served || resolving !== served.config) return;
     const { config, version } = served;
@@ -301,8 +317,58 @@ export function createPublisher(options: PublisherOptions): Publisher {
     }
   };
 
+  /** After a version is served whole: its warnings logged, and what changed meanwhile outside it picked up. */
+  const afterServed = (rendition: Rendition, built: Built, outside: Outside) => {
+    const { config, version } = rendition;
+    // Once per version (re-resolutions of the same version do not repeat it).
+    if (built.warnings.length > 0) {
+      logger.warn(
+        { version, warnings: built.warnings },
+        `config version ${version} is served with ${built.warnings.length} translation warning${built.warnings.length === 1 ? '' : 's'}:\n${formatWarnings(built.warnings)}`,
+      );
+    }
+    // A re-resolution (or a re-read certificate) that finished after prepare() was skipped by republish(); use it now.
+    const latest = { endpoints: resolver.current(), tls: tlsFiles.current() };
+    if (resolving === config && (latest.endpoints !== outside.endpoints || (latest.tls !== outside.tls && latest.tls !== EMPTY_TLS))) void republish(latest, 'endpoints or certificates changed while publishing');
+  };
+
+  // ---- First version, kinds deferred (options.deferKinds; deferred-kinds.ts) ----
+  // A cold start builds, commits and serves its first version to the kinds not deferred (Envoy)
+  // and builds the deferred ones (gRPC) after that, in event-loop turns: at 10,000 services each
+  // kind is about a second of CPU, which Envoys no longer wait for. Until then a deferred kind's
+  // nodes wait for their first snapshot (as any node does that connects before a config is
+  // served; /readyz says nothing is served to them yet) and served() stays undefined; prepare,
+  // render and re-resolutions wait for the rest, so every later version is built whole, on a
+  // whole previous one. A deferred kind that fails to build is logged and gets nothing; the
+  // partial rendition is then the served one, and the next version builds every kind again.
+  const parts = deferredParts(options.deferKinds ?? []);
+  let completing: Promise<void> | undefined;
+  let closed = false;
+  const deferring = () => served === undefined && completing === undefined && parts.rest.kinds.length > 0;
+  const complete = async (first: Rendition, firstBuilt: Built, outside: Outside) => {
+    // publish() returns first: the manager records the version before this part runs.
+    await yieldToLoop();
+    const { config, version } = first;
+    try {
+      const rest = await buildInTurns(config, outside, version, lineage, levels, false, parts.rest, () => closed);
+      if (closed) return;
+      const built = mergeBuilt(firstBuilt, rest);
+      const rendition = renditionOf(config, version, outside, built);
+      serve(rendition, built);
+      logger.info({ version, kinds: parts.rest.kinds }, 'the first version is built for every kind');
+      afterServed(rendition, built, outside);
+    } catch (err) {
+      if (err instanceof BuildStopped) return;
+      logger.error({ version, kinds: parts.rest.kinds, err: (err as Error).message }, 'could not build the first version for these kinds; their nodes get no config until the next version');
+      served = first;
+      options.onServed?.(first);
+    }
+  };
+
   return {
     async prepare(config, version) {
+      await completing;
+      const defer = deferring();
       const endpoints = await resolve(config);
       let outside: Outside;
       try {
@@ -313,7 +379,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
       let built: Built;
       try {
-        built = await buildInTurns(config, outside, version, lineage, levels);
+        built = await buildInTurns(config, outside, version, lineage, levels, false, defer ? parts.first : WHOLE);
       } catch (err) {
         await restore();
         throw translationError(err);
@@ -329,17 +395,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
-          serve(rendition, built);
-          // Once per version (re-resolutions of the same version do not repeat it).
-          if (built.warnings.length > 0) {
-            logger.warn(
-              { version, warnings: built.warnings },
-              `config version ${version} is served with ${built.warnings.length} translation warning${built.warnings.length === 1 ? '' : 's'}:\n${formatWarnings(built.warnings)}`,
-            );
+          if (defer) {
+            serve(rendition, built, false);
+            completing = complete(rendition, built, outside);
+            return;
           }
-          // A re-resolution (or a re-read certificate) that finished after prepare() was skipped by republish(); use it now.
-          const latest = { endpoints: resolver.current(), tls: tlsFiles.current() };
-          if (resolving === config && (latest.endpoints !== outside.endpoints || (latest.tls !== outside.tls && latest.tls !== EMPTY_TLS))) void republish(latest, 'endpoints or certificates changed while publishing');
+          serve(rendition, built);
+          afterServed(rendition, built, outside);
         },
         async discard() {
           if (settled) return;
@@ -349,6 +411,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       };
     },
     async render(config, version) {
+      await completing;
       const endpoints = await resolver.resolveOnce(config);
       let tls: TlsMaterial = EMPTY_TLS;
       try {
@@ -365,7 +428,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
     },
     served: () => served,
+    settled: async () => {
+      await completing;
+    },
     close: () => {
+      closed = true;
       cache.setDemandHandler(undefined);
       resolver.close();
       tlsFiles.close();

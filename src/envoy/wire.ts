@@ -33,9 +33,49 @@ export function stringField(field: number, value: string): Buffer {
   return Buffer.from(protobuf.Writer.create().uint32(lengthDelimitedTag(field)).string(value).finish());
 }
 
-/** google.protobuf.Any{type_url, value} around already encoded message bytes. */
+/**
+ * google.protobuf.Any{type_url, value} around already encoded message bytes: written into one
+ * buffer (a cold start wraps 60,000 resources; a writer, a copy and a concat per field each
+ * were a third of encoding's time, most of it allocation and the garbage collector).
+ */
 export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
-  return Buffer.concat([stringField(ANY_FIELDS.typeUrl, typeUrl), bytesField(ANY_FIELDS.value, value)]);
+  const urlBytes = Buffer.byteLength(typeUrl);
+  const urlTag = lengthDelimitedTag(ANY_FIELDS.typeUrl);
+  const valueTag = lengthDelimitedTag(ANY_FIELDS.value);
+  const out = Buffer.allocUnsafe(
+    varintLength(urlTag) + varintLength(urlBytes) + urlBytes + varintLength(valueTag) + varintLength(value.length) + value.length,
+  );
+  let pos = writeVarint(out, writeVarint(out, 0, urlTag), urlBytes);
+  pos += out.write(typeUrl, pos, 'utf8');
+  pos = writeVarint(out, writeVarint(out, pos, valueTag), value.length);
+  out.set(value, pos);
+  return out;
+}
+
+/** A whole length-delimited field (tag, length, `value`) in one buffer: bytesField without its writer and copies. */
+export function framedField(field: number, value: Uint8Array): Buffer {
+  const tag = lengthDelimitedTag(field);
+  const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(value.length) + value.length);
+  out.set(value, writeVarint(out, writeVarint(out, 0, tag), value.length));
+  return out;
+}
+
+/** Bytes of an unsigned varint (n < 2^32). */
+function varintLength(n: number): number {
+  let len = 1;
+  for (let v = n >>> 7; v !== 0; v >>>= 7) len++;
+  return len;
+}
+
+/** Writes unsigned varint `n` (< 2^32) at `pos`; returns the position after it. */
+function writeVarint(out: Buffer, pos: number, n: number): number {
+  let v = n >>> 0;
+  while (v > 0x7f) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[pos++] = v;
+  return pos;
 }
 
 /** One top-level field of an encoded message: its number, wire type, and where it lies. */

@@ -24,6 +24,9 @@ export function createServingPublisher(
     cache,
     logger,
     onServed: (served) => metrics.servedConfigWarnings(countByKind(served.warnings)),
+    // A cold start serves Envoys first; gRPC nodes get the first version once it is built for
+    // them too, in event-loop turns right after (publisher.ts, "First version, kinds deferred").
+    deferKinds: ['grpc'],
     lookup: countingLookup((reason) => metrics.configState.dnsFailed(reason), lookup),
     // The shared answers are a memory read: re-read them often so instances converge quickly.
     ...(sharedDns ? { resolveIntervalMs: Math.min(options.resolveIntervalMs ?? 1000, 1000) } : options.resolveIntervalMs !== undefined ? { resolveIntervalMs: options.resolveIntervalMs } : {}),

@@ -83,6 +83,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   } catch (err) {
     await abort(err);
   }
+  // The port has served Envoys since it was bound; a cold start's first version is built for
+  // gRPC nodes meanwhile (publishing.ts): started means every kind is served.
+  await publisher.settled();
   xds.setServing(true);
   logger.info(
     { xdsPort: xds.port, host: xds.host, tls: options.xdsTls ? (options.xdsTls.ca ? 'mtls' : 'tls') : 'off', config: initial.label, version: manager.current().version },

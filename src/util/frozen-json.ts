@@ -52,6 +52,8 @@ function compose(value: unknown, depth: number, indent: boolean, level: number):
  */
 export function frozenJsonSteps(document: object): Steps<void> {
   return eachListEntry(document, (entry) => {
-    if (typeof entry === 'object' && entry !== null && Object.isFrozen(entry) && !compact.has(entry)) frozenJson(entry);
+    // The entry's own JSON is what a later document reuses: its parts need no memo of their own
+    // (10,000 services have hundreds of thousands of them), so the native serialiser writes it.
+    if (typeof entry === 'object' && entry !== null && Object.isFrozen(entry) && !compact.has(entry)) compose(entry, 0, false, 0);
   });
 }

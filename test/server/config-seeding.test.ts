@@ -2,12 +2,15 @@
  * The config file is parsed only when it is used: a restart whose file is unchanged serves the
  * stored history without reading the file's YAML (seconds of CPU at 10,000 services).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { parseConfigDocument } from '../../src/config';
 import type { ConfigManager } from '../../src/control/config-manager';
 import { createPublisher, type Publisher } from '../../src/control/publisher';
-import { openSeededManager, fileHash, type InitialConfig } from '../../src/server/config-seeding';
+import { openSeededManager, fileHash, readInitialConfig, type InitialConfig } from '../../src/server/config-seeding';
 import type { TetherOptions } from '../../src/server/tether-options';
 import { capturingLogger } from '../store/helpers';
 import { MemoryStore } from '../control/memory-store';
@@ -88,5 +91,21 @@ describe('config seeding', () => {
     expect(broken.parses).toBe(1);
     expect(c.manager.current().version).toBe(2);
     expect(c.lines.some((l) => String(l.msg).startsWith('config file rejected; serving the stored version'))).toBe(true);
+  });
+
+  it('hands the manager the parsed file frozen: the document served is that one, not a copy of it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-seed-'));
+    try {
+      const configPath = path.join(dir, 'config.yaml');
+      fs.writeFileSync(configPath, text(70));
+      const init = readInitialConfig({ configPath } as TetherOptions, path.join(dir, 'data'));
+      const parsed = init.document();
+      expect(parsed.ok && Object.isFrozen(parsed.ok ? parsed.document.services : undefined)).toBe(true);
+      const { manager } = await start(new MemoryStore(), init);
+      expect(parsed.ok && manager.current().document).toBe(parsed.ok ? parsed.document : undefined);
+      expect(weights(manager)).toEqual([70, 30]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { frozenJson } from '../../src/util/frozen-json';
+import { frozenJson, frozenJsonSteps } from '../../src/util/frozen-json';
+import { runSteps } from '../../src/util/steps';
 
 function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null) {
@@ -34,5 +35,14 @@ describe('frozenJson', () => {
         expect(frozenJson(parent)).toBe(JSON.stringify(parent));
       }
     }
+  });
+});
+
+describe('frozenJsonSteps', () => {
+  it('remembers each entry so that the whole document still equals JSON.stringify', () => {
+    const doc = deepFreeze({ services: [{ name: 's', routes: [{ backends: [{ name: 'b', weight: 1 }] }] }, { name: 't' }], backends: [{ name: 'b' }], other: { x: 1 } });
+    runSteps(frozenJsonSteps(doc));
+    expect(frozenJson(doc)).toBe(JSON.stringify(doc));
+    expect(frozenJson({ record: doc, version: 2 }, { depth: 4 })).toBe(JSON.stringify({ record: doc, version: 2 }));
   });
 });

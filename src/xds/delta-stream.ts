@@ -117,7 +117,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!this.updateSubscription(typeUrl, st, req)) return;
     if (req.response_nonce !== '') {
       if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
-      else this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
+      else if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
     }
     this.evaluate();
   }
@@ -284,6 +284,12 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     const snapshot = this.snapshot!;
     const cds = this.types.get(CLUSTER_TYPE);
     const eds = this.types.get(ENDPOINT_TYPE);
+    // Usually the client holds this snapshot's clusters and endpoints exactly: then only the
+    // subscriptions decide, and streams with the same ones share the answer.
+    const inSync = (st: DeltaTypeState | undefined, set: ResourceSet) => !st || (!st.pending && st.held.size === 0 && st.base === set.resources);
+    if (inSync(cds, snapshot.sets[CLUSTER_TYPE]) && inSync(eds, snapshot.sets[ENDPOINT_TYPE])) {
+      return this.shares.of(snapshot).routedCovered(routes, isSubscribed(cds) ? cds : undefined, eds);
+    }
     const current = (st: DeltaTypeState | undefined, set: ResourceSet, name: string): boolean => {
       const r = set.resources.get(name);
       return !r || (!!st && !st.pending && this.heldVersion(st, name) === r.hash);
@@ -489,7 +495,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       system_version_info: set.version,
       type_url: typeUrl,
       nonce,
-      resources: changes.updates.map((r) => share.deltaResource(r)),
+      resources: response.resources,
       removed_resources: changes.removals,
       control_plane: this.shares.controlPlane,
       wire: response.wire,

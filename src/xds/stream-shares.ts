@@ -3,7 +3,7 @@ import { resourcesVersion } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
 import { VhdsViews, namespaceOf, type VhdsView } from './vhds';
-import type { Subscription } from './subscription';
+import { covers, type Subscription } from './subscription';
 
 /**
  * What the streams of one ADS server share, so that thousands of streams in the same state do
@@ -62,6 +62,9 @@ export class StreamShares {
 }
 
 export const NO_NAMES: ReadonlySet<string> = Object.freeze(new Set<string>());
+/** Memo keys for a subscription that is a wildcard, or not requested at all (routedCovered). */
+const EVERY_NAME: ReadonlySet<string> = Object.freeze(new Set<string>());
+const NOT_REQUESTED: ReadonlySet<string> = Object.freeze(new Set<string>());
 
 /** A SotW response shared by every stream that sends it: the same nonce, the same bytes. */
 export interface SharedSotwResponse {
@@ -74,6 +77,8 @@ export interface SharedDeltaResponse {
   readonly nonce: string;
   readonly wire: Buffer;
   readonly changes: ReadonlyMap<string, string>;
+  /** Its encoded envoy.service.discovery.v3.Resource entries (what `wire` carries), one list for every stream. */
+  readonly resources: readonly { resourceBytes: Buffer }[];
 }
 
 type Subscribed = { resources: readonly SnapshotResource[]; version: string };
@@ -82,6 +87,7 @@ type Subscribed = { resources: readonly SnapshotResource[]; version: string };
 export class SnapshotShare {
   private readonly subscribedMemo = new Map<ResourceTypeUrl, WeakMap<ReadonlySet<string>, Subscribed>>();
   private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
+  private readonly coveredMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, boolean>>>();
   private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
   /** Keyed by the set diffed to (a type of this snapshot, or a VHDS view of it), then by the map diffed from. */
   private readonly diffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
@@ -153,6 +159,25 @@ export class SnapshotShare {
     const ok = routes.every((route) => route.refs.every((cluster) => (what === 'clusters' ? [cluster] : (clusters.get(cluster)?.refs ?? [])).every(isCurrent)));
     if (!bySent) memo.set(routes, (bySent = new WeakMap()));
     bySent.set(sent, ok);
+    return ok;
+  }
+
+  /**
+   * Every cluster `routes` name that `cds` covers has each of its endpoint names covered by
+   * `eds` (undefined: not subscribed). Subscriptions only, for clients holding this snapshot's
+   * clusters and endpoints exactly (DeltaStream.clustersReady); once per (routes, cds, eds).
+   */
+  routedCovered(routes: readonly SnapshotResource[], cds: Subscription | undefined, eds: Subscription | undefined): boolean {
+    const keyOf = (st: Subscription | undefined) => (!st?.requested ? NOT_REQUESTED : st.wildcard ? EVERY_NAME : st.names);
+    let byCds = this.coveredMemo.get(routes);
+    let byEds = byCds?.get(keyOf(cds));
+    const known = byEds?.get(keyOf(eds));
+    if (known !== undefined) return known;
+    const clusters = this.snapshot.sets[CLUSTER_TYPE].resources;
+    const ok = routes.every((route) => route.refs.every((cluster) => !covers(cds, cluster) || (clusters.get(cluster)?.refs ?? []).every((endpoints) => covers(eds, endpoints))));
+    if (!byCds) this.coveredMemo.set(routes, (byCds = new WeakMap()));
+    if (!byEds) byCds.set(keyOf(cds), (byEds = new WeakMap()));
+    byEds.set(keyOf(eds), ok);
     return ok;
   }
 
@@ -281,15 +306,16 @@ export class SnapshotShare {
     const changes = new Map<string, string>();
     for (const r of updates) changes.set(r.name, r.hash);
     for (const name of removals) changes.set(name, removedMarker);
+    const resources = Object.freeze(updates.map((r) => this.deltaResource(r)));
     const wire = encodeDeltaDiscoveryResponse({
       system_version_info: version,
       type_url: typeUrl,
       nonce,
-      resources: updates.map((r) => this.deltaResource(r)),
+      resources,
       removed_resources: removals,
       control_plane: this.shares.controlPlane,
     });
-    return { nonce, wire, changes };
+    return { nonce, wire, changes, resources };
   }
 }
 

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     }
     publisher.close();
     const fmt = (xs: { wall: number; cpu: number }[]) => `${median(xs.map((x) => x.wall)).toFixed(2)} µs wall, ${median(xs.map((x) => x.cpu)).toFixed(2)} µs CPU`;
-    console.log(`${mode} ${profile} N=${clients} S=${services}, median of ${edits} edits, per stream: push ${fmt(push)}; ACKs ${fmt(ack)}`);
+    console.log(`${mode} ${profile} N=${clients} S=${services}, median of ${edits} edits, per stream: push ${fmt(push)}; ACKs ${fmt(ack)}; first edit: push ${fmt(push.slice(0, 1))}, ACKs ${fmt(ack.slice(0, 1))}`);
   }
 }
 

@@ -122,6 +122,36 @@ describe('shared responses', () => {
   });
 });
 
+describe('delta streams across rebuilt sets', () => {
+  it('a type rebuilt with the same version sends nothing, and a later change to it is diffed against what the client holds', () => {
+    const cache = new SnapshotCache();
+    const spec = (eds: number, timeout?: number) => {
+      const r = mesh({ services: { a: 'c1' }, clusters: { c1: [1000 + eds], c2: [2000] } });
+      if (timeout) r.clusters[1] = { ...r.clusters[1]!, connect_timeout: { seconds: timeout } };
+      return r;
+    };
+    cache.set('envoy', buildSnapshot(spec(1), 'envoy', 'v1'));
+    const s = delta(cache, new StreamShares(), 'a');
+    s.request(CLUSTER_TYPE, { resource_names_subscribe: ['*'] });
+    s.ack(s.sent[0]!);
+    s.request(ENDPOINT_TYPE, { resource_names_subscribe: ['c1', 'c2'] });
+    s.ack(s.sent[1]!);
+    // Endpoints change, clusters are rebuilt with the same content: only EDS goes out.
+    cache.set('envoy', buildSnapshot(spec(2), 'envoy', 'v2'));
+    expect(s.sent.slice(2).map((r) => [r.type_url, r.resources.length])).toEqual([[ENDPOINT_TYPE, 1]]);
+    s.ack(s.sent[2]!);
+    cache.set('envoy', buildSnapshot(spec(3), 'envoy', 'v3'));
+    expect(s.sent.slice(3).map((r) => r.type_url)).toEqual([ENDPOINT_TYPE]);
+    s.ack(s.sent[3]!);
+    // Now one cluster changes: exactly that one is sent (then its endpoints, which Envoy re-warms).
+    cache.set('envoy', buildSnapshot(spec(3, 9), 'envoy', 'v4'));
+    const cds = s.sent[4]!;
+    expect(cds.type_url).toBe(CLUSTER_TYPE);
+    expect(decodeDeltaDiscoveryResponse(cds.wire!).resources.map((r) => r.name)).toEqual(['c2']);
+    expect(decodeDeltaDiscoveryResponse(cds.wire!).removed_resources).toEqual([]);
+  });
+});
+
 describe('subscribed lists across snapshots', () => {
   it("a type whose set kept its version keeps each name set's list (same names, same bytes); a changed type gets new lists", () => {
     const shares = new StreamShares();

@@ -4,8 +4,8 @@
  * synced to a generated config of S services, then one-route edits published through the real
  * publisher and SnapshotCache. Per edit it times the synchronous push (every stream evaluates
  * and hands its response to `send`) and the ACKs (every stream handles its client's ACK), in
- * µs per stream, wall and CPU (the median edit, and the first one: code paths the initial sync
- * did not take run cold). What grpc-js and HTTP/2 add per write is not in it (bench.ts
+ * µs per stream, wall and CPU: the median edit, and the first one: code paths the initial sync
+ * did not take run cold. What grpc-js and HTTP/2 add per write is not in it (bench.ts
  * measures the whole path).
  *
  *   npm run build && node --expose-gc dist/bench/xds/push-cost.js [--clients 1000] [--services 10] [--modes sotw,delta] [--edits 20] [--profile envoy|grpc]

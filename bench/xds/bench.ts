@@ -6,7 +6,7 @@
  *   npm run build && node dist/bench/xds/bench.js [--clients 100,1000,10000] [--services 10,1000,10000]
  *       [--modes sotw,delta] [--edits 5] [--profile auto|envoy|grpc] [--per-client 3]
  *       [--streams-per-conn auto|K] [--loadgens 1] [--quiet-ms 200] [--json FILE] [--cpu-prof DIR]
- *       [--gcp [--gcp-bin FILE]] [--reps 1] [--no-baseline] [--no-build-timing]
+ *       [--gcp [--gcp-bin FILE]] [--reps 1] [--no-baseline] [--no-build-timing] [--warmup-edits 0]
  *
  * Processes: this runner; Tether (tether-server.js: startTether with a generated config, admin
  * API without auth, --expose-gc); the baseline (baseline-server.js); one or more load generators
@@ -35,6 +35,7 @@ import { createAdminClient, type AdminClient } from '../../src/cli/admin-client'
 import { lookupEnvoyType } from '../../src/envoy/protos';
 import { EDITED_SERVICE, editRoute, type Mode, type Profile } from './config-gen';
 import type { ConnectCommand } from './loadgen';
+import type { Announce } from './tether-server';
 import { killChildren, startNode, stop, type Child } from './children';
 import { buildGcp, gcpVersion, startGcp } from './gcp-comparator';
 import { ANY, DELTA_REQ, DELTA_RES, NODE, RESOURCE, SOTW_REQ, SOTW_RES, TYPE } from './wire';
@@ -64,6 +65,8 @@ export interface BenchOptions {
   reps: number;
   /** Skip the in-process build timing (slow at S = 10,000 on a loaded machine). */
   buildTiming: boolean;
+  /** Edits per side and repetition run before the measured ones and not counted (default 0). */
+  warmupEdits: number;
 }
 
 function arg(argv: string[], name: string, fallback: string): string {
@@ -96,6 +99,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     ...(arg(argv, 'gcp-bin', '') ? { gcpBin: path.resolve(arg(argv, 'gcp-bin', '')) } : {}),
     reps: Number(arg(argv, 'reps', '1')),
     buildTiming: !argv.includes('--no-build-timing'),
+    warmupEdits: Number(arg(argv, 'warmup-edits', '0')),
   };
 }
 
@@ -212,8 +216,24 @@ interface EditOutcome {
   responsesPerClient: number;
   bytesPerClient: number;
   adminMs?: number;
+  /** The edit's snapshots announced to the streams (the first kind's: publishing began), from t0. */
   snapshotMs?: number;
+  /** Every stream of every kind has written its response (the publish returned). */
+  pushedMs?: number;
+  /** HTTP/2 has handed those writes to the sockets. */
+  flushedMs?: number;
   version?: string;
+}
+
+/** When Tether announced, pushed and flushed the edit's version (tether-server.ts records them), from t0. */
+async function announcedTimes(tether: Child, out: EditOutcome): Promise<Pick<EditOutcome, 'snapshotMs' | 'pushedMs' | 'flushedMs'>> {
+  const { announces } = await tether.request<{ announces: Announce[] }>({ cmd: 'announces' }, 'announces');
+  const mine = announces.filter((a) => a.version === out.version);
+  const since = (pick: (a: Announce) => string, reduce: (a: bigint, b: bigint) => bigint) =>
+    mine.length > 0 && mine.every((a) => pick(a) !== '') ? Number(mine.map((a) => BigInt(pick(a))).reduce(reduce) - out.t0) / 1e6 : NaN;
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  const max = (a: bigint, b: bigint) => (a > b ? a : b);
+  return { snapshotMs: since((a) => a.at, min), pushedMs: since((a) => a.pushed, max), flushedMs: since((a) => a.flushed, max) };
 }
 
 /** After `trigger` (at t0): every client ACKed at least once, then quiet. */
@@ -279,7 +299,10 @@ export interface Row {
 
 export type TetherSide = Side & {
   adminMs: number;
+  /** Medians over edits, from t0: snapshot announced (publishing began), every stream written, written to the sockets. */
   snapshotMs: number;
+  pushedMs: number;
+  flushedMs: number;
   /** p99 over clients of (its last ACK − the moment its edit's snapshot was announced): the fan-out alone. */
   fanoutP99: number;
 };
@@ -373,7 +396,7 @@ async function measureSide(
   o: BenchOptions,
   what: string,
   edit: (e: number) => Promise<Partial<EditOutcome>>,
-  hooks: { beforeEdits?: () => Promise<void>; afterEdit?: (out: EditOutcome) => Promise<void> } = {},
+  hooks: { beforeEdits?: () => Promise<void>; afterEdit?: (out: EditOutcome, warmup: boolean) => Promise<void> } = {},
 ): Promise<{ side: Side; edits: EditOutcome[]; connections: number }> {
   await waitStreams(server, 0, 30_000);
   const m0 = await server.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
@@ -382,10 +405,12 @@ async function measureSide(
   const m1 = await server.request<Stats>({ cmd: 'stats', gc: true }, 'stats');
   const edits: EditOutcome[] = [];
   await hooks.beforeEdits?.();
-  for (let e = 0; e < o.edits; e++) {
-    const out = await converge(lg, c.clients, server, () => edit(e), o, `${c.cell} ${what} edit ${e + 1}`);
-    await hooks.afterEdit?.(out);
-    edits.push(out);
+  // Warm-up edits (--warmup-edits) run and converge like the others but are not counted.
+  for (let e = 0; e < o.warmupEdits + o.edits; e++) {
+    const warmup = e < o.warmupEdits;
+    const out = await converge(lg, c.clients, server, () => edit(e), o, `${c.cell} ${what} ${warmup ? 'warm-up ' : ''}edit ${e + 1}`);
+    await hooks.afterEdit?.(out, warmup);
+    if (!warmup) edits.push(out);
   }
   await lg.close();
   return { side: summarize(edits, m0, m1, c.clients, syncMs), edits, connections };
@@ -411,7 +436,8 @@ export async function runBench(
   let runId = 0;
   try {
     for (const services of o.services) {
-      const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
+      // BENCH_TETHER_EXEC_ARGV: extra Node/V8 flags for Tether's process (diagnostics, e.g. --no-flush-bytecode).
+      const execArgv = ['--expose-gc', '--max-old-space-size=8192', ...(process.env.BENCH_TETHER_EXEC_ARGV?.split(' ').filter(Boolean) ?? [])];
       const tether = startNode(`tether(S=${services})`, 'tether-server.js', [String(services)], execArgv);
       const ready = await tether.next<{ xdsPort: number; adminPort: number; startMs: number }>('ready', 300_000);
       const build = o.buildTiming
@@ -469,16 +495,17 @@ export async function runBench(
                 {
                   // Profiles only the edits (not the connect and initial sync), of the first repetition.
                   beforeEdits: async () => {
+                    // The admin channel connected before t0, as go-control-plane's command pipe is:
+                    // an edit's time starts at the call, not at a TCP and HTTP/2 handshake.
+                    await admin.call('GetServerInfo', {});
                     if (o.cpuProfDir && rep === 1) await tether.request({ cmd: 'profile' }, 'profile');
                   },
-                  afterEdit: async (out) => {
-                  const ann = await tether.request<{ announces: { version: string; at: string }[] }>({ cmd: 'announces' }, 'announces');
-                  const ats = ann.announces.filter((a) => a.version === out.version).map((a) => BigInt(a.at));
-                  // Both node kinds' snapshots announced: the edit is built and published.
-                  out.snapshotMs = ats.length > 0 ? Number(ats.reduce((a, b) => (a > b ? a : b)) - out.t0) / 1e6 : NaN;
+                  afterEdit: async (out, warmup) => {
+                  Object.assign(out, await announcedTimes(tether, out));
                   log(
-                    `  Tether${tag} edit: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
-                      `admin call ${out.adminMs?.toFixed(1)} ms, snapshot ${out.snapshotMs.toFixed(1)} ms, CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client`,
+                    `  Tether${tag} ${warmup ? 'warm-up ' : ''}edit: p50 ${quantile([...out.latencies].sort((a, b) => a - b), 0.5).toFixed(1)} ms, all ${Math.max(...out.latencies).toFixed(1)} ms, ` +
+                      `admin call ${out.adminMs?.toFixed(1)} ms, snapshot ${out.snapshotMs?.toFixed(1)} ms, pushed ${out.pushedMs?.toFixed(1)} ms, flushed ${out.flushedMs?.toFixed(1)} ms, ` +
+                      `CPU ${out.cpuMs.toFixed(1)} ms, ${out.responsesPerClient.toFixed(2)} responses / ${Math.round(out.bytesPerClient)} B per client (t0 ${(Number(out.t0) / 1e6).toFixed(1)} ms monotonic)`,
                   );
                   },
                 },
@@ -504,6 +531,8 @@ export async function runBench(
                 ...t.side,
                 adminMs: median(t.edits.map((e) => e.adminMs ?? NaN)),
                 snapshotMs: median(t.edits.map((e) => e.snapshotMs ?? NaN)),
+                pushedMs: median(t.edits.map((e) => e.pushedMs ?? NaN)),
+                flushedMs: median(t.edits.map((e) => e.flushedMs ?? NaN)),
                 fanoutP99: quantile(fanout, 0.99),
               };
               const r: Row['reps'][number] = { tether: tether1 };
@@ -597,14 +626,14 @@ export function formatComparison(res: BenchResult): string {
   const out: string[] = [
     `Tether / go-control-plane ${res.gcpVersion ?? ''} (${res.options.reps} repetitions of ${res.options.edits} edits; each repetition runs Tether then go-control-plane on the same clients; ratio = median of the repetitions' ratios, (min–max)):`,
     '',
-    '| mode | clients | N | S | Tether p99 | go-control-plane p99 | p99 ratio | all ratio | Tether heap+ext / client | go-control-plane heap+stacks / client | memory ratio | Tether admin call | its edit → snapshot | Tether snapshot → all ACKed, p99 |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| mode | clients | N | S | Tether p99 | go-control-plane p99 | p99 ratio | all ratio | Tether heap+ext / client | go-control-plane heap+stacks / client | memory ratio | Tether admin call | its edit → snapshot | → pushed | → flushed | Tether snapshot → all ACKed, p99 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of res.rows) {
     if (!r.gcp) continue;
     out.push(
       `| ${r.mode} | ${r.profile} | ${r.clients} | ${r.services} | ${ms(r.tether.p99)} | ${ms(r.gcp.p99)} | ${repRatio(r, (s) => s.p99)} | ${repRatio(r, (s) => s.all)} | ` +
-        `${kib(r.tether.heapPerClient)} | ${kib(r.gcp.heapPerClient)} | ${repRatio(r, (s) => s.heapPerClient)} | ${ms(r.tether.adminMs)} | ${ms(r.tether.snapshotMs)} | ${ms(r.tether.fanoutP99)} |`,
+        `${kib(r.tether.heapPerClient)} | ${kib(r.gcp.heapPerClient)} | ${repRatio(r, (s) => s.heapPerClient)} | ${ms(r.tether.adminMs)} | ${ms(r.tether.snapshotMs)} | ${ms(r.tether.pushedMs)} | ${ms(r.tether.flushedMs)} | ${ms(r.tether.fanoutP99)} |`,
     );
   }
   return out.join('\n');

@@ -2,7 +2,10 @@
  * Summarizes a V8 .cpuprofile (from `bench.js --cpu-prof DIR`): self and inclusive time per
  * function (inclusive counts a sample once per distinct function on its stack), top entries.
  *
- *   node dist/bench/xds/profile-summary.js FILE.cpuprofile [--top 40] [--match src/]
+ *   node dist/bench/xds/profile-summary.js FILE.cpuprofile [--top 40] [--match src/] [--under announce]
+ *
+ * `--under NAME` counts only samples with a function of that name on their stack (one phase's
+ * subtree, e.g. `announce`: the synchronous fan-out of a snapshot to the streams).
  */
 import * as fs from 'node:fs';
 
@@ -24,6 +27,8 @@ function main(): void {
   const top = topIdx > 0 ? Number(process.argv[topIdx + 1]) : 40;
   const matchIdx = process.argv.indexOf('--match');
   const match = matchIdx > 0 ? process.argv[matchIdx + 1]! : '';
+  const underIdx = process.argv.indexOf('--under');
+  const under = underIdx > 0 ? process.argv[underIdx + 1]! : undefined;
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -39,6 +44,11 @@ function main(): void {
     const dt = (p.timeDeltas[i] ?? 0) / 1000;
     const node = byId.get(p.samples[i]!)!;
     if (node.callFrame.functionName === '(idle)') continue;
+    if (under !== undefined) {
+      let inside = false;
+      for (let id: number | undefined = node.id; id !== undefined && !inside; id = parent.get(id)) inside = byId.get(id)!.callFrame.functionName === under;
+      if (!inside) continue;
+    }
     total += dt;
     self.set(label(node), (self.get(label(node)) ?? 0) + dt);
     const seen = new Set<string>();

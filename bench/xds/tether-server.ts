@@ -26,6 +26,15 @@ export type TetherCommand =
   | { cmd: 'dump'; file: string }
   | { cmd: 'stop' };
 
+/** One snapshot announced to the streams of a kind; times are process.hrtime (ns, decimal strings). */
+export interface Announce {
+  kind: string;
+  version: string;
+  at: string;
+  pushed: string;
+  flushed: string;
+}
+
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
   if (!g) throw new Error('run with --expose-gc');
@@ -68,10 +77,20 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const tether = await startTether(options);
   const startMs = Number(process.hrtime.bigint() - started) / 1e6;
-  // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready.
-  const announces: { kind: string; version: string; at: string }[] = [];
+  // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready
+  // (`at`). The streams' pushes run synchronously after it; a microtask runs once the whole
+  // publish has returned (`pushed`: every stream of every kind wrote), and an immediate after
+  // HTTP/2 has handed the writes to the sockets (`flushed`: Node sends a session's pending frames
+  // from a native immediate scheduled by the first write, which runs before this one).
+  const announces: Announce[] = [];
+  const now = () => process.hrtime.bigint().toString();
   for (const kind of ['envoy', 'grpc'] as const) {
-    tether.cache.watch(kind, (s) => announces.push({ kind, version: s.configVersion, at: process.hrtime.bigint().toString() }));
+    tether.cache.watch(kind, (s) => {
+      const a: Announce = { kind, version: s.configVersion, at: now(), pushed: '', flushed: '' };
+      announces.push(a);
+      queueMicrotask(() => (a.pushed = now()));
+      setImmediate(() => (a.flushed = now()));
+    });
   }
   // Watchers that are not streams (Tether's own, e.g. metrics, and the two above): streams are the rest.
   const fixedWatchers = tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc');
@@ -104,7 +123,13 @@ async function main(): Promise<void> {
         if (!m.file) {
           profiler ??= new inspector.Session();
           profiler.connect();
-          profiler.post('Profiler.enable', () => profiler!.post('Profiler.start', () => process.send!({ cmd: 'profile' })));
+          // BENCH_PROFILE_INTERVAL_US: a finer sampling interval for profile-timeline.js (V8's default: 1,000 µs).
+          const interval = Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 0);
+          profiler.post('Profiler.enable', () =>
+            profiler!.post('Profiler.setSamplingInterval', interval > 0 ? { interval } : { interval: 1000 }, () =>
+              profiler!.post('Profiler.start', () => process.send!({ cmd: 'profile' })),
+            ),
+          );
         } else {
           const file = m.file;
           profiler!.post('Profiler.stop', (err, r) => {

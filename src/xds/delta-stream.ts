@@ -40,6 +40,12 @@ interface DeltaTypeState extends Subscription {
    * `held` is emptied again, so an idle stream keeps a reference per type and little else.
    */
   base?: ReadonlyMap<string, SnapshotResource>;
+  /**
+   * The content version of the set `base` is from: a later set with the same version holds the
+   * same names and hashes (sets are rebuilt per snapshot, an edit elsewhere keeps the version),
+   * so a client in sync with `base` is in sync with it, without comparing 10,000 entries.
+   */
+  baseVersion?: string;
   held: Map<string, string>;
   /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
   dirty: boolean;
@@ -75,6 +81,9 @@ function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
   if (i < 0) return list;
   return [...list.slice(0, i), ...list.slice(i + 1).filter(keep)];
 }
+
+/** `base` is `set`'s resources, or those of an earlier set of the same content version. */
+const baseIs = (st: DeltaTypeState, set: ResourceSet): boolean => st.base === set.resources || (st.baseVersion !== undefined && st.baseVersion === set.version);
 
 function newState(): DeltaTypeState {
   return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
@@ -117,7 +126,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!this.updateSubscription(typeUrl, st, req)) return;
     if (req.response_nonce !== '') {
       if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
-      else this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
+      else if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
     }
     this.evaluate();
   }
@@ -283,6 +292,12 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     const snapshot = this.snapshot!;
     const cds = this.types.get(CLUSTER_TYPE);
     const eds = this.types.get(ENDPOINT_TYPE);
+    // Usually the client holds this snapshot's clusters and endpoints exactly: then only the
+    // subscriptions decide, and streams with the same ones share the answer.
+    const inSync = (st: DeltaTypeState | undefined, set: ResourceSet) => !st || (!st.pending && st.held.size === 0 && baseIs(st, set));
+    if (inSync(cds, snapshot.sets[CLUSTER_TYPE]) && inSync(eds, snapshot.sets[ENDPOINT_TYPE])) {
+      return this.shares.of(snapshot).routedCovered(routes, isSubscribed(cds) ? cds : undefined, eds);
+    }
     const current = (st: DeltaTypeState | undefined, set: ResourceSet, name: string): boolean => {
       const r = set.resources.get(name);
       return !r || (!!st && !st.pending && this.heldVersion(st, name) === r.hash);
@@ -369,7 +384,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       : (name: string) => st.wildcard || st.names.has(name);
     if (!st.dirty && st.held.size === 0 && st.base) {
       // In sync with `base` until now: the difference is the snapshot-to-snapshot diff, shared by every such stream.
-      if (st.base === set.resources) return NO_CHANGES;
+      if (baseIs(st, set)) return NO_CHANGES;
       const d = share.diffBetween(set.resources, st.base);
       if (st.wildcard && !namespaced) return this.filter(st, d.updates, d.removals, withholdRemovals);
       // VHDS scoped by one interned set (the route configs, or the namespaces asked for): a shared filtered list.
@@ -444,12 +459,17 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
 
   /** In sync with `set`: remember it as the base and forget per-name entries. */
   private compact(st: DeltaTypeState, set: ResourceSet, namespaced: boolean): void {
-    if (!st.dirty && st.held.size === 0 && st.base === set.resources) return;
+    if (!st.dirty && st.held.size === 0 && baseIs(st, set)) {
+      // The same content: only the newer map is kept (the earlier snapshot's can go).
+      st.base = set.resources;
+      return;
+    }
     const held = new Map<string, string>();
     // Names asked for that do not exist stay "told absent"; everything else is in `set`.
     // (VHDS names are namespaces, not resources.)
     if (!namespaced) for (const name of st.names) if (!set.resources.has(name)) held.set(name, TOLD_ABSENT);
     st.base = set.resources;
+    st.baseVersion = set.version;
     st.held = held;
     st.dirty = held.size > 0;
   }
@@ -488,7 +508,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       system_version_info: set.version,
       type_url: typeUrl,
       nonce,
-      resources: changes.updates.map((r) => share.deltaResource(r)),
+      resources: response.resources,
       removed_resources: changes.removals,
       control_plane: this.shares.controlPlane,
       wire: response.wire,

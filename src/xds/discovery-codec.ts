@@ -85,21 +85,55 @@ function controlPlaneOf(o: Record<string, unknown>): { identifier: string } | nu
 }
 
 /**
- * The response as bytes, by concatenation: the header fields written here around each
- * resource's shared Any bytes (never re-encoded). `framed` is `framedResources(resources)`
- * when the caller keeps it (stream-shares.ts does, per shared resource list).
+ * The response as bytes: the header fields written around each resource's shared Any bytes
+ * (never re-encoded), into one buffer sized first, so each resource is copied once. Streams
+ * subscribing by name (proxyless gRPC) each get a list of their own, hence an encoding of
+ * their own: this runs per stream in a push.
  */
-export function encodeDiscoveryResponse(response: DiscoveryResponseOut, framed = framedResources(response.resources)): Buffer {
-  const tail = [stringField(TYPE_URL, response.type_url), stringField(NONCE, response.nonce)];
-  if (response.control_plane) tail.push(bytesField(CONTROL_PLANE, response.control_plane));
-  return Buffer.concat([stringField(VERSION_INFO, response.version_info), framed, ...tail]);
+export function encodeDiscoveryResponse(response: DiscoveryResponseOut): Buffer {
+  const { version_info: version, type_url: typeUrl, nonce, control_plane: cp } = response;
+  const versionBytes = Buffer.byteLength(version);
+  const typeUrlBytes = Buffer.byteLength(typeUrl);
+  const nonceBytes = Buffer.byteLength(nonce);
+  let resourcesBytes = 0;
+  for (const r of response.resources) resourcesBytes += fieldSize(r.anyBytes.length);
+  const size = fieldSize(versionBytes) + resourcesBytes + fieldSize(typeUrlBytes) + fieldSize(nonceBytes) + (cp ? fieldSize(cp.length) : 0);
+  const out = Buffer.allocUnsafe(size);
+  let at = writeString(out, writeHeader(out, 0, VERSION_INFO, versionBytes), version, versionBytes);
+  for (const r of response.resources) {
+    at = writeHeader(out, at, RESOURCES, r.anyBytes.length);
+    at += r.anyBytes.copy(out, at);
+  }
+  at = writeString(out, writeHeader(out, at, TYPE_URL, typeUrlBytes), typeUrl, typeUrlBytes);
+  at = writeString(out, writeHeader(out, at, NONCE, nonceBytes), nonce, nonceBytes);
+  if (cp) {
+    at = writeHeader(out, at, CONTROL_PLANE, cp.length);
+    at += cp.copy(out, at);
+  }
+  if (at !== size) throw new Error(`DiscoveryResponse: wrote ${at} of ${size} bytes`);
+  return out;
 }
 
-/** The `resources` fields of a response (one tag and length before each resource's Any bytes). */
-export function framedResources(resources: readonly { readonly anyBytes: Buffer }[]): Buffer {
-  const chunks: Buffer[] = [];
-  for (const resource of resources) chunks.push(fieldHeader(RESOURCES, resource.anyBytes.length), resource.anyBytes);
-  return Buffer.concat(chunks);
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+/** Bytes of a length-delimited field of `length` bytes (field numbers below 16: a one-byte tag). */
+const fieldSize = (length: number): number => 1 + varintSize(length) + length;
+
+/** Tag (wire type 2) and length; returns where the value starts. */
+function writeHeader(out: Buffer, at: number, field: number, length: number): number {
+  out[at++] = (field << 3) | 2;
+  let n = length;
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
+}
+
+function writeString(out: Buffer, at: number, value: string, bytes: number): number {
+  if (bytes > 0) out.write(value, at, bytes, 'utf8');
+  return at + bytes;
 }
 
 /** envoy.config.core.v3.ControlPlane{identifier}, encoded once per server. */

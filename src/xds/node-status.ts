@@ -161,6 +161,8 @@ export class NodeRegistry implements NodeStatusListener {
   }
 
   private changed(streamId: string): void {
+    // Every push and ACK of every stream comes here; usually nobody listens.
+    if (this.listeners.size === 0) return;
     for (const fn of [...this.listeners]) fn(streamId);
   }
 }

@@ -72,6 +72,9 @@ function fieldNumbers(): NonNullable<typeof ids> {
   return ids;
 }
 
+/** A field's path in errors; an object's toString() is called only when there is an error. */
+type Path = string | { toString(): string };
+
 /** Reads one message's fields; each read checks bounds and caps before copying anything. */
 class LimitedReader {
   private readonly r: protobuf.Reader;
@@ -101,18 +104,18 @@ class LimitedReader {
   }
 
   /** The bounds of a length-delimited field, refused when longer than `max` bytes. */
-  span(wireType: number, path: string, max = Infinity): [number, number] {
+  span(wireType: number, path: Path, max = Infinity): [number, number] {
     if (wireType !== LENGTH_DELIMITED) throw new RangeError(`${path} has wire type ${wireType}`);
     const r = this.r;
     const length = r.uint32();
-    if (length > max) throw new RefusedRequest(path, `${length} bytes, more than the ${max} allowed`);
+    if (length > max) throw new RefusedRequest(String(path), `${length} bytes, more than the ${max} allowed`);
     const start = r.pos;
     if (start + length > r.len) throw new RangeError(`${path} runs past the end of the message`);
     r.pos = start + length;
     return [start, start + length];
   }
 
-  string(wireType: number, path: string, max: number): string {
+  string(wireType: number, path: Path, max: number): string {
     const [start, end] = this.span(wireType, path, max);
     return utf8(this.buf, start, end, path);
   }
@@ -123,7 +126,17 @@ class LimitedReader {
   }
 }
 
-function utf8(buf: Buffer, start: number, end: number, path: string): string {
+function utf8(buf: Buffer, start: number, end: number, path: Path): string {
+  // Type URLs, versions, nonces and resource names are ASCII in practice: then the bytes are
+  // the characters, read without a TextDecoder call (every ACK carries three or more).
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return buf.toString('latin1', start, end);
   try {
     return STRICT_UTF8.decode(buf.subarray(start, end));
   } catch {
@@ -149,10 +162,15 @@ class NameList {
   }
 
   read(reader: LimitedReader, wireType: number): void {
-    const path = `${this.path}[${this.names.length}]`;
-    const [start, end] = reader.span(wireType, path, XDS_LIMITS.maxResourceNameBytes);
+    // The entry's path is only needed for an error: not built for each of thousands of names.
+    const [start, end] = reader.span(wireType, this, XDS_LIMITS.maxResourceNameBytes);
     this.admit(end - start);
-    this.names.push(utf8(reader.buf, start, end, path));
+    this.names.push(utf8(reader.buf, start, end, this));
+  }
+
+  /** The path of the entry being read, for errors. */
+  toString(): string {
+    return `${this.path}[${this.names.length}]`;
   }
 }
 

@@ -49,7 +49,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     // SotW: a request answering an older response is ignored entirely, subscription included.
     // Nothing is lost: the client answers our newest response with its full, current names.
     if (nonce !== '' && st.sentNonce !== undefined && nonce !== st.sentNonce) {
-      this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
       return;
     }
     if (st.sentNonce !== undefined && nonce === st.sentNonce) {
@@ -79,7 +79,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // The node has moved on: a version it rejected before may be right now (a content hash
       // recurs when a later config's resources happen to match), so it may be sent again.
       st.nackedVersion = undefined;
-      this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
       this.report((s) => s.acked(this.options.streamId, typeUrl, version));
     }
   }
@@ -170,7 +170,8 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       control_plane: this.shares.controlPlane,
       wire,
     });
-    this.logPush(typeUrl, { version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) });
+    // Thousands of streams push at once: the line's fields are built only if it can be written.
+    if (this.pushLogged) this.logPush(typeUrl, { version: plan.version, nonce, resources: plan.resources.length, ...(plan.retained ? { retained: plan.retained } : {}) });
     this.report((s) => s.responseSent(this.options.streamId, typeUrl, plan.version, nonce));
   }
 

@@ -86,6 +86,11 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     return this.nodeIdValue;
   }
 
+  /** `xDS push` lines are written (info): otherwise a push neither builds one nor asks the rate limit. */
+  protected get pushLogged(): boolean {
+    return this.log.isLevelEnabled('info');
+  }
+
   /** Stops watching and reports the stream gone. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -165,6 +170,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
    * proxy the same id still see each one's pushes.
    */
   protected logPush(typeUrl: StreamTypeUrl, fields: Record<string, unknown>): void {
+    if (!this.pushLogged) return;
     const held = this.logLimits.pushes.admit(`${this.options.streamId}\n${typeUrl}`);
     if (held !== undefined) this.log.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
   }
@@ -189,7 +195,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected reportApplied(snapshot: Snapshot, applied: () => boolean): void {
     if (this.appliedConfigVersion === snapshot.configVersion || !applied()) return;
     this.appliedConfigVersion = snapshot.configVersion;
-    this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
+    if (this.log.isLevelEnabled('info')) this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
     this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
   }
 

@@ -1,9 +1,9 @@
 import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { resourcesVersion } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
-import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse, framedResources } from './discovery-codec';
+import { encodeDeltaDiscoveryResponse, encodeDeltaResource, encodeDiscoveryResponse } from './discovery-codec';
 import { VhdsViews, namespaceOf, type VhdsView } from './vhds';
-import type { Subscription } from './subscription';
+import { covers, type Subscription } from './subscription';
 
 /**
  * What the streams of one ADS server share, so that thousands of streams in the same state do
@@ -18,6 +18,8 @@ export class StreamShares {
     if (!this.interned.get(key)?.deref()) this.interned.delete(key);
   });
   private readonly hashes = new WeakMap<readonly SnapshotResource[], ReadonlyMap<string, string>>();
+  /** Least recently used first (see subscribedOf). */
+  private readonly subscribedLists = new Map<string, WeakMap<ReadonlySet<string>, Subscribed>>();
   private responseCounter = 0;
   /** VHDS forms of route sets (per route set, so snapshots that share one share its view). */
   readonly vhdsViews = new VhdsViews();
@@ -29,6 +31,23 @@ export class StreamShares {
     let share = this.snapshots.get(snapshot);
     if (!share) this.snapshots.set(snapshot, (share = new SnapshotShare(snapshot, this)));
     return share;
+  }
+
+  /**
+   * Subscribed lists by (type, content version of the type's set): a snapshot whose set of a
+   * type has the version of an earlier one (an edit elsewhere; sets are rebuilt per snapshot)
+   * takes the earlier lists: same names, same content hashes, so the same bytes and version.
+   * Proxyless clients each subscribe to their own names, and computing every stream's list of
+   * every type per snapshot was most of a push. The last few versions are kept.
+   */
+  subscribedOf(typeUrl: ResourceTypeUrl, version: string): WeakMap<ReadonlySet<string>, Subscribed> {
+    const key = `${typeUrl}\n${version}`;
+    let byNames = this.subscribedLists.get(key);
+    if (byNames) this.subscribedLists.delete(key);
+    else byNames = new WeakMap();
+    this.subscribedLists.set(key, byNames);
+    if (this.subscribedLists.size > SUBSCRIBED_VERSIONS_KEPT) this.subscribedLists.delete(this.subscribedLists.keys().next().value!);
+    return byNames;
   }
 
   /** Streams subscribing to the same names share one frozen Set (memory, and memo hits): equal names ⇔ the same set. */
@@ -62,6 +81,11 @@ export class StreamShares {
 }
 
 export const NO_NAMES: ReadonlySet<string> = Object.freeze(new Set<string>());
+/** (type, version) pairs whose subscribed lists StreamShares keeps: a few snapshots of four types. */
+const SUBSCRIBED_VERSIONS_KEPT = 16;
+/** Memo keys for a subscription that is a wildcard, or not requested at all (routedCovered). */
+const EVERY_NAME: ReadonlySet<string> = Object.freeze(new Set<string>());
+const NOT_REQUESTED: ReadonlySet<string> = Object.freeze(new Set<string>());
 
 /** A SotW response shared by every stream that sends it: the same nonce, the same bytes. */
 export interface SharedSotwResponse {
@@ -74,6 +98,8 @@ export interface SharedDeltaResponse {
   readonly nonce: string;
   readonly wire: Buffer;
   readonly changes: ReadonlyMap<string, string>;
+  /** Its encoded envoy.service.discovery.v3.Resource entries (what `wire` carries), one list for every stream. */
+  readonly resources: readonly { resourceBytes: Buffer }[];
 }
 
 type Subscribed = { resources: readonly SnapshotResource[]; version: string };
@@ -82,13 +108,13 @@ type Subscribed = { resources: readonly SnapshotResource[]; version: string };
 export class SnapshotShare {
   private readonly subscribedMemo = new Map<ResourceTypeUrl, WeakMap<ReadonlySet<string>, Subscribed>>();
   private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
+  private readonly coveredMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, boolean>>>();
   private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
   /** Keyed by the set diffed to (a type of this snapshot, or a VHDS view of it), then by the map diffed from. */
   private readonly diffs = new WeakMap<ReadonlyMap<string, SnapshotResource>, WeakMap<ReadonlyMap<string, SnapshotResource>, SetDiff>>();
   private readonly updated = new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>();
   private readonly missing = new Map<ResourceTypeUrl, WeakMap<readonly SnapshotResource[], readonly SnapshotResource[]>>();
   private readonly deltaResources = new Map<SnapshotResource, { resourceBytes: Buffer }>();
-  private readonly framed = new WeakMap<readonly SnapshotResource[], Buffer>();
   private readonly sotwResponses = new WeakMap<readonly SnapshotResource[], Map<string, SharedSotwResponse>>();
   private readonly deltaResponses = new WeakMap<readonly SnapshotResource[], WeakMap<readonly string[], Map<string, SharedDeltaResponse>>>();
   private vhds?: VhdsView;
@@ -102,7 +128,8 @@ export class SnapshotShare {
   /** The subscribed resources of one type, sorted, and their version; once per (type, interned name set). */
   subscribed(typeUrl: ResourceTypeUrl, names: ReadonlySet<string>): Subscribed {
     let byNames = this.subscribedMemo.get(typeUrl);
-    const known = byNames?.get(names);
+    if (!byNames) this.subscribedMemo.set(typeUrl, (byNames = this.shares.subscribedOf(typeUrl, this.snapshot.sets[typeUrl].version)));
+    const known = byNames.get(names);
     if (known) return known;
     const resources = this.snapshot.sets[typeUrl].resources;
     const out: SnapshotResource[] = [];
@@ -111,7 +138,6 @@ export class SnapshotShare {
       if (r) out.push(r);
     }
     const entry = { resources: Object.freeze(out), version: resourcesVersion(out) };
-    if (!byNames) this.subscribedMemo.set(typeUrl, (byNames = new WeakMap()));
     byNames.set(names, entry);
     return entry;
   }
@@ -153,6 +179,25 @@ export class SnapshotShare {
     const ok = routes.every((route) => route.refs.every((cluster) => (what === 'clusters' ? [cluster] : (clusters.get(cluster)?.refs ?? [])).every(isCurrent)));
     if (!bySent) memo.set(routes, (bySent = new WeakMap()));
     bySent.set(sent, ok);
+    return ok;
+  }
+
+  /**
+   * Every cluster `routes` name that `cds` covers has each of its endpoint names covered by
+   * `eds` (undefined: not subscribed). Subscriptions only, for clients holding this snapshot's
+   * clusters and endpoints exactly (DeltaStream.clustersReady); once per (routes, cds, eds).
+   */
+  routedCovered(routes: readonly SnapshotResource[], cds: Subscription | undefined, eds: Subscription | undefined): boolean {
+    const keyOf = (st: Subscription | undefined) => (!st?.requested ? NOT_REQUESTED : st.wildcard ? EVERY_NAME : st.names);
+    let byCds = this.coveredMemo.get(routes);
+    let byEds = byCds?.get(keyOf(cds));
+    const known = byEds?.get(keyOf(eds));
+    if (known !== undefined) return known;
+    const clusters = this.snapshot.sets[CLUSTER_TYPE].resources;
+    const ok = routes.every((route) => route.refs.every((cluster) => !covers(cds, cluster) || (clusters.get(cluster)?.refs ?? []).every((endpoints) => covers(eds, endpoints))));
+    if (!byCds) this.coveredMemo.set(routes, (byCds = new WeakMap()));
+    if (!byEds) byCds.set(keyOf(cds), (byEds = new WeakMap()));
+    byEds.set(keyOf(eds), ok);
     return ok;
   }
 
@@ -234,9 +279,7 @@ export class SnapshotShare {
 
   /** The same response under a nonce of its own (a stream resending exactly what it sent last). */
   encodeSotw(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string, nonce: string): Buffer {
-    let framed = this.framed.get(resources);
-    if (!framed) this.framed.set(resources, (framed = framedResources(resources)));
-    return encodeDiscoveryResponse({ version_info: version, type_url: typeUrl, nonce, resources, control_plane: this.shares.controlPlane }, framed);
+    return encodeDiscoveryResponse({ version_info: version, type_url: typeUrl, nonce, resources, control_plane: this.shares.controlPlane });
   }
 
   /** The VHDS form of this snapshot's route configurations (xds/vhds.ts). */
@@ -281,15 +324,16 @@ export class SnapshotShare {
     const changes = new Map<string, string>();
     for (const r of updates) changes.set(r.name, r.hash);
     for (const name of removals) changes.set(name, removedMarker);
+    const resources = Object.freeze(updates.map((r) => this.deltaResource(r)));
     const wire = encodeDeltaDiscoveryResponse({
       system_version_info: version,
       type_url: typeUrl,
       nonce,
-      resources: updates.map((r) => this.deltaResource(r)),
+      resources,
       removed_resources: removals,
       control_plane: this.shares.controlPlane,
     });
-    return { nonce, wire, changes };
+    return { nonce, wire, changes, resources };
   }
 }
 

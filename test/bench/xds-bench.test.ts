@@ -66,6 +66,9 @@ describe('xDS fan-out bench', () => {
           expect(Math.abs(r.baseline!.bytesPerClient - r.tether.bytesPerClient)).toBeLessThan(16);
           expect(r.tether.snapshotMs).toBeGreaterThan(0);
           expect(r.tether.snapshotMs).toBeLessThanOrEqual(r.tether.p50);
+          // Announced, then every stream written, then handed to the sockets.
+          expect(r.tether.pushedMs).toBeGreaterThanOrEqual(r.tether.snapshotMs);
+          expect(r.tether.flushedMs).toBeGreaterThanOrEqual(r.tether.pushedMs);
         }
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

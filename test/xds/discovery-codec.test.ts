@@ -31,6 +31,24 @@ describe('discovery codec', () => {
     for (const r of resources) expect(bytes.includes(r.anyBytes)).toBe(true);
   });
 
+  it('writes the bytes protobufjs writes for the same response, resources of every size and non-ASCII text included', () => {
+    const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryResponse');
+    const any = (n: number) => ({ anyBytes: Buffer.from(lookupEnvoyType('google.protobuf.Any').encode({ type_url: CLUSTER_TYPE, value: Buffer.alloc(n, 7) }).finish()) });
+    const controlPlane = encodeControlPlane('tether-é');
+    for (const sizes of [[], [0], [1, 126, 127, 128], [16_383, 16_384], [2_097_152]]) {
+      const resources = sizes.map(any);
+      for (const [version, nonce] of [['', '1'], ['v-ü', 's12.3']] as const) {
+        const ours = encodeDiscoveryResponse({ version_info: version, type_url: CLUSTER_TYPE, nonce, resources, control_plane: controlPlane });
+        // Tether always writes version_info, even empty; protobufjs leaves an empty string out.
+        const theirs = Buffer.concat([
+          version === '' ? Buffer.from([0x0a, 0]) : Buffer.alloc(0),
+          type.encode(type.fromObject({ version_info: version, resources: resources.map((r) => lookupEnvoyType('google.protobuf.Any').decode(r.anyBytes)), type_url: CLUSTER_TYPE, nonce, control_plane: { identifier: 'tether-é' } })).finish(),
+        ]);
+        expect(ours.equals(theirs), `sizes ${sizes.join(',')}, version '${version}'`).toBe(true);
+      }
+    }
+  });
+
   it('encodes an empty response', () => {
     const bytes = encodeDiscoveryResponse({ version_info: 'v', type_url: CLUSTER_TYPE, nonce: '1', resources: [] });
     expect(decodeDiscoveryResponse(bytes)).toEqual({ version_info: 'v', type_url: CLUSTER_TYPE, nonce: '1', resources: [], control_plane: null });

@@ -100,6 +100,19 @@ describe('request decoding under XDS_LIMITS', () => {
     expect(refusal(decodeDeltaDiscoveryRequest(Buffer.from([0x0a, 0x05, 0x01])))).toMatch(/^malformed DeltaDiscoveryRequest: /);
   });
 
+  it('ASCII strings (read without TextDecoder) and any other UTF-8 come back as protobufjs decodes them; invalid bytes anywhere are refused', () => {
+    const names = ['svc-0', '\u0000\u007f~', 'café', 'ü-\u20ac', '\u{1f680}x', 'a'.repeat(300) + 'é', ''];
+    const bytes = encodeDiscoveryRequest({ type_url: CLUSTER_TYPE, version_info: 'v1', response_nonce: 's7.2', resource_names: names });
+    const type = lookupEnvoyType('envoy.service.discovery.v3.DiscoveryRequest');
+    const reference = type.toObject(type.decode(bytes)) as { resource_names: string[] };
+    expect(decodeDiscoveryRequest(bytes)).toMatchObject({ type_url: CLUSTER_TYPE, version_info: 'v1', response_nonce: 's7.2', resource_names: reference.resource_names });
+    expect(reference.resource_names).toEqual(names);
+    // A byte ≥ 0x80 that is not UTF-8, at the end of an otherwise ASCII name (the second one).
+    const bad = encodeDiscoveryRequest({ type_url: CLUSTER_TYPE, resource_names: ['ok', 'abcdef'] });
+    bad[bad.indexOf('abcdef') + 5] = 0xc3;
+    expect(refusal(decodeDiscoveryRequest(bad))).toBe('malformed DiscoveryRequest: resource_names[1] is not valid UTF-8');
+  });
+
   it('keeps only the start of a long error_detail, and says how long it was', () => {
     const message = `rejected: ${'é'.repeat(800_000)}`;
     const decoded = sotw({ type_url: CLUSTER_TYPE, response_nonce: '1', error_detail: { code: 3, message } });

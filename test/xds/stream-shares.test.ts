@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { lookupEnvoyType } from '../../src/envoy/protos';
-import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/envoy/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import { anyPayload, encodeAny, fieldHeader, wireFields } from '../../src/envoy/wire';
 import { DeltaStream } from '../../src/xds/delta-stream';
 import {
@@ -119,6 +119,66 @@ describe('shared responses', () => {
     // ACKing the shared response moves each stream on by itself: nothing more to send.
     for (const s of streams) s.ack(s.sent[2]!);
     expect(streams.map((s) => s.sent.length)).toEqual([3, 3, 3]);
+  });
+});
+
+describe('delta streams across rebuilt sets', () => {
+  it('a type rebuilt with the same version sends nothing, and a later change to it is diffed against what the client holds', () => {
+    const cache = new SnapshotCache();
+    const spec = (eds: number, timeout?: number) => {
+      const r = mesh({ services: { a: 'c1' }, clusters: { c1: [1000 + eds], c2: [2000] } });
+      if (timeout) r.clusters[1] = { ...r.clusters[1]!, connect_timeout: { seconds: timeout } };
+      return r;
+    };
+    cache.set('envoy', buildSnapshot(spec(1), 'envoy', 'v1'));
+    const s = delta(cache, new StreamShares(), 'a');
+    s.request(CLUSTER_TYPE, { resource_names_subscribe: ['*'] });
+    s.ack(s.sent[0]!);
+    s.request(ENDPOINT_TYPE, { resource_names_subscribe: ['c1', 'c2'] });
+    s.ack(s.sent[1]!);
+    // Endpoints change, clusters are rebuilt with the same content: only EDS goes out.
+    cache.set('envoy', buildSnapshot(spec(2), 'envoy', 'v2'));
+    expect(s.sent.slice(2).map((r) => [r.type_url, r.resources.length])).toEqual([[ENDPOINT_TYPE, 1]]);
+    s.ack(s.sent[2]!);
+    cache.set('envoy', buildSnapshot(spec(3), 'envoy', 'v3'));
+    expect(s.sent.slice(3).map((r) => r.type_url)).toEqual([ENDPOINT_TYPE]);
+    s.ack(s.sent[3]!);
+    // Now one cluster changes: exactly that one is sent (then its endpoints, which Envoy re-warms).
+    cache.set('envoy', buildSnapshot(spec(3, 9), 'envoy', 'v4'));
+    const cds = s.sent[4]!;
+    expect(cds.type_url).toBe(CLUSTER_TYPE);
+    expect(decodeDeltaDiscoveryResponse(cds.wire!).resources.map((r) => r.name)).toEqual(['c2']);
+    expect(decodeDeltaDiscoveryResponse(cds.wire!).removed_resources).toEqual([]);
+  });
+});
+
+describe('subscribed lists across snapshots', () => {
+  it("a type whose set kept its version keeps each name set's list (same names, same bytes); a changed type gets new lists", () => {
+    const shares = new StreamShares();
+    const spec = (v: number) => mesh({ services: { a: 'c1', b: 'c2' }, clusters: { c1: [1000 + v], c2: [2000], c3: [3000] } });
+    const s1 = shares.of(buildSnapshot(spec(1), 'grpc', 'v1'));
+    const s2 = shares.of(buildSnapshot(spec(2), 'grpc', 'v2'));
+    const names = shares.internNames(['c2', 'c3']);
+    const both = shares.internNames(['c1', 'c2']);
+    // Clusters are the same in both snapshots (only c1's endpoints changed): the lists carry over.
+    expect(s2.snapshot.sets[CLUSTER_TYPE].version).toBe(s1.snapshot.sets[CLUSTER_TYPE].version);
+    expect(s2.subscribed(CLUSTER_TYPE, names)).toBe(s1.subscribed(CLUSTER_TYPE, names));
+    expect(s2.subscribed(ROUTE_TYPE, shares.internNames(['a']))).toBe(s1.subscribed(ROUTE_TYPE, shares.internNames(['a'])));
+    // Endpoints changed: c2 and c3 alone are as before in content, c1 is not; each list is the set's own.
+    const e1 = s1.subscribed(ENDPOINT_TYPE, both);
+    const e2 = s2.subscribed(ENDPOINT_TYPE, both);
+    expect(e2).not.toBe(e1);
+    expect(e2.version).not.toBe(e1.version);
+    expect(e2.resources).toEqual(['c1', 'c2'].map((n) => s2.snapshot.sets[ENDPOINT_TYPE].resources.get(n)));
+    // What a carried list says is what a fresh computation says.
+    const fresh = new StreamShares().of(s2.snapshot);
+    for (const t of [CLUSTER_TYPE, ENDPOINT_TYPE] as const) {
+      for (const n of [names, both]) {
+        const [ours, theirs] = [s2.subscribed(t, n), fresh.subscribed(t, new StreamShares().internNames(n))];
+        expect(ours.version).toBe(theirs.version);
+        expect(ours.resources.map((r) => [r.name, r.hash, r.anyBytes])).toEqual(theirs.resources.map((r) => [r.name, r.hash, r.anyBytes]));
+      }
+    }
   });
 });
 

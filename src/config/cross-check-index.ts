@@ -2,6 +2,7 @@ import { DEFAULTS } from './defaults';
 import { checkService, checkSessionKey, crossCheck } from './cross-check';
 import type { FieldError } from './field-errors';
 import { NON_HASHING_BALANCERS } from './schema';
+import { listWindow } from '../util/list-window';
 
 /**
  * The cross-checks (cross-check.ts) of a config that differs from an earlier valid one in a few
@@ -77,12 +78,12 @@ function backendFacts(b: unknown): BackendFacts {
  * counts twice): the counts stay exact either way.
  */
 function changed(before: readonly unknown[], after: readonly unknown[]): [unknown[], unknown[]] {
-  let start = 0;
-  const common = Math.min(before.length, after.length);
-  while (start < common && before[start] === after[start]) start++;
-  let end = 0;
-  while (end < common - start && before[before.length - 1 - end] === after[after.length - 1 - end]) end++;
-  return [before.slice(start, before.length - end), after.slice(start, after.length - end)];
+  const w = listWindow(before, after);
+  const gone: unknown[] = [];
+  const added: unknown[] = [];
+  for (let i = w.start; i < w.beforeEnd; i++) gone.push(before[i]);
+  for (let i = w.start; i < w.end; i++) added.push(after[i]);
+  return [gone, added];
 }
 
 const bump = (m: Map<string, number>, key: string, by: number) => {

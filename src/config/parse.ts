@@ -2,12 +2,13 @@ import type { TetherConfig } from '../model/types';
 import { crossCheck } from './cross-check';
 import { DEFAULT_CONFIG_YAML } from './default-config';
 import { dedupeErrors, formatErrors, formatPath, type FieldError } from './field-errors';
-import { normalize } from './normalize';
+import { normalize } from './normalize-config';
 import { configSchema } from './schema';
 import { parseYaml } from './yaml-source';
 import { runSchema } from './zod-issues';
 import { checkedPlain, setOwn, withoutNulls } from './plain-data';
 import { runSteps, stepDue, type Steps } from '../util/steps';
+import { listWindow } from '../util/list-window';
 import { validateIncrementallySteps, type ValidationMemo } from './incremental';
 
 /**
@@ -56,7 +57,7 @@ export function configDocument(value: unknown): DocumentResult {
  * configDocument as steps, one per few entries of a top-level list: the server copies a whole
  * config of 10,000 services in event-loop turns (util/steps.ts).
  */
-export function* configDocumentSteps(value: unknown): Steps<DocumentResult> {
+export function* configDocumentSteps(value: unknown, previous?: Record<string, unknown>): Steps<DocumentResult> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }] };
   }
@@ -97,10 +98,14 @@ export function* configDocumentSteps(value: unknown): Steps<DocumentResult> {
       continue;
     }
     ancestors.add(item);
-    const out: unknown[] = [];
-    for (let i = 0; i < item.length; i++) {
+    // An edit of `previous` (a document made here and frozen): the entries it kept are the same
+    // objects, checked already; only the window where the lists differ is looked at.
+    const before = previous !== undefined && isCheckedFrozen(previous) && Object.prototype.hasOwnProperty.call(previous, k) ? previous[k] : undefined;
+    const w = Array.isArray(before) && isCheckedFrozen(before) ? listWindow(before, item) : { start: 0, end: item.length };
+    const out: unknown[] = [...item];
+    for (let i = w.start; i < w.end; i++) {
       const entry: unknown = item[i];
-      out.push(isCheckedFrozen(entry) ? entry : visit(entry, [k, i]));
+      if (!isCheckedFrozen(entry)) out[i] = visit(entry, [k, i]);
       if (stepDue()) yield;
     }
     ancestors.delete(item);

@@ -2,7 +2,7 @@ import { configDocumentSteps, formatErrors, validateConfigSteps, ValidationMemo 
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { configHash, configHashSteps, deepFreezeSteps } from './config-hash';
+import { configHash, configHashSteps, deepFreezeSteps, HashMemo } from './config-hash';
 import { runStepsInTurns } from '../util/steps';
 import { describeDocumentChange, joinDescription } from './change-description';
 import { rewritePaths } from './document';
@@ -79,6 +79,8 @@ interface Session {
   readonly sourcePolicy: ConfigManagerOptions['configSource'];
   /** Entries validated before are not validated again (config/incremental.ts). */
   readonly validationMemo: ValidationMemo;
+  /** Chunk hashes of the last config hashed (config-hash.ts). */
+  readonly hashMemo: HashMemo;
   state: State | undefined;
   queue: Promise<unknown>;
   closing: boolean;
@@ -112,12 +114,15 @@ function serially<T>(session: Session, task: () => Promise<T>): Promise<T> {
 
 async function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
   // A whole config of 10,000 new services is seconds of copying, freezing and schema checks:
-  // done in event-loop turns (util/steps.ts) per few entries, so xDS and ext_proc go on.
-  const plain = await runStepsInTurns(configDocumentSteps(document));
+  // done in event-loop turns (util/steps.ts) per few entries, so xDS and ext_proc go on. An
+  // edit of the current document shares its unchanged entries: each pass below compares the
+  // lists with the current ones by identity and works on the window that changed.
+  const previous = session.state?.document;
+  const plain = await runStepsInTurns(configDocumentSteps(document, previous));
   if (!plain.ok) throw TetherError.invalid(plain.errors);
   // Our own copy (configDocument copies what is not frozen already): frozen, its entries
   // can be remembered by validation, serialisation and the store.
-  await runStepsInTurns(deepFreezeSteps(plain.document));
+  await runStepsInTurns(deepFreezeSteps(plain.document, previous));
   const result = await runStepsInTurns(validateConfigSteps(plain.document, session.validationMemo));
   if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
   return { document: plain.document, config: result.config };
@@ -164,7 +169,7 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   // Never a number used before, also when the store fell back to an older version. A shared
   // store compares its head with version - 1: the version this edit was built on.
   const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-  const hash = await runStepsInTurns(configHashSteps(config));
+  const hash = await runStepsInTurns(configHashSteps(config, session.hashMemo));
   return { state, document, config, hash, version, restores: c.restores !== undefined ? { restores: c.restores } : {} };
 }
 
@@ -183,7 +188,7 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const prepared = await publisher.prepare(config, version);
   const record = versionRecord(session, c, options, { version, document, hash });
   // The version file's JSON, entry by entry in turns (the store composes it from these).
-  await runStepsInTurns(frozenJsonSteps(record.document));
+  await runStepsInTurns(frozenJsonSteps(record.document, v.state?.document));
   // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
   // while the store writes (it is not part of the record), started after the commit's own
   // synchronous part so that the two overlap.
@@ -387,6 +392,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     now: options.now ?? (() => new Date()),
     sourcePolicy: options.configSource,
     validationMemo: new ValidationMemo(),
+    hashMemo: new HashMemo(),
     state: undefined,
     queue: Promise.resolve(),
     closing: false,

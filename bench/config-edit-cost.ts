@@ -1,0 +1,97 @@
+/**
+ * The config side of an edit alone (issue 14): the config manager with a real file store
+ * (fsynced version files in a temp dir) and a publisher that translates nothing, so what is
+ * measured is building the new document, checking, freezing, validating and normalising it,
+ * hashing it, describing it and writing its version file — per one-route UpsertRoute of
+ * bench/xds/config-gen.ts's config, and for a whole new config applied on top.
+ *
+ *   npm run build && node dist/bench/config-edit-cost.js [--services 10000] [--edits 40] [--cpu-prof FILE]
+ *
+ * Prints per edit the wall time and the CPU time of this process (p50, p90), and the most CPU
+ * one event-loop turn took during a whole-config apply is what loop-stalls-10k.js measures.
+ */
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
+import { loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { openConfigManager } from '../src/control/config-manager';
+import { edits } from '../src/control/mutations';
+import type { Publisher, PreparedConfig } from '../src/control/publisher';
+import { makeRendition } from '../src/control/rendition';
+import { silentLogger } from '../src/log';
+import { createFileStore } from '../src/store';
+import type { TetherConfig } from '../src/model/types';
+import { configDocument, editRoute, EDITED_SERVICE } from './xds/config-gen';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+/** A publisher that builds no resources: only the config side of an edit is left to measure. */
+function nullPublisher(): Publisher {
+  const prepared = (config: TetherConfig, version: number): PreparedConfig => {
+    const rendition = makeRendition({ version, config, endpoints: new Map(), tls: new Map(), resources: new Map(), snapshots: new Map(), warnings: [] } as never);
+    return { version, rendition, resources: new Map(), snapshots: new Map(), warnings: [], publish: () => undefined, discard: async () => undefined };
+  };
+  return { prepare: async (c, v) => prepared(c, v), render: async (c, v) => prepared(c, v).rendition, served: () => undefined, close: () => undefined };
+}
+
+const quantile = (values: number[], q: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
+const round = (n: number): number => Math.round(n * 100) / 100;
+
+async function main(): Promise<void> {
+  const services = Number(arg('services', '10000'));
+  const count = Number(arg('edits', '40'));
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'tether-config-edit-'));
+  const store = await createFileStore({ dir: path.join(dir, 'data') });
+  const manager = await openConfigManager({ store, publisher: nullPublisher(), logger: silentLogger(), initial: { document: configDocument(services), source: 'bench' } });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const profile = arg('cpu-prof', '');
+  const session = new inspector.Session();
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (err, r) => (err ? reject(err) : resolve(r))));
+  if (profile) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  }
+  for (let k = 1; k <= count; k++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await manager.mutate('upsert-route', edits.upsertRoute(EDITED_SERVICE, editRoute(k)), {});
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  if (profile) {
+    const r = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(profile, JSON.stringify(r.profile));
+    session.disconnect();
+  }
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await manager.apply(configDocument(services), { source: 'bench' });
+  const applyWall = performance.now() - t0;
+  const applyCpu = process.cpuUsage(c0);
+  await manager.close();
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const row = {
+    services,
+    edits: count,
+    wallP50: round(quantile(wall, 0.5)),
+    wallP90: round(quantile(wall, 0.9)),
+    cpuP50: round(quantile(cpu, 0.5)),
+    cpuP90: round(quantile(cpu, 0.9)),
+    applyWall: round(applyWall),
+    applyCpu: round((applyCpu.user + applyCpu.system) / 1000),
+    load: round(loadavg()[0]!),
+  };
+  console.log(JSON.stringify(row));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -16,25 +16,14 @@ import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { openConfigManager } from '../src/control/config-manager';
 import { edits } from '../src/control/mutations';
-import type { Publisher, PreparedConfig } from '../src/control/publisher';
-import { makeRendition } from '../src/control/rendition';
 import { silentLogger } from '../src/log';
 import { createFileStore } from '../src/store';
-import type { TetherConfig } from '../src/model/types';
 import { configDocument, editRoute, EDITED_SERVICE } from './xds/config-gen';
+import { nullPublisher } from '../test/control/null-publisher';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-/** A publisher that builds no resources: only the config side of an edit is left to measure. */
-function nullPublisher(): Publisher {
-  const prepared = (config: TetherConfig, version: number): PreparedConfig => {
-    const rendition = makeRendition({ version, config, endpoints: new Map(), tls: new Map(), resources: new Map(), snapshots: new Map(), warnings: [] } as never);
-    return { version, rendition, resources: new Map(), snapshots: new Map(), warnings: [], publish: () => undefined, discard: async () => undefined };
-  };
-  return { prepare: async (c, v) => prepared(c, v), render: async (c, v) => prepared(c, v).rendition, served: () => undefined, close: () => undefined };
 }
 
 const quantile = (values: number[], q: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;

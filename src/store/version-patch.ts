@@ -89,6 +89,7 @@ export class Checkpoint {
       added += bytes[i]!;
       if (added > budget) return undefined;
     }
+    if (added > budget) return undefined;
     // Compared by identity next time: only a list that cannot change.
     if (Object.isFrozen(value)) this.lastMapped.set(key, { list: value, at, bytes, added });
     else this.lastMapped.delete(key);

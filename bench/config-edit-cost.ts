@@ -6,6 +6,8 @@
  * bench/xds/config-gen.ts's config, and for a whole new config applied on top.
  *
  *   npm run build && node dist/bench/config-edit-cost.js [--services 10000] [--edits 40] [--cpu-prof FILE]
+ *     [--apply-prof FILE]  CPU profile of the whole-config apply, and FILE.holds.json: the loop
+ *                          turns that held it over 30 ms of CPU (monotonic µs, as the profile's)
  *
  * Prints per edit the wall time and the CPU time of this process (p50, p90), and the most CPU
  * one event-loop turn took during a whole-config apply is what loop-stalls-10k.js measures.
@@ -19,11 +21,35 @@ import { edits } from '../src/control/mutations';
 import { silentLogger } from '../src/log';
 import { createFileStore } from '../src/store';
 import { configDocument, editRoute, EDITED_SERVICE } from './xds/config-gen';
+import { watchLoop } from '../test/support/loop-stalls';
 import { nullPublisher } from '../test/control/null-publisher';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+/** Loop turns of more than `ms` of this process's CPU: their monotonic start and end (µs) and CPU. */
+function turnsOver(ms: number): { stop(): Array<{ fromUs: number; toUs: number; cpuMs: number }> } {
+  const found: Array<{ fromUs: number; toUs: number; cpuMs: number }> = [];
+  let last = process.hrtime.bigint();
+  let lastCpu = process.cpuUsage();
+  const tick = () => {
+    const now = process.hrtime.bigint();
+    const cpu = process.cpuUsage(lastCpu);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    if (cpuMs > ms) found.push({ fromUs: Number(last / 1000n), toUs: Number(now / 1000n), cpuMs });
+    last = now;
+    lastCpu = process.cpuUsage();
+    timer = setTimeout(tick, 1);
+  };
+  let timer = setTimeout(tick, 1);
+  return {
+    stop() {
+      clearTimeout(timer);
+      return found;
+    },
+  };
 }
 
 const quantile = (values: number[], q: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
@@ -58,11 +84,27 @@ async function main(): Promise<void> {
     fs.writeFileSync(profile, JSON.stringify(r.profile));
     session.disconnect();
   }
+  const applyProfile = arg('apply-prof', '');
+  if (applyProfile) {
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+  }
+  const holds = turnsOver(30);
+  const watch = watchLoop();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await manager.apply(configDocument(services), { source: 'bench' });
   const applyWall = performance.now() - t0;
   const applyCpu = process.cpuUsage(c0);
+  const applyHold = watch.stop().maxHoldMs;
+  const held = holds.stop();
+  if (applyProfile) {
+    const r = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(applyProfile, JSON.stringify(r.profile));
+    fs.writeFileSync(`${applyProfile}.holds.json`, JSON.stringify(held));
+    session.disconnect();
+  }
   await manager.close();
   await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -75,6 +117,7 @@ async function main(): Promise<void> {
     cpuP90: round(quantile(cpu, 0.9)),
     applyWall: round(applyWall),
     applyCpu: round((applyCpu.user + applyCpu.system) / 1000),
+    applyHold: round(applyHold),
     load: round(loadavg()[0]!),
   };
   console.log(JSON.stringify(row));

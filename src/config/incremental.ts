@@ -85,7 +85,7 @@ export function* validateIncrementallySteps(raw: unknown, memo: ValidationMemo, 
     checkedLists.push([list, result.keep ? checked : undefined]);
   }
   if (bytes > maxBytes) return undefined;
-  if (!crossChecked(stripped, restKey, memo)) return undefined;
+  if (!(yield* crossChecked(stripped, restKey, memo))) return undefined;
   const config = yield* normalizeSteps(parsed as RawConfig, memo.normalize);
   memo.lists.clear();
   for (const [list, checked] of checkedLists) if (checked) memo.lists.set(list, checked);
@@ -133,16 +133,17 @@ function* checkList(items: readonly unknown[], list: (typeof LISTS)[number], mem
 }
 
 /** The cross-checks per changed entry against the last config that passed them, or whole when the rest of the document changed. */
-function crossChecked(stripped: Record<string, unknown>, restKey: string, memo: ValidationMemo): boolean {
+function* crossChecked(stripped: Record<string, unknown>, restKey: string, memo: ValidationMemo): Steps<boolean> {
   const index = memo.crossCheck;
   const lists = (key: string) => (Array.isArray(stripped[key]) ? (stripped[key] as unknown[]) : []);
+  // Unusable while it is being moved (across steps), and left inconsistent by a config that fails: the next one builds it again.
+  memo.crossCheck = undefined;
   if (index && index.restKey === restKey) {
-    if (index.update(lists('services'), lists('backends'))) return true;
-    // Left inconsistent by a config that fails: the next one builds it again.
-    memo.crossCheck = undefined;
-    return false;
+    if (!(yield* index.updateSteps(lists('services'), lists('backends')))) return false;
+    memo.crossCheck = index;
+    return true;
   }
-  memo.crossCheck = CrossCheckIndex.build(stripped, restKey).index;
+  memo.crossCheck = yield* CrossCheckIndex.buildSteps(stripped, restKey);
   return memo.crossCheck !== undefined;
 }
 

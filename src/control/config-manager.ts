@@ -3,8 +3,8 @@ import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
 import { configHash, configHashSteps, deepFreezeSteps, HashMemo } from './config-hash';
-import { runStepsInTurns } from '../util/steps';
-import { describeDocumentChange, joinDescription } from './change-description';
+import { runStepsInTurns, type Steps } from '../util/steps';
+import { describeDocumentChangeSteps, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from '../config/errors';
@@ -62,8 +62,8 @@ interface Change {
   source: string;
   /** The caller's text, stored after Tether's own summary of the change. */
   description: string;
-  /** Tether's summary of the change, from the document before it and the validated result. */
-  summarize?(before: ConfigDocument, after: ConfigDocument): string;
+  /** Tether's summary of the change, from the document before it and the validated result (steps when it compares whole documents). */
+  summarize?(before: ConfigDocument, after: ConfigDocument): string | Steps<string>;
   /** Rollbacks: the version restored. */
   restores?: number;
   fileHash?: string;
@@ -186,9 +186,12 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const { publisher, log } = session;
   const { version, document, config, hash } = v;
   const prepared = await publisher.prepare(config, version);
-  const record = versionRecord(session, c, options, { version, document, hash });
-  // The version file's JSON, entry by entry in turns (the store composes it from these).
-  await runStepsInTurns(frozenJsonSteps(record.document, v.state?.document));
+  // The version file's JSON, entry by entry in turns (the store composes it from these; the
+  // summary of a whole new config compares entries by it).
+  await runStepsInTurns(frozenJsonSteps(document, v.state?.document));
+  const summarized = session.state && c.summarize ? c.summarize(session.state.document, document) : '';
+  const summary = typeof summarized === 'string' ? summarized : await runStepsInTurns(summarized);
+  const record = versionRecord(session, c, options, { version, document, hash }, summary);
   // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
   // while the store writes (it is not part of the record), started after the commit's own
   // synchronous part so that the two overlap.
@@ -228,8 +231,8 @@ function versionRecord(
   c: Change,
   options: MutationOptions,
   v: { version: number; document: ConfigDocument; hash: string },
+  summary: string,
 ): VersionRecord {
-  const summary = session.state && c.summarize ? c.summarize(session.state.document, v.document) : '';
   return {
     version: v.version,
     document: v.document,
@@ -314,7 +317,7 @@ async function startHistory(session: Session, initial: ConfigManagerOptions['ini
   const initialChange: Change = {
     source: initial.source,
     description: initial.description ?? '',
-    summarize: describeDocumentChange,
+    summarize: describeDocumentChangeSteps,
     ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
     build: () => ({ document: initial.document }),
   };
@@ -422,7 +425,7 @@ function managerApi(session: Session): ConfigManager {
         {
           source: options.source,
           description: options.description ?? '',
-          summarize: describeDocumentChange,
+          summarize: describeDocumentChangeSteps,
           ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
           build: () => ({ document }),
         },

@@ -1,5 +1,6 @@
 import { frozenJson } from '../util/frozen-json';
 import { listWindow } from '../util/list-window';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /**
  * A version stored as the change against a checkpoint (a version stored whole): a one-route
@@ -24,6 +25,8 @@ export class Checkpoint {
   /** Per list key: each checkpoint entry's index, by identity and (built on a miss) by JSON. */
   private readonly byObject = new Map<string, Map<unknown, number>>();
   private readonly byJson = new Map<string, Map<string, number>>();
+  /** The last diffSteps result, for diff() of the same document (see diffSteps). */
+  private prepared: { document: Doc; maxAddedBytes: number; result: { keys: PatchKey[]; addedBytes: number } | undefined } | undefined;
   private readonly lastMapped = new Map<string, { list: readonly unknown[]; at: Int32Array; bytes: Float64Array; added: number }>();
 
   constructor(
@@ -39,6 +42,23 @@ export class Checkpoint {
    * undefined when it would add more than `maxAddedBytes`.
    */
   diff(document: Doc, maxAddedBytes = Infinity): { keys: PatchKey[]; addedBytes: number } | undefined {
+    const known = this.prepared;
+    if (known && known.document === document && known.maxAddedBytes === maxAddedBytes) return known.result;
+    return runSteps(this.diffSteps(document, maxAddedBytes));
+  }
+
+  /**
+   * diff as steps, a step per few entries mapped (a whole new config of 10,000 services in
+   * event-loop turns); the result is remembered for the next diff() of the same frozen document
+   * (FileStore.prepareCommit runs this ahead of the commit, whose own part is synchronous).
+   */
+  *diffSteps(document: Doc, maxAddedBytes = Infinity): Steps<{ keys: PatchKey[]; addedBytes: number } | undefined> {
+    const result = yield* this.patchSteps(document, maxAddedBytes);
+    this.prepared = Object.isFrozen(document) ? { document, maxAddedBytes, result } : undefined;
+    return result;
+  }
+
+  private *patchSteps(document: Doc, maxAddedBytes: number): Steps<{ keys: PatchKey[]; addedBytes: number } | undefined> {
     const keys: PatchKey[] = [];
     let addedBytes = 0;
     for (const [key, value] of Object.entries(document)) {
@@ -48,7 +68,7 @@ export class Checkpoint {
         keys.push([key, { same: 1 }]);
       } else if (Array.isArray(value) && Array.isArray(before)) {
         // Past the budget the caller writes the whole version: stop comparing (a whole new config).
-        const mapped = this.mapList(key, before, value, maxAddedBytes - addedBytes);
+        const mapped = yield* this.mapList(key, before, value, maxAddedBytes - addedBytes);
         if (!mapped) return undefined;
         addedBytes += mapped.added;
         keys.push([key, { list: runs(value, mapped.at) }]);
@@ -66,7 +86,7 @@ export class Checkpoint {
    * the new ones; undefined past `budget`. The last list mapped is remembered: the next one,
    * an edit of it, is mapped in the window where the two differ (util/list-window.ts).
    */
-  private mapList(key: string, before: unknown[], value: readonly unknown[], budget: number): { at: Int32Array; added: number } | undefined {
+  private *mapList(key: string, before: unknown[], value: readonly unknown[], budget: number): Steps<{ at: Int32Array; added: number } | undefined> {
     const last = this.lastMapped.get(key);
     const w = last ? listWindow(last.list, value) : { start: 0, end: value.length, beforeEnd: 0 };
     const at = new Int32Array(value.length);
@@ -80,8 +100,11 @@ export class Checkpoint {
       added = last.added;
       for (let i = w.start; i < w.beforeEnd; i++) added -= last.bytes[i]!;
     }
+    // Entries that are not the checkpoint's objects are looked up by their JSON: that index is built in steps too.
+    if (w.end - w.start > 64) yield* this.jsonIndexSteps(key, before);
     for (let i = w.start; i < w.end; i++) {
       const entry = value[i];
+      if (stepDue()) yield;
       const index = this.indexOf(key, before, entry);
       at[i] = index ?? -1;
       if (index !== undefined) continue;
@@ -94,6 +117,17 @@ export class Checkpoint {
     if (Object.isFrozen(value)) this.lastMapped.set(key, { list: value, at, bytes, added });
     else this.lastMapped.delete(key);
     return { at, added };
+  }
+
+  private *jsonIndexSteps(key: string, list: unknown[]): Steps<void> {
+    if (this.byJson.has(key)) return;
+    const texts = new Map<string, number>();
+    for (let i = 0; i < list.length; i++) {
+      const text = frozenJson(list[i]);
+      if (!texts.has(text)) texts.set(text, i);
+      if (stepDue()) yield;
+    }
+    this.byJson.set(key, texts);
   }
 
   private indexOf(key: string, list: unknown[], entry: unknown): number | undefined {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyPatch, Checkpoint } from '../../src/store/version-patch';
+import { runSteps } from '../../src/util/steps';
 
 type Doc = Record<string, unknown>;
 
@@ -53,7 +54,10 @@ describe('checkpoint patches in the window that changed', () => {
       doc = freezeDoc({ ...doc, [key]: edit(doc[key] as unknown[], random, n) });
       // A budget the edits cross now and then: both must agree on the verdict too.
       const budget = random() < 0.2 ? 200 : Infinity;
+      // Half the time prepared in steps first (FileStore.prepareCommit), as the config manager does.
+      const prepared = n % 2 === 1 ? runSteps(checkpoint.diffSteps(doc, budget)) : undefined;
       const mine = checkpoint.diff(doc, budget);
+      if (n % 2 === 1) expect(mine, `edit ${n} (prepared)`).toBe(prepared);
       const fresh = new Checkpoint(1, 'sha', base, 100_000).diff(doc, budget);
       expect(mine, `edit ${n}`).toEqual(fresh);
       if (mine) expect(applyPatch(base, mine.keys), `edit ${n}`).toEqual(doc);

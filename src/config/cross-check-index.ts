@@ -2,6 +2,8 @@ import { DEFAULTS } from './defaults';
 import { checkService, checkSessionKey, crossCheck } from './cross-check';
 import type { FieldError } from './field-errors';
 import { NON_HASHING_BALANCERS } from './schema';
+import { listWindow } from '../util/list-window';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /**
  * The cross-checks (cross-check.ts) of a config that differs from an earlier valid one in a few
@@ -77,12 +79,12 @@ function backendFacts(b: unknown): BackendFacts {
  * counts twice): the counts stay exact either way.
  */
 function changed(before: readonly unknown[], after: readonly unknown[]): [unknown[], unknown[]] {
-  let start = 0;
-  const common = Math.min(before.length, after.length);
-  while (start < common && before[start] === after[start]) start++;
-  let end = 0;
-  while (end < common - start && before[before.length - 1 - end] === after[after.length - 1 - end]) end++;
-  return [before.slice(start, before.length - end), after.slice(start, after.length - end)];
+  const w = listWindow(before, after);
+  const gone: unknown[] = [];
+  const added: unknown[] = [];
+  for (let i = w.start; i < w.beforeEnd; i++) gone.push(before[i]);
+  for (let i = w.start; i < w.end; i++) added.push(after[i]);
+  return [gone, added];
 }
 
 const bump = (m: Map<string, number>, key: string, by: number) => {
@@ -133,16 +135,45 @@ export class CrossCheckIndex {
   }
 
   /**
+   * The index of `stripped` when it passes every cross-check, else undefined, as steps per few
+   * entries (a whole config of 10,000 services in event-loop turns): the rest of the document
+   * (listeners, extProc) checked whole with empty lists, then every entry added as an edit of
+   * that config adds them. The errors of a config that fails are the full check's to word.
+   */
+  static *buildSteps(stripped: Rec, restKey: string): Steps<CrossCheckIndex | undefined> {
+    if (crossCheck({ ...stripped, services: [], backends: [] }).length > 0) return undefined;
+    const index = CrossCheckIndex.empty(stripped, restKey);
+    return (yield* index.updateSteps(list(stripped.services), list(stripped.backends))) ? index : undefined;
+  }
+
+  private static empty(stripped: Rec, restKey: string): CrossCheckIndex {
+    const listenerNames = list(stripped.listeners).map((l) => str(field(l, 'name'))).filter((n): n is string => n !== undefined);
+    const extProc = field(stripped, 'extProc');
+    return new CrossCheckIndex(restKey, listenerNames, str(field(extProc, 'cluster')) ?? DEFAULTS.extProcCluster, extProc !== undefined);
+  }
+
+  /**
    * Whether the config with these lists (and the same rest) passes every cross-check; the
    * index then describes it. When it does not, the index is left unusable (`false`): build a
    * new one from the full check.
    */
   update(services: readonly unknown[], backends: readonly unknown[]): boolean {
+    return runSteps(this.updateSteps(services, backends));
+  }
+
+  /** update as steps, one per few entries added, removed or checked. */
+  *updateSteps(services: readonly unknown[], backends: readonly unknown[]): Steps<boolean> {
     const [goneB, newB] = changed(this.backends, backends);
     const [goneS, newS] = changed(this.services, services);
-    for (const s of goneS) this.removeService(s);
+    for (const s of goneS) {
+      this.removeService(s);
+      if (stepDue()) yield;
+    }
     for (const b of goneB) this.removeBackend(b);
-    for (const b of newB) this.addBackend(b);
+    for (const b of newB) {
+      this.addBackend(b);
+      if (stepDue()) yield;
+    }
     this.services = services;
     this.backends = backends;
     // A backend that changed is removed and added: what still refers to it must still hold.
@@ -161,13 +192,18 @@ export class CrossCheckIndex {
     // suggestions in error messages, which the full check words.
     const backendNames = { list: [] as string[], set: this.backendNames as unknown as ReadonlySet<string> };
     const protocols = this.protocols as Map<string, string>;
+    const listenerNames = [...this.listenerNames];
     for (const s of [...newS, ...recheck]) {
       const errors: FieldError[] = [];
-      checkService(s, 0, [...this.listenerNames], backendNames, protocols, errors);
+      checkService(s, 0, listenerNames, backendNames, protocols, errors);
       checkSessionKey(s, 0, errors);
       if (errors.length > 0) return false;
+      if (stepDue()) yield;
     }
-    for (const s of newS) if (!this.addService(s)) return false;
+    for (const s of newS) {
+      if (!this.addService(s)) return false;
+      if (stepDue()) yield;
+    }
     if (this.sessionKeys > 0 || this.extProcSet) {
       if (this.backendNames.has(this.extProcCluster)) return false;
     }

@@ -12,7 +12,6 @@ import type {
   SessionKeySpec,
   StrongAffinitySpec,
   StringMatch,
-  TetherConfig,
   WeightedBackend,
   ExtProcSpec,
   ListenerSpec,
@@ -23,9 +22,8 @@ import { DEFAULTS } from './defaults';
 import { isHostHeader, type RawHeaderEdits, type RawHeaderOps } from './header-ops-schema';
 import type { RawHeaderMatcher, RawQueryMatcher, RawRouteMatch } from './match-schema';
 import { circuitBreakersSpec, healthCheckSpec, outlierDetectionSpec, retrySpec, slowStartSpec, upstreamTlsSpec } from './resilience-normalize';
-import type { RawAffinityKey, RawBackend, RawBalancer, RawConfig, RawListener, RawRoute, RawService, RawStrong } from './schema';
+import type { RawAffinityKey, RawBackend, RawBalancer, RawListener, RawRoute, RawService, RawStrong } from './schema';
 import { LISTENER_DEFAULTS } from './listener-schema';
-import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /**
  * Validated file → model, with every default filled so translate/ never has to guess.
@@ -133,32 +131,7 @@ function affinityKey(raw: RawAffinityKey): AffinityKey {
   return { kind: 'queryParameter', name: raw.queryParameter!, terminal };
 }
 
-/**
- * What normalize() carries over from one config to the next (config/incremental.ts): the
- * model of an entry whose schema output is the same object, in the same context, is the same
- * object as before — translation memos (translate/unit-memo.ts) rely on that identity.
- */
-export interface NormalizeMemo {
-  readonly services: WeakMap<object, { context: string; value: ServiceSpec }>;
-  readonly backends: WeakMap<object, { sticky: boolean; value: BackendSpec }>;
-  /** Top-level sections other than the lists: kept while their JSON is the same. */
-  readonly sections: Map<string, { json: string; value: unknown }>;
-}
-
-export function newNormalizeMemo(): NormalizeMemo {
-  return { services: new WeakMap(), backends: new WeakMap(), sections: new Map() };
-}
-
-function same<T>(memo: NormalizeMemo | undefined, section: string, value: T): T {
-  if (!memo) return value;
-  const json = JSON.stringify(value);
-  const before = memo.sections.get(section);
-  if (before && before.json === json) return before.value as T;
-  memo.sections.set(section, { json, value });
-  return value;
-}
-
-function service(raw: RawService, allListeners: string[]): ServiceSpec {
+export function service(raw: RawService, allListeners: string[]): ServiceSpec {
   const key = raw.affinity?.sessionKey !== undefined ? sessionKey(raw.affinity.sessionKey) : undefined;
   const bucketHeader = key && key.bucketHeader !== false ? key.bucketHeader : undefined;
   const out: ServiceSpec = {
@@ -186,7 +159,7 @@ function sessionKey(raw: unknown): SessionKeySpec {
   };
 }
 
-function extProc(raw: RawExtProcSettings | undefined): ExtProcSpec {
+export function extProc(raw: RawExtProcSettings | undefined): ExtProcSpec {
   const out: ExtProcSpec = {
     cluster: raw?.cluster ?? DEFAULTS.extProcCluster,
     failureModeAllow: raw?.failureModeAllow ?? DEFAULTS.extProcFailureModeAllow,
@@ -237,7 +210,7 @@ function balancer(raw: RawBalancer | undefined, sticky: boolean): BalancerSpec {
   }
 }
 
-function backend(raw: RawBackend, sticky: boolean): BackendSpec {
+export function backend(raw: RawBackend, sticky: boolean): BackendSpec {
   const out: BackendSpec = {
     name: raw.name,
     endpoints: raw.endpoints.map((e) => ({
@@ -265,7 +238,7 @@ function backend(raw: RawBackend, sticky: boolean): BackendSpec {
   return out;
 }
 
-function listener(l: RawListener): ListenerSpec {
+export function listener(l: RawListener): ListenerSpec {
   const d = LISTENER_DEFAULTS;
   const out: ListenerSpec = {
     name: l.name,
@@ -292,57 +265,3 @@ function listener(l: RawListener): ListenerSpec {
   return out;
 }
 
-/** Per service model (kept from version to version while unchanged): the backends its routes split to. */
-const stickyOf = new WeakMap<object, readonly string[]>();
-function stickyBackendsOf(s: TetherConfig['services'][number]): readonly string[] {
-  let names = stickyOf.get(s);
-  if (!names) stickyOf.set(s, (names = s.routes.flatMap((r) => r.backends.map((b) => b.backend))));
-  return names;
-}
-
-export function normalize(raw: RawConfig, memo?: NormalizeMemo): TetherConfig {
-  return runSteps(normalizeSteps(raw, memo));
-}
-
-/** normalize as steps, one per few services or backends (the server's whole configs in turns). */
-export function* normalizeSteps(raw: RawConfig, memo?: NormalizeMemo): Steps<TetherConfig> {
-  const listeners = same(memo, 'listeners', (raw.listeners ?? []).map(listener));
-  const allListeners = listeners.map((l) => l.name);
-  const context = allListeners.join('\n');
-  const services: ServiceSpec[] = [];
-  for (const s of raw.services ?? []) {
-    const before = memo?.services.get(s);
-    if (before && before.context === context) {
-      services.push(before.value);
-      continue;
-    }
-    const value = service(s, allListeners);
-    memo?.services.set(s, { context, value });
-    services.push(value);
-    if (stepDue()) yield;
-  }
-
-  // Hash-based balancing is what makes affinity work, so it is the default wherever a
-  // sticky service can send traffic.
-  const stickyBackends = new Set<string>();
-  for (const s of services) {
-    if (!s.affinity) continue;
-    for (const b of stickyBackendsOf(s)) stickyBackends.add(b);
-  }
-  const backends: BackendSpec[] = [];
-  for (const b of raw.backends ?? []) {
-    const sticky = stickyBackends.has(b.name);
-    const before = memo?.backends.get(b);
-    if (before && before.sticky === sticky) {
-      backends.push(before.value);
-      continue;
-    }
-    const value = backend(b, sticky);
-    memo?.backends.set(b, { sticky, value });
-    backends.push(value);
-    if (stepDue()) yield;
-  }
-  const out: TetherConfig = { listeners, services, backends };
-  if (raw.extProc !== undefined || services.some((s) => s.affinity?.sessionKey !== undefined)) out.extProc = same(memo, 'extProc', extProc(raw.extProc));
-  return out;
-}

@@ -2,12 +2,13 @@ import type { TetherConfig } from '../model/types';
 import { crossCheck } from './cross-check';
 import { DEFAULT_CONFIG_YAML } from './default-config';
 import { dedupeErrors, formatErrors, formatPath, type FieldError } from './field-errors';
-import { normalize } from './normalize';
+import { normalize } from './normalize-config';
 import { configSchema } from './schema';
 import { parseYaml, readPlainYaml } from './yaml-source';
 import { runSchema } from './zod-issues';
 import { checkedPlain, setOwn, withoutNulls } from './plain-data';
 import { runSteps, stepDue, type Steps } from '../util/steps';
+import { listWindow } from '../util/list-window';
 import { validateIncrementallySteps, type ValidationMemo } from './incremental';
 
 /**
@@ -60,10 +61,12 @@ export function configDocument(value: unknown): DocumentResult {
  * configDocument as steps, one per few entries of a top-level list: the server copies a whole
  * config of 10,000 services in event-loop turns (util/steps.ts).
  */
-export function* configDocumentSteps(value: unknown, options: { adopt?: boolean } = {}): Steps<DocumentResult> {
+export function* configDocumentSteps(value: unknown, options: { adopt?: boolean; previous?: Record<string, unknown> } = {}): Steps<DocumentResult> {
   // `adopt`: `value` is a tree of fresh plain data only the caller holds (no part shared, as
-  // YAML aliases would): checked, and its objects kept instead of copied.
+  // YAML aliases would): checked, and its objects kept instead of copied. `previous`: the
+  // document `value` was edited from (see the top-level lists below).
   const adopt = options.adopt === true;
+  const previous = options.previous;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }] };
   }
@@ -117,13 +120,16 @@ export function* configDocumentSteps(value: unknown, options: { adopt?: boolean 
       continue;
     }
     ancestors.add(item);
-    const out: unknown[] = [];
-    for (let i = 0; i < item.length; i++) {
+    // An edit of `previous` (a document made here and frozen): the entries it kept are the same
+    // objects, checked already; only the window where the lists differ is looked at.
+    const before = previous !== undefined && isCheckedFrozen(previous) && Object.prototype.hasOwnProperty.call(previous, k) ? previous[k] : undefined;
+    const w = Array.isArray(before) && isCheckedFrozen(before) ? listWindow(before, item) : { start: 0, end: item.length };
+    const out: unknown[] = [...item];
+    for (let i = w.start; i < w.end; i++) {
       const entry: unknown = item[i];
-      if (isCheckedFrozen(entry)) out.push(entry);
-      else {
+      if (!isCheckedFrozen(entry)) {
         path.push(k);
-        out.push(visitAt(entry, i));
+        out[i] = visitAt(entry, i);
         path.pop();
       }
       if (stepDue()) yield;

@@ -6,6 +6,9 @@
  */
 import { isEntry, list, nameOf, routeNames } from './document';
 import type { ConfigDocument } from './types';
+import { frozenJson } from '../util/frozen-json';
+import { listWindow } from '../util/list-window';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /** "<what Tether did> — <the caller's text>", either part optional. */
 export function joinDescription(summary: string, message: string | undefined): string {
@@ -55,22 +58,31 @@ export const describeEdit = {
 /** Names listed per kind of change before the rest are only counted. */
 const MAX_NAMES = 4;
 
-function entryChanges(before: ConfigDocument, after: ConfigDocument, key: string): string | undefined {
+function* entryChanges(before: ConfigDocument, after: ConfigDocument, key: string): Steps<string | undefined> {
   const byName = (doc: ConfigDocument) => new Map(list(doc, key).map((e, i) => [nameOf(e) ?? `#${i}`, e]));
   const a = byName(before);
   const b = byName(after);
-  const added = [...b.keys()].filter((n) => !a.has(n));
+  const added: string[] = [];
+  const changed: string[] = [];
+  for (const [n, entry] of b) {
+    const was = a.get(n);
+    if (was === undefined) added.push(n);
+    // Entries are small plain JSON trees; their text compares them (key order counts, which only
+    // makes a reordered entry count as changed). A frozen entry's JSON is remembered (the version file's).
+    else if (was !== entry && frozenJson(was) !== frozenJson(entry)) changed.push(n);
+    else continue;
+    if (stepDue()) yield;
+  }
   const removed = [...a.keys()].filter((n) => !b.has(n));
-  // Entries are small plain JSON trees; their text compares them (key order counts, which only
-  // makes a reordered entry count as changed).
-  const changed = [...b.keys()].filter((n) => a.has(n) && a.get(n) !== b.get(n) && JSON.stringify(a.get(n)) !== JSON.stringify(b.get(n)));
   const parts = [
     ...added.map((n) => `+${n}`),
     ...changed.map((n) => `~${n}`),
     ...removed.map((n) => `-${n}`),
   ];
   if (parts.length === 0) {
-    const reordered = [...a.keys()].join('\n') !== [...b.keys()].join('\n');
+    // An edit shares the entries it did not change: lists the same but in a window cannot be reordered.
+    const w = listWindow(list(before, key), list(after, key));
+    const reordered = w.start < w.end && [...a.keys()].join('\n') !== [...b.keys()].join('\n');
     return reordered ? `${key} reordered` : undefined;
   }
   const shown = parts.slice(0, MAX_NAMES).join(' ');
@@ -83,7 +95,16 @@ function entryChanges(before: ConfigDocument, after: ConfigDocument, key: string
  * lists differ.
  */
 export function describeDocumentChange(before: ConfigDocument, after: ConfigDocument): string {
-  const parts = ['listeners', 'services', 'backends'].map((key) => entryChanges(before, after, key)).filter((p): p is string => !!p);
+  return runSteps(describeDocumentChangeSteps(before, after));
+}
+
+/** describeDocumentChange as steps, a step per few entries compared (a whole config of 10,000 services in turns). */
+export function* describeDocumentChangeSteps(before: ConfigDocument, after: ConfigDocument): Steps<string> {
+  const parts: string[] = [];
+  for (const key of ['listeners', 'services', 'backends']) {
+    const part = yield* entryChanges(before, after, key);
+    if (part) parts.push(part);
+  }
   const others = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
     (k) => !['listeners', 'services', 'backends'].includes(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k]),
   );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TetherConfig } from '../model/types';
-import { eachListEntry, type Steps } from '../util/steps';
+import { runSteps, stepDue, type Steps } from '../util/steps';
+import { listWindow, rememberWindow, type ListWindow } from '../util/list-window';
 
 const entryHashes = new WeakMap<object, string>();
 
@@ -17,20 +18,59 @@ function entryHash(entry: unknown): string {
   return hash;
 }
 
+/** Entries per chunk: a list's hash is over its chunks' hashes, so an edit re-hashes its chunk. */
+const CHUNK = 64;
+
+/** What configHashSteps carries from one config to the next (one per config manager): each list's chunk hashes. */
+export class HashMemo {
+  readonly lists = new Map<string, { list: readonly unknown[]; chunks: readonly string[] }>();
+}
+
 /**
  * Identifies a normalised config: equal hashes mean equal routing. A hash over the plain JSON
  * of each model entry (its key order is the schema's, so the same document always hashes the
  * same); a config that differs only in the order of a map's keys counts as a change, which
- * costs a version that pushes nothing. The model is frozen and an unchanged entry is the same
- * object from version to version (config/incremental.ts), so an edit hashes what it changed.
+ * costs a version that pushes nothing. A list hashes as the hashes of its chunks of 64 entries
+ * in order. The model is frozen and an unchanged entry is the same object from version to
+ * version (config/incremental.ts), so with a memo an edit hashes the chunks it changed.
  */
 export function configHash(config: TetherConfig): string {
-  deepFreeze(config);
+  return runSteps(configHashSteps(config));
+}
+
+/** configHash as steps, a step per few entries hashed (whole configs of 10,000 services in turns). */
+export function* configHashSteps(config: TetherConfig, memo?: HashMemo): Steps<string> {
   const h = createHash('sha256');
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined) continue;
-    h.update(`${key}=${Array.isArray(value) ? `[${value.map(entryHash).join(',')}]` : JSON.stringify(value)}\n`);
+    if (!Array.isArray(value)) {
+      h.update(`${key}=${JSON.stringify(deepFreeze(value))}\n`);
+      continue;
+    }
+    const last = memo?.lists.get(key);
+    // The entries outside the window are the last list's: their chunks are, where they did not move.
+    const w = last ? listWindow(last.list, value) : undefined;
+    const chunks: string[] = [];
+    for (let from = 0; from < value.length; from += CHUNK) {
+      const to = Math.min(value.length, from + CHUNK);
+      const c = from / CHUNK;
+      const kept = last && w && Math.min(last.list.length, from + CHUNK) === to && (to <= w.start || (w.end === w.beforeEnd && from >= w.end));
+      if (kept && last.chunks[c] !== undefined) {
+        chunks.push(last.chunks[c]!);
+        continue;
+      }
+      const hashes: string[] = [];
+      for (let i = from; i < to; i++) {
+        hashes.push(entryHash(deepFreeze(value[i])));
+        if (stepDue()) yield;
+      }
+      chunks.push(createHash('sha256').update(hashes.join(',')).digest('hex').slice(0, 32));
+    }
+    Object.freeze(value);
+    memo?.lists.set(key, { list: value, chunks });
+    h.update(`${key}=[${chunks.join(',')}]\n`);
   }
+  Object.freeze(config);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -48,16 +88,26 @@ export function deepFreeze<T>(value: T): T {
 }
 
 
-/** configHash as steps: each list entry frozen and hashed in a step of its own (whole configs of 10,000 services in turns). */
-export function* configHashSteps(config: TetherConfig): Steps<string> {
-  yield* eachListEntry(config, (entry) => {
-    if (typeof entry === 'object' && entry !== null && !entryHashes.has(entry)) entryHash(deepFreeze(entry));
-  });
-  return configHash(config);
-}
-
-/** deepFreeze of a document as steps, one per few entries of its top-level lists. */
-export function* deepFreezeSteps<T extends object>(document: T): Steps<T> {
-  yield* eachListEntry(document, deepFreeze);
-  return deepFreeze(document);
+/**
+ * deepFreeze of a document as steps, one per few entries of its top-level lists. With the
+ * frozen document it was edited from, only the entries in the window where a list differs are
+ * visited (the rest are the previous document's, frozen already).
+ */
+export function* deepFreezeSteps<T extends object>(document: T, previous?: Record<string, unknown>): Steps<T> {
+  if (Object.isFrozen(document)) return document;
+  for (const [key, value] of Object.entries(document)) {
+    if (!Array.isArray(value)) {
+      deepFreeze(value);
+      continue;
+    }
+    const before = previous !== undefined && Object.isFrozen(previous) && Object.prototype.hasOwnProperty.call(previous, key) ? previous[key] : undefined;
+    const w = Array.isArray(before) && Object.isFrozen(before) ? listWindow(before, value) : { start: 0, end: value.length };
+    for (let i = w.start; i < w.end; i++) {
+      deepFreeze(value[i]);
+      if (stepDue()) yield;
+    }
+    Object.freeze(value);
+    if (Array.isArray(before)) rememberWindow(before, value, w as ListWindow);
+  }
+  return Object.freeze(document);
 }

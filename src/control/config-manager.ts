@@ -2,9 +2,9 @@ import { configDocumentSteps, formatErrors, validateConfigSteps, ValidationMemo 
 import type { Logger } from '../log';
 import type { TetherConfig } from '../model/types';
 import { StoreConflictError, StoreUnavailableError, type ConfigStore, type VersionMeta, type VersionRecord } from '../store/types';
-import { configHashSteps, deepFreezeSteps } from './config-hash';
-import { runStepsInTurns } from '../util/steps';
-import { describeDocumentChange, joinDescription } from './change-description';
+import { configHashSteps, deepFreezeSteps, HashMemo } from './config-hash';
+import { runStepsInTurns, type Steps } from '../util/steps';
+import { describeDocumentChangeSteps, joinDescription } from './change-description';
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from '../config/errors';
@@ -63,8 +63,8 @@ interface Change {
   source: string;
   /** The caller's text, stored after Tether's own summary of the change. */
   description: string;
-  /** Tether's summary of the change, from the document before it and the validated result. */
-  summarize?(before: ConfigDocument, after: ConfigDocument): string;
+  /** Tether's summary of the change, from the document before it and the validated result (steps when it compares whole documents). */
+  summarize?(before: ConfigDocument, after: ConfigDocument): string | Steps<string>;
   /** Rollbacks: the version restored. */
   restores?: number;
   fileHash?: string;
@@ -80,6 +80,8 @@ interface Session {
   readonly sourcePolicy: ConfigManagerOptions['configSource'];
   /** Entries validated before are not validated again (config/incremental.ts). */
   readonly validationMemo: ValidationMemo;
+  /** Chunk hashes of the last config hashed (config-hash.ts). */
+  readonly hashMemo: HashMemo;
   state: State | undefined;
   queue: Promise<unknown>;
   closing: boolean;
@@ -113,12 +115,15 @@ function serially<T>(session: Session, task: () => Promise<T>): Promise<T> {
 
 async function validate(session: Session, document: unknown, errorPaths?: (result: ConfigDocument) => PathRewrite[]) {
   // A whole config of 10,000 new services is seconds of copying, freezing and schema checks:
-  // done in event-loop turns (util/steps.ts) per few entries, so xDS and ext_proc go on.
-  const plain = await runStepsInTurns(configDocumentSteps(document));
+  // done in event-loop turns (util/steps.ts) per few entries, so xDS and ext_proc go on. An
+  // edit of the current document shares its unchanged entries: each pass below compares the
+  // lists with the current ones by identity and works on the window that changed.
+  const previous = session.state?.document;
+  const plain = await runStepsInTurns(configDocumentSteps(document, { previous }));
   if (!plain.ok) throw TetherError.invalid(plain.errors);
   // Our own copy (configDocument copies what is not frozen already): frozen, its entries
   // can be remembered by validation, serialisation and the store.
-  await runStepsInTurns(deepFreezeSteps(plain.document));
+  await runStepsInTurns(deepFreezeSteps(plain.document, previous));
   const result = await runStepsInTurns(validateConfigSteps(plain.document, session.validationMemo));
   if (!result.ok) throw TetherError.invalid(rewritePaths(result.errors, errorPaths?.(plain.document) ?? []));
   return { document: plain.document, config: result.config };
@@ -165,7 +170,7 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   // Never a number used before, also when the store fell back to an older version. A shared
   // store compares its head with version - 1: the version this edit was built on.
   const version = store.shared ? (state?.version ?? 0) + 1 : Math.max(state?.version ?? 0, store.highestVersion()) + 1;
-  const hash = await runStepsInTurns(configHashSteps(config));
+  const hash = await runStepsInTurns(configHashSteps(config, session.hashMemo));
   return { state, document, config, hash, version, restores: c.restores !== undefined ? { restores: c.restores } : {} };
 }
 
@@ -182,9 +187,14 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const { publisher, log } = session;
   const { version, document, config, hash } = v;
   const prepared = await publisher.prepare(config, version);
-  const record = versionRecord(session, c, options, { version, document, hash });
-  // The version file's JSON, entry by entry in turns (the store composes it from these).
-  await runStepsInTurns(frozenJsonSteps(record.document));
+  // The version file's JSON, entry by entry in turns (the store composes it from these; the
+  // summary of a whole new config compares entries by it).
+  await runStepsInTurns(frozenJsonSteps(document, v.state?.document));
+  const summarized = session.state && c.summarize ? c.summarize(session.state.document, document) : '';
+  const summary = typeof summarized === 'string' ? summarized : await runStepsInTurns(summarized);
+  const record = versionRecord(session, c, options, { version, document, hash }, summary);
+  // The store's own work on the document (a file store's patch against its checkpoint) in turns too.
+  if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version));
   // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
   // while the store writes (it is not part of the record), started after the commit's own
   // synchronous part so that the two overlap.
@@ -224,8 +234,8 @@ function versionRecord(
   c: Change,
   options: MutationOptions,
   v: { version: number; document: ConfigDocument; hash: string },
+  summary: string,
 ): VersionRecord {
-  const summary = session.state && c.summarize ? c.summarize(session.state.document, v.document) : '';
   return {
     version: v.version,
     document: v.document,
@@ -312,7 +322,7 @@ async function startHistory(session: Session, initial: ConfigManagerOptions['ini
   const initialChange: Change = {
     source: initial.source,
     description: initial.description ?? '',
-    summarize: describeDocumentChange,
+    summarize: describeDocumentChangeSteps,
     ...(initial.fileHash !== undefined ? { fileHash: initial.fileHash } : {}),
     build: () => ({ document: initial.document }),
   };
@@ -390,6 +400,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     now: options.now ?? (() => new Date()),
     sourcePolicy: options.configSource,
     validationMemo: new ValidationMemo(),
+    hashMemo: new HashMemo(),
     state: undefined,
     queue: Promise.resolve(),
     closing: false,
@@ -419,7 +430,7 @@ function managerApi(session: Session): ConfigManager {
         {
           source: options.source,
           description: options.description ?? '',
-          summarize: describeDocumentChange,
+          summarize: describeDocumentChangeSteps,
           ...(options.fileHash !== undefined ? { fileHash: options.fileHash } : {}),
           build: () => ({ document }),
         },

@@ -18,6 +18,7 @@ import {
   type EncodedVersion,
 } from './version-file';
 import { Checkpoint } from './version-patch';
+import type { Steps } from '../util/steps';
 
 export interface FileStoreOptions {
   /** Directory of the store; created with mode 0700 if missing. One process at a time (LOCK). */
@@ -229,6 +230,11 @@ class FileStoreImpl implements FileStore {
       });
       await this.removeFiles(doomed);
     };
+  }
+
+  *prepareCommit(document: Record<string, unknown>, version: number): Steps<void> {
+    const cp = this.checkpoint;
+    if (cp && version - cp.version <= PATCHES_PER_CHECKPOINT) yield* cp.diffSteps(document, cp.bytes * PATCH_SHARE);
   }
 
   /** The record as a patch against the checkpoint when that is small, else whole (a new checkpoint). */

@@ -1,3 +1,4 @@
+import type { Steps } from '../util/steps';
 /**
  * Durable config history. The default implementation is file-backed (file-store.ts); etcd-store.ts
  * shares one history between several Tether instances (a key per version plus a
@@ -47,6 +48,12 @@ export interface ConfigStore {
    * is not highestVersion()+1 (another writer won), leaving the store unchanged.
    */
   commit(record: VersionRecord): Promise<void>;
+  /**
+   * Optional: the CPU-bound part of committing `document` as `version` (a file store's patch
+   * against its checkpoint), as steps the caller runs in event-loop turns before commit(), whose
+   * own synchronous part then finds it done. Changes nothing a commit relies on.
+   */
+  prepareCommit?(document: Record<string, unknown>, version: number): Steps<void>;
   close(): Promise<void>;
   /**
    * Set by stores that other writers share (etcd): the head can move under this process. For

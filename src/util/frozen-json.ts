@@ -6,7 +6,8 @@
  * Only the top levels are composed here (`depth`); below them the native serialiser runs,
  * once per frozen object. Frozen objects must be plain JSON data (no toJSON).
  */
-import { eachListEntry, type Steps } from './steps';
+import { eachListEntry, stepDue, type Steps } from './steps';
+import { listWindow } from './list-window';
 
 const compact = new WeakMap<object, string>();
 /** Pretty JSON depends on the indentation level it starts at: one table per level. */
@@ -50,10 +51,21 @@ function compose(value: unknown, depth: number, indent: boolean, level: number):
  * frozenJson of the whole document (the store's version file): a whole new config of 10,000
  * services is serialised in event-loop turns rather than in one.
  */
-export function frozenJsonSteps(document: object): Steps<void> {
-  return eachListEntry(document, (entry) => {
+export function* frozenJsonSteps(document: object, previous?: Record<string, unknown>): Steps<void> {
+  const remember = (entry: unknown) => {
     // The entry's own JSON is what a later document reuses: its parts need no memo of their own
     // (10,000 services have hundreds of thousands of them), so the native serialiser writes it.
     if (typeof entry === 'object' && entry !== null && Object.isFrozen(entry) && !compact.has(entry)) compose(entry, 0, false, 0);
-  });
+  };
+  if (previous === undefined) return yield* eachListEntry(document, remember);
+  // Edited from `previous`, whose entries' JSON was remembered: only the window where a list differs is new.
+  for (const [key, value] of Object.entries(document)) {
+    if (!Array.isArray(value)) continue;
+    const before = Object.prototype.hasOwnProperty.call(previous, key) ? previous[key] : undefined;
+    const w = Array.isArray(before) ? listWindow(before, value) : { start: 0, end: value.length };
+    for (let i = w.start; i < w.end; i++) {
+      remember(value[i]);
+      if (stepDue()) yield;
+    }
+  }
 }

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { crossCheck } from '../../src/config/cross-check';
 import { CrossCheckIndex } from '../../src/config/cross-check-index';
+import { runSteps } from '../../src/util/steps';
 
 type Rec = Record<string, unknown>;
 
@@ -88,6 +89,8 @@ describe('cross-check index', () => {
         index ??= CrossCheckIndex.build({ ...rest, services, backends }, restKey).index!;
         const verdict = index.update(e.services, e.backends);
         expect(verdict, `seed ${seed} step ${step} (${e.what}): ${JSON.stringify(crossCheck(whole))}`).toBe(expected);
+        // Built in steps from empty lists (a whole new config), the verdict is the same.
+        expect(runSteps(CrossCheckIndex.buildSteps(whole, restKey)) !== undefined, `seed ${seed} step ${step} (${e.what}), built in steps`).toBe(expected);
         if (verdict) {
           ({ services, backends } = e);
           accepted++;

@@ -216,6 +216,18 @@ function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after:
       if (was && is && was.version === is.version) continue;
       // Only the changed names are sorted: a type of 10,000 resources changes in one or two.
       const changed: Listed[] = [];
+      if (was && is?.patchOf?.from === was) {
+        // The set was patched from the one before: only its replaced resources can differ.
+        for (const name of is.patchOf.names) {
+          const x = was.resources.get(name)!;
+          const y = is.resources.get(name)!;
+          if (x.hash === y.hash) continue;
+          const pending = { typeUrl, label: `${nodeKind}/${type}/${name}`, before: x.anyBytes, after: y.anyBytes };
+          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending });
+        }
+        changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+        continue;
+      }
       for (const [name, y] of is?.resources ?? []) {
         const x = was?.resources.get(name);
         if (!x) changed.push({ nodeKind, type, name, action: 'ADDED' });

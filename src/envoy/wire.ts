@@ -38,6 +38,17 @@ export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
   return Buffer.concat([stringField(ANY_FIELDS.typeUrl, typeUrl), bytesField(ANY_FIELDS.value, value)]);
 }
 
+/**
+ * encodeAny of the concatenation of `parts`, written in one copy (a route configuration of
+ * 10,000 virtual hosts is 1.4 MB: its pieces are not joined first and then copied again).
+ */
+export function encodeAnyOfParts(typeUrl: string, parts: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const head = protobuf.Writer.create().uint32(lengthDelimitedTag(ANY_FIELDS.typeUrl)).string(typeUrl).uint32(lengthDelimitedTag(ANY_FIELDS.value)).uint32(length).finish();
+  return Buffer.concat([head, ...parts], head.length + length);
+}
+
 /** One top-level field of an encoded message: its number, wire type, and where it lies. */
 export interface WireField {
   field: number;

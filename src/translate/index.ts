@@ -91,7 +91,7 @@ export function* translateSteps(
   const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
   const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);
   const backendClusters = yield* passOf(memo, 'clusters', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => clusters(config, prepared, kind, assignments, w, memo));
-  const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
+  const sticky = yield* stickyResources(config, prepared, kind, warnings, api, memo);
   yield;
   const resources: EnvoyResources = {
     listeners,

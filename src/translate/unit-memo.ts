@@ -1,7 +1,7 @@
 import type { TetherConfig } from '../model/types';
 import type { TranslateWarning } from './types';
 import { Warnings } from './warnings';
-import type { Steps } from '../util/steps';
+import { stepDue, type Steps } from '../util/steps';
 
 interface PassEntry {
   readonly items: readonly object[];
@@ -34,6 +34,66 @@ export class UnitMemo {
   private globalsKey: readonly unknown[] = [];
   private readonly sorts = new Map<string, { input: readonly object[]; output: readonly object[] }>();
   private readonly passes = new Map<string, PassEntry>();
+  private readonly slots = new Map<string, unknown>();
+  private readonly mapPasses = new Map<string, MapPassEntry>();
+
+  /** What a pass of its own kind (route.ts's virtual hosts) kept from last time under `family`. */
+  slot<T>(family: string): T | undefined {
+    return this.slots.get(family) as T | undefined;
+  }
+
+  setSlot(family: string, value: unknown): void {
+    this.slots.set(family, value);
+  }
+
+  /**
+   * `items.map(each)`, remembered position by position: when `items` has the length it had
+   * last time and `deps` are the same, only the positions holding another object than last
+   * time (at most MAX_CHANGED) are computed, the rest taken from the last output (a one-route
+   * edit of 10,000 services computes one). `each` must read nothing but its item and `deps`.
+   * Warnings come out in position order, as a plain loop gives them. When no position changed
+   * the last output array itself is returned (callers only read it).
+   */
+  *map<I extends object, T>(family: string, items: readonly I[], deps: readonly unknown[], warnings: Warnings, each: (item: I, w: Warnings) => T): Steps<readonly T[]> {
+    const before = this.mapPasses.get(family);
+    const changed = before && sameDeps(before.deps, deps) ? changedPositions(before.items, items) : undefined;
+    if (before && changed) {
+      if (changed.length === 0) {
+        this.mapPasses.set(family, { ...before, items });
+        warnings.list.push(...before.warnings);
+        return before.out as readonly T[];
+      }
+      const out = before.out.slice() as T[];
+      let warned = before.warned;
+      let warnedChanged = false;
+      for (const i of changed) {
+        const w = new Warnings();
+        out[i] = each(items[i]!, w);
+        if (w.list.length > 0 || warned.has(i)) {
+          if (!warnedChanged) warned = new Map(warned);
+          warnedChanged = true;
+          if (w.list.length > 0) (warned as Map<number, readonly TranslateWarning[]>).set(i, w.list);
+          else (warned as Map<number, readonly TranslateWarning[]>).delete(i);
+        }
+      }
+      const flat = warnedChanged ? flatten(warned) : before.warnings;
+      this.mapPasses.set(family, { items, deps, out, warned, warnings: flat });
+      warnings.list.push(...flat);
+      return out;
+    }
+    const out = new Array<T>(items.length);
+    const warned = new Map<number, readonly TranslateWarning[]>();
+    const own = new Warnings();
+    for (let i = 0; i < items.length; i++) {
+      const from = own.list.length;
+      out[i] = each(items[i]!, own);
+      if (own.list.length > from) warned.set(i, own.list.slice(from));
+      if (stepDue()) yield;
+    }
+    this.mapPasses.set(family, { items, deps, out, warned, warnings: own.list });
+    warnings.list.push(...own.list);
+    return out;
+  }
 
   /**
    * A whole pass over `items` (the backends, say), taken from last time when the items are the
@@ -137,6 +197,57 @@ export class UnitMemo {
     if (!sameDeps(next, this.globalsKey)) this.globalsKey = next;
     return this.globalsKey;
   }
+}
+
+interface MapPassEntry {
+  readonly items: readonly object[];
+  readonly deps: readonly unknown[];
+  readonly out: readonly unknown[];
+  /** The warnings of each position that had any. */
+  readonly warned: ReadonlyMap<number, readonly TranslateWarning[]>;
+  /** The same in position order. */
+  readonly warnings: readonly TranslateWarning[];
+}
+
+/** At most this many positions changed make a positional pass patch its last output. */
+export const MAX_CHANGED = 64;
+
+/**
+ * Positions where `items` holds another object than `before` (none: []), or undefined when
+ * the lengths differ or more than MAX_CHANGED changed. A pointer comparison per item.
+ */
+export function changedPositions(before: readonly object[], items: readonly object[]): number[] | undefined {
+  if (before.length !== items.length) return undefined;
+  const changed: number[] = [];
+  if (before === items) return changed;
+  for (let i = 0; i < items.length; i++) {
+    if (before[i] !== items[i] && changed.push(i) > MAX_CHANGED) return undefined;
+  }
+  return changed;
+}
+
+function flatten(warned: ReadonlyMap<number, readonly TranslateWarning[]>): TranslateWarning[] {
+  const out: TranslateWarning[] = [];
+  for (const i of [...warned.keys()].sort((a, b) => a - b)) out.push(...warned.get(i)!);
+  return out;
+}
+
+/** `items.map(each)` as steps, through the memo's positions when there is one (UnitMemo.map). */
+export function* mapOf<I extends object, T>(
+  memo: UnitMemo | undefined,
+  family: string,
+  items: readonly I[],
+  deps: readonly unknown[],
+  warnings: Warnings,
+  each: (item: I, w: Warnings) => T,
+): Steps<readonly T[]> {
+  if (memo) return yield* memo.map(family, items, deps, warnings, each);
+  const out = new Array<T>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    out[i] = each(items[i]!, warnings);
+    if (stepDue()) yield;
+  }
+  return out;
 }
 
 /** UnitMemo.pass's itemDep for a pass whose items depend on nothing outside `deps`. */

@@ -30,6 +30,21 @@ export interface SnapshotResource {
   readonly anyBytes: Buffer;
   /** Names of REFERENCED_TYPE resources it needs (route configs of a listener, ...). */
   readonly refs: readonly string[];
+  /** A route configuration spliced from the last one of its name: what changed, for diffs. */
+  readonly splice?: RouteSplice;
+}
+
+/**
+ * How a route configuration differs from the one it was spliced from (content hash `fromHash`):
+ * its fields other than virtual_hosts before and after, and the virtual hosts that changed in
+ * place (same name, same position), each encoded. A diff reads these few instead of splitting
+ * both 1.4 MB configurations (diff/resource-diff.ts); it holds no reference to the older bytes.
+ */
+export interface RouteSplice {
+  readonly fromHash: string;
+  readonly shellBefore: Buffer;
+  readonly shellAfter: Buffer;
+  readonly hosts: readonly { readonly name: string; readonly before: Buffer; readonly after: Buffer }[];
 }
 
 /** All resources of one type in a snapshot, sorted by name. */
@@ -112,6 +127,8 @@ export class EncodeCache {
   readonly lastMessages = new Map<string, readonly unknown[]>();
   /** Large route configurations by name as last encoded: the next one is spliced from the hosts that changed. */
   readonly routeParts = new Map<string, RouteConfigurationParts>();
+  /** Sets whose list is not in the order of the messages they were built from (sorted after). */
+  readonly unaligned = new WeakSet<ResourceSet>();
   /** Names of routeParts written since the last endBuild (the rest are dropped there). */
   readonly routePartsUsed = new Set<string>();
   /**
@@ -191,6 +208,8 @@ export interface RouteConfigurationParts {
   readonly hosts: readonly VirtualHost[];
   readonly chunks: readonly Buffer[];
   readonly refs: readonly string[];
+  readonly head: Buffer;
+  readonly hash: string;
 }
 
 /** Route configurations with fewer virtual hosts are encoded whole each time (a pass over them costs nothing worth remembering). */
@@ -217,27 +236,40 @@ function* framedHost(host: VirtualHost, cache: EncodeCache): Steps<Buffer> {
  * framed hosts and references are taken over and only the changed hosts are read (a one-route
  * edit of 10,000 services: no pass over the other 9,999). Returns the Any bytes and references.
  */
-function* encodeRouteConfiguration(typeUrl: ResourceTypeUrl, message: RouteConfiguration, name: string, cache: EncodeCache): Steps<{ anyBytes: Buffer; refs: readonly string[] }> {
+function* encodeRouteConfiguration(
+  typeUrl: ResourceTypeUrl,
+  message: RouteConfiguration,
+  name: string,
+  cache: EncodeCache,
+): Steps<{ anyBytes: Buffer; hash: string; refs: readonly string[]; splice?: RouteSplice }> {
   const { virtual_hosts: hosts = [], ...shell } = message;
   const head = cache.encode(ROUTE_CONFIGURATION, shell);
   const before = hosts.length >= REMEMBERED_HOSTS ? cache.routeParts.get(name) : undefined;
   const changed = before ? changedHosts(before.hosts, hosts) : undefined;
   let chunks: Buffer[];
   let refs: readonly string[] | undefined;
+  let splice: RouteSplice | undefined;
   if (before && changed) {
     chunks = before.chunks.slice();
     for (const i of changed) chunks[i] = yield* framedHost(hosts[i]!, cache);
     if (sameReferences(changed.map((i) => before.hosts[i]!), changed.map((i) => hosts[i]!))) refs = before.refs;
+    if (changed.every((i) => hosts[i]!.name === before.hosts[i]!.name)) {
+      const raw = (host: VirtualHost) => cache.encode('envoy.config.route.v3.VirtualHost', host);
+      const changedHosts = changed.map((i) => Object.freeze({ name: hosts[i]!.name ?? '', before: raw(before.hosts[i]!), after: raw(hosts[i]!) }));
+      splice = Object.freeze({ fromHash: before.hash, shellBefore: before.head, shellAfter: head, hosts: Object.freeze(changedHosts) });
+    }
   } else {
     chunks = new Array<Buffer>(hosts.length);
     for (let i = 0; i < hosts.length; i++) chunks[i] = yield* framedHost(hosts[i]!, cache);
   }
   refs ??= Object.freeze(referencesOf(typeUrl, message));
+  const anyBytes = encodeAnyOfParts(typeUrl, [head, ...chunks]);
+  const hash = shortHash(anyBytes);
   if (hosts.length >= REMEMBERED_HOSTS) {
-    cache.routeParts.set(name, { hosts, chunks, refs });
+    cache.routeParts.set(name, { hosts, chunks, refs, head, hash });
     cache.routePartsUsed.add(name);
   }
-  return { anyBytes: encodeAnyOfParts(typeUrl, [head, ...chunks]), refs };
+  return { anyBytes, hash, refs, ...(splice ? { splice } : {}) };
 }
 
 /** Positions where `hosts` holds another object than `before` (at most MAX_PATCHED), or undefined (other length, many changes). */
@@ -273,10 +305,14 @@ const MAX_PATCHED = 64;
  * nothing of this type changed, undefined when the lists differ in length or in more than
  * MAX_PATCHED places (then the set is built anew).
  */
-function changedPositions(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): number[] | undefined {
+function changedPositions(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache, before: readonly unknown[] | undefined): number[] | undefined {
   if (!previous || previous.list.length !== messages.length) return undefined;
+  // The messages the previous set was built from, position by position (not for a set sorted
+  // after it was built): the same message there has the same entry, found without a lookup.
+  const aligned = before && !cache.unaligned.has(previous) ? before : undefined;
   const changed: number[] = [];
   for (let i = 0; i < messages.length; i++) {
+    if (aligned?.[i] === messages[i]) continue;
     if (cache.entries.get(messages[i] as object) === previous.list[i]) continue;
     if (changed.push(i) > MAX_PATCHED) return undefined;
   }
@@ -298,13 +334,21 @@ function* patchedSet<K extends EnvoyMessageName>(
   cache: EncodeCache,
 ): Steps<ResourceSet | undefined> {
   for (const i of changed) if (nameOf(messages[i]!) !== previous.list[i]!.name) return undefined;
-  const list = previous.list.slice();
+  let list: SnapshotResource[] | undefined;
   const names: string[] = [];
   for (const i of changed) {
-    const entry = yield* entryOf(typeUrl, messages[i]!, list[i]!.name, cache);
-    list[i] = entry;
+    const was = previous.list[i]!;
+    const entry = yield* entryOf(typeUrl, messages[i]!, was.name, cache);
+    if (entry.hash === was.hash && entry.anyBytes.equals(was.anyBytes)) {
+      // A new message with the same content (a unit redone for an unrelated input): the old
+      // entry stays, and with it the set when nothing else changed.
+      cache.entries.set(messages[i] as object, was);
+      continue;
+    }
+    (list ??= previous.list.slice())[i] = entry;
     names.push(entry.name);
   }
+  if (!list) return previous;
   Object.freeze(list);
   // Same names at the same positions: the previous set's index serves this one too.
   const resources = new IndexedResources(list, IndexedResources.indexOf(previous.resources, previous.list));
@@ -320,11 +364,13 @@ function* entryOf<K extends EnvoyMessageName>(typeUrl: ResourceTypeUrl, message:
   };
   // A route configuration is spliced from cached virtual hosts (a big one changes often in
   // one place); any other resource is cached whole, Any bytes and hash included.
-  let spliced: { anyBytes: Buffer; refs: readonly string[] } | undefined;
-  if (typeName === ROUTE_CONFIGURATION) spliced = yield* encodeRouteConfiguration(typeUrl, message as RouteConfiguration, name, cache);
-  const { anyBytes, hash, refs } = spliced
-    ? { anyBytes: spliced.anyBytes, hash: shortHash(spliced.anyBytes), refs: spliced.refs }
-    : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
+  if (typeName === ROUTE_CONFIGURATION) {
+    const { anyBytes, hash, refs, splice } = yield* encodeRouteConfiguration(typeUrl, message as RouteConfiguration, name, cache);
+    const entry: SnapshotResource = Object.freeze({ name, hash, anyBytes, refs, ...(splice ? { splice } : {}) });
+    cache.entries.set(message as object, entry);
+    return entry;
+  }
+  const { anyBytes, hash, refs } = cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
   const entry: SnapshotResource = Object.freeze({ name, hash, anyBytes, refs });
   cache.entries.set(message as object, entry);
   return entry;
@@ -341,7 +387,7 @@ function* buildSet<K extends EnvoyMessageName>(
   const previous = cache.lastSets.get(slot);
   // The same list (the translation's memo hands it out again when nothing in it changed).
   if (previous && cache.lastMessages.get(slot) === messages) return previous;
-  const changed = changedPositions(previous, messages, cache);
+  const changed = changedPositions(previous, messages, cache, cache.lastMessages.get(slot));
   let set: ResourceSet | undefined = changed?.length === 0 ? previous : undefined;
   if (!set && changed && previous) set = yield* patchedSet(typeUrl, previous, messages, changed, nameOf, cache);
   set ??= yield* buildNewSet(typeUrl, messages, nameOf, cache);
@@ -385,7 +431,9 @@ function* buildNewSet<K extends EnvoyMessageName>(
   }
   const list = Object.freeze([...byName.values()].sort(byResourceName));
   const sorted = new Map(list.map((r) => [r.name, r]));
-  return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: sorted, list });
+  const set: ResourceSet = Object.freeze({ typeUrl, version: versionOfSorted(list), resources: sorted, list });
+  cache.unaligned.add(set);
+  return set;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { Snapshot } from '../cache/snapshot';
+import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { ROUTE_TYPE, SHOWN_TYPES, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
@@ -149,14 +149,43 @@ function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): s
 export interface PendingDiff {
   typeUrl: ResourceTypeUrl;
   label: string;
+  /** Encoded Any messages; or, with `message`, encoded messages of that type (a part of a route configuration). */
   before: Uint8Array;
   after: Uint8Array;
+  message?: typeof ROUTE_CONFIGURATION | typeof VIRTUAL_HOST;
 }
+
+const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
+const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
 
 /** The unified diff of one modified resource ('' when their decoded forms are equal). */
 export function renderDiff(p: PendingDiff): string {
   const buf = (u: Uint8Array) => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+  if (p.message) {
+    const message = p.message;
+    const decode = (bytes: Buffer) => readableMessage(message, bytes);
+    return textDiff(readable(buf(p.before), decode), readable(buf(p.after), decode), p.label);
+  }
   return p.typeUrl === ROUTE_TYPE ? routeConfigurationDiff(buf(p.before), buf(p.after), p.label) : resourceDiff(buf(p.before), buf(p.after), p.label);
+}
+
+/**
+ * The text diffs a modified resource needs: one whole, or for a route configuration spliced
+ * from the one before (cache/snapshot.ts RouteSplice) its changed parts, as
+ * routeConfigurationDiff would split them (the fields besides virtual_hosts, then the changed
+ * virtual hosts by name): equal text, without splitting two 1.4 MB configurations.
+ */
+function pendingOf(typeUrl: ResourceTypeUrl, label: string, x: SnapshotResource, y: SnapshotResource): PendingDiff[] {
+  const splice = y.splice;
+  if (typeUrl !== ROUTE_TYPE || !splice || splice.fromHash !== x.hash) return [{ typeUrl, label, before: x.anyBytes, after: y.anyBytes }];
+  const parts: PendingDiff[] = [];
+  if (!splice.shellBefore.equals(splice.shellAfter)) parts.push({ typeUrl, label, before: splice.shellBefore, after: splice.shellAfter, message: ROUTE_CONFIGURATION });
+  const hosts = [...splice.hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const h of hosts) {
+    if (h.before.equals(h.after)) continue;
+    parts.push({ typeUrl, label: `${label}/virtual_hosts/${h.name}`, before: h.before, after: h.after, message: VIRTUAL_HOST });
+  }
+  return parts;
 }
 
 /**
@@ -182,15 +211,16 @@ export async function diffResourcesWith(
   render: (pending: PendingDiff[]) => Promise<string[]>,
 ): Promise<ResourceChange[]> {
   const listed = listChanges(before, after);
-  const pending = listed.flatMap((c) => (c.pending ? [c.pending] : []));
+  const pending = listed.flatMap((c) => c.pending ?? []);
   const diffs = pending.length > 0 ? await render(pending) : [];
   return finish(listed, () => diffs);
 }
 
-type Listed = ResourceChange & { pending?: PendingDiff };
+/** A change, with the text diffs its `diff` is joined from (MODIFIED only). */
+type Listed = ResourceChange & { pending?: PendingDiff[] };
 
 function finish(listed: Listed[], render: (pending: PendingDiff[]) => string[]): ResourceChange[] {
-  const diffs = render(listed.flatMap((c) => (c.pending ? [c.pending] : [])));
+  const diffs = render(listed.flatMap((c) => c.pending ?? []));
   const out: ResourceChange[] = [];
   let i = 0;
   for (const { pending, ...change } of listed) {
@@ -198,7 +228,8 @@ function finish(listed: Listed[], render: (pending: PendingDiff[]) => string[]):
       out.push(change);
       continue;
     }
-    const diff = diffs[i++]!;
+    let diff = '';
+    for (let k = 0; k < pending.length; k++) diff += diffs[i++]!;
     if (diff !== '') out.push({ ...change, diff });
   }
   return out;
@@ -222,8 +253,7 @@ function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after:
           const x = was.resources.get(name)!;
           const y = is.resources.get(name)!;
           if (x.hash === y.hash) continue;
-          const pending = { typeUrl, label: `${nodeKind}/${type}/${name}`, before: x.anyBytes, after: y.anyBytes };
-          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending });
+          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending: pendingOf(typeUrl, `${nodeKind}/${type}/${name}`, x, y) });
         }
         changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
         continue;
@@ -231,10 +261,7 @@ function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after:
       for (const [name, y] of is?.resources ?? []) {
         const x = was?.resources.get(name);
         if (!x) changed.push({ nodeKind, type, name, action: 'ADDED' });
-        else if (x.hash !== y.hash) {
-          const pending = { typeUrl, label: `${nodeKind}/${type}/${name}`, before: x.anyBytes, after: y.anyBytes };
-          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending });
-        }
+        else if (x.hash !== y.hash) changed.push({ nodeKind, type, name, action: 'MODIFIED', pending: pendingOf(typeUrl, `${nodeKind}/${type}/${name}`, x, y) });
       }
       for (const name of was?.resources.keys() ?? []) if (!is?.resources.has(name)) changed.push({ nodeKind, type, name, action: 'REMOVED' });
       changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));

@@ -165,7 +165,7 @@ function patchedHosts(before: HostPass, services: readonly ServiceSpec[], memo: 
  */
 export function* grpcRouteConfigurations(config: TetherConfig, warnings: Warnings, api: TargetApi, memo?: UnitMemo): Steps<RouteConfiguration[]> {
   // Position by position (UnitMemo.map): a one-route edit reads the edited service only.
-  const out = yield* mapOf(memo, 'grpc-route-configurations', sortedBy(memo, 'services', config.services, nameOf), [api], warnings, (service, pw) =>
+  const out = yield* mapOf(memo, 'grpc-route-configurations', sortedBy(memo, 'services', config.services, nameOf), [api.features, api.label], warnings, (service, pw) =>
     unitOf(memo, 'grpc-routes', service, [], pw, (w) => {
       warnGrpcAffinity(service.affinity, w, servicePath(service.name));
       warnGrpcStrong(service, w, servicePath(service.name));

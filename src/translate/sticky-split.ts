@@ -116,7 +116,7 @@ export function* stickyResources(
 ): Steps<StickyResources> {
   let backends: Map<string, BackendSpec> | undefined;
   const backendNamed = (name: string) => (backends ??= new Map(config.backends.map((b) => [b.name, b]))).get(name);
-  const parts = yield* mapOf(memo, 'sticky', sortedBy(memo, 'services', config.services, nameOf), [kind, api, prepared], warnings, (service, w) => {
+  const parts = yield* mapOf(memo, 'sticky', sortedBy(memo, 'services', config.services, nameOf), [kind, api.features, api.label, prepared], warnings, (service, w) => {
     const routes = stickyRoutes(service, kind, api);
     return routes.length === 0 ? NONE : stickyPart(service, routes, backendNamed, prepared, kind, w);
   });

@@ -207,6 +207,8 @@ type VirtualHost = NonNullable<RouteConfiguration['virtual_hosts']>[number];
 export interface RouteConfigurationParts {
   readonly hosts: readonly VirtualHost[];
   readonly chunks: readonly Buffer[];
+  /** `chunks` joined BLOCK_HOSTS at a time: a changed host re-joins its block, not the whole configuration. */
+  readonly blocks: readonly Buffer[];
   readonly refs: readonly string[];
   readonly head: Buffer;
   readonly hash: string;
@@ -214,6 +216,12 @@ export interface RouteConfigurationParts {
 
 /** Route configurations with fewer virtual hosts are encoded whole each time (a pass over them costs nothing worth remembering). */
 const REMEMBERED_HOSTS = 32;
+/** Virtual hosts per joined block of a remembered route configuration. */
+const BLOCK_HOSTS = 128;
+
+function joinBlock(chunks: readonly Buffer[], block: number): Buffer {
+  return Buffer.concat(chunks.slice(block * BLOCK_HOSTS, (block + 1) * BLOCK_HOSTS));
+}
 
 /** A virtual host's bytes framed as a RouteConfiguration field (tag, length, bytes), once per host message. */
 function* framedHost(host: VirtualHost, cache: EncodeCache): Steps<Buffer> {
@@ -250,7 +258,7 @@ function* encodeRouteConfiguration(
   let refs: readonly string[] | undefined;
   let splice: RouteSplice | undefined;
   if (before && changed) {
-    chunks = before.chunks.slice();
+    chunks = [...before.chunks];
     for (const i of changed) chunks[i] = yield* framedHost(hosts[i]!, cache);
     if (sameReferences(changed.map((i) => before.hosts[i]!), changed.map((i) => hosts[i]!))) refs = before.refs;
     if (changed.every((i) => hosts[i]!.name === before.hosts[i]!.name)) {
@@ -263,12 +271,22 @@ function* encodeRouteConfiguration(
     for (let i = 0; i < hosts.length; i++) chunks[i] = yield* framedHost(hosts[i]!, cache);
   }
   refs ??= Object.freeze(referencesOf(typeUrl, message));
-  const anyBytes = encodeAnyOfParts(typeUrl, [head, ...chunks]);
-  const hash = shortHash(anyBytes);
-  if (hosts.length >= REMEMBERED_HOSTS) {
-    cache.routeParts.set(name, { hosts, chunks, refs, head, hash });
-    cache.routePartsUsed.add(name);
+  if (hosts.length < REMEMBERED_HOSTS) {
+    const anyBytes = encodeAnyOfParts(typeUrl, [head, ...chunks]);
+    return { anyBytes, hash: shortHash(anyBytes), refs };
   }
+  let blocks: Buffer[];
+  if (before && changed) {
+    blocks = [...before.blocks];
+    for (const block of new Set(changed.map((i) => Math.floor(i / BLOCK_HOSTS)))) blocks[block] = joinBlock(chunks, block);
+  } else {
+    blocks = [];
+    for (let b = 0; b * BLOCK_HOSTS < chunks.length; b++) blocks.push(joinBlock(chunks, b));
+  }
+  const anyBytes = encodeAnyOfParts(typeUrl, [head, ...blocks]);
+  const hash = shortHash(anyBytes);
+  cache.routeParts.set(name, { hosts, chunks, blocks, refs, head, hash });
+  cache.routePartsUsed.add(name);
   return { anyBytes, hash, refs, ...(splice ? { splice } : {}) };
 }
 
@@ -345,7 +363,8 @@ function* patchedSet<K extends EnvoyMessageName>(
       cache.entries.set(messages[i] as object, was);
       continue;
     }
-    (list ??= previous.list.slice())[i] = entry;
+    // Spread, not slice(): slice() of a frozen array takes V8's slow path (~1 ms at 10,000).
+    (list ??= [...previous.list])[i] = entry;
     names.push(entry.name);
   }
   if (!list) return previous;

@@ -174,7 +174,13 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
   let handedOut = new Map<string, readonly ResolvedEndpoint[]>();
   const literalOnly = new WeakMap<object, readonly ResolvedEndpoint[]>();
 
+  /** The last full resolution, when its backends had no DNS name: the same backends again resolve to the same map. */
+  let literalResult: { backends: readonly object[]; result: ResolvedEndpoints } | undefined;
+
   const resolveAll = async (cfg: TetherConfig, prune = true): Promise<ResolvedEndpoints> => {
+    // An edit of services only, in a config of IP literals: nothing to look up or rebuild, and
+    // the same map lets the translation skip its per-backend comparison (translate/unit-memo.ts).
+    if (prune && literalResult && sameItems(literalResult.backends, cfg.backends)) return literalResult.result;
     const names = new Set<string>();
     for (const backend of cfg.backends) {
       // A backend of IP literals only, seen before, has no names (and 10,000 of them are 30,000 checks per edit).
@@ -217,7 +223,10 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       if (backend.endpoints.every((ep) => isIpLiteral(ep.host))) literalOnly.set(backend, same);
       result.set(backend.name, same);
     }
-    if (prune) handedOut = result;
+    if (prune) {
+      handedOut = result;
+      literalResult = names.size === 0 ? { backends: cfg.backends, result } : undefined;
+    }
     return result;
   };
 
@@ -267,4 +276,11 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       timer = undefined;
     },
   };
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -86,7 +86,7 @@ export function* translateSteps(
   // output: when those are all the same (an edit of services only), each pass is the last one.
   const backends = config.backends;
   const sourceOf = (b: { name: string }) => endpoints.get(b.name);
-  const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo));
+  const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo), endpoints);
   const assignments = yield* passOf(memo, 'assignment-names', backends, noItemDep, [kind, prepared], warnings, (w) => assignmentNames(config, prepared, kind, w, memo));
   const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
   const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);

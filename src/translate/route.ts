@@ -139,7 +139,7 @@ function patchedHosts(before: HostPass, services: readonly ServiceSpec[], memo: 
     const w = new Warnings();
     if (previous) w.list.push(...previous.warnings.slice(0, previous.domainWarnings));
     const host = virtualHost(services[i]!, before.hosts[h]!.domains as string[], before.extProc, w, api, memo, before.listener);
-    if (hosts === before.hosts) hosts = before.hosts.slice();
+    if (hosts === before.hosts) hosts = [...before.hosts];
     (hosts as VirtualHost[])[h] = host;
     if (w.list.length > 0 || previous) {
       if (!warnedChanged) warned = new Map(warned);

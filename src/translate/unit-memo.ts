@@ -5,6 +5,8 @@ import { stepDue, type Steps } from '../util/steps';
 
 interface PassEntry {
   readonly items: readonly object[];
+  /** What `itemDep` read (passOf's `source`), when given. */
+  readonly source?: object | undefined;
   readonly itemDeps: readonly unknown[];
   readonly deps: readonly unknown[];
   readonly value: unknown;
@@ -63,7 +65,7 @@ export class UnitMemo {
         warnings.list.push(...before.warnings);
         return before.out as readonly T[];
       }
-      const out = before.out.slice() as T[];
+      const out = [...before.out] as T[];
       let warned = before.warned;
       let warnedChanged = false;
       for (const i of changed) {
@@ -110,12 +112,14 @@ export class UnitMemo {
     deps: readonly unknown[],
     warnings: Warnings,
     make: (w: Warnings) => Steps<T>,
+    source?: object,
   ): Steps<T> {
     const hit = this.passes.get(family);
     let itemDeps: unknown[] | undefined;
     if (hit && hit.items.length === items.length && sameDeps(hit.deps, deps)) {
       let same = hit.items === items || sameDeps(hit.items, items);
-      if (same && itemDep !== noItemDep) {
+      // `itemDep` reads `source` only (the resolved endpoints): the same source, the same item deps.
+      if (same && itemDep !== noItemDep && !(source !== undefined && hit.source === source)) {
         itemDeps = new Array<unknown>(items.length);
         for (let i = 0; i < items.length; i++) {
           const dep = itemDep(items[i]!);
@@ -124,6 +128,7 @@ export class UnitMemo {
         }
       }
       if (same) {
+        if (source !== hit.source) this.passes.set(family, { ...hit, source });
         warnings.list.push(...hit.warnings);
         return hit.value as T;
       }
@@ -131,7 +136,7 @@ export class UnitMemo {
     itemDeps ??= itemDep === noItemDep ? [] : items.map(itemDep);
     const own = new Warnings();
     const value = yield* make(own);
-    this.passes.set(family, { items, itemDeps, deps, value, warnings: own.list });
+    this.passes.set(family, { items, itemDeps, deps, value, warnings: own.list, source });
     warnings.list.push(...own.list);
     return value;
   }
@@ -293,8 +298,9 @@ export function* passOf<I extends object, T>(
   deps: readonly unknown[],
   warnings: Warnings,
   make: (w: Warnings) => Steps<T>,
+  source?: object,
 ): Steps<T> {
-  return memo ? yield* memo.pass(family, items, itemDep, deps, warnings, make) : yield* make(warnings);
+  return memo ? yield* memo.pass(family, items, itemDep, deps, warnings, make, source) : yield* make(warnings);
 }
 
 /** Runs `make` through the memo when there is one; the full rebuild has none. */

@@ -6,7 +6,7 @@
  * patched names. Each must equal what a fresh cache builds, bytes, hashes, references and diff.
  */
 import { describe, expect, it } from 'vitest';
-import { buildSnapshot, EncodeCache, type Snapshot } from '../../src/cache/snapshot';
+import { buildSnapshot, EncodeCache, resourcesVersion, type Snapshot } from '../../src/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
 import type { EnvoyResources } from '../../src/envoy/resources';
 import type { RouteConfiguration } from '../../src/envoy/messages';
@@ -80,7 +80,8 @@ describe('an edit of a big config, through the encode cache', () => {
   });
 
   it('patches a set of many resources changed in a few: the same set as built anew, and the diff names only those', () => {
-    const clusters = Array.from({ length: 100 }, (_, i) => `c${String(i).padStart(3, '0')}`);
+    // More than one block of a long set's version (cache/snapshot.ts VERSION_BLOCK).
+    const clusters = Array.from({ length: 600 }, (_, i) => `c${String(i).padStart(3, '0')}`);
     const cache = new EncodeCache();
     const before = mesh({ services: {}, clusters: Object.fromEntries(clusters.map((c, i) => [c, [9000 + i]])) });
     const first = buildSnapshot(before, 'envoy', '1', cache);
@@ -92,6 +93,9 @@ describe('an edit of a big config, through the encode cache', () => {
     const fresh = buildSnapshot(edited, 'envoy', '2', new EncodeCache());
     expectSameAsFresh(second, fresh);
     expect(second.sets[ENDPOINT_TYPE].patchOf?.from).toBe(first.sets[ENDPOINT_TYPE]);
+    // A stream's version of the same resources, computed from scratch in any order, is the set's.
+    expect(resourcesVersion([...second.sets[ENDPOINT_TYPE].list].reverse())).toBe(second.sets[ENDPOINT_TYPE].version);
+    expect(second.sets[ENDPOINT_TYPE].version).not.toBe(first.sets[ENDPOINT_TYPE].version);
     const changes = diffResources(new Map([['envoy', first]]), new Map([['envoy', second]]));
     expect(changes.map((c) => `${c.name} ${c.action}`)).toEqual(['c010 MODIFIED', 'c060 MODIFIED']);
     expect(changes).toEqual(diffResources(new Map([['envoy', first]]), new Map([['envoy', fresh]])));

@@ -122,8 +122,23 @@ function versionOfSorted(sorted: readonly SnapshotResource[], patched?: { from: 
     blocks = [];
     for (let b = 0; b * VERSION_BLOCK < sorted.length; b++) blocks.push(blockHash(sorted, b));
   }
+  return versionOfBlocks(sorted, blocks);
+}
+
+function versionOfBlocks(sorted: readonly SnapshotResource[], blocks: string[]): string {
   listBlocks.set(sorted, blocks);
   return createHash('sha256').update(blocks.join('\n')).digest('hex').slice(0, HASH_HEX_DIGITS);
+}
+
+/** versionOfSorted of a list built anew, a step per block (a new set of 10,000). */
+function* versionOfSortedSteps(sorted: readonly SnapshotResource[]): Steps<string> {
+  if (sorted.length <= VERSION_BLOCK) return versionOfSorted(sorted);
+  const blocks: string[] = [];
+  for (let b = 0; b * VERSION_BLOCK < sorted.length; b++) {
+    blocks.push(blockHash(sorted, b));
+    yield;
+  }
+  return versionOfBlocks(sorted, blocks);
 }
 
 function blockHash(sorted: readonly SnapshotResource[], block: number): string {
@@ -302,7 +317,7 @@ function* encodeRouteConfiguration(
     chunks = new Array<Buffer>(hosts.length);
     for (let i = 0; i < hosts.length; i++) chunks[i] = yield* framedHost(hosts[i]!, cache);
   }
-  refs ??= Object.freeze(referencesOf(typeUrl, message));
+  refs ??= hosts.length < REMEMBERED_HOSTS ? Object.freeze(referencesOf(typeUrl, message)) : yield* hostReferencesSteps(hosts);
   if (hosts.length < REMEMBERED_HOSTS) {
     const anyBytes = encodeAnyOfParts(typeUrl, [head, ...chunks]);
     return { anyBytes, hash: shortHash(anyBytes), refs };
@@ -313,13 +328,26 @@ function* encodeRouteConfiguration(
     for (const block of new Set(changed.map((i) => Math.floor(i / BLOCK_HOSTS)))) blocks[block] = joinBlock(chunks, block);
   } else {
     blocks = [];
-    for (let b = 0; b * BLOCK_HOSTS < chunks.length; b++) blocks.push(joinBlock(chunks, b));
+    for (let b = 0; b * BLOCK_HOSTS < chunks.length; b++) {
+      blocks.push(joinBlock(chunks, b));
+      yield;
+    }
   }
   const anyBytes = encodeAnyOfParts(typeUrl, [head, ...blocks]);
   const hash = shortHash(anyBytes);
   cache.routeParts.set(name, { hosts, chunks, blocks, refs, head, hash });
   cache.routePartsUsed.add(name);
   return { anyBytes, hash, refs, ...(splice ? { splice } : {}) };
+}
+
+/** referencesOf a route configuration of these virtual hosts, a step per 256 hosts (10,000 of them are a new config's). */
+function* hostReferencesSteps(hosts: readonly VirtualHost[]): Steps<readonly string[]> {
+  const names = new Set<string>();
+  for (let i = 0; i < hosts.length; i++) {
+    for (const name of virtualHostReferences(hosts[i]!)) names.add(name);
+    if ((i & 255) === 255) yield;
+  }
+  return Object.freeze([...names].sort());
 }
 
 /** Positions where `hosts` holds another object than `before` (at most MAX_PATCHED), or undefined (other length, many changes). */
@@ -480,11 +508,11 @@ function* buildNewSet<K extends EnvoyMessageName>(
   }
   if (inOrder) {
     const list = Object.freeze([...byName.values()]);
-    return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: byName, list });
+    return Object.freeze({ typeUrl, version: yield* versionOfSortedSteps(list), resources: byName, list });
   }
   const list = Object.freeze([...byName.values()].sort(byResourceName));
   const sorted = new Map(list.map((r) => [r.name, r]));
-  const set: ResourceSet = Object.freeze({ typeUrl, version: versionOfSorted(list), resources: sorted, list });
+  const set: ResourceSet = Object.freeze({ typeUrl, version: yield* versionOfSortedSteps(list), resources: sorted, list });
   cache.unaligned.add(set);
   return set;
 }

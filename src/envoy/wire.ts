@@ -35,7 +35,18 @@ export function stringField(field: number, value: string): Buffer {
 
 /** google.protobuf.Any{type_url, value} around already encoded message bytes. */
 export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
-  return Buffer.concat([stringField(ANY_FIELDS.typeUrl, typeUrl), bytesField(ANY_FIELDS.value, value)]);
+  return encodeAnyOfParts(typeUrl, [value]);
+}
+
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
 }
 
 /**
@@ -45,8 +56,21 @@ export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
 export function encodeAnyOfParts(typeUrl: string, parts: readonly Uint8Array[]): Buffer {
   let length = 0;
   for (const part of parts) length += part.length;
-  const head = protobuf.Writer.create().uint32(lengthDelimitedTag(ANY_FIELDS.typeUrl)).string(typeUrl).uint32(lengthDelimitedTag(ANY_FIELDS.value)).uint32(length).finish();
-  return Buffer.concat([head, ...parts], head.length + length);
+  // One allocation per resource (every resource of a snapshot is wrapped: 60,000 at 10,000 services).
+  const urlLength = Buffer.byteLength(typeUrl, 'utf8');
+  const typeTag = lengthDelimitedTag(ANY_FIELDS.typeUrl);
+  const valueTag = lengthDelimitedTag(ANY_FIELDS.value);
+  const out = Buffer.allocUnsafe(varintSize(typeTag) + varintSize(urlLength) + urlLength + varintSize(valueTag) + varintSize(length) + length);
+  let at = writeVarint(out, 0, typeTag);
+  at = writeVarint(out, at, urlLength);
+  at += out.write(typeUrl, at, 'utf8');
+  at = writeVarint(out, at, valueTag);
+  at = writeVarint(out, at, length);
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** One top-level field of an encoded message: its number, wire type, and where it lies. */

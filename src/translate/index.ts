@@ -24,7 +24,7 @@ import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
-import { clusterNameOf, nameOf, noItemDep, passOf, sortedBy, type UnitMemo } from './unit-memo';
+import { clusterNameOf, joinedOf, nameOf, noItemDep, passOf, sortedBy, type UnitMemo } from './unit-memo';
 import { listenerSecrets } from './listener-edge';
 import { runSteps, type Steps } from '../util/steps';
 
@@ -98,11 +98,14 @@ export function* translateSteps(
     routes,
     // Shared with the memo's next translation when nothing in them changed (unit-memo.ts
     // sorted): resource lists are never modified once built.
-    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf) as EnvoyResources['clusters'],
+    clusters: sortedBy(memo, 'clusters', joinedOf(memo, 'clusters', [backendClusters, sticky.clusters, extProcClusters(config, kind)]), nameOf) as EnvoyResources['clusters'],
     endpoints: sortedBy(
       memo,
       'assignments',
-      [...(yield* passOf(memo, 'load-assignments', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => loadAssignments(config, prepared, kind, assignments, w, memo))), ...sticky.endpoints],
+      joinedOf(memo, 'assignments', [
+        yield* passOf(memo, 'load-assignments', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => loadAssignments(config, prepared, kind, assignments, w, memo)),
+        sticky.endpoints,
+      ]),
       clusterNameOf,
     ) as EnvoyResources['endpoints'],
   };

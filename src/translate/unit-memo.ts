@@ -39,6 +39,20 @@ export class UnitMemo {
   private readonly slots = new Map<string, unknown>();
   private readonly mapPasses = new Map<string, MapPassEntry>();
 
+  private readonly joins = new Map<string, { parts: readonly (readonly object[])[]; joined: readonly object[] }>();
+
+  /**
+   * The concatenation of `parts`, the same array as last time when every part is the same
+   * array as last time (then sorting it again through `sorted` is free).
+   */
+  joined<T extends object>(family: string, parts: readonly (readonly T[])[]): readonly T[] {
+    const before = this.joins.get(family);
+    if (before && sameDeps(before.parts, parts)) return before.joined as readonly T[];
+    const joined = parts.flat() as readonly T[];
+    this.joins.set(family, { parts, joined });
+    return joined;
+  }
+
   /** What a pass of its own kind (route.ts's virtual hosts) kept from last time under `family`. */
   slot<T>(family: string): T | undefined {
     return this.slots.get(family) as T | undefined;
@@ -253,6 +267,11 @@ export function* mapOf<I extends object, T>(
     if (stepDue()) yield;
   }
   return out;
+}
+
+/** `parts` concatenated, through the memo's last concatenation when there is one (UnitMemo.joined). */
+export function joinedOf<T extends object>(memo: UnitMemo | undefined, family: string, parts: readonly (readonly T[])[]): readonly T[] {
+  return memo ? memo.joined(family, parts) : parts.flat();
 }
 
 /** UnitMemo.pass's itemDep for a pass whose items depend on nothing outside `deps`. */

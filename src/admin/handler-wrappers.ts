@@ -17,6 +17,7 @@ import { isMalformed } from './request-decoding';
 import { RequestFields } from './request-fields';
 import { toTetherError, type TetherErrorCode } from '../config/errors';
 import { decodedRequest } from './large-messages';
+import { CHANGES_IN_TURNS, encodeMutationResponseInTurns } from './mutation-wire';
 
 export interface HandlerWrapperOptions {
   auth: AuthCheck;
@@ -127,7 +128,9 @@ export function createHandlerWrappers(options: HandlerWrapperOptions): HandlerWr
         { method, author, version: result.version, changed: result.changed, dryRun: result.dryRun, changes: result.changes.length, warnings: result.warnings.length },
         'admin mutation',
       );
-      return toMutationResponse(result);
+      const response = toMutationResponse(result);
+      // A whole new config's change list is written in turns (mutation-wire.ts); PreEncoded passes through grpc-js.
+      return result.changes.length >= CHANGES_IN_TURNS ? ((await encodeMutationResponseInTurns(response)) as unknown as MutationResponse) : response;
     });
   }
 

@@ -31,13 +31,16 @@ type VirtualHost = NonNullable<RouteConfiguration['virtual_hosts']>[number];
 /** Per virtual host (messages are never modified once built): a big route config changed in one host reads one. */
 const hostRefs = new WeakMap<VirtualHost, readonly string[]>();
 
+/** The clusters one virtual host routes to (with repeats), once per host message. */
+export function virtualHostReferences(vh: VirtualHost): readonly string[] {
+  let refs = hostRefs.get(vh);
+  if (!refs) hostRefs.set(vh, (refs = virtualHostRefs(vh)));
+  return refs;
+}
+
 function routeRefs(r: RouteConfiguration): string[] {
   const names: string[] = [];
-  for (const vh of r.virtual_hosts ?? []) {
-    let refs = hostRefs.get(vh);
-    if (!refs) hostRefs.set(vh, (refs = virtualHostRefs(vh)));
-    for (const name of refs) names.push(name);
-  }
+  for (const vh of r.virtual_hosts ?? []) for (const name of virtualHostReferences(vh)) names.push(name);
   return names;
 }
 

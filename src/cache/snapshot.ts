@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
-import { encodeAny, framedField } from '../envoy/wire';
-import { referencesOf } from './references';
+import { encodeAny, encodeAnyOfParts, framedField } from '../envoy/wire';
+import { referencesOf, virtualHostReferences } from './references';
+import { IndexedResources } from './indexed-resources';
 import { runSteps, type Steps } from '../util/steps';
 import {
   CLUSTER_TYPE,
@@ -32,6 +33,21 @@ export interface SnapshotResource {
   readonly anyBytes: Buffer;
   /** Names of REFERENCED_TYPE resources it needs (route configs of a listener, ...). */
   readonly refs: readonly string[];
+  /** A route configuration spliced from the last one of its name: what changed, for diffs. */
+  readonly splice?: RouteSplice;
+}
+
+/**
+ * How a route configuration differs from the one it was spliced from (content hash `fromHash`):
+ * its fields other than virtual_hosts before and after, and the virtual hosts that changed in
+ * place (same name, same position), each encoded. A diff reads these few instead of splitting
+ * both 1.4 MB configurations (diff/resource-diff.ts); it holds no reference to the older bytes.
+ */
+export interface RouteSplice {
+  readonly fromHash: string;
+  readonly shellBefore: Buffer;
+  readonly shellAfter: Buffer;
+  readonly hosts: readonly { readonly name: string; readonly before: Buffer; readonly after: Buffer }[];
 }
 
 /** All resources of one type in a snapshot, sorted by name. */
@@ -42,6 +58,11 @@ export interface ResourceSet {
   readonly resources: ReadonlyMap<string, SnapshotResource>;
   /** The same resources as one sorted array, shared by every stream that gets them all. */
   readonly list: readonly SnapshotResource[];
+  /**
+   * Set when this set is `from` with only the resources named `names` replaced (same names,
+   * same order; a one-route edit): a diff against `from` need look at those names only.
+   */
+  readonly patchOf?: { readonly from: ResourceSet; readonly names: readonly string[] };
 }
 
 /** What one kind of node is served at one config version. Immutable and shared by all its streams. */
@@ -73,12 +94,59 @@ export function resourcesVersion(resources: Iterable<SnapshotResource>): string 
 
 const byResourceName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** resourcesVersion of resources already sorted by name. */
-function versionOfSorted(sorted: readonly SnapshotResource[]): string {
+/** Resources per block of a long list's version (below that, the list is hashed as one block). */
+const VERSION_BLOCK = 256;
+
+function blockText(sorted: readonly SnapshotResource[], from: number, to: number): string {
   // One update of one string: 20,000 small updates cost several times more.
   let text = '';
-  for (const r of sorted) text += `${r.name}\n${r.hash}\n`;
-  return createHash('sha256').update(text).digest('hex').slice(0, HASH_HEX_DIGITS);
+  for (let i = from; i < to; i++) text += `${sorted[i]!.name}\n${sorted[i]!.hash}\n`;
+  return text;
+}
+
+/** The block hashes of long sorted lists (a set's list): a set patched in a few places rehashes their blocks only. */
+const listBlocks = new WeakMap<readonly SnapshotResource[], readonly string[]>();
+
+/**
+ * resourcesVersion of resources already sorted by name: a hash over their names and hashes;
+ * for more than VERSION_BLOCK of them, a hash over the hashes of consecutive blocks of
+ * VERSION_BLOCK (the same function of the list either way, so a set and a stream's subset of
+ * the same resources agree). `patched`: the list is `from` with the positions `changed`
+ * replaced, and only their blocks are hashed again.
+ */
+function versionOfSorted(sorted: readonly SnapshotResource[], patched?: { from: readonly SnapshotResource[]; changed: readonly number[] }): string {
+  if (sorted.length <= VERSION_BLOCK) return createHash('sha256').update(blockText(sorted, 0, sorted.length)).digest('hex').slice(0, HASH_HEX_DIGITS);
+  const before = patched && patched.from.length === sorted.length ? listBlocks.get(patched.from) : undefined;
+  let blocks: string[];
+  if (before) {
+    blocks = [...before];
+    for (const b of new Set(patched!.changed.map((i) => Math.floor(i / VERSION_BLOCK)))) blocks[b] = blockHash(sorted, b);
+  } else {
+    blocks = [];
+    for (let b = 0; b * VERSION_BLOCK < sorted.length; b++) blocks.push(blockHash(sorted, b));
+  }
+  return versionOfBlocks(sorted, blocks);
+}
+
+function versionOfBlocks(sorted: readonly SnapshotResource[], blocks: string[]): string {
+  listBlocks.set(sorted, blocks);
+  return createHash('sha256').update(blocks.join('\n')).digest('hex').slice(0, HASH_HEX_DIGITS);
+}
+
+/** versionOfSorted of a list built anew, a step per block (a new set of 10,000). */
+function* versionOfSortedSteps(sorted: readonly SnapshotResource[]): Steps<string> {
+  if (sorted.length <= VERSION_BLOCK) return versionOfSorted(sorted);
+  const blocks: string[] = [];
+  for (let b = 0; b * VERSION_BLOCK < sorted.length; b++) {
+    blocks.push(blockHash(sorted, b));
+    yield;
+  }
+  return versionOfBlocks(sorted, blocks);
+}
+
+function blockHash(sorted: readonly SnapshotResource[], block: number): string {
+  const text = blockText(sorted, block * VERSION_BLOCK, Math.min(sorted.length, (block + 1) * VERSION_BLOCK));
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /**
@@ -107,6 +175,12 @@ export class EncodeCache {
   readonly lastSets = new Map<string, ResourceSet>();
   /** The message list each of `lastSets` was built from: the same list again is the same set. */
   readonly lastMessages = new Map<string, readonly unknown[]>();
+  /** Large route configurations by name as last encoded: the next one is spliced from the hosts that changed. */
+  readonly routeParts = new Map<string, RouteConfigurationParts>();
+  /** Sets whose list is not in the order of the messages they were built from (sorted after). */
+  readonly unaligned = new WeakSet<ResourceSet>();
+  /** Names of routeParts written since the last endBuild (the rest are dropped there). */
+  readonly routePartsUsed = new Set<string>();
   /**
    * Until the first build ends there is no earlier build whose content a JSON key could find:
    * the first build (a cold start: 60,000 messages at 10,000 services) keys by identity only.
@@ -150,6 +224,8 @@ export class EncodeCache {
   /** Call after each complete build (all node kinds): forgets what that build did not use. */
   endBuild(): void {
     this.cold = false;
+    for (const name of this.routeParts.keys()) if (!this.routePartsUsed.has(name)) this.routeParts.delete(name);
+    this.routePartsUsed.clear();
     this.previous = this.current;
     this.current = new Map();
     this.previousResources = this.currentResources;
@@ -175,26 +251,132 @@ const ROUTE_CONFIGURATION = messageOf(ROUTE_TYPE);
 const VIRTUAL_HOST = messageOf(VIRTUAL_HOST_TYPE);
 let virtualHostsField: number | undefined;
 
+type RouteConfiguration = EnvoyMessages[typeof ROUTE_CONFIGURATION];
+type VirtualHost = NonNullable<RouteConfiguration['virtual_hosts']>[number];
+
+/** A route configuration as last encoded under its name: its virtual hosts, their framed bytes and its references. */
+export interface RouteConfigurationParts {
+  readonly hosts: readonly VirtualHost[];
+  readonly chunks: readonly Buffer[];
+  /** `chunks` joined BLOCK_HOSTS at a time: a changed host re-joins its block, not the whole configuration. */
+  readonly blocks: readonly Buffer[];
+  readonly refs: readonly string[];
+  readonly head: Buffer;
+  readonly hash: string;
+}
+
+/** Route configurations with fewer virtual hosts are encoded whole each time (a pass over them costs nothing worth remembering). */
+const REMEMBERED_HOSTS = 32;
+/** Virtual hosts per joined block of a remembered route configuration. */
+const BLOCK_HOSTS = 128;
+
+function joinBlock(chunks: readonly Buffer[], block: number): Buffer {
+  return Buffer.concat(chunks.slice(block * BLOCK_HOSTS, (block + 1) * BLOCK_HOSTS));
+}
+
+/** A virtual host's bytes framed as a RouteConfiguration field (tag, length, bytes), once per host message. */
+function* framedHost(host: VirtualHost, cache: EncodeCache): Steps<Buffer> {
+  let chunk = cache.framed.get(host);
+  if (!chunk) {
+    virtualHostsField ??= lookupEnvoyType(ROUTE_CONFIGURATION).fields.virtual_hosts!.id;
+    const bytes = cache.encode(VIRTUAL_HOST, host);
+    chunk = framedField(virtualHostsField, bytes);
+    cache.framed.set(host, chunk);
+    yield;
+  }
+  return chunk;
+}
+
 /**
  * A RouteConfiguration is encoded as its fields without virtual_hosts followed by each virtual
  * host as its own length-delimited field (protobuf allows fields in any order): a route
- * config of 10,000 virtual hosts changed in one is re-encoded for one, not 10,000.
+ * config of 10,000 virtual hosts changed in one is re-encoded for one, not 10,000. When the
+ * last one of this name had as many hosts, all but a few of them the same objects, its
+ * framed hosts and references are taken over and only the changed hosts are read (a one-route
+ * edit of 10,000 services: no pass over the other 9,999). Returns the Any bytes and references.
  */
-function* encodeRouteConfiguration(message: EnvoyMessages[typeof ROUTE_CONFIGURATION], cache: EncodeCache): Steps<Buffer> {
-  virtualHostsField ??= lookupEnvoyType(ROUTE_CONFIGURATION).fields.virtual_hosts!.id;
+function* encodeRouteConfiguration(
+  typeUrl: ResourceTypeUrl,
+  message: RouteConfiguration,
+  name: string,
+  cache: EncodeCache,
+): Steps<{ anyBytes: Buffer; hash: string; refs: readonly string[]; splice?: RouteSplice }> {
   const { virtual_hosts: hosts = [], ...shell } = message;
-  const chunks: Buffer[] = [cache.encode(ROUTE_CONFIGURATION, shell)];
-  for (const host of hosts) {
-    let chunk = cache.framed.get(host);
-    if (!chunk) {
-      const bytes = cache.encode(VIRTUAL_HOST, host);
-      chunk = framedField(virtualHostsField, bytes);
-      cache.framed.set(host, chunk);
+  const head = cache.encode(ROUTE_CONFIGURATION, shell);
+  const before = hosts.length >= REMEMBERED_HOSTS ? cache.routeParts.get(name) : undefined;
+  const changed = before ? changedHosts(before.hosts, hosts) : undefined;
+  let chunks: Buffer[];
+  let refs: readonly string[] | undefined;
+  let splice: RouteSplice | undefined;
+  if (before && changed) {
+    chunks = [...before.chunks];
+    for (const i of changed) chunks[i] = yield* framedHost(hosts[i]!, cache);
+    if (sameReferences(changed.map((i) => before.hosts[i]!), changed.map((i) => hosts[i]!))) refs = before.refs;
+    if (changed.every((i) => hosts[i]!.name === before.hosts[i]!.name)) {
+      const raw = (host: VirtualHost) => cache.encode(VIRTUAL_HOST, host);
+      const changedHosts = changed.map((i) => Object.freeze({ name: hosts[i]!.name ?? '', before: raw(before.hosts[i]!), after: raw(hosts[i]!) }));
+      splice = Object.freeze({ fromHash: before.hash, shellBefore: before.head, shellAfter: head, hosts: Object.freeze(changedHosts) });
+    }
+  } else {
+    chunks = new Array<Buffer>(hosts.length);
+    for (let i = 0; i < hosts.length; i++) chunks[i] = yield* framedHost(hosts[i]!, cache);
+  }
+  refs ??= hosts.length < REMEMBERED_HOSTS ? Object.freeze(referencesOf(typeUrl, message)) : yield* hostReferencesSteps(hosts);
+  if (hosts.length < REMEMBERED_HOSTS) {
+    const anyBytes = encodeAnyOfParts(typeUrl, [head, ...chunks]);
+    return { anyBytes, hash: shortHash(anyBytes), refs };
+  }
+  let blocks: Buffer[];
+  if (before && changed) {
+    blocks = [...before.blocks];
+    for (const block of new Set(changed.map((i) => Math.floor(i / BLOCK_HOSTS)))) blocks[block] = joinBlock(chunks, block);
+  } else {
+    blocks = [];
+    for (let b = 0; b * BLOCK_HOSTS < chunks.length; b++) {
+      blocks.push(joinBlock(chunks, b));
       yield;
     }
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  const anyBytes = encodeAnyOfParts(typeUrl, [head, ...blocks]);
+  const hash = shortHash(anyBytes);
+  cache.routeParts.set(name, { hosts, chunks, blocks, refs, head, hash });
+  cache.routePartsUsed.add(name);
+  return { anyBytes, hash, refs, ...(splice ? { splice } : {}) };
+}
+
+/** referencesOf a route configuration of these virtual hosts, a step per 256 hosts (10,000 of them are a new config's). */
+function* hostReferencesSteps(hosts: readonly VirtualHost[]): Steps<readonly string[]> {
+  const names = new Set<string>();
+  for (let i = 0; i < hosts.length; i++) {
+    for (const name of virtualHostReferences(hosts[i]!)) names.add(name);
+    if ((i & 255) === 255) yield;
+  }
+  return Object.freeze([...names].sort());
+}
+
+/** Positions where `hosts` holds another object than `before` (at most MAX_PATCHED), or undefined (other length, many changes). */
+function changedHosts(before: readonly VirtualHost[], hosts: readonly VirtualHost[]): number[] | undefined {
+  if (before.length !== hosts.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < hosts.length; i++) {
+    if (before[i] !== hosts[i] && changed.push(i) > MAX_PATCHED) return undefined;
+  }
+  return changed;
+}
+
+/** Whether two groups of virtual hosts name the same clusters, each as often (then a route configuration's references stay). */
+function sameReferences(a: readonly VirtualHost[], b: readonly VirtualHost[]): boolean {
+  const count = new Map<string, number>();
+  for (const host of a) for (const name of virtualHostReferences(host)) count.set(name, (count.get(name) ?? 0) + 1);
+  for (const host of b) {
+    for (const name of virtualHostReferences(host)) {
+      const n = count.get(name);
+      if (!n) return false;
+      count.set(name, n - 1);
+    }
+  }
+  for (const n of count.values()) if (n !== 0) return false;
+  return true;
 }
 
 /** At most this many changed resources make a set patched from the previous one instead of built anew. */
@@ -205,10 +387,14 @@ const MAX_PATCHED = 64;
  * nothing of this type changed, undefined when the lists differ in length or in more than
  * MAX_PATCHED places (then the set is built anew).
  */
-function changedPositions(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache): number[] | undefined {
+function changedPositions(previous: ResourceSet | undefined, messages: readonly unknown[], cache: EncodeCache, before: readonly unknown[] | undefined): number[] | undefined {
   if (!previous || previous.list.length !== messages.length) return undefined;
+  // The messages the previous set was built from, position by position (not for a set sorted
+  // after it was built): the same message there has the same entry, found without a lookup.
+  const aligned = before && !cache.unaligned.has(previous) ? before : undefined;
   const changed: number[] = [];
   for (let i = 0; i < messages.length; i++) {
+    if (aligned?.[i] === messages[i]) continue;
     if (cache.entries.get(messages[i] as object) === previous.list[i]) continue;
     if (changed.push(i) > MAX_PATCHED) return undefined;
   }
@@ -230,15 +416,28 @@ function* patchedSet<K extends EnvoyMessageName>(
   cache: EncodeCache,
 ): Steps<ResourceSet | undefined> {
   for (const i of changed) if (nameOf(messages[i]!) !== previous.list[i]!.name) return undefined;
-  const list = previous.list.slice();
-  const resources = new Map(previous.resources);
+  let list: SnapshotResource[] | undefined;
+  const names: string[] = [];
+  const replaced: number[] = [];
   for (const i of changed) {
-    const entry = yield* entryOf(typeUrl, messages[i]!, list[i]!.name, cache);
-    list[i] = entry;
-    resources.set(entry.name, entry);
+    const was = previous.list[i]!;
+    const entry = yield* entryOf(typeUrl, messages[i]!, was.name, cache);
+    if (entry.hash === was.hash && entry.anyBytes.equals(was.anyBytes)) {
+      // A new message with the same content (a unit redone for an unrelated input): the old
+      // entry stays, and with it the set when nothing else changed.
+      cache.entries.set(messages[i] as object, was);
+      continue;
+    }
+    // Spread, not slice(): slice() of a frozen array takes V8's slow path (~1 ms at 10,000).
+    (list ??= [...previous.list])[i] = entry;
+    names.push(entry.name);
+    replaced.push(i);
   }
+  if (!list) return previous;
   Object.freeze(list);
-  return Object.freeze({ typeUrl, version: versionOfSorted(list), resources, list });
+  // Same names at the same positions: the previous set's index serves this one too.
+  const resources = new IndexedResources(list, IndexedResources.indexOf(previous.resources, previous.list));
+  return Object.freeze({ typeUrl, version: versionOfSorted(list, { from: previous.list, changed: replaced }), resources, list, patchOf: Object.freeze({ from: previous, names: Object.freeze(names) }) });
 }
 
 /** The snapshot entry of one message, encoded (or found in the cache) and remembered for the message. */
@@ -250,10 +449,13 @@ function* entryOf<K extends EnvoyMessageName>(typeUrl: ResourceTypeUrl, message:
   };
   // A route configuration is spliced from cached virtual hosts (a big one changes often in
   // one place); any other resource is cached whole, Any bytes and hash included.
-  const { anyBytes, hash, refs } =
-    typeName === ROUTE_CONFIGURATION
-      ? made(yield* encodeRouteConfiguration(message as EnvoyMessages[typeof ROUTE_CONFIGURATION], cache))
-      : cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
+  if (typeName === ROUTE_CONFIGURATION) {
+    const { anyBytes, hash, refs, splice } = yield* encodeRouteConfiguration(typeUrl, message as RouteConfiguration, name, cache);
+    const entry: SnapshotResource = Object.freeze({ name, hash, anyBytes, refs, ...(splice ? { splice } : {}) });
+    cache.entries.set(message as object, entry);
+    return entry;
+  }
+  const { anyBytes, hash, refs } = cache.resource(typeUrl, message, () => made(encodeMessage(typeName, message)));
   const entry: SnapshotResource = Object.freeze({ name, hash, anyBytes, refs });
   cache.entries.set(message as object, entry);
   return entry;
@@ -270,7 +472,7 @@ function* buildSet<K extends EnvoyMessageName>(
   const previous = cache.lastSets.get(slot);
   // The same list (the translation's memo hands it out again when nothing in it changed).
   if (previous && cache.lastMessages.get(slot) === messages) return previous;
-  const changed = changedPositions(previous, messages, cache);
+  const changed = changedPositions(previous, messages, cache, cache.lastMessages.get(slot));
   let set: ResourceSet | undefined = changed?.length === 0 ? previous : undefined;
   if (!set && changed && previous) set = yield* patchedSet(typeUrl, previous, messages, changed, nameOf, cache);
   set ??= yield* buildNewSet(typeUrl, messages, nameOf, cache);
@@ -310,11 +512,13 @@ function* buildNewSet<K extends EnvoyMessageName>(
   }
   if (inOrder) {
     const list = Object.freeze([...byName.values()]);
-    return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: byName, list });
+    return Object.freeze({ typeUrl, version: yield* versionOfSortedSteps(list), resources: byName, list });
   }
   const list = Object.freeze([...byName.values()].sort(byResourceName));
   const sorted = new Map(list.map((r) => [r.name, r]));
-  return Object.freeze({ typeUrl, version: versionOfSorted(list), resources: sorted, list });
+  const set: ResourceSet = Object.freeze({ typeUrl, version: yield* versionOfSortedSteps(list), resources: sorted, list });
+  cache.unaligned.add(set);
+  return set;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { SnapshotCache } from '../cache/snapshot-cache';
 import { createEndpointResolver, type LookupFn } from '../resolve/resolver';
 import { createTlsFileSource, EMPTY_TLS, readTlsFiles, TlsFilesError } from '../resolve/tls-files';
 import { translateSteps, translateWithWarnings, UnitMemo } from '../translate';
+import { changedPositions } from '../translate/unit-memo';
 import { NODE_KINDS, type NodeKind, NODE_TARGETS, type NodeTarget } from '../model/node-targets';
 import type { EnvoyResources } from '../envoy/resources';
 import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
@@ -86,6 +87,8 @@ export interface PublisherOptions {
 class Lineage {
   readonly encodeCache = new EncodeCache();
   private readonly memos = new Map<NodeTarget, UnitMemo>();
+  /** The services last checked for newer Envoy API features, and how many use them (usesNewerEnvoyApi). */
+  newerApiCount: { services: readonly object[]; count: number } | undefined;
 
   memo(target: NodeTarget): UnitMemo {
     let memo = this.memos.get(target);
@@ -120,17 +123,31 @@ function buildTarget(config: TetherConfig, outside: Outside, version: number, li
 /** Per service model (the same object while the service is unchanged): whether it needs a newer Envoy API. */
 const newerApi = new WeakMap<object, boolean>();
 
-function usesNewerEnvoyApi(config: TetherConfig): boolean {
-  return config.services.some((s) => {
-    let uses = newerApi.get(s);
-    if (uses === undefined) {
-      uses =
-        s.routes.some((r) => r.stickySplit?.mode === 'ring') ||
-        (s.affinity?.strong?.session.kind === 'cookie' && (s.affinity.strong.session.secure === true || s.affinity.strong.session.sameSite !== undefined));
-      newerApi.set(s, uses);
-    }
-    return uses;
-  });
+function serviceUsesNewerApi(s: TetherConfig['services'][number]): boolean {
+  let uses = newerApi.get(s);
+  if (uses === undefined) {
+    uses =
+      s.routes.some((r) => r.stickySplit?.mode === 'ring') ||
+      (s.affinity?.strong?.session.kind === 'cookie' && (s.affinity.strong.session.secure === true || s.affinity.strong.session.sameSite !== undefined));
+    newerApi.set(s, uses);
+  }
+  return uses;
+}
+
+/** Whether a service needs a newer Envoy API, counted from the lineage's last count: an edit of a few services recounts those. */
+function usesNewerEnvoyApi(config: TetherConfig, lineage: Lineage): boolean {
+  const before = lineage.newerApiCount;
+  const changed = before ? changedPositions(before.services, config.services) : undefined;
+  let count: number;
+  if (before && changed) {
+    count = before.count;
+    for (const i of changed) count += Number(serviceUsesNewerApi(config.services[i]!)) - Number(serviceUsesNewerApi(before.services[i] as TetherConfig['services'][number]));
+  } else {
+    count = 0;
+    for (const s of config.services) if (serviceUsesNewerApi(s)) count++;
+  }
+  lineage.newerApiCount = { services: config.services, count };
+  return count > 0;
 }
 
 /**
@@ -156,7 +173,7 @@ function buildSteps(config: TetherConfig, outside: Outside, version: number, lin
       built.snapshots.set(kind, yield* buildSnapshotSteps(built.resources.get(kind)!, kind, String(version), cache));
     },
   ]);
-  const older = new Set<NodeTarget>(!part.levels ? [] : [...levels, ...(usesNewerEnvoyApi(config) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
+  const older = new Set<NodeTarget>(!part.levels ? [] : [...levels, ...(usesNewerEnvoyApi(config, lineage) ? NODE_TARGETS.filter((t) => !(NODE_KINDS as readonly string[]).includes(t)) : [])]);
   for (const level of older) {
     steps.push(() => {
       const target = buildTarget(config, outside, version, lineage, level);

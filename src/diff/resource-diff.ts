@@ -1,11 +1,12 @@
 import { stringify } from 'yaml';
-import type { Snapshot } from '../cache/snapshot';
+import type { Snapshot, SnapshotResource } from '../cache/snapshot';
 import { ROUTE_TYPE, SHOWN_TYPES, VIRTUAL_HOST_TYPE, messageOf, type ResourceTypeName, type ResourceTypeUrl } from '../envoy/resource-types';
 import * as protobuf from 'protobufjs';
 import { lookupEnvoyType } from '../envoy/protos';
 import { readableAny, readableMessage } from '../translate/readable';
 import { unifiedDiff } from './line-diff';
 import { NODE_KINDS, type NodeKind } from '../model/node-targets';
+import { runSteps, runStepsInTurns, stepDue, type Steps } from '../util/steps';
 
 export interface ResourceChange {
   nodeKind: NodeKind;
@@ -149,14 +150,43 @@ function routeConfigurationDiff(before: Buffer, after: Buffer, label: string): s
 export interface PendingDiff {
   typeUrl: ResourceTypeUrl;
   label: string;
+  /** Encoded Any messages; or, with `message`, encoded messages of that type (a part of a route configuration). */
   before: Uint8Array;
   after: Uint8Array;
+  message?: typeof ROUTE_CONFIGURATION | typeof VIRTUAL_HOST;
 }
+
+const ROUTE_CONFIGURATION = messageOf(ROUTE_TYPE);
+const VIRTUAL_HOST = messageOf(VIRTUAL_HOST_TYPE);
 
 /** The unified diff of one modified resource ('' when their decoded forms are equal). */
 export function renderDiff(p: PendingDiff): string {
   const buf = (u: Uint8Array) => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+  if (p.message) {
+    const message = p.message;
+    const decode = (bytes: Buffer) => readableMessage(message, bytes);
+    return textDiff(readable(buf(p.before), decode), readable(buf(p.after), decode), p.label);
+  }
   return p.typeUrl === ROUTE_TYPE ? routeConfigurationDiff(buf(p.before), buf(p.after), p.label) : resourceDiff(buf(p.before), buf(p.after), p.label);
+}
+
+/**
+ * The text diffs a modified resource needs: one whole, or for a route configuration spliced
+ * from the one before (cache/snapshot.ts RouteSplice) its changed parts, as
+ * routeConfigurationDiff would split them (the fields besides virtual_hosts, then the changed
+ * virtual hosts by name): equal text, without splitting two 1.4 MB configurations.
+ */
+function pendingOf(typeUrl: ResourceTypeUrl, label: string, x: SnapshotResource, y: SnapshotResource): PendingDiff[] {
+  const splice = y.splice;
+  if (typeUrl !== ROUTE_TYPE || !splice || splice.fromHash !== x.hash) return [{ typeUrl, label, before: x.anyBytes, after: y.anyBytes }];
+  const parts: PendingDiff[] = [];
+  if (!splice.shellBefore.equals(splice.shellAfter)) parts.push({ typeUrl, label, before: splice.shellBefore, after: splice.shellAfter, message: ROUTE_CONFIGURATION });
+  const hosts = [...splice.hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const h of hosts) {
+    if (h.before.equals(h.after)) continue;
+    parts.push({ typeUrl, label: `${label}/virtual_hosts/${h.name}`, before: h.before, after: h.after, message: VIRTUAL_HOST });
+  }
+  return parts;
 }
 
 /**
@@ -169,7 +199,7 @@ export function renderDiff(p: PendingDiff): string {
  * changed virtual host). `before` undefined means nothing was served yet.
  */
 export function diffResources(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): ResourceChange[] {
-  return finish(listChanges(before, after), (pending) => pending.map(renderDiff));
+  return runSteps(finish(runSteps(listChanges(before, after)), (pending) => pending.map(renderDiff)));
 }
 
 /**
@@ -181,30 +211,34 @@ export async function diffResourcesWith(
   after: ReadonlyMap<NodeKind, Snapshot>,
   render: (pending: PendingDiff[]) => Promise<string[]>,
 ): Promise<ResourceChange[]> {
-  const listed = listChanges(before, after);
-  const pending = listed.flatMap((c) => (c.pending ? [c.pending] : []));
+  // In turns: a whole new config of 10,000 services lists 60,000 changes.
+  const listed = await runStepsInTurns(listChanges(before, after));
+  const pending = listed.flatMap((c) => c.pending ?? []);
   const diffs = pending.length > 0 ? await render(pending) : [];
-  return finish(listed, () => diffs);
+  return runStepsInTurns(finish(listed, () => diffs));
 }
 
-type Listed = ResourceChange & { pending?: PendingDiff };
+/** A change, with the text diffs its `diff` is joined from (MODIFIED only). */
+type Listed = ResourceChange & { pending?: PendingDiff[] };
 
-function finish(listed: Listed[], render: (pending: PendingDiff[]) => string[]): ResourceChange[] {
-  const diffs = render(listed.flatMap((c) => (c.pending ? [c.pending] : [])));
+function* finish(listed: Listed[], render: (pending: PendingDiff[]) => string[]): Steps<ResourceChange[]> {
+  const diffs = render(listed.flatMap((c) => c.pending ?? []));
   const out: ResourceChange[] = [];
   let i = 0;
   for (const { pending, ...change } of listed) {
+    if (stepDue()) yield;
     if (!pending) {
       out.push(change);
       continue;
     }
-    const diff = diffs[i++]!;
+    let diff = '';
+    for (let k = 0; k < pending.length; k++) diff += diffs[i++]!;
     if (diff !== '') out.push({ ...change, diff });
   }
   return out;
 }
 
-function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): Listed[] {
+function* listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after: ReadonlyMap<NodeKind, Snapshot>): Steps<Listed[]> {
   const kinds = NODE_KINDS.filter((k) => before?.has(k) || after.has(k));
   const changes: Listed[] = [];
   for (const nodeKind of kinds) {
@@ -216,16 +250,30 @@ function listChanges(before: ReadonlyMap<NodeKind, Snapshot> | undefined, after:
       if (was && is && was.version === is.version) continue;
       // Only the changed names are sorted: a type of 10,000 resources changes in one or two.
       const changed: Listed[] = [];
+      if (was && is?.patchOf?.from === was) {
+        // The set was patched from the one before: only its replaced resources can differ.
+        for (const name of is.patchOf.names) {
+          const x = was.resources.get(name)!;
+          const y = is.resources.get(name)!;
+          if (x.hash === y.hash) continue;
+          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending: pendingOf(typeUrl, `${nodeKind}/${type}/${name}`, x, y) });
+        }
+        changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+        continue;
+      }
       for (const [name, y] of is?.resources ?? []) {
         const x = was?.resources.get(name);
         if (!x) changed.push({ nodeKind, type, name, action: 'ADDED' });
-        else if (x.hash !== y.hash) {
-          const pending = { typeUrl, label: `${nodeKind}/${type}/${name}`, before: x.anyBytes, after: y.anyBytes };
-          changed.push({ nodeKind, type, name, action: 'MODIFIED', pending });
-        }
+        else if (x.hash !== y.hash) changed.push({ nodeKind, type, name, action: 'MODIFIED', pending: pendingOf(typeUrl, `${nodeKind}/${type}/${name}`, x, y) });
+        if (stepDue()) yield;
       }
-      for (const name of was?.resources.keys() ?? []) if (!is?.resources.has(name)) changed.push({ nodeKind, type, name, action: 'REMOVED' });
-      changes.push(...changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+      for (const name of was?.resources.keys() ?? []) {
+        if (!is?.resources.has(name)) changed.push({ nodeKind, type, name, action: 'REMOVED' });
+        if (stepDue()) yield;
+      }
+      changed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      yield;
+      for (const c of changed) changes.push(c);
     }
   }
   return changes;

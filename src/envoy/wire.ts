@@ -39,43 +39,50 @@ export function stringField(field: number, value: string): Buffer {
  * were a third of encoding's time, most of it allocation and the garbage collector).
  */
 export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
-  const urlBytes = Buffer.byteLength(typeUrl);
-  const urlTag = lengthDelimitedTag(ANY_FIELDS.typeUrl);
+  return encodeAnyOfParts(typeUrl, [value]);
+}
+
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
+}
+
+/**
+ * encodeAny of the concatenation of `parts`, written in one copy (a route configuration of
+ * 10,000 virtual hosts is 1.4 MB: its pieces are not joined first and then copied again).
+ */
+export function encodeAnyOfParts(typeUrl: string, parts: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  // One allocation per resource (every resource of a snapshot is wrapped: 60,000 at 10,000 services).
+  const urlLength = Buffer.byteLength(typeUrl, 'utf8');
+  const typeTag = lengthDelimitedTag(ANY_FIELDS.typeUrl);
   const valueTag = lengthDelimitedTag(ANY_FIELDS.value);
-  const out = Buffer.allocUnsafe(
-    varintLength(urlTag) + varintLength(urlBytes) + urlBytes + varintLength(valueTag) + varintLength(value.length) + value.length,
-  );
-  let pos = writeVarint(out, writeVarint(out, 0, urlTag), urlBytes);
-  pos += out.write(typeUrl, pos, 'utf8');
-  pos = writeVarint(out, writeVarint(out, pos, valueTag), value.length);
-  out.set(value, pos);
+  const out = Buffer.allocUnsafe(varintSize(typeTag) + varintSize(urlLength) + urlLength + varintSize(valueTag) + varintSize(length) + length);
+  let at = writeVarint(out, 0, typeTag);
+  at = writeVarint(out, at, urlLength);
+  at += out.write(typeUrl, at, 'utf8');
+  at = writeVarint(out, at, valueTag);
+  at = writeVarint(out, at, length);
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }
 
 /** A whole length-delimited field (tag, length, `value`) in one buffer: bytesField without its writer and copies. */
 export function framedField(field: number, value: Uint8Array): Buffer {
   const tag = lengthDelimitedTag(field);
-  const out = Buffer.allocUnsafe(varintLength(tag) + varintLength(value.length) + value.length);
+  const out = Buffer.allocUnsafe(varintSize(tag) + varintSize(value.length) + value.length);
   out.set(value, writeVarint(out, writeVarint(out, 0, tag), value.length));
   return out;
-}
-
-/** Bytes of an unsigned varint (n < 2^32). */
-function varintLength(n: number): number {
-  let len = 1;
-  for (let v = n >>> 7; v !== 0; v >>>= 7) len++;
-  return len;
-}
-
-/** Writes unsigned varint `n` (< 2^32) at `pos`; returns the position after it. */
-function writeVarint(out: Buffer, pos: number, n: number): number {
-  let v = n >>> 0;
-  while (v > 0x7f) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[pos++] = v;
-  return pos;
 }
 
 /** One top-level field of an encoded message: its number, wire type, and where it lies. */

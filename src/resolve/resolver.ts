@@ -104,13 +104,11 @@ function sameEndpointList(list: readonly ResolvedEndpoint[], other: readonly Res
   return true;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** What one lookup gave: addresses, or why not. */
+interface Looked {
+  host: string;
+  addresses?: string[];
+  error?: Error;
 }
 
 /**
@@ -139,14 +137,45 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     return run;
   };
 
-  /** Looks `host` up; what it found is applied by `record` (kept apart so results can be applied in turns). */
-  const lookupName = (host: string): Promise<{ host: string; addresses?: string[]; error?: Error }> =>
-    withTimeout(lookup(host), lookupTimeoutMs, `lookup ${host}`).then(
-      (addresses) => ({ host, addresses }),
-      (error: unknown) => ({ host, error: error instanceof Error ? error : new Error(String(error)) }),
-    );
+  /**
+   * Looks every name up at once, each bounded by the timeout (one deadline for the batch, which
+   * all start together: 10,000 names are not 10,000 timers and races); what they found is
+   * applied by `record` (kept apart so results can be applied in turns).
+   */
+  const lookupNames = (hosts: readonly string[]): Promise<Looked[]> =>
+    new Promise((resolve) => {
+      const results = new Array<Looked | undefined>(hosts.length);
+      let left = hosts.length;
+      if (left === 0) return resolve([]);
+      const deadline = setTimeout(() => {
+        hosts.forEach((host, i) => (results[i] ??= { host, error: new Error(`lookup ${host} timed out after ${lookupTimeoutMs} ms`) }));
+        left = 0;
+        resolve(results as Looked[]);
+      }, lookupTimeoutMs);
+      deadline.unref();
+      const settle = (i: number, result: Looked) => {
+        if (left === 0 || results[i]) return;
+        results[i] = result;
+        if (--left === 0) {
+          clearTimeout(deadline);
+          resolve(results as Looked[]);
+        }
+      };
+      hosts.forEach((host, i) => {
+        let found: Promise<string[]>;
+        try {
+          found = Promise.resolve(lookup(host));
+        } catch (error) {
+          found = Promise.reject(error);
+        }
+        found.then(
+          (addresses) => settle(i, { host, addresses }),
+          (error: unknown) => settle(i, { host, error: error instanceof Error ? error : new Error(String(error)) }),
+        );
+      });
+    });
 
-  const record = ({ host, addresses: found, error }: { host: string; addresses?: string[]; error?: Error }): void => {
+  const record = ({ host, addresses: found, error }: Looked): void => {
     try {
       if (error) throw error;
       const addresses = normalizeAddresses(found ?? []);
@@ -174,7 +203,13 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
   let handedOut = new Map<string, readonly ResolvedEndpoint[]>();
   const literalOnly = new WeakMap<object, readonly ResolvedEndpoint[]>();
 
+  /** The last full resolution, when its backends had no DNS name: the same backends again resolve to the same map. */
+  let literalResult: { backends: readonly object[]; result: ResolvedEndpoints } | undefined;
+
   const resolveAll = async (cfg: TetherConfig, prune = true): Promise<ResolvedEndpoints> => {
+    // An edit of services only, in a config of IP literals: nothing to look up or rebuild, and
+    // the same map lets the translation skip its per-backend comparison (translate/unit-memo.ts).
+    if (prune && literalResult && sameItems(literalResult.backends, cfg.backends)) return literalResult.result;
     const names = new Set<string>();
     for (const backend of cfg.backends) {
       // A backend of IP literals only, seen before, has no names (and 10,000 of them are 30,000 checks per edit).
@@ -185,7 +220,7 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
     // Every lookup at once (each with its own timeout), their results applied in turns:
     // 10,000 names settling together would otherwise be one long run of continuations.
     const turn = sliceTurns();
-    const found = await Promise.all([...names].filter((n) => prune || !known.has(n)).map(lookupName));
+    const found = await lookupNames([...names].filter((n) => prune || !known.has(n)));
     for (let i = 0; i < found.length; i++) {
       record(found[i]!);
       if (i % 64 === 63) await turn();
@@ -217,7 +252,10 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       if (backend.endpoints.every((ep) => isIpLiteral(ep.host))) literalOnly.set(backend, same);
       result.set(backend.name, same);
     }
-    if (prune) handedOut = result;
+    if (prune) {
+      handedOut = result;
+      literalResult = names.size === 0 ? { backends: cfg.backends, result } : undefined;
+    }
     return result;
   };
 
@@ -267,4 +305,11 @@ export function createEndpointResolver(options: EndpointResolverOptions): Endpoi
       timer = undefined;
     },
   };
+}
+
+function sameItems(a: readonly object[], b: readonly object[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -111,12 +111,15 @@ export function sessionKeyHashPolicy(service: ServiceSpec, kind: NodeKind): Hash
   return [{ header: { header_name: key.targetHeader }, terminal: true }];
 }
 
+/** One empty list: the translation's memo sees the same (empty) part again (unit-memo.ts joined). */
+const NO_CLUSTERS = Object.freeze([]) as unknown as Cluster[];
+
 /** The ext_proc cluster, when Tether sends it (extProc.address) and an Envoy listener uses it. */
 export function extProcClusters(config: TetherConfig, kind: NodeKind): Cluster[] {
   const ext = settings(config);
-  if (kind !== 'envoy' || ext.address === undefined) return [];
+  if (kind !== 'envoy' || ext.address === undefined) return NO_CLUSTERS;
   const used = config.services.some((s) => hasSessionKey(s) && config.listeners.some((l) => s.listeners.includes(l.name)));
-  if (!used) return [];
+  if (!used) return NO_CLUSTERS;
   const { host, port } = ext.address;
   return [
     {

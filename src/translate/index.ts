@@ -24,7 +24,7 @@ import { envoyListeners, grpcListeners } from './listener';
 import { envoyRouteConfigurations, grpcRouteConfigurations } from './route';
 import { Warnings } from './warnings';
 import { extProcClusters } from './ext-proc';
-import { clusterNameOf, nameOf, noItemDep, passOf, sortedBy, type UnitMemo } from './unit-memo';
+import { clusterNameOf, joinedOf, nameOf, noItemDep, passOf, sortedBy, type UnitMemo } from './unit-memo';
 import { listenerSecrets } from './listener-edge';
 import { runSteps, type Steps } from '../util/steps';
 
@@ -86,23 +86,26 @@ export function* translateSteps(
   // output: when those are all the same (an edit of services only), each pass is the last one.
   const backends = config.backends;
   const sourceOf = (b: { name: string }) => endpoints.get(b.name);
-  const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo));
+  const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo), endpoints);
   const assignments = yield* passOf(memo, 'assignment-names', backends, noItemDep, [kind, prepared], warnings, (w) => assignmentNames(config, prepared, kind, w, memo));
   const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
   const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);
   const backendClusters = yield* passOf(memo, 'clusters', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => clusters(config, prepared, kind, assignments, w, memo));
-  const sticky = stickyResources(config, prepared, kind, warnings, api, memo);
+  const sticky = yield* stickyResources(config, prepared, kind, warnings, api, memo);
   yield;
   const resources: EnvoyResources = {
     listeners,
     routes,
     // Shared with the memo's next translation when nothing in them changed (unit-memo.ts
     // sorted): resource lists are never modified once built.
-    clusters: sortedBy(memo, 'clusters', [...backendClusters, ...sticky.clusters, ...extProcClusters(config, kind)], nameOf) as EnvoyResources['clusters'],
+    clusters: sortedBy(memo, 'clusters', joinedOf(memo, 'clusters', [backendClusters, sticky.clusters, extProcClusters(config, kind)]), nameOf) as EnvoyResources['clusters'],
     endpoints: sortedBy(
       memo,
       'assignments',
-      [...(yield* passOf(memo, 'load-assignments', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => loadAssignments(config, prepared, kind, assignments, w, memo))), ...sticky.endpoints],
+      joinedOf(memo, 'assignments', [
+        yield* passOf(memo, 'load-assignments', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => loadAssignments(config, prepared, kind, assignments, w, memo)),
+        sticky.endpoints,
+      ]),
       clusterNameOf,
     ) as EnvoyResources['endpoints'],
   };

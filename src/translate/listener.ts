@@ -4,9 +4,9 @@ import { pack } from '../envoy/encode';
 import { httpFilters } from './http-filters';
 import { HCM_TYPE, HTTP_CONNECTION_MANAGER_FILTER } from './names';
 import { byName } from './proto-values';
-import { nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
+import { mapOf, nameOf, sortedBy, unitOf, type UnitMemo } from './unit-memo';
 import { Warnings } from './warnings';
-import { stepDue, type Steps } from '../util/steps';
+import type { Steps } from '../util/steps';
 import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
 /** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
@@ -39,12 +39,11 @@ function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
 export function* grpcListeners(config: TetherConfig, memo?: UnitMemo): Steps<Listener[]> {
   const globals = memo?.globals(config) ?? [];
   const none = new Warnings();
-  const out: Listener[] = [];
-  for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
-    out.push(unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)));
-    if (stepDue()) yield;
-  }
-  return out;
+  // Position by position (UnitMemo.map): a one-route edit reads the edited service only.
+  const out = yield* mapOf(memo, 'grpc-listeners', sortedBy(memo, 'services', config.services, nameOf), globals, none, (service) =>
+    unitOf(memo, 'grpc-listener', service, globals, none, () => grpcListener(config, service)),
+  );
+  return out as Listener[];
 }
 
 function grpcListener(config: TetherConfig, service: ServiceSpec): Listener {

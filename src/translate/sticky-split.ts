@@ -46,7 +46,8 @@
  *   beside it; a replica whose share rounds to no point gets no users until its version grows
  *   (a warning says so).
  */
-import { nameOf, sortedBy, type UnitMemo } from './unit-memo';
+import { clusterNameOf, mapOf, nameOf, sortedBy, type UnitMemo } from './unit-memo';
+import type { Steps } from '../util/steps';
 import type { BackendSpec, RouteSpec, ServiceSpec, TetherConfig } from '../model/types';
 import type { Cluster, ClusterLoadAssignment } from '../envoy/messages';
 import type { LbEndpoint } from '../generated/envoy/config/endpoint/v3/LbEndpoint';
@@ -55,7 +56,6 @@ import { edsCluster } from './cluster';
 import { ENVOY_RING_POINTS, exactRingWeights, GRPC_RING_POINTS, versionPoints } from './sticky-points';
 import { lbEndpoint, loadAssignment, type PreparedEndpoint, type PreparedEndpoints } from './endpoint';
 import { stickyClusterName } from './names';
-import { byName } from './proto-values';
 import type { NodeKind, TargetApi } from '../model/node-targets';
 import { backendPath, routePath, type Warnings } from './warnings';
 
@@ -80,17 +80,15 @@ export function usesStickyRing(service: ServiceSpec, route: RouteSpec, kind: Nod
   return !api.features.weightedClusterHashPolicy || service.affinity?.strong !== undefined;
 }
 
-/** The routes that get a sticky cluster for this kind, in a stable order. */
-function stickyRoutes(config: TetherConfig, kind: NodeKind, api: TargetApi, memo?: UnitMemo): Array<{ service: ServiceSpec; route: RouteSpec }> {
-  const out: Array<{ service: ServiceSpec; route: RouteSpec }> = [];
-  for (const service of sortedBy(memo, 'services', config.services, nameOf)) {
-    for (const route of service.routes) {
-      if (!usesStickyRing(service, route, kind, api)) continue;
-      // gRPC leaves routes with query matchers out (route.ts); their cluster would be unused.
-      if (kind === 'grpc' && route.match.queryParams.length > 0) continue;
-      if (!route.backends.some((b) => b.weight > 0)) continue;
-      out.push({ service, route });
-    }
+/** The routes of `service` that get a sticky cluster for this kind, in route order. */
+function stickyRoutes(service: ServiceSpec, kind: NodeKind, api: TargetApi): RouteSpec[] {
+  const out: RouteSpec[] = [];
+  for (const route of service.routes) {
+    if (!usesStickyRing(service, route, kind, api)) continue;
+    // gRPC leaves routes with query matchers out (route.ts); their cluster would be unused.
+    if (kind === 'grpc' && route.match.queryParams.length > 0) continue;
+    if (!route.backends.some((b) => b.weight > 0)) continue;
+    out.push(route);
   }
   return out;
 }
@@ -100,23 +98,56 @@ export interface StickyResources {
   endpoints: ClusterLoadAssignment[];
 }
 
-export function stickyResources(
+const NONE: StickyResources = Object.freeze({ clusters: [], endpoints: [] }) as StickyResources;
+
+/**
+ * The sticky clusters and their endpoints, service by service (in name order) and route by
+ * route, then sorted by name. A service's part reads the service, the backends and their
+ * prepared endpoints (`prepared` is another object whenever a backend or its endpoints
+ * changed), so with a memo an edit of a few services redoes only theirs (UnitMemo.map).
+ */
+export function* stickyResources(
   config: TetherConfig,
   prepared: PreparedEndpoints,
   kind: NodeKind,
   warnings: Warnings,
   api: TargetApi,
   memo?: UnitMemo,
-): StickyResources {
-  const backends = new Map(config.backends.map((b) => [b.name, b]));
+): Steps<StickyResources> {
+  let backends: Map<string, BackendSpec> | undefined;
+  const backendNamed = (name: string) => (backends ??= new Map(config.backends.map((b) => [b.name, b]))).get(name);
+  const parts = yield* mapOf(memo, 'sticky', sortedBy(memo, 'services', config.services, nameOf), [kind, api.features, api.label, prepared], warnings, (service, w) => {
+    const routes = stickyRoutes(service, kind, api);
+    return routes.length === 0 ? NONE : stickyPart(service, routes, backendNamed, prepared, kind, w);
+  });
   const out: StickyResources = { clusters: [], endpoints: [] };
-  for (const { service, route } of stickyRoutes(config, kind, api, memo)) {
+  for (const part of parts) {
+    if (part === NONE) continue;
+    out.clusters.push(...part.clusters);
+    out.endpoints.push(...part.endpoints);
+  }
+  return {
+    clusters: sortedBy(memo, 'sticky-clusters', out.clusters, nameOf) as Cluster[],
+    endpoints: sortedBy(memo, 'sticky-assignments', out.endpoints, clusterNameOf) as ClusterLoadAssignment[],
+  };
+}
+
+function stickyPart(
+  service: ServiceSpec,
+  routes: readonly RouteSpec[],
+  backendNamed: (name: string) => BackendSpec | undefined,
+  prepared: PreparedEndpoints,
+  kind: NodeKind,
+  warnings: Warnings,
+): StickyResources {
+  const out: StickyResources = { clusters: [], endpoints: [] };
+  for (const route of routes) {
     const name = stickyClusterName(service.name, route.name);
     const path = routePath(service.name, route.name);
     const members = route.backends
       .filter((b) => b.weight > 0)
       .flatMap((b) => {
-        const spec = backends.get(b.backend);
+        const spec = backendNamed(b.backend);
         return spec ? [{ spec, weight: b.weight, endpoints: prepared.get(b.backend) ?? [] }] : [];
       });
     const assignment = stickyEndpoints(members, kind, path, warnings);
@@ -127,7 +158,7 @@ export function stickyResources(
     out.clusters.push(stickyCluster(name, edsName, assignment.ring, members.map((m) => m.spec), kind, path, warnings));
     out.endpoints.push(loadAssignment(edsName, assignment.lbEndpoints));
   }
-  return { clusters: out.clusters.sort(byName), endpoints: out.endpoints.sort((a, b) => byName({ name: a.cluster_name }, { name: b.cluster_name })) };
+  return out;
 }
 
 function stickyCluster(name: string, edsName: string, ring: number, specs: readonly BackendSpec[], kind: NodeKind, path: string, warnings: Warnings): Cluster {

@@ -11,19 +11,16 @@ import { ADMIN_PROTO_FILE } from '../../src/admin/admin-proto';
 import { ENVOY_INCLUDE_DIRS, TETHER_PROTO_DIR, loadRoot } from '../../src/envoy/protos';
 import { AdminHarness, TOKEN, baseConfig, bearer } from './harness';
 import { objectToStruct, structToObject } from '../../src/admin/convert';
+import { seededRandom } from '../support/seeded-random';
 
 const SEED = 0x7e7e7;
 const ITERATIONS = 1200;
 const CONCURRENCY = 24;
 
-/** mulberry32: tiny, fast, good enough to drive a fuzzer reproducibly. */
 class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = seededRandom(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LOCK_FILE } from '../../src/store/store-lock';
 import { makeTempDir } from '../support/temp-dir';
 import { cleanEnv, hasBuild, runCli, startServe } from './harness';
 
@@ -39,6 +40,25 @@ describe.skipIf(!hasBuild)('shutdown while the compute worker is busy', () => {
       expect(lines.some((l) => l.msg === 'shutting down')).toBe(true);
       const cli = await whatIf;
       expect(cli.code).not.toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe.skipIf(!hasBuild)('SIGTERM while tether serve is still starting', () => {
+  it('shuts down cleanly (exit 0, "shutting down", lock released) instead of dying of the signal', { timeout: 60_000 }, async () => {
+    const dataDir = path.join(tmp, 'starting');
+    const ports = ['--xds-host', '127.0.0.1', '--xds-port', '0', '--admin-port', '0', '--metrics-port', '0', '--ext-proc-port', '0', '--metrics-host', '127.0.0.1', '--ext-proc-host', '127.0.0.1'];
+    // The metrics port listens well before startTether resolves (ext_proc, the admin API and the
+    // first version's gRPC build come after it).
+    const { child, lines, exited } = await startServe(['serve', '--data-dir', dataDir, ...ports], { cwd: tmp, env: cleanEnv(), until: 'metrics endpoint listening', timeoutMs: 30_000 });
+    try {
+      child.kill('SIGTERM');
+      const code = await exited;
+      expect(code).toBe(0);
+      expect(lines.some((l) => l.msg === 'shutting down')).toBe(true);
+      expect(fs.existsSync(path.join(dataDir, LOCK_FILE))).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

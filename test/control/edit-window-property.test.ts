@@ -21,19 +21,10 @@ import type { DocumentEdit } from '../../src/control/types';
 import { silentLogger } from '../../src/log';
 import { createFileStore } from '../../src/store';
 import { nullPublisher } from './null-publisher';
+import { seededRandom } from '../support/seeded-random';
 
 type Doc = Record<string, unknown>;
 type Rec = Record<string, unknown>;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = 150;
 const BACKENDS = 90;
@@ -106,7 +97,7 @@ function step(doc: Doc, random: () => number, n: number): Step {
 
 describe('the config side of an edit, in its window, equals the whole-config path', () => {
   it.each([1, 2, 3])('random edit sequences (seed %i): model, hash, description and version files', async (seed) => {
-    const random = rng(seed * 7919);
+    const random = seededRandom(seed * 7919);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-edit-window-'));
     dirs.push(dir);
     const store = await createFileStore({ dir, retain: 100 });

@@ -21,6 +21,7 @@ import { silentLogger } from '../../src/log';
 import { createEndpointResolver } from '../../src/resolve/resolver';
 import { NODE_KINDS, translateWithWarnings } from '../../src/translate';
 import { MemoryStore } from './memory-store';
+import { seededRandom } from '../support/seeded-random';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
 /**
@@ -41,17 +42,6 @@ const lookup = async (host: string): Promise<string[]> => {
   for (const ch of host) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return h % 3 === 0 ? [] : h % 3 === 1 ? [`10.200.${h % 250}.1`] : [`10.201.${h % 250}.1`, `10.201.${h % 250}.2`];
 };
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Path = Array<string | number>;
@@ -258,7 +248,7 @@ describe('incremental renditions equal a full rebuild', () => {
 
   it.each([...cases, 'wide (generated)'])('%s: random edit sequences', async (name) => {
     const seed = [...name].reduce((h, ch) => (h * 33 + ch.charCodeAt(0)) >>> 0, 5381) ^ Number(process.env.RENDITION_SEED ?? 0);
-    const random = rng(seed);
+    const random = seededRandom(seed);
     // Every other case starts as a cold start of `tether serve` does: gRPC built after Envoy is served.
     const s = await setup(documents.get(name)!, cases.indexOf(name) % 2 === 0);
     await expectServedEqualsRebuild(s, documents.get(name)!, `${name} seed ${seed}: start`);

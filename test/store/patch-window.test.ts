@@ -8,18 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { applyPatch, Checkpoint } from '../../src/store/version-patch';
 import { runSteps } from '../../src/util/steps';
+import { seededRandom } from '../support/seeded-random';
 
 type Doc = Record<string, unknown>;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const entry = (i: number, v = 0) => Object.freeze({ name: `e${i}`, v });
 
@@ -45,7 +36,7 @@ function edit(list: readonly unknown[], random: () => number, n: number): unknow
 
 describe('checkpoint patches in the window that changed', () => {
   it.each([1, 2, 3, 4])('random edit sequences (seed %i) give the patch of a fresh checkpoint', (seed) => {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     const base = freezeDoc({ listeners: [{ name: 'http' }], services: Array.from({ length: 300 }, (_, i) => entry(i)), backends: Array.from({ length: 40 }, (_, i) => entry(i)) });
     const checkpoint = new Checkpoint(1, 'sha', base, 100_000);
     let doc = base;

@@ -114,6 +114,29 @@ export function createServeCommand(): Command {
         const lookup = opts.hostsFile ? hostsLookup(readHostsFile(opts.hostsFile)) : undefined;
         if (opts.store !== undefined && etcdConnection(opts.store, opts) === undefined) throw new Error(`--store ${opts.store}: expected etcd://host:port[,host:port…]/prefix (the file store is --data-dir)`);
         const etcd = etcdConnection(opts.store, opts);
+        // Signals are taken from the start: the admin API and xDS listen before startTether
+        // resolves (a cold start serves Envoy before the gRPC kind is built), and a SIGTERM in
+        // that window must shut down cleanly (lock released, exit 0), not kill the process.
+        let started: Awaited<ReturnType<typeof startTether>> | undefined;
+        let signalled: string | undefined;
+        const onSignal = (signal: string) => {
+          if (signalled !== undefined) return;
+          signalled = signal;
+          logger.info({ signal }, 'shutting down');
+          if (started) stop(started);
+        };
+        const stop = (tether: NonNullable<typeof started>) => {
+          // Whatever fails on the way out (a data dir gone read-only…) is logged, never a crash.
+          tether
+            .close()
+            .then(() => process.exit(0))
+            .catch((err: unknown) => {
+              logger.error({ err: (err as Error).message }, 'error while shutting down');
+              process.exit(1);
+            });
+        };
+        process.once('SIGINT', () => onSignal('SIGINT'));
+        process.once('SIGTERM', () => onSignal('SIGTERM'));
         const tether = await startTether({
           ...(opts.config ? { configPath: opts.config } : {}),
           dataDir: opts.dataDir,
@@ -144,19 +167,11 @@ export function createServeCommand(): Command {
           ...(lookup ? { lookup } : {}),
           logger,
         });
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
-          // Whatever fails on the way out (a data dir gone read-only…) is logged, never a crash.
-          tether
-            .close()
-            .then(() => process.exit(0))
-            .catch((err: unknown) => {
-              logger.error({ err: (err as Error).message }, 'error while shutting down');
-              process.exit(1);
-            });
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        started = tether;
+        if (signalled !== undefined) {
+          stop(tether);
+          return;
+        }
         if (opts.config) {
           const file = opts.config;
           process.on('SIGHUP', () => void tether.applyText(fs.readFileSync(file, 'utf8'), file));

@@ -12,6 +12,7 @@ import type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from '../ge
 import type { RouteConfiguration, RouteConfiguration__Output } from '../generated/envoy/config/route/v3/RouteConfiguration';
 import type { EnvoyResources } from '../envoy/resources';
 import { clientAddressPolicies, type ClientAddressPolicy } from './client-address';
+import { runSteps, runStepsInTurns, type Steps } from '../util/steps';
 
 export interface WireResources {
   routes: RouteConfiguration__Output[];
@@ -67,11 +68,7 @@ export function assignmentOf(resources: WireResources, cluster: Cluster__Output)
 }
 
 export function wireResources(resources: EnvoyResources): WireResources {
-  const steps = wireSteps(resources);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-  }
+  return runSteps(wireSteps(resources));
 }
 
 /**
@@ -79,21 +76,12 @@ export function wireResources(resources: EnvoyResources): WireResources {
  * passed: a 10,000-service config is 30,000 resources, a 2,000-endpoint assignment alone
  * tens of ms.
  */
-export async function wireResourcesInTurns(resources: EnvoyResources, pause: () => Promise<unknown>, sliceMs = 10): Promise<WireResources> {
-  const steps = wireSteps(resources);
-  let start = performance.now();
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
-    if (performance.now() - start >= sliceMs) {
-      await pause();
-      start = performance.now();
-    }
-  }
+export function wireResourcesInTurns(resources: EnvoyResources, pause: () => Promise<unknown>, sliceMs = 10): Promise<WireResources> {
+  return runStepsInTurns(wireSteps(resources), sliceMs, pause);
 }
 
 /** Converts one resource per step. */
-function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, void> {
+function* wireSteps(resources: EnvoyResources): Steps<WireResources> {
   const routes: RouteConfiguration__Output[] = [];
   for (const r of resources.routes) {
     routes.push(yield* routeConfigurationSteps(r));
@@ -123,7 +111,7 @@ function* wireSteps(resources: EnvoyResources): Generator<void, WireResources, v
 const VIRTUAL_HOST_CHUNK = 100;
 
 /** A route configuration in steps of VIRTUAL_HOST_CHUNK virtual hosts, as assignmentSteps does with endpoints. */
-function* routeConfigurationSteps(r: RouteConfiguration): Generator<void, RouteConfiguration__Output, void> {
+function* routeConfigurationSteps(r: RouteConfiguration): Steps<RouteConfiguration__Output> {
   const RC = messageOf(ROUTE_TYPE);
   const hosts = r.virtual_hosts ?? [];
   if (hosts.length <= VIRTUAL_HOST_CHUNK) return decodeOutput<RouteConfiguration__Output>(RC, encodeMessage(RC, r));
@@ -146,7 +134,7 @@ const ENDPOINT_CHUNK = 250;
  * chunk encoded and decoded as an assignment of its own (decoding a repeated field piece by
  * piece gives the same objects).
  */
-function* assignmentSteps(e: ClusterLoadAssignment): Generator<void, ClusterLoadAssignment__Output, void> {
+function* assignmentSteps(e: ClusterLoadAssignment): Steps<ClusterLoadAssignment__Output> {
   const CLA = messageOf(ENDPOINT_TYPE);
   const localities = e.endpoints ?? [];
   if (localities.reduce((n, l) => n + (l.lb_endpoints?.length ?? 0), 0) <= ENDPOINT_CHUNK) {

@@ -18,8 +18,11 @@ export function runSteps<T>(steps: Steps<T>): T {
 /** The default slice: well under the 50 ms a stream may wait, long enough that yielding costs little. */
 export const SLICE_MS = 15;
 
-/** Runs `steps`, letting the event loop in whenever a slice of about `sliceMs` has run. */
-export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS): Promise<T> {
+/**
+ * Runs `steps`, letting the event loop in (`pause`, by default a yield to the loop) whenever a
+ * slice of about `sliceMs` has run.
+ */
+export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS, pause: () => Promise<unknown> = yieldToLoop): Promise<T> {
   let sliceStart = performance.now();
   for (;;) {
     const r = steps.next();
@@ -27,7 +30,7 @@ export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS): P
     // The clock is read after every step (a step is already a few units: stepDue): reading it
     // every 16th step let a slice overrun by 16 steps of translation or encoding.
     if (performance.now() - sliceStart >= sliceMs) {
-      await yieldToLoop();
+      await pause();
       sliceStart = performance.now();
     }
   }

@@ -1,6 +1,7 @@
 /**
- * A version file stores its config's hash, and a restart compares the next edit with it (a
- * no-op edit makes no version): the hash of a config must not change with how it is computed.
+ * A config's hash is stored in its version file and shown in history, and an edit whose hash
+ * equals the served config's makes no version: the hash must not change with how it is computed
+ * (whole, in steps, or from the chunks an edit kept).
  * These were computed by the chunked hash (a list hashes as its chunks of 64 entries: an edit
  * re-hashes one chunk) with entries serialised by frozenJson, before they were serialised natively.
  */

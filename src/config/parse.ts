@@ -8,7 +8,7 @@ import { parseYaml, readPlainYaml } from './yaml-source';
 import { runSchema } from './zod-issues';
 import { checkedPlain, setOwn, withoutNulls } from './plain-data';
 import { runSteps, stepDue, type Steps } from '../util/steps';
-import { listWindow } from '../util/list-window';
+import { documentListWindow } from '../util/list-window';
 import { validateIncrementallySteps, type ValidationMemo } from './incremental';
 
 /**
@@ -122,8 +122,7 @@ export function* configDocumentSteps(value: unknown, options: { adopt?: boolean;
     ancestors.add(item);
     // An edit of `previous` (a document made here and frozen): the entries it kept are the same
     // objects, checked already; only the window where the lists differ is looked at.
-    const before = previous !== undefined && isCheckedFrozen(previous) && Object.prototype.hasOwnProperty.call(previous, k) ? previous[k] : undefined;
-    const w = Array.isArray(before) && isCheckedFrozen(before) ? listWindow(before, item) : { start: 0, end: item.length };
+    const { w } = documentListWindow(previous, k, item, isCheckedFrozen);
     const out: unknown[] = [...item];
     for (let i = w.start; i < w.end; i++) {
       const entry: unknown = item[i];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TetherConfig } from '../model/types';
 import { runSteps, stepDue, type Steps } from '../util/steps';
-import { listWindow, rememberWindow, type ListWindow } from '../util/list-window';
+import { documentListWindow, listWindow, rememberWindow } from '../util/list-window';
 
 const entryHashes = new WeakMap<object, string>();
 
@@ -100,14 +100,13 @@ export function* deepFreezeSteps<T extends object>(document: T, previous?: Recor
       deepFreeze(value);
       continue;
     }
-    const before = previous !== undefined && Object.isFrozen(previous) && Object.prototype.hasOwnProperty.call(previous, key) ? previous[key] : undefined;
-    const w = Array.isArray(before) && Object.isFrozen(before) ? listWindow(before, value) : { start: 0, end: value.length };
+    const { before, w } = documentListWindow(previous, key, value);
     for (let i = w.start; i < w.end; i++) {
       deepFreeze(value[i]);
       if (stepDue()) yield;
     }
     Object.freeze(value);
-    if (Array.isArray(before)) rememberWindow(before, value, w as ListWindow);
+    if (before) rememberWindow(before, value, w);
   }
   return Object.freeze(document);
 }

@@ -7,7 +7,7 @@
  * once per frozen object. Frozen objects must be plain JSON data (no toJSON).
  */
 import { eachListEntry, stepDue, type Steps } from './steps';
-import { listWindow } from './list-window';
+import { documentListWindow } from './list-window';
 
 const compact = new WeakMap<object, string>();
 /** Pretty JSON depends on the indentation level it starts at: one table per level. */
@@ -61,8 +61,7 @@ export function* frozenJsonSteps(document: object, previous?: Record<string, unk
   // Edited from `previous`, whose entries' JSON was remembered: only the window where a list differs is new.
   for (const [key, value] of Object.entries(document)) {
     if (!Array.isArray(value)) continue;
-    const before = Object.prototype.hasOwnProperty.call(previous, key) ? previous[key] : undefined;
-    const w = Array.isArray(before) ? listWindow(before, value) : { start: 0, end: value.length };
+    const { w } = documentListWindow(previous, key, value);
     for (let i = w.start; i < w.end; i++) {
       remember(value[i]);
       if (stepDue()) yield;

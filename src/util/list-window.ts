@@ -39,6 +39,22 @@ export function listWindow(before: readonly unknown[], after: readonly unknown[]
   return w;
 }
 
+/**
+ * The window of `list`, a document's list under `key`, against the same list of `previous`
+ * (the document it was edited from), when `trusted` holds for both (a pass trusts only what it
+ * made: frozen, or checked and frozen); otherwise the whole list, with no `before`.
+ */
+export function documentListWindow(
+  previous: Record<string, unknown> | undefined,
+  key: string,
+  list: readonly unknown[],
+  trusted: (value: unknown) => boolean = Object.isFrozen,
+): { before?: readonly unknown[]; w: ListWindow } {
+  const before = previous !== undefined && trusted(previous) && Object.prototype.hasOwnProperty.call(previous, key) ? previous[key] : undefined;
+  if (Array.isArray(before) && trusted(before)) return { before, w: listWindow(before, list) };
+  return { w: { start: 0, end: list.length, beforeEnd: 0 } };
+}
+
 /** Records that frozen `after` is frozen `before` but for the window `w` (a pass that made `after` knows). */
 export function rememberWindow(before: readonly unknown[], after: readonly unknown[], w: ListWindow): void {
   if (Object.isFrozen(before) && Object.isFrozen(after)) derived.set(after, { before, w });

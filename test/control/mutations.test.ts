@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config';
 import { rewritePaths } from '../../src/control/document';
 import { TetherError, type TetherErrorCode } from '../../src/config/errors';
+import { thrownTetherError } from '../support/thrown';
 import {
   addEndpoint,
   deleteBackend,
@@ -58,18 +59,8 @@ function valid(doc: ConfigDocument): ConfigDocument {
   return doc;
 }
 
-function thrown(fn: () => unknown): TetherError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TetherError) return err;
-    throw err;
-  }
-  throw new Error('expected a TetherError');
-}
-
 function expectCode(fn: () => unknown, code: TetherErrorCode, message?: string | RegExp): TetherError {
-  const err = thrown(fn);
+  const err = thrownTetherError(fn);
   expect(err.code, err.message).toBe(code);
   if (message !== undefined) expect(err.message).toMatch(message);
   return err;

@@ -4,12 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing, whatIf as affinityWhatIf } from '../../src/affinity';
-import { TetherError } from '../../src/config/errors';
 import { endpointOwners, explainRequest, routeImpacts, wireResources, type WhatIfSide } from '../../src/explain';
 import { proposeConfig } from '../../src/control/proposal';
 import { edits } from '../../src/control/mutations';
 import { staticEndpoints, translate, type EnvoyResources } from '../../src/translate';
 import { served, stickyDoc, validConfig } from './explain-helpers';
+import { thrownTetherError } from '../support/thrown';
 
 beforeAll(() => initHashing());
 
@@ -192,15 +192,7 @@ describe('sessions moving', () => {
 
 describe('proposals', () => {
   const doc = stickyDoc(3);
-  const fail = (fn: () => unknown): TetherError => {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof TetherError) return err;
-      throw err;
-    }
-    throw new Error('expected a TetherError');
-  };
+  const fail = thrownTetherError;
 
   it('applies the mutation’s own edit and validates the whole result', () => {
     const proposal = proposeConfig(doc, { edit: edits.addEndpoint('shop-v1', '10.0.0.9:8080', 2), field: 'add_endpoint' });

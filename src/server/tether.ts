@@ -22,6 +22,7 @@ import { startExtProc } from './ext-proc-serving';
 import { startAdmin } from './admin-serving';
 import { abortStart, closeTether, type StartedParts } from './shutdown';
 import { DEFAULT_DATA_DIR, type Tether, type TetherOptions } from './tether-options';
+import { headStartFrom, persistServedSnapshot } from './served-snapshot';
 
 export * from './tether-options';
 export { ConfigRejectedError, fileHash } from './config-seeding';
@@ -49,7 +50,11 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     await abortStart(parts);
     throw err;
   };
-  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger }).catch(abort));
+  // A restart may serve Envoys the snapshot it persisted at shutdown (served-snapshot.ts)
+  // while it validates and builds the stored version again (manager.ready(), awaited below).
+  const headStart = headStartFrom(dataDir, publisher, logger.child({ component: 'served-snapshot' }));
+  parts.persistServed = () => persistServedSnapshot(dataDir, publisher, store, logger.child({ component: 'served-snapshot' }));
+  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger, headStart }).catch(abort));
 
   bindConfigState(metrics, manager, registry);
   const countRejected = (code: Parameters<typeof metrics.configState.editRejected>[0], from: 'api' | 'file') => metrics.configState.editRejected(code, from);
@@ -58,6 +63,8 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let access: ReturnType<typeof resolveAdminAuth> | undefined;
   const adminAccess = () => (access ??= resolveAdminAuth(options.admin, dataDir, logger));
   const xds = (parts.xds = await startXdsServer(options, { cache, registry, metrics, logger }).catch(abort));
+  // Nothing below reads the config before the first version is validated and served whole.
+  await manager.ready().catch(abort);
   try {
     if (options.metrics) {
       Object.assign(parts, await startMetricsAndConsole({ ...options, metrics: options.metrics }, { metrics, manager, registry, store, cache, dataDir, adminAccess, logger }));

@@ -18,6 +18,7 @@ import { decodeSnapshotFile, encodeSnapshotFile } from '../cache/snapshot-file';
 import type { Publisher } from '../control/publisher';
 import type { Logger } from '../log';
 import type { ConfigStore, VersionRecord } from '../store/types';
+import { SECRET_TYPE } from '../envoy/resource-types';
 
 /** What a persisted snapshot was built from: all of it must match for the file to be served. */
 export interface SnapshotKey {
@@ -89,13 +90,22 @@ export function headStartFrom(dataDir: string, publisher: Publisher, logger: Log
   };
 }
 
-/** At shutdown: the served Envoy snapshot, keyed by its version (as the store lists it) and this build. */
+/**
+ * At shutdown: the served Envoy snapshot, keyed by its version (as the store lists it) and this
+ * build. Not when it holds SDS secrets: listeners' private keys are read from their files and
+ * never written anywhere else (such a restart takes the long way).
+ */
 export async function persistServedSnapshot(dataDir: string, publisher: Publisher, store: ConfigStore, logger: Logger, build = tetherBuildId()): Promise<void> {
   const served = publisher.served();
   const snapshot = served?.snapshots.get('envoy');
   if (!served || !snapshot) return;
   const file = servedSnapshotPath(dataDir);
   try {
+    if (snapshot.sets[SECRET_TYPE].list.length > 0) {
+      await fs.promises.rm(file, { force: true });
+      logger.info({ version: served.version }, 'not persisting the served snapshot: it holds TLS private keys (SDS secrets); the next start builds it');
+      return;
+    }
     const meta = (await store.list()).find((m) => m.version === served.version);
     if (!meta) return;
     const key: SnapshotKey = { version: meta.version, contentHash: meta.contentHash, createdAt: meta.createdAt, build };

@@ -13,6 +13,8 @@ import { decodeSnapshotFile, encodeSnapshotFile, sameSnapshotBytes } from '../..
 import { servedSnapshotPath, type SnapshotKey } from '../../src/server/served-snapshot';
 import { startTether, type Tether } from '../../src/server/tether';
 import { capturingLogger } from '../store/helpers';
+import { SECRET_TYPE } from '../../src/envoy/resource-types';
+import { hasOpenssl, makeTestPki } from '../support/tls-certs';
 
 const config = (weight: number) => `
 listeners: [{ name: http, port: 10000 }]
@@ -151,5 +153,29 @@ describe('persisted Envoy snapshot on restart', () => {
       /config history is lost/,
     );
     expect(lines.some((l) => String(l.msg).includes(HEAD_START))).toBe(false);
+  });
+});
+
+describe.skipIf(!hasOpenssl)('persisted Envoy snapshot and TLS listeners', () => {
+  it('a snapshot holding SDS secrets (private keys) is not written; an older file is removed', async () => {
+    const pki = makeTestPki();
+    dirs.push(pki.dir);
+    const at = setup();
+    await stop((await start(at)).tether);
+    expect(fs.existsSync(servedSnapshotPath(at.dataDir))).toBe(true);
+    const tls = config(90).replace('listeners: [{ name: http, port: 10000 }]', `listeners: [{ name: https, port: 10443, tls: { certificate: ${pki.serverCert}, privateKey: ${pki.serverKey} } }]`);
+    fs.writeFileSync(at.configPath, tls);
+    const { logger, lines } = capturingLogger();
+    const t = await startTether({ dataDir: at.dataDir, configPath: at.configPath, secretsDir: pki.dir, xdsHost: '127.0.0.1', xdsPort: 0, admin: false, extProc: false, watch: false, logger });
+    tethers.push(t);
+    expect(t.cache.get('envoy')!.sets[SECRET_TYPE].list.length).toBe(1);
+    await stop(t);
+    expect(fs.existsSync(servedSnapshotPath(at.dataDir))).toBe(false);
+    expect(lines.some((l) => String(l.msg).includes('holds TLS private keys'))).toBe(true);
+    const key = fs.readFileSync(pki.serverKey, 'utf8').split('\n')[1]!;
+    for (const name of fs.readdirSync(at.dataDir, { recursive: true }) as string[]) {
+      const file = path.join(at.dataDir, name);
+      if (fs.statSync(file).isFile()) expect(fs.readFileSync(file, 'latin1').includes(key), name).toBe(false);
+    }
   });
 });

@@ -44,7 +44,7 @@ export interface ConfigManagerOptions {
    * served that version's persisted snapshot. Then openConfigManager returns at once, and the
    * version is validated, built and served from the fresh build in the background (`ready()`).
    */
-  headStart?: (stored: VersionRecord) => boolean;
+  headStart?: (stored: VersionRecord) => boolean | Promise<boolean>;
 }
 
 export interface ConfigManager extends ConfigManagerApi {
@@ -356,7 +356,7 @@ async function startHistory(session: Session, initial: ConfigManagerOptions['ini
   }
   const lastFromFile = initial.fileHash === undefined ? undefined : (await session.store.list()).find((m) => m.fileHash !== undefined);
   const fileUnchanged = initial.fileHash === undefined || lastFromFile?.fileHash === initial.fileHash;
-  if (fileUnchanged && headStart?.(stored)) {
+  if (fileUnchanged && headStart && (await headStart(stored))) {
     // Served already: the rest of the start (validation, build, the comparison with what was
     // served) runs before any edit, which queues behind it.
     const ready = serially(session, () => restore(session, stored));

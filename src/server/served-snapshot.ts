@@ -32,38 +32,41 @@ export function servedSnapshotPath(dataDir: string): string {
   return path.join(dataDir, 'served-snapshot', 'envoy.snapshot');
 }
 
-let buildId: string | undefined;
+let buildId: Promise<string> | undefined;
 
 /**
  * This Tether build: every compiled file under src/ (path, size, modification time) and the
  * package's manifest and lock file. Any rebuild or dependency change makes another identity,
- * so a file written by another build is never served; a rebuild costs one long start.
+ * so a file written by another build is never served; a rebuild costs one long start. Read
+ * with asynchronous stats (~700 files), so a restart reads it while the store reads the history.
  */
-export function tetherBuildId(): string {
-  if (buildId) return buildId;
-  const srcRoot = path.resolve(__dirname, '..');
-  const hash = createHash('sha256');
-  const files = fs
-    .readdirSync(srcRoot, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join((e as { parentPath?: string }).parentPath ?? e.path, e.name));
-  const packageRoot = path.resolve(srcRoot, '..', ...(path.basename(path.dirname(srcRoot)) === 'dist' ? ['..'] : []));
-  for (const name of ['package.json', 'package-lock.json']) {
-    if (fs.existsSync(path.join(packageRoot, name))) files.push(path.join(packageRoot, name));
-  }
-  for (const file of files.sort()) {
-    const stat = fs.statSync(file, { bigint: true });
-    hash.update(`${path.relative(packageRoot, file)}\0${stat.size}\0${stat.mtimeNs}\n`);
-  }
-  return (buildId = hash.digest('hex'));
+export function tetherBuildId(): Promise<string> {
+  buildId ??= (async () => {
+    const srcRoot = path.resolve(__dirname, '..');
+    const entries = await fs.promises.readdir(srcRoot, { recursive: true, withFileTypes: true });
+    const files = entries.filter((e) => e.isFile()).map((e) => path.join((e as { parentPath?: string }).parentPath ?? e.path, e.name));
+    const packageRoot = path.resolve(srcRoot, '..', ...(path.basename(path.dirname(srcRoot)) === 'dist' ? ['..'] : []));
+    files.push(path.join(packageRoot, 'package.json'), path.join(packageRoot, 'package-lock.json'));
+    files.sort();
+    const stats = await Promise.all(files.map((f) => fs.promises.stat(f, { bigint: true }).catch(() => undefined)));
+    const hash = createHash('sha256');
+    files.forEach((file, i) => {
+      const stat = stats[i];
+      hash.update(`${path.relative(packageRoot, file)}\0${stat ? `${stat.size}\0${stat.mtimeNs}` : 'missing'}\n`);
+    });
+    return hash.digest('hex');
+  })();
+  return buildId;
 }
 
 /**
  * The head start for openConfigManager: serves the persisted snapshot of `stored` when the
  * file's key matches it and this build. Returns whether it did.
  */
-export function headStartFrom(dataDir: string, publisher: Publisher, logger: Logger, build = tetherBuildId()): (stored: VersionRecord) => boolean {
-  return (stored) => {
+export function headStartFrom(dataDir: string, publisher: Publisher, logger: Logger, build: Promise<string> = tetherBuildId()): (stored: VersionRecord) => Promise<boolean> {
+  // Unobserved until a file is there to compare it with (a first start has none).
+  build.catch(() => undefined);
+  return async (stored) => {
     if (!publisher.servePersisted) return false;
     const file = servedSnapshotPath(dataDir);
     let bytes: Buffer;
@@ -78,7 +81,9 @@ export function headStartFrom(dataDir: string, publisher: Publisher, logger: Log
       return false;
     }
     const key = decoded.key as Partial<SnapshotKey> | null;
-    const wanted: SnapshotKey = { version: stored.version, contentHash: stored.contentHash, createdAt: stored.createdAt, build };
+    const id = await build.catch(() => undefined);
+    if (id === undefined) return false;
+    const wanted: SnapshotKey = { version: stored.version, contentHash: stored.contentHash, createdAt: stored.createdAt, build: id };
     const stale = (Object.keys(wanted) as Array<keyof SnapshotKey>).filter((k) => key?.[k] !== wanted[k]);
     if (stale.length > 0 || decoded.snapshot.configVersion !== String(stored.version) || decoded.snapshot.target !== 'envoy') {
       logger.info({ file, version: stored.version, differs: stale }, 'the persisted snapshot is not of the stored version and this build; building the stored version');
@@ -108,7 +113,7 @@ export async function persistServedSnapshot(dataDir: string, publisher: Publishe
     }
     const meta = (await store.list()).find((m) => m.version === served.version);
     if (!meta) return;
-    const key: SnapshotKey = { version: meta.version, contentHash: meta.contentHash, createdAt: meta.createdAt, build };
+    const key: SnapshotKey = { version: meta.version, contentHash: meta.contentHash, createdAt: meta.createdAt, build: await build };
     await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     // No fsync: a torn file fails its sha256 and costs one long start, nothing else.
     const tmp = `${file}.${process.pid}.tmp`;

@@ -22,7 +22,8 @@ import { startExtProc } from './ext-proc-serving';
 import { startAdmin } from './admin-serving';
 import { abortStart, closeTether, type StartedParts } from './shutdown';
 import { DEFAULT_DATA_DIR, type Tether, type TetherOptions } from './tether-options';
-import { headStartFrom, persistServedSnapshot } from './served-snapshot';
+import * as fs from 'node:fs';
+import { headStartFrom, persistServedSnapshot, servedSnapshotPath, tetherBuildId } from './served-snapshot';
 
 export * from './tether-options';
 export { ConfigRejectedError, fileHash } from './config-seeding';
@@ -41,6 +42,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const initial = readInitialConfig(options, dataDir);
 
+  // A restart's head start (served-snapshot.ts) needs this build's identity: read while the store opens.
+  const build = fs.existsSync(servedSnapshotPath(dataDir)) ? tetherBuildId() : undefined;
+  build?.catch(() => undefined); // no identity: no head start (headStartFrom)
   const opened = await openStore(options, logger);
   const { store, etcdStore, lookup } = opened;
   const publisher = createServingPublisher(options, { cache, metrics, opened, logger });
@@ -52,9 +56,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   };
   // A restart may serve Envoys the snapshot it persisted at shutdown (served-snapshot.ts)
   // while it validates and builds the stored version again (manager.ready(), awaited below).
-  const headStart = headStartFrom(dataDir, publisher, logger.child({ component: 'served-snapshot' }));
+  const headStart = build ? headStartFrom(dataDir, publisher, logger.child({ component: 'served-snapshot' }), build) : undefined;
   parts.persistServed = () => persistServedSnapshot(dataDir, publisher, store, logger.child({ component: 'served-snapshot' }));
-  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger, headStart }).catch(abort));
+  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger, ...(headStart ? { headStart } : {}) }).catch(abort));
 
   bindConfigState(metrics, manager, registry);
   const countRejected = (code: Parameters<typeof metrics.configState.editRejected>[0], from: 'api' | 'file') => metrics.configState.editRejected(code, from);

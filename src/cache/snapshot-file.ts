@@ -10,7 +10,7 @@
  * in set and list order, sha256 (32 bytes) of all the above.
  */
 import { createHash } from 'node:crypto';
-import { PUSH_ORDER, type ResourceTypeUrl } from '../envoy/resource-types';
+import { PUSH_ORDER, SECRET_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 import { NODE_TARGETS, targetKind, type NodeTarget } from '../model/node-targets';
 import type { ResourceSet, Snapshot, SnapshotResource } from './snapshot';
 
@@ -99,4 +99,9 @@ export function sameSnapshotBytes(a: Snapshot, b: Snapshot): boolean {
     }
   }
   return true;
+}
+
+/** Whether a snapshot carries SDS secrets (listeners' certificates and private keys). */
+export function holdsSecrets(snapshot: Snapshot): boolean {
+  return snapshot.sets[SECRET_TYPE].list.length > 0;
 }

@@ -14,11 +14,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { decodeSnapshotFile, encodeSnapshotFile } from '../cache/snapshot-file';
+import { decodeSnapshotFile, encodeSnapshotFile, holdsSecrets } from '../cache/snapshot-file';
 import type { Publisher } from '../control/publisher';
 import type { Logger } from '../log';
 import type { ConfigStore, VersionRecord } from '../store/types';
-import { SECRET_TYPE } from '../envoy/resource-types';
 
 /** What a persisted snapshot was built from: all of it must match for the file to be served. */
 export interface SnapshotKey {
@@ -106,7 +105,7 @@ export async function persistServedSnapshot(dataDir: string, publisher: Publishe
   if (!served || !snapshot) return;
   const file = servedSnapshotPath(dataDir);
   try {
-    if (snapshot.sets[SECRET_TYPE].list.length > 0) {
+    if (holdsSecrets(snapshot)) {
       await fs.promises.rm(file, { force: true });
       logger.info({ version: served.version }, 'not persisting the served snapshot: it holds TLS private keys (SDS secrets); the next start builds it');
       return;

@@ -42,8 +42,9 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const initial = readInitialConfig(options, dataDir);
 
-  // A restart's head start (served-snapshot.ts) needs this build's identity: read while the store opens.
-  const build = fs.existsSync(servedSnapshotPath(dataDir)) ? tetherBuildId() : undefined;
+  // A restart's head start (served-snapshot.ts; with a file store: instances sharing etcd serve
+  // each other's Envoys) needs this build's identity: read while the store opens.
+  const build = !options.etcd && fs.existsSync(servedSnapshotPath(dataDir)) ? tetherBuildId() : undefined;
   build?.catch(() => undefined); // no identity: no head start (headStartFrom)
   const opened = await openStore(options, logger);
   const { store, etcdStore, lookup } = opened;
@@ -57,7 +58,7 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   // A restart may serve Envoys the snapshot it persisted at shutdown (served-snapshot.ts)
   // while it validates and builds the stored version again (manager.ready(), awaited below).
   const headStart = build ? headStartFrom(dataDir, publisher, logger.child({ component: 'served-snapshot' }), build) : undefined;
-  parts.persistServed = () => persistServedSnapshot(dataDir, publisher, store, logger.child({ component: 'served-snapshot' }));
+  if (!store.shared) parts.persistServed = () => persistServedSnapshot(dataDir, publisher, store, logger.child({ component: 'served-snapshot' }));
   const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger, ...(headStart ? { headStart } : {}) }).catch(abort));
 
   bindConfigState(metrics, manager, registry);

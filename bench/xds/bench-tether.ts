@@ -24,11 +24,13 @@ export function benchTetherSetup(services: number, dirPrefix: string, logger: Lo
   const configPath = path.join(dir, 'config.yaml');
   const text = stringify(configDocument(services));
   fs.writeFileSync(configPath, text);
+  return { dir, configBytes: Buffer.byteLength(text), options: benchTetherOptions(dir, logger) };
+}
+
+/** The options of a bench Tether whose config file and data dir are in `dir` (benchTetherSetup's). */
+export function benchTetherOptions(dir: string, logger: Logger): TetherOptions {
   return {
-    dir,
-    configBytes: Buffer.byteLength(text),
-    options: {
-      configPath,
+      configPath: path.join(dir, 'config.yaml'),
       dataDir: path.join(dir, 'data'),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
@@ -36,6 +38,5 @@ export function benchTetherSetup(services: number, dirPrefix: string, logger: Lo
       resolveIntervalMs: 3_600_000,
       admin: { host: '127.0.0.1', port: 0, auth: { mode: 'none' } },
       logger,
-    },
   };
 }

@@ -9,10 +9,16 @@
  *   version is built for gRPC after Envoy's, in event-loop turns (publisher.ts, "First version,
  *   kinds deferred");
  * - "started": startTether resolved (every kind served, admin API up; /readyz ready).
- * Optional CPU profiles (up to "started").
+ * Optional CPU profiles (up to "started"). With --processes each start runs in a new Node
+ * process, as a real restart does (modules, protos and JIT cold); its line then also gives the
+ * first snapshot since the process started.
  *
- *   node [--expose-gc] dist/bench/xds/cold-start.js [--services 10000] [--prof DIR]
+ *   node [--expose-gc] dist/bench/xds/cold-start.js [--services 10000] [--prof DIR [--prof-first]] [--processes] [--no-head-start]
+ *
+ * --no-head-start deletes the snapshot the first start persisted at shutdown, so the restart
+ * validates, translates and encodes the stored version before serving it (as before).
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -20,7 +26,7 @@ import pino from 'pino';
 import * as net from 'node:net';
 import type { TetherOptions } from '../../src/server/tether';
 import { startTether } from '../../src/server/tether';
-import { benchTetherSetup } from './bench-tether';
+import { benchTetherOptions, benchTetherSetup } from './bench-tether';
 import { firstResponse } from './first-response';
 
 function arg(name: string, fallback: string): string {
@@ -58,15 +64,23 @@ async function timed(label: string, prof: string, options: TetherOptions): Promi
     const at = since();
     return () => at;
   };
-  const envoy = firstResponse(port, 'envoy').then(mark);
+  const envoy = firstResponse(port, 'envoy').then(() => {
+    const at = mark();
+    const sinceProcess = `${(process.uptime() * 1000).toFixed(0)} ms since the process started`;
+    return () => (process.env.COLD_START_CHILD ? `${at()} (${sinceProcess})` : at());
+  });
   const grpc = firstResponse(port, 'grpc').then(mark);
-  const tether = await startTether({ ...options, xdsPort: port, extProc: false });
-  const started = since();
-  if (session) {
+  const stopProfile = async () => {
+    if (!session) return;
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(path.join(prof, `${label}.cpuprofile`), JSON.stringify(profile));
     session.disconnect();
-  }
+  };
+  // --prof-first: the profile ends at the first snapshot (what Envoys wait for), not at "started".
+  const profiled = process.argv.includes('--prof-first') ? envoy.then(stopProfile) : undefined;
+  const tether = await startTether({ ...options, xdsPort: port, extProc: false });
+  const started = since();
+  await (profiled ?? stopProfile());
   // With --expose-gc: what the started Tether holds (heap and external after a full GC).
   const gc = (globalThis as { gc?: () => void }).gc;
   let held = '';
@@ -84,11 +98,26 @@ async function main(): Promise<void> {
   const prof = arg('prof', '');
   if (prof) fs.mkdirSync(prof, { recursive: true });
   const logger = pino({ level: 'warn' }, pino.destination(2));
+  const phase = arg('phase', '');
+  if (phase) {
+    await timed(phase, prof, benchTetherOptions(arg('dir', ''), logger));
+    return;
+  }
   const { dir, configBytes, options } = benchTetherSetup(services, 'tether-cold-start-', logger);
   console.log(`S = ${services}, config ${(configBytes / 1e6).toFixed(1)} MB, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
   try {
-    await timed('first start', prof, options);
-    await timed('restart', prof, options);
+    if (process.argv.includes('--processes')) {
+      for (const label of ['first start', 'restart']) {
+        // --no-head-start: the restart takes the long way, as before served-snapshot.ts.
+        if (label === 'restart' && process.argv.includes('--no-head-start')) fs.rmSync(path.join(dir, 'data', 'served-snapshot'), { recursive: true, force: true });
+        const args = [...process.execArgv, process.argv[1]!, '--phase', label, '--dir', dir, ...(prof ? ['--prof', prof] : []), ...process.argv.filter((a) => a === '--prof-first' || a === '--no-head-start')];
+        process.stdout.write(execFileSync(process.execPath, args, { env: { ...process.env, COLD_START_CHILD: '1' }, stdio: ['ignore', 'pipe', 'inherit'] }));
+      }
+    } else {
+      await timed('first start', prof, options);
+      if (process.argv.includes('--no-head-start')) fs.rmSync(path.join(dir, 'data', 'served-snapshot'), { recursive: true, force: true });
+      await timed('restart', prof, options);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -87,6 +87,21 @@ export class SnapshotCache implements SnapshotSource {
     return true;
   }
 
+  /**
+   * Makes `snapshot`, equal in bytes to the current one (the caller checked: a restart's
+   * persisted snapshot and its fresh build), the current and announced one without telling
+   * watchers: nothing changed for them, and the replaced one is no longer held here.
+   */
+  adopt(kind: NodeTarget, snapshot: Snapshot): void {
+    const st = this.stateOf(kind);
+    const previous = st.current;
+    if (!previous || previous.contentVersion !== snapshot.contentVersion || previous.configVersion !== snapshot.configVersion || snapshot.target !== kind) {
+      throw new Error(`adopt: the ${kind} snapshot is not the current one's equal`);
+    }
+    st.current = snapshot;
+    if (st.announced === previous) st.announced = snapshot;
+  }
+
   private announce(kind: NodeTarget, st: KindState): void {
     const snapshot = st.current!;
     const previous = st.announced;

@@ -38,11 +38,24 @@ export interface ConfigManagerOptions {
   configSource?: { mode: ConfigSourceMode; file: string };
   /** Clock for createdAt (tests). */
   now?: () => Date;
+  /**
+   * A restart's head start (server/served-snapshot.ts): called with the stored current version
+   * before anything validates it, when the config file is unchanged; returns true when it
+   * served that version's persisted snapshot. Then openConfigManager returns at once, and the
+   * version is validated, built and served from the fresh build in the background (`ready()`).
+   */
+  headStart?: (stored: VersionRecord) => boolean | Promise<boolean>;
 }
 
 export interface ConfigManager extends ConfigManagerApi {
   /** Lets queued mutations finish; later ones fail with UNAVAILABLE. The store and publisher stay open. */
   close(): Promise<void>;
+  /**
+   * Resolves once the first version is validated and served from a fresh build: at once,
+   * unless a head start (ConfigManagerOptions.headStart) served a persisted snapshot; until
+   * then current() throws UNAVAILABLE and edits wait. Rejects as openConfigManager would have.
+   */
+  ready(): Promise<void>;
 }
 
 interface State {
@@ -87,6 +100,8 @@ interface Session {
   closing: boolean;
   /** Stops following a shared history's head (etcd). */
   unsubscribe?: (() => void) | undefined;
+  /** The first version's restore after a head start (ConfigManagerOptions.headStart). */
+  ready?: Promise<void>;
 }
 
 /** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
@@ -318,7 +333,7 @@ async function catchUp(session: Session, head: VersionRecord | undefined): Promi
  * The first version served: the store's current one, or `initial` committed into an empty
  * store; then a config file that changed while Tether was down is applied on top.
  */
-async function startHistory(session: Session, initial: ConfigManagerOptions['initial']): Promise<void> {
+async function startHistory(session: Session, initial: ConfigManagerOptions['initial'], headStart?: ConfigManagerOptions['headStart']): Promise<void> {
   const initialChange: Change = {
     source: initial.source,
     description: initial.description ?? '',
@@ -339,10 +354,18 @@ async function startHistory(session: Session, initial: ConfigManagerOptions['ini
     });
     return;
   }
+  const lastFromFile = initial.fileHash === undefined ? undefined : (await session.store.list()).find((m) => m.fileHash !== undefined);
+  const fileUnchanged = initial.fileHash === undefined || lastFromFile?.fileHash === initial.fileHash;
+  if (fileUnchanged && headStart && (await headStart(stored))) {
+    // Served already: the rest of the start (validation, build, the comparison with what was
+    // served) runs before any edit, which queues behind it.
+    const ready = serially(session, () => restore(session, stored));
+    ready.catch(() => undefined);
+    session.ready = ready;
+    return;
+  }
   await serially(session, () => restore(session, stored));
-  if (initial.fileHash === undefined) return;
-  const lastFromFile = (await session.store.list()).find((m) => m.fileHash !== undefined);
-  if (lastFromFile?.fileHash === initial.fileHash) return;
+  if (fileUnchanged) return;
   // Also when no file version is left in history: applying an unchanged file is a no-op.
   const fromFile = { ...initialChange, description: initialChange.description || 'changed while Tether was down' };
   await serially(session, () => change(session, fromFile, {})).catch((err: unknown) => {
@@ -405,7 +428,7 @@ export async function openConfigManager(options: ConfigManagerOptions): Promise<
     queue: Promise.resolve(),
     closing: false,
   };
-  await startHistory(session, options.initial);
+  await startHistory(session, options.initial, options.headStart);
   session.unsubscribe = session.store.shared?.onHead((head) => {
     serially(session, () => catchUp(session, head)).catch((err: unknown) => {
       if (!session.closing) session.log.error({ version: head.version, err: (err as Error).message }, 'could not serve a version from the shared history');
@@ -460,6 +483,10 @@ function managerApi(session: Session): ConfigManager {
 
     history(): Promise<VersionMeta[]> {
       return session.store.list();
+    },
+
+    ready: async () => {
+      await session.ready;
     },
 
     async close() {

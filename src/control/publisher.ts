@@ -14,6 +14,7 @@ import type { ResolvedEndpoints, TlsMaterial } from '../model/resolved';
 import { formatWarnings, type ConfigWarning } from './config-warnings';
 import { TetherError } from '../config/errors';
 import { makeRendition, type Rendition } from './rendition';
+import { sameSnapshotBytes } from '../cache/snapshot-file';
 import { BuildStopped, deferredParts, mergeBuilt, stoppable, WHOLE, type BuildPart, type Built } from './deferred-kinds';
 
 /** A config translated, resolved and encoded for every kind of node, not yet served. */
@@ -58,6 +59,13 @@ export interface Publisher {
    * publish while the kinds it deferred are built (options.deferKinds).
    */
   settled(): Promise<void>;
+  /**
+   * A restart's head start (server/served-snapshot.ts): serves `snapshot`, a snapshot file this
+   * same build wrote for the stored version about to be restored, before that version is
+   * validated and built again. The next prepare() of that version compares its fresh build
+   * with it byte for byte; the fresh build is what publish() serves either way.
+   */
+  servePersisted?(snapshot: Snapshot): void;
   close(): void;
 }
 
@@ -359,6 +367,24 @@ export function createPublisher(options: PublisherOptions): Publisher {
   // whole previous one. A deferred kind that fails to build is logged and gets nothing; the
   // partial rendition is then the served one, and the next version builds every kind again.
   const parts = deferredParts(options.deferKinds ?? []);
+  /** A persisted snapshot served ahead of its version's first build (servePersisted). */
+  let provisional: Snapshot | undefined;
+  /** Compares the fresh build with the persisted snapshot served for its version; returns the fresh snapshot when equal. */
+  const checkProvisional = (version: number, built: Built): Snapshot | undefined => {
+    const early = provisional;
+    if (!early || early.configVersion !== String(version)) return undefined;
+    provisional = undefined;
+    const fresh = built.snapshots.get(early.kind);
+    if (fresh && sameSnapshotBytes(early, fresh)) {
+      logger.info({ version, kind: early.kind }, 'the snapshot served from the persisted file equals a fresh build of the version');
+      return fresh;
+    }
+    logger.error(
+      { version, kind: early.kind, persisted: early.contentVersion, fresh: fresh?.contentVersion },
+      `the snapshot served from the persisted file differs from a fresh build of version ${version}: serving the fresh build (a bug, or something outside the config changed, such as DNS answers or certificate files)`,
+    );
+    return undefined;
+  };
   let completing: Promise<void> | undefined;
   let closed = false;
   const deferring = () => served === undefined && completing === undefined && parts.rest.kinds.length > 0;
@@ -401,6 +427,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         await restore();
         throw translationError(err);
       }
+      const verified = checkProvisional(version, built);
       let settled = false;
       const rendition = renditionOf(config, version, outside, built);
       return {
@@ -412,6 +439,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
         publish() {
           if (settled) throw new Error(`config version ${version} was already published or discarded`);
           settled = true;
+          // Equal bytes: the cache holds the fresh build instead (streams are told nothing).
+          if (verified) cache.adopt(verified.target, verified);
           if (defer) {
             serve(rendition, built, false);
             completing = complete(rendition, built, outside);
@@ -445,6 +474,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
     },
     served: () => served,
+    servePersisted(snapshot) {
+      if (served || provisional) throw new Error('a persisted snapshot is served only before the first version');
+      provisional = snapshot;
+      cache.set(snapshot.target, snapshot);
+    },
     settled: async () => {
       await completing;
     },

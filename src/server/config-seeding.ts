@@ -106,7 +106,7 @@ async function initialVersion(
 export async function openSeededManager(
   initial: InitialConfig,
   options: TetherOptions,
-  parts: { store: ConfigStore; publisher: Publisher; logger: Logger },
+  parts: { store: ConfigStore; publisher: Publisher; logger: Logger; headStart?: ConfigManagerOptions['headStart'] },
 ): Promise<ConfigManager> {
   const { store, publisher, logger } = parts;
   const configPath = options.configPath;
@@ -117,6 +117,7 @@ export async function openSeededManager(
       logger,
       ...(configPath ? { configSource: { mode: options.configSource ?? 'auto', file: configPath } } : {}),
       initial: await initialVersion(initial, configPath ? fileHash(initial.text) : undefined, store, logger),
+      ...(parts.headStart ? { headStart: parts.headStart } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigRejectedError) throw err;

@@ -28,6 +28,8 @@ export interface StartedParts {
   cluster?: Membership;
   admin?: AdminServer & { tokenFile?: string };
   watcher?: { close(): void };
+  /** Writes the served Envoy snapshot for the next start (served-snapshot.ts). */
+  persistServed?: () => Promise<void>;
 }
 
 /** The cache, the publisher (its DNS re-resolution) and the store. */
@@ -61,6 +63,8 @@ export async function closeTether(parts: StartedParts): Promise<void> {
   await parts.manager?.close();
   // ADS streams never end on their own, so a graceful shutdown would wait forever.
   parts.xds?.forceShutdown();
+  // After the last edit (the manager is closed), while the store's lock is still held.
+  await parts.persistServed?.();
   await closeCore(parts);
   // The compute worker (src/compute) idles unref'd, but a job may still be running.
   await computePool().close();

@@ -22,6 +22,8 @@ import { startExtProc } from './ext-proc-serving';
 import { startAdmin } from './admin-serving';
 import { abortStart, closeTether, type StartedParts } from './shutdown';
 import { DEFAULT_DATA_DIR, type Tether, type TetherOptions } from './tether-options';
+import * as fs from 'node:fs';
+import { headStartFrom, persistServedSnapshot, servedSnapshotPath, tetherBuildId } from './served-snapshot';
 
 export * from './tether-options';
 export { ConfigRejectedError, fileHash } from './config-seeding';
@@ -40,6 +42,10 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const initial = readInitialConfig(options, dataDir);
 
+  // A restart's head start (served-snapshot.ts; with a file store: instances sharing etcd serve
+  // each other's Envoys) needs this build's identity: read while the store opens.
+  const build = !options.etcd && fs.existsSync(servedSnapshotPath(dataDir)) ? tetherBuildId() : undefined;
+  build?.catch(() => undefined); // no identity: no head start (headStartFrom)
   const opened = await openStore(options, logger);
   const { store, etcdStore, lookup } = opened;
   const publisher = createServingPublisher(options, { cache, metrics, opened, logger });
@@ -49,7 +55,11 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
     await abortStart(parts);
     throw err;
   };
-  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger }).catch(abort));
+  // A restart may serve Envoys the snapshot it persisted at shutdown (served-snapshot.ts)
+  // while it validates and builds the stored version again (manager.ready(), awaited below).
+  const headStart = build ? headStartFrom(dataDir, publisher, logger.child({ component: 'served-snapshot' }), build) : undefined;
+  if (!store.shared) parts.persistServed = () => persistServedSnapshot(dataDir, publisher, store, logger.child({ component: 'served-snapshot' }));
+  const manager = (parts.manager = await openSeededManager(initial, options, { store, publisher, logger, ...(headStart ? { headStart } : {}) }).catch(abort));
 
   bindConfigState(metrics, manager, registry);
   const countRejected = (code: Parameters<typeof metrics.configState.editRejected>[0], from: 'api' | 'file') => metrics.configState.editRejected(code, from);
@@ -58,6 +68,8 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   let access: ReturnType<typeof resolveAdminAuth> | undefined;
   const adminAccess = () => (access ??= resolveAdminAuth(options.admin, dataDir, logger));
   const xds = (parts.xds = await startXdsServer(options, { cache, registry, metrics, logger }).catch(abort));
+  // Nothing below reads the config before the first version is validated and served whole.
+  await manager.ready().catch(abort);
   try {
     if (options.metrics) {
       Object.assign(parts, await startMetricsAndConsole({ ...options, metrics: options.metrics }, { metrics, manager, registry, store, cache, dataDir, adminAccess, logger }));

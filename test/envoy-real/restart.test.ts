@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness';
 import { envoyAvailable, freePort, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
+import { capturingLogger } from '../store/helpers';
 
 type Json = Record<string, any>;
 
@@ -125,8 +126,11 @@ describe.skipIf(!envoyAvailable())('Tether restarts under running Envoys', () =>
     for (let i = 0; i < 5; i++) expect(await served('alice')).toBe(userReplica);
 
     const downAt = Date.now();
-    await h.start(config, { xdsPort });
+    const { logger, lines } = capturingLogger();
+    await h.start(config, { xdsPort, logger });
     expect(h.tether.current().version).toBe(version);
+    // What Envoys reconnect to was first the snapshot persisted at shutdown (served-snapshot.ts), checked equal to a fresh build.
+    expect(lines.filter((l) => /serving the persisted snapshot|equals a fresh build/.test(String(l.msg))).length).toBe(2);
     for (const e of envoys) await e.waitConnected(20_000);
     // Each Envoy's stream has told Tether what it holds, and it is the current version.
     await envoys[0]!.until('both Envoys registered with the restarted Tether', () => h.tether.registry.list().length === 2);

@@ -2,7 +2,7 @@ import type { TetherConfig } from '../model/types';
 import { DEFAULT_CONFIG_YAML } from './default-config';
 import { formatErrors, formatPath, type FieldError } from './field-errors';
 import { parseYaml, readPlainYaml } from './yaml-source';
-import { checkedPlain, setOwn } from './plain-data';
+import { CHECKED_DEPTH, checkedPlain, setOwn } from './plain-data';
 import { runSteps, stepDue, type Steps } from '../util/steps';
 import { documentListWindow } from '../util/list-window';
 import { validateIncrementallySteps, type ValidationMemo } from './incremental';
@@ -103,7 +103,7 @@ export function* configDocumentSteps(value: unknown, options: { adopt?: boolean;
       out = copy;
     }
     ancestors.delete(v);
-    checkedPlain.add(out as object);
+    if (path.length <= CHECKED_DEPTH) checkedPlain.add(out as object);
     return out;
   };
   if (isCheckedFrozen(value)) return { ok: true, document: value as Record<string, unknown> };

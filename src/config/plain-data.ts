@@ -10,6 +10,15 @@ import { runSteps, stepDue, type Steps } from '../util/steps';
 export const checkedPlain = new WeakSet<object>();
 
 /**
+ * How deep into a document objects go into checkedPlain: the document, its top-level values
+ * and their list entries (a service, a backend), the units edits share. Every object of a
+ * 10,000-service config was ~200,000 entries per version, and a WeakSet that grows past a
+ * power of two rehashes in one go: 40–120 ms of CPU at 175,000–350,000 entries. An edit's
+ * unmarked parts (the routes of a changed service) are just checked and copied again.
+ */
+export const CHECKED_DEPTH = 2;
+
+/**
  * `copy[key] = value`, except that a key named `__proto__` (which YAML and JSON.parse keep as
  * an ordinary key) stays an ordinary own field instead of replacing the copy's prototype: the
  * schema then reports it as an unknown field, like any other misspelling.
@@ -79,7 +88,7 @@ export function* withoutNullsSteps(value: unknown, stepLists = true): Steps<{ va
       out = copy ?? (share ? v : {});
     }
     ancestors.delete(v);
-    if (out !== v) checkedPlain.add(out as object);
+    if (out !== v && at.length <= CHECKED_DEPTH) checkedPlain.add(out as object);
     return out;
   };
   // The top level and its lists by hand, as visit does them, so that a list's entries are steps.

@@ -57,6 +57,21 @@ async function measure<T>(call: string, fn: () => Promise<T>, note?: (result: T)
   return figure;
 }
 
+/**
+ * The config with every entry new (other ports) and three mistakes, at both ends of the lists:
+ * rejected after every entry is checked, each mistake named.
+ */
+function withMistakes(services: number): Record<string, unknown> {
+  const doc = JSON.parse(JSON.stringify(configDocument(services)).replaceAll(':8080', ':8082')) as {
+    services: Array<{ routes: Array<{ backends: Array<Record<string, unknown>> }> }>;
+    backends: Array<Record<string, unknown>>;
+  };
+  doc.services[3]!.routes[0]!.backends[0]!.weight = -1;
+  doc.backends[10]!.bogus = true;
+  doc.services[services - 1]!.routes[1]!.backends[0]!.name = 'svc-nope';
+  return doc;
+}
+
 /** The client side, in a child process: one unary call per message from the parent. */
 function clientMain(address: string, services: number): void {
   const client = createAdminClient(address, undefined, { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
@@ -66,8 +81,9 @@ function clientMain(address: string, services: number): void {
       fn.call(client, req, bearer(), { deadline: Date.now() + 600_000 }, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res)));
     });
   const applyRequest = { config: objectToStruct(configDocument(services)) };
-  process.on('message', (msg: { id: number; method: string; req: object | 'apply' }) => {
-    const req = msg.req === 'apply' ? applyRequest : msg.req;
+  const invalidRequest = { config: objectToStruct(withMistakes(services)) };
+  process.on('message', (msg: { id: number; method: string; req: object | 'apply' | 'apply-invalid' }) => {
+    const req = msg.req === 'apply' ? applyRequest : msg.req === 'apply-invalid' ? invalidRequest : msg.req;
     call(msg.method, req).then(
       (res) => {
         const r = res as { version?: unknown; changed?: boolean; yaml?: string };
@@ -94,7 +110,7 @@ class RemoteClient {
     });
     return remote;
   }
-  call(method: string, req: object | 'apply'): Promise<string> {
+  call(method: string, req: object | 'apply' | 'apply-invalid'): Promise<string> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, (m) => {
@@ -154,6 +170,13 @@ async function main(): Promise<void> {
   const client = await RemoteClient.start(h.address, services);
   try {
     figures.push(await measure(`ApplyConfig, ${services} services (Struct)`, () => client.call('ApplyConfig', 'apply'), (s) => s));
+    figures.push(
+      await measure(
+        `ApplyConfig, ${services} new services with 3 mistakes (Struct)`,
+        () => client.call('ApplyConfig', 'apply-invalid').then((s) => `accepted?! ${s}`, (err: Error) => err.message.split('\n')[0]!.slice(0, 120)),
+        (s) => s,
+      ),
+    );
     figures.push(await measure(`GetConfig, ${services} services (Struct + YAML)`, () => client.call('GetConfig', {}), (s) => s));
     figures.push(await measure(`GetConfig again (same version)`, () => client.call('GetConfig', {}), (s) => s));
     figures.push(await measure('GetStatus', () => client.call('GetStatus', {}), (s) => s));

@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults';
 import type { FieldError } from './field-errors';
 import { NON_HASHING_BALANCERS } from './schema';
 import { closest } from './suggestions';
+import { runSteps, stepDue, type Steps } from '../util/steps';
 
 /**
  * Checks that relate one part of the file to another: names, references, weights and
@@ -42,15 +43,16 @@ function unknownRef(kind: string, name: string, known: string[]): string {
 }
 
 /** Names in list order; reports each repeat at its own `.name`. */
-function uniqueNames(items: unknown[], section: string, kind: string, errors: FieldError[]): string[] {
+function* uniqueNames(items: unknown[], section: string, kind: string, errors: FieldError[]): Steps<string[]> {
   const first = new Map<string, number>();
-  items.forEach((item, i) => {
-    const name = str(field(item, 'name'));
-    if (name === undefined) return;
+  for (let i = 0; i < items.length; i++) {
+    const name = str(field(items[i], 'name'));
+    if (stepDue()) yield;
+    if (name === undefined) continue;
     const at = first.get(name);
     if (at === undefined) first.set(name, i);
     else errors.push({ path: `${section}[${i}].name`, message: `duplicate ${kind} name '${name}' (also ${section}[${at}])` });
-  });
+  }
   return [...first.keys()];
 }
 
@@ -180,9 +182,10 @@ export function checkService(
 }
 
 /** Services on one Envoy listener share a route table, where Envoy requires unique domains. */
-function checkDomains(services: unknown[], listenerNames: string[], errors: FieldError[]): void {
+function* checkDomains(services: unknown[], listenerNames: string[], errors: FieldError[]): Steps<void> {
   const owners = new Map<string, string>(); // "listener\0domain" → service name
-  services.forEach((svc, i) => {
+  for (let i = 0; i < services.length; i++) {
+    const svc = services[i];
     const name = str(field(svc, 'name')) ?? `services[${i}]`;
     const rawListeners = field(svc, 'listeners');
     const listeners = Array.isArray(rawListeners) ? rawListeners.filter((l): l is string => typeof l === 'string') : listenerNames;
@@ -203,13 +206,15 @@ function checkDomains(services: unknown[], listenerNames: string[], errors: Fiel
         }
       }
     });
-  });
+    if (stepDue()) yield;
+  }
 }
 
 /** Backends with an explicit non-hashing balancer that a sticky service routes to. */
-function checkStickyBalancers(services: unknown[], backends: unknown[], errors: FieldError[]): void {
+function* checkStickyBalancers(services: unknown[], backends: unknown[], errors: FieldError[]): Steps<void> {
   const stickyUser = new Map<string, string>(); // backend → first sticky service using it
   for (const svc of services) {
+    if (stepDue()) yield;
     const svcName = str(field(svc, 'name'));
     if (svcName === undefined || field(svc, 'affinity') === undefined) continue;
     for (const route of list(field(svc, 'routes'))) {
@@ -219,15 +224,17 @@ function checkStickyBalancers(services: unknown[], backends: unknown[], errors: 
       }
     }
   }
-  backends.forEach((b, i) => {
+  for (let i = 0; i < backends.length; i++) {
+    if (stepDue()) yield;
+    const b = backends[i];
     const type = str(field(field(b, 'balancer'), 'type'));
     const name = str(field(b, 'name'));
-    if (type === undefined || name === undefined || !NON_HASHING_BALANCERS.includes(type)) return;
+    if (type === undefined || name === undefined || !NON_HASHING_BALANCERS.includes(type)) continue;
     const svc = stickyUser.get(name);
     if (svc !== undefined) {
       errors.push({ path: `backends[${i}].balancer.type`, message: `service '${svc}' has affinity; use ring_hash or maglev` });
     }
-  });
+  }
 }
 
 /**
@@ -277,15 +284,24 @@ function checkExtProc(raw: unknown, backendNames: Names, errors: FieldError[]): 
 }
 
 export function crossCheck(raw: unknown): FieldError[] {
+  return runSteps(crossCheckSteps(raw));
+}
+
+/**
+ * crossCheck as steps, one per few entries: a whole config of 10,000 services with errors is
+ * checked in event-loop turns (config/whole-validation.ts). An entry that adds errors ends its
+ * step (an unknown name's suggestion compares it with every name defined).
+ */
+export function* crossCheckSteps(raw: unknown): Steps<FieldError[]> {
   const errors: FieldError[] = [];
   const listeners = list(field(raw, 'listeners'));
   const services = list(field(raw, 'services'));
   const backends = list(field(raw, 'backends'));
 
-  const listenerNames = uniqueNames(listeners, 'listeners', 'listener', errors);
+  const listenerNames = yield* uniqueNames(listeners, 'listeners', 'listener', errors);
   checkListenerPorts(listeners, errors);
-  uniqueNames(services, 'services', 'service', errors);
-  const backendList = uniqueNames(backends, 'backends', 'backend', errors);
+  yield* uniqueNames(services, 'services', 'service', errors);
+  const backendList = yield* uniqueNames(backends, 'backends', 'backend', errors);
   // Thousands of routes look names up here: a set, not Array.includes (quadratic at 10,000 services).
   const backendNames: Names = { list: backendList, set: new Set(backendList) };
 
@@ -294,11 +310,19 @@ export function crossCheck(raw: unknown): FieldError[] {
     const name = str(field(b, 'name'));
     const protocol = field(b, 'protocol') ?? DEFAULTS.protocol;
     if (name !== undefined && typeof protocol === 'string' && !protocols.has(name)) protocols.set(name, protocol);
+    if (stepDue()) yield;
   }
-  services.forEach((svc, i) => checkService(svc, i, listenerNames, backendNames, protocols, errors));
-  services.forEach((svc, i) => checkSessionKey(svc, i, errors));
+  for (let i = 0; i < services.length; i++) {
+    const before = errors.length;
+    checkService(services[i], i, listenerNames, backendNames, protocols, errors);
+    if (errors.length > before || stepDue()) yield;
+  }
+  for (let i = 0; i < services.length; i++) {
+    checkSessionKey(services[i], i, errors);
+    if (stepDue()) yield;
+  }
   checkExtProc(raw, backendNames, errors);
-  checkDomains(services, listenerNames, errors);
-  checkStickyBalancers(services, backends, errors);
+  yield* checkDomains(services, listenerNames, errors);
+  yield* checkStickyBalancers(services, backends, errors);
   return errors;
 }

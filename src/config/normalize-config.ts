@@ -91,10 +91,14 @@ function* backendModels(raws: readonly RawBackend[], from: number, to: number, i
   return backends;
 }
 
-/** Adds (by +1) or removes (-1) what `services` contribute to the whole-list counts. */
-function count(services: Iterable<ServiceSpec>, by: 1 | -1, sticky: Map<string, number>): number {
+/**
+ * Adds (by +1) or removes (-1) what `services` contribute to the whole-list counts; a step every
+ * few services (a whole new config counts 10,000 out and 10,000 in: ~40 ms at once).
+ */
+function* count(services: readonly ServiceSpec[], by: 1 | -1, sticky: Map<string, number>): Steps<number> {
   let sessionKeys = 0;
   for (const s of services) {
+    if (stepDue()) yield;
     if (!s.affinity) continue;
     if (s.affinity.sessionKey !== undefined) sessionKeys += by;
     for (const b of stickyBackendsOf(s)) sticky.set(b, (sticky.get(b) ?? 0) + by);
@@ -124,14 +128,14 @@ export function* normalizeSteps(raw: RawConfig, memo?: NormalizeMemo): Steps<Tet
     // Hash-based balancing is what makes affinity work, so it is the default wherever a
     // sticky service can send traffic.
     sticky = new Map();
-    sessionKeys = count(services, 1, sticky);
+    sessionKeys = yield* count(services, 1, sticky);
     backends = yield* backendModels(rawBackends, 0, rawBackends.length, (name) => (sticky.get(name) ?? 0) > 0, memo);
   } else {
     const ws = listWindow(last.rawServices, rawServices);
     services = spliceWindow(last.services, ws, yield* serviceModels(rawServices, ws.start, ws.end, allListeners, context, memo));
     // The counts move by what left and what came: a delta here, applied to the last counts at the end.
     const delta = new Map<string, number>();
-    sessionKeys = last.sessionKeys + count(last.services.slice(ws.start, ws.beforeEnd), -1, delta) + count(services.slice(ws.start, ws.end), 1, delta);
+    sessionKeys = last.sessionKeys + (yield* count(last.services.slice(ws.start, ws.beforeEnd), -1, delta)) + (yield* count(services.slice(ws.start, ws.end), 1, delta));
     const isSticky = (name: string) => (last.sticky.get(name) ?? 0) + (delta.get(name) ?? 0) > 0;
     const flipped = [...delta.keys()].some((name) => isSticky(name) !== (last.sticky.get(name) ?? 0) > 0);
     if (flipped) backends = yield* backendModels(rawBackends, 0, rawBackends.length, isSticky, memo);

@@ -1,15 +1,12 @@
 import type { TetherConfig } from '../model/types';
-import { crossCheck } from './cross-check';
 import { DEFAULT_CONFIG_YAML } from './default-config';
-import { dedupeErrors, formatErrors, formatPath, type FieldError } from './field-errors';
-import { normalize } from './normalize-config';
-import { configSchema } from './schema';
+import { formatErrors, formatPath, type FieldError } from './field-errors';
 import { parseYaml, readPlainYaml } from './yaml-source';
-import { runSchema } from './zod-issues';
-import { checkedPlain, setOwn, withoutNulls } from './plain-data';
+import { CHECKED_DEPTH, checkedPlain, setOwn } from './plain-data';
 import { runSteps, stepDue, type Steps } from '../util/steps';
 import { documentListWindow } from '../util/list-window';
 import { validateIncrementallySteps, type ValidationMemo } from './incremental';
+import { validateWholeSteps } from './whole-validation';
 
 /**
  * The config API: text or already-parsed data in, a normalised TetherConfig or every
@@ -106,7 +103,7 @@ export function* configDocumentSteps(value: unknown, options: { adopt?: boolean;
       out = copy;
     }
     ancestors.delete(v);
-    checkedPlain.add(out as object);
+    if (path.length <= CHECKED_DEPTH) checkedPlain.add(out as object);
     return out;
   };
   if (isCheckedFrozen(value)) return { ok: true, document: value as Record<string, unknown> };
@@ -166,33 +163,14 @@ export function validateConfig(raw: unknown, memo?: ValidationMemo): ParseResult
 /**
  * validateConfig as steps: with a memo, a valid config's new entries are checked and
  * normalised one step per few entries (the server runs whole configs of 10,000 services in
- * event-loop turns); a config with errors is validated whole, in one step, to word them all.
+ * event-loop turns); a config with errors is validated whole to word them all, in steps too
+ * (config/whole-validation.ts).
  */
 export function* validateConfigSteps(raw: unknown, memo?: ValidationMemo): Steps<ParseResult> {
   try {
     const quick = memo && (yield* validateIncrementallySteps(raw, memo, MAX_CONFIG_BYTES));
     if (quick) return quick;
-    const cleaned = withoutNulls(raw);
-    if ('cycle' in cleaned) {
-      return { ok: false, errors: [{ path: cleaned.cycle, message: 'refers to itself (recursive alias)' }] };
-    }
-    // null/undefined is rejected: from the admin API it means a missing body, and
-    // treating that as "no services" would wipe the running config.
-    const data = cleaned.value;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      return {
-        ok: false,
-        errors: [{ path: '', message: 'the config must be an object with listeners, services and backends' }],
-      };
-    }
-    const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
-    if (bytes > MAX_CONFIG_BYTES) {
-      return { ok: false, errors: [{ path: '', message: `the config is ${bytes} bytes as JSON; Tether takes at most ${MAX_CONFIG_BYTES} (16 MiB)` }] };
-    }
-    const schema = runSchema(configSchema, data);
-    const errors = dedupeErrors([...(schema.ok ? [] : schema.errors), ...crossCheck(data)]);
-    if (errors.length > 0 || !schema.ok) return { ok: false, errors };
-    return { ok: true, config: normalize(schema.data) };
+    return yield* validateWholeSteps(raw, MAX_CONFIG_BYTES);
   } catch (err) {
     // A bug here must not take down the admin API or hide the config's real problems.
     const message = err instanceof Error ? err.message : String(err);

@@ -68,7 +68,8 @@ function shapeKeys(iss: Issue): string[] {
   return Object.keys(inst?._zod?.def?.shape ?? {});
 }
 
-export function runSchema<T>(schema: z.ZodType<T>, input: unknown): SchemaResult<T> {
+/** `prefix`: where `input` sits in the document (an entry of a list validated alone), put before every error's path. */
+export function runSchema<T>(schema: z.ZodType<T>, input: unknown, prefix: ReadonlyArray<string | number> = []): SchemaResult<T> {
   // The error map sees the schema behind each issue; the final issues do not, so the known
   // keys for "did you mean" are captured on the way through.
   const knownKeys = new Map<string, string[]>();
@@ -84,7 +85,7 @@ export function runSchema<T>(schema: z.ZodType<T>, input: unknown): SchemaResult
         case 'too_big':
           return sizeMessage(iss, false);
         case 'unrecognized_keys':
-          knownKeys.set(formatPath(iss.path ?? []), shapeKeys(iss));
+          knownKeys.set(formatPath([...prefix, ...(iss.path ?? [])]), shapeKeys(iss));
           return 'unknown field';
         case 'invalid_key': {
           const inner = (iss['issues'] as Array<{ message?: string }> | undefined)?.[0];
@@ -103,7 +104,7 @@ export function runSchema<T>(schema: z.ZodType<T>, input: unknown): SchemaResult
 
   const errors: FieldError[] = [];
   for (const issue of result.error.issues) {
-    const path = formatPath(issue.path);
+    const path = formatPath([...prefix, ...issue.path]);
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeys.get(path) ?? [];
       for (const key of issue.keys) errors.push({ path, message: unknownFieldMessage(key, known) });

@@ -175,6 +175,8 @@ export const MAX_RINGS = 50;
 export async function ringViews(translated: TranslatedConfig, kind: NodeKind, only: (cluster: string) => boolean = () => true): Promise<{ rings: RingView[]; more: number }> {
   // In turns: at 10,000 services the wire form takes a second to build in one go.
   await translated.ready(kind);
+  // The loop in between: the wire form's last slice and the walk over every route below were one hold.
+  await yieldToLoop();
   const ctx: ExplainContext = { resources: translated.wire(kind), owners: translated.owners, pickers: translated.pickers };
   const rings: RingView[] = [];
   let more = 0;

@@ -209,7 +209,7 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const summary = typeof summarized === 'string' ? summarized : await runStepsInTurns(summarized);
   const record = versionRecord(session, c, options, { version, document, hash }, summary);
   // The store's own work on the document (a file store's patch against its checkpoint) in turns too.
-  if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version));
+  if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version, record));
   // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
   // while the store writes (it is not part of the record), started after the commit's own
   // synchronous part so that the two overlap.

@@ -32,7 +32,7 @@ export class RenameNotDurableError extends Error {
  * content, never a mix: write a temp file, fsync it, rename it over the target, fsync the
  * directory (the rename itself lives in the directory's data).
  */
-export async function writeFileDurably(dir: string, name: string, data: string): Promise<void> {
+export async function writeFileDurably(dir: string, name: string, data: string | Buffer): Promise<void> {
   const tmp = tempPath(dir, name);
   try {
     const fh = await fs.open(tmp, 'wx', 0o600);

@@ -11,14 +11,23 @@ import {
   encodeCurrentPointer,
   encodePatchFile,
   encodeVersionFile,
+  encodeVersionFileSteps,
   recordProblem,
   resolvePatch,
   versionFileName,
   VERSIONS_DIR,
-  type EncodedVersion,
+  type EncodedVersionBytes,
 } from './version-file';
 import { Checkpoint } from './version-patch';
 import type { Steps } from '../util/steps';
+
+/** A version file ready to write: its text or UTF-8 bytes, and the text's length. */
+interface EncodedFile {
+  data: string | Buffer;
+  length: number;
+  sha256: string;
+  record: VersionRecord;
+}
 
 export interface FileStoreOptions {
   /** Directory of the store; created with mode 0700 if missing. One process at a time (LOCK). */
@@ -109,6 +118,8 @@ class FileStoreImpl implements FileStore {
   private checkpoint: Checkpoint | undefined;
   /** Versions no longer in history whose files stay as the checkpoints of kept ones. */
   private readonly baseOnly: Set<number>;
+  /** A whole version's file encoded by prepareCommit, for the commit of that record. */
+  private preparedWhole: { record: VersionRecord; encoded: EncodedVersionBytes } | undefined;
 
   constructor(
     readonly dir: string,
@@ -209,7 +220,7 @@ class FileStoreImpl implements FileStore {
     // The durable rename of a format 2 version file is the commit (version-file.ts): one
     // durable write per version.
     try {
-      await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text);
+      await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.data);
     } catch (err) {
       if (err instanceof RenameNotDurableError) {
         this.broken = new Error(`config store ${this.dir}: a commit of version ${record.version} may or may not be durable (${err.message}); reopen the store`);
@@ -232,22 +243,29 @@ class FileStoreImpl implements FileStore {
     };
   }
 
-  *prepareCommit(document: Record<string, unknown>, version: number): Steps<void> {
+  *prepareCommit(document: Record<string, unknown>, version: number, record?: VersionRecord): Steps<void> {
+    this.preparedWhole = undefined;
     const cp = this.checkpoint;
-    if (cp && version - cp.version <= PATCHES_PER_CHECKPOINT) yield* cp.diffSteps(document, cp.bytes * PATCH_SHARE);
+    if (cp && version - cp.version <= PATCHES_PER_CHECKPOINT && (yield* cp.diffSteps(document, cp.bytes * PATCH_SHARE))) return;
+    // Written whole (a new checkpoint): a 10,000-service record's JSON, UTF-8 and hash in steps too.
+    if (record && record.document === document && Object.isFrozen(document)) this.preparedWhole = { record, encoded: yield* encodeVersionFileSteps(record, 2) };
   }
 
   /** The record as a patch against the checkpoint when that is small, else whole (a new checkpoint). */
-  private encode(record: VersionRecord): { encoded: EncodedVersion; base?: number; checkpoint?: Checkpoint } {
+  private encode(record: VersionRecord): { encoded: EncodedFile; base?: number; checkpoint?: Checkpoint } {
     const cp = this.checkpoint;
+    const prepared = this.preparedWhole?.record === record ? this.preparedWhole.encoded : undefined;
+    this.preparedWhole = undefined;
     if (cp && record.version - cp.version <= PATCHES_PER_CHECKPOINT) {
       const patch = cp.diff(record.document, cp.bytes * PATCH_SHARE);
       if (patch) {
-        return { encoded: encodePatchFile(record, { base: { version: cp.version, sha256: cp.sha256 }, keys: patch.keys }), base: cp.version };
+        const encoded = encodePatchFile(record, { base: { version: cp.version, sha256: cp.sha256 }, keys: patch.keys });
+        return { encoded: { data: encoded.text, length: encoded.text.length, sha256: encoded.sha256, record: encoded.record }, base: cp.version };
       }
     }
-    const encoded = encodeVersionFile(record, 2);
-    return { encoded, checkpoint: new Checkpoint(record.version, encoded.sha256, encoded.record.document, encoded.text.length) };
+    const whole = prepared ?? encodeVersionFile(record, 2);
+    const encoded: EncodedFile = 'bytes' in whole ? { data: whole.bytes, length: whole.length, sha256: whole.sha256, record: whole.record } : { data: whole.text, length: whole.text.length, sha256: whole.sha256, record: whole.record };
+    return { encoded, checkpoint: new Checkpoint(record.version, encoded.sha256, encoded.record.document, encoded.length) };
   }
 
   /** Drops what retention no longer keeps from the history (list() never shows more than `retain`); returns the files to delete. */

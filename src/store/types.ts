@@ -50,10 +50,11 @@ export interface ConfigStore {
   commit(record: VersionRecord): Promise<void>;
   /**
    * Optional: the CPU-bound part of committing `document` as `version` (a file store's patch
-   * against its checkpoint), as steps the caller runs in event-loop turns before commit(), whose
-   * own synchronous part then finds it done. Changes nothing a commit relies on.
+   * against its checkpoint; with the `record` to be committed, a whole version's file too), as
+   * steps the caller runs in event-loop turns before commit(), whose own synchronous part then
+   * finds it done. Changes nothing a commit relies on.
    */
-  prepareCommit?(document: Record<string, unknown>, version: number): Steps<void>;
+  prepareCommit?(document: Record<string, unknown>, version: number, record?: VersionRecord): Steps<void>;
   close(): Promise<void>;
   /**
    * Set by stores that other writers share (etcd): the head can move under this process. For

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { frozenJson } from '../util/frozen-json';
+import { frozenJson, frozenJsonPiecesSteps } from '../util/frozen-json';
+import type { Steps } from '../util/steps';
 import type { VersionRecord } from './types';
 import { applyPatch, type PatchBody } from './version-patch';
 
@@ -65,6 +66,36 @@ export function encodeVersionFile(record: VersionRecord, format: 1 | 2 = FORMAT)
   const recordJson = frozenJson(record);
   const sha256 = sha256Hex(recordJson);
   return { text: `{"format":${format},"record":${recordJson},"sha256":${JSON.stringify(sha256)}}\n`, sha256, record: asStored(record, recordJson) };
+}
+
+/** A version file as the bytes to write (encodeVersionFileSteps): `length` is its text's. */
+export interface EncodedVersionBytes {
+  bytes: Buffer;
+  length: number;
+  sha256: string;
+  record: VersionRecord;
+}
+
+/**
+ * encodeVersionFile of a record whose document is frozen, as steps: the record's JSON written,
+ * encoded to UTF-8 and hashed a piece at a time. The same bytes as encodeVersionFile's text.
+ */
+export function* encodeVersionFileSteps(record: VersionRecord, format: 1 | 2 = FORMAT): Steps<EncodedVersionBytes> {
+  if (!Object.isFrozen(record.document)) throw new TypeError('encodeVersionFileSteps: the document must be frozen');
+  const hash = createHash('sha256');
+  const head = `{"format":${format},"record":`;
+  const buffers = [Buffer.from(head, 'utf8')];
+  let length = head.length;
+  yield* frozenJsonPiecesSteps(record, (piece) => {
+    hash.update(piece, 'utf8');
+    buffers.push(Buffer.from(piece, 'utf8'));
+    length += piece.length;
+  });
+  const sha256 = hash.digest('hex');
+  const tail = `,"sha256":${JSON.stringify(sha256)}}\n`;
+  buffers.push(Buffer.from(tail, 'utf8'));
+  yield;
+  return { bytes: Buffer.concat(buffers), length: length + tail.length, sha256, record: asStored(record, undefined) };
 }
 
 /** A format 2 file holding `record` as `patch` against a checkpoint. */

@@ -23,10 +23,21 @@ export const SLICE_MS = 15;
  * slice of about `sliceMs` has run.
  */
 export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS, pause: () => Promise<unknown> = yieldToLoop): Promise<T> {
-  let sliceStart = performance.now();
+  // A run that follows another in the same turn (awaiting a settled promise does not let the
+  // loop in) continues that run's slice: validation's passes, the store's and the description's
+  // each ended a slice that the next one began afresh, two slices and the code between them in
+  // one hold of the loop (30–40 ms at 10,000 services).
+  let sliceStart = turnSliceStart ?? performance.now();
+  if (performance.now() - sliceStart >= sliceMs) {
+    await pause();
+    sliceStart = performance.now();
+  }
   for (;;) {
     const r = steps.next();
-    if (r.done) return r.value;
+    if (r.done) {
+      endedInTurn(sliceStart);
+      return r.value;
+    }
     // The clock is read after every step (a step is already a few units: stepDue): reading it
     // every 16th step let a slice overrun by 16 steps of translation or encoding.
     if (performance.now() - sliceStart >= sliceMs) {
@@ -34,6 +45,18 @@ export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS, pa
       sliceStart = performance.now();
     }
   }
+}
+
+/** The slice start of the last run that ended in this turn of the event loop (until the loop's next check phase). */
+let turnSliceStart: number | undefined;
+
+function endedInTurn(sliceStart: number): void {
+  if (turnSliceStart === undefined) {
+    setImmediate(() => {
+      turnSliceStart = undefined;
+    });
+  }
+  turnSliceStart = sliceStart;
 }
 
 let units = 0;

@@ -81,9 +81,11 @@ export function duration(opts: { positive?: boolean } = {}) {
 
 /**
  * Checks that run even when sibling fields failed, so one bad field does not hide a
- * structural mistake (two matchers at once, a field that does not fit the type).
+ * structural mistake (two matchers at once, a field that does not fit the type). Only on an
+ * object: where the value is not one at all (`null`, a number), the type error says so and
+ * the check has nothing to read.
  */
-export const ALWAYS = { when: () => true };
+export const ALWAYS = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
 
 /** The keys of `obj` among `candidates` that are present (not undefined). */
 export function presentKeys(obj: unknown, candidates: readonly string[]): string[] {

@@ -9,7 +9,7 @@ import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from '../config/errors';
 import type { Publisher } from './publisher';
-import { yieldToLoop } from '../util/yield-loop';
+import { sliceTurns, yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff, type ResourceChange } from '../diff/resource-diff';
 import type { Snapshot } from '../cache/snapshot';
@@ -89,6 +89,9 @@ interface Session {
   unsubscribe?: (() => void) | undefined;
 }
 
+/** Work shorter than this (a small edit's validation) goes on to the next step without letting the event loop in first. */
+const SMALL_WORK_MS = 1;
+
 /** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
 const WORKER_DIFF_BYTES = 16 * 1024;
 
@@ -159,11 +162,13 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   const state = session.state;
   const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
   if (conflict) throw conflict;
+  const validating = sliceTurns(SMALL_WORK_MS);
   const built = c.build(state?.document);
   const { document, config } = await validate(session, built.document, built.errorPaths);
   // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
-  // event loop (xDS, ext_proc) in between them.
-  await yieldToLoop();
+  // event loop (xDS, ext_proc) in between them. A small edit's validation (well under a
+  // millisecond) goes on without waiting a turn.
+  await validating();
   if (options.expectedVersion && options.expectedVersion !== state?.version) {
     throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
@@ -195,33 +200,23 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const record = versionRecord(session, c, options, { version, document, hash }, summary);
   // The store's own work on the document (a file store's patch against its checkpoint) in turns too.
   if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version));
-  // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
-  // while the store writes (it is not part of the record), started after the commit's own
-  // synchronous part so that the two overlap.
-  const committing = commit(session, record, prepared).then(
-    () => undefined,
-    (err: unknown) => ({ err }),
-  );
-  // One turn: the store encodes the record and hands its write and fsync to the I/O threads.
-  await yieldToLoop();
-  const diffing = diffSnapshots(publisher.served()?.snapshots, prepared.snapshots).then(
-    (changes) => ({ changes }),
-    (err: unknown) => ({ err }),
-  );
-  const failed = await committing;
-  if (failed) {
-    await diffing;
-    throw failed.err;
-  }
+  // What clients were served before this version: the resource diff compares with it. The
+  // diff (decoding, YAML) is for the caller's reply only: it runs once the version is durable
+  // and published, so that clients get the version without waiting for it.
+  const before = publisher.served()?.snapshots;
+  await commit(session, record, prepared);
   prepared.publish();
   session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
-  const diffed = await diffing;
-  if ('err' in diffed) {
+  let changes: ResourceChange[];
+  try {
+    // After a turn of the loop: the streams' writes of the new version reach the sockets first.
+    await yieldToLoop();
+    changes = await diffSnapshots(before, prepared.snapshots);
+  } catch (err) {
     // Durable and served: say so rather than report a failure of the change itself.
-    log.error({ version, err: (diffed.err as Error).message }, 'config applied, but its resource diff failed');
-    throw new TetherError('INTERNAL', `config version ${version} was applied and is served, but its resource diff could not be computed: ${(diffed.err as Error).message}`);
+    log.error({ version, err: (err as Error).message }, 'config applied, but its resource diff failed');
+    throw new TetherError('INTERNAL', `config version ${version} was applied and is served, but its resource diff could not be computed: ${(err as Error).message}`);
   }
-  const changes: ResourceChange[] = diffed.changes;
   log.info(
     { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
     'config applied',

@@ -315,6 +315,47 @@ describe('mutations', () => {
     expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2 });
   });
 
+  it('serves a version only once the store has it, and every read after the call sees it', async () => {
+    // A store whose commits wait until the test lets them finish.
+    let release: (() => void) | undefined;
+    let called: (() => void) | undefined;
+    const commitCalled = new Promise<void>((resolve) => (called = resolve));
+    const store = new (class extends MemoryStore {
+      override async commit(record: Parameters<MemoryStore['commit']>[0]): Promise<void> {
+        if (record.version > 1) {
+          called!();
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return super.commit(record);
+      }
+    })();
+    const s = await setup({ store });
+    const seen: string[] = [];
+    s.cache.watch('envoy', (snapshot) => seen.push(`v${snapshot.configVersion} served with ${store.records.length} stored`));
+    const applying = s.manager.apply(doc(20), { source: 'apply' }).then((r) => {
+      seen.push('answered');
+      return r;
+    });
+    await commitCalled;
+    // Built, not durable yet: nothing is served and the manager still says version 1.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
+    for (const kind of NODE_KINDS) expect(s.cache.get(kind)!.configVersion).toBe('1');
+    expect(s.manager.current().version).toBe(1);
+    release!();
+    const result = await applying;
+    expect(seen).toEqual(['v2 served with 2 stored', 'answered']);
+    // The reply's changes are against what was served before (v1), written after the publish.
+    expect(result.changes.map((c) => `${c.nodeKind} ${c.type} ${c.name} ${c.action}`)).toEqual(['envoy RDS http MODIFIED', 'grpc RDS shop MODIFIED']);
+    expect(result.changes[0]!.diff).toMatch(/^\+\s+value: 20$/m);
+    expect(s.manager.current()).toMatchObject({ version: 2, document: doc(20) });
+    expect(s.publisher.served()!.version).toBe(2);
+    expect(canaryWeight(s.publisher.served()!.config)).toBe(20);
+    expect((await s.manager.history())[0]).toMatchObject({ version: 2, source: 'apply' });
+    // The next edit builds on it: unchanged input is no new version.
+    expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2, changed: false });
+  });
+
   it('a failed commit leaves the cache and the manager unchanged', async () => {
     const store = new MemoryStore();
     const s = await setup({ store });

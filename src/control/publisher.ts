@@ -104,7 +104,7 @@ interface Outside {
 }
 
 function translateFor(config: TetherConfig, outside: Outside, lineage: Lineage, target: NodeTarget) {
-  // The memo keys units by model objects and the endpoint lists they read; listeners and their
+  // The memo keys units by model objects and the endpoint lists they read; the listeners'
   // secrets (the only readers of `tls`) are translated afresh every time.
   return translateWithWarnings(config, outside.endpoints, target, outside.tls, lineage.memo(target));
 }

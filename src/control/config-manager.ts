@@ -8,7 +8,7 @@ import { describeDocumentChangeSteps, joinDescription } from './change-descripti
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from '../config/errors';
-import type { Publisher } from './publisher';
+import type { PreparedConfig, Publisher } from './publisher';
 import { sliceTurns, yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff, type ResourceChange } from '../diff/resource-diff';
@@ -187,11 +187,15 @@ async function tryChange(session: Session, v: Validated): Promise<MutationResult
   return { version: v.state?.version ?? 0, changed: false, dryRun: true, changes, ...v.restores, warnings: rendition.warnings };
 }
 
-/** Builds the rendition, diffs it, makes the version durable, then publishes it: all of it or nothing. */
+/**
+ * Makes the version durable while building its rendition, then publishes it, then diffs it:
+ * all of it or nothing. The store writes the version where it is not current yet while the
+ * rendition is built, and completes the commit only once the build succeeded: a version that
+ * cannot be served is never stored, and none is served before it is durable.
+ */
 async function applyChange(session: Session, c: Change, options: MutationOptions, v: Validated): Promise<MutationResult> {
   const { publisher, log } = session;
   const { version, document, config, hash } = v;
-  const prepared = await publisher.prepare(config, version);
   // The version file's JSON, entry by entry in turns (the store composes it from these; the
   // summary of a whole new config compares entries by it).
   await runStepsInTurns(frozenJsonSteps(document, v.state?.document));
@@ -200,11 +204,36 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const record = versionRecord(session, c, options, { version, document, hash }, summary);
   // The store's own work on the document (a file store's patch against its checkpoint) in turns too.
   if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version));
+  let built!: (ok: boolean) => void;
+  const buildDone = new Promise<boolean>((resolve) => (built = resolve));
+  let writing = true;
+  const committing = commitWhen(session.store, record, () => {
+    writing = false;
+    return buildDone;
+  }).then(
+    (committed) => ({ committed }),
+    (err: unknown) => ({ err }),
+  );
+  let prepared: PreparedConfig;
+  try {
+    // While the store writes, the build lets the loop in between its steps: the write's
+    // system calls go on meanwhile instead of after it.
+    prepared = await publisher.prepare(config, version, { ioPending: () => writing });
+  } catch (err) {
+    built(false);
+    await committing;
+    throw err;
+  }
   // What clients were served before this version: the resource diff compares with it. The
   // diff (decoding, YAML) is for the caller's reply only: it runs once the version is durable
   // and published, so that clients get the version without waiting for it.
   const before = publisher.served()?.snapshots;
-  await commit(session, record, prepared);
+  built(true);
+  const outcome = await committing;
+  if ('err' in outcome || !outcome.committed) {
+    await prepared.discard();
+    throw commitError('err' in outcome ? outcome.err : new Error('the store withdrew the commit'), record.version);
+  }
   prepared.publish();
   session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
   let changes: ResourceChange[];
@@ -244,23 +273,26 @@ function versionRecord(
   };
 }
 
-/** Makes the version durable; on failure the prepared rendition is discarded and nothing changed. */
-async function commit(session: Session, record: VersionRecord, prepared: { discard(): Promise<void> }): Promise<void> {
-  try {
-    await session.store.commit(record);
-  } catch (err) {
-    await prepared.discard();
-    if (err instanceof StoreConflictError) {
-      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
-    }
-    if (err instanceof StoreUnavailableError) {
-      throw new TetherError(
-        'UNAVAILABLE',
-        `could not save config version ${record.version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${record.version})`,
-      );
-    }
-    throw storageError(err, `could not save config version ${record.version}`);
+/** `store.commitWhen`, or for a store without it commit() once `ready` says so. */
+async function commitWhen(store: ConfigStore, record: VersionRecord, ready: () => Promise<boolean>): Promise<boolean> {
+  if (store.commitWhen) return store.commitWhen(record, ready);
+  if (!(await ready())) return false;
+  await store.commit(record);
+  return true;
+}
+
+/** A failed commit as the caller sees it: nothing changed. */
+function commitError(err: unknown, version: number): TetherError {
+  if (err instanceof StoreConflictError) {
+    return new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
   }
+  if (err instanceof StoreUnavailableError) {
+    return new TetherError(
+      'UNAVAILABLE',
+      `could not save config version ${version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${version})`,
+    );
+  }
+  return storageError(err, `could not save config version ${version}`);
 }
 
 /** Passes the error on, logging rejected configs (the caller gets every error too). */

@@ -31,8 +31,12 @@ export class RenameNotDurableError extends Error {
  * Replaces `dir/name` with `data` so that a crash at any point leaves the old or the new
  * content, never a mix: write a temp file, fsync it, rename it over the target, fsync the
  * directory (the rename itself lives in the directory's data).
+ *
+ * `ready`, when given, is asked once the temp file is durable and before the rename: false
+ * (the caller's own work failed) removes the temp file, leaves `dir/name` as it was and
+ * resolves false. So the slow part of the write overlaps with the caller's work.
  */
-export async function writeFileDurably(dir: string, name: string, data: string): Promise<void> {
+export async function writeFileDurably(dir: string, name: string, data: string, ready?: () => Promise<boolean>): Promise<boolean> {
   const tmp = tempPath(dir, name);
   try {
     const fh = await fs.open(tmp, 'wx', 0o600);
@@ -41,6 +45,10 @@ export async function writeFileDurably(dir: string, name: string, data: string):
       await fh.sync();
     } finally {
       await fh.close();
+    }
+    if (ready && !(await ready())) {
+      await fs.rm(tmp, { force: true });
+      return false;
     }
     await fs.rename(tmp, path.join(dir, name));
   } catch (err) {
@@ -54,6 +62,7 @@ export async function writeFileDurably(dir: string, name: string, data: string):
   } catch (err) {
     throw new RenameNotDurableError(path.join(dir, name), err);
   }
+  return true;
 }
 
 /**

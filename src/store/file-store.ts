@@ -58,6 +58,9 @@ export interface FileStore extends ConfigStore {
 
 export const DEFAULT_RETAIN = 50;
 
+const READY = () => Promise.resolve(true);
+const NOTHING = async () => undefined;
+
 /**
  * A version is written whole (a new checkpoint) when its patch would add more than this share
  * of the checkpoint's bytes, or after this many patches: patches stay small and reading one
@@ -182,13 +185,17 @@ class FileStoreImpl implements FileStore {
   }
 
   commit(record: VersionRecord): Promise<void> {
+    return this.commitWhen(record, READY).then(() => undefined);
+  }
+
+  commitWhen(record: VersionRecord, ready: () => Promise<boolean>): Promise<boolean> {
     // Checked at call time: commits queued before close() still run.
     if (this.closing) return Promise.reject(new Error(`config store ${this.dir} is closed`));
-    const run = this.chain.then(() => this.commitNow(record));
+    const run = this.chain.then(() => this.commitNow(record, ready));
     // The caller is answered once the version is durable; the housekeeping after it (CURRENT,
     // retention) runs before the next commit or close().
-    this.chain = run.then((housekeeping) => housekeeping(), () => undefined);
-    return run.then(() => undefined);
+    this.chain = run.then(({ housekeeping }) => housekeeping(), () => undefined);
+    return run.then(({ committed }) => committed);
   }
 
   close(): Promise<void> {
@@ -197,8 +204,8 @@ class FileStoreImpl implements FileStore {
     return this.closed;
   }
 
-  /** Makes the version durable; resolves with what is left to do after it. */
-  private async commitNow(record: VersionRecord): Promise<() => Promise<void>> {
+  /** Makes the version durable (unless `ready` says no); resolves with what is left to do after it. */
+  private async commitNow(record: VersionRecord, ready: () => Promise<boolean>): Promise<{ committed: boolean; housekeeping: () => Promise<void> }> {
     if (this.broken) throw this.broken;
     // Above every number this directory ever used, also after a fallback to an older version.
     const at = this.highest;
@@ -209,7 +216,7 @@ class FileStoreImpl implements FileStore {
     // The durable rename of a format 2 version file is the commit (version-file.ts): one
     // durable write per version.
     try {
-      await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text);
+      if (!(await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text, ready))) return { committed: false, housekeeping: NOTHING };
     } catch (err) {
       if (err instanceof RenameNotDurableError) {
         this.broken = new Error(`config store ${this.dir}: a commit of version ${record.version} may or may not be durable (${err.message}); reopen the store`);
@@ -223,13 +230,14 @@ class FileStoreImpl implements FileStore {
     if (checkpoint) this.checkpoint = checkpoint;
     this.log.debug({ version: record.version, source: record.source, patch: base !== undefined }, 'config version committed');
     const doomed = this.retire();
-    return async () => {
+    const housekeeping = async () => {
       // A hint, not the commit: replaced without waiting for the disk (recovery.ts).
       await replaceFile(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 })).catch((err: unknown) => {
         this.log.warn({ version: record.version, err: (err as Error).message }, 'config store: could not update CURRENT (the version is committed)');
       });
       await this.removeFiles(doomed);
     };
+    return { committed: true, housekeeping };
   }
 
   *prepareCommit(document: Record<string, unknown>, version: number): Steps<void> {

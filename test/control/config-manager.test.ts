@@ -13,6 +13,8 @@ import { createFileStore } from '../../src/store/file-store';
 import { StoreConflictError, type ConfigStore } from '../../src/store/types';
 import { NODE_KINDS } from '../../src/translate';
 import { MemoryStore } from './memory-store';
+import { isTempName } from '../../src/store/atomic-file';
+import { VERSIONS_DIR } from '../../src/store/version-file';
 
 const doc = (canary = 10, extra: Record<string, unknown> = {}) => ({
   listeners: [{ name: 'http', port: 10000 }],
@@ -313,6 +315,35 @@ describe('mutations', () => {
     await expectUnchanged(s, before);
     failure = undefined;
     expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2 });
+  });
+
+  it('the store writes the version while it is built, and keeps nothing when the build fails', async () => {
+    let failure: Error | undefined;
+    let tempSeen = false;
+    const versionsDir = () => path.join(s.dir, VERSIONS_DIR);
+    const s = await setup({
+      publisher: (real) => ({
+        ...real,
+        prepare: async (config, version, o) => {
+          if (!failure) return real.prepare(config, version, o);
+          // The build fails only once the store's write of the version is under way.
+          const until = Date.now() + 5000;
+          while (!(tempSeen = fs.readdirSync(versionsDir()).some(isTempName)) && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+          throw failure;
+        },
+      }),
+    });
+    const before = await observe(s);
+    const files = fs.readdirSync(versionsDir());
+    failure = new TetherError('INVALID_ARGUMENT', 'could not translate config: nope');
+    await rejection(s.manager.apply(doc(20), { source: 'apply' }), 'INVALID_ARGUMENT');
+    expect(tempSeen).toBe(true);
+    await expectUnchanged(s, before);
+    expect(fs.readdirSync(versionsDir())).toEqual(files);
+    expect(s.store.highestVersion()).toBe(1);
+    failure = undefined;
+    expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2 });
+    expect((await s.store.current())!.version).toBe(2);
   });
 
   it('serves a version only once the store has it, and every read after the call sees it', async () => {

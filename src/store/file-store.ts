@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../log';
 import { isErrno, RenameNotDurableError, replaceFile, writeFileDurably } from './atomic-file';
 import { metaOf, recoverStore, type IndexEntry, type StoredCheckpoint } from './recovery';
@@ -193,8 +194,9 @@ class FileStoreImpl implements FileStore {
     if (this.closing) return Promise.reject(new Error(`config store ${this.dir} is closed`));
     const run = this.chain.then(() => this.commitNow(record, ready));
     // The caller is answered once the version is durable; the housekeeping after it (CURRENT,
-    // retention) runs before the next commit or close().
-    this.chain = run.then(({ housekeeping }) => housekeeping(), () => undefined);
+    // retention) runs before the next commit or close(), a turn later: what the caller does
+    // with the version (publishing it) goes first.
+    this.chain = run.then(({ housekeeping }) => setImmediatePromise().then(housekeeping), () => undefined);
     return run.then(({ committed }) => committed);
   }
 

@@ -32,11 +32,18 @@ export class RenameNotDurableError extends Error {
  * content, never a mix: write a temp file, fsync it, rename it over the target, fsync the
  * directory (the rename itself lives in the directory's data).
  *
- * `ready`, when given, is asked once the temp file is durable and before the rename: false
- * (the caller's own work failed) removes the temp file, leaves `dir/name` as it was and
+ * `options.ready`, when given, is asked once the temp file is durable and before the rename:
+ * false (the caller's own work failed) removes the temp file, leaves `dir/name` as it was and
  * resolves false. So the slow part of the write overlaps with the caller's work.
+ * `options.syncDir` fsyncs `dir` through a handle the caller keeps open (fsyncDir otherwise).
  */
-export async function writeFileDurably(dir: string, name: string, data: string, ready?: () => Promise<boolean>): Promise<boolean> {
+export async function writeFileDurably(
+  dir: string,
+  name: string,
+  data: string,
+  options: { ready?: () => Promise<boolean>; syncDir?: () => Promise<void> } = {},
+): Promise<boolean> {
+  const { ready } = options;
   const tmp = tempPath(dir, name);
   try {
     const fh = await fs.open(tmp, 'wx', 0o600);
@@ -58,7 +65,7 @@ export async function writeFileDurably(dir: string, name: string, data: string, 
     throw err;
   }
   try {
-    await fsyncDir(dir);
+    await (options.syncDir ? options.syncDir() : fsyncDir(dir));
   } catch (err) {
     throw new RenameNotDurableError(path.join(dir, name), err);
   }

@@ -109,6 +109,8 @@ class FileStoreImpl implements FileStore {
   private closed: Promise<void> | undefined;
   /** Set when a commit failed after its version file was renamed into place: memory and disk may disagree. */
   private broken: Error | undefined;
+  /** The versions directory, opened once for its fsyncs (syncVersionsDir). */
+  private versionsDirHandle: Promise<fs.FileHandle> | undefined;
   /** What the next versions are stored as patches against. */
   private checkpoint: Checkpoint | undefined;
   /** Versions no longer in history whose files stay as the checkpoints of kept ones. */
@@ -202,8 +204,28 @@ class FileStoreImpl implements FileStore {
 
   close(): Promise<void> {
     this.closing = true;
-    this.closed ??= this.chain.then(() => this.lock.release());
+    this.closed ??= this.chain.then(async () => {
+      const dirHandle = await this.versionsDirHandle?.catch(() => undefined);
+      await dirHandle?.close().catch(() => undefined);
+      await this.lock.release();
+    });
     return this.closed;
+  }
+
+  /**
+   * fsyncs the versions directory (the rename of a version file into it is the commit) through
+   * one handle kept open from the first commit to close(): two system calls fewer per commit.
+   */
+  private async syncVersionsDir(): Promise<void> {
+    this.versionsDirHandle ??= fs.open(this.versionsDir, 'r');
+    let handle: fs.FileHandle;
+    try {
+      handle = await this.versionsDirHandle;
+    } catch (err) {
+      this.versionsDirHandle = undefined;
+      throw err;
+    }
+    await handle.sync();
   }
 
   /** Makes the version durable (unless `ready` says no); resolves with what is left to do after it. */
@@ -218,7 +240,8 @@ class FileStoreImpl implements FileStore {
     // The durable rename of a format 2 version file is the commit (version-file.ts): one
     // durable write per version.
     try {
-      if (!(await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text, ready))) return { committed: false, housekeeping: NOTHING };
+      const written = await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.text, { ready, syncDir: () => this.syncVersionsDir() });
+      if (!written) return { committed: false, housekeeping: NOTHING };
     } catch (err) {
       if (err instanceof RenameNotDurableError) {
         this.broken = new Error(`config store ${this.dir}: a commit of version ${record.version} may or may not be durable (${err.message}); reopen the store`);

@@ -88,6 +88,24 @@ describe('file store: commit, read, history', () => {
     await reopened.close();
   });
 
+  it.skipIf(!fs.existsSync('/proc/self/fd'))('keeps one handle on its versions directory for the commits\' fsyncs, and closes it on close()', async () => {
+    const dir = tempStoreDir();
+    const store = await createFileStore({ dir });
+    const versions = fs.realpathSync(path.join(dir, 'versions'));
+    const handles = () =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === versions;
+        } catch {
+          return false; // closed meanwhile (readdir's own handle)
+        }
+      }).length;
+    for (let v = 1; v <= 3; v++) await store.commit(record(v));
+    expect(handles()).toBe(1);
+    await store.close();
+    expect(handles()).toBe(0);
+  });
+
   it('rejects a commit that is not current+1 with StoreConflictError and changes nothing', async () => {
     const dir = tempStoreDir();
     const store = await createFileStore({ dir });

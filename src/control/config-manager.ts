@@ -8,8 +8,8 @@ import { describeDocumentChangeSteps, joinDescription } from './change-descripti
 import { rewritePaths } from './document';
 import { sourceConflict, type ConfigSourceMode } from './config-source';
 import { storageError, TetherError, toTetherError } from '../config/errors';
-import type { Publisher } from './publisher';
-import { yieldToLoop } from '../util/yield-loop';
+import type { PreparedConfig, Publisher } from './publisher';
+import { sliceTurns, yieldToLoop } from '../util/yield-loop';
 import { computePool } from '../compute/pool';
 import { diffResourcesWith, renderDiff, type ResourceChange } from '../diff/resource-diff';
 import type { Snapshot } from '../cache/snapshot';
@@ -104,6 +104,9 @@ interface Session {
   ready?: Promise<void>;
 }
 
+/** Work shorter than this (a small edit's validation) goes on to the next step without letting the event loop in first. */
+const SMALL_WORK_MS = 1;
+
 /** Encoded bytes of modified resources above which their text diffs are written on the compute worker. */
 const WORKER_DIFF_BYTES = 16 * 1024;
 
@@ -174,11 +177,13 @@ async function validateChange(session: Session, c: Change, options: MutationOpti
   const state = session.state;
   const conflict = session.sourcePolicy && sourceConflict(session.sourcePolicy.mode, session.sourcePolicy.file, c.source, state);
   if (conflict) throw conflict;
+  const validating = sliceTurns(SMALL_WORK_MS);
   const built = c.build(state?.document);
   const { document, config } = await validate(session, built.document, built.errorPaths);
   // Validation, translation and the diffs are each tens of ms at 2,000 endpoints: let the
-  // event loop (xDS, ext_proc) in between them.
-  await yieldToLoop();
+  // event loop (xDS, ext_proc) in between them. A small edit's validation (well under a
+  // millisecond) goes on without waiting a turn.
+  await validating();
   if (options.expectedVersion && options.expectedVersion !== state?.version) {
     throw new TetherError('ABORTED', `expected version ${options.expectedVersion}, but the current version is ${state?.version ?? 0}`);
   }
@@ -197,11 +202,15 @@ async function tryChange(session: Session, v: Validated): Promise<MutationResult
   return { version: v.state?.version ?? 0, changed: false, dryRun: true, changes, ...v.restores, warnings: rendition.warnings };
 }
 
-/** Builds the rendition, diffs it, makes the version durable, then publishes it: all of it or nothing. */
+/**
+ * Makes the version durable while building its rendition, then publishes it, then diffs it:
+ * all of it or nothing. The store writes the version where it is not current yet while the
+ * rendition is built, and completes the commit only once the build succeeded: a version that
+ * cannot be served is never stored, and none is served before it is durable.
+ */
 async function applyChange(session: Session, c: Change, options: MutationOptions, v: Validated): Promise<MutationResult> {
   const { publisher, log } = session;
   const { version, document, config, hash } = v;
-  const prepared = await publisher.prepare(config, version);
   // The version file's JSON, entry by entry in turns (the store composes it from these; the
   // summary of a whole new config compares entries by it).
   await runStepsInTurns(frozenJsonSteps(document, v.state?.document));
@@ -210,33 +219,48 @@ async function applyChange(session: Session, c: Change, options: MutationOptions
   const record = versionRecord(session, c, options, { version, document, hash }, summary);
   // The store's own work on the document (a file store's patch against its checkpoint) in turns too.
   if (session.store.prepareCommit) await runStepsInTurns(session.store.prepareCommit(document, version, record));
-  // The commit mostly waits for the disk (fsync) and the resource diff is CPU: the diff runs
-  // while the store writes (it is not part of the record), started after the commit's own
-  // synchronous part so that the two overlap.
-  const committing = commit(session, record, prepared).then(
-    () => undefined,
+  let built!: (ok: boolean) => void;
+  const buildDone = new Promise<boolean>((resolve) => (built = resolve));
+  let writing = true;
+  const committing = commitWhen(session.store, record, () => {
+    writing = false;
+    return buildDone;
+  }).then(
+    (committed) => ({ committed }),
     (err: unknown) => ({ err }),
   );
-  // One turn: the store encodes the record and hands its write and fsync to the I/O threads.
-  await yieldToLoop();
-  const diffing = diffSnapshots(publisher.served()?.snapshots, prepared.snapshots).then(
-    (changes) => ({ changes }),
-    (err: unknown) => ({ err }),
-  );
-  const failed = await committing;
-  if (failed) {
-    await diffing;
-    throw failed.err;
+  let prepared: PreparedConfig;
+  try {
+    // While the store writes, the build lets the loop in between its steps: the write's
+    // system calls go on meanwhile instead of after it.
+    prepared = await publisher.prepare(config, version, { ioPending: () => writing });
+  } catch (err) {
+    built(false);
+    await committing;
+    throw err;
+  }
+  // What clients were served before this version: the resource diff compares with it. The
+  // diff (decoding, YAML) is for the caller's reply only: it runs once the version is durable
+  // and published, so that clients get the version without waiting for it.
+  const before = publisher.served()?.snapshots;
+  built(true);
+  const outcome = await committing;
+  if ('err' in outcome || !outcome.committed) {
+    await prepared.discard();
+    throw commitError('err' in outcome ? outcome.err : new Error('the store withdrew the commit'), record.version);
   }
   prepared.publish();
   session.state = { version, document, config, contentHash: hash, createdAt: record.createdAt, source: c.source, description: c.description };
-  const diffed = await diffing;
-  if ('err' in diffed) {
+  let changes: ResourceChange[];
+  try {
+    // After a turn of the loop: the streams' writes of the new version reach the sockets first.
+    await yieldToLoop();
+    changes = await diffSnapshots(before, prepared.snapshots);
+  } catch (err) {
     // Durable and served: say so rather than report a failure of the change itself.
-    log.error({ version, err: (diffed.err as Error).message }, 'config applied, but its resource diff failed');
-    throw new TetherError('INTERNAL', `config version ${version} was applied and is served, but its resource diff could not be computed: ${(diffed.err as Error).message}`);
+    log.error({ version, err: (err as Error).message }, 'config applied, but its resource diff failed');
+    throw new TetherError('INTERNAL', `config version ${version} was applied and is served, but its resource diff could not be computed: ${(err as Error).message}`);
   }
-  const changes: ResourceChange[] = diffed.changes;
   log.info(
     { source: c.source, version, description: record.description, services: config.services.length, backends: config.backends.length, changes: changes.length },
     'config applied',
@@ -264,23 +288,26 @@ function versionRecord(
   };
 }
 
-/** Makes the version durable; on failure the prepared rendition is discarded and nothing changed. */
-async function commit(session: Session, record: VersionRecord, prepared: { discard(): Promise<void> }): Promise<void> {
-  try {
-    await session.store.commit(record);
-  } catch (err) {
-    await prepared.discard();
-    if (err instanceof StoreConflictError) {
-      throw new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
-    }
-    if (err instanceof StoreUnavailableError) {
-      throw new TetherError(
-        'UNAVAILABLE',
-        `could not save config version ${record.version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${record.version})`,
-      );
-    }
-    throw storageError(err, `could not save config version ${record.version}`);
+/** `store.commitWhen`, or for a store without it commit() once `ready` says so. */
+async function commitWhen(store: ConfigStore, record: VersionRecord, ready: () => Promise<boolean>): Promise<boolean> {
+  if (store.commitWhen) return store.commitWhen(record, ready);
+  if (!(await ready())) return false;
+  await store.commit(record);
+  return true;
+}
+
+/** A failed commit as the caller sees it: nothing changed. */
+function commitError(err: unknown, version: number): TetherError {
+  if (err instanceof StoreConflictError) {
+    return new TetherError('ABORTED', `another writer changed the config store (${err.message}); nothing changed; the current version is ${err.actual}`);
   }
+  if (err instanceof StoreUnavailableError) {
+    return new TetherError(
+      'UNAVAILABLE',
+      `could not save config version ${version}: ${err.message}; nothing changed unless it reached etcd before the failure (then it is served as version ${version})`,
+    );
+  }
+  return storageError(err, `could not save config version ${version}`);
 }
 
 /** Passes the error on, logging rejected configs (the caller gets every error too). */

@@ -38,9 +38,9 @@ export function createServingPublisher(
   const publisher: typeof basePublisher = options.extProc
     ? {
         ...basePublisher,
-        prepare: async (config, version) => {
+        prepare: async (config, version, prepareOptions) => {
           await loadConfigKeyFiles(config, extProcLogger);
-          return basePublisher.prepare(config, version);
+          return basePublisher.prepare(config, version, prepareOptions);
         },
       }
     : basePublisher;

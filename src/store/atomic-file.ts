@@ -31,8 +31,19 @@ export class RenameNotDurableError extends Error {
  * Replaces `dir/name` with `data` so that a crash at any point leaves the old or the new
  * content, never a mix: write a temp file, fsync it, rename it over the target, fsync the
  * directory (the rename itself lives in the directory's data).
+ *
+ * `options.ready`, when given, is asked once the temp file is durable and before the rename:
+ * false (the caller's own work failed) removes the temp file, leaves `dir/name` as it was and
+ * resolves false. So the slow part of the write overlaps with the caller's work.
+ * `options.syncDir` fsyncs `dir` through a handle the caller keeps open (fsyncDir otherwise).
  */
-export async function writeFileDurably(dir: string, name: string, data: string | Buffer): Promise<void> {
+export async function writeFileDurably(
+  dir: string,
+  name: string,
+  data: string | Buffer,
+  options: { ready?: () => Promise<boolean>; syncDir?: () => Promise<void> } = {},
+): Promise<boolean> {
+  const { ready } = options;
   const tmp = tempPath(dir, name);
   try {
     const fh = await fs.open(tmp, 'wx', 0o600);
@@ -42,6 +53,10 @@ export async function writeFileDurably(dir: string, name: string, data: string |
     } finally {
       await fh.close();
     }
+    if (ready && !(await ready())) {
+      await fs.rm(tmp, { force: true });
+      return false;
+    }
     await fs.rename(tmp, path.join(dir, name));
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
@@ -50,10 +65,11 @@ export async function writeFileDurably(dir: string, name: string, data: string |
     throw err;
   }
   try {
-    await fsyncDir(dir);
+    await (options.syncDir ? options.syncDir() : fsyncDir(dir));
   } catch (err) {
     throw new RenameNotDurableError(path.join(dir, name), err);
   }
+  return true;
 }
 
 /**

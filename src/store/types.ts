@@ -49,6 +49,14 @@ export interface ConfigStore {
    */
   commit(record: VersionRecord): Promise<void>;
   /**
+   * Optional: commit() in two parts, so that the caller's own work (building what the version
+   * serves) overlaps with the store's slow part. The store writes the version where it is not
+   * current yet and survives no crash as current (a file store: its temp file, fsynced), then
+   * calls `ready` (which never rejects): true completes the commit as commit() would (resolves
+   * true once durable); false leaves the store as it was (resolves false). Same errors as commit().
+   */
+  commitWhen?(record: VersionRecord, ready: () => Promise<boolean>): Promise<boolean>;
+  /**
    * Optional: the CPU-bound part of committing `document` as `version` (a file store's patch
    * against its checkpoint; with the `record` to be committed, a whole version's file too), as
    * steps the caller runs in event-loop turns before commit(), whose own synchronous part then

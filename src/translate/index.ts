@@ -54,7 +54,7 @@ export function translate(config: TetherConfig, endpoints: ResolvedEndpoints, ta
  * certificate files of TLS listeners, read by the caller (resolve/tls-files.ts), for their SDS
  * Secrets; Envoy nodes only. With a `memo` (unit-memo.ts: one per target, kept from version to
  * version), units whose model objects and inputs are unchanged are taken from the previous
- * translation: same output. Listeners and secrets are not memoized (few, and they read `tls`).
+ * translation: same output. Secrets are not memoized (few, and they read `tls`).
  */
 export function translateWithWarnings(
   config: TetherConfig,
@@ -88,7 +88,7 @@ export function* translateSteps(
   const sourceOf = (b: { name: string }) => endpoints.get(b.name);
   const prepared = yield* passOf(memo, 'prepared', backends, sourceOf, [kind], endpointWarnings, (w) => prepareEndpoints(config, endpoints, kind, w, memo), endpoints);
   const assignments = yield* passOf(memo, 'assignment-names', backends, noItemDep, [kind, prepared], warnings, (w) => assignmentNames(config, prepared, kind, w, memo));
-  const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config);
+  const listeners = kind === 'grpc' ? yield* grpcListeners(config, memo) : envoyListeners(config, memo);
   const routes = kind === 'grpc' ? yield* grpcRouteConfigurations(config, warnings, api, memo) : yield* envoyRouteConfigurations(config, warnings, api, memo);
   const backendClusters = yield* passOf(memo, 'clusters', backends, noItemDep, [kind, prepared, assignments], warnings, (w) => clusters(config, prepared, kind, assignments, w, memo));
   const sticky = yield* stickyResources(config, prepared, kind, warnings, api, memo);

@@ -9,18 +9,30 @@ import { Warnings } from './warnings';
 import type { Steps } from '../util/steps';
 import { downstreamTls, hcmEdgeFields, listenerEdgeFields } from './listener-edge';
 
-/** Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. */
-export function envoyListeners(config: TetherConfig): Listener[] {
-  return [...config.listeners].sort(byName).map((listener) => envoyListener(config, listener));
+/**
+ * Envoy: a real listener per ListenerSpec, its routes fetched by RDS over ADS. With a memo, a
+ * listener is built again only when its spec, the config's other global fields or its HTTP
+ * filters changed: packing its connection manager is most of a small config's translation, and
+ * an edit of a route changes none of them.
+ */
+export function envoyListeners(config: TetherConfig, memo?: UnitMemo): Listener[] {
+  const globals = memo?.globals(config) ?? [];
+  const none = new Warnings();
+  return [...config.listeners].sort(byName).map((listener) => {
+    const services = config.services.filter((s) => s.listeners.includes(listener.name));
+    const filters = httpFilters({ config, kind: 'envoy', services });
+    // The filters are the listener's only input besides its spec and the globals: their
+    // encoded form (small, a few filters) keys it, whatever a filter contributor reads.
+    return unitOf(memo, 'envoy-listener', listener, [globals, JSON.stringify(filters)], none, () => envoyListener(listener, filters));
+  });
 }
 
-function envoyListener(config: TetherConfig, listener: ListenerSpec): Listener {
-  const services = config.services.filter((s) => s.listeners.includes(listener.name));
+function envoyListener(listener: ListenerSpec, filters: HttpConnectionManager['http_filters']): Listener {
   const hcm: HttpConnectionManager = {
     stat_prefix: listener.name,
     codec_type: 'AUTO',
     ...rds(listener.name),
-    http_filters: httpFilters({ config, kind: 'envoy', services }),
+    http_filters: filters,
     ...hcmEdgeFields(listener),
   };
   const tls = downstreamTls(listener);

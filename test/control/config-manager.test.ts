@@ -13,6 +13,8 @@ import { createFileStore } from '../../src/store/file-store';
 import { StoreConflictError, type ConfigStore } from '../../src/store/types';
 import { NODE_KINDS } from '../../src/translate';
 import { MemoryStore } from './memory-store';
+import { isTempName } from '../../src/store/atomic-file';
+import { VERSIONS_DIR } from '../../src/store/version-file';
 
 const doc = (canary = 10, extra: Record<string, unknown> = {}) => ({
   listeners: [{ name: 'http', port: 10000 }],
@@ -313,6 +315,76 @@ describe('mutations', () => {
     await expectUnchanged(s, before);
     failure = undefined;
     expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2 });
+  });
+
+  it('the store writes the version while it is built, and keeps nothing when the build fails', async () => {
+    let failure: Error | undefined;
+    let tempSeen = false;
+    const versionsDir = () => path.join(s.dir, VERSIONS_DIR);
+    const s = await setup({
+      publisher: (real) => ({
+        ...real,
+        prepare: async (config, version, o) => {
+          if (!failure) return real.prepare(config, version, o);
+          // The build fails only once the store's write of the version is under way.
+          const until = Date.now() + 5000;
+          while (!(tempSeen = fs.readdirSync(versionsDir()).some(isTempName)) && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+          throw failure;
+        },
+      }),
+    });
+    const before = await observe(s);
+    const files = fs.readdirSync(versionsDir());
+    failure = new TetherError('INVALID_ARGUMENT', 'could not translate config: nope');
+    await rejection(s.manager.apply(doc(20), { source: 'apply' }), 'INVALID_ARGUMENT');
+    expect(tempSeen).toBe(true);
+    await expectUnchanged(s, before);
+    expect(fs.readdirSync(versionsDir())).toEqual(files);
+    expect(s.store.highestVersion()).toBe(1);
+    failure = undefined;
+    expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2 });
+    expect((await s.store.current())!.version).toBe(2);
+  });
+
+  it('serves a version only once the store has it, and every read after the call sees it', async () => {
+    // A store whose commits wait until the test lets them finish.
+    let release: (() => void) | undefined;
+    let called: (() => void) | undefined;
+    const commitCalled = new Promise<void>((resolve) => (called = resolve));
+    const store = new (class extends MemoryStore {
+      override async commit(record: Parameters<MemoryStore['commit']>[0]): Promise<void> {
+        if (record.version > 1) {
+          called!();
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return super.commit(record);
+      }
+    })();
+    const s = await setup({ store });
+    const seen: string[] = [];
+    s.cache.watch('envoy', (snapshot) => seen.push(`v${snapshot.configVersion} served with ${store.records.length} stored`));
+    const applying = s.manager.apply(doc(20), { source: 'apply' }).then((r) => {
+      seen.push('answered');
+      return r;
+    });
+    await commitCalled;
+    // Built, not durable yet: nothing is served and the manager still says version 1.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
+    for (const kind of NODE_KINDS) expect(s.cache.get(kind)!.configVersion).toBe('1');
+    expect(s.manager.current().version).toBe(1);
+    release!();
+    const result = await applying;
+    expect(seen).toEqual(['v2 served with 2 stored', 'answered']);
+    // The reply's changes are against what was served before (v1), written after the publish.
+    expect(result.changes.map((c) => `${c.nodeKind} ${c.type} ${c.name} ${c.action}`)).toEqual(['envoy RDS http MODIFIED', 'grpc RDS shop MODIFIED']);
+    expect(result.changes[0]!.diff).toMatch(/^\+\s+value: 20$/m);
+    expect(s.manager.current()).toMatchObject({ version: 2, document: doc(20) });
+    expect(s.publisher.served()!.version).toBe(2);
+    expect(canaryWeight(s.publisher.served()!.config)).toBe(20);
+    expect((await s.manager.history())[0]).toMatchObject({ version: 2, source: 'apply' });
+    // The next edit builds on it: unchanged input is no new version.
+    expect(await s.manager.apply(doc(20), { source: 'apply' })).toMatchObject({ version: 2, changed: false });
   });
 
   it('a failed commit leaves the cache and the manager unchanged', async () => {

@@ -63,6 +63,49 @@ describe('file store: commit, read, history', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8'))).toEqual({ format: 1, version: 2, sha256: sha2 });
   });
 
+  it('commitWhen: writes the version aside, then commits it only when ready says so', async () => {
+    const dir = tempStoreDir();
+    const store = await createFileStore({ dir });
+    await store.commit(record(1));
+    const files = fs.readdirSync(path.join(dir, 'versions'));
+    const aside: string[][] = [];
+    const seen = () => aside.push(fs.readdirSync(path.join(dir, 'versions')).filter((f) => !files.includes(f)));
+    // Not ready: nothing changes, on disk or in memory, and the same number is free.
+    expect(await store.commitWhen!(record(2), async () => (seen(), false))).toBe(false);
+    expect(aside[0]).toEqual([expect.stringMatching(/^\.0000000002\.json\..*\.tmp$/)]);
+    expect(fs.readdirSync(path.join(dir, 'versions'))).toEqual(files);
+    expect(store.highestVersion()).toBe(1);
+    expect(await store.current()).toEqual(record(1));
+    // Ready: committed as commit() does, the version file in place only after the answer.
+    expect(await store.commitWhen!(record(2), async () => (seen(), true))).toBe(true);
+    expect(aside[1]).toEqual([expect.stringMatching(/\.tmp$/)]);
+    expect(versionFiles(dir)).toEqual(['0000000001.json', '0000000002.json']);
+    expect(await store.current()).toEqual(record(2));
+    await store.close();
+    const reopened = await createFileStore({ dir });
+    expect(await reopened.current()).toEqual(record(2));
+    expect(await reopened.list()).toEqual([meta(record(2)), meta(record(1))]);
+    await reopened.close();
+  });
+
+  it.skipIf(!fs.existsSync('/proc/self/fd'))('keeps one handle on its versions directory for the commits\' fsyncs, and closes it on close()', async () => {
+    const dir = tempStoreDir();
+    const store = await createFileStore({ dir });
+    const versions = fs.realpathSync(path.join(dir, 'versions'));
+    const handles = () =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === versions;
+        } catch {
+          return false; // closed meanwhile (readdir's own handle)
+        }
+      }).length;
+    for (let v = 1; v <= 3; v++) await store.commit(record(v));
+    expect(handles()).toBe(1);
+    await store.close();
+    expect(handles()).toBe(0);
+  });
+
   it('rejects a commit that is not current+1 with StoreConflictError and changes nothing', async () => {
     const dir = tempStoreDir();
     const store = await createFileStore({ dir });

@@ -49,7 +49,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     // SotW: a request answering an older response is ignored entirely, subscription included.
     // Nothing is lost: the client answers our newest response with its full, current names.
     if (nonce !== '' && st.sentNonce !== undefined && nonce !== st.sentNonce) {
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
+      if (this.logEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
       return;
     }
     if (st.sentNonce !== undefined && nonce === st.sentNonce) {
@@ -80,7 +80,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // The node has moved on: a version it rejected before may be right now (a content hash
       // recurs when a later config's resources happen to match), so it may be sent again.
       st.nackedVersion = undefined;
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
+      if (this.logEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
       this.report((s) => s.acked(this.options.streamId, typeUrl, version));
     }
   }

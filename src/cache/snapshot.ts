@@ -490,10 +490,36 @@ function* buildSet<K extends EnvoyMessageName>(
   const changed = changedPositions(previous, messages, cache, cache.lastMessages.get(slot));
   let set: ResourceSet | undefined = changed?.length === 0 ? previous : undefined;
   if (!set && changed && previous) set = yield* patchedSet(typeUrl, previous, messages, changed, nameOf, cache);
-  set ??= yield* buildNewSet(typeUrl, messages, nameOf, cache);
+  set ??= asPatchOf(previous, yield* buildNewSet(typeUrl, messages, nameOf, cache));
   cache.lastSets.set(slot, set);
   cache.lastMessages.set(slot, messages);
   return set;
+}
+
+/**
+ * A set built anew from new message objects (the translation made every resource of the type
+ * again: proxyless gRPC route configurations) that holds the previous set's names in the same
+ * order, all but a few with the same content: the previous set with those few replaced, as
+ * patchedSet would have made it. Streams subscribing by name then see a patch (xds/stream-shares
+ * derives their lists from the previous ones) and the unchanged entries keep their identity.
+ * Otherwise `built` itself.
+ */
+function asPatchOf(previous: ResourceSet | undefined, built: ResourceSet): ResourceSet {
+  if (!previous || previous.list.length !== built.list.length || previous.version === built.version && previous.list === built.list) return built;
+  const replaced: number[] = [];
+  for (let i = 0; i < built.list.length; i++) {
+    const [was, is] = [previous.list[i]!, built.list[i]!];
+    if (was.name !== is.name) return built;
+    if (was.hash !== is.hash && replaced.push(i) > MAX_PATCHED) return built;
+  }
+  if (replaced.length === 0) return previous;
+  const list = [...previous.list];
+  for (const i of replaced) list[i] = built.list[i]!;
+  Object.freeze(list);
+  const resources = new IndexedResources(list, IndexedResources.indexOf(previous.resources, previous.list));
+  const names = Object.freeze(replaced.map((i) => list[i]!.name));
+  // Same names and hashes as `built`: the same version.
+  return Object.freeze({ typeUrl: built.typeUrl, version: built.version, resources, list, patchOf: Object.freeze({ from: previous, names }) });
 }
 
 function* buildNewSet<K extends EnvoyMessageName>(

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { encodeMessage } from '../envoy/encode';
 import type { EnvoyMessageName, EnvoyMessages } from '../envoy/messages';
 import { lookupEnvoyType } from '../envoy/protos';
@@ -79,8 +79,16 @@ export interface Snapshot {
 
 const HASH_HEX_DIGITS = 16;
 
+/**
+ * sha256 in hex, one-shot: a stream computes the version of its own subset at every edit that
+ * touches it (thousands of by-name clients), and createHash's object costs 2-3x the hash.
+ */
+function sha256Hex(data: string | Uint8Array): string {
+  return oneShotHash('sha256', data, 'hex');
+}
+
 function shortHash(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex').slice(0, HASH_HEX_DIGITS);
+  return sha256Hex(data).slice(0, HASH_HEX_DIGITS);
 }
 
 /**
@@ -89,10 +97,17 @@ function shortHash(data: string | Uint8Array): string {
  * come from here, so the same content always carries the same version (across restarts too).
  */
 export function resourcesVersion(resources: Iterable<SnapshotResource>): string {
+  // A stream's subscribed list is built sorted: no copy and sort for it.
+  if (Array.isArray(resources) && isSortedByName(resources as readonly SnapshotResource[])) return versionOfSorted(resources as readonly SnapshotResource[]);
   return versionOfSorted([...resources].sort(byResourceName));
 }
 
 const byResourceName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function isSortedByName(list: readonly SnapshotResource[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!(list[i - 1]!.name < list[i]!.name)) return false;
+  return true;
+}
 
 /** Resources per block of a long list's version (below that, the list is hashed as one block). */
 const VERSION_BLOCK = 256;
@@ -115,7 +130,7 @@ const listBlocks = new WeakMap<readonly SnapshotResource[], readonly string[]>()
  * replaced, and only their blocks are hashed again.
  */
 function versionOfSorted(sorted: readonly SnapshotResource[], patched?: { from: readonly SnapshotResource[]; changed: readonly number[] }): string {
-  if (sorted.length <= VERSION_BLOCK) return createHash('sha256').update(blockText(sorted, 0, sorted.length)).digest('hex').slice(0, HASH_HEX_DIGITS);
+  if (sorted.length <= VERSION_BLOCK) return shortHash(blockText(sorted, 0, sorted.length));
   const before = patched && patched.from.length === sorted.length ? listBlocks.get(patched.from) : undefined;
   let blocks: string[];
   if (before) {
@@ -130,7 +145,7 @@ function versionOfSorted(sorted: readonly SnapshotResource[], patched?: { from: 
 
 function versionOfBlocks(sorted: readonly SnapshotResource[], blocks: string[]): string {
   listBlocks.set(sorted, blocks);
-  return createHash('sha256').update(blocks.join('\n')).digest('hex').slice(0, HASH_HEX_DIGITS);
+  return shortHash(blocks.join('\n'));
 }
 
 /** versionOfSorted of a list built anew, a step per block (a new set of 10,000). */
@@ -146,7 +161,7 @@ function* versionOfSortedSteps(sorted: readonly SnapshotResource[]): Steps<strin
 
 function blockHash(sorted: readonly SnapshotResource[], block: number): string {
   const text = blockText(sorted, block * VERSION_BLOCK, Math.min(sorted.length, (block + 1) * VERSION_BLOCK));
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /**
@@ -475,10 +490,36 @@ function* buildSet<K extends EnvoyMessageName>(
   const changed = changedPositions(previous, messages, cache, cache.lastMessages.get(slot));
   let set: ResourceSet | undefined = changed?.length === 0 ? previous : undefined;
   if (!set && changed && previous) set = yield* patchedSet(typeUrl, previous, messages, changed, nameOf, cache);
-  set ??= yield* buildNewSet(typeUrl, messages, nameOf, cache);
+  set ??= asPatchOf(previous, yield* buildNewSet(typeUrl, messages, nameOf, cache));
   cache.lastSets.set(slot, set);
   cache.lastMessages.set(slot, messages);
   return set;
+}
+
+/**
+ * A set built anew from new message objects (the translation made every resource of the type
+ * again: proxyless gRPC route configurations) that holds the previous set's names in the same
+ * order, all but a few with the same content: the previous set with those few replaced, as
+ * patchedSet would have made it. Streams subscribing by name then see a patch (xds/stream-shares
+ * derives their lists from the previous ones) and the unchanged entries keep their identity.
+ * Otherwise `built` itself.
+ */
+function asPatchOf(previous: ResourceSet | undefined, built: ResourceSet): ResourceSet {
+  if (!previous || previous.list.length !== built.list.length || previous.version === built.version && previous.list === built.list) return built;
+  const replaced: number[] = [];
+  for (let i = 0; i < built.list.length; i++) {
+    const [was, is] = [previous.list[i]!, built.list[i]!];
+    if (was.name !== is.name) return built;
+    if (was.hash !== is.hash && replaced.push(i) > MAX_PATCHED) return built;
+  }
+  if (replaced.length === 0) return previous;
+  const list = [...previous.list];
+  for (const i of replaced) list[i] = built.list[i]!;
+  Object.freeze(list);
+  const resources = new IndexedResources(list, IndexedResources.indexOf(previous.resources, previous.list));
+  const names = Object.freeze(replaced.map((i) => list[i]!.name));
+  // Same names and hashes as `built`: the same version.
+  return Object.freeze({ typeUrl: built.typeUrl, version: built.version, resources, list, patchOf: Object.freeze({ from: previous, names }) });
 }
 
 function* buildNewSet<K extends EnvoyMessageName>(

@@ -46,7 +46,7 @@ interface DeltaTypeState extends Subscription {
    * so a client in sync with `base` is in sync with it, without comparing 10,000 entries.
    */
   baseVersion?: string;
-  held: Map<string, string>;
+  held: ReadonlyMap<string, string>;
   /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
   dirty: boolean;
   /** The response in flight (one per type) and what it changes on the client once ACKed. */
@@ -57,7 +57,7 @@ interface DeltaTypeState extends Subscription {
    * Versions the client rejected, by name (TOLD_ABSENT for a rejected removal): not resent
    * until the client ACKs a response of the type.
    */
-  nacked: Map<string, string>;
+  nacked: ReadonlyMap<string, string>;
 }
 
 interface Changes {
@@ -85,8 +85,16 @@ function keepIf<T>(list: readonly T[], keep: (x: T) => boolean): readonly T[] {
 /** `base` is `set`'s resources, or those of an earlier set of the same content version. */
 const baseIs = (st: DeltaTypeState, set: ResourceSet): boolean => st.base === set.resources || (st.baseVersion !== undefined && st.baseVersion === set.version);
 
+/**
+ * The empty `held` and `nacked` of every state (a Map of its own, even empty, costs about 200
+ * bytes, and a stream has two per type): replaced by a Map of the state's own on the first write.
+ */
+const NO_ENTRIES: ReadonlyMap<string, string> = new Map();
+const heldOf = (st: DeltaTypeState): Map<string, string> => (st.held === NO_ENTRIES ? (st.held = new Map()) : st.held) as Map<string, string>;
+const nackedOf = (st: DeltaTypeState): Map<string, string> => (st.nacked === NO_ENTRIES ? (st.nacked = new Map()) : st.nacked) as Map<string, string>;
+
 function newState(): DeltaTypeState {
-  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: new Map(), dirty: true, nacked: new Map() };
+  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: NO_ENTRIES, dirty: true, nacked: NO_ENTRIES };
 }
 
 /**
@@ -126,7 +134,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!this.updateSubscription(typeUrl, st, req)) return;
     if (req.response_nonce !== '') {
       if (st.pending && req.response_nonce === st.pending.nonce) this.onReply(typeUrl, st, st.pending, req);
-      else if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
+      else if (this.logEnabled('debug')) this.log.debug({ typeUrl: label(typeUrl), nonce: req.response_nonce }, 'stale nonce: subscription changes applied, ACK/NACK ignored');
     }
     this.evaluate();
   }
@@ -139,7 +147,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     const initial = req.initial_resource_versions;
     if (!st.requested) {
       st.requested = true;
-      for (const [name, version] of Object.entries(initial)) st.held.set(name, version);
+      for (const [name, version] of Object.entries(initial)) heldOf(st).set(name, version);
       st.dirty = true;
       // The first request of a wildcard type without names subscribes to everything (legacy wildcard).
       if (req.resource_names_subscribe.length === 0 && wildcardable(typeUrl)) st.wildcard = true;
@@ -163,7 +171,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
         continue;
       }
       if ((names as Set<string>).delete(name)) nameBytes -= Buffer.byteLength(name);
-      st.nacked.delete(name);
+      if (st.nacked.has(name)) nackedOf(st).delete(name);
       // The client drops it; under a wildcard it is still in scope, so it gets it again.
       if (typeUrl === VIRTUAL_HOST_TYPE) this.forgetNamespace(st, name);
       else this.forget(st, name);
@@ -189,8 +197,8 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
    * subscribed and dropped again leave nothing behind (held stays within names + base).
    */
   private forget(st: DeltaTypeState, name: string): void {
-    if (st.base?.has(name)) st.held.set(name, NOT_HELD);
-    else st.held.delete(name);
+    if (st.base?.has(name)) heldOf(st).set(name, NOT_HELD);
+    else if (st.held.has(name)) heldOf(st).delete(name);
   }
 
   /** VHDS: a wildcard VirtualHost subscription follows RDS; a route config added or dropped starts empty. */
@@ -212,15 +220,15 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   private onReply(typeUrl: StreamType, st: DeltaTypeState, pending: NonNullable<DeltaTypeState['pending']>, req: DeltaDiscoveryRequestIn): void {
     st.pending = undefined;
     if (req.error_detail) {
-      for (const [name, version] of pending.changes) st.nacked.set(name, version);
+      for (const [name, version] of pending.changes) nackedOf(st).set(name, version);
       this.reportNack(typeUrl, pending.version, pending.nonce, req.error_detail);
       return;
     }
-    for (const [name, version] of pending.changes) st.held.set(name, version);
+    for (const [name, version] of pending.changes) heldOf(st).set(name, version);
     // The node has moved on: a version it rejected before may be right now (a content hash
     // recurs when a later config's resource happens to match), so it may be sent again.
-    st.nacked.clear();
-    this.log.debug({ typeUrl: label(typeUrl), version: pending.version, nonce: pending.nonce }, 'xDS ACK');
+    st.nacked = NO_ENTRIES;
+    if (this.logEnabled('debug')) this.log.debug({ typeUrl: label(typeUrl), version: pending.version, nonce: pending.nonce }, 'xDS ACK');
     this.report((s) => s.acked(this.options.streamId, typeUrl, pending.version));
   }
 
@@ -470,7 +478,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     if (!namespaced) for (const name of st.names) if (!set.resources.has(name)) held.set(name, TOLD_ABSENT);
     st.base = set.resources;
     st.baseVersion = set.version;
-    st.held = held;
+    st.held = held.size > 0 ? held : NO_ENTRIES;
     st.dirty = held.size > 0;
   }
 
@@ -487,7 +495,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       if (before === NOT_HELD || before === TOLD_ABSENT || before === cluster.hash) continue;
       for (const name of cluster.refs) {
         if (!covers(eds, name)) continue;
-        eds.held.set(name, NOT_HELD);
+        heldOf(eds).set(name, NOT_HELD);
         eds.dirty = true;
       }
     }

@@ -60,9 +60,26 @@ export interface NodeStatus extends StreamIdentity {
 
 export type NodeStatusChange = (streamId: string) => void;
 
+/**
+ * A type's status as the registry keeps it: times as epoch milliseconds (a Date is ~40 bytes
+ * more, and a stream has two per type); `copy` hands out TypeStatus with Dates.
+ */
+interface KeptTypeStatus {
+  sentVersion?: string;
+  sentNonce?: string;
+  sentAtMs?: number;
+  ackedVersion?: string;
+  ackedAtMs?: number;
+  lastNack?: TypeStatus['lastNack'];
+}
+
+interface KeptStatus extends Omit<NodeStatus, 'types'> {
+  types: Partial<Record<StreamTypeUrl, KeptTypeStatus>>;
+}
+
 /** Keeps the status of every connected stream in memory; the admin API reads it. */
 export class NodeRegistry implements NodeStatusListener {
-  private readonly streams = new Map<string, NodeStatus>();
+  private readonly streams = new Map<string, KeptStatus>();
   private readonly listeners = new Set<NodeStatusChange>();
 
   streamOpened(identity: StreamIdentity): void {
@@ -74,14 +91,14 @@ export class NodeRegistry implements NodeStatusListener {
     this.update(streamId, typeUrl, (t) => {
       t.sentVersion = version;
       t.sentNonce = nonce;
-      t.sentAt = new Date();
+      t.sentAtMs = Date.now();
     });
   }
 
   acked(streamId: string, typeUrl: StreamTypeUrl, version: string): void {
     this.update(streamId, typeUrl, (t) => {
       t.ackedVersion = version;
-      t.ackedAt = new Date();
+      t.ackedAtMs = Date.now();
     });
   }
 
@@ -153,7 +170,7 @@ export class NodeRegistry implements NodeStatusListener {
     });
   }
 
-  private update(streamId: string, typeUrl: StreamTypeUrl, fn: (t: TypeStatus) => void): void {
+  private update(streamId: string, typeUrl: StreamTypeUrl, fn: (t: KeptTypeStatus) => void): void {
     const s = this.streams.get(streamId);
     if (!s) return;
     fn((s.types[typeUrl] ??= {}));
@@ -167,10 +184,16 @@ export class NodeRegistry implements NodeStatusListener {
   }
 }
 
-function copy(s: NodeStatus): NodeStatus {
+function copy(s: KeptStatus): NodeStatus {
   const types: NodeStatus['types'] = {};
-  for (const [t, v] of Object.entries(s.types) as [StreamTypeUrl, TypeStatus][]) {
-    types[t] = { ...v, ...(v.lastNack ? { lastNack: { ...v.lastNack } } : {}) };
+  for (const [t, v] of Object.entries(s.types) as [StreamTypeUrl, KeptTypeStatus][]) {
+    const { sentAtMs, ackedAtMs, lastNack, ...rest } = v;
+    types[t] = {
+      ...rest,
+      ...(sentAtMs !== undefined ? { sentAt: new Date(sentAtMs) } : {}),
+      ...(ackedAtMs !== undefined ? { ackedAt: new Date(ackedAtMs) } : {}),
+      ...(lastNack ? { lastNack: { ...lastNack } } : {}),
+    };
   }
   return { ...s, types, ...(s.blocked ? { blocked: { ...s.blocked } } : {}) };
 }

@@ -49,7 +49,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     // SotW: a request answering an older response is ignored entirely, subscription included.
     // Nothing is lost: the client answers our newest response with its full, current names.
     if (nonce !== '' && st.sentNonce !== undefined && nonce !== st.sentNonce) {
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
+      if (this.logEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], nonce, latest: st.sentNonce }, 'stale nonce ignored');
       return;
     }
     if (st.sentNonce !== undefined && nonce === st.sentNonce) {
@@ -72,6 +72,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // Clusters that came only in the rejected response are not the client's to keep: without
       // this, a config dropping them would retain them and reproduce the rejected version.
       st.lastSent = st.lastAcked;
+      st.plan = undefined;
       this.reportNack(typeUrl, version, req.response_nonce, req.error_detail, { clientVersion: req.version_info });
     } else if (req.version_info === version) {
       st.ackedVersion = version;
@@ -79,7 +80,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       // The node has moved on: a version it rejected before may be right now (a content hash
       // recurs when a later config's resources happen to match), so it may be sent again.
       st.nackedVersion = undefined;
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
+      if (this.logEnabled('debug')) this.log.debug({ typeUrl: SHORT_NAMES[typeUrl], version, nonce: req.response_nonce }, 'xDS ACK');
       this.report((s) => s.acked(this.options.streamId, typeUrl, version));
     }
   }
@@ -93,7 +94,10 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const changed = wildcard !== st.wildcard || nameSet !== st.names;
     if (st.requested && changed) st.forceResponse = true;
     st.wildcard = wildcard;
-    if (changed) st.names = nameSet;
+    if (changed) {
+      st.names = nameSet;
+      st.plan = undefined;
+    }
     st.requested = true;
   }
 
@@ -144,7 +148,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
   private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan, share: SnapshotShare): void {
     // Streams in the same state send one shared response (same nonce, same bytes); a stream
     // resending exactly its last response needs a nonce of its own for it.
-    const shared = share.sotwResponse(typeUrl, plan.resources, plan.version);
+    const shared = share.sotwResponse(typeUrl, plan.resources, plan.version, plan.entry);
     let { nonce, wire } = shared;
     if (nonce === st.sentNonce) {
       nonce = `${shared.nonce}.${++this.nonceCounter}`;
@@ -161,7 +165,11 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       if (this.kind === 'envoy' && eds && share.updatedBetween(st.lastSent, plan.resources)) eds.forceResponse = true;
     }
     // What the client holds of these types decides when dropped clusters may go (stream-plan.ts).
-    if (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) st.lastSent = plan.resources;
+    if (typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE) {
+      // A CDS plan depends on it (dropped clusters are kept): planned afresh.
+      if (st.lastSent !== plan.resources) st.plan = undefined;
+      st.lastSent = plan.resources;
+    }
     this.options.send({
       version_info: plan.version,
       type_url: typeUrl,

@@ -57,7 +57,9 @@ function buildVersionText(node: RequestNode): string {
  */
 export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected kind?: NodeKind;
-  protected log: Logger;
+  /** Made on first use (see `log`): most streams never write a line of their own. */
+  private childLog?: Logger;
+  private target?: string;
   protected snapshot?: Snapshot;
   protected closed = false;
   private unwatch?: () => void;
@@ -72,7 +74,6 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     protected readonly options: Options,
     private readonly protocol: 'sotw' | 'delta',
   ) {
-    this.log = options.logger.child({ stream: options.streamId });
     this.logLimits = options.logLimits ?? createStreamLogLimits();
     this.shares = options.shares ?? new StreamShares(options.controlPlane);
   }
@@ -86,9 +87,34 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     return this.nodeIdValue;
   }
 
+  /**
+   * The stream's logger: a child of the server's with `node`, `kind` (and `target`), `stream` and
+   * `protocol`, made when the stream first logs through it. A pino child costs about 600 bytes,
+   * and at the usual levels a stream writes nothing but its info lines, which go through `info`.
+   */
+  protected get log(): Logger {
+    return (this.childLog ??= this.options.logger.child(this.logBindings()));
+  }
+
+  private logBindings(): Record<string, unknown> {
+    if (!this.kind) return { stream: this.options.streamId };
+    return { node: this.nodeIdValue, kind: this.kind, ...(this.target !== this.kind ? { target: this.target } : {}), stream: this.options.streamId, protocol: this.protocol };
+  }
+
+  /** Whether lines of `level` are written (asked of the server's logger: no child made for it). */
+  protected logEnabled(level: 'debug' | 'info'): boolean {
+    return this.options.logger.isLevelEnabled(level);
+  }
+
+  /** An info line with the stream's fields, through the server's logger (same output as the child's). */
+  private info(fields: Record<string, unknown>, message: string): void {
+    if (this.childLog) this.childLog.info(fields, message);
+    else if (this.logEnabled('info')) this.options.logger.info({ ...this.logBindings(), ...fields }, message);
+  }
+
   /** `xDS push` lines are written (info): otherwise a push neither builds one nor asks the rate limit. */
   protected get pushLogged(): boolean {
-    return this.log.isLevelEnabled('info');
+    return this.logEnabled('info');
   }
 
   /** Stops watching and reports the stream gone. Idempotent. */
@@ -98,7 +124,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     this.unwatch?.();
     if (this.kind) {
       this.report((s) => s.streamClosed(this.options.streamId));
-      this.log.info('xDS stream closed');
+      this.info({}, 'xDS stream closed');
     }
   }
 
@@ -131,7 +157,8 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
     const target = nodeTarget(node);
     this.kind = kind;
     this.nodeIdValue = node.id;
-    this.log = this.options.logger.child({ node: node.id, kind, ...(target !== kind ? { target } : {}), stream: this.options.streamId, protocol: this.protocol });
+    this.target = target;
+    this.childLog = undefined;
     // Client-controlled text the registry keeps and status shows: capped.
     const field = (text: string) => truncateText(text, XDS_LIMITS.maxNodeFieldChars);
     const cluster = field(node.cluster);
@@ -143,7 +170,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
       this.snapshot = snapshot;
       this.guarded(() => this.evaluate());
     });
-    this.log.info({ cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
+    this.info({ cluster, userAgent, configVersion: this.snapshot?.configVersion }, 'xDS stream opened');
     return true;
   }
 
@@ -172,7 +199,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected logPush(typeUrl: StreamTypeUrl, fields: Record<string, unknown>): void {
     if (!this.pushLogged) return;
     const held = this.logLimits.pushes.admit(`${this.options.streamId}\n${typeUrl}`);
-    if (held !== undefined) this.log.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
+    if (held !== undefined) this.info({ typeUrl: SHORT_NAMES[typeUrl], ...fields, ...(held > 0 ? { heldBack: held } : {}) }, 'xDS push');
   }
 
   /**
@@ -195,7 +222,7 @@ export abstract class AdsStreamBase<Options extends StreamBaseOptions> {
   protected reportApplied(snapshot: Snapshot, applied: () => boolean): void {
     if (this.appliedConfigVersion === snapshot.configVersion || !applied()) return;
     this.appliedConfigVersion = snapshot.configVersion;
-    if (this.log.isLevelEnabled('info')) this.log.info({ configVersion: snapshot.configVersion }, 'config applied');
+    this.info({ configVersion: snapshot.configVersion }, 'config applied');
     this.report((s) => s.configApplied(this.options.streamId, snapshot.configVersion));
   }
 

@@ -1,5 +1,5 @@
 import { type SnapshotResource, resourcesVersion } from '../cache/snapshot';
-import { NO_NAMES, type SnapshotShare } from './stream-shares';
+import { NO_NAMES, type SnapshotShare, type Subscribed } from './stream-shares';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, type ResourceTypeUrl } from '../envoy/resource-types';
 import { closedUnderReferences, covers, isSubscribed, type Subscription } from './subscription';
 
@@ -30,6 +30,14 @@ export interface TypeState extends Subscription {
   lastSent: readonly SnapshotResource[];
   /** CDS only: what the last ACKed response carried. */
   lastAcked: readonly SnapshotResource[];
+  /**
+   * The plan last made for a set of content version `planVersion` with nothing retained:
+   * another set of that version (an edit elsewhere) gives the same plan as long as the names,
+   * and for CDS `lastSent`, stay (both clear it), so it is reused without a lookup. A by-name
+   * client's state is all its own: per edit it then touches only the types that changed.
+   */
+  plan: Plan | undefined;
+  planVersion: string | undefined;
 }
 
 export type TypeStates = ReadonlyMap<ResourceTypeUrl, TypeState>;
@@ -40,6 +48,8 @@ export interface Plan {
   resources: readonly SnapshotResource[];
   /** Dropped clusters kept for make-before-break. */
   retained: number;
+  /** The name set's shared entry `resources` and `version` come from (none for a wildcard, or with retained clusters). */
+  entry: Subscribed | undefined;
 }
 
 export interface Planner {
@@ -52,7 +62,7 @@ export { NO_NAMES, isSubscribed };
 
 export function newTypeState(): TypeState {
   // One literal, not a spread: V8 keeps every field in the object (a spread adds a backing store).
-  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [] };
+  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [], plan: undefined, planVersion: undefined };
 }
 
 const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -81,22 +91,33 @@ export function createPlanner(share: SnapshotShare, types: TypeStates): Planner 
 function planFor(typeUrl: ResourceTypeUrl, share: SnapshotShare, types: TypeStates, planOf: Planner): Plan {
   const set = share.snapshot.sets[typeUrl];
   const st = types.get(typeUrl) as TypeState;
+  if (st.plan !== undefined && st.planVersion === set.version) return st.plan;
   // A wildcard stream shares the snapshot's own sorted list; streams subscribing to the same
   // names (interned sets) share one list and version per snapshot.
   const named = st.wildcard ? undefined : share.subscribed(typeUrl, st.names);
   let resources: readonly SnapshotResource[] = named ? named.resources : set.list;
   let retained = 0;
+  let dropped: readonly SnapshotResource[] = NO_RESOURCES;
   if (typeUrl === CLUSTER_TYPE && st.lastSent.length > 0) {
     // Usually nothing was dropped: that check is shared by the streams holding the same list.
-    const dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => covers(st, r.name));
+    dropped = share.missingFrom(CLUSTER_TYPE, st.lastSent).filter((r) => covers(st, r.name));
     if (dropped.length > 0 && !clustersReleasable(share, st, types, planOf)) {
       resources = [...resources, ...dropped].sort(byName);
       retained = dropped.length;
     }
   }
-  const version = retained > 0 ? resourcesVersion(resources) : named ? named.version : set.version;
-  return { version, resources, retained };
+  // One shape for every plan (entry undefined or not): evaluate sees one hidden class.
+  if (retained > 0) return { version: resourcesVersion(resources), resources, retained, entry: undefined };
+  const plan: Plan = { version: named ? named.version : set.version, resources, retained, entry: named };
+  // Releasing dropped clusters depends on other types' state: such a plan is made afresh each time.
+  if (dropped.length === 0) {
+    st.plan = plan;
+    st.planVersion = set.version;
+  }
+  return plan;
 }
+
+const NO_RESOURCES: readonly SnapshotResource[] = Object.freeze([]);
 
 /**
  * Dropped clusters may go once the stream has ACKed the current LDS and RDS (or does not

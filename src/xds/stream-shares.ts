@@ -40,6 +40,11 @@ export class StreamShares {
    * Proxyless clients each subscribe to their own names, and computing every stream's list of
    * every type per snapshot was most of a push. The last few versions are kept.
    */
+  /** The lists kept for (type, version), if any, without touching their age (subscribedOf does). */
+  subscribedAt(typeUrl: ResourceTypeUrl, version: string): WeakMap<ReadonlySet<string>, Subscribed> | undefined {
+    return this.subscribedLists.get(`${typeUrl}\n${version}`);
+  }
+
   subscribedOf(typeUrl: ResourceTypeUrl, version: string): WeakMap<ReadonlySet<string>, Subscribed> {
     const key = `${typeUrl}\n${version}`;
     let byNames = this.subscribedLists.get(key);
@@ -81,6 +86,13 @@ export class StreamShares {
 }
 
 export const NO_NAMES: ReadonlySet<string> = Object.freeze(new Set<string>());
+const NO_RESOURCES: readonly SnapshotResource[] = Object.freeze([]);
+/**
+ * Lists of at most this many resources (a proxyless client's own subscription: a few names)
+ * are checked directly rather than through a per-snapshot memo: no stream shares such a list,
+ * so a memo entry would be made per stream and never hit, at the cost of a WeakMap entry.
+ */
+const SMALL_LIST = 16;
 /** (type, version) pairs whose subscribed lists StreamShares keeps: a few snapshots of four types. */
 const SUBSCRIBED_VERSIONS_KEPT = 16;
 /** Memo keys for a subscription that is a wildcard, or not requested at all (routedCovered). */
@@ -102,11 +114,26 @@ export interface SharedDeltaResponse {
   readonly resources: readonly { resourceBytes: Buffer }[];
 }
 
-type Subscribed = { resources: readonly SnapshotResource[]; version: string };
+/**
+ * One name set's subscribed resources of a type at one content version of the type's set, and
+ * their version. `response`: the SotW response carrying them, encoded once for every stream
+ * that sends it (same names, same bytes: it holds for any snapshot whose set has this version).
+ */
+export interface Subscribed {
+  readonly resources: readonly SnapshotResource[];
+  readonly version: string;
+  response?: SharedSotwResponse;
+}
+
+interface PatchedLists {
+  readonly lists: WeakMap<ReadonlySet<string>, Subscribed>;
+  readonly replaced: ReadonlyMap<string, SnapshotResource>;
+}
 
 /** Everything streams derive from one snapshot, computed once for all of them. */
 export class SnapshotShare {
   private readonly subscribedMemo = new Map<ResourceTypeUrl, WeakMap<ReadonlySet<string>, Subscribed>>();
+  private readonly patches = new Map<ResourceTypeUrl, PatchedLists | null>();
   private readonly refsMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, boolean>>();
   private readonly coveredMemo = new WeakMap<readonly SnapshotResource[], WeakMap<ReadonlySet<string>, WeakMap<ReadonlySet<string>, boolean>>>();
   private readonly routedMemo = { clusters: new WeakMap<readonly SnapshotResource[], WeakMap<readonly SnapshotResource[], boolean>>(), endpoints: new WeakMap() };
@@ -131,15 +158,60 @@ export class SnapshotShare {
     if (!byNames) this.subscribedMemo.set(typeUrl, (byNames = this.shares.subscribedOf(typeUrl, this.snapshot.sets[typeUrl].version)));
     const known = byNames.get(names);
     if (known) return known;
+    const entry = this.patchedSubscription(typeUrl, names) ?? this.lookUp(typeUrl, names);
+    byNames.set(names, entry);
+    return entry;
+  }
+
+  /**
+   * The list of a set patched from an earlier one (a one-route edit: same names, a few resources
+   * replaced) derived from the earlier set's list for the same names, without looking each name
+   * up in a map of 10,000: the earlier entry itself when none of its resources was replaced.
+   */
+  private patchedSubscription(typeUrl: ResourceTypeUrl, names: ReadonlySet<string>): Subscribed | undefined {
+    const patch = this.patchOf(typeUrl);
+    const before = patch?.lists.get(names);
+    if (!patch || !before) return undefined;
+    // Usually one name was replaced: asked of the stream's own small set, not of each resource.
+    let hit = false;
+    for (const name of patch.replaced.keys()) if (names.has(name)) hit = true;
+    if (!hit) return before;
+    const resources = Object.freeze(before.resources.map((r) => patch.replaced.get(r.name) ?? r));
+    return { resources, version: resourcesVersion(resources) };
+  }
+
+  /** For a set patched from an earlier one: the earlier set's subscribed lists, and the resources replaced by name; once per type. */
+  private patchOf(typeUrl: ResourceTypeUrl): PatchedLists | undefined {
+    let out = this.patches.get(typeUrl);
+    if (out === undefined) {
+      const set = this.snapshot.sets[typeUrl];
+      const lists = set.patchOf && this.shares.subscribedAt(typeUrl, set.patchOf.from.version);
+      const replaced = new Map<string, SnapshotResource>();
+      for (const name of set.patchOf?.names ?? []) {
+        const r = set.resources.get(name);
+        if (r) replaced.set(name, r);
+      }
+      out = lists ? { lists, replaced } : null;
+      this.patches.set(typeUrl, out);
+    }
+    return out ?? undefined;
+  }
+
+  private lookUp(typeUrl: ResourceTypeUrl, names: ReadonlySet<string>): Subscribed {
     const resources = this.snapshot.sets[typeUrl].resources;
+    // Interned sets iterate in name order (internNames sorts): the list comes out sorted, and
+    // resourcesVersion hashes it without a copy. A set that is not (never expected) is sorted here.
     const out: SnapshotResource[] = [];
-    for (const name of [...names].sort()) {
+    let last = '';
+    let sorted = true;
+    for (const name of names) {
+      if (name < last) sorted = false;
+      last = name;
       const r = resources.get(name);
       if (r) out.push(r);
     }
-    const entry = { resources: Object.freeze(out), version: resourcesVersion(out) };
-    byNames.set(names, entry);
-    return entry;
+    if (!sorted) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { resources: Object.freeze(out), version: resourcesVersion(out) };
   }
 
   /**
@@ -149,6 +221,8 @@ export class SnapshotShare {
   refsSubscribed(resources: readonly SnapshotResource[], dst: Subscription | undefined): boolean {
     if (dst?.requested && dst.wildcard) return true;
     const names = dst?.requested ? dst.names : NO_NAMES;
+    // A by-name client's few resources are checked directly: a memo entry per stream costs more.
+    if (resources.length <= SMALL_LIST) return resources.every((r) => r.refs.every((ref) => names.has(ref)));
     let byNames = this.refsMemo.get(resources);
     const known = byNames?.get(names);
     if (known !== undefined) return known;
@@ -244,10 +318,12 @@ export class SnapshotShare {
 
   /** The resources of `list` (sent from an earlier snapshot) that this snapshot's set of the type lacks; once per list. */
   missingFrom(typeUrl: ResourceTypeUrl, list: readonly SnapshotResource[]): readonly SnapshotResource[] {
+    const current = this.snapshot.sets[typeUrl].resources;
+    // A by-name client's list (its own) is checked directly: a memo entry per stream costs more.
+    if (list.length <= SMALL_LIST) return list.every((r) => current.has(r.name)) ? NO_RESOURCES : Object.freeze(list.filter((r) => !current.has(r.name)));
     let byList = this.missing.get(typeUrl);
     let out = byList?.get(list);
     if (out) return out;
-    const current = this.snapshot.sets[typeUrl].resources;
     out = Object.freeze(list.filter((r) => !current.has(r.name)));
     if (!byList) this.missing.set(typeUrl, (byList = new WeakMap()));
     byList.set(list, out);
@@ -266,15 +342,22 @@ export class SnapshotShare {
    * stream that sends it (streams in the same state send the same bytes; only grpc-js's framing
    * copies them per stream).
    */
-  sotwResponse(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string): SharedSotwResponse {
+  sotwResponse(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string, entry?: Subscribed): SharedSotwResponse {
+    // A name set's list keeps its response on its entry: a by-name client's list is its own, and
+    // a memo entry per stream per snapshot would cost more than the lookup saves.
+    if (entry) return (entry.response ??= this.newSotwResponse(typeUrl, entry.resources, entry.version));
     let byVersion = this.sotwResponses.get(resources);
     const known = byVersion?.get(version);
     if (known) return known;
-    const nonce = this.shares.nextNonce();
-    const out = { nonce, wire: this.encodeSotw(typeUrl, resources, version, nonce) };
+    const out = this.newSotwResponse(typeUrl, resources, version);
     if (!byVersion) this.sotwResponses.set(resources, (byVersion = new Map()));
     byVersion.set(version, out);
     return out;
+  }
+
+  private newSotwResponse(typeUrl: ResourceTypeUrl, resources: readonly SnapshotResource[], version: string): SharedSotwResponse {
+    const nonce = this.shares.nextNonce();
+    return { nonce, wire: this.encodeSotw(typeUrl, resources, version, nonce) };
   }
 
   /** The same response under a nonce of its own (a stream resending exactly what it sent last). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildSnapshot, resourcesVersion } from '../../src/cache/snapshot';
+import { buildSnapshot, EncodeCache, resourcesVersion } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { decodeMessage } from '../../src/envoy/encode';
 import { lookupEnvoyType } from '../../src/envoy/protos';
@@ -62,6 +62,30 @@ describe('buildSnapshot', () => {
     expect(Object.isFrozen(snap)).toBe(true);
     expect(Object.isFrozen(snap.sets)).toBe(true);
     expect(Object.isFrozen(snap.sets[CLUSTER_TYPE].resources.get('c1'))).toBe(true);
+  });
+});
+
+describe('a type translated anew with one resource changed (proxyless route configurations)', () => {
+  it('is the previous set with that resource replaced: patchOf names it, the others keep their entries, content equals a fresh build', () => {
+    // More resources than a patch may replace, every message a new object: the set is built anew, then seen as a patch.
+    const spec = (first: string) => ({
+      services: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`s${i}`, i === 0 ? first : `c${i}`])),
+      clusters: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`c${i}`, [9000 + i]])),
+    });
+    const cache = new EncodeCache();
+    const before = buildSnapshot(mesh(spec('c0')), 'grpc', 'v1', cache).sets[ROUTE_TYPE];
+    cache.endBuild();
+    const after = buildSnapshot(mesh(spec('c1')), 'grpc', 'v2', cache).sets[ROUTE_TYPE];
+    const fresh = buildSnapshot(mesh(spec('c1')), 'grpc', 'v2').sets[ROUTE_TYPE];
+    expect(after.patchOf?.from).toBe(before);
+    expect(after.patchOf?.names).toEqual(['s0']);
+    expect(after.version).toBe(fresh.version);
+    expect(after.list.map((r) => [r.name, r.hash])).toEqual(fresh.list.map((r) => [r.name, r.hash]));
+    expect(after.resources.get('s0')!.refs).toEqual(['c1']);
+    for (let i = 0; i < after.list.length; i++) if (after.list[i]!.name !== 's0') expect(after.list[i]).toBe(before.list[i]);
+    // Nothing changed: the previous set itself.
+    cache.endBuild();
+    expect(buildSnapshot(mesh(spec('c1')), 'grpc', 'v3', cache).sets[ROUTE_TYPE]).toBe(after);
   });
 });
 

@@ -6,7 +6,7 @@
 import pino from 'pino';
 import * as protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { buildSnapshot } from '../../src/cache/snapshot';
+import { buildSnapshot, EncodeCache } from '../../src/cache/snapshot';
 import { SnapshotCache } from '../../src/cache/snapshot-cache';
 import { lookupEnvoyType } from '../../src/envoy/protos';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, ROUTE_TYPE } from '../../src/envoy/resource-types';
@@ -179,6 +179,32 @@ describe('subscribed lists across snapshots', () => {
         expect(ours.resources.map((r) => [r.name, r.hash, r.anyBytes])).toEqual(theirs.resources.map((r) => [r.name, r.hash, r.anyBytes]));
       }
     }
+  });
+});
+
+describe('subscribed lists of a patched set (a one-route edit)', () => {
+  it('are derived from the earlier lists: an untouched name set keeps its entry, a touched one equals a fresh lookup', () => {
+    const shares = new StreamShares();
+    const cache = new EncodeCache();
+    const services = (a: string) => ({ a, b: 'c2', c: 'c3', d: 'c1' });
+    const spec = (a: string) => mesh({ services: services(a), clusters: { c1: [1000], c2: [2000], c3: [3000] } });
+    const s1 = shares.of(buildSnapshot(spec('c1'), 'grpc', 'v1', cache));
+    cache.endBuild();
+    const s2 = shares.of(buildSnapshot(spec('c2'), 'grpc', 'v2', cache));
+    expect(s2.snapshot.sets[ROUTE_TYPE].patchOf?.names).toEqual(['a']);
+    const [ab, bc, ax] = [shares.internNames(['b', 'a']), shares.internNames(['b', 'c']), shares.internNames(['x', 'a'])];
+    for (const n of [ab, bc, ax]) s1.subscribed(ROUTE_TYPE, n);
+    // Not touched by the edit: the very entry (and its encoded response) of the earlier set.
+    expect(s2.subscribed(ROUTE_TYPE, bc)).toBe(s1.subscribed(ROUTE_TYPE, bc));
+    const fresh = new StreamShares();
+    const freshShare = fresh.of(s2.snapshot);
+    for (const n of [ab, bc, ax]) {
+      const [ours, theirs] = [s2.subscribed(ROUTE_TYPE, n), freshShare.subscribed(ROUTE_TYPE, fresh.internNames(n))];
+      expect(ours.version).toBe(theirs.version);
+      expect(ours.resources.map((r) => [r.name, r.hash, r.refs])).toEqual(theirs.resources.map((r) => [r.name, r.hash, r.refs]));
+    }
+    expect(s2.subscribed(ROUTE_TYPE, ab).resources.map((r) => r.refs)).toEqual([['c2'], ['c2']]);
+    expect(s2.subscribed(ROUTE_TYPE, ab).version).not.toBe(s1.subscribed(ROUTE_TYPE, ab).version);
   });
 });
 

@@ -16,8 +16,22 @@ import { watchRollout, type RolloutView } from './rollout';
 import { readNodeKind, toNodeInfo } from './status';
 
 export const DEFAULT_ROLLOUT_TIMEOUT_MS = 30_000;
-/** The final message is sent this long before the call's own deadline, so the client gets it. */
-const DEADLINE_MARGIN_MS = 100;
+/**
+ * The final message is sent this share of the time left before the call's own deadline (at
+ * least 100 ms, at most 2 s), so the client gets it also when a busy event loop fires the
+ * timer late: a fixed 100 ms was lost on a loaded machine and the client saw
+ * DEADLINE_EXCEEDED instead of TIMED_OUT.
+ */
+const DEADLINE_MARGIN_SHARE = 0.2;
+const DEADLINE_MARGIN_MIN_MS = 100;
+const DEADLINE_MARGIN_MAX_MS = 2_000;
+
+/** When the final message goes out for a call whose deadline is `deadline` (ms since the epoch). */
+export function finalMessageAt(deadline: number, now: number): number {
+  if (!Number.isFinite(deadline)) return deadline;
+  const margin = Math.min(DEADLINE_MARGIN_MAX_MS, Math.max(DEADLINE_MARGIN_MIN_MS, (deadline - now) * DEADLINE_MARGIN_SHARE));
+  return deadline - margin;
+}
 
 type RolloutCall = grpc.ServerWritableStream<WaitForRolloutRequest__Output, RolloutProgress>;
 
@@ -82,7 +96,8 @@ export function startRolloutCall(call: RolloutCall, options: RolloutCallOptions)
     fields.done();
     const nackCutoff = await publishedAt(manager, target);
     const timeoutMs = req.timeout_ms || DEFAULT_ROLLOUT_TIMEOUT_MS;
-    const deadline = Math.min(Date.now() + timeoutMs, deadlineMs(call) - DEADLINE_MARGIN_MS);
+    const now = Date.now();
+    const deadline = Math.min(now + timeoutMs, finalMessageAt(deadlineMs(call), now));
     if (ended) return;
     const toMessage = (view: RolloutView, done: boolean): RolloutProgress => ({
       state: view.state,

@@ -4,6 +4,7 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../sr
 import type { NodeKind } from '../../src/model/node-targets';
 import type { AdsClient, ReceivedResponse } from '../support/ads-client';
 import { AdminHarness, badRequest, failure, waitForRollout } from './harness';
+import { finalMessageAt } from '../../src/admin/rollout-call';
 
 let h: AdminHarness;
 beforeEach(async () => {
@@ -140,9 +141,17 @@ describe('WaitForRollout', () => {
   it('is bounded by the call deadline: the final TIMED_OUT arrives before it', async () => {
     await connect('envoy-1');
     await h.api.Promote({ service: 'shop', backend: 'shop-v1' });
-    const wait = waitForRollout(h.client, {}, { deadlineMs: 1000 });
+    const wait = waitForRollout(h.client, {}, { deadlineMs: 2000 });
     expect((await wait.done).code).toBe(grpc.status.OK);
     expect(wait.messages.at(-1)).toMatchObject({ state: 'TIMED_OUT', done: true });
+  });
+
+  it('sends the final message a share of the time left before the deadline, so a late timer still makes it', () => {
+    const now = 1_000_000;
+    expect(finalMessageAt(now + 2_000, now)).toBe(now + 1_600);
+    expect(finalMessageAt(now + 200, now)).toBe(now + 100);
+    expect(finalMessageAt(now + 60_000, now)).toBe(now + 58_000);
+    expect(finalMessageAt(Infinity, now)).toBe(Infinity);
   });
 
   it('converges at once with no node connected (min_nodes 0); waits for named nodes to connect', async () => {

@@ -23,6 +23,7 @@ import type { TetherConfig } from '../../src/model/types';
 import { envoyAvailable, request, startEnvoy, type EnvoyProcess } from '../support/envoy';
 import { hello, waitFor, xdsSampleClient, type SampleClient } from '../support/harness';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { freePort } from '../support/envoy';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BUILT = fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js')) && fs.existsSync(path.join(ROOT, 'dist/src/sample/main.js'));
@@ -47,16 +48,6 @@ function quickStart(): { serve: string[]; replicas: string[][] } {
 /** The value after `flag` in a command line. */
 const flagValue = (args: readonly string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every port the default config names: listeners, endpoints and their gRPC ports. */
 function configPorts(config: TetherConfig): number[] {

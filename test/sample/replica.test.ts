@@ -8,6 +8,7 @@ import { SAMPLE_SERVICE_NAME } from '../../src/sample/grpc-server';
 import { createSampleClient, type HelloReply__Output, type SampleServiceClient } from '../../src/sample/sample-proto';
 import type { SampleHttpReply } from '../../src/sample/http-server';
 import { MAX_BODY_BYTES } from '../../src/sample/http-server';
+import { freePort } from '../support/envoy';
 
 const COLD_MS = 50;
 
@@ -75,15 +76,6 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('HTTP', () => {
   it('reports id, version, echoes path and headers, sets x-replica', async () => {

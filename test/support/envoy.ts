@@ -39,13 +39,53 @@ export function envoyAvailable(): boolean {
 }
 
 /** A TCP port that was free a moment ago on `host` (the kernel's choice). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * A port free now on `host`, for a process started later (Envoy's listeners, a child's port).
+ * Taken below the kernel's ephemeral range: a port the kernel handed out for `listen(0)` and
+ * that was closed again goes back to that range, where another test's `listen(0)` (or an
+ * outgoing connection) could take it before Envoy binds it. Below the range only a port picked
+ * here can collide, and each process hands out every port once.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [low] = ephemeralRange();
+  const floor = 10_000;
+  for (let attempt = 0; low - floor > 1_000 && attempt < 50; attempt++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  return listenedPort(0, host);
+}
+
+const handedOut = new Set<number>();
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // Not Linux: the usual IANA range.
+  }
+  return [49_152, 65_535];
+}
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return listenedPort(port, host).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenedPort(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+    s.listen(port, host, () => {
+      const bound = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(bound));
     });
   });
 }

@@ -14,16 +14,9 @@ import { openSeededManager, fileHash, readInitialConfig, type InitialConfig } fr
 import type { TetherOptions } from '../../src/server/tether-options';
 import { capturingLogger } from '../store/helpers';
 import { MemoryStore } from '../control/memory-store';
+import { shopSplitConfig } from '../support/app-split-config';
 
-const text = (weight: number) => `
-listeners: [{ name: http, port: 10000 }]
-services:
-  - name: shop
-    routes: [{ name: main, backends: [{ name: v1, weight: ${weight} }, { name: v2, weight: ${100 - weight} }] }]
-backends:
-  - { name: v1, endpoints: ["10.0.0.1:8080"] }
-  - { name: v2, endpoints: ["10.0.0.2:8080"] }
-`;
+const text = shopSplitConfig;
 
 const options = { configPath: '/etc/tether/config.yaml' } as TetherOptions;
 const opened: Array<{ manager: ConfigManager; publisher: Publisher }> = [];

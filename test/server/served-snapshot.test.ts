@@ -15,16 +15,9 @@ import { startTether, type Tether } from '../../src/server/tether';
 import { capturingLogger } from '../store/helpers';
 import { SECRET_TYPE } from '../../src/envoy/resource-types';
 import { hasOpenssl, makeTestPki } from '../support/tls-certs';
+import { shopSplitConfig } from '../support/app-split-config';
 
-const config = (weight: number) => `
-listeners: [{ name: http, port: 10000 }]
-services:
-  - name: shop
-    routes: [{ name: main, backends: [{ name: v1, weight: ${weight} }, { name: v2, weight: ${100 - weight} }] }]
-backends:
-  - { name: v1, endpoints: ["10.0.0.1:8080"] }
-  - { name: v2, endpoints: ["10.0.0.2:8080"] }
-`;
+const config = shopSplitConfig;
 
 const dirs: string[] = [];
 const tethers: Tether[] = [];

@@ -12,3 +12,17 @@ backends:
   - { name: v1, endpoints: ["127.0.0.1:1001"] }
   - { name: v2, endpoints: ["127.0.0.1:1002"] }
 `;
+
+/**
+ * One listener and one service, `shop`, whose route `main` sends `weight` % to v1 and the rest
+ * to v2: the start-up tests write it as a config file and change the weight between starts.
+ */
+export const shopSplitConfig = (weight: number): string => `
+listeners: [{ name: http, port: 10000 }]
+services:
+  - name: shop
+    routes: [{ name: main, backends: [{ name: v1, weight: ${weight} }, { name: v2, weight: ${100 - weight} }] }]
+backends:
+  - { name: v1, endpoints: ["10.0.0.1:8080"] }
+  - { name: v2, endpoints: ["10.0.0.2:8080"] }
+`;

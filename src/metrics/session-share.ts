@@ -35,6 +35,7 @@ import { computePool, WORKER_MIN_COST, type ComputePool } from '../compute';
 import type { Rendition } from '../control/rendition';
 import { ENVOY_BALANCERS, type ServedBalancer, type ServedHashBalancer } from '../control/served-balancers';
 import type { Logger } from '../log';
+import { turnSlice } from '../util/yield-loop';
 
 /**
  * What the share computation reads of a served config: its rendition (publisher.ts `served()`),
@@ -117,10 +118,12 @@ export function createSessionShareMetrics(
 
   /** Decodes changed clusters for about PLAN_SLICE_MS; returns whether any remain. */
   const planSome = (entries: Map<string, ClusterShares>): boolean => {
-    const deadline = performance.now() + PLAN_SLICE_MS;
+    // The turn's slice, shared with other sliced work (turnSlice); at least one cluster a call.
+    const deadline = turnSlice() + PLAN_SLICE_MS;
+    let planned = 0;
     for (const [name, entry] of entries) {
       if (!entry.served) continue;
-      if (performance.now() >= deadline) return true;
+      if (planned++ > 0 && performance.now() >= deadline) return true;
       const served = entry.served;
       delete entry.served;
       try {
@@ -145,7 +148,7 @@ export function createSessionShareMetrics(
    * ones to the worker (returned); `more`: whether any remain for a later slice.
    */
   const computeExact = (entries: Map<string, ClusterShares>): { more: boolean; offload: Array<[string, ClusterShares]> } => {
-    const deadline = performance.now() + options.sliceMs;
+    const deadline = turnSlice() + options.sliceMs;
     const offload: Array<[string, ClusterShares]> = [];
     let computed = 0;
     for (const [name, entry] of entries) {

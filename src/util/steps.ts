@@ -1,4 +1,4 @@
-import { yieldToLoop } from './yield-loop';
+import { turnSlice, yieldToLoop } from './yield-loop';
 
 /**
  * Long pure work written once as a generator that yields between units (a resource encoded, a
@@ -19,44 +19,34 @@ export function runSteps<T>(steps: Steps<T>): T {
 export const SLICE_MS = 15;
 
 /**
- * Runs `steps`, letting the event loop in (`pause`, by default a yield to the loop) whenever a
- * slice of about `sliceMs` has run.
+ * Runs `steps`, letting the event loop in (`pause`, by default a yield to the loop) whenever the
+ * turn's slice (turnSlice, shared with every other sliced work of the turn) has run `sliceMs`.
+ * A slice under a millisecond is not about the loop's hold but about letting pending I/O in
+ * often (rendition-build's IO_SLICE_MS): it keeps a clock of its own.
  */
 export async function runStepsInTurns<T>(steps: Steps<T>, sliceMs = SLICE_MS, pause: () => Promise<unknown> = yieldToLoop): Promise<T> {
+  const start = sliceMs >= 1 ? turnSlice : () => performance.now();
   // A run that follows another in the same turn (awaiting a settled promise does not let the
-  // loop in) continues that run's slice: validation's passes, the store's and the description's
-  // each ended a slice that the next one began afresh, two slices and the code between them in
-  // one hold of the loop (30–40 ms at 10,000 services).
-  let sliceStart = turnSliceStart ?? performance.now();
+  // loop in), or runs beside one, continues the turn's slice: validation's passes, the
+  // store's and the description's each began a slice afresh, two slices and the code between
+  // them in one hold of the loop (30–40 ms at 10,000 services).
+  let sliceStart = start();
   if (performance.now() - sliceStart >= sliceMs) {
     await pause();
-    sliceStart = performance.now();
+    sliceStart = start();
   }
   for (;;) {
+    // At least one step after every pause: a run resumed in a turn whose slice another run used
+    // up still moves on.
     const r = steps.next();
-    if (r.done) {
-      endedInTurn(sliceStart);
-      return r.value;
-    }
+    if (r.done) return r.value;
     // The clock is read after every step (a step is already a few units: stepDue): reading it
     // every 16th step let a slice overrun by 16 steps of translation or encoding.
     if (performance.now() - sliceStart >= sliceMs) {
       await pause();
-      sliceStart = performance.now();
+      sliceStart = start();
     }
   }
-}
-
-/** The slice start of the last run that ended in this turn of the event loop (until the loop's next check phase). */
-let turnSliceStart: number | undefined;
-
-function endedInTurn(sliceStart: number): void {
-  if (turnSliceStart === undefined) {
-    setImmediate(() => {
-      turnSliceStart = undefined;
-    });
-  }
-  turnSliceStart = sliceStart;
 }
 
 let units = 0;

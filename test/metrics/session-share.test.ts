@@ -116,6 +116,9 @@ describe('replica session share', () => {
     const config = validConfig(doc());
     // A slice of 0 ms computes one cluster per turn: cart-v1 (first by name) at once, shop-v1 later.
     const metrics = createTetherMetrics({ processMetrics: false, shareSliceMs: 0 });
+    // A fresh turn of the loop: the first slice shares the turn's budget with whatever sliced
+    // work ran in it before (util/yield-loop.ts turnSlice), here the setup above.
+    await new Promise((resolve) => setTimeout(resolve, 2));
     metrics.servedConfigChanged(served(config));
     const shopHosts = balancerHosts(endpointsOf(config, 'shop-v1'), 'envoy');
     const cartHosts = balancerHosts(endpointsOf(config, 'cart-v1'), 'envoy');

@@ -251,7 +251,15 @@ class FileStoreImpl implements FileStore {
     // The durable rename of a format 2 version file is the commit (version-file.ts): one
     // durable write per version.
     try {
-      const written = await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.data, { ready, syncDir: () => this.syncVersionsDir() });
+      // With an intact version before it, a power loss that tears this one's file before its
+      // fsyncs end falls back to that one at recovery (never acknowledged, never served): the
+      // file and the directory are synced together after the rename, one disk round trip.
+      const syncAfterRename = this.entries.length > 0;
+      const written = await writeFileDurably(this.versionsDir, versionFileName(record.version), encoded.data, {
+        ready,
+        syncDir: () => this.syncVersionsDir(),
+        syncAfterRename,
+      });
       if (!written) return { committed: false, housekeeping: NOTHING };
     } catch (err) {
       if (err instanceof RenameNotDurableError) {

@@ -1,3 +1,4 @@
+import { unlinkSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -279,7 +280,7 @@ class FileStoreImpl implements FileStore {
       await replaceFile(this.dir, CURRENT_FILE, encodeCurrentPointer({ version: record.version, sha256: encoded.sha256 })).catch((err: unknown) => {
         this.log.warn({ version: record.version, err: (err as Error).message }, 'config store: could not update CURRENT (the version is committed)');
       });
-      await this.removeFiles(doomed);
+      this.removeFiles(doomed);
     };
     return { committed: true, housekeeping };
   }
@@ -326,12 +327,15 @@ class FileStoreImpl implements FileStore {
   }
 
   /** The commit is durable already; a file that cannot be deleted is only logged. */
-  private async removeFiles(doomed: number[]): Promise<void> {
+  private removeFiles(doomed: number[]): void {
     // Newest first: a patch goes before its checkpoint, so a crash in between leaves no patch without one.
+    // One unlink per file, on the loop: cheaper than a thread-pool round trip (see replaceFile).
     for (const version of doomed.sort((a, b) => b - a)) {
-      await fs.rm(path.join(this.versionsDir, versionFileName(version)), { force: true }).catch((err: unknown) => {
-        this.log.warn({ version, err: (err as Error).message }, 'config store: could not delete an old version');
-      });
+      try {
+        unlinkSync(path.join(this.versionsDir, versionFileName(version)));
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) this.log.warn({ version, err: (err as Error).message }, 'config store: could not delete an old version');
+      }
     }
   }
 

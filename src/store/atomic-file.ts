@@ -115,7 +115,8 @@ async function renameThenSync(dir: string, name: string, data: string | Buffer, 
       await fs.rm(tmp, { force: true });
       return false;
     }
-    await fs.rename(tmp, target);
+    // On the loop too: a rename is tens of µs, a thread-pool round trip waits for the loop.
+    fsSync.renameSync(tmp, target);
   } catch (err) {
     if (fd !== undefined) closeQuietly(fd);
     await fs.rm(tmp, { force: true }).catch(() => undefined);

@@ -209,8 +209,9 @@ class FileStoreImpl implements FileStore {
     const run = this.chain.then(() => this.commitNow(record, ready));
     // The caller is answered once the version is durable; the housekeeping after it (CURRENT,
     // retention) runs before the next commit or close(), a turn later: what the caller does
-    // with the version (publishing it) goes first.
-    this.chain = run.then(({ housekeeping }) => setImmediatePromise().then(housekeeping), () => undefined);
+    // with the version (publishing it) goes first, also the streams the snapshot cache tells in
+    // an immediate (snapshot-cache.ts FIRST_WATCHERS), hence two immediates.
+    this.chain = run.then(({ housekeeping }) => setImmediatePromise().then(() => setImmediatePromise()).then(housekeeping), () => undefined);
     return run.then(({ committed }) => committed);
   }
 

@@ -95,4 +95,18 @@ describe.skipIf(!fs.existsSync('/proc/self/fd'))('rename, then fsync file and di
     expect(await reopened.get(2)).toEqual(record(2));
     await reopened.close();
   });
+
+  it('updates CURRENT only after an immediate the caller queues once the commit resolved (the rest of its publish)', async () => {
+    const dir = tempStoreDir();
+    const store = await createFileStore({ dir });
+    await store.commit(record(1));
+    await store.commit(record(2));
+    const current = () => (JSON.parse(fs.readFileSync(path.join(dir, 'CURRENT'), 'utf8')) as { version: number }).version;
+    expect(current()).toBe(1);
+    await store.commit(record(3));
+    const seen = await new Promise<number>((resolve) => setImmediate(() => resolve(current())));
+    expect(seen).toBe(2);
+    await store.close();
+    expect(current()).toBe(3);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * SnapshotCache tells the first FIRST_WATCHERS watchers of a new snapshot at once and the
- * others in an immediate, so that the first streams' pushes reach their sockets (HTTP/2 sends
- * from its own immediates) while the rest are written.
+ * others once the first ones' pushes are written (beginPush; from HTTP/2's own immediates, so
+ * the rest go out in the same pass) or, without pushes, in an immediate.
  */
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +67,50 @@ describe('SnapshotCache: the first watchers at once, the rest a moment later', (
     cache.close();
     await turn();
     expect(seen[FIRST_WATCHERS]).toEqual([]);
+  });
+
+  it('with pushes begun, the rest are told when the last of them is written, not before and not again', async () => {
+    const cache = new SnapshotCache();
+    const written: Array<() => void> = [];
+    const seen = Array.from({ length: FIRST_WATCHERS + 2 }, () => [] as string[]);
+    seen.forEach((_s, i) =>
+      cache.watch('envoy', (snap) => {
+        seen[i]!.push(snap.configVersion);
+        // Every other watcher pushes (a stream with something to send).
+        if (i < FIRST_WATCHERS && i % 2 === 0) written.push(cache.beginPush()!);
+      }),
+    );
+    const announced: string[] = [];
+    cache.onAnnounced((_kind, s) => announced.push(s.configVersion));
+    expect(cache.beginPush()).toBeUndefined();
+    cache.set('envoy', snapshot('v1'));
+    expect(written).toHaveLength(FIRST_WATCHERS / 2);
+    for (const w of written.slice(0, -1)) w();
+    written[0]!();
+    expect(seen.slice(FIRST_WATCHERS)).toEqual([[], []]);
+    written.at(-1)!();
+    expect(seen.slice(FIRST_WATCHERS)).toEqual([['v1'], ['v1']]);
+    expect(announced).toEqual(['v1']);
+    await turn();
+    expect(seen.every((s) => s.join() === 'v1')).toBe(true);
+    expect(announced).toEqual(['v1']);
+  });
+
+  it('a push of an announce that a newer one replaced tells nobody', async () => {
+    const cache = new SnapshotCache();
+    let first: (() => void) | undefined;
+    const seen = Array.from({ length: FIRST_WATCHERS + 1 }, () => [] as string[]);
+    seen.forEach((_s, i) =>
+      cache.watch('envoy', (snap) => {
+        seen[i]!.push(snap.configVersion);
+        if (i === 0 && snap.configVersion === 'v1') first = cache.beginPush();
+      }),
+    );
+    cache.set('envoy', snapshot('v1'));
+    cache.set('envoy', snapshot('v2', 9002));
+    first!();
+    expect(seen[FIRST_WATCHERS]).toEqual([]);
+    await turn();
+    expect(seen[FIRST_WATCHERS]).toEqual(['v2']);
   });
 });

@@ -78,8 +78,8 @@ async function main(): Promise<void> {
   const tether = await startTether(options);
   const startMs = Number(process.hrtime.bigint() - started) / 1e6;
   // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready
-  // (`at`). The streams' pushes follow (the first FIRST_WATCHERS at once, the rest in an
-  // immediate: snapshot-cache.ts); once every watcher was told (`pushed`: every stream of the
+  // (`at`). The streams' pushes follow (the first FIRST_WATCHERS at once, the rest once those
+  // are written: snapshot-cache.ts); once every watcher was told (`pushed`: every stream of the
   // kind wrote), an immediate after HTTP/2 has handed the writes to the sockets (`flushed`: Node
   // sends a session's pending frames from a native immediate scheduled by the first write, which
   // runs before this one).

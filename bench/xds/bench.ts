@@ -218,7 +218,7 @@ interface EditOutcome {
   adminMs?: number;
   /** The edit's snapshots announced to the streams (the first kind's: publishing began), from t0. */
   snapshotMs?: number;
-  /** Every stream of every kind has written its response (the publish returned). */
+  /** Every stream of every kind has written its response (every watcher told: snapshot-cache.ts). */
   pushedMs?: number;
   /** HTTP/2 has handed those writes to the sockets. */
   flushedMs?: number;

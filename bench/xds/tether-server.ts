@@ -78,20 +78,25 @@ async function main(): Promise<void> {
   const tether = await startTether(options);
   const startMs = Number(process.hrtime.bigint() - started) / 1e6;
   // Registered before any stream, so it runs before the pushes: the moment a snapshot is ready
-  // (`at`). The streams' pushes run synchronously after it; a microtask runs once the whole
-  // publish has returned (`pushed`: every stream of every kind wrote), and an immediate after
-  // HTTP/2 has handed the writes to the sockets (`flushed`: Node sends a session's pending frames
-  // from a native immediate scheduled by the first write, which runs before this one).
+  // (`at`). The streams' pushes follow (the first FIRST_WATCHERS at once, the rest once those
+  // are written: snapshot-cache.ts); once every watcher was told (`pushed`: every stream of the
+  // kind wrote), an immediate after HTTP/2 has handed the writes to the sockets (`flushed`: Node
+  // sends a session's pending frames from a native immediate scheduled by the first write, which
+  // runs before this one).
   const announces: Announce[] = [];
   const now = () => process.hrtime.bigint().toString();
   for (const kind of ['envoy', 'grpc'] as const) {
     tether.cache.watch(kind, (s) => {
-      const a: Announce = { kind, version: s.configVersion, at: now(), pushed: '', flushed: '' };
-      announces.push(a);
-      queueMicrotask(() => (a.pushed = now()));
-      setImmediate(() => (a.flushed = now()));
+      announces.push({ kind, version: s.configVersion, at: now(), pushed: '', flushed: '' });
     });
   }
+  tether.cache.onAnnounced((kind, s) => {
+    let a: Announce | undefined;
+    for (let i = announces.length - 1; i >= 0 && !a; i--) if (announces[i]!.kind === kind && announces[i]!.version === s.configVersion) a = announces[i];
+    if (!a || a.pushed) return;
+    a.pushed = now();
+    setImmediate(() => (a.flushed = now()));
+  });
   // Watchers that are not streams (Tether's own, e.g. metrics, and the two above): streams are the rest.
   const fixedWatchers = tether.cache.watcherCount('envoy') + tether.cache.watcherCount('grpc');
   process.send!({ cmd: 'ready', xdsPort: tether.xdsPort, adminPort: tether.adminPort, startMs, version: tether.current().version });

@@ -10,8 +10,10 @@ import { applyPatch, type PatchBody } from './version-patch';
  *
  * - `versions/<10-digit version>.json`, format 2 (written since issue 14): the file is the
  *   commit. It is written durably (temp file, fsync, rename, directory fsync: one durable
- *   write per version) and a version file of format 2 that exists is committed, whatever
- *   CURRENT says. Either `{"format": 2, "record": {...}, "sha256"}` (a checkpoint: the whole
+ *   write per version; from the second version on, a small one is renamed first and then
+ *   fsynced with the directory, so a power loss before that may tear it: its checksum fails
+ *   and recovery falls back to the version before) and a version file of format 2 that exists
+ *   is committed, whatever CURRENT says. Either `{"format": 2, "record": {...}, "sha256"}` (a checkpoint: the whole
  *   record) or `{"format": 2, "patch": {...the record without its document, "base": {"version",
  *   "sha256"}, "keys": [...]}, "sha256"}`, the document as a patch against a checkpoint
  *   (version-patch.ts); sha256 is over `JSON.stringify` of `record` or `patch`.

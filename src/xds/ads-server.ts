@@ -118,7 +118,11 @@ export function createAdsService(options: AdsServerOptions): AdsService {
     // Flow control: a type has at most one response in flight until the client ACKs it, so a
     // slow or stuck client holds at most four responses in grpc-js's buffer and delays nobody.
     const send = (response: Res) => {
-      if (!ended && !call.cancelled) call.write(response);
+      if (ended || call.cancelled) return;
+      // Told when grpc-js has handed the write to HTTP/2's send (snapshot-cache.ts FIRST_WATCHERS).
+      const written = options.cache.beginPush?.();
+      if (written) call.write(response, written);
+      else call.write(response);
     };
     const stream = create(send, (code, details) => end(code, details), `ads-${++streamCounter}`);
     const pacer = createStreamPacer(pacing.burstMs, pacing.msPerSecond);

@@ -56,6 +56,8 @@ export async function startTether(options: TetherOptions): Promise<Tether> {
   build?.catch(() => undefined); // no identity: no head start (headStartFrom)
   const opened = await openStore(options, logger);
   const { store, etcdStore, lookup } = opened;
+  // A large file the history needs is read on a worker thread while the xDS port loads its protos.
+  await initial.prefetch?.(store).catch(() => undefined);
   const publisher = createServingPublisher(options, { cache, metrics, opened, logger });
   const parts: StartedParts = { cache, publisher, opened };
 

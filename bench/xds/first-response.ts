@@ -21,7 +21,11 @@ export function firstResponse(port: number, kind: 'envoy' | 'grpc', timeoutMs = 
   return new Promise((resolve, reject) => {
     const attempt = () => {
       if (Date.now() > deadline) return reject(new Error(`no ${kind} response within ${timeoutMs} ms`));
-      const session = http2.connect(`http://127.0.0.1:${port}`);
+      // Flow-control windows as loadgen.ts's (Envoy's own defaults are larger still): with
+      // node's 64 KB a first response of megabytes (CDS of 10,000 clusters) waits for a window
+      // update per 64 KB, each a turn of this process's loop, which Tether shares while it
+      // still builds the deferred kinds and starts its admin API.
+      const session = http2.connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 16 * 1024 * 1024, enablePush: false } });
       let done = false;
       const retry = () => {
         if (done) return;
@@ -31,6 +35,7 @@ export function firstResponse(port: number, kind: 'envoy' | 'grpc', timeoutMs = 
       };
       session.on('error', retry);
       session.on('connect', () => {
+        session.setLocalWindowSize(64 * 1024 * 1024);
         const stream = session.request({ ':method': 'POST', ':path': SOTW_PATH, 'content-type': 'application/grpc', te: 'trailers' });
         stream.on('error', retry);
         const deframer = new GrpcDeframer(() => {

@@ -7,13 +7,10 @@
  * pending. Jobs run one at a time in submission order. If the worker dies, its pending jobs
  * are rejected and the next job starts a fresh one.
  *
- * Loading: the built code (dist/) has worker-entry.js beside this file. Run from the
- * TypeScript sources (vitest), there is only worker-entry.ts: the worker then compiles the
- * sources as it requires them with esbuild, which vitest itself depends on (a dev-only path).
+ * Loading: util/module-worker.ts (the built worker-entry.js, or its .ts through esbuild).
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../util/module-worker';
 import type { SampleJob, SampleResult } from '../explain';
 import type { PendingDiff, ResourceChange } from '../diff/resource-diff';
 import type { PickerData } from '../affinity';
@@ -26,23 +23,8 @@ interface Pending {
 
 type Reply = { id: number; ok: true; result: ComputeResult } | { id: number; ok: false; error: string };
 
-/** Registers a `.ts` loader in the worker, then requires the entry (workerData). */
-const TS_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const { transformSync } = require('node:module').createRequire(workerData.entry)('esbuild');
-require.extensions['.ts'] = (module, filename) => {
-  const source = fs.readFileSync(filename, 'utf8');
-  const { code } = transformSync(source, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: filename, sourcemap: 'inline' });
-  module._compile(code, filename);
-};
-require(workerData.entry);
-`;
-
 function startWorker(): Worker {
-  const js = path.join(__dirname, 'worker-entry.js');
-  if (existsSync(js)) return new Worker(js);
-  return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { entry: path.join(__dirname, 'worker-entry.ts') } });
+  return startModuleWorker(__dirname, 'worker-entry');
 }
 
 export class ComputePool {

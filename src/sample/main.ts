@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { type Replica, startReplica } from './replica';
+import type { Replica } from './replica';
 import { createAdminClient, resolveConnection } from '../cli/admin-client';
 import { durationArg, wholeSecondsArg } from '../cli/args';
 import { type Registration, startRegistration } from '../cli/endpoint-registration';
@@ -55,6 +55,9 @@ export function createSampleCommand(opts: SampleCliOptions = {}): Command {
     .option('--register-ttl <duration>', 'several Tether instances on etcd: keep the registration alive on a lease this long (e.g. 10s, whole seconds, 2s–1h), so the endpoint leaves if this process dies', wholeSecondsArg(2, 3600))
     .action(async (o: { id: string; version: string; host: string; httpPort: number; grpcPort: number; coldDelay: number; cacheSize: number; logLevel: string } & RegisterFlags) => {
       const logger = opts.logger ?? pino({ name: 'tether-sample', level: o.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
+      // Imported here: every `tether` command registers this one, and the replica's servers and
+      // protos (~0.15 s to load) would otherwise delay `tether serve`'s start too.
+      const { startReplica } = await import('./replica');
       const replica = await startReplica({
         id: o.id,
         version: o.version,

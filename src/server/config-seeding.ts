@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatErrors, parseConfigDocument, DEFAULT_CONFIG_YAML } from '../config';
-import type { FieldError } from '../config';
+import type { DocumentResult, FieldError } from '../config';
+import { prefetchConfigText, type YamlPrefetch } from '../config/yaml-prefetch';
 import { openConfigManager, type ConfigManager, type ConfigManagerOptions } from '../control/config-manager';
 import { toTetherError } from '../config/errors';
 import type { Publisher } from '../control/publisher';
@@ -21,9 +22,15 @@ import type { TetherOptions } from './tether-options';
 
 const DEFAULT_SOURCE_LABEL = 'built-in default config';
 
+let lastHashed: { text: string; hash: string } | undefined;
+
 /** Identifies a config file's text, so a restart can tell whether the file changed meanwhile. */
 export function fileHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  // A start asks twice for the same (megabytes of) text: before and while seeding.
+  if (lastHashed?.text === text) return lastHashed.hash;
+  const hash = createHash('sha256').update(text).digest('hex');
+  lastHashed = { text, hash };
+  return hash;
 }
 
 export class ConfigRejectedError extends Error {
@@ -38,7 +45,12 @@ export interface InitialConfig {
   label: string;
   text: string;
   /** The parsed text; parses on the first call only. */
-  document(): ReturnType<typeof parseConfigDocument>;
+  document(): DocumentResult | Promise<DocumentResult>;
+  /**
+   * Starts reading a large file on a worker thread (config/yaml-prefetch.ts) when the history
+   * will need it, i.e. unless it already holds this file as its newest file version.
+   */
+  prefetch?(store: ConfigStore): Promise<void>;
 }
 
 /** Reads and parses the config file (or the built-in default), under the key-file directory rule. */
@@ -51,15 +63,25 @@ export function readInitialConfig(options: TetherOptions, dataDir: string): Init
     refuse: [dataDir, ...(options.admin && options.admin.tokenFile ? [options.admin.tokenFile] : [])],
   });
   const initialText = configPath ? fs.readFileSync(configPath, 'utf8') : DEFAULT_CONFIG_YAML;
-  let parsed: ReturnType<typeof parseConfigDocument> | undefined;
-  const parse = () => {
-    const result = parseConfigDocument(initialText, label);
+  let prefetched: YamlPrefetch | undefined;
+  let parsed: Promise<DocumentResult> | undefined;
+  const parse = async () => {
+    const result = prefetched ? await prefetched.document(label) : parseConfigDocument(initialText, label);
     // Frozen, the checked document is what the config manager keeps as it is, instead of
     // copying all of it again before validating (a second copy of 5 MB on a cold start).
     if (result.ok) deepFreeze(result.document);
     return result;
   };
-  return { label, text: initialText, document: () => (parsed ??= parse()) };
+  return {
+    label,
+    text: initialText,
+    document: () => (parsed ??= parse()),
+    prefetch: async (store) => {
+      if (!configPath || prefetched || parsed) return;
+      if (await unchangedSinceLastRun(store, fileHash(initialText))) return;
+      prefetched = prefetchConfigText(initialText);
+    },
+  };
 }
 
 /**
@@ -84,7 +106,7 @@ async function initialVersion(
   const { label } = initial;
   // Not read: the history is not empty and its newest file version has this hash.
   if (await unchangedSinceLastRun(store, hash)) return { document: {}, source: 'file', description: label, fileHash: hash! };
-  const parsed = initial.document();
+  const parsed = await initial.document();
   if (!parsed.ok && !(await store.current())) throw new ConfigRejectedError(parsed.errors);
   if (!parsed.ok) {
     logger.error({ source: label, errors: parsed.errors }, `config file rejected; serving the stored version:\n${formatErrors(parsed.errors)}`);

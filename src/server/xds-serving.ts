@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { serverCredentials } from '../admin';
+import { serverCredentials } from '../admin/tls';
 import type { SnapshotCache } from '../cache/snapshot-cache';
 import type { Logger } from '../log';
 import { combineListeners, type TetherMetrics } from '../metrics';

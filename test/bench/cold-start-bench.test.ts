@@ -18,7 +18,9 @@ describe('cold-start bench', () => {
         err ? reject(new Error(`bench failed: ${err.message}\n${stderr}`)) : resolve(stdout),
       );
     });
-    const line = /^(first start|restart): first snapshot (\d+) ms wall, \d+ ms CPU; gRPC (\d+) ms wall, \d+ ms CPU; started (\d+) ms wall/m;
+    // The main thread's own CPU in parentheses where /proc has it (Linux).
+    const cpu = process.platform === 'linux' ? '\\d+ ms CPU \\(main thread \\d+ ms\\)' : '\\d+ ms CPU(?: \\(main thread \\d+ ms\\))?';
+    const line = new RegExp(`^(first start|restart): first snapshot (\\d+) ms wall, ${cpu}; gRPC (\\d+) ms wall, ${cpu}; started (\\d+) ms wall`, 'm');
     const runs = out.split('\n').flatMap((l) => {
       const m = line.exec(l);
       return m ? [{ label: m[1], envoy: Number(m[2]), grpc: Number(m[3]), started: Number(m[4]) }] : [];

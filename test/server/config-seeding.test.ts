@@ -92,7 +92,7 @@ describe('config seeding', () => {
       const configPath = path.join(dir, 'config.yaml');
       fs.writeFileSync(configPath, text(70));
       const init = readInitialConfig({ configPath } as TetherOptions, path.join(dir, 'data'));
-      const parsed = init.document();
+      const parsed = await init.document();
       expect(parsed.ok && Object.isFrozen(parsed.ok ? parsed.document.services : undefined)).toBe(true);
       const { manager } = await start(new MemoryStore(), init);
       expect(parsed.ok && manager.current().document).toBe(parsed.ok ? parsed.document : undefined);

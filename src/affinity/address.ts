@@ -33,7 +33,8 @@ export function envoyAddress(ip: string, port: number): string {
  */
 export function canonicalIp(ip: string): string {
   const kind = isIP(ip);
-  if (kind === 4) return ip.split('.').map((o) => String(Number(o))).join('.');
+  // node:net accepts only the canonical dotted form (no leading zeros, each octet 0-255): as is.
+  if (kind === 4) return ip;
   if (kind === 6) return canonicalIpv6(ip);
   return ip;
 }

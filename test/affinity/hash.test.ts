@@ -59,6 +59,10 @@ describe('folding and formatting', () => {
 describe('addresses', () => {
   it('prints IPs like inet_ntop', () => {
     expect(canonicalIp('10.0.0.1')).toBe('10.0.0.1');
+    // An IPv4 literal is already in Envoy's form: node:net refuses leading zeros (so '010.0.0.1'
+    // is no IP, returned unchanged, as Envoy would refuse it as an endpoint address).
+    expect(canonicalIp('010.0.0.1')).toBe('010.0.0.1');
+    expect(canonicalIp('255.0.9.10')).toBe('255.0.9.10');
     expect(canonicalIp('2001:DB8:0:0:0:0:0:1')).toBe('2001:db8::1');
     expect(canonicalIp('0:0:0:0:0:0:0:1')).toBe('::1');
     expect(canonicalIp('::')).toBe('::');

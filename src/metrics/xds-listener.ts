@@ -31,8 +31,12 @@ const newTally = (): Tally =>
     NODE_KINDS.map((k) => [k, Object.fromEntries(STREAM_PUSH_ORDER.map((t) => [t, 0]))]),
   ) as Tally;
 
-/** Convergence observations kept before they are handed to the histogram unscraped (8 bytes each). */
+/** Convergence observations kept at most before they are handed to the histogram (8 bytes each). */
 const PENDING_OBSERVATIONS_MAX = 16_384;
+/** After the first observation of a burst, when the burst's observations are handed over. */
+const FLUSH_DELAY_MS = 250;
+/** Observations handed over per turn of the event loop (~5 µs each). */
+const FLUSH_CHUNK = 1_000;
 
 export interface XdsMetricsOptions {
   registry: Registry;
@@ -94,22 +98,34 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
   tallyCounter('tether_xds_nacks_total', 'xDS responses NACKed, by node kind and resource type.', nacks);
 
   /**
-   * Observations not yet handed to the histogram, per kind: every stream observes once per edit
-   * (prom-client hashes the labels of each, ~5 µs, a tenth of a by-name stream's ACK), so they
-   * are handed over when scraped, or once PENDING_OBSERVATIONS_MAX pile up.
+   * Observations not yet handed to the histogram, per kind. Every stream observes once per edit
+   * and prom-client hashes the labels of each observation (~5 µs, a tenth of a by-name stream's
+   * ACK): they are handed over after the burst (FLUSH_DELAY_MS, then FLUSH_CHUNK per turn of the
+   * event loop, so a fleet's worth never holds the loop at once), or when scraped.
    */
   const pending = Object.fromEntries(NODE_KINDS.map((k) => [k, [] as number[]])) as Record<NodeKind, number[]>;
   let pendingCount = 0;
-  const flush = (histogram: Histogram<'kind'>): void => {
-    if (pendingCount === 0) return;
-    pendingCount = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
+  /** Hands at most `max` pending observations to the histogram; returns how many are left. */
+  const flush = (histogram: Histogram<'kind'>, max = Infinity): number => {
+    let budget = max;
     for (const kind of NODE_KINDS) {
       const values = pending[kind];
-      if (values.length === 0) continue;
-      pending[kind] = [];
+      if (values.length === 0 || budget <= 0) continue;
+      const n = Math.min(values.length, budget);
       const series = histogram.labels({ kind });
-      for (const v of values) series.observe(v);
+      for (let i = 0; i < n; i++) series.observe(values[i]!);
+      pending[kind] = n === values.length ? [] : values.slice(n);
+      budget -= n;
+      pendingCount -= n;
     }
+    return pendingCount;
+  };
+  const flushLater = (): void => {
+    flushTimer = setTimeout(function turn() {
+      if (flush(convergence, FLUSH_CHUNK) > 0) flushTimer = setTimeout(turn, 0).unref();
+      else flushTimer = undefined;
+    }, FLUSH_DELAY_MS).unref();
   };
   const convergence: Histogram<'kind'> = new Histogram({
     name: 'tether_xds_convergence_seconds',
@@ -120,6 +136,8 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
     buckets: [...CONVERGENCE_BUCKETS],
     registers: [registry],
     collect() {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
       flush(this);
     },
   });
@@ -167,7 +185,10 @@ export function createXdsMetrics(options: XdsMetricsOptions): XdsMetrics {
       // Never expected (the clock is finite); a metric must not break a stream.
       if (!Number.isFinite(seconds)) return;
       pending[s.kind].push(seconds);
-      if (++pendingCount >= PENDING_OBSERVATIONS_MAX) flush(convergence);
+      pendingCount++;
+      // A loop too busy to run the timer: hand over a chunk now rather than grow without bound.
+      if (pendingCount >= PENDING_OBSERVATIONS_MAX) flush(convergence, FLUSH_CHUNK);
+      else if (!flushTimer) flushLater();
     },
     configBlocked() {
       // Counted as NACKs when they happen; being stuck on one is the registry's to show.

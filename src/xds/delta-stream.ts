@@ -49,8 +49,13 @@ interface DeltaTypeState extends Subscription {
   held: ReadonlyMap<string, string>;
   /** Subscriptions or held versions changed since the last sync: diff in full, not from `base`. */
   dirty: boolean;
-  /** The response in flight (one per type) and what it changes on the client once ACKed. */
-  pending?: { nonce: string; version: string; changes: ReadonlyMap<string, string> };
+  /**
+   * The response in flight (one per type) and what it changes on the client once ACKed.
+   * `syncs`: the set the client is in sync with once it applies the response (it was in sync
+   * with `base` and the response carries the whole difference, no removal): an ACK then makes
+   * it the base directly, without writing the changes into `held` and diffing them again.
+   */
+  pending?: { nonce: string; version: string; changes: ReadonlyMap<string, string>; syncs: ResourceSet | undefined };
   /** Nonce of the last response of the type (a resend of the very same shared response needs another). */
   lastNonce?: string;
   /**
@@ -94,7 +99,7 @@ const heldOf = (st: DeltaTypeState): Map<string, string> => (st.held === NO_ENTR
 const nackedOf = (st: DeltaTypeState): Map<string, string> => (st.nacked === NO_ENTRIES ? (st.nacked = new Map()) : st.nacked) as Map<string, string>;
 
 function newState(): DeltaTypeState {
-  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: NO_ENTRIES, dirty: true, nacked: NO_ENTRIES };
+  return { requested: false, wildcard: false, names: NO_NAMES, nameBytes: 0, held: NO_ENTRIES, dirty: true, nacked: NO_ENTRIES, refsVersion: undefined, refsHeld: undefined, refsTo: undefined };
 }
 
 /**
@@ -224,7 +229,13 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       this.reportNack(typeUrl, pending.version, pending.nonce, req.error_detail);
       return;
     }
-    for (const [name, version] of pending.changes) heldOf(st).set(name, version);
+    if (pending.syncs && !st.dirty && st.held.size === 0) {
+      // Nothing changed since the send (a subscription change makes the state dirty or holds names).
+      st.base = pending.syncs.resources;
+      st.baseVersion = pending.syncs.version;
+    } else {
+      for (const [name, version] of pending.changes) heldOf(st).set(name, version);
+    }
     // The node has moved on: a version it rejected before may be right now (a content hash
     // recurs when a later config's resource happens to match), so it may be sent again.
     st.nacked = NO_ENTRIES;
@@ -261,13 +272,16 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       // endpoints behind clusters in flight go out as updates only (Envoy drops a removed
       // cluster's endpoints itself).
       const holdRemovals = clustersInFlight ? ALWAYS : typeUrl === CLUSTER_TYPE || typeUrl === ENDPOINT_TYPE ? withhold : NEVER;
+      // In sync with `base` before: changesFor diffs `base` against `set` (see `pending.syncs`).
+      const inSync = !st.dirty && st.held.size === 0 && st.base !== undefined;
       const changes = this.changesFor(share, st, set, holdRemovals, typeUrl === VIRTUAL_HOST_TYPE);
       if (changes.updates.length > 0 || changes.removals.length > 0) {
         if ((typeUrl === ROUTE_TYPE || typeUrl === VIRTUAL_HOST_TYPE) && !this.clustersReady(changes.updates)) {
           applied = false;
           break;
         }
-        this.send(share, typeUrl, st, set, changes);
+        const syncs = inSync && !changes.blocked && changes.withheld === 0 && changes.removals.length === 0 && typeUrl !== VIRTUAL_HOST_TYPE ? set : undefined;
+        this.send(share, typeUrl, st, set, changes, syncs);
         applied = false;
         if (typeUrl === CLUSTER_TYPE) {
           clustersInFlight = true;
@@ -502,7 +516,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
   }
 
   /** VHDS responses (stubs, virtual hosts) are shared too: their lists come from the share's vhdsView(). */
-  private send(share: SnapshotShare, typeUrl: StreamType, st: DeltaTypeState, set: ResourceSet, changes: Changes): void {
+  private send(share: SnapshotShare, typeUrl: StreamType, st: DeltaTypeState, set: ResourceSet, changes: Changes, syncs: ResourceSet | undefined): void {
     if (typeUrl === CLUSTER_TYPE) this.rewarmChangedClusters(st, changes.updates);
     // Streams in the same state send one shared response (same nonce, same bytes, same change list).
     let response = share.deltaResponse(typeUrl, changes.updates, changes.removals, set.version, TOLD_ABSENT);
@@ -511,7 +525,7 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
     }
     const nonce = response.nonce;
     st.lastNonce = nonce;
-    st.pending = { nonce, version: set.version, changes: response.changes };
+    st.pending = { nonce, version: set.version, changes: response.changes, syncs };
     this.options.send({
       system_version_info: set.version,
       type_url: typeUrl,
@@ -532,7 +546,9 @@ export class DeltaStream extends AdsStreamBase<DeltaStreamOptions> {
       const set = this.setOf(share, typeUrl);
       return st.wildcard ? set.list : [...st.names].flatMap((n) => set.resources.get(n) ?? []);
     };
-    if (!closedUnderReferences(share, (t) => this.types.get(t), held)) return false;
+    // The held list is the set's resources under the subscription's names: the set's content
+    // version (with the names, part of the memo's key) stands for it.
+    if (!closedUnderReferences(share, (t) => this.types.get(t), held, (t) => this.setOf(share, t).version)) return false;
     // VHDS: the virtual hosts of every route config held are subscribed too.
     const rds = this.types.get(ROUTE_TYPE);
     if (this.vhds && isSubscribed(rds)) {

@@ -120,6 +120,9 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
     const planOf = createPlanner(this.shares.of(snapshot), this.types);
     let blocked: ResourceTypeUrl | undefined;
     let clustersInFlight = false;
+    // False once a type is seen not ACKed at its plan (isApplied would say so too): a push, or
+    // an ACK that completes nothing, then skips isApplied's second walk over the types.
+    let maybeApplied = true;
     for (const typeUrl of PUSH_ORDER) {
       const st = this.types.get(typeUrl);
       if (!isSubscribed(st)) continue;
@@ -131,10 +134,14 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
         break;
       }
       if (st.sentVersion !== plan.version || st.forceResponse) {
-        if (!st.ready) break;
+        if (!st.ready) {
+          maybeApplied = false;
+          break;
+        }
         this.send(typeUrl, st, plan, planOf.share);
       }
       if (st.ackedVersion === plan.version && st.sentVersion === plan.version) continue;
+      maybeApplied = false;
       if (typeUrl === CLUSTER_TYPE && st.sentVersion === plan.version && st.nackedVersion !== plan.version) {
         clustersInFlight = true;
         continue;
@@ -142,7 +149,7 @@ export class SotwStream extends AdsStreamBase<SotwStreamOptions> {
       break;
     }
     this.reportBlocked(snapshot, blocked);
-    this.reportApplied(snapshot, () => isApplied(this.types, planOf));
+    if (maybeApplied) this.reportApplied(snapshot, () => isApplied(this.types, planOf));
   }
 
   private send(typeUrl: ResourceTypeUrl, st: TypeState, plan: Plan, share: SnapshotShare): void {

@@ -62,7 +62,7 @@ export { NO_NAMES, isSubscribed };
 
 export function newTypeState(): TypeState {
   // One literal, not a spread: V8 keeps every field in the object (a spread adds a backing store).
-  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [], plan: undefined, planVersion: undefined };
+  return { requested: false, wildcard: false, names: NO_NAMES, ready: false, forceResponse: false, lastSent: [], lastAcked: [], plan: undefined, planVersion: undefined, refsVersion: undefined, refsHeld: undefined, refsTo: undefined };
 }
 
 const byName = (a: SnapshotResource, b: SnapshotResource): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -157,5 +157,5 @@ export function isApplied(types: TypeStates, planOf: Planner): boolean {
     const plan = planOf(typeUrl);
     if (st.forceResponse || st.ackedVersion !== plan.version || st.sentVersion !== plan.version) return false;
   }
-  return closedUnderReferences(planOf.share, (t) => types.get(t), (t) => planOf(t).resources);
+  return closedUnderReferences(planOf.share, (t) => types.get(t), (t) => planOf(t).resources, (t) => planOf(t).version);
 }

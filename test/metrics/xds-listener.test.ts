@@ -73,6 +73,23 @@ describe('xDS listener metrics', () => {
     expect(metrics.trackedStreams).toBe(0);
   });
 
+  it('hands convergence observations to the histogram a moment after a burst, without a scrape', async () => {
+    const { l, open, advance, metrics } = setup();
+    const streams = Array.from({ length: 2500 }, (_, i) => `e${i}`);
+    for (const s of streams) open(s, 'envoy');
+    metrics.configPublished('9');
+    advance(10);
+    for (const s of streams) l.configApplied(s, '9');
+    // prom-client's own series, read without collect() (a scrape hands everything over at once).
+    const histogram = metrics.registry.getSingleMetric('tether_xds_convergence_seconds') as unknown as {
+      hashMap: Record<string, { count: number }>;
+    };
+    const observed = () => Object.values(histogram.hashMap).reduce((n, v) => n + v.count, 0);
+    // Kept off the ACK path at first; handed over in chunks after the burst (more than one chunk here).
+    expect(observed()).toBe(0);
+    await expect.poll(observed, { timeout: 10_000, interval: 20 }).toBe(streams.length);
+  });
+
   it('times convergence from publish to configApplied, per kind, only for streams open at the publish', async () => {
     const { l, open, text, advance, metrics } = setup();
     open('e1', 'envoy');

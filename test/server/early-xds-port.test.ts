@@ -49,6 +49,9 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** Tether serving xDS only, on `port`. */
+const xdsOnly = (port: number) => ({ xdsHost: '127.0.0.1', xdsPort: port, admin: false, extProc: false, watch: false, logger: silentLogger() }) as const;
+
 describe('the xDS port on a cold start', () => {
   it('is bound while the first version is built; a waiting Envoy gets it once published', { timeout: 20_000 }, async () => {
     const port = await freePort();
@@ -57,12 +60,7 @@ describe('the xDS port on a cold start', () => {
     let lookups = 0;
     const starting = startTether({
       ...configFile(CONFIG),
-      xdsHost: '127.0.0.1',
-      xdsPort: port,
-      admin: false,
-      extProc: false,
-      watch: false,
-      logger: silentLogger(),
+      ...xdsOnly(port),
       // The first version's DNS name resolves only when the test says so: its build waits.
       lookup: async () => {
         lookups++;
@@ -95,12 +93,7 @@ describe('the xDS port on a cold start', () => {
     const port = await freePort();
     const start = startTether({
       ...configFile('services: [{ name: shop, routes: [{ backends: [{ name: missing }] }] }]\n'),
-      xdsHost: '127.0.0.1',
-      xdsPort: port,
-      admin: false,
-      extProc: false,
-      watch: false,
-      logger: silentLogger(),
+      ...xdsOnly(port),
     });
     await expect(start).rejects.toThrow(/missing/);
     expect(await accepts(port)).toBe(false);

@@ -60,16 +60,8 @@ export function* withoutNullsSteps(value: unknown, stepLists = true): Steps<{ va
     const share = Object.isFrozen(v);
     let out: unknown;
     if (Array.isArray(v)) {
-      // List items stay in place (null included) so indexes in messages match the file.
       let list: unknown[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const item: unknown = v[i];
-        at.push(i);
-        const next = item === null ? null : visit(item);
-        at.pop();
-        if (list === undefined && (next !== item || !share)) list = v.slice(0, i);
-        if (list !== undefined) list.push(next);
-      }
+      for (let i = 0; i < v.length; i++) list = listItem(v, i, share, list);
       out = list ?? (share ? v : []);
     } else {
       const keys = Object.keys(v);
@@ -91,18 +83,27 @@ export function* withoutNullsSteps(value: unknown, stepLists = true): Steps<{ va
     if (out !== v && at.length <= CHECKED_DEPTH) checkedPlain.add(out as object);
     return out;
   };
+  /**
+   * Item `i` of list `v`, visited, into the copy `list` (made at the first item that differs, or
+   * at once when `v` is not frozen); returns the copy, still undefined while `v` itself will do.
+   * List items stay in place (null included) so indexes in messages match the file.
+   */
+  const listItem = (v: unknown[], i: number, share: boolean, list: unknown[] | undefined): unknown[] | undefined => {
+    const item: unknown = v[i];
+    at.push(i);
+    const next = item === null ? null : visit(item);
+    at.pop();
+    if (list === undefined && (next !== item || !share)) list = v.slice(0, i);
+    if (list !== undefined) list.push(next);
+    return list;
+  };
   // The top level and its lists by hand, as visit does them, so that a list's entries are steps.
   function* visitList(v: unknown[]): Steps<unknown> {
     ancestors.add(v);
     const share = Object.isFrozen(v);
     let list: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
-      const item: unknown = v[i];
-      at.push(i);
-      const next = item === null ? null : visit(item);
-      at.pop();
-      if (list === undefined && (next !== item || !share)) list = v.slice(0, i);
-      if (list !== undefined) list.push(next);
+      list = listItem(v, i, share, list);
       if (stepDue()) yield;
     }
     const out = list ?? (share ? v : []);

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 /** Registers a `.ts` loader in the worker, then requires the entry (workerData.entry). */
 const TS_BOOTSTRAP = `
@@ -25,8 +25,8 @@ require(workerData.entry);
  * Starts `<dir>/<name>.js`, else `<dir>/<name>.ts` through esbuild. `input` reaches the module
  * as `workerData.input`.
  */
-export function startModuleWorker(dir: string, name: string, input?: unknown, options: Omit<WorkerOptions, 'workerData' | 'eval'> = {}): Worker {
+export function startModuleWorker(dir: string, name: string, input?: unknown): Worker {
   const js = path.join(dir, `${name}.js`);
-  if (existsSync(js)) return new Worker(js, { ...options, workerData: { input } });
-  return new Worker(TS_BOOTSTRAP, { ...options, eval: true, workerData: { entry: path.join(dir, `${name}.ts`), input } });
+  if (existsSync(js)) return new Worker(js, { workerData: { input } });
+  return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { entry: path.join(dir, `${name}.ts`), input } });
 }
